@@ -1,0 +1,169 @@
+"""Shared fixtures: the standard cast of people and a small clinic to act in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from decimal import Decimal
+
+import pytest
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from django.db import connection
+
+from imsclinic.accounts.models import Role, User
+from imsclinic.clinic.models import Clinic, Location, OpeningHours, Practitioner, Room, Service
+from imsclinic.patients.models import Patient
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PASSWORD = "correct-horse-battery-staple"
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip browser tests with a reason when there is no Chromium; in CI, fail instead."""
+    if chromium_path():
+        return
+    if IN_CI:
+        raise pytest.UsageError("CI requires Chromium for the browser tests; install Debian's chromium.")
+    skip = pytest.mark.skip(reason="Chromium is not installed (apt-get install chromium); browser test skipped")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        if IN_CI:
+            pytest.fail("CI requires PostgreSQL for this test; run with DATABASE_URL=postgres://...")
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... (make test does when it answers)")
+
+
+def make_user(email: str, role: str, *, mfa: bool = True, first: str = "", last: str = "") -> User:
+    user = User.objects.create_user(email, PASSWORD, role=role, first_name=first, last_name=last)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    if mfa and role != Role.PATIENT:
+        # A stand-in authenticator row: tests of MFA enrolment create real ones.
+        Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+    return user
+
+
+@pytest.fixture
+def clinic(db: None) -> Clinic:
+    return Clinic.objects.create(name="Cedar IMS Physiotherapy", email="hello@cedar.example", phone="604-555-0100")
+
+
+@pytest.fixture
+def location(clinic: Clinic) -> Location:
+    loc = Location.objects.create(
+        clinic=clinic,
+        name="Kitsilano",
+        slug="kitsilano",
+        address_line1="100 Example Ave",
+        city="Vancouver",
+        region="BC",
+        postal_code="V6K 1A1",
+        phone="604-555-0101",
+        time_zone="America/Vancouver",
+    )
+    for day in range(5):
+        OpeningHours.objects.create(location=loc, weekday=day, opens=dt.time(8), closes=dt.time(18))
+    Room.objects.create(location=loc, name="Bed 1")
+    return loc
+
+
+@pytest.fixture
+def ims_service(db: None) -> Service:
+    return Service.objects.create(
+        name="IMS follow-up", slug="ims-follow-up", duration_minutes=30, price=Decimal("95.00"),
+        requires_ims_credential=True,
+    )
+
+
+@pytest.fixture
+def owner(db: None) -> User:
+    return make_user("owner@cedar.example", Role.OWNER, first="Olive", last="Owner")
+
+
+@pytest.fixture
+def front_desk(db: None) -> User:
+    return make_user("desk@cedar.example", Role.FRONT_DESK, first="Frank", last="Desk")
+
+
+def make_practitioner(user: User, location: Location, slug: str, reg: str) -> Practitioner:
+    practitioner = Practitioner.objects.create(
+        user=user, first_name=user.first_name, last_name=user.last_name, slug=slug,
+        registration_body="College of Physical Therapists of BC", registration_number=reg,
+        ims_certification_issuer="iSTOP", ims_certified_on=dt.date(2012, 6, 1), ims_practice_since=2012,
+    )
+    practitioner.locations.add(location)
+    return practitioner
+
+
+@pytest.fixture
+def physio(location: Location) -> User:
+    """The treating practitioner: on the patient's care team."""
+    user = make_user("physio@cedar.example", Role.PRACTITIONER, first="Tara", last="Treating")
+    make_practitioner(user, location, "tara-treating", "PT-1001")
+    return user
+
+
+@pytest.fixture
+def other_physio(location: Location) -> User:
+    """A practitioner who is not on the patient's care team."""
+    user = make_user("other.physio@cedar.example", Role.PRACTITIONER, first="Oscar", last="Other")
+    make_practitioner(user, location, "oscar-other", "PT-1002")
+    return user
+
+
+@pytest.fixture
+def patient_user(db: None) -> User:
+    return make_user("pat@patients.example", Role.PATIENT, first="Pat", last="Ient")
+
+
+@pytest.fixture
+def patient(patient_user: User, physio: User) -> Patient:
+    """The patient, with the treating physio on their care team."""
+    record = Patient.objects.create(
+        user=patient_user, given_name="Pat", family_name="Ient", date_of_birth=dt.date(1980, 4, 2),
+        phone="(604) 555-0199", email="pat@patients.example",
+    )
+    record.care_team.add(physio.practitioner)
+    return record
+
+
+@pytest.fixture
+def other_patient_user(db: None) -> User:
+    return make_user("other@patients.example", Role.PATIENT, first="Otto", last="Osborne")
+
+
+@pytest.fixture
+def other_patient(other_patient_user: User) -> Patient:
+    return Patient.objects.create(
+        user=other_patient_user, given_name="Otto", family_name="Osborne", date_of_birth=dt.date(1975, 1, 9),
+        phone="250-555-0123",
+    )
+
+
+@pytest.fixture
+def cast(
+    patient_user: User, other_patient_user: User, front_desk: User, physio: User, other_physio: User,
+    owner: User, patient: Patient, other_patient: Patient,
+) -> dict[str, User | None]:
+    """The standard cast, by name, with None for an anonymous visitor."""
+    return {
+        "anonymous": None,
+        "patient": patient_user,
+        "other_patient": other_patient_user,
+        "front_desk": front_desk,
+        "physio": physio,
+        "other_physio": other_physio,
+        "owner": owner,
+    }
+
+

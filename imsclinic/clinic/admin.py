@@ -1,0 +1,132 @@
+"""Clinic settings for the owner: Django's admin, limited to configuration.
+
+Patient records and the audit log are not here on purpose: health information is only
+shown through the audited staff pages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from imsclinic.clinic.models import Clinic, Location, OpeningHours, Practitioner, Room, Service
+from imsclinic.web.models import FaqEntry
+
+
+class OwnerAdminSite(admin.AdminSite):
+    site_header = _("Clinic settings")
+    site_title = _("Clinic settings")
+    index_title = _("What the clinic offers, where and by whom")
+    enable_nav_sidebar = False
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.has_perm("clinic.configure"))
+
+
+owner_site = OwnerAdminSite(name="owner_admin")
+
+
+class OwnerModelAdmin(admin.ModelAdmin):
+    """Everything on the owner's site is the owner's to change; nobody else's."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("clinic.configure")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("clinic.configure")
+
+    has_add_permission = has_module_permission  # type: ignore[assignment]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("clinic.configure")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("clinic.configure")
+
+
+class OpeningHoursInline(admin.TabularInline):
+    model = OpeningHours
+    extra = 0
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("clinic.configure")
+
+    has_add_permission = has_change_permission = has_delete_permission = has_view_permission  # type: ignore[assignment]
+
+
+class RoomInline(OpeningHoursInline):
+    model = Room  # type: ignore[assignment]
+
+
+@admin.register(Clinic, site=owner_site)
+class ClinicAdmin(OwnerModelAdmin):
+    list_display = ("name", "phone", "email", "currency")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_module_permission(request) and not Clinic.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Location, site=owner_site)
+class LocationAdmin(OwnerModelAdmin):
+    list_display = ("name", "city", "time_zone", "phone", "is_active")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = (OpeningHoursInline, RoomInline)
+
+
+@admin.register(Practitioner, site=owner_site)
+class PractitionerAdmin(OwnerModelAdmin):
+    list_display = (
+        "display_name",
+        "profession",
+        "registration_number",
+        "ims_certified_on",
+        "ims_certification_expires_on",
+        "is_active",
+    )
+    list_filter = ("is_active", "profession", "locations")
+    prepopulated_fields = {"slug": ("first_name", "last_name")}
+    filter_horizontal = ("locations",)
+    fieldsets = (
+        (None, {"fields": ("first_name", "last_name", "title", "slug", "user", "is_active", "order")}),
+        (_("Registration"), {"fields": ("profession", "registration_body", "registration_number")}),
+        (
+            _("Gunn IMS credential"),
+            {
+                "fields": (
+                    "ims_certification_issuer",
+                    "ims_certified_on",
+                    "ims_certification_expires_on",
+                    "ims_practice_since",
+                )
+            },
+        ),
+        (_("Public profile"), {"fields": ("bio", "locations")}),
+    )
+    raw_id_fields = ("user",)
+
+
+@admin.register(Service, site=owner_site)
+class ServiceAdmin(OwnerModelAdmin):
+    list_display = (
+        "name",
+        "duration_minutes",
+        "buffer_minutes",
+        "price",
+        "requires_ims_credential",
+        "bookable_online",
+        "for_new_patients",
+        "is_active",
+    )
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(FaqEntry, site=owner_site)
+class FaqEntryAdmin(OwnerModelAdmin):
+    list_display = ("question", "order", "is_published")
+    list_editable = ("order", "is_published")

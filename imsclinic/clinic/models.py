@@ -1,0 +1,273 @@
+"""The clinic's own configuration: locations, beds, practitioners and services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def validate_time_zone(value: str) -> None:
+    """Refuse anything that is not an IANA time zone name."""
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            _("%(value)s is not a known time zone. Use a name like America/Vancouver."),
+            params={"value": value},
+        )
+
+
+class Clinic(models.Model):
+    """The practice itself; there is one."""
+
+    name = models.CharField(_("name"), max_length=120)
+    tagline = models.CharField(_("tagline"), max_length=200, blank=True)
+    email = models.EmailField(_("contact email"))
+    phone = models.CharField(_("main phone"), max_length=40)
+    website = models.URLField(_("website"), blank=True)
+    currency = models.CharField(
+        _("currency"), max_length=3, default="CAD", help_text=_("ISO 4217 code, e.g. CAD")
+    )
+    about = models.TextField(_("about the clinic"), blank=True)
+
+    class Meta:
+        verbose_name = _("clinic")
+        verbose_name_plural = _("clinic")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        self.currency = self.currency.upper()
+        if len(self.currency) != 3 or not self.currency.isalpha():
+            raise ValidationError({"currency": _("Use a three-letter ISO 4217 code, e.g. CAD.")})
+
+    @classmethod
+    def current(cls) -> Clinic | None:
+        """Return the clinic, or None before it is set up."""
+        return cls.objects.order_by("pk").first()
+
+
+class Location(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="locations")
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("short name in links"), unique=True)
+    address_line1 = models.CharField(_("address"), max_length=200)
+    address_line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100)
+    region = models.CharField(_("province or state"), max_length=100)
+    postal_code = models.CharField(_("postal code"), max_length=20)
+    country = models.CharField(_("country"), max_length=2, default="CA")
+    phone = models.CharField(_("phone"), max_length=40)
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        validators=[validate_time_zone],
+        help_text=_("IANA name, e.g. America/Vancouver"),
+    )
+    directions = models.TextField(_("how to find us"), blank=True)
+    is_active = models.BooleanField(_("open"), default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ("order", "name")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def zone_abbreviation(self) -> str:
+        """Return the zone's short name as it is right now (PST or PDT, EST or EDT)."""
+        return timezone.now().astimezone(self.zone).tzname() or self.time_zone
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class OpeningHours(models.Model):
+    """One opening period on a weekday, in the location's own time zone."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(_("closes"))
+
+    class Meta:
+        ordering = ("weekday", "opens")
+        verbose_name_plural = _("opening hours")
+        constraints = [
+            models.CheckConstraint(condition=Q(closes__gt=models.F("opens")), name="hours_close_after_open")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+    def clean(self) -> None:
+        if self.opens and self.closes and self.closes <= self.opens:
+            raise ValidationError({"closes": _("Closing time must be after opening time.")})
+
+
+class Room(models.Model):
+    """A treatment room or bed that an appointment occupies."""
+
+    class Kind(models.TextChoices):
+        BED = "bed", _("Treatment bed")
+        ROOM = "room", _("Room")
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="rooms")
+    name = models.CharField(_("name"), max_length=80)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.BED)
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        ordering = ("location", "name")
+        constraints = [
+            models.UniqueConstraint(fields=("location", "name"), name="room_name_unique_per_location")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location.name} · {self.name}"
+
+
+class Profession(models.TextChoices):
+    PHYSIOTHERAPIST = "physiotherapist", _("Physiotherapist")
+    PHYSICIAN = "physician", _("Physician")
+    OTHER = "other", _("Other")
+
+
+class Practitioner(models.Model):
+    """A clinician the clinic books, with their registration and IMS credentials."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="practitioner",
+    )
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    slug = models.SlugField(_("short name in links"), unique=True)
+    title = models.CharField(_("credentials after name"), max_length=80, blank=True, help_text=_("e.g. MPT, CAFCI"))
+    profession = models.CharField(
+        _("profession"), max_length=30, choices=Profession.choices, default=Profession.PHYSIOTHERAPIST
+    )
+    registration_body = models.CharField(_("registration body"), max_length=160)
+    registration_number = models.CharField(_("registration number"), max_length=60)
+    ims_certification_issuer = models.CharField(_("IMS certification issued by"), max_length=160, blank=True)
+    ims_certified_on = models.DateField(_("IMS certified on"), null=True, blank=True)
+    ims_certification_expires_on = models.DateField(
+        _("IMS certification expires on"), null=True, blank=True, help_text=_("Leave empty if it does not expire.")
+    )
+    ims_practice_since = models.PositiveSmallIntegerField(
+        _("practising IMS since (year)"), null=True, blank=True, validators=[MinValueValidator(1970)]
+    )
+    bio = models.TextField(_("biography"), blank=True)
+    locations = models.ManyToManyField(Location, related_name="practitioners", blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ("order", "last_name", "first_name")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ims_certification_expires_on__isnull=True)
+                | Q(ims_certified_on__isnull=True)
+                | Q(ims_certification_expires_on__gt=models.F("ims_certified_on")),
+                name="ims_expiry_after_certification",
+            ),
+            models.UniqueConstraint(
+                fields=("registration_body", "registration_number"), name="registration_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.first_name} {self.last_name}"
+        return f"{name}, {self.title}" if self.title else name
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.ims_certification_expires_on and not self.ims_certified_on:
+            errors["ims_certified_on"] = _("Give the certification date as well as its expiry.")
+        if self.ims_certified_on and not self.ims_certification_issuer:
+            errors["ims_certification_issuer"] = _("Say who issued the IMS certification.")
+        if (
+            self.ims_certified_on
+            and self.ims_certification_expires_on
+            and self.ims_certification_expires_on <= self.ims_certified_on
+        ):
+            errors["ims_certification_expires_on"] = _("The expiry must be after the certification date.")
+        if self.ims_certified_on and self.ims_certified_on > timezone.localdate():
+            errors["ims_certified_on"] = _("The certification date cannot be in the future.")
+        if errors:
+            raise ValidationError(errors)
+
+    def ims_credential_current_on(self, day: dt.date) -> bool:
+        """Say whether this practitioner may give IMS on the given day."""
+        if not self.ims_certified_on or self.ims_certified_on > day:
+            return False
+        return self.ims_certification_expires_on is None or day < self.ims_certification_expires_on
+
+    @property
+    def ims_credential_current(self) -> bool:
+        return self.ims_credential_current_on(timezone.localdate())
+
+    @property
+    def years_of_ims_practice(self) -> int | None:
+        if self.ims_practice_since is None:
+            return None
+        return max(0, timezone.localdate().year - self.ims_practice_since)
+
+
+class Service(models.Model):
+    """Something a patient can book, with its length, price and who may give it."""
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("short name in links"), unique=True)
+    description = models.TextField(_("description"), blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(_("length (minutes)"), validators=[MinValueValidator(5)])
+    buffer_minutes = models.PositiveSmallIntegerField(
+        _("buffer after (minutes)"), default=0, help_text=_("Time kept free after the visit for notes and cleaning.")
+    )
+    price = models.DecimalField(
+        _("price"), max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    requires_ims_credential = models.BooleanField(
+        _("needs an IMS-credentialed practitioner"), default=False
+    )
+    bookable_online = models.BooleanField(_("patients may book online"), default=True)
+    for_new_patients = models.BooleanField(_("for new patients"), default=False)
+    is_active = models.BooleanField(_("offered"), default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ("order", "name")
+        constraints = [
+            models.CheckConstraint(condition=Q(duration_minutes__gte=5), name="service_duration_at_least_5"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="service_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,76 @@
+"""Who may see and do what: the one place in the code that decides.
+
+Pages and the API ask here (through `rules` permissions or the helpers below) and never
+test roles themselves. Patient records are visible to the patient, the front desk,
+the owner, and the practitioners on the patient's care team; anyone else is told the
+record does not exist (404), never that it is hidden.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import rules
+
+from imsclinic.accounts.models import STAFF_ROLES, Role
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from imsclinic.patients.models import Patient
+
+
+@rules.predicate
+def is_clinic_staff(user: Any) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.role in STAFF_ROLES)
+
+
+@rules.predicate
+def is_owner(user: Any) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.role == Role.OWNER)
+
+
+@rules.predicate
+def is_front_desk(user: Any) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.role == Role.FRONT_DESK)
+
+
+@rules.predicate
+def is_practitioner(user: Any) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.role == Role.PRACTITIONER)
+
+
+@rules.predicate
+def is_the_patient(user: Any, patient: Patient | None) -> bool:
+    return bool(
+        patient is not None and user.is_authenticated and user.is_active and patient.user_id == user.pk
+    )
+
+
+@rules.predicate
+def is_on_care_team(user: Any, patient: Patient | None) -> bool:
+    if patient is None or not user.is_authenticated:
+        return False
+    return patient.care_team.filter(user_id=user.pk, is_active=True).exists()
+
+
+sees_every_patient = is_owner | is_front_desk
+
+rules.add_perm("patients.list_patients", is_clinic_staff)
+rules.add_perm("patients.view_patient", sees_every_patient | (is_practitioner & is_on_care_team))
+rules.add_perm("patients.view_own_record", is_the_patient)
+rules.add_perm("patients.change_demographics", sees_every_patient)
+rules.add_perm("core.view_audit_log", is_owner)
+rules.add_perm("clinic.configure", is_owner)
+rules.add_perm("accounts.invite_staff", is_owner)
+
+
+def patients_visible_to(user: Any) -> QuerySet[Patient]:
+    """Return the patients whose record this staff user may open."""
+    from imsclinic.patients.models import Patient
+
+    if not is_clinic_staff(user):
+        return Patient.objects.none()
+    if sees_every_patient(user):
+        return Patient.objects.all()
+    return Patient.objects.filter(care_team__user=user, care_team__is_active=True).distinct()

@@ -1,0 +1,90 @@
+"""Reads of patient records that pages and the API share."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest
+
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action, Outcome
+from imsclinic.core.permissions import patients_visible_to
+from imsclinic.patients.models import Patient
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y/%m/%d")
+
+
+def _parse_date(text: str) -> dt.date | None:
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def patient_search(*, user: Any, query: str) -> QuerySet[Patient]:
+    """Return the patients this user may see that match a name, date of birth or phone."""
+    patients = patients_visible_to(user)
+    query = query.strip()
+    if not query:
+        return patients
+    born = _parse_date(query)
+    if born is not None:
+        return patients.filter(date_of_birth=born)
+    digits = re.sub(r"\D", "", query)
+    if len(digits) >= 3 and not re.search(r"[^\W\d_]", query):
+        # No letters and a few digits: a phone number, typed with any punctuation.
+        return patients.filter(phone_digits__contains=digits)
+    condition = Q()
+    for word in query.split():
+        condition &= (
+            Q(given_name__icontains=word)
+            | Q(family_name__icontains=word)
+            | Q(preferred_name__icontains=word)
+        )
+    return patients.filter(condition)
+
+
+def patient_for_user(
+    request: HttpRequest | None,
+    *,
+    user: Any,
+    patient_id: int,
+    perm: str = "patients.view_patient",
+) -> Patient:
+    """Return the patient if this user may open the record; otherwise 404 (or 403), audited.
+
+    Someone with no right to the record learns nothing: they get the same 404 as for a
+    record that does not exist. A user who may read it but not do `perm` gets 403.
+    """
+    patient = Patient.objects.filter(pk=patient_id).first()
+    object_type = "patient"
+    if patient is None or not user.has_perm("patients.view_patient", patient):
+        audit_record(
+            actor=user,
+            action=Action.VIEW if perm == "patients.view_patient" else Action.UPDATE,
+            object_type=object_type,
+            object_id=patient_id,
+            patient_id=patient.pk if patient else None,
+            outcome=Outcome.DENIED,
+            request=request,
+            detail={} if patient else {"reason": "no such patient"},
+        )
+        raise Http404("No such patient.")
+    if perm != "patients.view_patient" and not user.has_perm(perm, patient):
+        audit_record(
+            actor=user,
+            action=Action.UPDATE,
+            object_type=object_type,
+            object_id=patient.pk,
+            patient=patient,
+            outcome=Outcome.DENIED,
+            request=request,
+        )
+        raise PermissionDenied
+    return patient

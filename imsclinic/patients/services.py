@@ -1,0 +1,71 @@
+"""Every change to a patient record goes through here, audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action
+from imsclinic.patients.models import Patient
+
+DEMOGRAPHIC_FIELDS = (
+    "given_name",
+    "family_name",
+    "preferred_name",
+    "date_of_birth",
+    "pronouns",
+    "email",
+    "phone",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+)
+
+
+def patient_update_demographics(
+    *, patient: Patient, data: dict[str, Any], actor: Any, request: HttpRequest | None = None
+) -> list[str]:
+    """Change a patient's demographics and contact details; return the fields changed."""
+    changed = [name for name in DEMOGRAPHIC_FIELDS if name in data and getattr(patient, name) != data[name]]
+    if not changed:
+        return []
+    with transaction.atomic():
+        for name in changed:
+            setattr(patient, name, data[name])
+        patient.full_clean()
+        patient._change_reason = "demographics edited"  # type: ignore[attr-defined]
+        patient.save(update_fields=[*changed, "updated_at"])
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type="patient",
+            object_id=patient.pk,
+            patient=patient,
+            request=request,
+            detail={"fields": changed},
+        )
+    return changed
+
+
+def patient_create(*, data: dict[str, Any], actor: Any, request: HttpRequest | None = None) -> Patient:
+    """Register a new patient record (front desk or owner), audited."""
+    with transaction.atomic():
+        patient = Patient(**{k: v for k, v in data.items() if k in DEMOGRAPHIC_FIELDS})
+        patient.full_clean()
+        patient.save()
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="patient",
+            object_id=patient.pk,
+            patient=patient,
+            request=request,
+        )
+    return patient

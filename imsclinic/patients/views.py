@@ -1,0 +1,83 @@
+"""Staff pages for patient records: list and search, summary, demographics."""
+
+from __future__ import annotations
+
+import copy
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action
+from imsclinic.patients.forms import DemographicsForm, PatientSearchForm
+from imsclinic.patients.selectors import patient_for_user, patient_search
+from imsclinic.patients.services import patient_update_demographics
+from imsclinic.scheduling.selectors import upcoming_appointments_for_patient
+
+PAGE_SIZE = 25
+
+
+@login_required
+def patient_list(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("patients.list_patients"):
+        raise PermissionDenied
+    form = PatientSearchForm(request.GET or None)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    patients = patient_search(user=request.user, query=query)
+    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    audit_record(
+        actor=request.user,  # type: ignore[arg-type]
+        action=Action.SEARCH,
+        object_type="patient_list",
+        request=request,
+        detail={"query": query, "page": page.number, "shown": [p.pk for p in page.object_list]},
+    )
+    template = "patients/_results.html" if request.htmx else "patients/patient_list.html"  # type: ignore[attr-defined]
+    return render(request, template, {"form": form, "page": page, "query": query})
+
+
+@login_required
+def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = patient_for_user(request, user=request.user, patient_id=patient_id)
+    audit_record(
+        actor=request.user,  # type: ignore[arg-type]
+        action=Action.VIEW,
+        object_type="patient",
+        object_id=patient.pk,
+        patient=patient,
+        request=request,
+    )
+    context = {
+        "patient": patient,
+        "upcoming": upcoming_appointments_for_patient(patient),
+        "can_edit": request.user.has_perm("patients.change_demographics", patient),
+        "care_team": patient.care_team.filter(is_active=True),
+    }
+    return render(request, "patients/patient_detail.html", context)
+
+
+@login_required
+def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = patient_for_user(
+        request, user=request.user, patient_id=patient_id, perm="patients.change_demographics"
+    )
+    if request.method == "POST":
+        # The form validates on a copy so the service can see what actually changed.
+        form = DemographicsForm(request.POST, instance=copy.copy(patient))
+        if form.is_valid():
+            changed = patient_update_demographics(
+                patient=patient, data=form.cleaned_data, actor=request.user, request=request
+            )
+            if changed:
+                messages.success(request, _("Saved the patient's details."))
+            else:
+                messages.info(request, _("Nothing was changed."))
+            return redirect("patient_detail", patient_id=patient.pk)
+    else:
+        form = DemographicsForm(instance=patient)
+    return render(request, "patients/patient_edit.html", {"patient": patient, "form": form})
