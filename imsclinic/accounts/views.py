@@ -21,3 +21,7 @@ def account_settings(request: HttpRequest) -> HttpResponse:
 @login_required
 def invite_staff(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/settings.html")
+
+
+def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    return render(request, "accounts/settings.html")
