@@ -59,11 +59,3 @@ class Appointment(models.Model):
     def clean(self) -> None:
         if self.start and self.end and self.end <= self.start:
             raise ValidationError({"end": _("An appointment must end after it starts.")})
-
-    @property
-    def local_start(self):  # type: ignore[no-untyped-def]
-        return self.start.astimezone(self.location.zone)
-
-    @property
-    def local_end(self):  # type: ignore[no-untyped-def]
-        return self.end.astimezone(self.location.zone)

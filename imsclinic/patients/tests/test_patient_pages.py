@@ -128,3 +128,29 @@ def test_the_patient_list_needs_a_fixed_number_of_queries(cast, django_assert_ma
     client = client_for(cast["front_desk"])
     with django_assert_max_num_queries(16):
         client.get(reverse("patient_list"))
+
+
+def test_the_summary_lists_upcoming_visits_in_each_locations_own_time(cast, patient, location, ims_service):
+    import datetime as dt
+
+    from django.utils import timezone as tz
+
+    from imsclinic.clinic.models import Location
+    from imsclinic.scheduling.models import Appointment
+
+    toronto = Location.objects.create(
+        clinic=location.clinic, name="Annex", slug="annex", address_line1="1 Example St", city="Toronto",
+        region="ON", postal_code="M5R 1A1", phone="416-555-0102", time_zone="America/Toronto",
+    )
+    start = dt.datetime(2031, 1, 15, 17, 0, tzinfo=dt.UTC)  # 09:00 in Vancouver, 12:00 in Toronto
+    physio = cast["physio"].practitioner
+    for place in (location, toronto):
+        Appointment.objects.create(
+            patient=patient, practitioner=physio, location=place, service=ims_service,
+            start=start, end=start + dt.timedelta(minutes=30),
+        )
+    assert start > tz.now()
+    response = client_for(cast["front_desk"]).get(reverse("patient_detail", args=[patient.pk]))
+    text = response.content.decode()
+    assert "09:00 PST" in text
+    assert "12:00 EST" in text
