@@ -21,7 +21,11 @@ PASSWORD = "correct-horse-battery-staple"
 
 
 def chromium_path() -> str | None:
-    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return (
+        os.environ.get("CHROMIUM_PATH")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -29,8 +33,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if chromium_path():
         return
     if IN_CI:
-        raise pytest.UsageError("CI requires Chromium for the browser tests; install Debian's chromium.")
-    skip = pytest.mark.skip(reason="Chromium is not installed (apt-get install chromium); browser test skipped")
+        raise pytest.UsageError(
+            "CI requires Chromium for the browser tests; install Debian's chromium."
+        )
+    skip = pytest.mark.skip(
+        reason="Chromium is not installed (apt-get install chromium); browser test skipped"
+    )
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
@@ -40,8 +48,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _postgres_only(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
         if IN_CI:
-            pytest.fail("CI requires PostgreSQL for this test; run with DATABASE_URL=postgres://...")
-        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... (make test does when it answers)")
+            pytest.fail(
+                "CI requires PostgreSQL for this test; run with DATABASE_URL=postgres://..."
+            )
+        pytest.skip(
+            "needs PostgreSQL: set DATABASE_URL=postgres://... (make test does when it answers)"
+        )
 
 
 def make_user(email: str, role: str, *, mfa: bool = True, first: str = "", last: str = "") -> User:
@@ -49,13 +61,17 @@ def make_user(email: str, role: str, *, mfa: bool = True, first: str = "", last:
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     if mfa and role != Role.PATIENT:
         # A stand-in authenticator row: tests of MFA enrolment create real ones.
-        Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+        Authenticator.objects.create(
+            user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"}
+        )
     return user
 
 
 @pytest.fixture
 def clinic(db: None) -> Clinic:
-    return Clinic.objects.create(name="Cedar IMS Physiotherapy", email="hello@cedar.example", phone="604-555-0100")
+    return Clinic.objects.create(
+        name="Cedar IMS Physiotherapy", email="hello@cedar.example", phone="604-555-0100"
+    )
 
 
 @pytest.fixture
@@ -80,7 +96,10 @@ def location(clinic: Clinic) -> Location:
 @pytest.fixture
 def ims_service(db: None) -> Service:
     return Service.objects.create(
-        name="IMS follow-up", slug="ims-follow-up", duration_minutes=30, price=Decimal("95.00"),
+        name="IMS follow-up",
+        slug="ims-follow-up",
+        duration_minutes=30,
+        price=Decimal("95.00"),
         requires_ims_credential=True,
     )
 
@@ -97,9 +116,15 @@ def front_desk(db: None) -> User:
 
 def make_practitioner(user: User, location: Location, slug: str, reg: str) -> Practitioner:
     practitioner = Practitioner.objects.create(
-        user=user, first_name=user.first_name, last_name=user.last_name, slug=slug,
-        registration_body="College of Physical Therapists of BC", registration_number=reg,
-        ims_certification_issuer="iSTOP", ims_certified_on=dt.date(2012, 6, 1), ims_practice_since=2012,
+        user=user,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        slug=slug,
+        registration_body="College of Physical Therapists of BC",
+        registration_number=reg,
+        ims_certification_issuer="iSTOP",
+        ims_certified_on=dt.date(2012, 6, 1),
+        ims_practice_since=2012,
     )
     practitioner.locations.add(location)
     return practitioner
@@ -130,8 +155,12 @@ def patient_user(db: None) -> User:
 def patient(patient_user: User, physio: User) -> Patient:
     """The patient, with the treating physio on their care team."""
     record = Patient.objects.create(
-        user=patient_user, given_name="Pat", family_name="Ient", date_of_birth=dt.date(1980, 4, 2),
-        phone="(604) 555-0199", email="pat@patients.example",
+        user=patient_user,
+        given_name="Pat",
+        family_name="Ient",
+        date_of_birth=dt.date(1980, 4, 2),
+        phone="(604) 555-0199",
+        email="pat@patients.example",
     )
     record.care_team.add(physio.practitioner)
     return record
@@ -145,15 +174,24 @@ def other_patient_user(db: None) -> User:
 @pytest.fixture
 def other_patient(other_patient_user: User) -> Patient:
     return Patient.objects.create(
-        user=other_patient_user, given_name="Otto", family_name="Osborne", date_of_birth=dt.date(1975, 1, 9),
+        user=other_patient_user,
+        given_name="Otto",
+        family_name="Osborne",
+        date_of_birth=dt.date(1975, 1, 9),
         phone="250-555-0123",
     )
 
 
 @pytest.fixture
 def cast(
-    patient_user: User, other_patient_user: User, front_desk: User, physio: User, other_physio: User,
-    owner: User, patient: Patient, other_patient: Patient,
+    patient_user: User,
+    other_patient_user: User,
+    front_desk: User,
+    physio: User,
+    other_physio: User,
+    owner: User,
+    patient: Patient,
+    other_patient: Patient,
 ) -> dict[str, User | None]:
     """The standard cast, by name, with None for an anonymous visitor."""
     return {
@@ -165,8 +203,6 @@ def cast(
         "other_physio": other_physio,
         "owner": owner,
     }
-
-
 
 
 BROWSER_ARGS = [

@@ -93,7 +93,10 @@ class PractitionerAdmin(OwnerModelAdmin):
     prepopulated_fields = {"slug": ("first_name", "last_name")}
     filter_horizontal = ("locations",)
     fieldsets = (
-        (None, {"fields": ("first_name", "last_name", "title", "slug", "user", "is_active", "order")}),
+        (
+            None,
+            {"fields": ("first_name", "last_name", "title", "slug", "user", "is_active", "order")},
+        ),
         (_("Registration"), {"fields": ("profession", "registration_body", "registration_number")}),
         (
             _("Gunn IMS credential"),

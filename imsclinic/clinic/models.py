@@ -114,11 +114,13 @@ class OpeningHours(models.Model):
         ordering = ("weekday", "opens")
         verbose_name_plural = _("opening hours")
         constraints = [
-            models.CheckConstraint(condition=Q(closes__gt=models.F("opens")), name="hours_close_after_open")
+            models.CheckConstraint(
+                condition=Q(closes__gt=models.F("opens")), name="hours_close_after_open"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+        return f"{self.get_weekday_display()} {self.opens:%H:%M} to {self.closes:%H:%M}"
 
     def clean(self) -> None:
         if self.opens and self.closes and self.closes <= self.opens:
@@ -140,7 +142,9 @@ class Room(models.Model):
     class Meta:
         ordering = ("location", "name")
         constraints = [
-            models.UniqueConstraint(fields=("location", "name"), name="room_name_unique_per_location")
+            models.UniqueConstraint(
+                fields=("location", "name"), name="room_name_unique_per_location"
+            )
         ]
 
     def __str__(self) -> str:
@@ -166,19 +170,32 @@ class Practitioner(models.Model):
     first_name = models.CharField(_("first name"), max_length=100)
     last_name = models.CharField(_("last name"), max_length=100)
     slug = models.SlugField(_("short name in links"), unique=True)
-    title = models.CharField(_("credentials after name"), max_length=80, blank=True, help_text=_("e.g. MPT, CAFCI"))
+    title = models.CharField(
+        _("credentials after name"), max_length=80, blank=True, help_text=_("e.g. MPT, CAFCI")
+    )
     profession = models.CharField(
-        _("profession"), max_length=30, choices=Profession.choices, default=Profession.PHYSIOTHERAPIST
+        _("profession"),
+        max_length=30,
+        choices=Profession.choices,
+        default=Profession.PHYSIOTHERAPIST,
     )
     registration_body = models.CharField(_("registration body"), max_length=160)
     registration_number = models.CharField(_("registration number"), max_length=60)
-    ims_certification_issuer = models.CharField(_("IMS certification issued by"), max_length=160, blank=True)
+    ims_certification_issuer = models.CharField(
+        _("IMS certification issued by"), max_length=160, blank=True
+    )
     ims_certified_on = models.DateField(_("IMS certified on"), null=True, blank=True)
     ims_certification_expires_on = models.DateField(
-        _("IMS certification expires on"), null=True, blank=True, help_text=_("Leave empty if it does not expire.")
+        _("IMS certification expires on"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty if it does not expire."),
     )
     ims_practice_since = models.PositiveSmallIntegerField(
-        _("practising IMS since (year)"), null=True, blank=True, validators=[MinValueValidator(1970)]
+        _("practising IMS since (year)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1970)],
     )
     bio = models.TextField(_("biography"), blank=True)
     locations = models.ManyToManyField(Location, related_name="practitioners", blank=True)
@@ -218,7 +235,9 @@ class Practitioner(models.Model):
             and self.ims_certification_expires_on
             and self.ims_certification_expires_on <= self.ims_certified_on
         ):
-            errors["ims_certification_expires_on"] = _("The expiry must be after the certification date.")
+            errors["ims_certification_expires_on"] = _(
+                "The expiry must be after the certification date."
+            )
         if self.ims_certified_on and self.ims_certified_on > timezone.localdate():
             errors["ims_certified_on"] = _("The certification date cannot be in the future.")
         if errors:
@@ -247,9 +266,13 @@ class Service(models.Model):
     name = models.CharField(_("name"), max_length=120)
     slug = models.SlugField(_("short name in links"), unique=True)
     description = models.TextField(_("description"), blank=True)
-    duration_minutes = models.PositiveSmallIntegerField(_("length (minutes)"), validators=[MinValueValidator(5)])
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("length (minutes)"), validators=[MinValueValidator(5)]
+    )
     buffer_minutes = models.PositiveSmallIntegerField(
-        _("buffer after (minutes)"), default=0, help_text=_("Time kept free after the visit for notes and cleaning.")
+        _("buffer after (minutes)"),
+        default=0,
+        help_text=_("Time kept free after the visit for notes and cleaning."),
     )
     price = models.DecimalField(
         _("price"), max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
@@ -265,7 +288,9 @@ class Service(models.Model):
     class Meta:
         ordering = ("order", "name")
         constraints = [
-            models.CheckConstraint(condition=Q(duration_minutes__gte=5), name="service_duration_at_least_5"),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5), name="service_duration_at_least_5"
+            ),
             models.CheckConstraint(condition=Q(price__gte=0), name="service_price_not_negative"),
         ]
 

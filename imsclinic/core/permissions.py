@@ -43,7 +43,10 @@ def is_practitioner(user: Any) -> bool:
 @rules.predicate
 def is_the_patient(user: Any, patient: Patient | None) -> bool:
     return bool(
-        patient is not None and user.is_authenticated and user.is_active and patient.user_id == user.pk
+        patient is not None
+        and user.is_authenticated
+        and user.is_active
+        and patient.user_id == user.pk
     )
 
 

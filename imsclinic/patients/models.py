@@ -34,7 +34,9 @@ class Patient(models.Model):
     region = models.CharField(_("province or state"), max_length=100, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
     emergency_contact_name = models.CharField(_("emergency contact"), max_length=150, blank=True)
-    emergency_contact_phone = models.CharField(_("emergency contact phone"), max_length=40, blank=True)
+    emergency_contact_phone = models.CharField(
+        _("emergency contact phone"), max_length=40, blank=True
+    )
     care_team = models.ManyToManyField(
         "clinic.Practitioner", related_name="patients", blank=True, verbose_name=_("care team")
     )
@@ -53,6 +55,13 @@ class Patient(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.phone_digits = "".join(ch for ch in self.phone if ch.isdigit())
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "phone" in update_fields:  # type: ignore[operator]
+            kwargs["update_fields"] = {*update_fields, "phone_digits"}  # type: ignore[misc]
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
     @property
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
@@ -69,13 +78,8 @@ class Patient(models.Model):
 
     def clean(self) -> None:
         if self.date_of_birth and self.date_of_birth > timezone.localdate():
-            raise ValidationError({"date_of_birth": _("The date of birth cannot be in the future.")})
+            raise ValidationError(
+                {"date_of_birth": _("The date of birth cannot be in the future.")}
+            )
         if self.date_of_birth and self.date_of_birth.year < 1900:
             raise ValidationError({"date_of_birth": _("Check the year of birth.")})
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        self.phone_digits = "".join(ch for ch in self.phone if ch.isdigit())
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "phone" in update_fields:  # type: ignore[operator]
-            kwargs["update_fields"] = {*update_fields, "phone_digits"}  # type: ignore[misc]
-        super().save(*args, **kwargs)  # type: ignore[arg-type]

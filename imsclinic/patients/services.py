@@ -33,7 +33,9 @@ def patient_update_demographics(
     *, patient: Patient, data: dict[str, Any], actor: Any, request: HttpRequest | None = None
 ) -> list[str]:
     """Change a patient's demographics and contact details; return the fields changed."""
-    changed = [name for name in DEMOGRAPHIC_FIELDS if name in data and getattr(patient, name) != data[name]]
+    changed = [
+        name for name in DEMOGRAPHIC_FIELDS if name in data and getattr(patient, name) != data[name]
+    ]
     if not changed:
         return []
     with transaction.atomic():
@@ -54,7 +56,9 @@ def patient_update_demographics(
     return changed
 
 
-def patient_create(*, data: dict[str, Any], actor: Any, request: HttpRequest | None = None) -> Patient:
+def patient_create(
+    *, data: dict[str, Any], actor: Any, request: HttpRequest | None = None
+) -> Patient:
     """Register a new patient record (front desk or owner), audited."""
     with transaction.atomic():
         patient = Patient(**{k: v for k, v in data.items() if k in DEMOGRAPHIC_FIELDS})

@@ -27,19 +27,28 @@ ACTIVE_STATUSES = (
 
 
 class Appointment(models.Model):
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="appointments")
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="appointments"
+    )
     practitioner = models.ForeignKey(
         "clinic.Practitioner", on_delete=models.PROTECT, related_name="appointments"
     )
-    location = models.ForeignKey("clinic.Location", on_delete=models.PROTECT, related_name="appointments")
+    location = models.ForeignKey(
+        "clinic.Location", on_delete=models.PROTECT, related_name="appointments"
+    )
     room = models.ForeignKey(
         "clinic.Room", null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
     )
-    service = models.ForeignKey("clinic.Service", on_delete=models.PROTECT, related_name="appointments")
+    service = models.ForeignKey(
+        "clinic.Service", on_delete=models.PROTECT, related_name="appointments"
+    )
     start = models.DateTimeField(_("starts"))
     end = models.DateTimeField(_("ends"))
     status = models.CharField(
-        _("status"), max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED
+        _("status"),
+        max_length=20,
+        choices=AppointmentStatus.choices,
+        default=AppointmentStatus.BOOKED,
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -50,7 +59,9 @@ class Appointment(models.Model):
             models.Index(fields=("patient", "start")),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(end__gt=F("start")), name="appointment_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")), name="appointment_ends_after_start"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -21,8 +21,15 @@ SUMMARY = {
     "owner": 200,
 }
 EDIT = {**SUMMARY, "physio": 403}
-LIST = {"anonymous": 302, "patient": 403, "other_patient": 403, "front_desk": 200, "physio": 200,
-        "other_physio": 200, "owner": 200}
+LIST = {
+    "anonymous": 302,
+    "patient": 403,
+    "other_patient": 403,
+    "front_desk": 200,
+    "physio": 200,
+    "other_physio": 200,
+    "owner": 200,
+}
 
 
 def client_for(user) -> Client:
@@ -85,7 +92,9 @@ def test_a_practitioner_finds_only_patients_on_their_care_team(cast, patient, ot
         ("555-0123", b"Otto", b"Ient"),
     ],
 )
-def test_front_desk_finds_a_patient_by_name_birth_date_or_phone(cast, patient, other_patient, query, found, not_found):
+def test_front_desk_finds_a_patient_by_name_birth_date_or_phone(
+    cast, patient, other_patient, query, found, not_found
+):
     response = client_for(cast["front_desk"]).get(reverse("patient_list"), {"q": query})
     assert found in response.content
     assert not_found not in response.content
@@ -95,8 +104,11 @@ def test_front_desk_edits_demographics_and_the_change_is_audited(cast, patient):
     client = client_for(cast["front_desk"])
     url = reverse("patient_edit", args=[patient.pk])
     data = {
-        "given_name": "Pat", "family_name": "Ient", "date_of_birth": "1980-04-02",
-        "phone": "604-555-0000", "email": "pat@patients.example",
+        "given_name": "Pat",
+        "family_name": "Ient",
+        "date_of_birth": "1980-04-02",
+        "phone": "604-555-0000",
+        "email": "pat@patients.example",
     }
     response = client.post(url, data)
     assert response.status_code == 302
@@ -121,16 +133,22 @@ def test_a_bad_date_of_birth_is_explained_and_nothing_changes(cast, patient):
 
 
 def test_the_patient_list_needs_a_fixed_number_of_queries(cast, django_assert_max_num_queries, db):
-    from imsclinic.patients.models import Patient
     import datetime as dt
+
+    from imsclinic.patients.models import Patient
+
     for i in range(30):
-        Patient.objects.create(given_name=f"P{i}", family_name="Many", date_of_birth=dt.date(1990, 1, 1))
+        Patient.objects.create(
+            given_name=f"P{i}", family_name="Many", date_of_birth=dt.date(1990, 1, 1)
+        )
     client = client_for(cast["front_desk"])
     with django_assert_max_num_queries(16):
         client.get(reverse("patient_list"))
 
 
-def test_the_summary_lists_upcoming_visits_in_each_locations_own_time(cast, patient, location, ims_service):
+def test_the_summary_lists_upcoming_visits_in_each_locations_own_time(
+    cast, patient, location, ims_service
+):
     import datetime as dt
 
     from django.utils import timezone as tz
@@ -139,15 +157,26 @@ def test_the_summary_lists_upcoming_visits_in_each_locations_own_time(cast, pati
     from imsclinic.scheduling.models import Appointment
 
     toronto = Location.objects.create(
-        clinic=location.clinic, name="Annex", slug="annex", address_line1="1 Example St", city="Toronto",
-        region="ON", postal_code="M5R 1A1", phone="416-555-0102", time_zone="America/Toronto",
+        clinic=location.clinic,
+        name="Annex",
+        slug="annex",
+        address_line1="1 Example St",
+        city="Toronto",
+        region="ON",
+        postal_code="M5R 1A1",
+        phone="416-555-0102",
+        time_zone="America/Toronto",
     )
     start = dt.datetime(2031, 1, 15, 17, 0, tzinfo=dt.UTC)  # 09:00 in Vancouver, 12:00 in Toronto
     physio = cast["physio"].practitioner
     for place in (location, toronto):
         Appointment.objects.create(
-            patient=patient, practitioner=physio, location=place, service=ims_service,
-            start=start, end=start + dt.timedelta(minutes=30),
+            patient=patient,
+            practitioner=physio,
+            location=place,
+            service=ims_service,
+            start=start,
+            end=start + dt.timedelta(minutes=30),
         )
     assert start > tz.now()
     response = client_for(cast["front_desk"]).get(reverse("patient_detail", args=[patient.pk]))

@@ -22,12 +22,19 @@ def signed_in(user) -> Client:
 
 def book(patient, practitioner, location, service, start, status=AppointmentStatus.BOOKED):
     return Appointment.objects.create(
-        patient=patient, practitioner=practitioner, location=location, service=service,
-        start=start, end=start + dt.timedelta(minutes=30), status=status,
+        patient=patient,
+        practitioner=practitioner,
+        location=location,
+        service=service,
+        start=start,
+        end=start + dt.timedelta(minutes=30),
+        status=status,
     )
 
 
-def test_a_patient_sees_their_own_upcoming_visit_in_the_clinics_time_zone(cast, patient, location, ims_service):
+def test_a_patient_sees_their_own_upcoming_visit_in_the_clinics_time_zone(
+    cast, patient, location, ims_service
+):
     start = timezone.now().replace(microsecond=0) + dt.timedelta(days=3)
     book(patient, cast["physio"].practitioner, location, ims_service, start)
     response = signed_in(cast["patient"]).get(reverse("portal_home"))
@@ -39,7 +46,9 @@ def test_a_patient_sees_their_own_upcoming_visit_in_the_clinics_time_zone(cast, 
     assert "no-store" in response["Cache-Control"]
 
 
-def test_a_patient_never_sees_another_patients_visits(cast, patient, other_patient, location, ims_service):
+def test_a_patient_never_sees_another_patients_visits(
+    cast, patient, other_patient, location, ims_service
+):
     start = timezone.now() + dt.timedelta(days=2)
     book(other_patient, cast["physio"].practitioner, location, ims_service, start)
     response = signed_in(cast["patient"]).get(reverse("portal_home"))
@@ -50,7 +59,14 @@ def test_a_patient_never_sees_another_patients_visits(cast, patient, other_patie
 def test_cancelled_and_past_visits_are_not_listed_as_upcoming(cast, patient, location, ims_service):
     physio = cast["physio"].practitioner
     book(patient, physio, location, ims_service, timezone.now() - dt.timedelta(days=1))
-    book(patient, physio, location, ims_service, timezone.now() + dt.timedelta(days=1), AppointmentStatus.CANCELLED)
+    book(
+        patient,
+        physio,
+        location,
+        ims_service,
+        timezone.now() + dt.timedelta(days=1),
+        AppointmentStatus.CANCELLED,
+    )
     response = signed_in(cast["patient"]).get(reverse("portal_home"))
     assert b"You have no upcoming visits" in response.content
 
