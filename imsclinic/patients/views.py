@@ -16,7 +16,7 @@ from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
 from imsclinic.patients.forms import DemographicsForm, PatientSearchForm
 from imsclinic.patients.selectors import patient_for_user, patient_search
-from imsclinic.patients.services import patient_update_demographics
+from imsclinic.patients.services import patient_create, patient_update_demographics
 from imsclinic.scheduling.selectors import upcoming_appointments_for_patient
 
 PAGE_SIZE = 25
@@ -81,3 +81,18 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     else:
         form = DemographicsForm(instance=patient)
     return render(request, "patients/patient_edit.html", {"patient": patient, "form": form})
+
+
+@login_required
+def patient_new(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("patients.add_patient"):
+        raise PermissionDenied
+    if request.method == "POST":
+        form = DemographicsForm(request.POST)
+        if form.is_valid():
+            patient = patient_create(data=form.cleaned_data, actor=request.user, request=request)
+            messages.success(request, _("Added %(name)s.") % {"name": patient.full_name})
+            return redirect("patient_detail", patient_id=patient.pk)
+    else:
+        form = DemographicsForm()
+    return render(request, "patients/patient_new.html", {"form": form})

@@ -183,3 +183,52 @@ def test_the_summary_lists_upcoming_visits_in_each_locations_own_time(
     text = response.content.decode()
     assert "09:00 PST" in text
     assert "12:00 EST" in text
+
+
+NEW = {
+    "anonymous": 302,
+    "patient": 403,
+    "other_patient": 403,
+    "front_desk": 200,
+    "physio": 403,
+    "other_physio": 403,
+    "owner": 200,
+}
+
+
+@pytest.mark.parametrize("who", NEW)
+def test_only_front_desk_and_owner_may_add_a_patient(cast, who):
+    response = client_for(cast[who]).get(reverse("patient_new"))
+    assert response.status_code == NEW[who]
+
+
+def test_front_desk_adds_a_patient_taking_a_phone_call_and_it_is_audited(cast):
+    from imsclinic.patients.models import Patient
+
+    response = client_for(cast["front_desk"]).post(
+        reverse("patient_new"),
+        {
+            "given_name": "Rowan",
+            "family_name": "Quill",
+            "date_of_birth": "1991-07-30",
+            "phone": "778-555-0142",
+        },
+    )
+    patient = Patient.objects.get(family_name="Quill")
+    assert response["Location"] == reverse("patient_detail", args=[patient.pk])
+    assert patient.phone_digits == "7785550142"
+    assert AuditEvent.objects.filter(
+        patient=patient, action="create", actor=cast["front_desk"]
+    ).exists()
+
+
+def test_a_new_patient_without_a_birth_date_is_refused_and_the_typing_kept(cast):
+    from imsclinic.patients.models import Patient
+
+    response = client_for(cast["front_desk"]).post(
+        reverse("patient_new"), {"given_name": "Rowan", "family_name": "Quill", "date_of_birth": ""}
+    )
+    assert response.status_code == 200
+    assert b"This field is required" in response.content
+    assert b'value="Quill"' in response.content
+    assert not Patient.objects.filter(family_name="Quill").exists()
