@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -225,7 +226,7 @@ class Practitioner(models.Model):
         return f"{name}, {self.title}" if self.title else name
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, Any] = {}
         if self.ims_certification_expires_on and not self.ims_certified_on:
             errors["ims_certified_on"] = _("Give the certification date as well as its expiry.")
         if self.ims_certified_on and not self.ims_certification_issuer:

@@ -13,7 +13,7 @@ def portal_home(request: HttpRequest) -> HttpResponse:
     """Show a patient their upcoming visits and the details the clinic holds."""
     if request.user.is_clinic_staff:  # type: ignore[union-attr]
         return redirect("patient_list")
-    patient = Patient.objects.filter(user=request.user).first()
+    patient = Patient.objects.filter(user=request.user).first()  # type: ignore[misc]
     if patient is not None and not request.user.has_perm("patients.view_own_record", patient):
         patient = None
     context = {
