@@ -6,7 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 class FaqEntry(models.Model):
     question = models.CharField(_("question"), max_length=200)
-    answer = models.TextField(_("answer"), help_text=_("Plain text; a blank line starts a new paragraph."))
+    answer = models.TextField(
+        _("answer"), help_text=_("Plain text; a blank line starts a new paragraph.")
+    )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_published = models.BooleanField(_("published"), default=True)
 
