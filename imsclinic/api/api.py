@@ -1,5 +1,59 @@
-"""The JSON API under /api/v1/."""
+"""The JSON API under /api/v1/: personal bearer tokens, OpenAPI at /api/v1/openapi.json.
 
+The interactive docs page ninja offers (/docs) loads Swagger UI from a CDN with an inline
+script, which our Content-Security-Policy forbids, so it is switched off; docs/API.md
+explains authentication and the endpoints, and the OpenAPI document serves any client.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
 
-api = NinjaAPI(title="imsclinic API", version="1", urls_namespace="api")
+from imsclinic.api import patients
+from imsclinic.api.auth import ApiTokenAuth
+
+DESCRIPTION = """\
+The clinic's JSON API. Every call needs a personal API token, sent as
+`Authorization: Bearer <token>`. Staff create tokens on their account's API tokens page,
+or the owner runs `python manage.py issue_api_token EMAIL`. A token acts with its
+holder's permissions: the same people see the same records as in the web pages, and every
+read of patient information is written to the audit log. Responses are never cached.
+"""
+
+api = NinjaAPI(
+    title="imsclinic API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api",
+    auth=ApiTokenAuth(),
+    docs_url=None,
+)
+api.add_router("/patients", patients.router)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    """Answer 401 and name the scheme the client should use (RFC 6750)."""
+    response = api.create_response(
+        request, {"detail": _("Send a valid API token: Authorization: Bearer <token>.")}, status=401
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="imsclinic"'
+    return response
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    """Answer 404 with one fixed body, so a hidden record and a missing one look alike."""
+    return api.create_response(request, {"detail": _("Not found.")}, status=404)
+
+
+@api.exception_handler(PermissionDenied)
+def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    """Answer 403 as JSON rather than Django's HTML page."""
+    return api.create_response(
+        request, {"detail": _("You may not do this with this token.")}, status=403
+    )

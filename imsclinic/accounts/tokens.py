@@ -1,0 +1,109 @@
+"""Personal API tokens: issue, revoke and check them; only their hashes are kept.
+
+Issuing and revoking a token is written to the audit log (object type "api_token") so the
+owner can see who could reach the API and since when. The raw token appears in neither the
+audit row nor the Python log; the hint (its first characters) is enough to tell tokens apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from imsclinic.accounts.models import ApiToken, User, hash_secret, new_secret
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action
+
+logger = logging.getLogger(__name__)
+
+HINT_LENGTH = 8
+# Writing last_used_at on every request would turn each API read into a write; a minute's
+# resolution is plenty to tell a token in use from a forgotten one.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+# Far longer than any token we issue; anything longer is refused before hashing.
+MAX_TOKEN_LENGTH = 200
+
+
+def api_tokens_for_user(user: User) -> QuerySet[ApiToken]:
+    """Return the user's tokens, newest first, revoked ones included."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-pk")
+
+
+def api_token_issue(
+    *, user: User, name: str, actor: Any, request: HttpRequest | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token for the user and return it with its raw value, which is never stored."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("Give the token a name, such as what will use it.")})
+    if len(name) > ApiToken._meta.get_field("name").max_length:  # type: ignore[operator]
+        raise ValidationError({"name": _("Keep the name to 100 characters or fewer.")})
+    if not user.is_active:
+        raise ValidationError(_("This account is deactivated, so it cannot hold an API token."))
+    raw = ApiToken.PREFIX + new_secret()
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user, name=name, token_hash=hash_secret(raw), hint=raw[:HINT_LENGTH]
+        )
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="api_token",
+            object_id=token.pk,
+            request=request,
+            detail={"holder": user.email, "name": name, "hint": token.hint},
+        )
+    logger.info("API token %s (%s…) issued to user %s", token.pk, token.hint, user.pk)
+    return token, raw
+
+
+def api_token_revoke(*, token: ApiToken, actor: Any, request: HttpRequest | None = None) -> bool:
+    """Revoke the token at once; say whether it was still active (revoking twice is harmless)."""
+    now = timezone.now()
+    with transaction.atomic():
+        changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
+        if not changed:
+            token.refresh_from_db(fields=["revoked_at"])
+            return False
+        token.revoked_at = now
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type="api_token",
+            object_id=token.pk,
+            request=request,
+            detail={"holder": token.user.email, "hint": token.hint, "revoked": True},
+        )
+    logger.info("API token %s (%s…) revoked", token.pk, token.hint)
+    return True
+
+
+def api_token_authenticate(raw: str) -> User | None:
+    """Return the active user a live token belongs to, or None for anything else."""
+    if (
+        not raw.startswith(ApiToken.PREFIX)
+        or len(raw) > MAX_TOKEN_LENGTH
+        or not raw.isascii()  # our tokens are URL-safe ASCII; this also keeps hashing safe
+    ):
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=hash_secret(raw), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

@@ -1,0 +1,67 @@
+"""Shapes of what the API sends back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ninja import Schema
+from pydantic import Field
+
+
+class ErrorOut(Schema):
+    detail: str = Field(description="What went wrong, in words.")
+
+
+class ValidationErrorOut(Schema):
+    detail: list[dict[str, Any]] = Field(
+        description="One entry per invalid input: where it is (loc), what is wrong (msg), its type."
+    )
+
+
+class PatientOut(Schema):
+    id: int
+    given_name: str
+    family_name: str
+    preferred_name: str
+    date_of_birth: dt.date
+    phone: str
+    email: str
+
+
+class PatientPageOut(Schema):
+    count: int = Field(description="How many patients match, across every page.")
+    page: int
+    page_size: int
+    items: list[PatientOut]
+
+
+class CareTeamMemberOut(Schema):
+    id: int
+    name: str
+    slug: str
+
+
+class VisitOut(Schema):
+    id: int
+    start: dt.datetime = Field(description="ISO 8601 with the offset of the location's time zone.")
+    end: dt.datetime
+    time_zone: str = Field(description="The location's IANA time zone, e.g. America/Vancouver.")
+    status: str
+    service: str
+    practitioner: str
+    location: str
+    room: str | None
+
+
+class PatientDetailOut(PatientOut):
+    pronouns: str
+    address_line1: str
+    address_line2: str
+    city: str
+    region: str
+    postal_code: str
+    emergency_contact_name: str
+    emergency_contact_phone: str
+    care_team: list[CareTeamMemberOut]
+    upcoming_visits: list[VisitOut]
