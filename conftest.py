@@ -56,6 +56,58 @@ def _postgres_only(request: pytest.FixtureRequest) -> None:
         )
 
 
+_DB_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "live_server",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+    }
+)
+_cache_table_made = False
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache(request: pytest.FixtureRequest, django_db_blocker: object) -> None:
+    """Give database tests the cache table, emptied, so rate limits never leak between tests."""
+    global _cache_table_made
+    if not (
+        request.node.get_closest_marker("django_db") or _DB_FIXTURES & set(request.fixturenames)
+    ):
+        return
+    from django.core.cache import cache
+    from django.core.management import call_command
+
+    request.getfixturevalue("django_db_setup")
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        if not _cache_table_made:
+            call_command("createcachetable", verbosity=0)
+            _cache_table_made = True
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _force_login_counts_as_a_full_sign_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let `client.force_login` stand for password *and* second factor, as a real sign-in.
+
+    Tests of the sign-in itself go through the real allauth forms instead.
+    """
+    from django.test import Client
+
+    from imsclinic.accounts.middleware import SESSION_MFA_PROVEN
+
+    original = Client.force_login
+
+    def force_login(self: Client, user: User, backend: str | None = None) -> None:
+        original(self, user, backend)
+        session = self.session
+        session[SESSION_MFA_PROVEN] = True
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
 def make_user(email: str, role: str, *, mfa: bool = True, first: str = "", last: str = "") -> User:
     user = User.objects.create_user(email, PASSWORD, role=role, first_name=first, last_name=last)
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)

@@ -8,16 +8,29 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 SESSION_STARTED = "imsclinic_session_started"
 SESSION_LAST_SEEN = "imsclinic_last_seen"
+# Set when this very session set up the staff member's authenticator (proving the code
+# as it did); a sign-in with a code is recorded by allauth itself.
+SESSION_MFA_PROVEN = "imsclinic_mfa_proven"
 
-# Paths a staff member without MFA may still reach: setting MFA up, signing out, static files.
-MFA_SETUP_PATHS = ("/accounts/2fa/", "/accounts/logout/", "/static/", "/accounts/email/")
+# Paths a staff member without MFA may still reach: setting MFA up and saving the recovery
+# codes (all under /accounts/2fa/), confirming their password again when allauth asks for
+# it before activation, their email address (allauth wants it verified first), signing out
+# and static files.
+MFA_SETUP_PATHS = (
+    "/accounts/2fa/",
+    "/accounts/reauthenticate/",
+    "/accounts/email/",
+    "/accounts/confirm-email/",
+    "/accounts/logout/",
+    "/static/",
+)
 
 
 def user_has_mfa(user: object) -> bool:
@@ -25,6 +38,22 @@ def user_has_mfa(user: object) -> bool:
     from allauth.mfa.models import Authenticator
 
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+    """Redirect the whole page, also when htmx asked for only a piece of it."""
+    if request.headers.get("HX-Request") == "true":
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return HttpResponseRedirect(url)
+
+
+def mark_session_start(request: HttpRequest) -> None:
+    """Start the idle and absolute clocks of a freshly signed-in session."""
+    now = time.time()
+    request.session[SESSION_STARTED] = now
+    request.session[SESSION_LAST_SEEN] = now
 
 
 class StaffSessionTimeoutMiddleware:
@@ -44,26 +73,51 @@ class StaffSessionTimeoutMiddleware:
             if now - last_seen > idle_limit or now - started > absolute_limit:
                 logout(request)
                 messages.info(request, _("For privacy you were signed out. Please sign in again."))
-                return redirect(f"{reverse('account_login')}?next={request.path}")
+                login_url = reverse("account_login")
+                if request.method == "GET":
+                    login_url += "?" + urlencode({"next": request.get_full_path()})
+                return _redirect(request, login_url)
             request.session[SESSION_LAST_SEEN] = now
         return self.get_response(request)
 
 
+def session_proved_mfa(request: HttpRequest) -> bool:
+    """Say whether this session was signed in (or set up) with a second factor."""
+    from allauth.account.authentication import get_authentication_records
+
+    if request.session.get(SESSION_MFA_PROVEN):
+        return True
+    records = get_authentication_records(request, request.user)  # type: ignore[arg-type]
+    return any(record.get("method") == "mfa" for record in records)
+
+
 class StaffMFARequiredMiddleware:
-    """Send staff without two-factor authentication to set it up before anything else."""
+    """Hold staff to two-factor authentication.
+
+    Staff without an authenticator are sent to set one up before anything else. Staff
+    with one whose session did not prove it (a sign-in that skipped allauth's second
+    step, by whatever route) are signed out and asked to sign in again.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if (
-            user.is_authenticated
-            and user.is_clinic_staff  # type: ignore[union-attr]
-            and not request.path.startswith(MFA_SETUP_PATHS)
-            and not user_has_mfa(user)
-        ):
+        if not (user.is_authenticated and user.is_clinic_staff):  # type: ignore[union-attr]
+            return self.get_response(request)
+        exempt = request.path.startswith(MFA_SETUP_PATHS)
+        has_mfa = user_has_mfa(user)
+        if not has_mfa and not exempt:
             if request.path.startswith("/api/"):
                 return HttpResponse(status=403)
-            return redirect("mfa_activate_totp")
-        return self.get_response(request)
+            return _redirect(request, reverse("mfa_activate_totp"))
+        if has_mfa and not exempt and not session_proved_mfa(request):
+            logout(request)
+            messages.info(request, _("Please sign in with your password and authenticator code."))
+            return _redirect(request, reverse("account_login"))
+        response = self.get_response(request)
+        if not has_mfa and request.method == "POST" and user_has_mfa(user):
+            # This session just set up the authenticator, entering a valid code to do so.
+            request.session[SESSION_MFA_PROVEN] = True
+        return response

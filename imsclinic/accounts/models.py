@@ -83,13 +83,27 @@ class StaffInvitation(models.Model):
     user = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations"
     )
+    # A practitioner the clinic already lists (credentials entered by the owner) who will
+    # sign in with the account this invitation creates.
+    practitioner = models.ForeignKey(
+        "clinic.Practitioner",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations",
+        verbose_name=_("practitioner profile"),
+    )
 
     class Meta:
         ordering = ("-created_at",)
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(role=Role.PATIENT), name="invitation_is_for_staff"
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(practitioner__isnull=True) | models.Q(role=Role.PRACTITIONER),
+                name="invitation_links_practitioner_only_for_practitioner_role",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -122,7 +136,9 @@ class ApiToken(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("name"), max_length=100)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    hint = models.CharField(max_length=12, editable=False, help_text="First characters, to tell tokens apart")
+    hint = models.CharField(
+        max_length=12, editable=False, help_text="First characters, to tell tokens apart"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

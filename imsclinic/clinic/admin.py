@@ -9,7 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 
 from imsclinic.clinic.models import Clinic, Location, OpeningHours, Practitioner, Room, Service
@@ -24,6 +28,13 @@ class OwnerAdminSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_active and request.user.has_perm("clinic.configure"))
+
+    def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        """Sign in through allauth only, so the second factor and rate limits always apply."""
+        target = request.GET.get(REDIRECT_FIELD_NAME) or reverse("owner_admin:index")
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            target = reverse("owner_admin:index")
+        return redirect(f"{reverse('account_login')}?{urlencode({REDIRECT_FIELD_NAME: target})}")
 
 
 owner_site = OwnerAdminSite(name="owner_admin")

@@ -57,11 +57,11 @@ def patient_update_demographics(
 
 
 def patient_create(
-    *, data: dict[str, Any], actor: Any, request: HttpRequest | None = None
+    *, data: dict[str, Any], actor: Any, request: HttpRequest | None = None, user: Any = None
 ) -> Patient:
-    """Register a new patient record (front desk or owner), audited."""
+    """Register a new patient record, audited; `user` links the patient's own sign-in."""
     with transaction.atomic():
-        patient = Patient(**{k: v for k, v in data.items() if k in DEMOGRAPHIC_FIELDS})
+        patient = Patient(user=user, **{k: v for k, v in data.items() if k in DEMOGRAPHIC_FIELDS})
         patient.full_clean()
         patient.save()
         audit_record(
