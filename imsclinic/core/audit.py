@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -10,7 +12,14 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from imsclinic.core.models import GENESIS_HASH, Action, AuditEvent, Outcome
+from imsclinic.core.models import (
+    GENESIS_HASH,
+    Action,
+    AuditEvent,
+    Outcome,
+    canonical_detail,
+    clean_text,
+)
 
 if TYPE_CHECKING:
     from imsclinic.accounts.models import User
@@ -24,7 +33,18 @@ def client_ip(request: HttpRequest | None) -> str | None:
     """Return the client address Django saw (the proxy sets REMOTE_ADDR in production)."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    raw = str(request.META.get("REMOTE_ADDR") or "")
+    try:
+        # A zone suffix (fe80::1%eth0) means nothing off this host, and inet refuses it.
+        address = ipaddress.ip_address(raw.split("%", 1)[0])
+    except ValueError:
+        return None  # a unix socket or a broken proxy: record no address rather than junk
+    return str(address)
+
+
+def _field_text(value: object, limit: int) -> str:
+    text = "" if value is None else clean_text(str(value))
+    return text[:limit]
 
 
 def audit_record(
@@ -52,13 +72,14 @@ def audit_record(
             actor=actor if authenticated else None,
             actor_email=actor.email if authenticated and actor is not None else "",
             role=actor.role if authenticated and actor is not None else "anonymous",
-            patient_id=patient.pk if patient is not None else patient_id,
+            patient_id=patient.pk if patient is not None else _patient_pk(patient_id),
             action=str(action),
-            object_type=object_type,
-            object_id=str(object_id) if object_id not in (None, "") else "",
+            object_type=_field_text(object_type, 60),
+            object_id=_field_text(object_id, 60),
             ip=client_ip(request),
             outcome=str(outcome),
-            detail=detail or {},
+            # Stored in the same canonical form the hash covers, so a re-read row matches.
+            detail=canonical_detail(detail or {}),
             prev_hash=prev or GENESIS_HASH,
         )
         event.hash = event.compute_hash()
@@ -66,10 +87,20 @@ def audit_record(
     return event
 
 
+def _patient_pk(value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None  # a mistyped id in a URL is not a patient; the row keeps it as object_id
+
+
 @dataclass(frozen=True)
 class ChainBreak:
     event_id: int
     reason: str
+    at: dt.datetime | None = None
 
 
 def verify_chain(batch_size: int = 2000) -> Iterator[int | ChainBreak]:
@@ -82,10 +113,15 @@ def verify_chain(batch_size: int = 2000) -> Iterator[int | ChainBreak]:
             return
         for event in batch:
             if event.prev_hash != expected_prev:
-                yield ChainBreak(event.pk, "its link to the row before it does not match")
+                yield ChainBreak(
+                    event.pk,
+                    "its link to the row before it does not match"
+                    " (a row before it was removed, added or changed)",
+                    event.at,
+                )
                 return
             if event.compute_hash() != event.hash:
-                yield ChainBreak(event.pk, "its contents no longer match its hash")
+                yield ChainBreak(event.pk, "its contents no longer match its hash", event.at)
                 return
             expected_prev = event.hash
             last_id = event.pk
