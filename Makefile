@@ -8,13 +8,14 @@ MANAGE := DEBUG=1 $(PY) manage.py
 STAMP := $(VENV)/.installed-$(shell cat uv.lock pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
 UV_VERSION := 0.13.8
 
-.PHONY: help install run test lint bench check-python
+.PHONY: help install run test lint bench demo-codes
 
 help:
-	@echo "make run    set up everything and serve the demo clinic at http://127.0.0.1:8000"
-	@echo "make test   set up everything and run the whole test suite"
-	@echo "make lint   ruff and mypy"
-	@echo "make bench  run the benchmarks in bench/ and print figures"
+	@echo "make run         set up everything and serve the demo clinic at http://127.0.0.1:8000"
+	@echo "make test        set up everything and run the whole test suite"
+	@echo "make lint        ruff and mypy"
+	@echo "make bench       run the benchmarks in bench/ and print figures"
+	@echo "make demo-codes  print the current two-factor codes of the demo staff logins"
 
 # The virtualenv is rebuilt only when pyproject.toml or uv.lock change.
 $(STAMP):
@@ -28,13 +29,15 @@ install: $(STAMP)
 
 run: $(STAMP)
 	@mkdir -p var
+	@echo "make run: migrating the database and loading the demo clinic"
 	@$(MANAGE) migrate --noinput -v 0
 	@$(MANAGE) createcachetable
 	@$(MANAGE) seed_demo
 	@DEBUG=1 $(PY) scripts/serve.py
 
+# Extra pytest arguments: make test ARGS="-k seed_demo"
 test: $(STAMP)
-	@scripts/test
+	@scripts/test $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -43,3 +46,6 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@DEBUG=1 $(PY) -m bench
+
+demo-codes: $(STAMP)
+	@$(MANAGE) seed_demo --codes

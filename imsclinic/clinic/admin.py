@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -31,6 +32,9 @@ class OwnerAdminSite(admin.AdminSite):
 
     def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         """Sign in through allauth only, so the second factor and rate limits always apply."""
+        if request.user.is_authenticated:
+            # Signed in but not the owner: signing in again would change nothing.
+            raise PermissionDenied
         target = request.GET.get(REDIRECT_FIELD_NAME) or reverse("owner_admin:index")
         if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
             target = reverse("owner_admin:index")

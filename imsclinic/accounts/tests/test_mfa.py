@@ -210,3 +210,10 @@ def test_the_owner_admin_has_no_sign_in_of_its_own(owner):
     assert response["Location"].startswith(reverse("account_login"))
     assert "_auth_user_id" not in client.session
     assert client.get("/staff/patients/").status_code == 302
+
+
+def test_signed_in_staff_who_are_not_the_owner_are_refused_clinic_settings(front_desk):
+    client = Client()
+    client.force_login(front_desk)
+    response = client.get("/manage/", follow=True)
+    assert response.status_code == 403
