@@ -18,10 +18,8 @@ from imsclinic.api.schemas import (
     ValidationErrorOut,
     VisitOut,
 )
-from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
 from imsclinic.patients.models import Patient
-from imsclinic.patients.selectors import patient_for_user, patient_search
+from imsclinic.patients.selectors import patient_search, patient_search_recorded, patient_view
 from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.selectors import upcoming_appointments_for_patient
 
@@ -101,13 +99,7 @@ def list_patients(
     patients = patient_search(user=user, query=query)
     offset = (page - 1) * page_size
     shown = list(patients[offset : offset + page_size])
-    audit_record(
-        actor=user,
-        action=Action.SEARCH,
-        object_type="patient_list",
-        request=request,
-        detail={"query": query, "page": page, "shown": [p.pk for p in shown], "via": "api"},
-    )
+    patient_search_recorded(request, user=user, query=query, page=page, shown=shown, via="api")
     return {
         "count": patients.count(),
         "page": page,
@@ -129,16 +121,7 @@ def get_patient(
     request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)]
 ) -> dict[str, Any]:
     user = _staff_caller(request)
-    patient = patient_for_user(request, user=user, patient_id=patient_id)
-    audit_record(
-        actor=user,
-        action=Action.VIEW,
-        object_type="patient",
-        object_id=patient.pk,
-        patient=patient,
-        request=request,
-        detail={"via": "api"},
-    )
+    patient = patient_view(request, user=user, patient_id=patient_id, via="api")
     care_team = [
         CareTeamMemberOut(id=p.pk, name=p.display_name, slug=p.slug)
         for p in patient.care_team.filter(is_active=True)

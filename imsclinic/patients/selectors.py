@@ -88,3 +88,38 @@ def patient_for_user(
         )
         raise PermissionDenied
     return patient
+
+
+def patient_view(
+    request: HttpRequest | None, *, user: Any, patient_id: int, via: str = "web"
+) -> Patient:
+    """Open a patient's record for this user and write the look to the audit log."""
+    patient = patient_for_user(request, user=user, patient_id=patient_id)
+    audit_record(
+        actor=user,
+        action=Action.VIEW,
+        object_type="patient",
+        object_id=patient.pk,
+        patient=patient,
+        request=request,
+        detail={} if via == "web" else {"via": via},
+    )
+    return patient
+
+
+def patient_search_recorded(
+    request: HttpRequest | None,
+    *,
+    user: Any,
+    query: str,
+    page: int,
+    shown: list[Patient],
+    via: str = "web",
+) -> None:
+    """Write to the audit log which patients a search showed this user."""
+    detail: dict[str, Any] = {"query": query, "page": page, "shown": [p.pk for p in shown]}
+    if via != "web":
+        detail["via"] = via
+    audit_record(
+        actor=user, action=Action.SEARCH, object_type="patient_list", request=request, detail=detail
+    )

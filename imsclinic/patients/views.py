@@ -12,10 +12,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
 from imsclinic.patients.forms import DemographicsForm, PatientSearchForm
-from imsclinic.patients.selectors import patient_for_user, patient_search
+from imsclinic.patients.selectors import (
+    patient_for_user,
+    patient_search,
+    patient_search_recorded,
+    patient_view,
+)
 from imsclinic.patients.services import patient_create, patient_update_demographics
 from imsclinic.scheduling.selectors import upcoming_appointments_for_patient
 
@@ -30,12 +33,8 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     query = form.cleaned_data["q"] if form.is_valid() else ""
     patients = patient_search(user=request.user, query=query)
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action=Action.SEARCH,
-        object_type="patient_list",
-        request=request,
-        detail={"query": query, "page": page.number, "shown": [p.pk for p in page.object_list]},
+    patient_search_recorded(
+        request, user=request.user, query=query, page=page.number, shown=list(page.object_list)
     )
     template = "patients/_results.html" if request.htmx else "patients/patient_list.html"  # type: ignore[attr-defined]
     return render(request, template, {"form": form, "page": page, "query": query})
@@ -43,15 +42,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
-    patient = patient_for_user(request, user=request.user, patient_id=patient_id)
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action=Action.VIEW,
-        object_type="patient",
-        object_id=patient.pk,
-        patient=patient,
-        request=request,
-    )
+    patient = patient_view(request, user=request.user, patient_id=patient_id)
     context = {
         "patient": patient,
         "upcoming": upcoming_appointments_for_patient(patient),
