@@ -1,6 +1,8 @@
 """Top-level URL map: public site, accounts, patient portal, staff pages, owner admin, API."""
 
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from imsclinic.api.api import api
 from imsclinic.clinic.admin import owner_site
@@ -14,4 +16,6 @@ urlpatterns = [
     path("staff/", include("imsclinic.core.urls")),
     path("manage/", owner_site.urls),
     path("api/v1/", api.urls),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's, a PDF's).
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
 ]
