@@ -2,6 +2,7 @@
 
 from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from imsclinic.api.api import api
@@ -16,6 +17,10 @@ urlpatterns = [
     path("staff/", include("imsclinic.core.urls")),
     path("manage/", owner_site.urls),
     path("api/v1/", api.urls),
-    # Browsers ask for /favicon.ico on pages that name no icon (the admin's, a PDF's).
-    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's). The address is
+    # looked up on first use: the production manifest does not exist at import time.
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=lazy(static, str)("img/favicon.svg"), permanent=True),
+    ),
 ]

@@ -141,3 +141,9 @@ def test_outside_production_no_strict_transport_security_is_sent(client: Client,
     # HSTS on a development machine would pin localhost to HTTPS in the developer's browser.
     response = client.get("/", secure=True)
     assert "Strict-Transport-Security" not in response
+
+
+def test_a_browser_asking_for_favicon_ico_is_sent_to_the_clinic_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("img/favicon.svg")
