@@ -37,6 +37,17 @@ class Clinic(models.Model):
         _("currency"), max_length=3, default="CAD", help_text=_("ISO 4217 code, e.g. CAD")
     )
     about = models.TextField(_("about the clinic"), blank=True)
+    slot_step_minutes = models.PositiveSmallIntegerField(
+        _("booking grid (minutes)"),
+        default=15,
+        validators=[MinValueValidator(5)],
+        help_text=_("Appointments may start every this many minutes into a shift."),
+    )
+    late_cancellation_hours = models.PositiveSmallIntegerField(
+        _("late-cancellation window (hours)"),
+        default=24,
+        help_text=_("Patients cannot cancel online closer than this to the visit."),
+    )
 
     class Meta:
         verbose_name = _("clinic")
@@ -264,6 +275,11 @@ class Practitioner(models.Model):
 class Service(models.Model):
     """Something a patient can book, with its length, price and who may give it."""
 
+    class RoomKind(models.TextChoices):
+        BED = "bed", _("Treatment bed")
+        ROOM = "room", _("Room")
+        NONE = "none", _("No room needed")
+
     name = models.CharField(_("name"), max_length=120)
     slug = models.SlugField(_("short name in links"), unique=True)
     description = models.TextField(_("description"), blank=True)
@@ -283,6 +299,20 @@ class Service(models.Model):
     )
     bookable_online = models.BooleanField(_("patients may book online"), default=True)
     for_new_patients = models.BooleanField(_("for new patients"), default=False)
+    room_kind = models.CharField(
+        _("occupies"), max_length=10, choices=RoomKind.choices, default=RoomKind.BED
+    )
+    min_notice_hours = models.PositiveSmallIntegerField(
+        _("minimum notice (hours)"),
+        default=12,
+        help_text=_("How long before the visit it can still be booked."),
+    )
+    horizon_days = models.PositiveSmallIntegerField(
+        _("booking horizon (days)"),
+        default=90,
+        validators=[MinValueValidator(1)],
+        help_text=_("How far ahead it can be booked."),
+    )
     is_active = models.BooleanField(_("offered"), default=True)
     order = models.PositiveSmallIntegerField(default=0)
 

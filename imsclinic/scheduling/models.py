@@ -1,12 +1,19 @@
-"""Appointments: a patient, a practitioner, a bed and a time."""
+"""Appointments and the schedules they are booked into: shifts, breaks, time off, closures."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from imsclinic.clinic.models import Weekday
 
 
 class AppointmentStatus(models.TextChoices):
@@ -50,7 +57,26 @@ class Appointment(models.Model):
         choices=AppointmentStatus.choices,
         default=AppointmentStatus.BOOKED,
     )
+    busy_until = models.DateTimeField(
+        _("occupied until"),
+        help_text=_("The end plus the service's buffer: the practitioner and bed stay taken."),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("booked by"),
+    )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancellation_reason = models.TextField(_("reason for cancelling"), blank=True)
+    cancelled_late = models.BooleanField(
+        _("cancelled inside the late-cancellation window"), default=False
+    )
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ("start",)
@@ -62,11 +88,158 @@ class Appointment(models.Model):
             models.CheckConstraint(
                 condition=Q(end__gt=F("start")), name="appointment_ends_after_start"
             ),
+            models.CheckConstraint(
+                condition=Q(busy_until__gte=F("end")), name="appointment_busy_until_after_end"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.service} · {self.start:%Y-%m-%d %H:%M} UTC"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Callers that only know the visit's length still get the buffer blocked after it.
+        if self.busy_until is None and self.end is not None:
+            self.busy_until = self.end + dt.timedelta(minutes=self.service.buffer_minutes)
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         if self.start and self.end and self.end <= self.start:
             raise ValidationError({"end": _("An appointment must end after it starts.")})
+
+    @property
+    def is_active(self) -> bool:
+        """Say whether this visit still holds its practitioner and bed."""
+        return self.status in ACTIVE_STATUSES
+
+
+class Shift(models.Model):
+    """A weekly working period of one practitioner at one location, in local wall time."""
+
+    practitioner = models.ForeignKey(
+        "clinic.Practitioner", on_delete=models.CASCADE, related_name="shifts"
+    )
+    location = models.ForeignKey("clinic.Location", on_delete=models.CASCADE, related_name="shifts")
+    weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)
+    start_time = models.TimeField(_("starts"))
+    end_time = models.TimeField(_("ends"))
+    valid_from = models.DateField(_("from"), default=timezone.localdate)
+    valid_until = models.DateField(
+        _("until"), null=True, blank=True, help_text=_("Last day it applies; empty: no end.")
+    )
+
+    class Meta:
+        ordering = ("practitioner", "weekday", "start_time")
+        indexes = [models.Index(fields=("location", "weekday"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=F("start_time")), name="shift_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=F("valid_from")),
+                name="shift_valid_range",
+            ),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="shift_weekday_in_week"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.practitioner} · {self.get_weekday_display()} "
+            f"{self.start_time:%H:%M} to {self.end_time:%H:%M}"
+        )
+
+    def clean(self) -> None:
+        errors: dict[str, Any] = {}
+        if self.start_time and self.end_time and self.end_time <= self.start_time:
+            errors["end_time"] = _("A shift must end after it starts, on the same day.")
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            errors["valid_until"] = _("The last day cannot be before the first day.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class ShiftBreak(models.Model):
+    """A pause inside a shift, in the same local wall time."""
+
+    shift = models.ForeignKey(Shift, on_delete=models.CASCADE, related_name="breaks")
+    start_time = models.TimeField(_("starts"))
+    end_time = models.TimeField(_("ends"))
+
+    class Meta:
+        ordering = ("shift", "start_time")
+        verbose_name = _("break")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=F("start_time")), name="shift_break_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start_time:%H:%M} to {self.end_time:%H:%M}"
+
+    def clean(self) -> None:
+        if self.start_time and self.end_time and self.end_time <= self.start_time:
+            raise ValidationError({"end_time": _("A break must end after it starts.")})
+        shift = self.shift if self.shift_id else None
+        if (
+            shift is not None
+            and self.start_time
+            and self.end_time
+            and (self.start_time < shift.start_time or self.end_time > shift.end_time)
+        ):
+            raise ValidationError(_("A break must lie inside its shift."))
+
+
+class TimeOff(models.Model):
+    """A period a practitioner is away (holiday, course, illness)."""
+
+    practitioner = models.ForeignKey(
+        "clinic.Practitioner", on_delete=models.CASCADE, related_name="time_off"
+    )
+    start = models.DateTimeField(_("from"))
+    end = models.DateTimeField(_("until"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ("practitioner", "start")
+        verbose_name = _("time off")
+        verbose_name_plural = _("time off")
+        indexes = [models.Index(fields=("practitioner", "end"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")), name="time_off_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practitioner} · {self.start:%Y-%m-%d} to {self.end:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError({"end": _("Time off must end after it starts.")})
+
+
+class ClinicClosure(models.Model):
+    """Days a location is shut (holidays, renovation); both days included."""
+
+    location = models.ForeignKey(
+        "clinic.Location", on_delete=models.CASCADE, related_name="closures"
+    )
+    first_day = models.DateField(_("first day closed"))
+    last_day = models.DateField(_("last day closed"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ("location", "first_day")
+        verbose_name = _("closure")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_day__gte=F("first_day")), name="closure_last_day_not_before_first"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location} · {self.first_day} to {self.last_day}"
+
+    def clean(self) -> None:
+        if self.first_day and self.last_day and self.last_day < self.first_day:
+            raise ValidationError({"last_day": _("The last day cannot be before the first day.")})

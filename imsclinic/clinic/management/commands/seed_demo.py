@@ -28,7 +28,13 @@ from rich.table import Table
 from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.models import Clinic, Location, OpeningHours, Practitioner, Room, Service
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling.models import Appointment, AppointmentStatus
+from imsclinic.scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Shift,
+    ShiftBreak,
+)
 from imsclinic.web.models import FaqEntry
 
 DEMO_PASSWORD = "ims-demo-password"
@@ -37,6 +43,9 @@ DEMO_TOTP_SECRET = "NFWXGY3MNFXGSYZNMRSW23ZNGJTGCIJB"
 FAKER_SEED = 2718
 PATIENT_COUNT = 20
 PATIENTS_WITH_VISITS = 6
+# Demo shifts follow each location's opening hours from this day on, with a lunch break.
+SHIFTS_FROM = dt.date(2024, 1, 1)
+LUNCH = (dt.time(12), dt.time(13))
 
 BC_COLLEGE = "College of Health and Care Professions of British Columbia"
 ON_COLLEGE = "College of Physiotherapists of Ontario"
@@ -333,6 +342,7 @@ class Command(BaseCommand):
             locations = self.seed_locations(clinic, tally)
             practitioners = self.seed_practitioners(locations, tally)
             services = self.seed_services(tally)
+            self.seed_shifts(practitioners, tally)
             users = self.seed_staff(practitioners, tally)
             patients = self.seed_patients(locations, practitioners, tally)
             self.seed_visits(patients, services, tally)
@@ -451,6 +461,28 @@ class Command(BaseCommand):
             found[spec.slug] = service
         return found
 
+    def seed_shifts(self, practitioners: dict[str, Practitioner], tally: Tally) -> None:
+        """Give every practitioner a weekly shift in each opening period of their locations."""
+        for practitioner in practitioners.values():
+            for location in practitioner.locations.prefetch_related("hours"):
+                seen: set[int] = set()
+                for period in location.hours.all():
+                    if period.weekday in seen:
+                        continue  # one shift a day is the natural key; split days use the first
+                    seen.add(period.weekday)
+                    shift, created = Shift.objects.get_or_create(
+                        practitioner=practitioner,
+                        location=location,
+                        weekday=period.weekday,
+                        valid_from=SHIFTS_FROM,
+                        defaults={"start_time": period.opens, "end_time": period.closes},
+                    )
+                    tally.add("weekly shifts", created)
+                    if created and period.opens < LUNCH[0] and LUNCH[1] < period.closes:
+                        ShiftBreak.objects.create(
+                            shift=shift, start_time=LUNCH[0], end_time=LUNCH[1]
+                        )
+
     # -- people ------------------------------------------------------------------------
 
     def login(self, email: str, role: Role, first: str, last: str, tally: Tally) -> User:
@@ -550,8 +582,9 @@ class Command(BaseCommand):
             start = self.visit_start(location, index)
             end = start + dt.timedelta(minutes=service.duration_minutes)
             beds = list(location.rooms.filter(is_active=True).order_by("name"))
-            busy = Appointment.objects.filter(start__lt=end, end__gt=start).exclude(
-                status=AppointmentStatus.CANCELLED
+            busy_until = end + dt.timedelta(minutes=service.buffer_minutes)
+            busy = Appointment.objects.filter(
+                start__lt=busy_until, busy_until__gt=start, status__in=ACTIVE_STATUSES
             )
             if busy.filter(practitioner=practitioner).exists():
                 continue
@@ -564,6 +597,7 @@ class Command(BaseCommand):
                 service=service,
                 start=start,
                 end=end,
+                busy_until=busy_until,
                 status=AppointmentStatus.BOOKED,
             )
             tally.add("upcoming visits", True)
