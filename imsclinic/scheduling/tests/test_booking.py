@@ -377,9 +377,10 @@ class TestAvailabilityQuery:
                     end=at(hour, 30),
                 )
         TimeOff.objects.create(practitioner=shifts[0].practitioner, start=at(16), end=at(17))
-        with django_assert_num_queries(6):
+        with django_assert_num_queries(5):
             query = availability_query(service=assessment, start_date=MONDAY, days=14, now=NOW)
         assert len(query.shifts) == 10
+        assert all(len(shift.breaks) == 1 for shift in query.shifts)
         assert sum(len(busy) for busy in query.practitioner_busy.values()) == 10
 
 
