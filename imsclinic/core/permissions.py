@@ -67,6 +67,8 @@ rules.add_perm("patients.add_patient", sees_every_patient)
 rules.add_perm("core.view_audit_log", is_owner)
 rules.add_perm("clinic.configure", is_owner)
 rules.add_perm("accounts.invite_staff", is_owner)
+# Front desk and owner keep the whole appointment book; practitioners see their own visits.
+rules.add_perm("scheduling.view_all_appointments", sees_every_patient)
 # Personal API tokens: staff for now; patients will get them with API booking.
 rules.add_perm("accounts.use_api_tokens", is_clinic_staff)
 

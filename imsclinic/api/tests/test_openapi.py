@@ -37,7 +37,7 @@ def test_the_openapi_document_is_public_json_with_both_paths(db):
     document = response.json()
     assert document["openapi"].startswith("3.")
     assert document["info"]["description"]
-    assert set(document["paths"]) == {LIST_PATH, DETAIL_PATH}
+    assert {LIST_PATH, DETAIL_PATH} <= set(document["paths"])
     for operation in (document["paths"][LIST_PATH]["get"], document["paths"][DETAIL_PATH]["get"]):
         assert operation["tags"] == ["patients"]
         assert operation["security"] == [{"ApiTokenAuth": []}]

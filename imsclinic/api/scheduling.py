@@ -1,0 +1,413 @@
+"""Services, practitioners, open times and booking: what a booking app or partner needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import P, PathEx, QueryEx, Router, Schema
+from ninja.errors import HttpError
+from pydantic import Field
+from pydantic import ValidationError as PydanticValidationError
+
+from imsclinic.accounts.models import User
+from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
+from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
+from imsclinic.patients.models import Patient
+from imsclinic.scheduling.models import Appointment
+from imsclinic.scheduling.selectors import available_slots
+from imsclinic.scheduling.services import (
+    FirstVisitMustBeAssessment,
+    NotCancellable,
+    SlotUnavailable,
+    TooLateToCancel,
+    appointment_book,
+    appointment_cancel,
+)
+
+router = Router(tags=["scheduling"])
+
+MAX_ID = 2**63 - 1
+MAX_DAYS = 31
+LIST_LIMIT = 50
+ALTERNATIVES = 5
+# How far ahead to look for alternatives when the asked-for time has gone.
+ALTERNATIVE_DAYS = 14
+# Searches pad their window by days on each side; dates near the calendar's ends would
+# overflow, and no clinic books there anyway.
+EARLIEST_DAY = dt.date(2000, 1, 1)
+LATEST_DAY = dt.date(9000, 12, 31)
+ERRORS: dict[int, Any] = {401: ErrorOut, 422: ValidationErrorOut}
+
+
+class ProblemOut(Schema):
+    detail: str | list[dict[str, Any]] = Field(
+        description="A sentence, or one entry per invalid field (loc, msg, type)."
+    )
+
+
+# Booking and cancelling also answer 422 with one sentence for rules the schema cannot express.
+WRITE_ERRORS: dict[int, Any] = {401: ErrorOut, 422: ProblemOut}
+
+
+class ServiceOut(Schema):
+    slug: str
+    name: str
+    duration_minutes: int
+    price: str = Field(description='Decimal amount as a string, e.g. "95.00".')
+    currency: str = Field(description="ISO 4217 code of the clinic's currency.")
+    requires_ims_credential: bool
+    bookable_online: bool = Field(description="Patients may book it themselves.")
+    for_new_patients: bool
+
+
+class PractitionerOut(Schema):
+    id: int
+    name: str
+    profession: str
+    locations: list[int] = Field(description="Ids of the locations they work at.")
+    ims_credential_current: bool = Field(description="Their IMS credential is valid today.")
+    ims_certification_expires_on: dt.date | None
+
+
+class SlotOut(Schema):
+    practitioner: int
+    location: int
+    start: dt.datetime = Field(description="ISO 8601 with the offset of the location's zone.")
+    end: dt.datetime
+
+
+class SlotsOut(Schema):
+    slots: list[SlotOut]
+
+
+class BookIn(Schema):
+    service: str = Field(max_length=50, description="The service's slug.")
+    practitioner: int = Field(ge=1, le=MAX_ID)
+    start: dt.datetime = Field(description="ISO 8601 with an offset, e.g. 2030-01-07T10:00-08:00.")
+    location: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Needed when the practitioner works at several."
+    )
+    patient: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Staff only: whom the visit is for."
+    )
+
+
+class AppointmentOut(Schema):
+    id: int
+    status: str
+    start: dt.datetime = Field(description="ISO 8601 with the offset of the location's zone.")
+    end: dt.datetime
+
+
+class AppointmentListItemOut(AppointmentOut):
+    service: str = Field(description="The service's slug.")
+    practitioner: int
+    location: int
+    patient: int
+
+
+class AppointmentListOut(Schema):
+    items: list[AppointmentListItemOut] = Field(description=f"At most {LIST_LIMIT}, soonest first.")
+
+
+class TakenOut(Schema):
+    detail: str
+    alternatives: list[SlotOut] = Field(description="The next free times, up to five.")
+
+
+class CancelIn(Schema):
+    reason: str = Field(default="", max_length=1000)
+
+
+class CancelledOut(Schema):
+    id: int
+    status: str
+
+
+def _caller(request: HttpRequest) -> User:
+    user: User = request.auth  # type: ignore[attr-defined]  # set by ninja's auth
+    return user
+
+
+def _services_for(user: User) -> Any:
+    services = Service.objects.filter(is_active=True)
+    if not user.is_clinic_staff:
+        services = services.filter(bookable_online=True)
+    return services
+
+
+def _slot_out(slot: Any) -> dict[str, Any]:
+    return {
+        "practitioner": slot.practitioner_id,
+        "location": slot.location_id,
+        "start": slot.start,
+        "end": slot.end,
+    }
+
+
+def _appointment_out(visit: Appointment) -> dict[str, Any]:
+    zone = visit.location.zone
+    return {
+        "id": visit.pk,
+        "status": visit.status,
+        "start": visit.start.astimezone(zone),
+        "end": visit.end.astimezone(zone),
+    }
+
+
+@router.get(
+    "/services",
+    response={200: list[ServiceOut], 401: ErrorOut},
+    summary="List services",
+    description="Services the clinic offers; patients see only those they may book online.",
+)
+def list_services(request: HttpRequest) -> list[dict[str, Any]]:
+    clinic = Clinic.current()
+    currency = clinic.currency if clinic is not None else ""
+    return [
+        {
+            "slug": s.slug,
+            "name": s.name,
+            "duration_minutes": s.duration_minutes,
+            "price": str(s.price),
+            "currency": currency,
+            "requires_ims_credential": s.requires_ims_credential,
+            "bookable_online": s.bookable_online,
+            "for_new_patients": s.for_new_patients,
+        }
+        for s in _services_for(_caller(request)).order_by("order", "pk")
+    ]
+
+
+@router.get(
+    "/practitioners",
+    response={200: list[PractitionerOut], 401: ErrorOut},
+    summary="List practitioners",
+    description=(
+        "Active practitioners, where they work, and whether their IMS credential is current."
+    ),
+)
+def list_practitioners(request: HttpRequest) -> list[dict[str, Any]]:
+    today = timezone.localdate()
+    practitioners = Practitioner.objects.filter(is_active=True).prefetch_related("locations")
+    return [
+        {
+            "id": p.pk,
+            "name": p.display_name,
+            "profession": p.profession,
+            "locations": sorted(loc.pk for loc in p.locations.all()),
+            "ims_credential_current": p.ims_credential_current_on(today),
+            "ims_certification_expires_on": p.ims_certification_expires_on,
+        }
+        for p in practitioners
+    ]
+
+
+def _service(user: User, slug: str) -> Service:
+    service = _services_for(user).filter(slug=slug).first()
+    if service is None:
+        raise Http404
+    return service
+
+
+@router.get(
+    "/availability",
+    response={200: SlotsOut, 404: ErrorOut, **ERRORS},
+    summary="Find open times",
+    description=(
+        "Bookable times for a service over `days` local days from `start`, optionally for one "
+        "practitioner or location. An unknown service answers 404."
+    ),
+)
+def availability(
+    request: HttpRequest,
+    service: QueryEx[str, P(max_length=50, description="The service's slug.")],
+    start: QueryEx[
+        dt.date, P(ge=EARLIEST_DAY, le=LATEST_DAY, description="First local day, YYYY-MM-DD.")
+    ],
+    days: QueryEx[int, P(ge=1, le=MAX_DAYS, description="How many days to search.")] = 7,
+    practitioner: QueryEx[int | None, P(ge=1, le=MAX_ID)] = None,
+    location: QueryEx[int | None, P(ge=1, le=MAX_ID)] = None,
+) -> dict[str, Any]:
+    chosen = _service(_caller(request), service)
+    who = (
+        Practitioner.objects.filter(pk=practitioner, is_active=True).first()
+        if practitioner
+        else None
+    )
+    where = Location.objects.filter(pk=location, is_active=True).first() if location else None
+    if (practitioner and who is None) or (location and where is None):
+        return {"slots": []}
+    slots = available_slots(
+        service=chosen, start_date=start, days=days, practitioner=who, location=where
+    )
+    return {"slots": [_slot_out(slot) for slot in slots]}
+
+
+def _patient_for_booking(user: User, patient_id: int | None) -> Patient:
+    """Return whom the visit is for: staff name a patient they may see, patients themselves."""
+    if user.is_clinic_staff:
+        if patient_id is None:
+            raise HttpError(422, _('Say which patient the visit is for ("patient").'))
+        found = Patient.objects.filter(pk=patient_id).first()
+        if found is None or not user.has_perm("patients.view_patient", found):
+            raise Http404
+        return found
+    own = Patient.objects.filter(user=user).first()
+    if patient_id is not None and (own is None or own.pk != patient_id):
+        raise PermissionDenied(_("Patients may only book visits for themselves."))
+    if own is None:
+        raise HttpError(403, _("There is no patient record for this account yet."))
+    return own
+
+
+@router.post(
+    "/appointments",
+    response={
+        201: AppointmentOut,
+        400: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: TakenOut,
+        **WRITE_ERRORS,
+    },
+    summary="Book a visit",
+    description=(
+        "Book a time offered by /availability. Patients book for themselves; staff name the "
+        "patient. 409 when the time has gone, with the next free times; 422 for bad input, "
+        "including a first IMS visit that is not the initial assessment."
+    ),
+)
+def book(request: HttpRequest, payload: BookIn) -> tuple[int, dict[str, Any]]:
+    user = _caller(request)
+    if payload.start.tzinfo is None or payload.start.utcoffset() is None:
+        raise HttpError(422, _("Give the start time with its UTC offset, e.g. -08:00."))
+    if not EARLIEST_DAY <= payload.start.date() <= LATEST_DAY:
+        raise HttpError(422, _("That start time is outside the dates the clinic books."))
+    service = _service(user, payload.service)
+    practitioner = Practitioner.objects.filter(pk=payload.practitioner, is_active=True).first()
+    if practitioner is None:
+        raise Http404
+    places = list(practitioner.locations.filter(is_active=True).order_by("pk"))
+    if payload.location is not None:
+        location = next((loc for loc in places if loc.pk == payload.location), None)
+        if location is None:
+            raise HttpError(422, _("This practitioner does not work at that location."))
+    elif len(places) == 1:
+        location = places[0]
+    else:
+        raise HttpError(422, _('This practitioner works at several locations: give "location".'))
+    patient = _patient_for_booking(user, payload.patient)
+    try:
+        visit = appointment_book(
+            patient=patient,
+            practitioner=practitioner,
+            service=service,
+            location=location,
+            start=payload.start,
+            actor=user,
+            request=request,
+        )
+    except SlotUnavailable:
+        day = payload.start.astimezone(location.zone).date()
+        later = available_slots(
+            service=service,
+            start_date=day,
+            days=ALTERNATIVE_DAYS,
+            practitioner=practitioner,
+            location=location,
+        )
+        return 409, {
+            "detail": _("That time was just taken."),
+            "alternatives": [_slot_out(slot) for slot in later[:ALTERNATIVES]],
+        }
+    except FirstVisitMustBeAssessment as error:
+        raise HttpError(422, str(error)) from error
+    return 201, _appointment_out(visit)
+
+
+def _appointments_for(user: User) -> Any:
+    visits = Appointment.objects.select_related("location")
+    if not user.is_clinic_staff:
+        return visits.filter(patient__user=user)
+    if user.has_perm("scheduling.view_all_appointments"):
+        return visits
+    return visits.filter(practitioner__user=user)
+
+
+@router.get(
+    "/appointments",
+    response={200: AppointmentListOut, 401: ErrorOut},
+    summary="List appointments",
+    description=(
+        "A patient's own visits; for staff, upcoming visits they may see (a practitioner "
+        f"their own). At most {LIST_LIMIT}."
+    ),
+)
+def list_appointments(request: HttpRequest) -> dict[str, Any]:
+    user = _caller(request)
+    visits = _appointments_for(user).select_related("service")
+    if user.is_clinic_staff:
+        visits = visits.filter(start__gte=timezone.now())
+    return {
+        "items": [
+            {
+                **_appointment_out(v),
+                "service": v.service.slug,
+                "practitioner": v.practitioner_id,
+                "location": v.location_id,
+                "patient": v.patient_id,
+            }
+            for v in visits.order_by("start", "pk")[:LIST_LIMIT]
+        ]
+    }
+
+
+@router.post(
+    "/appointments/{appointment_id}/cancel",
+    response={200: CancelledOut, 404: ErrorOut, 409: ErrorOut, **WRITE_ERRORS},
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": CancelIn.model_json_schema()}},
+        }
+    },
+    summary="Cancel a visit",
+    description=(
+        "Patients may cancel up to the clinic's late-cancellation window, then must call. "
+        "A visit the caller may not see answers 404, like one that does not exist."
+    ),
+)
+def cancel(request: HttpRequest, appointment_id: PathEx[int, P(ge=1, le=MAX_ID)]) -> dict[str, Any]:
+    user = _caller(request)
+    # The body is optional, which ninja's JSON parser does not allow, so it is read here.
+    try:
+        body = request.body if request.content_type == "application/json" else b""
+        payload = CancelIn.model_validate_json(body.strip() or b"{}")
+    except PydanticValidationError as error:
+        raise HttpError(422, _('Send {} or {"reason": "..."} as JSON.')) from error
+    visit = _appointments_for(user).filter(pk=appointment_id).first()
+    if visit is None:
+        raise Http404
+    try:
+        visit = appointment_cancel(
+            appointment=visit,
+            actor=user,
+            reason=payload.reason,
+            request=request,
+        )
+    except TooLateToCancel as error:
+        clinic = Clinic.current()
+        phone = clinic.phone if clinic is not None else ""
+        message = str(error)
+        if phone and not user.is_clinic_staff:
+            message = _("%(message)s Phone: %(phone)s.") % {"message": message, "phone": phone}
+        raise HttpError(409, message) from error
+    except NotCancellable as error:
+        raise HttpError(409, str(error)) from error
+    return {"id": visit.pk, "status": visit.status}
