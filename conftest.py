@@ -15,6 +15,7 @@ from django.db import connection
 from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.models import Clinic, Location, OpeningHours, Practitioner, Room, Service
 from imsclinic.patients.models import Patient
+from imsclinic.scheduling.models import Shift, ShiftBreak
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PASSWORD = "correct-horse-battery-staple"
@@ -154,6 +155,38 @@ def ims_service(db: None) -> Service:
         price=Decimal("95.00"),
         requires_ims_credential=True,
     )
+
+
+@pytest.fixture
+def assessment(db: None) -> Service:
+    """The IMS initial assessment: an hour, ten minutes' buffer, for new patients."""
+    return Service.objects.create(
+        name="IMS initial assessment",
+        slug="ims-initial-assessment",
+        duration_minutes=60,
+        buffer_minutes=10,
+        price=Decimal("150.00"),
+        requires_ims_credential=True,
+        for_new_patients=True,
+    )
+
+
+def weekday_shifts(location: Location, users: list[User], valid_from: dt.date) -> list[Shift]:
+    """Give each user's practitioner weekdays 09:00-17:00 with lunch 12:00-13:00."""
+    made = []
+    for user in users:
+        for weekday in range(5):
+            shift = Shift.objects.create(
+                practitioner=user.practitioner,
+                location=location,
+                weekday=weekday,
+                start_time=dt.time(9),
+                end_time=dt.time(17),
+                valid_from=valid_from,
+            )
+            ShiftBreak.objects.create(shift=shift, start_time=dt.time(12), end_time=dt.time(13))
+            made.append(shift)
+    return made
 
 
 @pytest.fixture

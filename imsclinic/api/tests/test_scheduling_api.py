@@ -14,13 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from imsclinic.accounts.models import User
-
 # The schemathesis fixtures and checks of the patient endpoints, reused for these.
+from conftest import weekday_shifts
+from imsclinic.accounts.models import User
 from imsclinic.api.tests.test_openapi import CHECKS, FUZZ, api_schema, wsgi_app  # noqa: F401
 from imsclinic.clinic.models import Location, Service
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, ShiftBreak
+from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift
 
 pytestmark = pytest.mark.django_db
 
@@ -28,36 +28,10 @@ VANCOUVER = zoneinfo.ZoneInfo("America/Vancouver")
 
 
 @pytest.fixture
-def assessment(db: None) -> Service:
-    return Service.objects.create(
-        name="IMS initial assessment",
-        slug="ims-initial-assessment",
-        duration_minutes=60,
-        buffer_minutes=10,
-        price=Decimal("150.00"),
-        requires_ims_credential=True,
-        for_new_patients=True,
-    )
-
-
-@pytest.fixture
 def shifts(location: Location, physio: User, other_physio: User) -> list[Shift]:
     """Both physios work weekdays 09:00-17:00 with lunch 12:00-13:00, starting last month."""
-    made = []
     since = timezone.localdate() - dt.timedelta(days=30)
-    for user in (physio, other_physio):
-        for weekday in range(5):
-            shift = Shift.objects.create(
-                practitioner=user.practitioner,
-                location=location,
-                weekday=weekday,
-                start_time=dt.time(9),
-                end_time=dt.time(17),
-                valid_from=since,
-            )
-            ShiftBreak.objects.create(shift=shift, start_time=dt.time(12), end_time=dt.time(13))
-            made.append(shift)
-    return made
+    return weekday_shifts(location, [physio, other_physio], since)
 
 
 def weekday_ahead(days: int = 3) -> dt.date:
