@@ -48,6 +48,12 @@ class Clinic(models.Model):
         default=24,
         help_text=_("Patients cannot cancel online closer than this to the visit."),
     )
+    reminder_hours = models.PositiveSmallIntegerField(
+        _("reminder (hours before the visit)"),
+        default=24,
+        validators=[MinValueValidator(1)],
+        help_text=_("Patients are emailed a reminder this long before each visit."),
+    )
 
     class Meta:
         verbose_name = _("clinic")
@@ -213,6 +219,11 @@ class Practitioner(models.Model):
     locations = models.ManyToManyField(Location, related_name="practitioners", blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     order = models.PositiveSmallIntegerField(default=0)
+    calendar_feed_version = models.PositiveIntegerField(
+        _("calendar feed version"),
+        default=1,
+        help_text=_("Raising it revokes every calendar feed address handed out before."),
+    )
 
     class Meta:
         ordering = ("order", "last_name", "first_name")

@@ -75,6 +75,24 @@ class Appointment(models.Model):
     cancelled_late = models.BooleanField(
         _("cancelled inside the late-cancellation window"), default=False
     )
+    arrived_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    course = models.ForeignKey(
+        "scheduling.Course",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="appointments",
+        verbose_name=_("course of care"),
+    )
+    rescheduled_from = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="rescheduled_to",
+        verbose_name=_("moved from"),
+        help_text=_("The visit this one replaced when it was rescheduled."),
+    )
 
     history = HistoricalRecords()
 
@@ -243,3 +261,166 @@ class ClinicClosure(models.Model):
     def clean(self) -> None:
         if self.first_day and self.last_day and self.last_day < self.first_day:
             raise ValidationError({"last_day": _("The last day cannot be before the first day.")})
+
+
+class Course(models.Model):
+    """A run of weekly visits booked together (a course of care)."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="courses"
+    )
+    practitioner = models.ForeignKey(
+        "clinic.Practitioner", on_delete=models.PROTECT, related_name="courses"
+    )
+    location = models.ForeignKey(
+        "clinic.Location", on_delete=models.PROTECT, related_name="courses"
+    )
+    service = models.ForeignKey("clinic.Service", on_delete=models.PROTECT, related_name="courses")
+    sessions_planned = models.PositiveSmallIntegerField(_("weekly sessions planned"))
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-created_at",)
+        verbose_name = _("course of care")
+        verbose_name_plural = _("courses of care")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sessions_planned__gte=1) & Q(sessions_planned__lte=52),
+                name="course_sessions_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} × {self.sessions_planned}"
+
+
+class WaitlistStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    BOOKED = "booked", _("Booked")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    EXPIRED = "expired", _("Expired")
+
+
+class WaitlistEntry(models.Model):
+    """A patient waiting for a time to free up for a service."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="waitlist_entries"
+    )
+    service = models.ForeignKey(
+        "clinic.Service", on_delete=models.CASCADE, related_name="waitlist_entries"
+    )
+    practitioner = models.ForeignKey(
+        "clinic.Practitioner",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="waitlist_entries",
+        help_text=_("Empty: any practitioner."),
+    )
+    location = models.ForeignKey(
+        "clinic.Location",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="waitlist_entries",
+        help_text=_("Empty: any location."),
+    )
+    earliest = models.DateField(_("from"))
+    latest = models.DateField(_("until"))
+    status = models.CharField(
+        max_length=12, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING
+    )
+    appointment = models.OneToOneField(
+        Appointment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="waitlist_entry",
+        help_text=_("The visit booked from this entry."),
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("created_at", "pk")
+        verbose_name = _("waitlist entry")
+        verbose_name_plural = _("waitlist")
+        indexes = [models.Index(fields=("service", "status", "latest"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latest__gte=F("earliest")), name="waitlist_latest_not_before_earliest"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} · {self.earliest} to {self.latest}"
+
+    def clean(self) -> None:
+        if self.earliest and self.latest and self.latest < self.earliest:
+            raise ValidationError({"latest": _("The last day cannot be before the first day.")})
+
+
+class WaitlistOffer(models.Model):
+    """A freed time emailed to one waiting patient; the first claim books it."""
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", _("Open")
+        BOOKED = "booked", _("Booked")
+        GONE = "gone", _("Taken by someone else")
+        EXPIRED = "expired", _("Expired")
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
+    practitioner = models.ForeignKey(
+        "clinic.Practitioner", on_delete=models.CASCADE, related_name="+"
+    )
+    location = models.ForeignKey("clinic.Location", on_delete=models.CASCADE, related_name="+")
+    start = models.DateTimeField(_("starts"))
+    sent_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("sent_at", "pk")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("entry", "practitioner", "start"), name="waitlist_offer_once_per_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry} · {self.start:%Y-%m-%d %H:%M} UTC"
+
+
+class NoticeKind(models.TextChoices):
+    CONFIRMATION = "confirmation", _("Confirmation")
+    CHANGE = "change", _("Change")
+    CANCELLATION = "cancellation", _("Cancellation")
+    REMINDER = "reminder", _("Reminder")
+
+
+class AppointmentNotice(models.Model):
+    """An email sent about a visit; the unique key makes each one go at most once."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=20, choices=NoticeKind.choices)
+    key = models.CharField(
+        max_length=64, help_text=_("What makes this notice distinct, e.g. the start it names.")
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("sent_at", "pk")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("appointment", "kind", "key"), name="appointment_notice_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.appointment_id}"
