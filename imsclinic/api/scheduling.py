@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import P, PathEx, QueryEx, Router, Schema
+from ninja import P, PathEx, QueryEx, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
 from pydantic import ValidationError as PydanticValidationError
@@ -19,7 +19,7 @@ from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment
-from imsclinic.scheduling.selectors import available_slots
+from imsclinic.scheduling.selectors import available_slots, nearest_alternatives
 from imsclinic.scheduling.services import (
     FirstVisitMustBeAssessment,
     NotCancellable,
@@ -35,8 +35,8 @@ MAX_ID = 2**63 - 1
 MAX_DAYS = 31
 LIST_LIMIT = 50
 ALTERNATIVES = 5
-# How far ahead to look for alternatives when the asked-for time has gone.
-ALTERNATIVE_DAYS = 14
+# How many days either side to look for alternatives when the asked-for time has gone.
+ALTERNATIVE_DAYS = 7
 # Searches pad their window by days on each side; dates near the calendar's ends would
 # overflow, and no clinic books there anyway.
 EARLIEST_DAY = dt.date(2000, 1, 1)
@@ -117,7 +117,9 @@ class AppointmentListOut(Schema):
 
 class TakenOut(Schema):
     detail: str
-    alternatives: list[SlotOut] = Field(description="The next free times, up to five.")
+    alternatives: list[SlotOut] = Field(
+        description="The free times nearest the one asked for (before or after), up to five."
+    )
 
 
 class CancelIn(Schema):
@@ -283,7 +285,7 @@ def _patient_for_booking(user: User, patient_id: int | None) -> Patient:
         "including a first IMS visit that is not the initial assessment."
     ),
 )
-def book(request: HttpRequest, payload: BookIn) -> tuple[int, dict[str, Any]]:
+def book(request: HttpRequest, payload: BookIn) -> Status[dict[str, Any]]:
     user = _caller(request)
     if payload.start.tzinfo is None or payload.start.utcoffset() is None:
         raise HttpError(422, _("Give the start time with its UTC offset, e.g. -08:00."))
@@ -314,21 +316,24 @@ def book(request: HttpRequest, payload: BookIn) -> tuple[int, dict[str, Any]]:
             request=request,
         )
     except SlotUnavailable:
-        day = payload.start.astimezone(location.zone).date()
-        later = available_slots(
+        nearest = nearest_alternatives(
             service=service,
-            start_date=day,
-            days=ALTERNATIVE_DAYS,
             practitioner=practitioner,
             location=location,
+            around=payload.start,
+            limit=ALTERNATIVES,
+            days=ALTERNATIVE_DAYS,
         )
-        return 409, {
-            "detail": _("That time was just taken."),
-            "alternatives": [_slot_out(slot) for slot in later[:ALTERNATIVES]],
-        }
+        return Status(
+            409,
+            {
+                "detail": _("That time was just taken."),
+                "alternatives": [_slot_out(slot) for slot in nearest],
+            },
+        )
     except FirstVisitMustBeAssessment as error:
         raise HttpError(422, str(error)) from error
-    return 201, _appointment_out(visit)
+    return Status(201, _appointment_out(visit))
 
 
 def _appointments_for(user: User) -> Any:

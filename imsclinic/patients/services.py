@@ -73,3 +73,23 @@ def patient_create(
             request=request,
         )
     return patient
+
+
+def patient_care_team_add(
+    *, patient: Patient, practitioner: Any, actor: Any, request: HttpRequest | None = None
+) -> bool:
+    """Put a practitioner on the patient's care team (who may open the chart); say if new."""
+    if patient.care_team.filter(pk=practitioner.pk).exists():
+        return False
+    with transaction.atomic():
+        patient.care_team.add(practitioner)
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type="patient",
+            object_id=patient.pk,
+            patient=patient,
+            request=request,
+            detail={"care_team_added": practitioner.pk},
+        )
+    return True

@@ -101,6 +101,10 @@ class Appointment(models.Model):
         indexes = [
             models.Index(fields=("practitioner", "start")),
             models.Index(fields=("patient", "start")),
+            # What an overlap check reads: visits of this practitioner or bed still busy after
+            # a moment, not their whole history (SQLite's overlap triggers, the search).
+            models.Index(fields=("practitioner", "busy_until"), name="appt_practitioner_busy"),
+            models.Index(fields=("room", "busy_until"), name="appt_room_busy"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -294,7 +298,7 @@ class Course(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.service} × {self.sessions_planned}"
+        return f"{self.service}: {self.sessions_planned} weekly visits"
 
 
 class WaitlistStatus(models.TextChoices):

@@ -1,8 +1,11 @@
-"""Booking and cancelling appointments: every write to the schedule goes through here."""
+"""Booking, moving and cancelling appointments: every write to the schedule goes through here."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -14,15 +17,34 @@ from django.utils.translation import gettext as _
 from imsclinic.clinic.models import Location, Practitioner, Service
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
+from imsclinic.core.permissions import is_clinic_staff, is_owner
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling.availability import slot_is_offered
-from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
+from imsclinic.patients.services import patient_care_team_add
+from imsclinic.scheduling.availability import (
+    AvailabilityQuery,
+    Busy,
+    Slot,
+    find_slots,
+    slot_is_offered,
+    wall_instant,
+)
+from imsclinic.scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Course,
+    NoticeKind,
+)
 from imsclinic.scheduling.selectors import availability_query
 
 # The names the database gives its overlap guards (constraints on PostgreSQL, triggers on
 # SQLite); an IntegrityError naming one of them means another booking got there first.
 OVERLAP_GUARDS = ("appointment_practitioner_no_overlap", "appointment_room_no_overlap")
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
+MAX_COURSE_SESSIONS = 52
+# How many local days either side of a failed course date to look for other times.
+COURSE_ALTERNATIVE_DAYS = 7
+COURSE_ALTERNATIVES = 5
 
 
 class BookingError(Exception):
@@ -58,6 +80,56 @@ class NotCancellable(BookingError):
     pass
 
 
+class StatusChangeNotAllowed(BookingError):
+    """A status change the transition table (or the actor's role) does not allow."""
+
+
+class CourseHasConflicts(BookingError):
+    """Some dates of a course are not available and the caller did not ask to book the rest."""
+
+    def __init__(self, plan: CoursePlan) -> None:
+        super().__init__(
+            _(
+                "%(count)d of the %(total)d dates are not available. Book the others, "
+                "or choose another time."
+            )
+            % {"count": len(plan.conflicts), "total": len(plan.occurrences)}
+        )
+        self.plan = plan
+
+
+@dataclass(frozen=True)
+class CourseOccurrence:
+    """One weekly date of a planned course and whether it can be booked."""
+
+    index: int  # 0 for the first session
+    start: dt.datetime  # aware, in the location's zone
+    available: bool
+    reason: str  # why not, for the user; empty when available
+    alternatives: list[Slot]  # the nearest free times when not available
+    slot: Slot | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class CoursePlan:
+    occurrences: list[CourseOccurrence]
+
+    @property
+    def bookable(self) -> list[CourseOccurrence]:
+        return [o for o in self.occurrences if o.available]
+
+    @property
+    def conflicts(self) -> list[CourseOccurrence]:
+        return [o for o in self.occurrences if not o.available]
+
+
+@dataclass(frozen=True)
+class CourseResult:
+    course: Course
+    booked: list[Appointment]
+    skipped: list[CourseOccurrence]
+
+
 def is_deadlock(error: BaseException) -> bool:
     """Say whether PostgreSQL aborted this transaction to break a deadlock."""
     return getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
@@ -67,17 +139,65 @@ def _is_staff(actor: Any) -> bool:
     return bool(getattr(actor, "is_clinic_staff", False))
 
 
+@contextmanager
+def _overlap_refused_as_taken() -> Iterator[None]:
+    """Turn the database's refusal of an overlapping visit into SlotTaken.
+
+    Wrap the whole transaction: on PostgreSQL it cannot go on after the refusal anyway.
+    """
+    try:
+        yield
+    except IntegrityError as error:
+        if any(name in str(error) for name in OVERLAP_GUARDS):
+            raise SlotTaken() from error
+        raise
+    except OperationalError as error:
+        # Two bookings of one bed by different practitioners can each wait on the other's
+        # exclusion-constraint entry; PostgreSQL then aborts one of them as a deadlock.
+        if is_deadlock(error):
+            raise SlotTaken() from error
+        raise
+
+
+def _notify(appointment: Appointment, kind: NoticeKind) -> None:
+    # Imported here: the notifications module reaches back into scheduling services.
+    from imsclinic.scheduling.notifications import appointment_changed
+
+    appointment_changed(appointment=appointment, kind=kind)
+
+
+def _check_may_book(*, patient: Patient, service: Service, actor: Any) -> None:
+    """Refuse what appointment_book refuses before looking at the calendar."""
+    if not _is_staff(actor) and (actor is None or patient.user_id != actor.pk):
+        raise PermissionDenied(_("Patients may only book visits for themselves."))
+    if not service.is_active:
+        raise SlotUnavailable(_("That service is not offered at the moment."))
+    if not _is_staff(actor) and not service.bookable_online:
+        raise SlotUnavailable(_("Please call the clinic to book this service."))
+
+
+def has_had_ims_visit(patient: Patient, before: dt.datetime | None = None) -> bool:
+    """Say whether the patient has an IMS visit booked or behind them (before a time)."""
+    visits = Appointment.objects.filter(
+        patient=patient, service__requires_ims_credential=True, status__in=ACTIVE_STATUSES
+    )
+    if before is not None:
+        visits = visits.filter(start__lt=before)
+    return visits.exists()
+
+
+def needs_assessment_first(
+    patient: Patient, service: Service, before: dt.datetime | None = None
+) -> bool:
+    """Say whether this IMS follow-up would be refused for want of an earlier IMS visit."""
+    if not service.requires_ims_credential or service.for_new_patients:
+        return False
+    return not has_had_ims_visit(patient, before)
+
+
 def _check_first_visit(patient: Patient, service: Service, start: dt.datetime) -> None:
     """Refuse an IMS follow-up for a patient who has not had an IMS visit before it."""
-    if not service.requires_ims_credential or service.for_new_patients:
-        return
-    had_ims_visit = Appointment.objects.filter(
-        patient=patient,
-        service__requires_ims_credential=True,
-        status__in=ACTIVE_STATUSES,
-        start__lt=start,
-    ).exists()
-    if not had_ims_visit:
+    if needs_assessment_first(patient, service, start):
         assessment = (
             Service.objects.filter(
                 requires_ims_credential=True, for_new_patients=True, is_active=True
@@ -86,6 +206,88 @@ def _check_first_visit(patient: Patient, service: Service, start: dt.datetime) -
             .first()
         )
         raise FirstVisitMustBeAssessment(assessment)
+
+
+def _lock_practitioners(*practitioner_ids: int) -> None:
+    """Queue behind every other booking for these practitioners, always in pk order."""
+    for pk in sorted(set(practitioner_ids)):
+        Practitioner.objects.select_for_update().filter(pk=pk).first()
+
+
+def _query_for_day(
+    *,
+    service: Service,
+    practitioner: Practitioner,
+    location: Location,
+    start: dt.datetime,
+    now: dt.datetime | None,
+) -> AvailabilityQuery:
+    return availability_query(
+        service=service,
+        start_date=start.astimezone(location.zone).date(),
+        days=1,
+        practitioner=practitioner,
+        location=location,
+        now=now,
+    )
+
+
+def _create_checked(
+    *,
+    patient: Patient,
+    practitioner: Practitioner,
+    service: Service,
+    location: Location,
+    slot: Slot,
+    actor: Any,
+    request: HttpRequest | None,
+    course: Course | None = None,
+    rescheduled_from: Appointment | None = None,
+) -> Appointment:
+    """Insert a visit for a slot just checked under the practitioner's lock, and audit it.
+
+    Run inside `_overlap_refused_as_taken()` and a transaction: the database's guards still
+    refuse an overlap the check missed (another practitioner's visit in the same bed). The
+    caller checks the first-visit rule.
+    """
+    # Elapsed time, not wall time: on a DST change day the two differ.
+    start = slot.start.astimezone(dt.UTC)
+    end = start + dt.timedelta(minutes=service.duration_minutes)
+    with transaction.atomic():
+        appointment = Appointment.objects.create(
+            patient=patient,
+            practitioner=practitioner,
+            location=location,
+            room_id=slot.room_id,
+            service=service,
+            start=start,
+            end=end,
+            busy_until=end + dt.timedelta(minutes=service.buffer_minutes),
+            status=AppointmentStatus.BOOKED,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            course=course,
+            rescheduled_from=rescheduled_from,
+        )
+    patient_care_team_add(patient=patient, practitioner=practitioner, actor=actor, request=request)
+    detail: dict[str, Any] = {
+        "service": service.slug,
+        "practitioner": practitioner.pk,
+        "start": start.isoformat(),
+    }
+    if course is not None:
+        detail["course"] = course.pk
+    if rescheduled_from is not None:
+        detail["rescheduled_from"] = rescheduled_from.pk
+    audit_record(
+        actor=actor,
+        action=Action.CREATE,
+        object_type="appointment",
+        object_id=appointment.pk,
+        patient=patient,
+        request=request,
+        detail=detail,
+    )
+    return appointment
 
 
 def appointment_book(
@@ -102,71 +304,54 @@ def appointment_book(
     """Book a visit if that exact time is still offered; the database refuses any overlap."""
     if start.tzinfo is None:
         raise ValueError("start must be an aware datetime")
-    if not _is_staff(actor) and (actor is None or patient.user_id != actor.pk):
-        raise PermissionDenied(_("Patients may only book visits for themselves."))
-    if not service.is_active:
-        raise SlotUnavailable(_("That service is not offered at the moment."))
-    if not _is_staff(actor) and not service.bookable_online:
-        raise SlotUnavailable(_("Please call the clinic to book this service."))
-    try:
-        with transaction.atomic():
-            # Bookings for one practitioner queue here, so the re-check below sees every
-            # booking committed before ours.
-            Practitioner.objects.select_for_update().filter(pk=practitioner.pk).first()
-            _check_first_visit(patient, service, start)
-            day = start.astimezone(location.zone).date()
-            query = availability_query(
-                service=service,
-                start_date=day,
-                days=1,
-                practitioner=practitioner,
-                location=location,
-                now=now,
-            )
-            slot = slot_is_offered(query, practitioner.pk, location.pk, start)
-            if slot is None:
-                raise SlotUnavailable()
-            # Elapsed time, not wall time: on a DST change day the two differ.
-            start = start.astimezone(dt.UTC)
-            end = start + dt.timedelta(minutes=service.duration_minutes)
-            with transaction.atomic():
-                appointment = Appointment.objects.create(
-                    patient=patient,
-                    practitioner=practitioner,
-                    location=location,
-                    room_id=slot.room_id,
-                    service=service,
-                    start=start,
-                    end=end,
-                    busy_until=end + dt.timedelta(minutes=service.buffer_minutes),
-                    status=AppointmentStatus.BOOKED,
-                    created_by=actor if getattr(actor, "is_authenticated", False) else None,
-                )
-            patient.care_team.add(practitioner)
-            audit_record(
-                actor=actor,
-                action=Action.CREATE,
-                object_type="appointment",
-                object_id=appointment.pk,
-                patient=patient,
-                request=request,
-                detail={
-                    "service": service.slug,
-                    "practitioner": practitioner.pk,
-                    "start": start.astimezone(dt.UTC).isoformat(),
-                },
-            )
-    except IntegrityError as error:
-        if any(name in str(error) for name in OVERLAP_GUARDS):
-            raise SlotTaken() from error
-        raise
-    except OperationalError as error:
-        # Two bookings of one bed by different practitioners can each wait on the other's
-        # exclusion-constraint entry; PostgreSQL then aborts one of them as a deadlock.
-        if is_deadlock(error):
-            raise SlotTaken() from error
-        raise
+    _check_may_book(patient=patient, service=service, actor=actor)
+    with _overlap_refused_as_taken(), transaction.atomic():
+        # Bookings for one practitioner queue here, so the re-check below sees every
+        # booking committed before ours.
+        _lock_practitioners(practitioner.pk)
+        _check_first_visit(patient, service, start)
+        query = _query_for_day(
+            service=service, practitioner=practitioner, location=location, start=start, now=now
+        )
+        slot = slot_is_offered(query, practitioner.pk, location.pk, start)
+        if slot is None:
+            raise SlotUnavailable()
+        appointment = _create_checked(
+            patient=patient,
+            practitioner=practitioner,
+            service=service,
+            location=location,
+            slot=slot,
+            actor=actor,
+            request=request,
+        )
+        _notify(appointment, NoticeKind.CONFIRMATION)
     return appointment
+
+
+def _late_window_check(
+    visit: Appointment, *, now: dt.datetime, staff: bool, reason: str, moving: bool
+) -> bool:
+    """Say whether the visit is inside the late window; refuse who may not act there."""
+    hours = visit.location.clinic.late_cancellation_hours
+    late = visit.start - now < dt.timedelta(hours=hours)
+    if late and not staff:
+        if moving:
+            message = _(
+                "It is less than %(hours)d hours before your visit, so it can no longer "
+                "be moved online. Please call the clinic."
+            )
+        else:
+            message = _(
+                "It is less than %(hours)d hours before your visit, so it can no longer "
+                "be cancelled online. Please call the clinic."
+            )
+        raise TooLateToCancel(message % {"hours": hours})
+    if late and not reason:
+        if moving:
+            raise TooLateToCancel(_("Give a reason to move a visit inside the late window."))
+        raise TooLateToCancel(_("Give a reason to cancel inside the late-cancellation window."))
+    return late
 
 
 def appointment_cancel(
@@ -193,18 +378,7 @@ def appointment_cancel(
             raise NotCancellable(_("Only a visit that is still booked can be cancelled."))
         if locked.start <= now:
             raise NotCancellable(_("This visit has already started."))
-        window = dt.timedelta(hours=locked.location.clinic.late_cancellation_hours)
-        late = locked.start - now < window
-        if late and not staff:
-            raise TooLateToCancel(
-                _(
-                    "It is less than %(hours)d hours before your visit, so it can no longer "
-                    "be cancelled online. Please call the clinic."
-                )
-                % {"hours": locked.location.clinic.late_cancellation_hours}
-            )
-        if late and not reason:
-            raise TooLateToCancel(_("Give a reason to cancel inside the late-cancellation window."))
+        late = _late_window_check(locked, now=now, staff=staff, reason=reason, moving=False)
         locked.status = AppointmentStatus.CANCELLED
         locked.cancelled_at = now
         locked.cancellation_reason = reason
@@ -222,5 +396,395 @@ def appointment_cancel(
             request=request,
             detail={"status": "cancelled", "late": late, "staff_override": late and staff},
         )
+        _notify(locked, NoticeKind.CANCELLATION)
     appointment.refresh_from_db()
     return appointment
+
+
+def appointment_reschedule(
+    *,
+    appointment: Appointment,
+    start: dt.datetime,
+    actor: Any,
+    practitioner: Practitioner | None = None,
+    location: Location | None = None,
+    reason: str = "",
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Move a booked visit to a new time (and maybe practitioner or location); all or nothing.
+
+    The old visit is cancelled first, inside the same transaction, so that the visit may move
+    to a time overlapping its old one; if the new time is not offered, nothing changes.
+    """
+    if start.tzinfo is None:
+        raise ValueError("start must be an aware datetime")
+    now = now or timezone.now()
+    reason = reason.strip()
+    staff = _is_staff(actor)
+    with _overlap_refused_as_taken(), transaction.atomic():
+        old_practitioner_id = (
+            Appointment.objects.filter(pk=appointment.pk)
+            .values_list("practitioner_id", flat=True)
+            .get()
+        )
+        new_practitioner = practitioner or Practitioner.objects.get(pk=old_practitioner_id)
+        # Both practitioners in pk order, then the visit: the same order as every booking.
+        _lock_practitioners(old_practitioner_id, new_practitioner.pk)
+        old = (
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("location__clinic", "patient", "service")
+            .get(pk=appointment.pk)
+        )
+        if not staff and (actor is None or old.patient.user_id != actor.pk):
+            raise PermissionDenied(_("Patients may only move their own visits."))
+        if old.status != AppointmentStatus.BOOKED:
+            raise NotCancellable(_("Only a visit that is still booked can be moved."))
+        if old.start <= now:
+            raise NotCancellable(_("This visit has already started."))
+        service = old.service
+        if not staff and not service.bookable_online:
+            raise SlotUnavailable(_("Please call the clinic to move this visit."))
+        new_location = location or old.location
+        if (
+            start.timestamp() == old.start.timestamp()
+            and new_practitioner.pk == old.practitioner_id
+            and new_location.pk == old.location_id
+        ):
+            raise SlotUnavailable(_("The visit is already booked for that time."))
+        late = _late_window_check(old, now=now, staff=staff, reason=reason, moving=True)
+
+        old.status = AppointmentStatus.CANCELLED
+        old.cancelled_at = now
+        old.cancellation_reason = (
+            _("Rescheduled: %(reason)s") % {"reason": reason} if reason else _("Rescheduled")
+        )
+        old.cancelled_late = late
+        old._change_reason = "rescheduled"  # type: ignore[attr-defined]
+        old.save(update_fields=["status", "cancelled_at", "cancellation_reason", "cancelled_late"])
+
+        # Read after the cancellation: the old visit no longer blocks its own time.
+        query = _query_for_day(
+            service=service,
+            practitioner=new_practitioner,
+            location=new_location,
+            start=start,
+            now=now,
+        )
+        slot = slot_is_offered(query, new_practitioner.pk, new_location.pk, start)
+        if slot is None:
+            raise SlotUnavailable()
+        _check_first_visit(old.patient, service, slot.start)
+        new = _create_checked(
+            patient=old.patient,
+            practitioner=new_practitioner,
+            service=service,
+            location=new_location,
+            slot=slot,
+            actor=actor,
+            request=request,
+            course=old.course,
+            rescheduled_from=old,
+        )
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type="appointment",
+            object_id=old.pk,
+            patient=old.patient,
+            request=request,
+            detail={
+                "status": "cancelled",
+                "rescheduled_to": new.pk,
+                "late": late,
+                "staff_override": late and staff,
+            },
+        )
+        _notify(new, NoticeKind.CHANGE)
+    return new
+
+
+# Who may make each status change: "staff" is anyone on the clinic's staff, "treating" the
+# practitioner of the visit or the owner. Cancelling is appointment_cancel's job.
+_TRANSITIONS: dict[tuple[str, str], str] = {
+    (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED): "staff",
+    (AppointmentStatus.ARRIVED, AppointmentStatus.BOOKED): "staff",
+    (AppointmentStatus.ARRIVED, AppointmentStatus.IN_TREATMENT): "treating",
+    (AppointmentStatus.IN_TREATMENT, AppointmentStatus.COMPLETED): "treating",
+    (AppointmentStatus.BOOKED, AppointmentStatus.NO_SHOW): "staff",
+    (AppointmentStatus.ARRIVED, AppointmentStatus.NO_SHOW): "staff",
+}
+
+
+def allowed_status_changes(appointment: Appointment, actor: Any) -> list[str]:
+    """Return the statuses this actor may move the visit to now (for buttons on pages)."""
+    return [
+        to
+        for (source, to), who in _TRANSITIONS.items()
+        if source == appointment.status and _may_change(appointment, actor, who)
+    ]
+
+
+def _may_change(appointment: Appointment, actor: Any, who: str) -> bool:
+    if actor is None or not is_clinic_staff(actor):
+        return False
+    if who == "treating":
+        return bool(is_owner(actor) or appointment.practitioner.user_id == actor.pk)
+    return True
+
+
+def appointment_set_status(
+    *,
+    appointment: Appointment,
+    status: str,
+    actor: Any,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Move a visit along the day (check-in, treatment, completed, no-show) by the table."""
+    now = now or timezone.now()
+    if actor is None or not is_clinic_staff(actor):
+        raise PermissionDenied(_("Only clinic staff may change the status of a visit."))
+    if status not in AppointmentStatus.values:
+        raise StatusChangeNotAllowed(_("That is not a status a visit can have."))
+    with transaction.atomic():
+        locked = (
+            Appointment.objects.select_for_update()
+            .select_related("practitioner", "patient")
+            .get(pk=appointment.pk)
+        )
+        source = locked.status
+        target = AppointmentStatus(status)
+        who = _TRANSITIONS.get((source, target))
+        if who is None:
+            raise StatusChangeNotAllowed(
+                _("A visit that is %(source)s cannot be marked %(target)s.")
+                % {
+                    "source": AppointmentStatus(source).label.lower(),
+                    "target": target.label.lower(),
+                }
+            )
+        if not _may_change(locked, actor, who):
+            raise StatusChangeNotAllowed(
+                _("Only the treating practitioner or the owner may start or complete treatment.")
+            )
+        if target == AppointmentStatus.NO_SHOW and now < locked.start:
+            raise StatusChangeNotAllowed(
+                _("A visit can be marked a no-show only once its start time has passed.")
+            )
+        fields = ["status"]
+        locked.status = target
+        if target == AppointmentStatus.ARRIVED:
+            locked.arrived_at = now
+            fields.append("arrived_at")
+        elif source == AppointmentStatus.ARRIVED and target == AppointmentStatus.BOOKED:
+            locked.arrived_at = None  # the check-in was a mistake
+            fields.append("arrived_at")
+        locked._change_reason = f"status {source} to {target}"  # type: ignore[attr-defined]
+        locked.save(update_fields=fields)
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type="appointment",
+            object_id=locked.pk,
+            patient=locked.patient,
+            request=request,
+            detail={"status": {"from": str(source), "to": str(target)}},
+        )
+    appointment.refresh_from_db()
+    return appointment
+
+
+def _check_sessions(sessions: int) -> None:
+    if not 1 <= sessions <= MAX_COURSE_SESSIONS:
+        raise BookingError(
+            _("A course has between 1 and %(max)d weekly sessions.") % {"max": MAX_COURSE_SESSIONS}
+        )
+
+
+def _with_busy(
+    query: AvailabilityQuery, practitioner_id: int, slots: Sequence[Slot]
+) -> AvailabilityQuery:
+    """Return the query with these planned visits (and their buffers) counted as busy."""
+    if not slots:
+        return query
+    occupied = dt.timedelta(minutes=query.service.duration_minutes + query.service.buffer_minutes)
+    practitioner_busy = dict(query.practitioner_busy)
+    room_busy = dict(query.room_busy)
+    extra = tuple(Busy(slot.start, slot.start + occupied) for slot in slots)
+    practitioner_busy[practitioner_id] = practitioner_busy.get(practitioner_id, ()) + extra
+    for slot in slots:
+        if slot.room_id is not None:
+            interval = Busy(slot.start, slot.start + occupied)
+            room_busy[slot.room_id] = (*room_busy.get(slot.room_id, ()), interval)
+    return replace(query, practitioner_busy=practitioner_busy, room_busy=room_busy)
+
+
+def course_plan(
+    *,
+    patient: Patient,
+    practitioner: Practitioner,
+    service: Service,
+    location: Location,
+    first_start: dt.datetime,
+    sessions: int,
+    now: dt.datetime | None = None,
+) -> CoursePlan:
+    """Check each weekly date of a course at the same local wall time; change nothing.
+
+    Occurrence k falls k weeks after the first at the same wall time in the location's zone,
+    so across a DST change its UTC time moves by the hour. A wall time the clocks skip that
+    day is not available. Availability is read once for the whole span.
+    """
+    if first_start.tzinfo is None:
+        raise ValueError("first_start must be an aware datetime")
+    _check_sessions(sessions)
+    now = now or timezone.now()
+    zone = location.zone
+    wall = first_start.astimezone(zone).replace(tzinfo=None)
+    walls = [wall + dt.timedelta(weeks=k) for k in range(sessions)]
+    today = now.astimezone(zone).date()
+    span_first = max(walls[0].date() - dt.timedelta(days=COURSE_ALTERNATIVE_DAYS), today)
+    span_last = walls[-1].date() + dt.timedelta(days=COURSE_ALTERNATIVE_DAYS)
+    query = availability_query(
+        service=service,
+        start_date=span_first,
+        days=max((span_last - span_first).days + 1, 1),
+        practitioner=practitioner,
+        location=location,
+        now=now,
+    )
+    planned: list[Slot] = []
+    found: list[tuple[dt.datetime, Slot | None, str]] = []
+    for local in walls:
+        start = local.replace(tzinfo=zone)
+        if wall_instant(local, zone) is None:
+            found.append((start, None, _("The clocks change that day: this time does not exist.")))
+            continue
+        # Earlier dates of this same course count as taken when checking later ones.
+        slot = slot_is_offered(
+            _with_busy(query, practitioner.pk, planned), practitioner.pk, location.pk, start
+        )
+        if slot is None:
+            found.append((start, None, _("That time is not available.")))
+        else:
+            planned.append(slot)
+            found.append((start, slot, ""))
+
+    occurrences = []
+    with_plan: AvailabilityQuery | None = None
+    for index, (start, slot, reason) in enumerate(found):
+        alternatives: list[Slot] = []
+        if slot is None:
+            with_plan = with_plan or _with_busy(query, practitioner.pk, planned)
+            alternatives = _nearest(with_plan, start, today)
+        occurrences.append(
+            CourseOccurrence(
+                index=index,
+                start=start,
+                available=slot is not None,
+                reason=reason,
+                alternatives=alternatives,
+                slot=slot,
+            )
+        )
+    return CoursePlan(occurrences=occurrences)
+
+
+def _nearest(query: AvailabilityQuery, around: dt.datetime, today: dt.date) -> list[Slot]:
+    """Return the free times closest to a failed course date, within a week either side."""
+    middle = around.date()
+    first = max(middle - dt.timedelta(days=COURSE_ALTERNATIVE_DAYS), today)
+    last = middle + dt.timedelta(days=COURSE_ALTERNATIVE_DAYS)
+    if last < first:
+        return []
+    slots = find_slots(replace(query, start_date=first, days=(last - first).days + 1))
+    # Instants, not wall times: within one zone Python subtracts wall clocks.
+    target = around.timestamp()
+    slots.sort(key=lambda slot: (abs(slot.start.timestamp() - target), slot.start.timestamp()))
+    return slots[:COURSE_ALTERNATIVES]
+
+
+def course_book(
+    *,
+    patient: Patient,
+    practitioner: Practitioner,
+    service: Service,
+    location: Location,
+    first_start: dt.datetime,
+    sessions: int,
+    actor: Any,
+    book_partial: bool,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> CourseResult:
+    """Book a course of weekly visits in one go: all dates, or the free ones if asked.
+
+    The plan is made again under the practitioner's lock; if the database still refuses one
+    date (another practitioner took the bed), the whole course rolls back with SlotTaken.
+    """
+    if first_start.tzinfo is None:
+        raise ValueError("first_start must be an aware datetime")
+    _check_sessions(sessions)
+    _check_may_book(patient=patient, service=service, actor=actor)
+    now = now or timezone.now()
+    with _overlap_refused_as_taken(), transaction.atomic():
+        _lock_practitioners(practitioner.pk)
+        plan = course_plan(
+            patient=patient,
+            practitioner=practitioner,
+            service=service,
+            location=location,
+            first_start=first_start,
+            sessions=sessions,
+            now=now,
+        )
+        # Later sessions follow the first, so the rule only bites before it.
+        _check_first_visit(patient, service, first_start)
+        if plan.conflicts and not book_partial:
+            raise CourseHasConflicts(plan)
+        bookable = plan.bookable
+        if not bookable:
+            raise SlotUnavailable(_("None of the dates of this course is available."))
+        course = Course.objects.create(
+            patient=patient,
+            practitioner=practitioner,
+            location=location,
+            service=service,
+            sessions_planned=sessions,
+            created_at=now,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        booked = []
+        for occurrence in bookable:
+            assert occurrence.slot is not None  # every bookable occurrence has its slot
+            booked.append(
+                _create_checked(
+                    patient=patient,
+                    practitioner=practitioner,
+                    service=service,
+                    location=location,
+                    slot=occurrence.slot,
+                    actor=actor,
+                    request=request,
+                    course=course,
+                )
+            )
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="course",
+            object_id=course.pk,
+            patient=patient,
+            request=request,
+            detail={
+                "service": service.slug,
+                "practitioner": practitioner.pk,
+                "sessions": sessions,
+                "appointments": [visit.pk for visit in booked],
+                "skipped": [o.start.astimezone(dt.UTC).isoformat() for o in plan.conflicts],
+            },
+        )
+        for visit in booked:
+            _notify(visit, NoticeKind.CONFIRMATION)
+    return CourseResult(course=course, booked=booked, skipped=plan.conflicts)
