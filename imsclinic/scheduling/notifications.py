@@ -1,0 +1,213 @@
+"""Emails about visits: confirmations, changes, cancellations and reminders, each with an .ics.
+
+The services call `appointment_changed` inside their transaction; nothing is queued unless
+that transaction commits. The emails themselves are sent by the tasks in `tasks.py`, exactly
+once each (see there).
+
+- CONFIRMATION: "your visit is booked", with a REQUEST .ics; also queues the reminder.
+- CHANGE (a reschedule; `appointment` is the new visit, `appointment.rescheduled_from` the old
+  one): one email "your visit has moved" carrying two .ics files, a REQUEST for the new visit
+  (its own UID) and a CANCEL for the old one (the old UID), so a calendar drops the old entry
+  and adds the new; also queues the new visit's reminder and offers the freed time to the
+  waitlist.
+- CANCELLATION: a CANCEL .ics; offers the freed time to the waitlist.
+- Reminders go `Clinic.reminder_hours` of elapsed time before the start (24 h before a 10:00
+  visit the day after a DST change is 09:00 or 11:00 wall time the day before). A visit booked
+  inside that window gets no reminder: its confirmation has just gone.
+
+Links in emails start with `settings.SITE_URL` (environment `SITE_URL`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from email.message import MIMEPart
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from imsclinic.clinic.models import Clinic
+from imsclinic.scheduling.ics import Method, appointment_ics, patient_email, portal_url
+from imsclinic.scheduling.models import Appointment, NoticeKind
+
+logger = logging.getLogger(__name__)
+
+
+def appointment_changed(*, appointment: Appointment, kind: NoticeKind) -> None:
+    """Queue the email (and, for a booking, the reminder) this change calls for, on commit."""
+    kind = NoticeKind(kind)
+    appointment_id = appointment.pk
+    location_id = appointment.location_id
+    start = appointment.start
+    freed = appointment.rescheduled_from if kind == NoticeKind.CHANGE else appointment
+
+    def enqueue() -> None:
+        from imsclinic.scheduling.tasks import SENT, send_appointment_notice
+
+        send_appointment_notice.enqueue(appointment_id, kind.value, SENT)
+        if kind in (NoticeKind.CONFIRMATION, NoticeKind.CHANGE):
+            reminder_hours = Clinic.objects.filter(locations__pk=location_id).values_list(
+                "reminder_hours", flat=True
+            )[0]
+            reminder_schedule(
+                appointment_id=appointment_id, start=start, reminder_hours=reminder_hours
+            )
+        if kind in (NoticeKind.CANCELLATION, NoticeKind.CHANGE) and freed is not None:
+            freed_time_offer(freed)
+
+    # robust: the visit is already committed; a failure to queue is logged, not shown as an
+    # error to the person who just booked.
+    transaction.on_commit(enqueue, robust=True)
+
+
+def reminder_due(start: dt.datetime, reminder_hours: int) -> dt.datetime:
+    """Return when a visit's reminder is due: that many elapsed hours before it starts."""
+    # Aware arithmetic in UTC is elapsed time, whatever the location's DST does.
+    return start.astimezone(dt.UTC) - dt.timedelta(hours=reminder_hours)
+
+
+def reminder_schedule(
+    *,
+    appointment_id: int,
+    start: dt.datetime,
+    reminder_hours: int,
+    now: dt.datetime | None = None,
+) -> dt.datetime | None:
+    """Queue the reminder for its due time; return it, or None when it is already past."""
+    from imsclinic.scheduling.tasks import send_reminder
+
+    due = reminder_due(start, reminder_hours)
+    if due <= (now or timezone.now()):
+        return None
+    start_iso = start.astimezone(dt.UTC).isoformat()
+    send_reminder.using(run_after=due).enqueue(appointment_id, start_iso)
+    return due
+
+
+def freed_time_offer(appointment: Appointment) -> None:
+    """Queue offering a freed visit's time to waiting patients (waitlist.offer_freed_time)."""
+    # Imported here: the waitlist books through the services, which call this module.
+    from imsclinic.scheduling.waitlist import offer_freed_time
+
+    offer_freed_time.enqueue(
+        appointment.practitioner_id,
+        appointment.location_id,
+        appointment.start.astimezone(dt.UTC).isoformat(),
+    )
+
+
+def local_time_label(moment: dt.datetime, zone: dt.tzinfo) -> str:
+    """Return e.g. 'Tuesday 3 November 2026, 10:00 PST' in the given zone."""
+    local = moment.astimezone(zone)
+    return _("%(date)s, %(time)s %(zone)s") % {
+        "date": date_format(local, "l j F Y"),
+        "time": date_format(local, "H:i"),
+        "zone": local.tzname() or "",
+    }
+
+
+def _subject(kind: NoticeKind, appointment: Appointment, when: str) -> str:
+    values = {"service": appointment.service.name, "when": when}
+    subjects = {
+        NoticeKind.CONFIRMATION: _("Booked: %(service)s on %(when)s"),
+        NoticeKind.CHANGE: _("Moved: %(service)s now on %(when)s"),
+        NoticeKind.CANCELLATION: _("Cancelled: %(service)s on %(when)s"),
+        NoticeKind.REMINDER: _("Reminder: %(service)s on %(when)s"),
+    }
+    return subjects[kind] % values
+
+
+def _headline(kind: NoticeKind) -> str:
+    headlines = {
+        NoticeKind.CONFIRMATION: _("Your visit is booked."),
+        NoticeKind.CHANGE: _("Your visit has moved to a new time."),
+        NoticeKind.CANCELLATION: _("Your visit has been cancelled."),
+        NoticeKind.REMINDER: _("This is a reminder of your upcoming visit."),
+    }
+    return headlines[kind]
+
+
+def _calendar_part(content: bytes, *, method: Method, filename: str) -> MIMEPart:
+    part = MIMEPart()
+    part.set_content(
+        content.decode(),
+        subtype="calendar",
+        params={"method": method},
+        disposition="attachment",
+        filename=filename,
+    )
+    return part
+
+
+def send_notice_email(*, appointment: Appointment, kind: NoticeKind) -> bool:
+    """Email the patient about their visit; say False when they have no email address."""
+    recipient = patient_email(appointment)
+    if not recipient:
+        return False
+    location = appointment.location
+    clinic = location.clinic
+    zone = location.zone
+    with translation.override(settings.LANGUAGE_CODE):
+        when = local_time_label(appointment.start, zone)
+        previous = appointment.rescheduled_from if kind == NoticeKind.CHANGE else None
+        patient = appointment.patient
+        context = {
+            "kind": str(kind),
+            "headline": _headline(kind),
+            "name": patient.preferred_name or patient.given_name,
+            "service": appointment.service.name,
+            "when": when,
+            "ends": date_format(appointment.end.astimezone(zone), "H:i"),
+            "previous_when": (
+                local_time_label(previous.start, previous.location.zone) if previous else ""
+            ),
+            "practitioner": appointment.practitioner.display_name,
+            "clinic": clinic,
+            "location": location,
+            "phone": location.phone or clinic.phone,
+            "portal_url": portal_url(),
+            "late_hours": clinic.late_cancellation_hours,
+            "cancelled": kind == NoticeKind.CANCELLATION,
+        }
+        message = EmailMultiAlternatives(
+            subject=_subject(kind, appointment, when),
+            body=render_to_string("scheduling/email/notice.txt", context),
+            to=[recipient],
+            reply_to=[clinic.email],
+        )
+        message.attach_alternative(
+            render_to_string("scheduling/email/notice.html", context), "text/html"
+        )
+        if kind in (NoticeKind.CONFIRMATION, NoticeKind.CHANGE):
+            message.attach(
+                _calendar_part(
+                    appointment_ics(appointment, method="REQUEST"),
+                    method="REQUEST",
+                    filename="visit.ics",
+                )
+            )
+        if previous is not None:
+            message.attach(
+                _calendar_part(
+                    appointment_ics(previous, method="CANCEL"),
+                    method="CANCEL",
+                    filename="cancelled-visit.ics",
+                )
+            )
+        if kind == NoticeKind.CANCELLATION:
+            message.attach(
+                _calendar_part(
+                    appointment_ics(appointment, method="CANCEL"),
+                    method="CANCEL",
+                    filename="cancelled-visit.ics",
+                )
+            )
+    message.send()
+    logger.info("sent %s email for appointment %s", kind, appointment.pk)
+    return True
