@@ -1,0 +1,201 @@
+"""The patient's waitlist pages: join, see and withdraw entries, and claim an offered time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from imsclinic.clinic.models import Location, Practitioner, Service
+from imsclinic.patients.models import Patient
+from imsclinic.scheduling.models import WaitlistEntry
+from imsclinic.scheduling.services import BookingError
+from imsclinic.scheduling.waitlist import (
+    ClaimLinkExpired,
+    ClaimLinkInvalid,
+    OfferClosed,
+    OfferGone,
+    WaitlistError,
+    offer_for_token,
+    offer_state,
+    waitlist_claim,
+    waitlist_entries_for_patient,
+    waitlist_join,
+    waitlist_withdraw,
+)
+
+DEFAULT_WAIT_DAYS = 28
+
+
+class WaitlistJoinForm(forms.Form):
+    service = forms.ModelChoiceField(
+        label=gettext_lazy("Service"),
+        queryset=Service.objects.filter(is_active=True, bookable_online=True),
+        empty_label=None,
+    )
+    practitioner = forms.ModelChoiceField(
+        label=gettext_lazy("Practitioner"),
+        queryset=Practitioner.objects.filter(is_active=True),
+        required=False,
+        empty_label=gettext_lazy("Anyone"),
+    )
+    location = forms.ModelChoiceField(
+        label=gettext_lazy("Location"),
+        queryset=Location.objects.filter(is_active=True),
+        required=False,
+        empty_label=gettext_lazy("Any location"),
+    )
+    earliest = forms.DateField(
+        label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    latest = forms.DateField(
+        label=gettext_lazy("Until"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=gettext_lazy("Both days included."),
+    )
+
+
+def _own_patient(request: HttpRequest) -> Patient | None:
+    """Return the signed-in patient's own record, or None if none is linked yet."""
+    if not request.user.is_authenticated:
+        return None
+    patient = Patient.objects.filter(user=request.user).first()
+    if patient is not None and not request.user.has_perm("patients.view_own_record", patient):
+        return None
+    return patient
+
+
+def _initial(request: HttpRequest) -> dict[str, object]:
+    """Prefill the join form from links on the booking pages (?service=SLUG&practitioner=ID)."""
+    today = timezone.localdate()
+    initial: dict[str, object] = {
+        "earliest": today,
+        "latest": today + dt.timedelta(days=DEFAULT_WAIT_DAYS),
+    }
+    slug = request.GET.get("service", "")
+    service = Service.objects.filter(slug=slug, is_active=True).first() if slug else None
+    if service is not None:
+        initial["service"] = service.pk
+    for name in ("practitioner", "location"):
+        value = request.GET.get(name, "")
+        if value.isdigit():
+            initial[name] = int(value)
+    date = request.GET.get("date", "")
+    try:
+        if date:
+            initial["earliest"] = dt.date.fromisoformat(date)
+    except ValueError:
+        pass
+    return initial
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def waitlist_join_page(request: HttpRequest) -> HttpResponse:
+    """Let a patient say which service (and optionally who, where, when) they are waiting for."""
+    if request.user.is_clinic_staff:  # type: ignore[union-attr]
+        return redirect("patient_list")
+    patient = _own_patient(request)
+    if patient is None:
+        return render(request, "portal/waitlist_unlinked.html")
+    if request.method == "POST":
+        form = WaitlistJoinForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                waitlist_join(
+                    patient=patient,
+                    service=data["service"],
+                    practitioner=data["practitioner"],
+                    location=data["location"],
+                    earliest=data["earliest"],
+                    latest=data["latest"],
+                    actor=request.user,
+                    request=request,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(
+                    request,
+                    _("You are on the waitlist. We will email you when a time opens up."),
+                )
+                return redirect("waitlist_list")
+    else:
+        form = WaitlistJoinForm(initial=_initial(request))
+    return render(request, "portal/waitlist_join.html", {"form": form})
+
+
+@login_required
+def waitlist_list(request: HttpRequest) -> HttpResponse:
+    """Show a patient what they are waiting for, with a way to leave."""
+    if request.user.is_clinic_staff:  # type: ignore[union-attr]
+        return redirect("patient_list")
+    patient = _own_patient(request)
+    if patient is None:
+        return render(request, "portal/waitlist_unlinked.html")
+    entries = waitlist_entries_for_patient(patient)
+    return render(request, "portal/waitlist_list.html", {"entries": entries})
+
+
+@require_POST
+@login_required
+def waitlist_withdraw_page(request: HttpRequest, entry_id: int) -> HttpResponse:
+    """Take one of the patient's own entries off the waitlist."""
+    patient = _own_patient(request)
+    entry = get_object_or_404(
+        WaitlistEntry, pk=entry_id, patient=patient if patient is not None else -1
+    )
+    try:
+        waitlist_withdraw(entry=entry, actor=request.user, request=request)
+    except WaitlistError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("You have left the waitlist for %(service)s.") % {"service": entry.service.name},
+        )
+    return redirect("waitlist_list")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def waitlist_claim_page(request: HttpRequest, token: str) -> HttpResponse:
+    """Show an offered time; book it only on POST (mail scanners follow links with GET).
+
+    The signed token is the key, like a sign-in link: no sign-in is needed, and the page
+    shows only the time, the service and the practitioner, nothing else about the patient.
+    """
+    try:
+        offer = offer_for_token(token)
+    except ClaimLinkInvalid as error:
+        return render(request, "portal/waitlist_claim.html", {"problem": str(error)}, status=404)
+    except ClaimLinkExpired as error:
+        return render(request, "portal/waitlist_claim.html", {"problem": str(error)})
+    error_message = ""
+    if request.method == "POST":
+        try:
+            waitlist_claim(offer=offer, actor=offer.entry.patient.user, request=request)
+        except (OfferGone, OfferClosed):
+            pass  # the page now says whether the time went to someone else or expired
+        except BookingError as error:
+            error_message = str(error)  # nothing changed; say why
+        if not error_message:
+            return redirect("waitlist_claim", token=token)
+    context = {
+        "offer": offer,
+        "state": offer_state(offer),
+        "service": offer.entry.service,
+        "error_message": error_message,
+    }
+    return render(request, "portal/waitlist_claim.html", context)
