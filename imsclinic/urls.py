@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 
 from imsclinic.api.api import api
 from imsclinic.clinic.admin import owner_site
+from imsclinic.scheduling.urls import feed_urlpatterns
 
 urlpatterns = [
     path("", include("imsclinic.web.urls")),
@@ -15,6 +16,8 @@ urlpatterns = [
     path("portal/", include("imsclinic.portal.urls")),
     path("staff/", include("imsclinic.patients.urls")),
     path("staff/", include("imsclinic.core.urls")),
+    path("staff/", include("imsclinic.scheduling.urls")),
+    path("calendar/", include(feed_urlpatterns)),
     path("manage/", owner_site.urls),
     path("api/v1/", api.urls),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's). The address is

@@ -48,6 +48,102 @@ def none(_: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def calendar_visit(w: dict[str, Any]) -> dict[str, Any]:
+    """Book a visit two days ahead with the treating physio (the calendar's cancel page)."""
+    from decimal import Decimal
+
+    from imsclinic.clinic.models import Service
+    from imsclinic.scheduling.models import Appointment
+
+    practitioner = w["physio"].practitioner
+    service = Service.objects.create(
+        name="Matrix visit", slug="matrix-visit", duration_minutes=30, price=Decimal("0")
+    )
+    start = timezone.now() + dt.timedelta(days=2)
+    visit = Appointment.objects.create(
+        patient=w["patient_record"],
+        practitioner=practitioner,
+        location=practitioner.locations.get(),
+        service=service,
+        start=start,
+        end=start + dt.timedelta(minutes=30),
+    )
+    return {"appointment_id": visit.pk}
+
+
+def physio_feed(w: dict[str, Any]) -> dict[str, Any]:
+    from imsclinic.scheduling.feed import feed_token
+
+    return {"token": feed_token(w["physio"].practitioner)}
+
+
+def portal_visit(w: dict[str, Any]) -> dict[str, Any]:
+    """Book the patient a visit three days ahead (the portal's visit pages)."""
+    from decimal import Decimal
+
+    from imsclinic.clinic.models import Service
+    from imsclinic.scheduling.models import Appointment
+
+    practitioner = w["physio"].practitioner
+    service = Service.objects.create(
+        name="Portal visit", slug="portal-visit", duration_minutes=30, price=Decimal("0")
+    )
+    start = timezone.now() + dt.timedelta(days=3)
+    visit = Appointment.objects.create(
+        patient=w["patient_record"],
+        practitioner=practitioner,
+        location=practitioner.locations.get(),
+        service=service,
+        start=start,
+        end=start + dt.timedelta(minutes=30),
+    )
+    return {"appointment_id": visit.pk}
+
+
+def waitlist_offer(w: dict[str, Any]) -> dict[str, Any]:
+    """Offer the waiting patient a time: the claim link in the email."""
+    from decimal import Decimal
+
+    from imsclinic.clinic.models import Service
+    from imsclinic.scheduling.models import WaitlistEntry, WaitlistOffer
+    from imsclinic.scheduling.waitlist import claim_token
+
+    practitioner = w["physio"].practitioner
+    service = Service.objects.create(
+        name="Waitlist visit", slug="waitlist-visit", duration_minutes=30, price=Decimal("0")
+    )
+    today = timezone.localdate()
+    entry = WaitlistEntry.objects.create(
+        patient=w["patient_record"],
+        service=service,
+        earliest=today,
+        latest=today + dt.timedelta(days=7),
+    )
+    offer = WaitlistOffer.objects.create(
+        entry=entry,
+        practitioner=practitioner,
+        location=practitioner.locations.get(),
+        start=timezone.now() + dt.timedelta(days=3),
+    )
+    return {"token": claim_token(offer)}
+
+
+# The patient's own pages: staff are sent to theirs, as from portal_home.
+PORTAL = {**dict.fromkeys(CAST, 302), "patient": 200, "other_patient": 200}
+# One patient's visit: someone else's is a 404, as if it did not exist.
+OWN_VISIT = {**PORTAL, "other_patient": 404}
+# Booking for a patient: whoever may open the patient's record.
+BOOK_FOR_PATIENT = {
+    "anonymous": LOGIN,
+    "patient": 404,
+    "other_patient": 404,
+    "front_desk": 200,
+    "physio": 200,
+    "other_physio": 404,
+    "owner": 200,
+}
+
+
 # url name -> (how to fill its arguments, expected status of a GET by each member of the cast)
 MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "home": (none, PUBLIC),
@@ -134,6 +230,44 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
         {**dict.fromkeys(CAST, 302), "owner": 200},
     ),
     "owner_admin:login": (none, {**dict.fromkeys(CAST, 403), "anonymous": LOGIN}),
+    # Booking, moving and cancelling in the portal. A confirm page opened without a chosen
+    # time sends its visitor back to the picker.
+    "portal_book": (none, PORTAL),
+    "portal_book_confirm": (none, {**PORTAL, "patient": 302, "other_patient": 302}),
+    "portal_course_plan": (none, {**PORTAL, "patient": 302, "other_patient": 302}),
+    "portal_booked": (portal_visit, OWN_VISIT),
+    "portal_cancel": (portal_visit, OWN_VISIT),
+    "portal_reschedule": (portal_visit, OWN_VISIT),
+    "portal_reschedule_confirm": (portal_visit, {**OWN_VISIT, "patient": 302}),
+    # The front desk books for a patient (usually on the phone).
+    "staff_book": (lambda w: {"patient_id": w["patient_record"].pk}, BOOK_FOR_PATIENT),
+    "staff_book_confirm": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        {**BOOK_FOR_PATIENT, "front_desk": 302, "physio": 302, "owner": 302},
+    ),
+    "staff_course_plan": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        {**BOOK_FOR_PATIENT, "front_desk": 302, "physio": 302, "owner": 302},
+    ),
+    # The staff calendar (day, week, a practitioner's own day) and its status buttons.
+    # Without a location or day, practitioners are sent on to their own day.
+    "calendar_day": (none, {**STAFF_ONLY, "physio": 302, "other_physio": 302}),
+    "calendar_week": (none, STAFF_ONLY),
+    # Staff without a practitioner profile are sent on to the day view.
+    "calendar_mine": (none, {**STAFF_ONLY, "front_desk": 302, "owner": 302}),
+    "appointment_status": (lambda w: {"appointment_id": 1}, dict.fromkeys(CAST, 405)),
+    "appointment_cancel_staff": (calendar_visit, STAFF_ONLY),
+    # A practitioner's own feed address; the owner may revoke anyone's.
+    "calendar_feed_settings": (none, {**STAFF_ONLY, "front_desk": 403}),
+    "calendar_feed_revoke": (none, dict.fromkeys(CAST, 405)),
+    # The feed answers whoever holds the current signed address, signed in or not.
+    "calendar_feed": (physio_feed, PUBLIC),
+    # The waitlist. Leaving it is a POST; a claim link answers whoever holds it, signed in
+    # or not (like a sign-in link), and a GET only shows the offered time.
+    "waitlist_list": (none, PORTAL),
+    "waitlist_join": (none, PORTAL),
+    "waitlist_withdraw": (lambda w: {"entry_id": 1}, dict.fromkeys(CAST, 405)),
+    "waitlist_claim": (waitlist_offer, PUBLIC),
 }
 
 

@@ -69,14 +69,24 @@ def test_a_visitor_is_offered_sign_up_sign_in_and_each_locations_phone(
 ):
     page = client.get(reverse("book")).content.decode()
     assert f'href="{reverse("account_signup")}"' in page
-    assert f'href="{reverse("account_login")}?next={reverse("book")}"' in page
+    assert f'href="{reverse("account_login")}?next={reverse("portal_book")}"' in page
     assert 'href="tel:604-555-0101"' in page
 
 
-def test_it_does_not_pretend_online_time_picking_is_open(client: Client, clinic, location):
+def test_it_sends_a_visitor_to_sign_in_and_then_to_the_time_picker(
+    client: Client, clinic, location
+):
     response = client.get(reverse("book"))
-    assert "Choosing a time online is not open yet" in text_of(response.content)
-    assert b"<form" not in response.content.split(b"<main", 1)[1]
+    assert "Choosing a time online is not open yet" not in text_of(response.content)
+    assert "Sign in and choose a time" in text_of(response.content)
+
+
+def test_a_signed_in_patient_goes_straight_to_the_time_picker(
+    client: Client, clinic, location, patient_user
+):
+    client.force_login(patient_user)
+    page = client.get(reverse("book")).content.decode()
+    assert f'href="{reverse("portal_book")}"' in page
 
 
 def test_a_signed_in_patient_is_not_asked_to_sign_up_again(

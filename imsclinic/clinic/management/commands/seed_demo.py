@@ -8,12 +8,14 @@ because no person views or changes health information here: the audit log record
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -24,6 +26,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, transaction
 from rich.console import Console
 from rich.table import Table
+from simple_history.utils import bulk_create_with_history
 
 from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.models import Clinic, Location, OpeningHours, Practitioner, Room, Service
@@ -346,6 +349,7 @@ class Command(BaseCommand):
             users = self.seed_staff(practitioners, tally)
             patients = self.seed_patients(locations, practitioners, tally)
             self.seed_visits(patients, services, tally)
+            self.seed_calendar(patients, services, tally)
             faq_note = self.seed_faq(tally)
         self.print_logins(console, clinic, users)
         if faq_note:
@@ -601,6 +605,189 @@ class Command(BaseCommand):
                 status=AppointmentStatus.BOOKED,
             )
             tally.add("upcoming visits", True)
+
+    def seed_calendar(
+        self, patients: list[Patient], services: dict[str, Service], tally: Tally
+    ) -> None:
+        """Fill this week and next with visits in mixed states, so the staff calendar looks real.
+
+        Each practitioner's day is laid out the same way on every run (a fixed pattern of
+        services and gaps from the shift's start), so a rerun finds each visit already there
+        and creates nothing. A visit is skipped when its practitioner or every bed is taken.
+        Statuses follow the clock at the time of seeding: earlier today and before, completed
+        (a few no-shows and cancellations); now, in treatment or arrived; later, booked.
+        """
+        now = dt.datetime.now(dt.UTC)
+        demo_patient_ids = {p.pk for p in patients if p.email == DEMO_PATIENT_EMAIL}
+        by_pk = {p.pk: p for p in patients if p.pk not in demo_patient_ids}
+        caseload: dict[int, list[Patient]] = {}
+        for patient_id, practitioner_id in Patient.care_team.through.objects.filter(
+            patient_id__in=list(by_pk)
+        ).values_list("patient_id", "practitioner_id"):
+            caseload.setdefault(practitioner_id, []).append(by_pk[patient_id])
+        shifts = list(
+            Shift.objects.filter(valid_from__lte=now.date() + dt.timedelta(days=15))
+            .select_related("practitioner", "location")
+            .prefetch_related("breaks")
+            .order_by("location__order", "practitioner__order", "weekday", "start_time")
+        )
+        if not shifts:
+            return
+        window_start = now - dt.timedelta(days=8)
+        window_end = now + dt.timedelta(days=16)
+        taken: list[tuple[int, int | None, dt.datetime, dt.datetime]] = []
+        exists: set[tuple[int, dt.datetime]] = set()
+        # A patient comes at most once a day; visits already there count too, so a rerun
+        # meets the same refusals as the first run and creates nothing.
+        seen_patient_days: set[tuple[int, dt.date]] = set()
+        for row in Appointment.objects.filter(
+            start__lt=window_end, busy_until__gt=window_start
+        ).values_list(
+            "practitioner_id",
+            "room_id",
+            "start",
+            "busy_until",
+            "status",
+            "patient_id",
+            "location__time_zone",
+        ):
+            practitioner_id, room_id, start, busy_until, status, patient_id, zone_name = row
+            exists.add((practitioner_id, start))
+            seen_patient_days.add((patient_id, start.astimezone(ZoneInfo(zone_name)).date()))
+            if status != AppointmentStatus.CANCELLED:
+                taken.append((practitioner_id, room_id, start, busy_until))
+        beds: dict[int, list[int]] = {}
+        for room_id, location_id in (
+            Room.objects.filter(is_active=True).order_by("name").values_list("pk", "location_id")
+        ):
+            beds.setdefault(location_id, []).append(room_id)
+
+        def clashes(
+            practitioner_id: int, room_id: int | None, start: dt.datetime, until: dt.datetime
+        ) -> bool:
+            return any(
+                (p == practitioner_id or (room_id is not None and r == room_id))
+                and s < until
+                and start < b
+                for p, r, s, b in taken
+            )
+
+        pattern = ("ims-follow-up", "ims-follow-up", "ims-initial-assessment", "ims-follow-up")
+        gaps = (0, 15, 30, 0, 45, 15)
+        new: list[Appointment] = []
+        for shift in shifts:
+            location, practitioner = shift.location, shift.practitioner
+            zone = location.zone
+            today = now.astimezone(zone).date()
+            monday = today - dt.timedelta(days=today.weekday())
+            people = caseload.get(practitioner.pk, [])
+            if not people:
+                continue
+            for offset in range(14):
+                day = monday + dt.timedelta(days=offset)
+                if day.weekday() != shift.weekday or day < shift.valid_from:
+                    continue
+                if shift.valid_until is not None and day > shift.valid_until:
+                    continue
+                ims = practitioner.ims_credential_current_on(day)
+                shift_end = dt.datetime.combine(day, shift.end_time, tzinfo=zone)
+                pauses = [
+                    (
+                        dt.datetime.combine(day, b.start_time, tzinfo=zone),
+                        dt.datetime.combine(day, b.end_time, tzinfo=zone),
+                    )
+                    for b in shift.breaks.all()
+                ]
+                shift_start = dt.datetime.combine(day, shift.start_time, tzinfo=zone)
+                cursor = shift_start + dt.timedelta(minutes=15 * (practitioner.pk % 3))
+                for index in range(7):
+                    key = day.toordinal() + 5 * index + 3 * practitioner.pk
+                    slug = pattern[key % len(pattern)] if ims else "physiotherapy-assessment"
+                    service = services[slug]
+                    start = cursor + dt.timedelta(minutes=gaps[key % len(gaps)])
+                    # Visits start on the quarter hour from the shift's start, as booked ones do.
+                    start = shift_start + dt.timedelta(
+                        minutes=15 * math.ceil((start - shift_start) / dt.timedelta(minutes=15))
+                    )
+                    length = dt.timedelta(minutes=service.duration_minutes)
+                    held = length + dt.timedelta(minutes=service.buffer_minutes)
+                    for pause_start, pause_end in pauses:
+                        if start < pause_end and pause_start < start + held:
+                            start = pause_end
+                    if start + held > shift_end:
+                        break
+                    cursor = start + held
+                    start_utc, end_utc = (
+                        start.astimezone(dt.UTC),
+                        (start + length).astimezone(dt.UTC),
+                    )
+                    until_utc = (start + held).astimezone(dt.UTC)
+                    if (practitioner.pk, start_utc) in exists:
+                        continue
+                    patient = next(
+                        (
+                            people[(key + n) % len(people)]
+                            for n in range(len(people))
+                            if (people[(key + n) % len(people)].pk, day) not in seen_patient_days
+                        ),
+                        None,
+                    )
+                    if patient is None or clashes(practitioner.pk, None, start_utc, until_utc):
+                        continue
+                    bed = next(
+                        (
+                            b
+                            for b in beds.get(location.pk, [])
+                            if not clashes(-1, b, start_utc, until_utc)
+                        ),
+                        None,
+                    )
+                    if bed is None:
+                        continue
+                    visit = Appointment(
+                        patient=patient,
+                        practitioner=practitioner,
+                        location=location,
+                        room_id=bed,
+                        service=service,
+                        start=start_utc,
+                        end=end_utc,
+                        busy_until=until_utc,
+                    )
+                    self.demo_status(visit, now, key)
+                    new.append(visit)
+                    seen_patient_days.add((patient.pk, day))
+                    exists.add((practitioner.pk, start_utc))
+                    if visit.status != AppointmentStatus.CANCELLED:
+                        taken.append((practitioner.pk, bed, start_utc, until_utc))
+        if new:
+            bulk_create_with_history(new, Appointment, default_change_reason="demo")
+            tally.created["calendar visits"] += len(new)
+
+    @staticmethod
+    def demo_status(visit: Appointment, now: dt.datetime, key: int) -> None:
+        """Give a demo visit the status the clock says it would have by now."""
+        if visit.end <= now:
+            if key % 9 == 0:
+                visit.status = AppointmentStatus.NO_SHOW
+            elif key % 11 == 0:
+                visit.status = AppointmentStatus.CANCELLED
+            else:
+                visit.status = AppointmentStatus.COMPLETED
+                visit.arrived_at = visit.start - dt.timedelta(minutes=7)
+        elif visit.start <= now:
+            visit.status = AppointmentStatus.IN_TREATMENT
+            visit.arrived_at = visit.start - dt.timedelta(minutes=5)
+        elif visit.start - dt.timedelta(minutes=20) <= now:
+            visit.status = AppointmentStatus.ARRIVED
+            visit.arrived_at = now
+        elif key % 13 == 0:
+            visit.status = AppointmentStatus.CANCELLED
+        else:
+            visit.status = AppointmentStatus.BOOKED
+        if visit.status == AppointmentStatus.CANCELLED:
+            visit.cancelled_at = min(now, visit.start - dt.timedelta(days=1))
+            visit.cancellation_reason = "Patient called to cancel (demo)."
 
     @staticmethod
     def visit_start(location: Location, index: int) -> dt.datetime:

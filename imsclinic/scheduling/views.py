@@ -1,0 +1,458 @@
+"""Staff calendar pages (day, week, a practitioner's own day), status actions and the iCal feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from imsclinic.clinic.models import Location, Practitioner
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action
+from imsclinic.core.permissions import is_clinic_staff
+from imsclinic.scheduling.calendar_grid import (
+    Visit,
+    day_grid,
+    describe_day,
+    own_day,
+    time_range_label,
+    week_grid,
+)
+from imsclinic.scheduling.feed import (
+    feed_appointments,
+    feed_path,
+    practitioner_for_feed_token,
+)
+from imsclinic.scheduling.feed_services import practitioner_feed_revoke
+from imsclinic.scheduling.ics import practitioner_feed_ics
+from imsclinic.scheduling.models import Appointment, AppointmentStatus
+from imsclinic.scheduling.services import (
+    BookingError,
+    allowed_status_changes,
+    appointment_cancel,
+    appointment_set_status,
+)
+
+FIRST_DAY = dt.date(2000, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
+
+
+# -- who may use the calendar ---------------------------------------------------------
+
+
+def _require_staff(request: HttpRequest) -> None:
+    if not is_clinic_staff(request.user):
+        raise PermissionDenied
+
+
+def _own_practitioner(request: HttpRequest) -> Practitioner | None:
+    if request.user.pk is None:
+        return None
+    return Practitioner.objects.filter(user_id=request.user.pk, is_active=True).first()
+
+
+# -- the choice of location and day ---------------------------------------------------
+
+
+class CalendarForm(forms.Form):
+    location = forms.TypedChoiceField(label=gettext_lazy("Location"), coerce=int, required=False)
+    date = forms.DateField(
+        label=gettext_lazy("Day"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, *args: Any, locations: list[Location], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["location"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(loc.pk, loc.name) for loc in locations]
+
+    def clean_date(self) -> dt.date | None:
+        day: dt.date | None = self.cleaned_data.get("date")
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise forms.ValidationError(
+                _("Choose a day between %(first)s and %(last)s.")
+                % {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()}
+            )
+        return day
+
+
+@dataclass
+class Choice:
+    form: CalendarForm
+    locations: list[Location]
+    location: Location | None
+    day: dt.date
+
+
+def _choose(request: HttpRequest) -> Choice:
+    """Read ?location=&date= (bad values fall back to defaults, with the error shown)."""
+    locations = list(Location.objects.filter(is_active=True).select_related("clinic"))
+    form = CalendarForm(request.GET or None, locations=locations)
+    location_id: int | None = None
+    day: dt.date | None = None
+    if form.is_bound:
+        form.is_valid()
+        location_id = form.cleaned_data.get("location") or None
+        day = form.cleaned_data.get("date")
+    by_id = {loc.pk: loc for loc in locations}
+    location = by_id.get(location_id) if location_id else None
+    if location is None and locations:
+        location = locations[0]
+    if day is None:
+        zone = location.zone if location is not None else dt.UTC
+        day = timezone.now().astimezone(zone).date()
+    if not form.is_bound:
+        form = CalendarForm(
+            initial={"location": location.pk if location else None, "date": day},
+            locations=locations,
+        )
+    return Choice(form=form, locations=locations, location=location, day=day)
+
+
+def _url(name: str, **params: Any) -> str:
+    query = {key: value for key, value in params.items() if value not in (None, "")}
+    return reverse(name) + ("?" + urlencode(query) if query else "")
+
+
+def _day_links(name: str, choice: Choice, step_days: int) -> dict[str, str | None]:
+    location_id = choice.location.pk if choice.location else None
+    earlier = choice.day - dt.timedelta(days=step_days)
+    later = choice.day + dt.timedelta(days=step_days)
+    return {
+        "previous": _url(name, location=location_id, date=earlier.isoformat())
+        if earlier >= FIRST_DAY
+        else None,
+        "next": _url(name, location=location_id, date=later.isoformat())
+        if later <= LAST_DAY
+        else None,
+        "today": _url(name, location=location_id),
+        "day": _url("calendar_day", location=location_id, date=choice.day.isoformat()),
+        "week": _url("calendar_week", location=location_id, date=choice.day.isoformat()),
+    }
+
+
+# -- the status buttons on each visit -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusAction:
+    status: str
+    label: str
+
+
+def _action_label(target: str) -> str:
+    labels: dict[str, str] = {
+        AppointmentStatus.ARRIVED: _("Check in"),
+        AppointmentStatus.BOOKED: _("Undo check-in"),
+        AppointmentStatus.IN_TREATMENT: _("Start treatment"),
+        AppointmentStatus.COMPLETED: _("Complete"),
+        AppointmentStatus.NO_SHOW: _("No-show"),
+    }
+    return labels.get(target) or str(AppointmentStatus(target).label)
+
+
+def _actions_for(visit: Visit, user: Any, now: dt.datetime) -> list[StatusAction]:
+    """Return the status changes this user may make now; the service has the last word."""
+    appointment = visit.appointment
+    return [
+        StatusAction(target, _action_label(target))
+        for target in allowed_status_changes(appointment, user)
+        # A no-show only once the start has passed (the service refuses it before).
+        if target != AppointmentStatus.NO_SHOW or appointment.start <= now
+    ]
+
+
+def _decorate(visits: list[Visit], request: HttpRequest, now: dt.datetime) -> None:
+    """Attach each visit's buttons and whether its patient's record may be opened."""
+    sees_all = request.user.has_perm("scheduling.view_all_appointments")
+    for visit in visits:
+        visit.actions = _actions_for(visit, request.user, now)
+        visit.can_cancel = (
+            visit.appointment.status == AppointmentStatus.BOOKED and visit.appointment.start > now
+        )
+        # Booking puts the practitioner on the patient's care team, so a practitioner may
+        # open the records of their own patients; the front desk and owner open all.
+        visit.patient_link = sees_all or (visit.appointment.practitioner.user_id == request.user.pk)
+
+
+# -- pages ----------------------------------------------------------------------------
+
+
+@login_required
+def calendar_day(request: HttpRequest) -> HttpResponse:
+    _require_staff(request)
+    is_practitioner = _own_practitioner(request) is not None
+    if is_practitioner and not request.GET:
+        # A practitioner's calendar opens on their own day; the Day tab names a location.
+        return redirect("calendar_mine")
+    choice = _choose(request)
+    context: dict[str, Any] = {
+        "choice": choice,
+        "form": choice.form,
+        "links": _day_links("calendar_day", choice, 1),
+        "is_practitioner": is_practitioner,
+        "view": "day",
+    }
+    if choice.location is not None:
+        grid = day_grid(
+            location=choice.location,
+            day=choice.day,
+            step_minutes=choice.location.clinic.slot_step_minutes,
+        )
+        _decorate(grid.visits, request, timezone.now())
+        context.update(grid=grid, summary=describe_day(grid), next_url=request.get_full_path())
+    return render(request, "scheduling/calendar_day.html", context)
+
+
+@login_required
+def calendar_week(request: HttpRequest) -> HttpResponse:
+    _require_staff(request)
+    choice = _choose(request)
+    # The week starts on the Monday of the chosen day.
+    monday = choice.day - dt.timedelta(days=choice.day.weekday())
+    if monday < FIRST_DAY:
+        monday = FIRST_DAY
+    context: dict[str, Any] = {
+        "choice": choice,
+        "form": choice.form,
+        "links": _day_links("calendar_week", choice, 7),
+        "is_practitioner": _own_practitioner(request) is not None,
+        "view": "week",
+        "today": timezone.now()
+        .astimezone(choice.location.zone if choice.location else dt.UTC)
+        .date(),
+    }
+    if choice.location is not None:
+        context["week"] = week_grid(location=choice.location, first_day=monday)
+    return render(request, "scheduling/calendar_week.html", context)
+
+
+@login_required
+def calendar_mine(request: HttpRequest) -> HttpResponse:
+    _require_staff(request)
+    practitioner = _own_practitioner(request)
+    if practitioner is None:
+        return redirect("calendar_day")
+    choice = _choose(request)
+    if not request.GET.get("date"):
+        home = practitioner.locations.filter(is_active=True).order_by("order").first()
+        if home is not None:
+            choice.day = timezone.now().astimezone(home.zone).date()
+            choice.form = CalendarForm(initial={"date": choice.day}, locations=choice.locations)
+    groups = own_day(practitioner=practitioner, day=choice.day)
+    now = timezone.now()
+    for group in groups:
+        _decorate(group.visits, request, now)
+    links = _day_links("calendar_mine", choice, 1)
+    for key in ("previous", "next"):
+        if links[key]:
+            day = choice.day + dt.timedelta(days=1 if key == "next" else -1)
+            links[key] = _url("calendar_mine", date=day.isoformat())
+    links["today"] = _url("calendar_mine")
+    context = {
+        "choice": choice,
+        "form": choice.form,
+        "links": links,
+        "practitioner": practitioner,
+        "groups": groups,
+        "is_practitioner": True,
+        "view": "mine",
+        "next_url": request.get_full_path(),
+    }
+    return render(request, "scheduling/calendar_mine.html", context)
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def _staff_appointment(request: HttpRequest, appointment_id: int) -> Appointment:
+    _require_staff(request)
+    return get_object_or_404(
+        Appointment.objects.select_related(
+            "patient", "practitioner", "location__clinic", "service", "room"
+        ),
+        pk=appointment_id,
+    )
+
+
+def _back_to_calendar(appointment: Appointment) -> str:
+    day = appointment.start.astimezone(appointment.location.zone).date()
+    return _url("calendar_day", location=appointment.location_id, date=day.isoformat())
+
+
+@require_POST
+@login_required
+def appointment_status(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    appointment = _staff_appointment(request, appointment_id)
+    target = _safe_next(request, _back_to_calendar(appointment))
+    status = request.POST.get("status", "")
+    if status not in AppointmentStatus.values:
+        messages.error(request, _("That is not a status a visit can have."))
+        return redirect(target)
+    try:
+        changed = appointment_set_status(
+            appointment=appointment, status=status, actor=request.user, request=request
+        )
+    except (BookingError, PermissionDenied) as error:
+        messages.error(request, str(error) or _("That change is not allowed."))
+    else:
+        messages.success(
+            request,
+            _("%(patient)s, %(time)s: %(status)s.")
+            % {
+                "patient": appointment.patient.display_name,
+                "time": time_range_label(
+                    appointment.start, appointment.end, appointment.location.zone
+                ),
+                "status": changed.get_status_display(),
+            },
+        )
+    return redirect(target)
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason for cancelling"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+@login_required
+def appointment_cancel_staff(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    appointment = _staff_appointment(request, appointment_id)
+    back = _safe_next(request, _back_to_calendar(appointment))
+    now = timezone.now()
+    window = dt.timedelta(hours=appointment.location.clinic.late_cancellation_hours)
+    late = appointment.start - now < window
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        reason = form.cleaned_data["reason"]
+        if late and not reason.strip():
+            form.add_error(
+                "reason", _("Give a reason to cancel inside the late-cancellation window.")
+            )
+        else:
+            try:
+                appointment_cancel(
+                    appointment=appointment, actor=request.user, reason=reason, request=request
+                )
+            except BookingError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request,
+                    _("Cancelled %(patient)s's visit at %(time)s.")
+                    % {
+                        "patient": appointment.patient.display_name,
+                        "time": time_range_label(
+                            appointment.start, appointment.end, appointment.location.zone
+                        ),
+                    },
+                )
+                return redirect(back)
+    context = {
+        "appointment": appointment,
+        "visit": Visit(appointment, appointment.location.zone),
+        "form": form,
+        "late": late,
+        "late_hours": appointment.location.clinic.late_cancellation_hours,
+        "back": back,
+    }
+    return render(request, "scheduling/calendar_cancel.html", context)
+
+
+# -- the private iCal feed ------------------------------------------------------------
+
+
+@login_required
+def calendar_feed_settings(request: HttpRequest) -> HttpResponse:
+    _require_staff(request)
+    practitioner = _own_practitioner(request)
+    manages_all = request.user.has_perm("clinic.configure")
+    if practitioner is None and not manages_all:
+        raise PermissionDenied
+    context: dict[str, Any] = {
+        "practitioner": practitioner,
+        "feed_url": request.build_absolute_uri(feed_path(practitioner)) if practitioner else "",
+        "others": list(Practitioner.objects.filter(is_active=True)) if manages_all else [],
+    }
+    return render(request, "scheduling/feed_settings.html", context)
+
+
+@require_POST
+@login_required
+def calendar_feed_revoke(request: HttpRequest) -> HttpResponse:
+    _require_staff(request)
+    raw = request.POST.get("practitioner", "")
+    if raw:
+        if not raw.isdigit():
+            raise Http404
+        practitioner = get_object_or_404(Practitioner, pk=int(raw))
+    else:
+        own = _own_practitioner(request)
+        if own is None:
+            raise PermissionDenied
+        practitioner = own
+    practitioner_feed_revoke(practitioner=practitioner, actor=request.user, request=request)
+    if practitioner.user_id == request.user.pk:
+        messages.success(
+            request,
+            _(
+                "Your calendar has a new address. The old one no longer works: add the new "
+                "one to your calendar app."
+            ),
+        )
+    else:
+        messages.success(
+            request,
+            _("%(name)s's calendar feed has a new address; the old one no longer works.")
+            % {"name": practitioner.display_name},
+        )
+    return redirect("calendar_feed_settings")
+
+
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """Serve a practitioner's feed to whoever holds the current signed address."""
+    practitioner = practitioner_for_feed_token(token)
+    if practitioner is None:
+        raise Http404
+    appointments = list(feed_appointments(practitioner))
+    body = practitioner_feed_ics(practitioner, appointments)
+    # Calendar apps fetch with no session; record the fetch (initials only leave the clinic).
+    audit_record(
+        actor=None,
+        action=Action.VIEW,
+        object_type="calendar_feed",
+        object_id=practitioner.pk,
+        request=request,
+        detail={"appointments": len(appointments)},
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Disposition"] = 'inline; filename="visits.ics"'
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
