@@ -40,6 +40,9 @@ from imsclinic.scheduling.selectors import availability_query
 # The names the database gives its overlap guards (constraints on PostgreSQL, triggers on
 # SQLite); an IntegrityError naming one of them means another booking got there first.
 OVERLAP_GUARDS = ("appointment_practitioner_no_overlap", "appointment_room_no_overlap")
+ROOM_GUARD = "appointment_room_no_overlap"
+# How often to look for another free bed when a rival booking took ours at the last moment.
+BED_RETRIES = 3
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
 MAX_COURSE_SESSIONS = 52
 # How many local days either side of a failed course date to look for other times.
@@ -243,6 +246,7 @@ def _create_checked(
     request: HttpRequest | None,
     course: Course | None = None,
     rescheduled_from: Appointment | None = None,
+    now: dt.datetime | None = None,
 ) -> Appointment:
     """Insert a visit for a slot just checked under the practitioner's lock, and audit it.
 
@@ -253,21 +257,47 @@ def _create_checked(
     # Elapsed time, not wall time: on a DST change day the two differ.
     start = slot.start.astimezone(dt.UTC)
     end = start + dt.timedelta(minutes=service.duration_minutes)
-    with transaction.atomic():
-        appointment = Appointment.objects.create(
-            patient=patient,
-            practitioner=practitioner,
-            location=location,
-            room_id=slot.room_id,
-            service=service,
-            start=start,
-            end=end,
-            busy_until=end + dt.timedelta(minutes=service.buffer_minutes),
-            status=AppointmentStatus.BOOKED,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
-            course=course,
-            rescheduled_from=rescheduled_from,
-        )
+    room_id = slot.room_id
+    for attempt in range(BED_RETRIES + 1):
+        try:
+            with transaction.atomic():
+                appointment = Appointment.objects.create(
+                    patient=patient,
+                    practitioner=practitioner,
+                    location=location,
+                    room_id=room_id,
+                    service=service,
+                    start=start,
+                    end=end,
+                    busy_until=end + dt.timedelta(minutes=service.buffer_minutes),
+                    status=AppointmentStatus.BOOKED,
+                    created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                    course=course,
+                    rescheduled_from=rescheduled_from,
+                )
+            break
+        except (IntegrityError, OperationalError) as error:
+            # Another practitioner's booking took this bed between our check and our insert
+            # (the practitioner lock does not cover beds). Its transaction has committed by
+            # now, so a fresh look finds another free bed, if there is one.
+            bed_taken = isinstance(error, IntegrityError) and ROOM_GUARD in str(error)
+            if not (bed_taken or is_deadlock(error)) or attempt == BED_RETRIES:
+                raise
+            fresh = slot_is_offered(
+                _query_for_day(
+                    service=service,
+                    practitioner=practitioner,
+                    location=location,
+                    start=slot.start,
+                    now=now,
+                ),
+                practitioner.pk,
+                location.pk,
+                slot.start,
+            )
+            if fresh is None:
+                raise SlotTaken() from error
+            room_id = fresh.room_id
     patient_care_team_add(patient=patient, practitioner=practitioner, actor=actor, request=request)
     detail: dict[str, Any] = {
         "service": service.slug,
@@ -324,6 +354,7 @@ def appointment_book(
             slot=slot,
             actor=actor,
             request=request,
+            now=now,
         )
         _notify(appointment, NoticeKind.CONFIRMATION)
     return appointment
@@ -485,6 +516,7 @@ def appointment_reschedule(
             request=request,
             course=old.course,
             rescheduled_from=old,
+            now=now,
         )
         audit_record(
             actor=actor,
@@ -768,6 +800,7 @@ def course_book(
                     actor=actor,
                     request=request,
                     course=course,
+                    now=now,
                 )
             )
         audit_record(

@@ -9,8 +9,9 @@ import pytest
 from django.db import connection
 
 from imsclinic.accounts.models import User
-from imsclinic.clinic.models import Location, Service
+from imsclinic.clinic.models import Location, Room, Service
 from imsclinic.patients.models import Patient
+from imsclinic.scheduling import services
 from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment
 from imsclinic.scheduling.services import SlotUnavailable, appointment_book
 from imsclinic.scheduling.tests.test_booking import NOW, at
@@ -98,3 +99,40 @@ def test_two_practitioners_racing_for_the_only_bed_get_it_once(
     assert len(booked) == 1
     assert len(refused) == 19
     assert Appointment.objects.filter(status__in=ACTIVE_STATUSES).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_practitioners_booking_the_same_time_both_get_a_bed_when_there_are_two(
+    location: Location,
+    physio: User,
+    other_physio: User,
+    front_desk: User,
+    assessment: Service,
+    shifts: list,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    Room.objects.create(location=location, name="Bed 2")
+    # Make the race certain: both bookings check the calendar (both see Bed 1 free) before
+    # either inserts. The loser's insert is refused by the bed guard and must find Bed 2.
+    checked = threading.Barrier(2)
+    first_look = threading.local()
+    real = services.slot_is_offered
+
+    def look_together(*args: object) -> object:
+        slot = real(*args)  # type: ignore[arg-type]
+        if not getattr(first_look, "done", False):
+            first_look.done = True
+            checked.wait(timeout=30)
+        return slot
+
+    monkeypatch.setattr(services, "slot_is_offered", look_together)
+    first, second = rivals(2)
+    booked, refused, failed = race(
+        [(first, physio), (second, other_physio)], location, front_desk, assessment
+    )
+    assert failed == []
+    assert refused == []
+    assert len(booked) == 2
+    beds = set(Appointment.objects.values_list("room__name", flat=True))
+    assert beds == {"Bed 1", "Bed 2"}
