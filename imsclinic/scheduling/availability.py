@@ -218,8 +218,9 @@ def boundary_instant(wall: dt.datetime, zone: ZoneInfo) -> float:
     return float(low)
 
 
-def _timeline(intervals: Iterable[Busy]) -> _Timeline:
-    pairs = sorted([(b.start.timestamp(), b.end.timestamp()) for b in intervals])
+def _timeline(intervals: Iterable[tuple[float, float]]) -> _Timeline:
+    """Merge (start, end) timestamp pairs, in any order, into a timeline."""
+    pairs = sorted(intervals)
     starts: list[float] = []
     ends: list[float] = []
     for begin, finish in pairs:
@@ -296,6 +297,12 @@ class _Search:
             self.days_by_weekday.setdefault(day.weekday(), []).append(day)
         self.practitioner_timelines: dict[int, _Timeline] = {}
         self.room_timelines: dict[int, _Timeline] = {}
+        self.location_rooms: dict[int, list[tuple[int, _Timeline]]] = {}
+        self.instants: dict[int, tuple[float, float]] = {}  # id(Busy) -> timestamps
+        # Practitioners at one location share shift times: each wall time is converted once.
+        self.boundaries: dict[tuple[int, dt.date, dt.time], tuple[float, bool]] = {}
+        # Practitioners at one location ask for the same starts: each answer is kept.
+        self.free_rooms: dict[tuple[int, float], tuple[int | None, float | None]] = {}
         self.found: dict[tuple[float, int, int], Slot] = {}
 
     def run(self) -> list[Slot]:
@@ -321,51 +328,91 @@ class _Search:
         timeline = self.practitioner_timelines.get(practitioner_id)
         if timeline is None:
             timeline = _timeline(
-                itertools.chain(
-                    self.query.practitioner_busy.get(practitioner_id, ()),
-                    self.query.practitioner_time_off.get(practitioner_id, ()),
+                self._instants(
+                    itertools.chain(
+                        self.query.practitioner_busy.get(practitioner_id, ()),
+                        self.query.practitioner_time_off.get(practitioner_id, ()),
+                    )
                 )
             )
             self.practitioner_timelines[practitioner_id] = timeline
         return timeline
 
+    def _instants(self, intervals: Iterable[Busy]) -> list[tuple[float, float]]:
+        """Return the intervals as UTC timestamp pairs, converting each Busy object once."""
+        # A visit in a room is usually the very same Busy object in its practitioner's list
+        # and in its room's; the query keeps every one alive, so its id() names it meanwhile.
+        known = self.instants
+        pairs = []
+        for busy in intervals:
+            pair = known.get(id(busy))
+            if pair is None:
+                pair = known[id(busy)] = (busy.start.timestamp(), busy.end.timestamp())
+            pairs.append(pair)
+        return pairs
+
     def _room_timeline(self, room_id: int) -> _Timeline:
         timeline = self.room_timelines.get(room_id)
         if timeline is None:
-            timeline = _timeline(self.query.room_busy.get(room_id, ()))
+            timeline = _timeline(self._instants(self.query.room_busy.get(room_id, ())))
             self.room_timelines[room_id] = timeline
         return timeline
 
+    def _rooms(self, location: LocationInfo) -> list[tuple[int, _Timeline]]:
+        """Return the location's rooms with their timelines, in order (none if not needed)."""
+        rooms = self.location_rooms.get(location.location_id)
+        if rooms is None:
+            rooms = (
+                [(rid, self._room_timeline(rid)) for rid in location.room_ids]
+                if self.query.service.needs_room
+                else []
+            )
+            self.location_rooms[location.location_id] = rooms
+        return rooms
+
+    def _boundary(
+        self, location_id: int, zone: ZoneInfo, day: dt.date, wall_time: dt.time
+    ) -> tuple[float, bool]:
+        """Return the instant a wall time means on a day, and whether that wall time exists."""
+        key = (location_id, day, wall_time)
+        known = self.boundaries.get(key)
+        if known is None:
+            wall = dt.datetime.combine(day, wall_time)
+            stamp = wall_instant(wall, zone)
+            known = (stamp, True) if stamp is not None else (boundary_instant(wall, zone), False)
+            self.boundaries[key] = known
+        return known
+
     def _offer_shift_day(self, rule: ShiftRule, location: LocationInfo, day: dt.date) -> None:
-        zone = self.zones[location.location_id]
-        start_wall = dt.datetime.combine(day, rule.start)
-        end_wall = dt.datetime.combine(day, rule.end)
-        shift_start = boundary_instant(start_wall, zone)
-        shift_end = boundary_instant(end_wall, zone)
+        location_id = location.location_id
+        zone = self.zones[location_id]
+        shift_start, start_exists = self._boundary(location_id, zone, day, rule.start)
+        shift_end, plain_ends = self._boundary(location_id, zone, day, rule.end)
         first_allowed = max(shift_start, self.earliest)
         last_allowed = min(shift_end - self.occupied, self.latest)
         if last_allowed < first_allowed:
             return
         breaks = [
             (
-                boundary_instant(dt.datetime.combine(day, b0), zone),
-                boundary_instant(dt.datetime.combine(day, b1), zone),
+                self._boundary(location_id, zone, day, b0)[0],
+                self._boundary(location_id, zone, day, b1)[0],
             )
             for b0, b1 in rule.breaks
             if b1 > b0
         ]
         # A visit and its buffer must fit wholly inside one of these working stretches.
-        stretches = _subtract(shift_start, shift_end, breaks)
-        person = self._practitioner_timeline(rule.practitioner_id)
-        rooms = (
-            [(rid, self._room_timeline(rid)) for rid in location.room_ids]
-            if self.query.service.needs_room
-            else []
+        stretches = (
+            _subtract(shift_start, shift_end, breaks) if breaks else [(shift_start, shift_end)]
         )
+        person = self._practitioner_timeline(rule.practitioner_id)
+        rooms = self._rooms(location)
         step, occupied = self.step, self.occupied
+        start_wall = dt.datetime.combine(day, rule.start)
+        wall_seconds = (dt.datetime.combine(day, rule.end) - start_wall).total_seconds()
 
-        if (end_wall - start_wall).total_seconds() != shift_end - shift_start:
+        if not start_exists or wall_seconds != shift_end - shift_start:
             # The clocks change during this shift: convert each grid wall time on its own.
+            end_wall = dt.datetime.combine(day, rule.end)
             for wall, begin in self._dst_day_candidates(start_wall, end_wall, zone):
                 finish = begin + occupied
                 if not first_allowed <= begin <= last_allowed:
@@ -385,28 +432,41 @@ class _Search:
         # Aware arithmetic within one zone is wall-clock arithmetic, which is exact here; only
         # an end landing on the very moment the clocks jump needs a real conversion.
         aware_start = start_wall.replace(tzinfo=zone)
-        plain_ends = wall_instant(end_wall, zone) is not None
         offsets = self._grid_offsets(last_allowed - shift_start)
+        person_starts, person_ends = person
+        person_count = len(person_starts)
+        found, free_rooms = self.found, self.free_rooms
+        practitioner_id = rule.practitioner_id
         for low, high in stretches:
             k = max(0, math.ceil((max(low, first_allowed) - shift_start) / step))
             last_k = math.floor((min(high - occupied, last_allowed) - shift_start) / step)
+            # The practitioner's first busy interval that ends after the first candidate;
+            # candidates only move later, so this index only moves forward.
+            index = bisect_right(person_ends, shift_start + k * step)
             while k <= last_k:
                 begin = shift_start + k * step
                 finish = begin + occupied
-                blocked_until = _blocked_until(person, begin, finish)
-                if blocked_until is None:
-                    room_id, blocked_until = _free_room(rooms, begin, finish)
+                while index < person_count and person_ends[index] <= begin:
+                    index += 1
+                if index < person_count and person_starts[index] < finish:
+                    blocked_until: float | None = person_ends[index]
+                else:
+                    answer = free_rooms.get((location_id, begin))
+                    if answer is None:
+                        answer = _free_room(rooms, begin, finish)
+                        free_rooms[(location_id, begin)] = answer
+                    room_id, blocked_until = answer
                     if room_id is not None or not rooms:
-                        key = (begin, rule.practitioner_id, location.location_id)
-                        if key not in self.found:
+                        key = (begin, practitioner_id, location_id)
+                        if key not in found:
                             start = aware_start + offsets[k]
-                            self.found[key] = Slot(
+                            found[key] = Slot(
                                 start=start,
                                 end=start + self.shown_delta
                                 if plain_ends
                                 else dt.datetime.fromtimestamp(begin + self.shown, zone),
-                                practitioner_id=rule.practitioner_id,
-                                location_id=location.location_id,
+                                practitioner_id=practitioner_id,
+                                location_id=location_id,
                                 room_id=room_id,
                             )
                         k += 1

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.contrib.postgres.fields import DateTimeRangeField
+from django.db import connection
+from django.db.models import F, Func, Q, QuerySet, TextField, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from imsclinic.clinic.models import Location, Practitioner, Room, Service
@@ -45,9 +49,94 @@ def upcoming_appointments_for_patient(patient: Patient, limit: int = 10) -> Quer
 
 def _window(start_date: dt.date, days: int) -> tuple[dt.datetime, dt.datetime]:
     """Return UTC bounds that hold every local day searched, in any time zone."""
-    # Zones sit at most 14 hours from UTC, so a day on either side covers them all.
-    first = dt.datetime.combine(start_date - dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    return first, first + dt.timedelta(days=max(days, 0) + 2)
+    # Zones sit at most 14 hours from UTC, so a day on either side covers them all. At the
+    # ends of the calendar there is no day on the far side: clamp rather than overflow.
+    first_day = dt.date.fromordinal(max(start_date.toordinal() - 1, dt.date.min.toordinal()))
+    end_ordinal = start_date.toordinal() + max(days, 0) + 1
+    first = dt.datetime.combine(first_day, dt.time(), tzinfo=dt.UTC)
+    if end_ordinal > dt.date.max.toordinal():
+        return first, dt.datetime.max.replace(tzinfo=dt.UTC)
+    return first, dt.datetime.combine(dt.date.fromordinal(end_ordinal), dt.time(), tzinfo=dt.UTC)
+
+
+# Shifts never cross midnight and a booked visit with its buffer lies inside one shift; the
+# margin also covers a visit staff placed by hand that runs a little longer. A longer one that
+# began before a window would be missed by the search, and the database's overlap guard would
+# then refuse the booking it offered ("that time was just taken"), never double-book.
+LONGEST_VISIT = dt.timedelta(days=2)
+
+
+def _earliest_overlapping_start(window_start: dt.datetime) -> dt.datetime:
+    """Return a start before which no visit can reach into a window (clamped, no overflow)."""
+    first_moment = dt.datetime.min.replace(tzinfo=dt.UTC)
+    if window_start - first_moment <= LONGEST_VISIT:
+        return first_moment
+    return window_start - LONGEST_VISIT
+
+
+def _overlapping(
+    visits: QuerySet[Appointment], window_start: dt.datetime, window_end: dt.datetime
+) -> QuerySet[Appointment]:
+    """Narrow to visits whose busy time overlaps the window, without reading older history."""
+    if connection.vendor == "postgresql":
+        # The exclusion constraints' GiST indexes hold exactly this range expression, so
+        # PostgreSQL answers "overlaps the window" from them, for practitioners and beds.
+        span = Func(
+            F("start"),
+            F("busy_until"),
+            Value("[)"),
+            function="TSTZRANGE",
+            output_field=DateTimeRangeField(),
+        )
+        return visits.alias(span=span).filter(span__overlap=(window_start, window_end))
+    # Elsewhere only the index on (practitioner, start) can find a window's rows without
+    # reading the years before it, and only with a lower bound on start: a visit fits inside
+    # one shift, so none starts more than LONGEST_VISIT before the window and overlaps it.
+    # Beds' visits are reached through that index too: every visit has a practitioner, so
+    # the IN-subquery excludes nothing and only tells the database how to look.
+    return visits.filter(
+        practitioner_id__in=Practitioner.objects.values("pk"),
+        start__gt=_earliest_overlapping_start(window_start),
+        start__lt=window_end,
+        busy_until__gt=window_start,
+    )
+
+
+def _instant_column(name: str) -> Any:
+    """Select a timestamp column as ISO text with its offset, for `fromisoformat`.
+
+    A search reads a few thousand busy rows. Read the usual way, every timestamp passes through
+    Python code in the driver and in Django (SQLite: parse, then attach the zone; PostgreSQL:
+    Django's loader swaps the zone); `dt.datetime.fromisoformat` on the text is one C call and
+    costs about half as much. Other databases, or a SQLite that stores local times, keep F().
+    """
+    if connection.vendor == "postgresql":
+        # "2026-12-10 16:00:00+00": psycopg needs DateStyle ISO itself; Django sets the zone.
+        return Cast(F(name), output_field=TextField())
+    if connection.vendor == "sqlite" and connection.timezone_name == "UTC":
+        # Django stores naive UTC text here ("2026-12-10 16:00:00"): add the offset.
+        return Concat(F(name), Value("+00:00"), output_field=TextField())
+    return F(name)
+
+
+def _instant_parser() -> Callable[[Any], dt.datetime]:
+    """Return what turns a value `_instant_column` selected into an aware datetime."""
+    if isinstance(_instant_column("start"), F):
+        return lambda value: value  # Django's own conversion already ran
+    return dt.datetime.fromisoformat
+
+
+# The first and last days of the calendar have local times whose UTC instants datetime cannot
+# hold in some zones; nothing is ever offered there, so searches skip them.
+FIRST_SEARCHABLE_DAY = dt.date.min + dt.timedelta(days=1)
+LAST_SEARCHABLE_DAY = dt.date.max - dt.timedelta(days=1)
+
+
+def _searchable(start_date: dt.date, days: int) -> tuple[dt.date, int]:
+    """Narrow a search to the local days the engine can turn into instants."""
+    first = max(start_date, FIRST_SEARCHABLE_DAY)
+    last = min(start_date.toordinal() + max(days, 0) - 1, LAST_SEARCHABLE_DAY.toordinal())
+    return first, max(last - first.toordinal() + 1, 0)
 
 
 def availability_query(
@@ -61,6 +150,7 @@ def availability_query(
 ) -> AvailabilityQuery:
     """Load everything the availability engine needs for a search, in five queries."""
     now = now or timezone.now()
+    start_date, days = _searchable(start_date, days)
     window_start, window_end = _window(start_date, days)
     last_day = start_date + dt.timedelta(days=max(days, 1) - 1)
 
@@ -145,19 +235,25 @@ def availability_query(
         time_off.setdefault(practitioner_id, []).append(Busy(begins, ends))
 
     all_rooms = [room_id for ids in rooms.values() for room_id in ids]
-    practitioner_busy: dict[int, list[Busy]] = {}
-    room_busy: dict[int, list[Busy]] = {}
-    for practitioner_id, room_id, begins, ends in Appointment.objects.filter(
-        Q(practitioner_id__in=practitioners) | Q(room_id__in=all_rooms),
-        status__in=ACTIVE_STATUSES,
-        start__lt=window_end,
-        busy_until__gt=window_start,
-    ).values_list("practitioner_id", "room_id", "start", "busy_until"):
-        interval = Busy(begins, ends)
-        if practitioner_id in practitioners:
-            practitioner_busy.setdefault(practitioner_id, []).append(interval)
-        if room_id is not None:
-            room_busy.setdefault(room_id, []).append(interval)
+    practitioner_busy: dict[int, list[Busy]] = {pk: [] for pk in practitioners}
+    room_busy: dict[int, list[Busy]] = {pk: [] for pk in all_rooms}
+    instant = _instant_parser()
+    for practitioner_id, room_id, begins, ends in (
+        _overlapping(Appointment.objects.all(), window_start, window_end)
+        .filter(
+            Q(practitioner_id__in=practitioners) | Q(room_id__in=all_rooms),
+            status__in=ACTIVE_STATUSES,
+        )
+        .order_by()
+        .values_list(
+            "practitioner_id", "room_id", _instant_column("start"), _instant_column("busy_until")
+        )
+    ):
+        interval = Busy(instant(begins), instant(ends))
+        if practitioner_id in practitioner_busy:
+            practitioner_busy[practitioner_id].append(interval)
+        if room_id in room_busy:
+            room_busy[room_id].append(interval)
 
     return AvailabilityQuery(
         service=service_info(service),
@@ -187,9 +283,9 @@ def availability_query(
             )
             for pk, row in shift_rows.items()
         ),
-        practitioner_busy={key: tuple(value) for key, value in practitioner_busy.items()},
+        practitioner_busy={key: tuple(value) for key, value in practitioner_busy.items() if value},
         practitioner_time_off={key: tuple(value) for key, value in time_off.items()},
-        room_busy={key: tuple(value) for key, value in room_busy.items()},
+        room_busy={key: tuple(value) for key, value in room_busy.items() if value},
         step_minutes=next(iter(shift_rows.values()))["location__clinic__slot_step_minutes"],
     )
 
@@ -225,3 +321,39 @@ def available_slots(
         now=now,
     )
     return find_slots(query)
+
+
+def nearest_alternatives(
+    *,
+    service: Service,
+    practitioner: Practitioner | None,
+    location: Location | None,
+    around: dt.datetime,
+    limit: int = 5,
+    days: int = 7,
+    now: dt.datetime | None = None,
+) -> list[Slot]:
+    """Return the bookable slots closest in time to `around`, before or after, nearest first."""
+    if around.tzinfo is None:
+        raise ValueError("around must be an aware datetime")
+    now = now or timezone.now()
+    zone = location.zone if location is not None else around.tzinfo
+    middle = around.astimezone(zone).date()
+    first = max(middle - dt.timedelta(days=days), now.astimezone(zone).date())
+    last = middle + dt.timedelta(days=days)
+    if last < first or limit <= 0:
+        return []
+    slots = find_slots(
+        availability_query(
+            service=service,
+            start_date=first,
+            days=(last - first).days + 1,
+            practitioner=practitioner,
+            location=location,
+            now=now,
+        )
+    )
+    # Instants, not wall times: within one zone Python subtracts wall clocks.
+    target = around.timestamp()
+    slots.sort(key=lambda slot: (abs(slot.start.timestamp() - target), slot.start.timestamp()))
+    return slots[:limit]
