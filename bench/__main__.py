@@ -1,8 +1,11 @@
-"""Time the patient search (page and API) and the audit chain on a throwaway database.
+"""Time the patient search (page and API), the audit chain, slot search and booking.
 
 Run with `make bench`. Prints figures and their ratio to the budget we hold ourselves to;
-it never fails a build. BENCH_DATABASE_URL points it at another database (for example an
-empty PostgreSQL one); by default it builds a temporary SQLite file and removes it.
+it never fails a build. The scheduling figures (bench/scheduling.py, docs/PERFORMANCE.md)
+come as `name: value` lines; BENCH_APPOINTMENTS sets the size of the clinic's history.
+BENCH_DATABASE_URL points it at another database (for example an empty PostgreSQL one);
+by default it builds a temporary SQLite file and removes it. Last, `booking_vs_bare_ratio`
+is measured over HTTP on PostgreSQL when PostgreSQL answers (bench/booking_http.py).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import logging
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Read before prepare_environment() points DATABASE_URL at the throwaway database.
+GIVEN_DATABASE_URL = os.environ.get("DATABASE_URL")
 PATIENTS = int(os.environ.get("BENCH_PATIENTS", "2000"))
 SEARCHES = 50
 AUDIT_ROWS = 2000
@@ -65,10 +71,33 @@ def prepare_environment() -> Path | None:
 def main() -> int:
     folder = prepare_environment()
     try:
-        return run()
+        status = run()
     finally:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
+    return status or run_booking_http()
+
+
+def run_booking_http() -> int:
+    """Time booking over HTTP on PostgreSQL (bench/booking_http.py), in a process of its own.
+
+    It needs its own Django setup (another database, another URLconf); BENCH_HTTP=0 leaves it
+    out.
+    """
+    if os.environ.get("BENCH_HTTP", "1") == "0":
+        print("booking_vs_bare_ratio: skipped (BENCH_HTTP=0)")
+        return 0
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    # The HTTP part finds its PostgreSQL server from these (bench/booking_http.py).
+    given = os.environ.get("BENCH_DATABASE_URL") or GIVEN_DATABASE_URL
+    if given:
+        env["DATABASE_URL"] = given
+    else:
+        env.pop("DATABASE_URL", None)
+    sys.stdout.flush()
+    return subprocess.run(
+        [sys.executable, "-m", "bench.booking_http"], cwd=ROOT, env=env
+    ).returncode
 
 
 def run() -> int:
@@ -138,10 +167,20 @@ def run() -> int:
         "Ratios: for times and queries lower is better (under 1 is within budget); "
         "for rates higher is better (over 1 beats the floor)."
     )
+    from bench.scheduling import run_scheduling
+
+    figures = run_scheduling(console)
+    for name, value in figures.lines:
+        print(f"{name}: {value}")  # plain lines that scripts and tests parse
+    found = dict(figures.lines)
+
     slowest = max(timings, key=lambda t: t.p95)
     console.print(
         f"bench: search p95 {slowest.p95:.1f} ms at worst ({slowest.label}), "
-        f"audit verify {verify_rate:,.0f} rows/s, in {time.monotonic() - started:.0f} s "
+        f"audit verify {verify_rate:,.0f} rows/s, "
+        f"availability {found['availability_ms']} ms over {found['appointments_seeded']} "
+        f"appointments, in-process booking/bare {found['inprocess_booking_vs_bare_ratio']}, "
+        f"in {time.monotonic() - started:.0f} s "
         f"on {os.environ['DATABASE_URL'].split(':', 1)[0]}."
     )
     return 0

@@ -1,17 +1,56 @@
-"""`make bench` keeps working: a small run end to end (figures are for people, not asserts)."""
+"""`make bench` keeps working: small runs end to end (figures are for people, not asserts)."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+FIGURE = re.compile(r"[a-z0-9_]+: \S+")
+NUMBERS = (
+    "availability_ms",
+    "availability_queries",
+    "availability_vs_raw_ratio",
+    "history_growth_ratio",
+    "inprocess_booking_vs_bare_ratio",
+    "booking_ms_p50",
+    "booking_ms_p95",
+    "seed_s",
+)
+GOALS = (
+    "availability_queries",
+    "availability_vs_raw_ratio",
+    "history_growth_ratio",
+)
+HTTP_NUMBERS = (
+    "booking_rps",
+    "bare_rps",
+    "booking_vs_bare_ratio",
+    "booking_p50_ms",
+    "booking_p95_ms",
+    "bare_p50_ms",
+    "booking_queries",
+    "bare_queries",
+)
 
 
 def test_the_benchmark_runs_end_to_end_on_a_small_clinic():
-    env = {**os.environ, "BENCH_PATIENTS": "60", "DEBUG": "1"}
+    env = {
+        **os.environ,
+        "BENCH_PATIENTS": "60",
+        "BENCH_APPOINTMENTS": "3000",
+        "BENCH_SEARCHES": "3",
+        "BENCH_BOOKINGS": "20",
+        "BENCH_HTTP": "0",  # the HTTP part has its own test below
+        "DEBUG": "1",
+    }
     env.pop("DATABASE_URL", None)
     result = subprocess.run(
         [sys.executable, "-m", "bench"],
@@ -24,3 +63,54 @@ def test_the_benchmark_runs_end_to_end_on_a_small_clinic():
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "bench: search p95" in result.stdout
+    figures = dict(
+        line.split(": ", 1) for line in result.stdout.splitlines() if FIGURE.fullmatch(line)
+    )
+    for name in NUMBERS:
+        assert float(figures[name]) >= 0, name
+    assert int(figures["availability_queries"]) <= 5
+    assert int(figures["appointments_seeded"]) > 2000
+    assert int(figures["availability_slots"]) > 0
+    for name in GOALS:
+        assert figures[f"{name}_goal"] in {"met", "missed"}, name
+    assert "booking_vs_bare_ratio: skipped (BENCH_HTTP=0)" in result.stdout.splitlines()
+
+
+def figures_of(output: str) -> dict[str, str]:
+    return dict(line.split(": ", 1) for line in output.splitlines() if FIGURE.fullmatch(line))
+
+
+@pytest.mark.postgres
+def test_the_http_booking_benchmark_runs_on_a_small_clinic():
+    settings = connection.settings_dict
+    user = quote(settings["USER"] or "", safe="")
+    password = quote(settings["PASSWORD"] or "", safe="")
+    login = f"{user}:{password}@" if password else f"{user}@" if user else ""
+    port = f":{settings['PORT']}" if settings["PORT"] else ""
+    # A database of its own, so parallel runs and `make bench` do not meet.
+    url = f"postgres://{login}{settings['HOST'] or '127.0.0.1'}{port}/{settings['NAME']}_http"
+    env = {
+        **os.environ,
+        "BENCH_HTTP_DATABASE_URL": url,
+        "BENCH_HTTP_APPOINTMENTS": "2000",
+        "BENCH_HTTP_REQUESTS": "50",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.booking_http"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    figures = figures_of(result.stdout)
+    for name in HTTP_NUMBERS:
+        assert float(figures[name]) > 0, name
+    assert figures["booking_vs_bare_goal"] in {"met", "missed"}
+    assert int(figures["booking_requests"]) == int(figures["bare_requests"]) == 50
+    assert int(figures["booking_201"]) + int(figures["booking_409"]) == 50
+    assert int(figures["bare_201"]) == 50
+    assert "bench: the server logged errors" not in result.stderr
