@@ -60,7 +60,8 @@ def audit_record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one row to the audit log, chained to the row before it."""
-    with transaction.atomic():
+    # No savepoint of its own: a failure here must undo the change it records anyway.
+    with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])

@@ -48,6 +48,11 @@ def appointment_changed(*, appointment: Appointment, kind: NoticeKind) -> None:
     freed = appointment.rescheduled_from if kind == NoticeKind.CHANGE else appointment
 
     def enqueue() -> None:
+        # One transaction for every task row this change queues: one commit, not several.
+        with transaction.atomic():
+            queue()
+
+    def queue() -> None:
         from imsclinic.scheduling.tasks import SENT, send_appointment_notice
 
         send_appointment_notice.enqueue(appointment_id, kind.value, SENT)
