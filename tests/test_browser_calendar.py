@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import time
 from pathlib import Path
@@ -23,7 +24,8 @@ from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, S
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path("/tmp/shots")
+# Screenshots for a person to look at; var/ is ignored by git.
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "var/test-results/screenshots"))
 
 
 def fresh_code(secret: str) -> str:
