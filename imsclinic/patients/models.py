@@ -72,6 +72,13 @@ class Patient(models.Model):
             return f"{self.given_name} ({self.preferred_name}) {self.family_name}"
         return self.full_name
 
+    @property
+    def contact_email(self) -> str:
+        """Return where emails to the patient go: the record's address, else the account's."""
+        if self.email:
+            return self.email
+        return self.user.email if self.user is not None else ""
+
     def age_on(self, day: dt.date) -> int:
         born = self.date_of_birth
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))

@@ -31,7 +31,7 @@ from imsclinic.scheduling.booking_views import (
     when_label,
 )
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
-from imsclinic.scheduling.notifications import reminder_due
+from imsclinic.scheduling.notifications import gets_reminder
 from imsclinic.scheduling.selectors import upcoming_appointments_for_patient
 from imsclinic.scheduling.services import (
     NotCancellable,
@@ -39,6 +39,7 @@ from imsclinic.scheduling.services import (
     TooLateToCancel,
     appointment_cancel,
     appointment_reschedule,
+    inside_late_window,
 )
 
 PAST_VISITS_SHOWN = 10
@@ -78,11 +79,6 @@ def _own_visit(patient: Patient, appointment_id: int) -> Appointment:
     )
 
 
-def _is_late(visit: Appointment, now: dt.datetime) -> bool:
-    hours = visit.location.clinic.late_cancellation_hours
-    return visit.start - now < dt.timedelta(hours=hours)
-
-
 @login_required
 def portal_home(request: HttpRequest) -> HttpResponse:
     """Show a patient their upcoming and recent visits and the details the clinic holds."""
@@ -98,7 +94,7 @@ def portal_home(request: HttpRequest) -> HttpResponse:
                 {
                     "visit": visit,
                     "changeable": visit.status == AppointmentStatus.BOOKED,
-                    "late": _is_late(visit, now),
+                    "late": inside_late_window(visit, now),
                 }
             )
         past = list(
@@ -177,13 +173,12 @@ def portal_booked(request: HttpRequest, patient: Patient, appointment_id: int) -
         "visit": visit,
         "when": when_label(visit.start, visit.location.zone),
         "moved": visit.rescheduled_from_id is not None,
-        "email": patient.email or request.user.email,  # type: ignore[union-attr]
+        "email": patient.contact_email,
         "late_hours": clinic.late_cancellation_hours,
         "reminder_hours": clinic.reminder_hours,
         # A visit booked inside the reminder window gets no reminder (notifications.py).
-        "reminder_due": reminder_due(visit.start, clinic.reminder_hours) > timezone.now(),
-        "changeable_online": visit.start - timezone.now()
-        > dt.timedelta(hours=clinic.late_cancellation_hours),
+        "reminder_due": gets_reminder(visit.start, clinic.reminder_hours),
+        "changeable_online": not inside_late_window(visit, timezone.now()),
         "phone": visit.location.phone or clinic.phone,
     }
     return render(request, "portal/booked.html", context)
@@ -198,7 +193,7 @@ def _change_context(visit: Appointment, now: dt.datetime) -> dict[str, Any]:
     return {
         "visit": visit,
         "when": when_label(visit.start, visit.location.zone),
-        "late": _is_late(visit, now),
+        "late": inside_late_window(visit, now),
         "changeable": visit.status == AppointmentStatus.BOOKED and visit.start > now,
         "late_hours": clinic.late_cancellation_hours,
         "phone": visit.location.phone or clinic.phone,

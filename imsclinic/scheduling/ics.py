@@ -85,15 +85,6 @@ def _new_calendar(method: str | None) -> Calendar:
     return calendar
 
 
-def patient_email(appointment: Appointment) -> str:
-    """Return the address the patient's emails about this visit go to ('' when none)."""
-    patient = appointment.patient
-    if patient.email:
-        return patient.email
-    user = patient.user
-    return user.email if user is not None else ""
-
-
 def appointment_ics(
     appointment: Appointment, *, method: Method, now: dt.datetime | None = None
 ) -> bytes:
@@ -122,7 +113,7 @@ def appointment_ics(
     organizer = vCalAddress(f"mailto:{clinic.email}")
     organizer.params["cn"] = vText(clinic.name)
     event.add("organizer", organizer)
-    recipient = patient_email(appointment)
+    recipient = appointment.patient.contact_email
     if recipient:
         attendee = vCalAddress(f"mailto:{recipient}")
         attendee.params["role"] = vText("REQ-PARTICIPANT")

@@ -33,7 +33,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from imsclinic.clinic.models import Clinic
-from imsclinic.scheduling.ics import Method, appointment_ics, patient_email, portal_url
+from imsclinic.scheduling.ics import Method, appointment_ics, portal_url
 from imsclinic.scheduling.models import Appointment, NoticeKind
 
 logger = logging.getLogger(__name__)
@@ -77,6 +77,11 @@ def reminder_due(start: dt.datetime, reminder_hours: int) -> dt.datetime:
     return start.astimezone(dt.UTC) - dt.timedelta(hours=reminder_hours)
 
 
+def gets_reminder(start: dt.datetime, reminder_hours: int, now: dt.datetime | None = None) -> bool:
+    """Say whether a visit gets a reminder: not when it is already inside the window."""
+    return reminder_due(start, reminder_hours) > (now or timezone.now())
+
+
 def reminder_schedule(
     *,
     appointment_id: int,
@@ -87,9 +92,9 @@ def reminder_schedule(
     """Queue the reminder for its due time; return it, or None when it is already past."""
     from imsclinic.scheduling.tasks import send_reminder
 
-    due = reminder_due(start, reminder_hours)
-    if due <= (now or timezone.now()):
+    if not gets_reminder(start, reminder_hours, now):
         return None
+    due = reminder_due(start, reminder_hours)
     start_iso = start.astimezone(dt.UTC).isoformat()
     send_reminder.using(run_after=due).enqueue(appointment_id, start_iso)
     return due
@@ -152,7 +157,7 @@ def _calendar_part(content: bytes, *, method: Method, filename: str) -> MIMEPart
 
 def send_notice_email(*, appointment: Appointment, kind: NoticeKind) -> bool:
     """Email the patient about their visit; say False when they have no email address."""
-    recipient = patient_email(appointment)
+    recipient = appointment.patient.contact_email
     if not recipient:
         return False
     location = appointment.location

@@ -360,12 +360,18 @@ def appointment_book(
     return appointment
 
 
+def inside_late_window(visit: Appointment, now: dt.datetime) -> bool:
+    """Say whether the visit is too close to cancel or move online (the clinic's window)."""
+    hours = visit.location.clinic.late_cancellation_hours
+    return visit.start - now < dt.timedelta(hours=hours)
+
+
 def _late_window_check(
     visit: Appointment, *, now: dt.datetime, staff: bool, reason: str, moving: bool
 ) -> bool:
     """Say whether the visit is inside the late window; refuse who may not act there."""
     hours = visit.location.clinic.late_cancellation_hours
-    late = visit.start - now < dt.timedelta(hours=hours)
+    late = inside_late_window(visit, now)
     if late and not staff:
         if moving:
             message = _(

@@ -45,6 +45,7 @@ from imsclinic.scheduling.services import (
     allowed_status_changes,
     appointment_cancel,
     appointment_set_status,
+    inside_late_window,
 )
 
 FIRST_DAY = dt.date(2000, 1, 1)
@@ -346,8 +347,7 @@ def appointment_cancel_staff(request: HttpRequest, appointment_id: int) -> HttpR
     appointment = _staff_appointment(request, appointment_id)
     back = _safe_next(request, _back_to_calendar(appointment))
     now = timezone.now()
-    window = dt.timedelta(hours=appointment.location.clinic.late_cancellation_hours)
-    late = appointment.start - now < window
+    late = inside_late_window(appointment, now)
     form = CancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         reason = form.cleaned_data["reason"]

@@ -337,7 +337,7 @@ def waitlist_offer_freed_time(
         if slot_is_offered(query, practitioner.pk, location.pk, start) is None:
             continue
         for entry in entries:
-            if entry.patient_id in offered_patients or not _email_of(entry.patient):
+            if entry.patient_id in offered_patients or not entry.patient.contact_email:
                 continue
             if needs_assessment_first(entry.patient, service, start):
                 continue
@@ -381,11 +381,6 @@ def offer_freed_time(practitioner_id: int, location_id: int, start_iso: str) -> 
         start = start.replace(tzinfo=dt.UTC)
     offers = waitlist_offer_freed_time(practitioner=practitioner, location=location, start=start)
     return len(offers)
-
-
-def _email_of(patient: Patient) -> str:
-    user = patient.user
-    return patient.email or (user.email if user is not None else "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -551,7 +546,7 @@ def _send_offer(offer_id: int) -> None:
         "entry__service", "entry__patient__user", "practitioner", "location"
     ).get(pk=offer_id)
     patient = offer.entry.patient
-    address = _email_of(patient)
+    address = patient.contact_email
     if not address:
         return
     local_start = offer.start.astimezone(offer.location.zone)
