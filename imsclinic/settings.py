@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "imsclinic.clinic",
     "imsclinic.patients",
     "imsclinic.scheduling",
+    "imsclinic.safety",
+    "imsclinic.consent",
     "imsclinic.web",
     "imsclinic.portal",
     "imsclinic.api",
