@@ -291,7 +291,7 @@ def raw_window_fetch(clinic: Clinic, start_date: dt.date) -> Callable[[], object
         " FROM scheduling_shift s LEFT JOIN scheduling_shiftbreak b ON b.shift_id = s.id"
         " WHERE s.valid_from <= %s AND (s.valid_until IS NULL OR s.valid_until >= %s)"
     )
-    # The same rows through the same index the search uses (selectors._overlapping).
+    # The same rows through the same index the search uses (selectors._busy_window_sql).
     busy_sql = (
         'SELECT practitioner_id, room_id, "start", busy_until FROM scheduling_appointment'
         f" WHERE (practitioner_id IN ({marks}) OR room_id IN ({room_marks}))"

@@ -97,7 +97,8 @@ def api_token_authenticate(raw: str) -> User | None:
     ):
         return None
     token = (
-        ApiToken.objects.select_related("user")
+        # The patient record comes along (a LEFT JOIN, None for staff): booking needs it.
+        ApiToken.objects.select_related("user", "user__patient")
         .filter(token_hash=hash_secret(raw), revoked_at__isnull=True)
         .first()
     )

@@ -251,6 +251,30 @@ def availability(
     return {"slots": [_slot_out(slot) for slot in slots]}
 
 
+def _practitioner_with_places(practitioner_id: int) -> tuple[Practitioner, list[Location]]:
+    """Return an active practitioner and the active locations they work at, or 404.
+
+    One query in the usual case: the practitioner's links to active locations, each with the
+    practitioner and the location's clinic joined in (the booking's reminder reads the
+    clinic's settings, and would otherwise ask again). A second only when there are none.
+    """
+    links = list(
+        Practitioner.locations.through.objects.filter(
+            practitioner_id=practitioner_id,
+            practitioner__is_active=True,
+            location__is_active=True,
+        )
+        .select_related("practitioner", "location__clinic")
+        .order_by("location_id")
+    )
+    if links:
+        return links[0].practitioner, [link.location for link in links]
+    practitioner = Practitioner.objects.filter(pk=practitioner_id, is_active=True).first()
+    if practitioner is None:
+        raise Http404
+    return practitioner, []
+
+
 def _patient_for_booking(user: User, patient_id: int | None) -> Patient:
     """Return whom the visit is for: staff name a patient they may see, patients themselves."""
     if user.is_clinic_staff:
@@ -260,7 +284,8 @@ def _patient_for_booking(user: User, patient_id: int | None) -> Patient:
         if found is None or not user.has_perm("patients.view_patient", found):
             raise Http404
         return found
-    own = Patient.objects.filter(user=user).first()
+    # The token's lookup brought the caller's patient record along (accounts.tokens).
+    own: Patient | None = getattr(user, "patient", None)
     if patient_id is not None and (own is None or own.pk != patient_id):
         raise PermissionDenied(_("Patients may only book visits for themselves."))
     if own is None:
@@ -292,10 +317,7 @@ def book(request: HttpRequest, payload: BookIn) -> Status[dict[str, Any]]:
     if not EARLIEST_DAY <= payload.start.date() <= LATEST_DAY:
         raise HttpError(422, _("That start time is outside the dates the clinic books."))
     service = _service(user, payload.service)
-    practitioner = Practitioner.objects.filter(pk=payload.practitioner, is_active=True).first()
-    if practitioner is None:
-        raise Http404
-    places = list(practitioner.locations.filter(is_active=True).order_by("pk"))
+    practitioner, places = _practitioner_with_places(payload.practitioner)
     if payload.location is not None:
         location = next((loc for loc in places if loc.pk == payload.location), None)
         if location is None:

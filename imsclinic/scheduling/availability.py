@@ -73,6 +73,13 @@ class Busy:
     end: dt.datetime
 
 
+# A busy period given either as a Busy or as its (start, end) UTC timestamps, which is what
+# `datetime.timestamp()` returns for its bounds. The selector hands over the timestamps: a
+# search reads thousands of busy rows, and building datetimes only to turn them back into
+# numbers costs more than the search itself.
+BusyTime = Busy | tuple[float, float]
+
+
 @dataclass(frozen=True)
 class PractitionerInfo:
     practitioner_id: int
@@ -109,9 +116,9 @@ class AvailabilityQuery:
     practitioners: tuple[PractitionerInfo, ...]
     locations: tuple[LocationInfo, ...]
     shifts: tuple[ShiftRule, ...]
-    practitioner_busy: dict[int, tuple[Busy, ...]] = field(default_factory=dict)
-    practitioner_time_off: dict[int, tuple[Busy, ...]] = field(default_factory=dict)
-    room_busy: dict[int, tuple[Busy, ...]] = field(default_factory=dict)
+    practitioner_busy: dict[int, tuple[BusyTime, ...]] = field(default_factory=dict)
+    practitioner_time_off: dict[int, tuple[BusyTime, ...]] = field(default_factory=dict)
+    room_busy: dict[int, tuple[BusyTime, ...]] = field(default_factory=dict)
     step_minutes: int = 15
 
 
@@ -250,12 +257,15 @@ def _free_room(
 ) -> tuple[int | None, float | None]:
     """Return the first free room, or None and the soonest moment one of them frees up."""
     soonest: float | None = None
-    for room_id, timeline in rooms:
-        blocked_until = _blocked_until(timeline, begin, finish)
-        if blocked_until is None:
+    for room_id, (starts, ends) in rooms:
+        # _blocked_until, inlined: this runs for every bed at every free candidate start.
+        index = bisect_right(ends, begin)
+        if index < len(starts) and starts[index] < finish:
+            blocked_until = ends[index]
+            if soonest is None or blocked_until < soonest:
+                soonest = blocked_until
+        else:
             return room_id, None
-        if soonest is None or blocked_until < soonest:
-            soonest = blocked_until
     return None, soonest
 
 
@@ -317,7 +327,9 @@ class _Search:
             for day in self.days_by_weekday.get(rule.weekday, ()):
                 if day < rule.valid_from or (rule.valid_until and day > rule.valid_until):
                     continue
-                if any(first <= day <= last for first, last in location.closures):
+                if location.closures and any(
+                    first <= day <= last for first, last in location.closures
+                ):
                     continue
                 if service.requires_ims_credential and not credential_current_on(practitioner, day):
                     continue
@@ -338,13 +350,19 @@ class _Search:
             self.practitioner_timelines[practitioner_id] = timeline
         return timeline
 
-    def _instants(self, intervals: Iterable[Busy]) -> list[tuple[float, float]]:
+    def _instants(self, intervals: Iterable[BusyTime]) -> list[tuple[float, float]]:
         """Return the intervals as UTC timestamp pairs, converting each Busy object once."""
         # A visit in a room is usually the very same Busy object in its practitioner's list
         # and in its room's; the query keeps every one alive, so its id() names it meanwhile.
+        intervals = list(intervals)
+        if all(type(busy) is tuple for busy in intervals):
+            return intervals  # type: ignore[return-value]  # timestamps already
         known = self.instants
         pairs = []
         for busy in intervals:
+            if isinstance(busy, tuple):
+                pairs.append(busy)
+                continue
             pair = known.get(id(busy))
             if pair is None:
                 pair = known[id(busy)] = (busy.start.timestamp(), busy.end.timestamp())

@@ -46,6 +46,14 @@ def appointment_changed(*, appointment: Appointment, kind: NoticeKind) -> None:
     location_id = appointment.location_id
     start = appointment.start
     freed = appointment.rescheduled_from if kind == NoticeKind.CHANGE else appointment
+    # The caller's location often has its clinic loaded already (the API's booking does):
+    # then the reminder needs no query of its own.
+    location = appointment.location
+    known_hours = (
+        location.clinic.reminder_hours
+        if type(location)._meta.get_field("clinic").is_cached(location)
+        else None
+    )
 
     def enqueue() -> None:
         # One transaction for every task row this change queues: one commit, not several.
@@ -57,9 +65,13 @@ def appointment_changed(*, appointment: Appointment, kind: NoticeKind) -> None:
 
         send_appointment_notice.enqueue(appointment_id, kind.value, SENT)
         if kind in (NoticeKind.CONFIRMATION, NoticeKind.CHANGE):
-            reminder_hours = Clinic.objects.filter(locations__pk=location_id).values_list(
-                "reminder_hours", flat=True
-            )[0]
+            reminder_hours = (
+                known_hours
+                if known_hours is not None
+                else Clinic.objects.filter(locations__pk=location_id).values_list(
+                    "reminder_hours", flat=True
+                )[0]
+            )
             reminder_schedule(
                 appointment_id=appointment_id, start=start, reminder_hours=reminder_hours
             )

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
-from django.contrib.postgres.fields import DateTimeRangeField
 from django.db import connection
-from django.db.models import F, Func, Q, QuerySet, TextField, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from imsclinic.clinic.models import Location, Practitioner, Room, Service
+from imsclinic.clinic.models import Clinic, Location, Practitioner, Room, Service
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.availability import (
     AvailabilityQuery,
-    Busy,
+    BusyTime,
     LocationInfo,
     PractitionerInfo,
     ServiceInfo,
@@ -30,6 +29,7 @@ from imsclinic.scheduling.models import (
     AppointmentStatus,
     ClinicClosure,
     Shift,
+    ShiftBreak,
     TimeOff,
 )
 
@@ -74,56 +74,110 @@ def _earliest_overlapping_start(window_start: dt.datetime) -> dt.datetime:
     return window_start - LONGEST_VISIT
 
 
-def _overlapping(
-    visits: QuerySet[Appointment], window_start: dt.datetime, window_end: dt.datetime
-) -> QuerySet[Appointment]:
-    """Narrow to visits whose busy time overlaps the window, without reading older history."""
+MICROSECONDS = 1_000_000
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _epoch_sql(column: str) -> str:
+    """Return SQL for a timestamp column as a number the engine can use directly.
+
+    A search reads a few thousand busy rows, and the engine wants UTC timestamps. Read the
+    usual way, every value becomes an aware datetime in the driver and in Django (Python code
+    per value) only to be turned back into a number; `_instant_seconds` turns what this
+    selects into exactly what `datetime.timestamp()` gives. Where SQL cannot say, the column
+    itself (the driver's datetime).
+    """
+    if connection.vendor == "postgresql":
+        # Whole microseconds: EXTRACT gives an exact numeric (PostgreSQL 14 and later).
+        return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
+    if _sqlite_epoch():
+        # Django's naive UTC text, "2026-12-10 16:00:00" or "2026-12-10 16:00:00.123456":
+        # unixepoch() (SQLite 3.38+) reads whole seconds cheaply; a value with a fraction,
+        # which only a visit placed by hand has, comes back as its text instead.
+        return f"CASE WHEN length({column}) = 19 THEN unixepoch({column}) ELSE {column} END"
+    return column
+
+
+def _sqlite_epoch() -> bool:
+    return (
+        connection.vendor == "sqlite"
+        and connection.timezone_name == "UTC"
+        and sqlite3.sqlite_version_info >= (3, 38)  # the library Django's backend uses
+    )
+
+
+def _epoch_units() -> int:
+    """Return how many of what `_epoch_sql` selects as an integer make a second."""
+    return MICROSECONDS if connection.vendor == "postgresql" else 1
+
+
+def _busy_time(begins: Any, ends: Any, units: int) -> tuple[float, float]:
+    """Return the UTC timestamps of two values `_epoch_sql` selected."""
+    return _instant_seconds(begins, units), _instant_seconds(ends, units)
+
+
+def _instant_seconds(value: Any, units: int) -> float:
+    """Return the UTC timestamp of a value `_epoch_sql` selected."""
+    if isinstance(value, int):
+        # int / int is correctly rounded, as timedelta.total_seconds() (so timestamp()) is.
+        return value / units
+    # SQLite: text with a fraction of a second, or where unixepoch() is not used, the column's
+    # datetime (or its text): naive, in the connection's zone (UTC unless configured).
+    instant: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if instant.tzinfo is None:
+        instant = timezone.make_aware(instant, connection.timezone)
+    return instant.timestamp()
+
+
+def _fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run one statement and return the driver's own tuples, without Django's converters.
+
+    The search's five statements are written out in SQL: building and compiling them through
+    the ORM cost more than running them. Only table names (from the models), column names
+    and placeholders are formatted into the SQL; every value goes as a parameter. Only ids,
+    numbers, text, dates and times are read this way, which psycopg and Django's SQLite
+    connection (converters by declared column type) return as Django would, and timestamps
+    through `_epoch_sql`.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _table(model: Any) -> str:
+    return str(connection.ops.quote_name(model._meta.db_table))
+
+
+def _busy_window_sql(window_start: dt.datetime, window_end: dt.datetime) -> tuple[str, list[Any]]:
+    """Return SQL (and its parameters) for "overlaps the window" that an index can answer.
+
+    Read the window's rows only, never the history before it.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
     if connection.vendor == "postgresql":
         # The exclusion constraints' GiST indexes hold exactly this range expression, so
         # PostgreSQL answers "overlaps the window" from them, for practitioners and beds.
-        span = Func(
-            F("start"),
-            F("busy_until"),
-            Value("[)"),
-            function="TSTZRANGE",
-            output_field=DateTimeRangeField(),
+        return (
+            "TSTZRANGE(a.start, a.busy_until, '[)') && TSTZRANGE(%s, %s, '[)')",
+            [adapt(window_start), adapt(window_end)],
         )
-        return visits.alias(span=span).filter(span__overlap=(window_start, window_end))
     # Elsewhere only the index on (practitioner, start) can find a window's rows without
     # reading the years before it, and only with a lower bound on start: a visit fits inside
     # one shift, so none starts more than LONGEST_VISIT before the window and overlaps it.
     # Beds' visits are reached through that index too: every visit has a practitioner, so
     # the IN-subquery excludes nothing and only tells the database how to look.
-    return visits.filter(
-        practitioner_id__in=Practitioner.objects.values("pk"),
-        start__gt=_earliest_overlapping_start(window_start),
-        start__lt=window_end,
-        busy_until__gt=window_start,
+    return (
+        f"a.practitioner_id IN (SELECT id FROM {_table(Practitioner)})"  # noqa: S608
+        " AND a.start > %s AND a.start < %s AND a.busy_until > %s",
+        [
+            adapt(_earliest_overlapping_start(window_start)),
+            adapt(window_end),
+            adapt(window_start),
+        ],
     )
-
-
-def _instant_column(name: str) -> Any:
-    """Select a timestamp column as ISO text with its offset, for `fromisoformat`.
-
-    A search reads a few thousand busy rows. Read the usual way, every timestamp passes through
-    Python code in the driver and in Django (SQLite: parse, then attach the zone; PostgreSQL:
-    Django's loader swaps the zone); `dt.datetime.fromisoformat` on the text is one C call and
-    costs about half as much. Other databases, or a SQLite that stores local times, keep F().
-    """
-    if connection.vendor == "postgresql":
-        # "2026-12-10 16:00:00+00": psycopg needs DateStyle ISO itself; Django sets the zone.
-        return Cast(F(name), output_field=TextField())
-    if connection.vendor == "sqlite" and connection.timezone_name == "UTC":
-        # Django stores naive UTC text here ("2026-12-10 16:00:00"): add the offset.
-        return Concat(F(name), Value("+00:00"), output_field=TextField())
-    return F(name)
-
-
-def _instant_parser() -> Callable[[Any], dt.datetime]:
-    """Return what turns a value `_instant_column` selected into an aware datetime."""
-    if isinstance(_instant_column("start"), F):
-        return lambda value: value  # Django's own conversion already ran
-    return dt.datetime.fromisoformat
 
 
 # The first and last days of the calendar have local times whose UTC instants datetime cannot
@@ -153,45 +207,41 @@ def availability_query(
     start_date, days = _searchable(start_date, days)
     window_start, window_end = _window(start_date, days)
     last_day = start_date + dt.timedelta(days=max(days, 1) - 1)
+    ops = connection.ops
 
-    shift_filter = Q(
-        practitioner__is_active=True,
-        location__is_active=True,
-        valid_from__lte=last_day,
-    ) & (Q(valid_until__isnull=True) | Q(valid_until__gte=start_date))
-    if practitioner is not None:
-        shift_filter &= Q(practitioner=practitioner)
-    if location is not None:
-        shift_filter &= Q(location=location)
     # One query for shifts, their breaks (a LEFT JOIN: one row per break), the practitioners'
     # credentials and the locations' zones.
-    shift_rows: dict[int, Any] = {}
+    shift_sql = (
+        "SELECT s.id, s.practitioner_id, s.location_id, s.weekday, s.start_time, s.end_time,"  # noqa: S608
+        " s.valid_from, s.valid_until, p.ims_certified_on, p.ims_certification_expires_on,"
+        " l.time_zone, c.slot_step_minutes, b.start_time, b.end_time"
+        f" FROM {_table(Shift)} s"
+        f" INNER JOIN {_table(Practitioner)} p ON p.id = s.practitioner_id"
+        f" INNER JOIN {_table(Location)} l ON l.id = s.location_id"
+        f" INNER JOIN {_table(Clinic)} c ON c.id = l.clinic_id"
+        f" LEFT OUTER JOIN {_table(ShiftBreak)} b ON b.shift_id = s.id"
+        " WHERE p.is_active AND l.is_active AND s.valid_from <= %s"
+        " AND (s.valid_until IS NULL OR s.valid_until >= %s)"
+    )
+    shift_params: list[Any] = [
+        ops.adapt_datefield_value(last_day),
+        ops.adapt_datefield_value(start_date),
+    ]
+    if practitioner is not None:
+        shift_sql += " AND s.practitioner_id = %s"
+        shift_params.append(practitioner.pk)
+    if location is not None:
+        shift_sql += " AND s.location_id = %s"
+        shift_params.append(location.pk)
+    shift_sql += (
+        " ORDER BY s.practitioner_id, s.location_id, s.weekday, s.start_time, s.id, b.start_time"
+    )
+    shift_rows: dict[int, tuple[Any, ...]] = {}
     breaks: dict[int, list[tuple[dt.time, dt.time]]] = {}
-    for row in (
-        Shift.objects.filter(shift_filter)
-        .order_by("practitioner_id", "location_id", "weekday", "start_time", "pk")
-        .values(
-            "pk",
-            "practitioner_id",
-            "location_id",
-            "weekday",
-            "start_time",
-            "end_time",
-            "valid_from",
-            "valid_until",
-            "practitioner__ims_certified_on",
-            "practitioner__ims_certification_expires_on",
-            "location__time_zone",
-            "location__clinic__slot_step_minutes",
-            "breaks__start_time",
-            "breaks__end_time",
-        )
-    ):
-        shift_rows.setdefault(row["pk"], row)
-        if row["breaks__start_time"] is not None:
-            breaks.setdefault(row["pk"], []).append(
-                (row["breaks__start_time"], row["breaks__end_time"])
-            )
+    for row in _fetch(shift_sql, shift_params):
+        shift_rows.setdefault(row[0], row)
+        if row[12] is not None:
+            breaks.setdefault(row[0], []).append((row[12], row[13]))
     if not shift_rows:
         return AvailabilityQuery(
             service=service_info(service),
@@ -204,56 +254,77 @@ def availability_query(
         )
 
     practitioners = {
-        row["practitioner_id"]: PractitionerInfo(
-            practitioner_id=row["practitioner_id"],
-            ims_certified_on=row["practitioner__ims_certified_on"],
-            ims_certification_expires_on=row["practitioner__ims_certification_expires_on"],
+        row[1]: PractitionerInfo(
+            practitioner_id=row[1], ims_certified_on=row[8], ims_certification_expires_on=row[9]
         )
         for row in shift_rows.values()
     }
-    locations = {row["location_id"]: row["location__time_zone"] for row in shift_rows.values()}
+    locations = {row[2]: row[10] for row in shift_rows.values()}
+    location_ids = list(locations)
+    practitioner_ids = list(practitioners)
 
     rooms: dict[int, list[int]] = {}
     if service.room_kind != Service.RoomKind.NONE:
-        for room_id, location_id in (
-            Room.objects.filter(location_id__in=locations, kind=service.room_kind, is_active=True)
-            .order_by("name", "pk")
-            .values_list("pk", "location_id")
+        for room_id, location_id in _fetch(
+            f"SELECT id, location_id FROM {_table(Room)}"  # noqa: S608
+            f" WHERE is_active AND kind = %s AND location_id IN ({_marks(location_ids)})"
+            " ORDER BY name, id",
+            [service.room_kind, *location_ids],
         ):
             rooms.setdefault(location_id, []).append(room_id)
 
     closures: dict[int, list[tuple[dt.date, dt.date]]] = {}
-    for location_id, first, last in ClinicClosure.objects.filter(
-        location_id__in=locations, first_day__lte=last_day, last_day__gte=start_date
-    ).values_list("location_id", "first_day", "last_day"):
+    for location_id, first, last in _fetch(
+        f"SELECT location_id, first_day, last_day FROM {_table(ClinicClosure)}"  # noqa: S608
+        f" WHERE location_id IN ({_marks(location_ids)})"
+        " AND first_day <= %s AND last_day >= %s",
+        [*location_ids, ops.adapt_datefield_value(last_day), ops.adapt_datefield_value(start_date)],
+    ):
         closures.setdefault(location_id, []).append((first, last))
 
-    time_off: dict[int, list[Busy]] = {}
-    for practitioner_id, begins, ends in TimeOff.objects.filter(
-        practitioner_id__in=practitioners, start__lt=window_end, end__gt=window_start
-    ).values_list("practitioner_id", "start", "end"):
-        time_off.setdefault(practitioner_id, []).append(Busy(begins, ends))
+    units = _epoch_units()
+    time_off: dict[int, list[BusyTime]] = {}
+    end = "t." + ops.quote_name("end")
+    for practitioner_id, begins, ends in _fetch(
+        f"SELECT t.practitioner_id, {_epoch_sql('t.start')}, {_epoch_sql(end)}"  # noqa: S608
+        f" FROM {_table(TimeOff)} t WHERE t.practitioner_id IN ({_marks(practitioner_ids)})"
+        f" AND t.start < %s AND {end} > %s",
+        [
+            *practitioner_ids,
+            ops.adapt_datetimefield_value(window_end),
+            ops.adapt_datetimefield_value(window_start),
+        ],
+    ):
+        time_off.setdefault(practitioner_id, []).append(_busy_time(begins, ends, units))
 
     all_rooms = [room_id for ids in rooms.values() for room_id in ids]
-    practitioner_busy: dict[int, list[Busy]] = {pk: [] for pk in practitioners}
-    room_busy: dict[int, list[Busy]] = {pk: [] for pk in all_rooms}
-    instant = _instant_parser()
-    for practitioner_id, room_id, begins, ends in (
-        _overlapping(Appointment.objects.all(), window_start, window_end)
-        .filter(
-            Q(practitioner_id__in=practitioners) | Q(room_id__in=all_rooms),
-            status__in=ACTIVE_STATUSES,
-        )
-        .order_by()
-        .values_list(
-            "practitioner_id", "room_id", _instant_column("start"), _instant_column("busy_until")
-        )
+    practitioner_busy: dict[int, list[BusyTime]] = {pk: [] for pk in practitioners}
+    room_busy: dict[int, list[BusyTime]] = {pk: [] for pk in all_rooms}
+    window_sql, window_params = _busy_window_sql(window_start, window_end)
+    whose = f"a.practitioner_id IN ({_marks(practitioner_ids)})"
+    if all_rooms:
+        whose = f"({whose} OR a.room_id IN ({_marks(all_rooms)}))"
+    statuses = [str(status) for status in ACTIVE_STATUSES]
+    busy_sql = (
+        f"SELECT a.practitioner_id, a.room_id, {_epoch_sql('a.start')},"  # noqa: S608
+        f" {_epoch_sql('a.busy_until')} FROM {_table(Appointment)} a"
+        f" WHERE {window_sql} AND {whose} AND a.status IN ({_marks(statuses)})"
+    )
+    # The engine takes busy times as (start, end) UTC timestamps: no datetimes per row.
+    for practitioner_id, room_id, begins, ends in _fetch(
+        busy_sql, [*window_params, *practitioner_ids, *all_rooms, *statuses]
     ):
-        interval = Busy(instant(begins), instant(ends))
-        if practitioner_id in practitioner_busy:
-            practitioner_busy[practitioner_id].append(interval)
-        if room_id in room_busy:
-            room_busy[room_id].append(interval)
+        if type(begins) is int and type(ends) is int:
+            # int / int is correctly rounded, as timedelta.total_seconds() (so timestamp()) is.
+            interval: BusyTime = (begins / units, ends / units)
+        else:
+            interval = _busy_time(begins, ends, units)
+        person = practitioner_busy.get(practitioner_id)
+        if person is not None:
+            person.append(interval)
+        bed = room_busy.get(room_id)
+        if bed is not None:
+            bed.append(interval)
 
     return AvailabilityQuery(
         service=service_info(service),
@@ -272,13 +343,13 @@ def availability_query(
         ),
         shifts=tuple(
             ShiftRule(
-                practitioner_id=row["practitioner_id"],
-                location_id=row["location_id"],
-                weekday=row["weekday"],
-                start=row["start_time"],
-                end=row["end_time"],
-                valid_from=row["valid_from"],
-                valid_until=row["valid_until"],
+                practitioner_id=row[1],
+                location_id=row[2],
+                weekday=row[3],
+                start=row[4],
+                end=row[5],
+                valid_from=row[6],
+                valid_until=row[7],
                 breaks=tuple(breaks.get(pk, ())),
             )
             for pk, row in shift_rows.items()
@@ -286,7 +357,190 @@ def availability_query(
         practitioner_busy={key: tuple(value) for key, value in practitioner_busy.items() if value},
         practitioner_time_off={key: tuple(value) for key, value in time_off.items()},
         room_busy={key: tuple(value) for key, value in room_busy.items() if value},
-        step_minutes=next(iter(shift_rows.values()))["location__clinic__slot_step_minutes"],
+        step_minutes=next(iter(shift_rows.values()))[11],
+    )
+
+
+def _text(column: str) -> str:
+    return f"CAST({column} AS TEXT)"
+
+
+def _date_or_none(value: str | None) -> dt.date | None:
+    return None if value is None else dt.date.fromisoformat(value)
+
+
+def _time(value: str) -> dt.time:
+    return dt.time.fromisoformat(value)
+
+
+def booking_check_query(
+    *,
+    service: Service,
+    practitioner: Practitioner,
+    location: Location,
+    start: dt.datetime,
+    now: dt.datetime | None = None,
+) -> AvailabilityQuery:
+    """Load what the engine needs to re-check one start, for one practitioner and one
+    location on that local day, in a single statement.
+
+    The same rows `availability_query` reads for that practitioner, location and day (shifts
+    of that weekday with their breaks, the credential, the zone and slot step, the beds,
+    closures, time off and busy times), so `slot_is_offered` applies exactly the same rules;
+    only narrower, and in one round trip instead of five, because a booking runs it under the
+    practitioner's lock.
+    """
+    now = now or timezone.now()
+    day, days = _searchable(start.astimezone(location.zone).date(), 1)
+    if days == 0:
+        return AvailabilityQuery(
+            service=service_info(service),
+            start_date=day,
+            days=0,
+            now=now,
+            practitioners=(),
+            locations=(),
+            shifts=(),
+        )
+    window_start, window_end = _window(day, 1)
+    ops = connection.ops
+    on_day = ops.adapt_datefield_value(day)
+    window_sql, window_params = _busy_window_sql(window_start, window_end)
+    statuses = [str(status) for status in ACTIVE_STATUSES]
+    end = "t." + ops.quote_name("end")
+    none = "CAST(NULL AS BIGINT)"
+    text_none = _text("NULL")
+    # Columns: kind, four numbers, six texts. Kinds: 0 a shift (with one of its breaks),
+    # 1 the practitioner and location (only when both are active), 2 a bed, 3 a closure,
+    # 4 time off, 5 a busy visit.
+    sql = (
+        f"SELECT 0, s.id, s.weekday, {none}, {none}, {_text('s.start_time')},"  # noqa: S608
+        f" {_text('s.end_time')}, {_text('s.valid_from')}, {_text('s.valid_until')},"
+        f" {_text('b.start_time')}, {_text('b.end_time')}"
+        f" FROM {_table(Shift)} s LEFT OUTER JOIN {_table(ShiftBreak)} b ON b.shift_id = s.id"
+        " WHERE s.practitioner_id = %s AND s.location_id = %s AND s.weekday = %s"
+        " AND s.valid_from <= %s AND (s.valid_until IS NULL OR s.valid_until >= %s)"
+        f" UNION ALL SELECT 1, p.id, l.id, c.slot_step_minutes, {none},"
+        f" {_text('p.ims_certified_on')}, {_text('p.ims_certification_expires_on')},"
+        f" l.time_zone, {text_none}, {text_none}, {text_none}"
+        f" FROM {_table(Practitioner)} p, {_table(Location)} l"
+        f" INNER JOIN {_table(Clinic)} c ON c.id = l.clinic_id"
+        " WHERE p.id = %s AND p.is_active AND l.id = %s AND l.is_active"
+        # Beds numbered in the order the search tries them (by name, then id).
+        f" UNION ALL SELECT 2, r.id, ROW_NUMBER() OVER (ORDER BY r.name, r.id), {none}, {none},"
+        f" {text_none}, {text_none}, {text_none}, {text_none}, {text_none}, {text_none}"
+        f" FROM {_table(Room)} r"
+        " WHERE r.location_id = %s AND r.kind = %s AND r.is_active"
+        f" UNION ALL SELECT 3, {none}, {none}, {none}, {none}, {_text('z.first_day')},"
+        f" {_text('z.last_day')}, {text_none}, {text_none}, {text_none}, {text_none}"
+        f" FROM {_table(ClinicClosure)} z"
+        " WHERE z.location_id = %s AND z.first_day <= %s AND z.last_day >= %s"
+        f" UNION ALL SELECT 4, t.practitioner_id, {none}, {_epoch_sql('t.start')},"
+        f" {_epoch_sql(end)}, {text_none}, {text_none}, {text_none}, {text_none}, {text_none},"
+        f" {text_none} FROM {_table(TimeOff)} t"
+        f" WHERE t.practitioner_id = %s AND t.start < %s AND {end} > %s"
+        f" UNION ALL SELECT 5, a.practitioner_id, a.room_id, {_epoch_sql('a.start')},"
+        f" {_epoch_sql('a.busy_until')}, {text_none}, {text_none}, {text_none}, {text_none},"
+        f" {text_none}, {text_none} FROM {_table(Appointment)} a WHERE {window_sql}"
+        " AND (a.practitioner_id = %s"
+        f" OR a.room_id IN (SELECT id FROM {_table(Room)}"
+        " WHERE location_id = %s AND kind = %s AND is_active))"
+        f" AND a.status IN ({_marks(statuses)})"
+    )
+    no_room = service.room_kind == Service.RoomKind.NONE
+    # A service that needs no bed matches no bed's kind: none is read.
+    kind = "" if no_room else service.room_kind
+    params: list[Any] = [
+        *(practitioner.pk, location.pk, day.weekday(), on_day, on_day),
+        *(practitioner.pk, location.pk),
+        *(location.pk, kind),
+        *(location.pk, on_day, on_day),
+        practitioner.pk,
+        ops.adapt_datetimefield_value(window_end),
+        ops.adapt_datetimefield_value(window_start),
+        *window_params,
+        *(practitioner.pk, location.pk, kind),
+        *statuses,
+    ]
+    units = _epoch_units()
+    shifts: dict[int, tuple[Any, ...]] = {}
+    breaks: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    who: tuple[Any, ...] | None = None
+    beds: list[tuple[int, int]] = []
+    closures: list[tuple[dt.date, dt.date]] = []
+    time_off: list[BusyTime] = []
+    person_busy: list[BusyTime] = []
+    bed_busy: dict[int, list[BusyTime]] = {}
+    for row in _fetch(sql, params):
+        match row[0]:
+            case 0:
+                shifts.setdefault(row[1], row)
+                if row[9] is not None:
+                    breaks.setdefault(row[1], []).append((_time(row[9]), _time(row[10])))
+            case 1:
+                who = row
+            case 2:
+                beds.append((row[2], row[1]))
+            case 3:
+                closures.append((dt.date.fromisoformat(row[5]), dt.date.fromisoformat(row[6])))
+            case 4:
+                time_off.append(_busy_time(row[3], row[4], units))
+            case _:
+                interval = _busy_time(row[3], row[4], units)
+                if row[1] == practitioner.pk:
+                    person_busy.append(interval)
+                if row[2] is not None:
+                    bed_busy.setdefault(row[2], []).append(interval)
+    if who is None or not shifts:
+        return AvailabilityQuery(
+            service=service_info(service),
+            start_date=day,
+            days=1,
+            now=now,
+            practitioners=(),
+            locations=(),
+            shifts=(),
+        )
+    room_ids = tuple(room_id for _place, room_id in sorted(beds))
+    return AvailabilityQuery(
+        service=service_info(service),
+        start_date=day,
+        days=1,
+        now=now,
+        practitioners=(
+            PractitionerInfo(
+                practitioner_id=practitioner.pk,
+                ims_certified_on=_date_or_none(who[5]),
+                ims_certification_expires_on=_date_or_none(who[6]),
+            ),
+        ),
+        locations=(
+            LocationInfo(
+                location_id=location.pk,
+                time_zone=who[7],
+                room_ids=room_ids,
+                closures=tuple(closures),
+            ),
+        ),
+        shifts=tuple(
+            ShiftRule(
+                practitioner_id=practitioner.pk,
+                location_id=location.pk,
+                weekday=row[2],
+                start=_time(row[5]),
+                end=_time(row[6]),
+                valid_from=dt.date.fromisoformat(row[7]),
+                valid_until=_date_or_none(row[8]),
+                breaks=tuple(breaks.get(pk, ())),
+            )
+            for pk, row in shifts.items()
+        ),
+        practitioner_busy={practitioner.pk: tuple(person_busy)} if person_busy else {},
+        practitioner_time_off={practitioner.pk: tuple(time_off)} if time_off else {},
+        room_busy={
+            room_id: tuple(bed_busy[room_id]) for room_id in room_ids if room_id in bed_busy
+        },
+        step_minutes=who[3],
     )
 
 

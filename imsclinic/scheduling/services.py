@@ -35,7 +35,7 @@ from imsclinic.scheduling.models import (
     Course,
     NoticeKind,
 )
-from imsclinic.scheduling.selectors import availability_query
+from imsclinic.scheduling.selectors import availability_query, booking_check_query
 
 # The names the database gives its overlap guards (constraints on PostgreSQL, triggers on
 # SQLite); an IntegrityError naming one of them means another booking got there first.
@@ -214,7 +214,8 @@ def _check_first_visit(patient: Patient, service: Service, start: dt.datetime) -
 def _lock_practitioners(*practitioner_ids: int) -> None:
     """Queue behind every other booking for these practitioners, always in pk order."""
     for pk in sorted(set(practitioner_ids)):
-        Practitioner.objects.select_for_update().filter(pk=pk).first()
+        # Only the lock is wanted: read back the id, not the whole row.
+        Practitioner.objects.select_for_update().filter(pk=pk).values_list("pk").first()
 
 
 def _query_for_day(
@@ -225,13 +226,9 @@ def _query_for_day(
     start: dt.datetime,
     now: dt.datetime | None,
 ) -> AvailabilityQuery:
-    return availability_query(
-        service=service,
-        start_date=start.astimezone(location.zone).date(),
-        days=1,
-        practitioner=practitioner,
-        location=location,
-        now=now,
+    """Load the rows that decide whether `start` is offered, in one statement (see there)."""
+    return booking_check_query(
+        service=service, practitioner=practitioner, location=location, start=start, now=now
     )
 
 

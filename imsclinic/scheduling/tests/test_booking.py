@@ -13,7 +13,7 @@ from imsclinic.clinic.models import Room, Service
 from imsclinic.core.models import AuditEvent
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling import services
-from imsclinic.scheduling.availability import Busy, Slot
+from imsclinic.scheduling.availability import Slot
 from imsclinic.scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -342,9 +342,13 @@ class TestAvailabilityQuery:
         assert loc.room_ids == (bed.pk,)  # the consult room is not a bed
         assert loc.closures == ((MONDAY + dt.timedelta(days=1), MONDAY + dt.timedelta(days=2)),)
         # The buffer is part of the busy time; the cancelled visit is not busy at all.
-        assert query.practitioner_busy == {practitioner.pk: (Busy(at(9), at(10, 10)),)}
-        assert query.room_busy == {bed.pk: (Busy(at(9), at(10, 10)),)}
-        assert query.practitioner_time_off == {practitioner.pk: (Busy(at(13), at(17)),)}
+        # Busy times come as (start, end) UTC timestamps.
+        visit = (at(9).timestamp(), at(10, 10).timestamp())
+        assert query.practitioner_busy == {practitioner.pk: (visit,)}
+        assert query.room_busy == {bed.pk: (visit,)}
+        assert query.practitioner_time_off == {
+            practitioner.pk: ((at(13).timestamp(), at(17).timestamp()),)
+        }
         assert query.service.duration_minutes == 60
         assert query.service.min_notice == dt.timedelta(hours=12)
         assert query.step_minutes == 15

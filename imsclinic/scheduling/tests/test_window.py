@@ -99,7 +99,9 @@ def test_a_visit_near_the_end_of_the_calendar_counts_as_busy_in_the_last_window(
         status=AppointmentStatus.BOOKED,
     )
     query = availability_query(service=ims_service, start_date=LAST_DAY, days=14, now=NOW)
-    assert [b.start for b in query.practitioner_busy[physio.practitioner.pk]] == [start]
+    assert query.practitioner_busy[physio.practitioner.pk] == (
+        (start.timestamp(), (start + dt.timedelta(minutes=30)).timestamp()),
+    )
 
 
 def test_the_earliest_start_that_can_reach_a_window_stops_at_the_first_moment() -> None:
