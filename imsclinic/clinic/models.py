@@ -54,6 +54,15 @@ class Clinic(models.Model):
         validators=[MinValueValidator(1)],
         help_text=_("Patients are emailed a reminder this long before each visit."),
     )
+    intake_valid_months = models.PositiveSmallIntegerField(
+        _("health questions stay current for (months)"),
+        default=6,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "After this many months a patient re-confirms their health questions before the "
+            "next IMS visit."
+        ),
+    )
 
     class Meta:
         verbose_name = _("clinic")

@@ -1,0 +1,130 @@
+"""Reads of intakes that pages, the API and the safety app share."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+
+from imsclinic.clinic.models import Clinic, Location
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action
+from imsclinic.intake.models import Intake
+from imsclinic.patients.models import Patient
+
+DEFAULT_VALID_MONTHS = 6
+
+
+def add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """Return the same day and time `months` later, on the month's last day if it is shorter."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def clinic_zone() -> str:
+    """Return the time zone dates are shown in: the clinic's first open location's."""
+    zone = (
+        Location.objects.filter(is_active=True)
+        .order_by("order", "pk")
+        .values_list("time_zone", flat=True)
+        .first()
+    )
+    return zone or "UTC"
+
+
+def current_intake(patient: Patient) -> Intake | None:
+    """Return the patient's latest submitted intake, or None if they have none."""
+    return (
+        Intake.objects.filter(patient=patient, status=Intake.Status.SUBMITTED)
+        .order_by("-submitted_at", "-pk")
+        .first()
+    )
+
+
+def intake_valid_months() -> int:
+    """Return how many months a submitted intake stays current (the clinic's setting)."""
+    clinic = Clinic.current()
+    return clinic.intake_valid_months if clinic is not None else DEFAULT_VALID_MONTHS
+
+
+def intake_valid_until(intake: Intake) -> dt.datetime:
+    """Return when a submitted intake stops being current and must be re-confirmed."""
+    if intake.submitted_at is None:
+        raise ValueError("A draft intake has no validity period.")
+    return add_months(intake.submitted_at, intake_valid_months())
+
+
+def intake_is_current(intake: Intake | None, *, at: dt.datetime) -> bool:
+    """Say whether this intake is submitted and still within the clinic's validity period."""
+    if intake is None or not intake.is_submitted:
+        return False
+    return at < intake_valid_until(intake)
+
+
+def intake_draft(patient: Patient) -> Intake | None:
+    """Return the patient's intake in progress, if any."""
+    return Intake.objects.filter(patient=patient, status=Intake.Status.DRAFT).first()
+
+
+def intake_history(patient: Patient) -> list[Intake]:
+    """Return every submitted intake of the patient, newest first."""
+    return list(
+        Intake.objects.filter(patient=patient, status=Intake.Status.SUBMITTED)
+        .select_related("submitted_by", "entered_by")
+        .order_by("-submitted_at", "-pk")
+    )
+
+
+def intake_answers_view(
+    request: HttpRequest | None, *, user: Any, intake: Intake, via: str = "web"
+) -> Intake:
+    """Record in the audit log that this user was shown an intake's answers."""
+    audit_record(
+        actor=user,
+        action=Action.VIEW,
+        object_type="intake",
+        object_id=intake.pk,
+        patient_id=intake.patient_id,
+        request=request,
+        detail={} if via == "web" else {"via": via},
+    )
+    return intake
+
+
+@dataclass(frozen=True)
+class IntakeStatus:
+    """Where a patient stands with their health questions, for cards and badges."""
+
+    state: str  # "not_started" | "in_progress" | "done" | "reconfirm"
+    submitted_at: dt.datetime | None
+    valid_until: dt.datetime | None
+    months: int
+    in_progress: bool  # a draft exists (also while re-confirming)
+
+
+def intake_status(
+    patient: Patient, *, at: dt.datetime, valid_months: int | None = None
+) -> IntakeStatus:
+    """Return whether the patient's intake is not started, in progress, done or due again.
+
+    One query (two without `valid_months`, which pages that hold the clinic pass in).
+    """
+    rows = list(
+        Intake.objects.filter(patient=patient)
+        .only("pk", "status", "submitted_at")
+        .order_by("-submitted_at", "-pk")
+    )
+    has_draft = any(row.status == Intake.Status.DRAFT for row in rows)
+    current = next((row for row in rows if row.status == Intake.Status.SUBMITTED), None)
+    months = intake_valid_months() if valid_months is None else valid_months
+    if current is None or current.submitted_at is None:
+        state = "in_progress" if has_draft else "not_started"
+        return IntakeStatus(state, None, None, months, has_draft)
+    until = add_months(current.submitted_at, months)
+    state = "done" if at < until else "reconfirm"
+    return IntakeStatus(state, current.submitted_at, until, months, has_draft)
