@@ -1,0 +1,348 @@
+"""Writing consent: drafts, publishing, signing and withdrawal. Every change goes through here.
+
+Who may sign:
+- a patient of 18 or over signs for themself (signer "self");
+- for a patient under 18 (on the clinic's calendar day) a parent or guardian signs, giving
+  their name and relationship (signer "guardian");
+- an adult who cannot consent for themself is signed for by a substitute decision-maker,
+  recorded by staff on the clinic tablet only (staff have checked the authority in person),
+  also as signer "guardian" with the relationship.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from imsclinic.consent.models import (
+    DRAWN_SIGNATURE_MAX_CHARS,
+    Channel,
+    ConsentDocument,
+    ConsentSignature,
+    ConsentVersion,
+    Signer,
+    VersionStatus,
+    text_sha256,
+)
+from imsclinic.consent.selectors import clinic_zone, latest_published_version
+from imsclinic.consent.text import DrawnSignatureError, check_drawn_signature
+from imsclinic.core.audit import audit_record, client_ip
+from imsclinic.core.models import Action
+from imsclinic.core.permissions import is_clinic_staff, is_owner, is_the_patient
+from imsclinic.patients.models import Patient
+
+ADULT_AGE = 18
+MAX_BODY_CHARS = 50_000
+USER_AGENT_MAX = 500
+
+
+class ConsentError(ValidationError):
+    """A consent change the rules refuse; message_dict (or messages) are for the user."""
+
+
+def _require_owner(actor: Any) -> None:
+    if not is_owner(actor):
+        raise PermissionDenied
+
+
+def consent_document_create(
+    *, slug: str, title: str, for_needling: bool = False, actor: Any
+) -> ConsentDocument:
+    """Start a new consent document (the owner only)."""
+    _require_owner(actor)
+    errors: dict[str, str] = {}
+    if not title.strip():
+        errors["title"] = _("Give the document a title.")
+    if ConsentDocument.objects.filter(slug=slug).exists():
+        errors["slug"] = _("Another document already uses this short name.")
+    if for_needling and ConsentDocument.objects.filter(for_needling=True).exists():
+        errors["for_needling"] = _("The clinic already has a consent to needling.")
+    if errors:
+        raise ConsentError(errors)
+    with transaction.atomic():
+        document = ConsentDocument.objects.create(
+            slug=slug, title=title.strip(), for_needling=for_needling
+        )
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="consent_document",
+            object_id=document.pk,
+            detail={"slug": slug, "for_needling": for_needling},
+        )
+    return document
+
+
+def consent_draft_save(
+    *, document: ConsentDocument, title: str, body: str, actor: Any
+) -> ConsentVersion:
+    """Create or change the document's one draft (the owner only)."""
+    _require_owner(actor)
+    title = title.strip()
+    body = body.replace("\r\n", "\n").strip()
+    errors: dict[str, str] = {}
+    if not title:
+        errors["title"] = _("Give the consent a title.")
+    if not body:
+        errors["body"] = _("Write the text patients will read and agree to.")
+    elif len(body) > MAX_BODY_CHARS:
+        errors["body"] = _("The text is too long (at most %(max)d characters).") % {
+            "max": MAX_BODY_CHARS
+        }
+    if errors:
+        raise ConsentError(errors)
+    with transaction.atomic():
+        ConsentDocument.objects.select_for_update().get(pk=document.pk)
+        draft = ConsentVersion.objects.filter(document=document, status=VersionStatus.DRAFT).first()
+        created = draft is None
+        if draft is None:
+            draft = ConsentVersion(document=document, created_by=actor)
+        draft.title = title
+        draft.body = body
+        draft.body_sha256 = text_sha256(body)
+        draft.save()
+        audit_record(
+            actor=actor,
+            action=Action.CREATE if created else Action.UPDATE,
+            object_type="consent_version",
+            object_id=draft.pk,
+            detail={"document": document.pk, "status": "draft", "body_sha256": draft.body_sha256},
+        )
+    return draft
+
+
+def consent_version_change(*, version: ConsentVersion, actor: Any, **fields: Any) -> None:
+    """Refuse: a published version is frozen (drafts change through consent_draft_save)."""
+    if version.status == VersionStatus.PUBLISHED:
+        raise ConsentError(
+            _("Version %(number)d is published and cannot be changed; write a new draft.")
+            % {"number": version.number}
+        )
+    consent_draft_save(
+        document=version.document,
+        title=fields.get("title", version.title),
+        body=fields.get("body", version.body),
+        actor=actor,
+    )
+
+
+def consent_publish(*, draft: ConsentVersion, actor: Any) -> ConsentVersion:
+    """Freeze the draft as the document's next version number (the owner only)."""
+    _require_owner(actor)
+    with transaction.atomic():
+        # The document's row lock orders two publishes: each gets its own number.
+        ConsentDocument.objects.select_for_update().get(pk=draft.document_id)
+        version = ConsentVersion.objects.select_for_update().get(pk=draft.pk)
+        if version.status != VersionStatus.DRAFT:
+            raise ConsentError(_("This version is already published."))
+        highest = ConsentVersion.objects.filter(document_id=version.document_id).aggregate(
+            n=Max("number")
+        )["n"]
+        version.number = (highest or 0) + 1
+        version.status = VersionStatus.PUBLISHED
+        version.published_at = timezone.now()
+        version.published_by = actor
+        version.body_sha256 = text_sha256(version.body)
+        version.save(
+            update_fields=["number", "status", "published_at", "published_by", "body_sha256"]
+        )
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type="consent_version",
+            object_id=version.pk,
+            detail={
+                "document": version.document_id,
+                "status": "published",
+                "number": version.number,
+                "body_sha256": version.body_sha256,
+            },
+        )
+    draft.refresh_from_db()
+    return version
+
+
+def patient_is_minor(patient: Patient) -> bool:
+    """Say whether the patient is under 18 today, on the clinic's calendar."""
+    today = timezone.now().astimezone(clinic_zone()).date()
+    return patient.age_on(today) < ADULT_AGE
+
+
+_UNREADABLE = gettext_lazy(
+    "The drawn signature could not be read. Clear it and sign again, or leave it out."
+)
+_DRAWN_MESSAGES = {
+    "too_large": gettext_lazy(
+        "The drawn signature is too large. Clear it and sign again, or leave it out."
+    ),
+    "not_png": _UNREADABLE,
+    "not_path": _UNREADABLE,
+    "empty": gettext_lazy("The drawn signature is empty. Sign again, or leave it out."),
+}
+
+
+def consent_sign(
+    *,
+    patient: Patient,
+    version: ConsentVersion,
+    agreed: bool,
+    signer_name: str,
+    signer: str = Signer.SELF,
+    guardian_relationship: str = "",
+    drawn_signature: str = "",
+    channel: str = Channel.PORTAL,
+    request: HttpRequest | None = None,
+    actor: Any,
+) -> ConsentSignature:
+    """Record the patient's (or guardian's) agreement to the latest version, exactly as shown."""
+    channel = Channel(channel)
+    signer = Signer(signer)
+    staff = is_clinic_staff(actor)
+    if channel == Channel.PORTAL and not is_the_patient(actor, patient):
+        raise PermissionDenied
+    if channel == Channel.TABLET and not (
+        staff and actor.has_perm("patients.view_patient", patient)
+    ):
+        raise PermissionDenied
+    signer_name = " ".join(signer_name.split())
+    guardian_relationship = " ".join(guardian_relationship.split())
+    errors: dict[str, str] = {}
+    if not agreed:
+        errors["agreed"] = _("Tick the box to say you have read and agree to the text.")
+    if not signer_name:
+        errors["signer_name"] = _("Type your full name.")
+    elif len(signer_name) > 200:
+        errors["signer_name"] = _("The name is too long (at most 200 characters).")
+    minor = patient_is_minor(patient)
+    if minor and signer != Signer.GUARDIAN:
+        errors["signer"] = _("The patient is under 18, so a parent or guardian must sign for them.")
+    if not minor and signer == Signer.GUARDIAN and channel != Channel.TABLET:
+        errors["signer"] = _(
+            "An adult patient signs for themself. If someone else decides for the patient, "
+            "they sign at the clinic with a member of staff."
+        )
+    if signer == Signer.GUARDIAN and not guardian_relationship:
+        errors["guardian_relationship"] = _(
+            "Say how you are related to the patient (for example, mother or legal guardian)."
+        )
+    elif len(guardian_relationship) > 100:
+        errors["guardian_relationship"] = _("Keep this under 100 characters.")
+    try:
+        drawn = check_drawn_signature(drawn_signature, max_chars=DRAWN_SIGNATURE_MAX_CHARS)
+    except DrawnSignatureError as exc:
+        errors["drawn_signature"] = str(_DRAWN_MESSAGES[str(exc)])
+        drawn = ""
+    if errors:
+        raise ConsentError(errors)
+    with transaction.atomic():
+        # The patient's row lock makes two clicks on "Sign" one signature, not two.
+        Patient.objects.select_for_update().get(pk=patient.pk)
+        latest = latest_published_version(version.document)
+        if latest is None or latest.pk != version.pk:
+            raise ConsentError(
+                _(
+                    "The consent text has changed since this page was opened. "
+                    "Please read the new version and sign again."
+                )
+            )
+        if ConsentSignature.objects.filter(
+            patient=patient, version=latest, withdrawn_at__isnull=True
+        ).exists():
+            raise ConsentError(_("This version is already signed."))
+        text = latest.text_as_shown
+        user_agent = request.META.get("HTTP_USER_AGENT", "") if request is not None else ""
+        signature = ConsentSignature.objects.create(
+            patient=patient,
+            version=latest,
+            text_shown=text,
+            text_sha256=text_sha256(text),
+            signer=signer,
+            signer_name=signer_name,
+            guardian_relationship=guardian_relationship if signer == Signer.GUARDIAN else "",
+            agreed=True,
+            drawn_signature=drawn,
+            signed_at=timezone.now(),
+            ip_address=client_ip(request),
+            user_agent=str(user_agent)[:USER_AGENT_MAX],
+            channel=channel,
+            signed_by_user=actor if channel == Channel.PORTAL else None,
+            recorded_by=actor if channel == Channel.TABLET else None,
+        )
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="consent_signature",
+            object_id=signature.pk,
+            patient=patient,
+            request=request,
+            detail={
+                "version": latest.number,
+                "document": latest.document_id,
+                "text_sha256": signature.text_sha256,
+                "signer": signer.value,
+                "channel": channel.value,
+                "drawn": bool(drawn),
+            },
+        )
+        signature_id = signature.pk
+
+        def enqueue() -> None:
+            from imsclinic.consent.tasks import send_signed_copy
+
+            send_signed_copy.enqueue(signature_id)
+
+        # robust: the signature stands even if the email cannot be queued; it is logged.
+        transaction.on_commit(enqueue, robust=True)
+    return signature
+
+
+def consent_withdraw(
+    *,
+    patient: Patient,
+    reason: str = "",
+    request: HttpRequest | None = None,
+    actor: Any,
+) -> list[ConsentSignature]:
+    """Withdraw the patient's standing consent to needling: no needling until they sign again."""
+    allowed = is_the_patient(actor, patient) or (
+        is_clinic_staff(actor) and actor.has_perm("patients.view_patient", patient)
+    )
+    if not allowed:
+        raise PermissionDenied
+    reason = reason.strip()
+    if len(reason) > 2000:
+        raise ConsentError({"reason": _("Keep the reason under 2000 characters.")})
+    with transaction.atomic():
+        Patient.objects.select_for_update().get(pk=patient.pk)
+        standing = list(
+            ConsentSignature.objects.select_for_update()
+            .filter(
+                patient=patient, withdrawn_at__isnull=True, version__document__for_needling=True
+            )
+            .order_by("pk")
+        )
+        if not standing:
+            raise ConsentError(_("There is no signed consent to withdraw."))
+        now = timezone.now()
+        for signature in standing:
+            signature.withdrawn_at = now
+            signature.withdrawn_by = actor
+            signature.withdrawal_reason = reason
+            signature.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
+            audit_record(
+                actor=actor,
+                action=Action.UPDATE,
+                object_type="consent_signature",
+                object_id=signature.pk,
+                patient=patient,
+                request=request,
+                detail={"withdrawn": True, "version": signature.version.number},
+            )
+    return standing
