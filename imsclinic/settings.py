@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "imsclinic.patients",
     "imsclinic.scheduling",
     "imsclinic.safety",
+    "imsclinic.intake",
     "imsclinic.consent",
     "imsclinic.web",
     "imsclinic.portal",

@@ -18,6 +18,7 @@ urlpatterns = [
     path("staff/", include("imsclinic.core.urls")),
     path("staff/", include("imsclinic.scheduling.urls")),
     path("", include("imsclinic.safety.urls")),
+    path("", include("imsclinic.intake.urls")),
     path("", include("imsclinic.consent.urls")),
     path("calendar/", include(feed_urlpatterns)),
     path("manage/", owner_site.urls),

@@ -128,6 +128,40 @@ def waitlist_offer(w: dict[str, Any]) -> dict[str, Any]:
     return {"token": claim_token(offer)}
 
 
+def consent_version(w: dict[str, Any], *, draft: bool = False) -> Any:
+    """Publish the clinic's needling consent (and, if asked, start a draft of the next)."""
+    from imsclinic.consent.services import (
+        consent_document_create,
+        consent_draft_save,
+        consent_publish,
+    )
+
+    owner = w["owner"]
+    document = consent_document_create(
+        slug="needling", title="Consent to IMS", for_needling=True, actor=owner
+    )
+    first = consent_draft_save(document=document, title="Consent", body="Risks.", actor=owner)
+    version = consent_publish(draft=first, actor=owner)
+    if draft:
+        return consent_draft_save(document=document, title="Consent", body="New.", actor=owner)
+    return version
+
+
+def consent_signed(w: dict[str, Any]) -> dict[str, Any]:
+    """The patient signs the consent (the signed-copy PDF pages)."""
+    from imsclinic.consent.services import consent_sign
+
+    patient = w["patient_record"]
+    signature = consent_sign(
+        patient=patient,
+        version=consent_version(w),
+        agreed=True,
+        signer_name=patient.full_name,
+        actor=w["patient"],
+    )
+    return {"patient_id": patient.pk, "signature_id": signature.pk}
+
+
 # The patient's own pages: staff are sent to theirs, as from portal_home.
 PORTAL = {**dict.fromkeys(CAST, 302), "patient": 200, "other_patient": 200}
 # One patient's visit: someone else's is a 404, as if it did not exist.
@@ -268,6 +302,56 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "waitlist_join": (none, PORTAL),
     "waitlist_withdraw": (lambda w: {"entry_id": 1}, dict.fromkeys(CAST, 405)),
     "waitlist_claim": (waitlist_offer, PUBLIC),
+    # Screening flags and clearance decisions are clinical: the owner and the care team.
+    # The front desk may open the record but not this (403); anyone else is told nothing.
+    "patient_screening": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        {**BOOK_FOR_PATIENT, "front_desk": 403},
+    ),
+    # The review queue: practitioners (their care team's patients) and the owner.
+    "screening_queue": (none, {**STAFF_ONLY, "front_desk": 403}),
+    # The rules themselves hold no patient's data: any staff member may read them.
+    "screening_rules": (none, STAFF_ONLY),
+    # Health questions (intake). The patient's own pages; review and "done" send a patient
+    # with nothing in progress or sent back to the start. Staff: whoever may open the record;
+    # the front desk's page shows only that an intake arrived, never the answers.
+    "intake_start": (none, PORTAL),
+    "intake_section": (lambda w: {"slug": "about"}, PORTAL),
+    "intake_review": (none, {**PORTAL, "patient": 302, "other_patient": 302}),
+    "intake_done": (none, {**PORTAL, "patient": 302, "other_patient": 302}),
+    "intake_reconfirm": (none, dict.fromkeys(CAST, 405)),
+    "staff_intake": (lambda w: {"patient_id": w["patient_record"].pk}, BOOK_FOR_PATIENT),
+    "staff_intake_paper": (lambda w: {"patient_id": w["patient_record"].pk}, BOOK_FOR_PATIENT),
+    # Consent: the patient's own pages; the tablet, copies and withdrawals for whoever may
+    # open the record; the owner writes and publishes, other staff may read what is published.
+    "portal_consent": (none, PORTAL),
+    "portal_consent_sign": (none, PORTAL),
+    "portal_consent_withdraw": (none, PORTAL),
+    "portal_consent_pdf": (
+        lambda w: {"signature_id": consent_signed(w)["signature_id"]},
+        OWN_VISIT,
+    ),
+    "staff_consent_tablet": (lambda w: {"patient_id": w["patient_record"].pk}, BOOK_FOR_PATIENT),
+    "staff_consent_tablet_done": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        BOOK_FOR_PATIENT,
+    ),
+    "staff_consent_pdf": (consent_signed, BOOK_FOR_PATIENT),
+    "staff_consent_withdraw": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        BOOK_FOR_PATIENT,
+    ),
+    "consent_admin": (none, STAFF_ONLY),
+    "consent_document_new": (none, OWNER_ONLY),
+    "consent_draft_edit": (
+        lambda w: {"document_id": consent_version(w).document_id},
+        OWNER_ONLY,
+    ),
+    "consent_version_detail": (lambda w: {"version_id": consent_version(w).pk}, STAFF_ONLY),
+    "consent_publish": (
+        lambda w: {"version_id": consent_version(w, draft=True).pk},
+        OWNER_ONLY,
+    ),
 }
 
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 
-from imsclinic.api import patients, safety, scheduling
+from imsclinic.api import intake, patients, safety, scheduling
 from imsclinic.api.auth import ApiTokenAuth
 
 DESCRIPTION = """\
@@ -34,6 +34,7 @@ api = NinjaAPI(
 )
 api.add_router("/patients", patients.router)
 api.add_router("/patients", safety.router)
+api.add_router("/patients", intake.router)
 api.add_router("", scheduling.router)
 
 

@@ -18,6 +18,7 @@ from imsclinic.accounts.models import User
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
 from imsclinic.patients.models import Patient
+from imsclinic.safety.errors import OnlineImsBookingStopped
 from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.selectors import available_slots, nearest_alternatives
 from imsclinic.scheduling.services import (
@@ -307,7 +308,9 @@ def _patient_for_booking(user: User, patient_id: int | None) -> Patient:
     description=(
         "Book a time offered by /availability. Patients book for themselves; staff name the "
         "patient. 409 when the time has gone, with the next free times; 422 for bad input, "
-        "including a first IMS visit that is not the initial assessment."
+        "including a first IMS visit that is not the initial assessment. 403 when a patient "
+        "books IMS but their health answers mean a physiotherapist must speak with them "
+        "first (the message says so and gives the clinic's phone number)."
     ),
 )
 def book(request: HttpRequest, payload: BookIn) -> Status[dict[str, Any]]:
@@ -355,6 +358,8 @@ def book(request: HttpRequest, payload: BookIn) -> Status[dict[str, Any]]:
         )
     except FirstVisitMustBeAssessment as error:
         raise HttpError(422, str(error)) from error
+    except OnlineImsBookingStopped as error:
+        raise HttpError(403, str(error)) from error
     return Status(201, _appointment_out(visit))
 
 

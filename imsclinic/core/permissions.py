@@ -64,6 +64,16 @@ rules.add_perm("patients.view_patient", sees_every_patient | (is_practitioner & 
 rules.add_perm("patients.view_own_record", is_the_patient)
 rules.add_perm("patients.change_demographics", sees_every_patient)
 rules.add_perm("patients.add_patient", sees_every_patient)
+# Intake answers are clinical: the owner and the care team read them; the front desk may type
+# in a paper form (and see that one was received) but never read the answers.
+rules.add_perm("intake.view_answers", is_owner | (is_practitioner & is_on_care_team))
+rules.add_perm("intake.enter_paper", sees_every_patient | (is_practitioner & is_on_care_team))
+rules.add_perm("intake.fill_own", is_the_patient)
+# Screening flags and clearance decisions are clinical too: the owner and the care team.
+rules.add_perm("safety.view_screening", is_owner | (is_practitioner & is_on_care_team))
+rules.add_perm("safety.record_clearance", is_owner | (is_practitioner & is_on_care_team))
+# The review queue: practitioners (their care team's patients) and the owner (everyone).
+rules.add_perm("safety.view_review_queue", is_owner | is_practitioner)
 rules.add_perm("core.view_audit_log", is_owner)
 rules.add_perm("clinic.configure", is_owner)
 rules.add_perm("accounts.invite_staff", is_owner)

@@ -1,5 +1,15 @@
-"""Intake, screening and clearance pages: the patient's under portal/, the staff's under staff/."""
+"""Screening and clearance pages for staff (the patient's intake pages live in intake)."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from imsclinic.safety import views
+
+urlpatterns = [
+    path("staff/screening/", views.review_queue_page, name="screening_queue"),
+    path("staff/screening/rules/", views.screening_rules_page, name="screening_rules"),
+    path(
+        "staff/patients/<int:patient_id>/screening/",
+        views.patient_screening,
+        name="patient_screening",
+    ),
+]

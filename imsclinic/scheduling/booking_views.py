@@ -30,6 +30,8 @@ from django.utils.translation import gettext_lazy, ngettext
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
+from imsclinic.safety.errors import OnlineImsBookingStopped
+from imsclinic.safety.selectors import online_ims_refusal
 from imsclinic.scheduling.availability import Slot
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from imsclinic.scheduling.selectors import available_slots, nearest_alternatives
@@ -331,6 +333,11 @@ def picker_context(
     """Build every step of the picker from the GET parameters (or the values of a lost POST)."""
     now = now or timezone.now()
     services = list(services_for(staff=flow.for_staff))
+    # Screening: when the patient's answers stop online IMS booking, IMS is not offered at
+    # all and the page says why and whom to call, before any time is picked.
+    ims_refusal = None if flow.for_staff else online_ims_refusal(flow.patient, at=now)
+    if ims_refusal is not None:
+        services = [s for s in services if not s.requires_ims_credential]
     locations = open_locations()
     zone_now = now.astimezone(locations[0].zone if locations else dt.UTC)
     picked = read_picked(
@@ -353,9 +360,13 @@ def picker_context(
         "course_mode": flow.course_mode,
         "session_choices": STAFF_COURSE_WEEKS if flow.for_staff else PATIENT_COURSE_WEEKS,
         "zone_name": str(zone),
+        "ims_refusal": ims_refusal,
     }
     service = picked.service
     if service is None:
+        return context
+    if ims_refusal is not None and service.requires_ims_credential:
+        context["ims_blocked"] = True  # a kept IMS service (moving a visit): no times
         return context
     if pending and service.requires_ims_credential and not service.for_new_patients:
         context["blocked"] = FirstVisitMustBeAssessment(assessment).args[0]
@@ -668,6 +679,10 @@ def book_chosen_time(
     except FirstVisitMustBeAssessment as error:
         context = picker_context({}, flow=flow, error=str(error), now=now)
         return Outcome(response=render_picker(request, context, page=page, status=409))
+    except OnlineImsBookingStopped:
+        # The picker shows the same kind words (and the phone number) in its first step.
+        context = picker_context({}, flow=flow, now=now)
+        return Outcome(response=render_picker(request, context, page=page, status=403))
     return Outcome(appointment=visit)
 
 

@@ -51,6 +51,27 @@ GRID_STATUSES = (
 )
 
 
+def mark_needs_review(visits: Iterable[Visit]) -> None:
+    """Flag IMS visits still waiting for a practitioner's screening review (one query)."""
+    # Imported here: the safety app reads scheduling's models.
+    from django.utils import timezone
+
+    from imsclinic.safety.selectors import patients_needing_review
+
+    open_ims = [
+        v
+        for v in visits
+        if v.appointment.service.requires_ims_credential
+        and v.appointment.status
+        in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED, AppointmentStatus.IN_TREATMENT)
+    ]
+    waiting = patients_needing_review(
+        {v.appointment.patient_id for v in open_ims}, at=timezone.now()
+    )
+    for visit in open_ims:
+        visit.needs_review = visit.appointment.patient_id in waiting
+
+
 def local_instant(day: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:
     """Return the UTC instant of a wall-clock time on a day in a zone (first occurrence)."""
     return dt.datetime.combine(day, time, tzinfo=zone).astimezone(dt.UTC)
@@ -95,6 +116,8 @@ class Visit:
     actions: list[Any] = field(default_factory=list)
     can_cancel: bool = False
     patient_link: bool = False
+    # An IMS visit whose patient has screening flags no practitioner has decided on yet.
+    needs_review: bool = False
 
     @property
     def pk(self) -> int:
@@ -295,6 +318,7 @@ def day_grid(*, location: Location, day: dt.date, step_minutes: int = 15) -> Day
     working, labels = _working(loaded, day, zone)
     appointments = [a for a in loaded.appointments if day_start <= a.start < day_end]
     visits = [Visit(a, zone) for a in appointments]
+    mark_needs_review(visits)
 
     column_ids = set(working) | {a.practitioner_id for a in appointments}
     columns = [
@@ -408,6 +432,7 @@ def week_grid(*, location: Location, first_day: dt.date) -> WeekGrid:
         visits_by.setdefault((appointment.practitioner_id, day), []).append(
             Visit(appointment, zone)
         )
+    mark_needs_review(v for day_visits in visits_by.values() for v in day_visits)
     rows = []
     for practitioner in _sorted_practitioners(loaded.practitioners.values()):
         cells = []
@@ -460,6 +485,7 @@ def own_day(*, practitioner: Practitioner, day: dt.date) -> list[OwnDayGroup]:
             group = OwnDayGroup(appointment.location, zone_label(zone, start, end), [])
             groups[appointment.location_id] = group
         group.visits.append(Visit(appointment, zone))
+    mark_needs_review(v for group in groups.values() for v in group.visits)
     return sorted(groups.values(), key=lambda g: (g.location.order, g.location.name))
 
 

@@ -177,6 +177,21 @@ def _check_may_book(*, patient: Patient, service: Service, actor: Any) -> None:
         raise SlotUnavailable(_("That service is not offered at the moment."))
     if not _is_staff(actor) and not service.bookable_online:
         raise SlotUnavailable(_("Please call the clinic to book this service."))
+    if not _is_staff(actor):
+        _check_screening_gate(patient, service)
+
+
+def _check_screening_gate(patient: Patient, service: Service) -> None:
+    """Refuse a patient's own IMS booking while their health answers stop it (issue 4)."""
+    if not service.requires_ims_credential:
+        return
+    # Imported here: the safety app imports this module (its errors are BookingErrors).
+    from imsclinic.safety.errors import OnlineImsBookingStopped
+    from imsclinic.safety.selectors import online_ims_refusal
+
+    refusal = online_ims_refusal(patient)
+    if refusal is not None:
+        raise OnlineImsBookingStopped(refusal)
 
 
 def has_had_ims_visit(patient: Patient, before: dt.datetime | None = None) -> bool:
@@ -479,6 +494,9 @@ def appointment_reschedule(
         service = old.service
         if not staff and not service.bookable_online:
             raise SlotUnavailable(_("Please call the clinic to move this visit."))
+        if not staff:
+            # A move books a new time: the same screening gate as a new booking.
+            _check_screening_gate(old.patient, service)
         new_location = location or old.location
         if (
             start.timestamp() == old.start.timestamp()
@@ -607,6 +625,11 @@ def appointment_set_status(
             raise StatusChangeNotAllowed(
                 _("A visit can be marked a no-show only once its start time has passed.")
             )
+        if target == AppointmentStatus.IN_TREATMENT and locked.service.requires_ims_credential:
+            # The interlock: no needling without current intake, clearance and consent.
+            from imsclinic.safety.readiness import require_needling_readiness
+
+            require_needling_readiness(locked.patient, at=now)
         fields = ["status"]
         locked.status = target
         if target == AppointmentStatus.ARRIVED:

@@ -197,3 +197,19 @@ def test_it_refuses_to_publish_demo_passwords_outside_local_work() -> None:
     with override_settings(DEBUG=False, TESTING=False), refused:
         seed()
     assert not User.objects.exists()
+
+
+def test_the_demo_shows_screening_in_every_state() -> None:
+    from imsclinic.safety.readiness import needling_readiness
+    from imsclinic.safety.selectors import online_ims_refusal
+
+    seed()
+    now = timezone.now()
+    patients = list(Patient.objects.order_by("pk"))
+    ready = [p for p in patients if needling_readiness(p, at=now).ready]
+    assert patients[0].email == "patient@example.com" and patients[0] in ready
+    waiting = [p for p in patients if p.intakes.exists() and not p.clearances.exists()]
+    assert len(waiting) == 3, "three patients' answers wait for a practitioner's review"
+    assert any(online_ims_refusal(p) for p in waiting), "one patient may not book IMS online"
+    assert sum(1 for p in patients if not p.intakes.exists()) == 2
+    assert len(ready) == 15

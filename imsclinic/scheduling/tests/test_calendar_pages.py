@@ -18,6 +18,7 @@ from conftest import weekday_shifts
 from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Clinic, Location, Room, Service
 from imsclinic.patients.models import Patient
+from imsclinic.safety.testing import make_ready_for_needling
 from imsclinic.scheduling.calendar_grid import day_grid
 from imsclinic.scheduling.models import (
     Appointment,
@@ -243,8 +244,9 @@ class TestDayView:
             who = physio if n % 2 else other_physio
             visit(person, who, ims_service, at(9) + dt.timedelta(minutes=30 * (n // 2)), bed=False)
         # Ten for every signed-in staff page (session, user, MFA, clinic, permissions, the
-        # idle-timeout session save) and six for the calendar, however many visits.
-        with django_assert_max_num_queries(16):
+        # idle-timeout session save) and seven for the calendar (one for the screening
+        # "needs review" marks), however many visits.
+        with django_assert_max_num_queries(17):
             response = client.get(day_url(location))
         assert len(response.context["grid"].visits) == 8
 
@@ -331,7 +333,7 @@ class TestWeekView:
         for n in range(5):
             visit(patient, physio, ims_service, at(9, day=MONDAY + dt.timedelta(days=n)))
         client.get(reverse("calendar_week"))
-        with django_assert_max_num_queries(16):
+        with django_assert_max_num_queries(17):  # one more for the "needs review" marks
             client.get(f"{reverse('calendar_week')}?location={location.pk}&date=2031-03-03")
 
 
@@ -413,6 +415,7 @@ class TestStatusActions:
         self, physio, location, patient, ims_service, shifts
     ):
         arrived = visit(patient, physio, ims_service, at(10), status=AppointmentStatus.ARRIVED)
+        make_ready_for_needling(patient, by=physio)
         client = signed_in(physio)
         self.post_status(client, arrived, AppointmentStatus.IN_TREATMENT, day_url(location))
         self.post_status(client, arrived, AppointmentStatus.COMPLETED, day_url(location))

@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from imsclinic.core.models import AuditEvent
+from imsclinic.safety.testing import make_ready_for_needling
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from imsclinic.scheduling.services import (
     StatusChangeNotAllowed,
@@ -23,7 +24,8 @@ BEFORE = at(8, 30)
 
 @pytest.fixture
 def visit(patient, front_desk, physio, assessment, shifts) -> Appointment:
-    """The patient's 09:00 assessment with the treating physio."""
+    """The patient's 09:00 assessment with the treating physio (screened and consented)."""
+    make_ready_for_needling(patient, by=physio, at=DURING)
     return book(patient, physio, assessment, at(9), front_desk)
 
 

@@ -351,6 +351,8 @@ class Command(BaseCommand):
             self.seed_visits(patients, services, tally)
             self.seed_calendar(patients, services, tally)
             faq_note = self.seed_faq(tally)
+            self.seed_consent(users, patients, tally)
+            self.seed_screening(users, patients, tally)
         self.print_logins(console, clinic, users)
         if faq_note:
             console.print(faq_note)
@@ -800,6 +802,25 @@ class Command(BaseCommand):
                 weekdays_ahead -= 1
         local = dt.datetime.combine(day, dt.time(9 + 2 * (index % 3), 0), tzinfo=location.zone)
         return local.astimezone(dt.UTC)
+
+    def seed_consent(self, staff: list[User], patients: list[Patient], tally: Tally) -> None:
+        """Publish the demo consent to IMS and have the demo patient sign it."""
+        from imsclinic.consent.demo import seed_needling_consent
+
+        owner = next(user for user in staff if user.role == Role.OWNER)
+        demo_patient = next((p for p in patients if p.email == DEMO_PATIENT_EMAIL), None)
+        for kind, was_created in seed_needling_consent(
+            owner=owner, demo_patient=demo_patient
+        ).items():
+            tally.add(kind, was_created)
+
+    def seed_screening(self, staff: list[User], patients: list[Patient], tally: Tally) -> None:
+        """Give the demo patients health questions, decisions and consents in every state."""
+        from imsclinic.safety.demo import seed_screening
+
+        physio = next(user for user in staff if user.role == Role.PRACTITIONER)
+        for kind, count in seed_screening(patients=patients, fallback_practitioner=physio).items():
+            tally.created[kind] += count
 
     def seed_faq(self, tally: Tally) -> str:
         """Load the default FAQ if the clinic has none; return a note if it could not."""

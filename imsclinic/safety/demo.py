@@ -1,0 +1,148 @@
+"""Demo screening for seed_demo: health questions, decisions and consents for the demo patients.
+
+The demo clinic should show the safety workflow in every state: patients cleared and ready
+to be needled, patients whose answers wait for a practitioner's review, and one whose answers
+stop online booking of IMS. Rows are written directly, like the rest of the seed, so seeding
+writes no audit rows (no person looked at a record).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+
+from imsclinic.consent.models import Channel, ConsentSignature, Signer, text_sha256
+from imsclinic.consent.selectors import latest_published_version, needling_document
+from imsclinic.intake.models import Intake
+from imsclinic.patients.models import Patient
+from imsclinic.safety.models import Clearance, Decision
+from imsclinic.safety.screening import screen
+
+# A healthy adult's complete answers to intake-v1; the demo varies a few of them.
+HEALTHY: dict[str, Any] = {
+    "consent_capacity": "self",
+    "reason": "Aching in the lower back after sitting at work.",
+    "pain_areas": ["lower_back"],
+    "pain_started": "gt_3_months",
+    "diabetes": "no",
+    "immune_compromise": "no",
+    "vascular_disease": "no",
+    "epilepsy": "no",
+    "frailty": "no",
+    "anxiety": "no",
+    "acute_illness": "no",
+    "infection_or_skin_lesion": "no",
+    "anticoagulants": "no",
+    "antiplatelets": "no",
+    "bleeding_disorder": "no",
+    "allergy_metal": "no",
+    "allergy_latex": "no",
+    "pregnant": "not_applicable",
+    "lymphoedema": "no",
+    "lymph_node_removal": "no",
+    "faint_with_needles": "no",
+    "needle_fear": "mild",
+    "willing_to_be_needled": "yes",
+    "previous_needling": "ims",
+}
+
+# Changed answers, and whether a practitioner has decided. The first three wait for the demo
+# physiotherapist's review (they are on her care team); the other two were decided with
+# precautions. Everyone else answered as HEALTHY and is cleared; the last two patients in the
+# list have not answered yet.
+VARIANTS: list[tuple[dict[str, Any], bool]] = [
+    ({"anticoagulants": "yes", "medications": "Apixaban 5 mg twice a day."}, False),
+    ({"diabetes": "yes", "reason": "Neck and shoulder pain."}, False),
+    ({"needle_fear": "severe", "willing_to_be_needled": "unsure"}, False),
+    ({"lymph_node_removal": "yes", "lymph_node_removal_limbs": ["left_arm"]}, True),
+    ({"antiplatelets": "yes", "medications": "Aspirin 81 mg daily."}, True),
+]
+NOT_ANSWERED = 2
+
+
+def _variants(patients: list[Patient], physio: Any) -> dict[int, tuple[dict[str, Any], bool]]:
+    """Hand out VARIANTS: the undecided ones to the physio's patients, the demo login kept out."""
+    others = patients[1:]
+    theirs = [p for p in others if p.care_team.filter(user=physio).exists()]
+    rest = [p for p in others if p not in theirs]
+    # VARIANTS lists the undecided first, so the physio's own patients get those.
+    return dict(zip((p.pk for p in theirs + rest), VARIANTS, strict=False))
+
+
+def seed_screening(*, patients: list[Patient], fallback_practitioner: Any) -> dict[str, int]:
+    """Give the demo patients intakes, decisions and consents; idempotent."""
+    made = {"intakes": 0, "clearance decisions": 0, "consent signatures": 0}
+    if not patients:
+        return made
+    document = needling_document()
+    version = latest_published_version(document) if document is not None else None
+    answered = patients[: len(patients) - NOT_ANSWERED]
+    already = set(Intake.objects.filter(patient__in=answered).values_list("patient_id", flat=True))
+    now = timezone.now()
+    variants = _variants(answered, fallback_practitioner)
+    for index, patient in enumerate(answered):
+        if patient.pk in already:
+            continue
+        changes, decided = variants.get(patient.pk, ({}, True))
+        answers = {**HEALTHY, **changes}
+        submitted = now - dt.timedelta(days=30 + 7 * index)
+        intake = Intake.objects.create(
+            patient=patient,
+            answers=answers,
+            status=Intake.Status.SUBMITTED,
+            source=Intake.Source.PORTAL if patient.user_id else Intake.Source.PAPER,
+            submitted_at=submitted,
+            submitted_by=patient.user,
+        )
+        made["intakes"] += 1
+        if decided:
+            _decide(patient, intake, answers, fallback_practitioner, submitted)
+            made["clearance decisions"] += 1
+        if version is not None and index > 0 and decided:
+            # The demo login's own signature comes from the consent demo.
+            _sign(patient, version, submitted, recorded_by=fallback_practitioner)
+            made["consent signatures"] += 1
+    return made
+
+
+def _decide(
+    patient: Patient, intake: Intake, answers: dict[str, Any], fallback: Any, at: dt.datetime
+) -> None:
+    age = patient.age_on(at.date())
+    flags = screen(answers, age=age)
+    decider = next(
+        (p.user for p in patient.care_team.select_related("user") if p.user is not None),
+        fallback,
+    )
+    Clearance.objects.create(
+        patient=patient,
+        intake=intake,
+        decision=Decision.CLEARED_WITH_PRECAUTIONS if flags else Decision.CLEARED,
+        reason=(
+            "Discussed the answers; needle away from the affected limb and watch for bleeding."
+            if flags
+            else "History reviewed with the patient; nothing against IMS."
+        ),
+        decided_by=decider,
+        decided_at=at + dt.timedelta(days=1),
+        flags_snapshot=[flag.as_dict() for flag in flags],
+    )
+
+
+def _sign(patient: Patient, version: Any, at: dt.datetime, *, recorded_by: Any) -> None:
+    text = version.text_as_shown
+    ConsentSignature.objects.create(
+        patient=patient,
+        version=version,
+        text_shown=text,
+        text_sha256=text_sha256(text),
+        signer=Signer.SELF,
+        signer_name=patient.full_name,
+        agreed=True,
+        channel=Channel.TABLET,
+        recorded_by=recorded_by,
+        user_agent="seed_demo",
+        signed_at=max(at, version.published_at),
+    )

@@ -1,0 +1,419 @@
+"""Reads of screening and clearance that pages, the API, scheduling and charting share."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Exists, Min, OuterRef, QuerySet, Subquery
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from imsclinic.clinic.models import Clinic
+from imsclinic.consent.models import ConsentSignature, ConsentVersion, VersionStatus
+from imsclinic.core.permissions import is_owner, is_practitioner, patients_visible_to
+from imsclinic.intake.models import Intake
+from imsclinic.intake.selectors import (
+    add_months,
+    clinic_zone,
+    current_intake,
+    intake_valid_months,
+)
+from imsclinic.patients.models import Patient
+from imsclinic.safety.models import Clearance, Decision
+from imsclinic.safety.screening import ABSOLUTE, RELATIVE, Flag, screen
+from imsclinic.scheduling.models import Appointment, AppointmentStatus
+
+# Visits still to come (or under way) that the safety rules look ahead to.
+OPEN_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED)
+QUEUE_EXPIRY_DAYS = 30
+QUEUE_CONSENT_DAYS = 14
+
+
+def age_at(patient: Patient, at: dt.datetime) -> int:
+    """Return the patient's age in whole years on the day of `at` (the clinic's calendar)."""
+    return patient.age_on(timezone.localdate(at))
+
+
+def intake_flags(intake: Intake, *, patient: Patient, at: dt.datetime) -> list[Flag]:
+    """Return the flags an intake's answers raise for this patient at this moment."""
+    return screen(intake.answers or {}, age=age_at(patient, at))
+
+
+def current_clearance(patient: Patient, intake: Intake | None) -> Clearance | None:
+    """Return the latest decision on this (the current) intake, if a practitioner made one."""
+    if intake is None:
+        return None
+    return (
+        Clearance.objects.filter(patient=patient, intake=intake)
+        .select_related("decided_by")
+        .order_by("-decided_at", "-pk")
+        .first()
+    )
+
+
+def clearance_history(patient: Patient) -> list[Clearance]:
+    """Return every decision on the patient, newest first, with who made it."""
+    return list(
+        Clearance.objects.filter(patient=patient)
+        .select_related("decided_by", "intake")
+        .order_by("-decided_at", "-pk")
+    )
+
+
+@dataclass(frozen=True)
+class Screening:
+    """Where a patient stands: their current intake, its flags and the decision on it."""
+
+    patient: Patient
+    intake: Intake | None
+    flags: list[Flag]
+    clearance: Clearance | None  # a decision on the current intake
+    valid_until: dt.datetime | None
+    intake_current: bool
+
+    @property
+    def absolute(self) -> list[Flag]:
+        return [flag for flag in self.flags if flag.kind == ABSOLUTE]
+
+    @property
+    def relative(self) -> list[Flag]:
+        return [flag for flag in self.flags if flag.kind == RELATIVE]
+
+    @property
+    def needs_review(self) -> bool:
+        """Say whether flags wait for a practitioner's decision."""
+        return bool(self.flags) and self.clearance is None
+
+    @property
+    def stops_online_ims(self) -> bool:
+        """Say whether the patient must call before IMS can be booked."""
+        if self.clearance is not None:
+            return not self.clearance.allows_needling
+        return bool(self.absolute)
+
+
+def screening_for(patient: Patient, *, at: dt.datetime | None = None) -> Screening:
+    """Return the patient's screening as of now (or `at`)."""
+    at = at or timezone.now()
+    intake = current_intake(patient)
+    if intake is None:
+        return Screening(patient, None, [], None, None, False)
+    assert intake.submitted_at is not None
+    valid_until = add_months(intake.submitted_at, intake_valid_months())
+    return Screening(
+        patient=patient,
+        intake=intake,
+        flags=intake_flags(intake, patient=patient, at=at),
+        clearance=current_clearance(patient, intake),
+        valid_until=valid_until,
+        intake_current=at < valid_until,
+    )
+
+
+def clinic_phone() -> str:
+    clinic = Clinic.current()
+    return clinic.phone if clinic is not None else ""
+
+
+def online_ims_refusal(patient: Patient, *, at: dt.datetime | None = None) -> str | None:
+    """Return the kind words a patient sees when IMS cannot be booked online, or None."""
+    if not screening_for(patient, at=at).stops_online_ims:
+        return None
+    phone = clinic_phone()
+    text = _(
+        "Thank you for answering the health questions. Some of your answers mean that a "
+        "physiotherapist needs to talk with you before IMS can be booked, to make sure "
+        "needling is safe for you."
+    )
+    if phone:
+        return (
+            text
+            + " "
+            + _("Please call us at %(phone)s and we will find the right visit with you.")
+            % {"phone": phone}
+        )
+    return text + " " + _("Please call the clinic and we will find the right visit with you.")
+
+
+# ---- Many patients at once (calendar, queue) ----------------------------------------------
+
+
+def _latest_intakes(patients: QuerySet[Patient] | Iterable[int]) -> QuerySet[Intake]:
+    """Return each patient's latest submitted intake, marked with whether it was decided."""
+    latest = (
+        Intake.objects.filter(patient=OuterRef("patient"), status=Intake.Status.SUBMITTED)
+        .order_by("-submitted_at", "-pk")
+        .values("pk")[:1]
+    )
+    return (
+        Intake.objects.filter(
+            patient__in=patients, status=Intake.Status.SUBMITTED, pk=Subquery(latest)
+        )
+        .annotate(decided=Exists(Clearance.objects.filter(intake=OuterRef("pk"))))
+        .select_related("patient")
+    )
+
+
+def patients_needing_review(patient_ids: Iterable[int], *, at: dt.datetime) -> set[int]:
+    """Return which of these patients have flags no practitioner has decided on (1 query)."""
+    ids = set(patient_ids)
+    if not ids:
+        return set()
+    return {
+        intake.patient_id
+        for intake in _latest_intakes(ids)
+        if not intake.decided  # type: ignore[attr-defined]
+        and intake_flags(intake, patient=intake.patient, at=at)
+    }
+
+
+def visit_needs_review(appointment: Appointment, *, at: dt.datetime | None = None) -> bool:
+    """Say whether an IMS visit is waiting for a practitioner to review the patient's flags."""
+    if not appointment.service.requires_ims_credential:
+        return False
+    if appointment.status not in (*OPEN_STATUSES, AppointmentStatus.IN_TREATMENT):
+        return False
+    return screening_for(appointment.patient, at=at).needs_review
+
+
+@dataclass(frozen=True)
+class VisitNote:
+    """What a patient should know about one of their IMS visits, in plain words."""
+
+    text: str
+    link: str = ""  # where to act on it
+    link_label: str = ""
+
+
+def portal_visit_notes(
+    patient: Patient, visits: Iterable[Appointment], *, at: dt.datetime | None = None
+) -> dict[int, list[VisitNote]]:
+    """Return, per IMS visit, what the patient should know or do before it."""
+    from django.urls import NoReverseMatch, reverse
+
+    at = at or timezone.now()
+    ims = [v for v in visits if v.service.requires_ims_credential]
+    if not ims:
+        return {}
+    screening = screening_for(patient, at=at)
+
+    def url(name: str) -> str:
+        try:
+            return reverse(name)
+        except NoReverseMatch:  # the intake pages are not installed
+            return ""
+
+    # The intake page offers both: filling the questions in and re-confirming old answers.
+    intake_url = url("intake_start")
+    months = intake_valid_months() if screening.intake is not None else 0
+    notes: dict[int, list[VisitNote]] = {}
+    for visit in ims:
+        items: list[VisitNote] = []
+        if screening.intake is None:
+            items.append(
+                VisitNote(
+                    _("Please answer the health questions before this visit."),
+                    intake_url,
+                    _("Answer the health questions"),
+                )
+            )
+        elif screening.valid_until is not None and screening.valid_until <= visit.start:
+            items.append(
+                VisitNote(
+                    _(
+                        "Your health answers will be more than %(months)d months old by this "
+                        "visit. Please check and confirm them before you come."
+                    )
+                    % {"months": months},
+                    intake_url,
+                    _("Confirm your health answers"),
+                )
+            )
+        if screening.needs_review:
+            items.append(
+                VisitNote(
+                    _(
+                        "A physiotherapist will review your health answers with you before "
+                        "any needling."
+                    )
+                )
+            )
+        if items:
+            notes[visit.pk] = items
+    return notes
+
+
+# ---- The practitioner's review queue -----------------------------------------------------
+
+
+@dataclass
+class QueueRow:
+    patient: Patient
+    text: str
+    when: dt.datetime | None = None  # the deadline or next visit the row is about
+    flags: list[Flag] = field(default_factory=list)
+
+    @property
+    def absolute_count(self) -> int:
+        return sum(1 for flag in self.flags if flag.kind == ABSOLUTE)
+
+    @property
+    def relative_count(self) -> int:
+        return sum(1 for flag in self.flags if flag.kind == RELATIVE)
+
+
+@dataclass
+class ReviewQueue:
+    decisions: list[QueueRow]
+    expiring: list[QueueRow]
+    consents: list[QueueRow]
+
+    @property
+    def patient_ids(self) -> list[int]:
+        seen: list[int] = []
+        for row in [*self.decisions, *self.expiring, *self.consents]:
+            if row.patient.pk not in seen:
+                seen.append(row.patient.pk)
+        return seen
+
+    @property
+    def empty(self) -> bool:
+        return not (self.decisions or self.expiring or self.consents)
+
+
+def clinic_day_text(moment: dt.datetime, zone: ZoneInfo | None = None) -> str:
+    """Return the clinic's calendar day of a moment (not the server's UTC day), in words."""
+    return formats.date_format(moment.astimezone(zone or ZoneInfo(clinic_zone())), "j F Y")
+
+
+def _consent_gaps(patient_ids: set[int]) -> dict[int, str]:
+    """Return, for patients without current needling consent, what is missing (2-3 queries)."""
+    if not patient_ids:
+        return {}
+    latest = (
+        ConsentVersion.objects.filter(document__for_needling=True, status=VersionStatus.PUBLISHED)
+        .order_by("-number")
+        .first()
+    )
+    if latest is None:
+        return dict.fromkeys(patient_ids, _("No consent document has been published yet."))
+    # Like consent.selectors.consent_state, for many patients in one query.
+    last: dict[int, tuple[int, dt.datetime | None]] = {}
+    current: set[int] = set()
+    for patient_id, version_id, withdrawn_at in (
+        ConsentSignature.objects.filter(
+            patient_id__in=patient_ids, version__document__for_needling=True
+        )
+        .order_by("-signed_at", "-pk")
+        .values_list("patient_id", "version_id", "withdrawn_at")
+    ):
+        last.setdefault(patient_id, (version_id, withdrawn_at))
+        if version_id == latest.pk and withdrawn_at is None:
+            current.add(patient_id)
+    gaps: dict[int, str] = {}
+    for patient_id in patient_ids - current:
+        if patient_id not in last:
+            gaps[patient_id] = _("Has not signed the consent to needling.")
+        elif last[patient_id][1] is not None:
+            gaps[patient_id] = _("Withdrew consent.")
+        else:
+            gaps[patient_id] = _("Signed an earlier version: must sign version %(number)d.") % {
+                "number": latest.number or 0
+            }
+    return gaps
+
+
+def review_queue(user: Any, *, at: dt.datetime | None = None) -> ReviewQueue:
+    """Return what waits for this practitioner (the owner: everyone) in a fixed few queries."""
+    at = at or timezone.now()
+    # The owner's queue holds everyone; a practitioner's their care team; the front desk none.
+    if is_owner(user):
+        visible = Patient.objects.all()
+    elif is_practitioner(user):
+        visible = patients_visible_to(user)
+    else:
+        visible = Patient.objects.none()
+    months = intake_valid_months()
+    zone = ZoneInfo(clinic_zone())
+    intakes = list(_latest_intakes(visible))
+    next_visit = dict(
+        Appointment.objects.filter(
+            patient__in=visible,
+            service__requires_ims_credential=True,
+            status__in=OPEN_STATUSES,
+            start__gte=at,
+        )
+        .values("patient_id")
+        .annotate(first=Min("start"))
+        .values_list("patient_id", "first")
+    )
+    decisions: list[QueueRow] = []
+    expiring: list[QueueRow] = []
+    for intake in intakes:
+        patient = intake.patient
+        assert intake.submitted_at is not None
+        if not intake.decided:  # type: ignore[attr-defined]
+            flags = intake_flags(intake, patient=patient, at=at)
+            text = (
+                _("New health answers raise flags: record a decision.")
+                if flags
+                else _("New health answers, no flags: record a decision.")
+            )
+            decisions.append(QueueRow(patient, text, intake.submitted_at, flags))
+        valid_until = add_months(intake.submitted_at, months)
+        upcoming = next_visit.get(patient.pk)
+        if upcoming is not None and valid_until <= upcoming:
+            expiring.append(
+                QueueRow(
+                    patient,
+                    _(
+                        "Health answers expire on %(expiry)s, before the next IMS visit on "
+                        "%(visit)s."
+                    )
+                    % {
+                        "expiry": clinic_day_text(valid_until, zone),
+                        "visit": clinic_day_text(upcoming, zone),
+                    },
+                    valid_until,
+                )
+            )
+        elif at <= valid_until <= at + dt.timedelta(days=QUEUE_EXPIRY_DAYS):
+            expiring.append(
+                QueueRow(
+                    patient,
+                    _("Health answers expire on %(expiry)s.")
+                    % {"expiry": clinic_day_text(valid_until, zone)},
+                    valid_until,
+                )
+            )
+    soon = {
+        patient_id
+        for patient_id, start in next_visit.items()
+        if start <= at + dt.timedelta(days=QUEUE_CONSENT_DAYS)
+    }
+    gaps = _consent_gaps(soon)
+    known = {intake.patient_id: intake.patient for intake in intakes}
+    missing_people = set(gaps) - set(known)
+    if missing_people:
+        known.update({p.pk: p for p in Patient.objects.filter(pk__in=missing_people)})
+    consents = [
+        QueueRow(
+            known[patient_id],
+            _("%(gap)s Next IMS visit %(visit)s.")
+            % {"gap": gaps[patient_id], "visit": clinic_day_text(next_visit[patient_id], zone)},
+            next_visit[patient_id],
+        )
+        for patient_id in gaps
+    ]
+    decisions.sort(key=lambda row: (-row.absolute_count, row.when or at))
+    expiring.sort(key=lambda row: row.when or at)
+    consents.sort(key=lambda row: row.when or at)
+    return ReviewQueue(decisions, expiring, consents)
+
+
+def decision_label(decision: str) -> str:
+    return str(Decision(decision).label)

@@ -1,0 +1,46 @@
+"""Screening pieces other apps' pages include: the staff patient page, the portal visit list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+from imsclinic.patients.models import Patient
+from imsclinic.safety.readiness import needling_readiness
+from imsclinic.safety.selectors import VisitNote, portal_visit_notes, screening_for
+from imsclinic.scheduling.models import Appointment
+
+register = template.Library()
+
+
+@register.inclusion_tag("safety/staff_card.html", takes_context=True)
+def safety_staff_card(context: template.Context, patient: Patient) -> dict[str, Any]:
+    """Show staff where the patient's screening stands; the flags only to clinicians."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    now = timezone.now()
+    screening = screening_for(patient, at=now)
+    clinical = bool(user is not None and user.has_perm("safety.view_screening", patient))
+    return {
+        "patient": patient,
+        "screening": screening,
+        "clinical": clinical,
+        "readiness": needling_readiness(patient, at=now) if clinical else None,
+    }
+
+
+@register.simple_tag
+def ims_visit_notes(patient: Patient, upcoming: Iterable[Any]) -> dict[int, list[VisitNote]]:
+    """Return what the patient should know before each of their IMS visits, by visit id."""
+    visits = [item["visit"] if isinstance(item, Mapping) else item for item in upcoming]
+    return portal_visit_notes(
+        patient, [v for v in visits if isinstance(v, Appointment)], at=timezone.now()
+    )
+
+
+@register.filter
+def notes_for(notes: Mapping[int, list[VisitNote]] | None, visit_id: int) -> list[VisitNote]:
+    return list((notes or {}).get(visit_id, []))
