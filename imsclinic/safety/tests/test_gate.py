@@ -76,7 +76,7 @@ class TestService:
 
         visit = book(patient, physio, assessment, patient_user)
         submitted_intake(patient, SEVERE_PHOBIA)
-        later = [
+        later = next(
             slot.start
             for slot in available_slots(
                 service=assessment,
@@ -85,7 +85,7 @@ class TestService:
                 practitioner=physio.practitioner,
             )
             if slot.start > visit.start
-        ][0]
+        )
         with pytest.raises(OnlineImsBookingStopped):
             appointment_reschedule(appointment=visit, start=later, actor=patient_user)
         visit.refresh_from_db()
