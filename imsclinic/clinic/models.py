@@ -347,3 +347,156 @@ class Service(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class NeedleLot(models.Model):
+    """A delivered lot of sterile single-use needles of one size, traceable to its patients."""
+
+    lot_number = models.CharField(_("lot number"), max_length=60)
+    manufacturer = models.CharField(_("manufacturer"), max_length=120)
+    diameter_mm = models.DecimalField(
+        _("diameter (mm)"),
+        max_digits=3,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_("e.g. 0.30"),
+    )
+    length_mm = models.PositiveSmallIntegerField(
+        _("length (mm)"), validators=[MinValueValidator(1)], help_text=_("e.g. 40")
+    )
+    expires_on = models.DateField(_("expires on"))
+    quantity_received = models.PositiveIntegerField(
+        _("needles received"), validators=[MinValueValidator(1)]
+    )
+    received_on = models.DateField(_("received on"))
+    recalled_at = models.DateTimeField(_("recalled at"), null=True, blank=True)
+    recall_reason = models.TextField(_("reason for the recall"), blank=True)
+
+    class Meta:
+        ordering = ("expires_on", "lot_number")
+        verbose_name = _("needle lot")
+        verbose_name_plural = _("needle lots")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("manufacturer", "lot_number"), name="needle_lot_unique_per_maker"
+            ),
+            models.CheckConstraint(
+                condition=Q(diameter_mm__gt=0), name="needle_lot_diameter_positive"
+            ),
+            models.CheckConstraint(condition=Q(length_mm__gt=0), name="needle_lot_length_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity_received__gt=0), name="needle_lot_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(recalled_at__isnull=True) | ~Q(recall_reason=""),
+                name="needle_lot_recall_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lot_number} · {self.size_label}"
+
+    @property
+    def size_label(self) -> str:
+        """Return the size the way it is printed on the box, e.g. 0.30 x 40 mm."""
+        return f"{self.diameter_mm:.2f} x {self.length_mm} mm"
+
+    @property
+    def is_recalled(self) -> bool:
+        return self.recalled_at is not None
+
+    def is_expired_on(self, day: dt.date) -> bool:
+        """Say whether the lot is past its expiry on the given day (usable up to the date)."""
+        return day > self.expires_on
+
+    def is_usable_on(self, day: dt.date) -> bool:
+        return not self.is_recalled and not self.is_expired_on(day)
+
+    def status_on(self, day: dt.date) -> str:
+        """Return "recalled", "expired" or "usable": what the lot is on the given day."""
+        if self.is_recalled:
+            return "recalled"
+        return "expired" if self.is_expired_on(day) else "usable"
+
+    def clean(self) -> None:
+        errors: dict[str, Any] = {}
+        self.lot_number = (self.lot_number or "").strip()
+        self.manufacturer = (self.manufacturer or "").strip()
+        if self.diameter_mm is not None and self.diameter_mm <= 0:
+            errors["diameter_mm"] = _("The diameter must be more than zero.")
+        if self.length_mm is not None and self.length_mm <= 0:
+            errors["length_mm"] = _("The length must be more than zero.")
+        if self.quantity_received is not None and self.quantity_received <= 0:
+            errors["quantity_received"] = _("Enter how many needles arrived (at least one).")
+        if self.expires_on and self.received_on and self.expires_on < self.received_on:
+            errors["expires_on"] = _("The expiry date cannot be before the day it was received.")
+        if self.received_on and self.received_on > timezone.localdate():
+            errors["received_on"] = _("The day received cannot be in the future.")
+        if self.recalled_at is not None and not self.recall_reason.strip():
+            errors["recall_reason"] = _("Say why the lot was recalled.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class SharpsContainer(models.Model):
+    """A sharps container's life: opened in a room, sealed when full, collected for disposal."""
+
+    label = models.CharField(
+        _("label"), max_length=60, help_text=_("What is written on the container, e.g. S-014.")
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="sharps_containers"
+    )
+    opened_at = models.DateTimeField(_("opened at"))
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    sealed_at = models.DateTimeField(_("sealed at"), null=True, blank=True)
+    sealed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
+    collected_by_name = models.CharField(_("collected by (name)"), max_length=120, blank=True)
+    collected_by_company = models.CharField(_("disposal company"), max_length=120, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ("-opened_at", "-pk")
+        verbose_name = _("sharps container")
+        verbose_name_plural = _("sharps containers")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(sealed_at__isnull=True) & Q(sealed_by__isnull=True))
+                | (Q(sealed_at__gte=models.F("opened_at")) & Q(sealed_by__isnull=False)),
+                name="sharps_sealed_after_opened",
+            ),
+            models.CheckConstraint(
+                condition=Q(collected_at__isnull=True)
+                | (
+                    Q(sealed_at__isnull=False)
+                    & Q(collected_at__gte=models.F("sealed_at"))
+                    & ~Q(collected_by_name="")
+                ),
+                name="sharps_collected_after_sealed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def stage(self) -> str:
+        if self.collected_at is not None:
+            return "collected"
+        if self.sealed_at is not None:
+            return "sealed"
+        return "open"
+
+    def get_stage_display(self) -> str:
+        return str(
+            {
+                "open": _("Open, in use"),
+                "sealed": _("Sealed, waiting for collection"),
+                "collected": _("Collected"),
+            }[self.stage]
+        )

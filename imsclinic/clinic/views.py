@@ -1,0 +1,311 @@
+"""Staff pages for needle stock: lots, recalls, who was needled with a lot, the sharps log."""
+
+from __future__ import annotations
+
+import csv
+import zoneinfo
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from imsclinic.clinic.forms import NeedleLotForm, RecallForm, SharpsCollectForm, SharpsOpenForm
+from imsclinic.clinic.models import NeedleLot, SharpsContainer
+from imsclinic.clinic.selectors import LotTrace, lot_patients, sharps_log, stock_overview
+from imsclinic.clinic.services import (
+    StockRefused,
+    needle_lot_add,
+    needle_lot_recall,
+    sharps_container_collect,
+    sharps_container_open,
+    sharps_container_seal,
+)
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action, Outcome
+from imsclinic.intake.selectors import clinic_zone
+
+
+def _require(request: HttpRequest, perm: str, object_type: str) -> Any:
+    user: Any = request.user
+    if not user.has_perm(perm):
+        if perm == "clinic.trace_lot":
+            # A refused look at who was needled is worth a line in the log.
+            audit_record(
+                actor=user,
+                action=Action.VIEW,
+                object_type=object_type,
+                outcome=Outcome.DENIED,
+                request=request,
+            )
+        raise PermissionDenied
+    return user
+
+
+def _lot(lot_id: int) -> NeedleLot:
+    lot = NeedleLot.objects.filter(pk=lot_id).first()
+    if lot is None:
+        raise Http404("No such lot.")
+    return lot
+
+
+@login_required
+def stock_lots(request: HttpRequest) -> HttpResponse:
+    """List every needle lot, saying in words which may be used today."""
+    user = _require(request, "clinic.view_stock", "needle_lot")
+    today = timezone.localdate()
+    return render(
+        request,
+        "clinic/stock_lots.html",
+        {
+            "lines": stock_overview(today),
+            "today": today,
+            "can_manage": user.has_perm("clinic.manage_stock"),
+            "can_trace": user.has_perm("clinic.trace_lot"),
+        },
+    )
+
+
+@login_required
+def stock_lot_new(request: HttpRequest) -> HttpResponse:
+    """Record a delivered lot."""
+    user = _require(request, "clinic.manage_stock", "needle_lot")
+    form = NeedleLotForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            lot = needle_lot_add(
+                lot_number=data["lot_number"],
+                manufacturer=data["manufacturer"],
+                diameter_mm=data["diameter_mm"],
+                length_mm=data["length_mm"],
+                expires_on=data["expires_on"],
+                quantity_received=data["quantity_received"],
+                received_on=data["received_on"],
+                actor=user,
+                request=request,
+            )
+        except StockRefused as refusal:
+            form.add_error(refusal.field, str(refusal))
+        else:
+            messages.success(request, _("Added lot %(lot)s to stock.") % {"lot": lot.lot_number})
+            return redirect("stock_lots")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "clinic/stock_lot_new.html", {"form": form}, status=status)
+
+
+@login_required
+def stock_lot_recall(request: HttpRequest, lot_id: int) -> HttpResponse:
+    """Recall a lot so that no one can choose it again; the reason is kept."""
+    user = _require(request, "clinic.manage_stock", "needle_lot")
+    lot = _lot(lot_id)
+    form = RecallForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            needle_lot_recall(
+                lot=lot, reason=form.cleaned_data["reason"], actor=user, request=request
+            )
+        except StockRefused as refusal:
+            form.add_error("reason" if refusal.field else None, str(refusal))
+        else:
+            messages.success(
+                request,
+                _("Lot %(lot)s is recalled: it can no longer be chosen for needling.")
+                % {"lot": lot.lot_number},
+            )
+            return redirect("stock_lot_patients", lot_id=lot.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "clinic/stock_lot_recall.html",
+        {"lot": lot, "form": form, "zone": clinic_zone()},
+        status=status,
+    )
+
+
+def _trace(request: HttpRequest, lot_id: int, *, action: Action) -> LotTrace:
+    user = _require(request, "clinic.trace_lot", "needle_lot_patients")
+    lot = _lot(lot_id)
+    trace = lot_patients(lot, user=user)
+    audit_record(
+        actor=user,
+        action=action,
+        object_type="needle_lot_patients",
+        object_id=lot.pk,
+        request=request,
+        detail={
+            "lot_number": lot.lot_number,
+            "shown": [item.patient_id for item in trace.patients],
+            "not_shown": trace.not_shown,
+            **({"format": "csv"} if action == Action.EXPORT else {}),
+        },
+    )
+    return trace
+
+
+@login_required
+def stock_lot_patients(request: HttpRequest, lot_id: int) -> HttpResponse:
+    """Show which patients were needled with a lot (for a recall), with how to reach them."""
+    trace = _trace(request, lot_id, action=Action.VIEW)
+    return render(
+        request,
+        "clinic/stock_lot_patients.html",
+        {"trace": trace, "lot": trace.lot, "today": timezone.localdate(), "zone": clinic_zone()},
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    # A spreadsheet would run a cell starting with one of these as a formula.
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+@login_required
+def stock_lot_patients_csv(request: HttpRequest, lot_id: int) -> HttpResponse:
+    """Download the same list as a spreadsheet, for calling patients about a recall."""
+    trace = _trace(request, lot_id, action=Action.EXPORT)
+    local = zoneinfo.ZoneInfo(clinic_zone())
+    writer = csv.writer(_Echo())
+    lines = [
+        writer.writerow(
+            [
+                _("Patient"),
+                _("Date of birth"),
+                _("Phone"),
+                _("Email"),
+                _("Sessions with this lot"),
+                _("Of which not yet signed"),
+                _("Insertions"),
+                _("First visit"),
+                _("Last visit"),
+            ]
+        )
+    ]
+    for item in trace.patients:
+        lines.append(
+            writer.writerow(
+                [
+                    _cell(value)
+                    for value in (
+                        item.name,
+                        item.date_of_birth.isoformat(),
+                        item.phone,
+                        item.email,
+                        item.sessions,
+                        item.unsigned_sessions,
+                        item.insertions,
+                        item.first_visit.astimezone(local).strftime("%Y-%m-%d %H:%M"),
+                        item.last_visit.astimezone(local).strftime("%Y-%m-%d %H:%M"),
+                    )
+                ]
+            )
+        )
+    response = HttpResponse("".join(lines), content_type="text/csv; charset=utf-8")
+    safe_number = "".join(ch if ch.isalnum() else "-" for ch in trace.lot.lot_number)
+    response["Content-Disposition"] = f'attachment; filename="lot-{safe_number}-patients.csv"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def sharps_log_page(request: HttpRequest) -> HttpResponse:
+    """List the sharps containers with when each was opened, sealed and collected."""
+    user = _require(request, "clinic.view_stock", "sharps_container")
+    can_manage = user.has_perm("clinic.manage_stock")
+    form = SharpsOpenForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if not can_manage:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                sharps_container_open(
+                    label=form.cleaned_data["label"],
+                    location=form.cleaned_data["location"],
+                    notes=form.cleaned_data["notes"],
+                    actor=user,
+                    request=request,
+                )
+            except StockRefused as refusal:
+                form.add_error(refusal.field, str(refusal))
+            else:
+                messages.success(request, _("Recorded the new container as opened."))
+                return redirect("sharps_log")
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "clinic/sharps_log.html",
+        {
+            "containers": sharps_log(),
+            "form": form,
+            "collect_form": SharpsCollectForm(),
+            "can_manage": can_manage,
+            "zone": clinic_zone(),
+        },
+        status=status,
+    )
+
+
+def _container(container_id: int) -> SharpsContainer:
+    container = SharpsContainer.objects.filter(pk=container_id).first()
+    if container is None:
+        raise Http404("No such container.")
+    return container
+
+
+@require_POST
+@login_required
+def sharps_seal(request: HttpRequest, container_id: int) -> HttpResponse:
+    """Seal a full container."""
+    user = _require(request, "clinic.manage_stock", "sharps_container")
+    container = _container(container_id)
+    try:
+        sharps_container_seal(container=container, actor=user, request=request)
+    except StockRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("Container %(label)s is sealed.") % {"label": container.label})
+    return redirect("sharps_log")
+
+
+@login_required
+def sharps_collect(request: HttpRequest, container_id: int) -> HttpResponse:
+    """Record the pick-up of a sealed container."""
+    user = _require(request, "clinic.manage_stock", "sharps_container")
+    container = _container(container_id)
+    form = SharpsCollectForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            sharps_container_collect(
+                container=container,
+                collected_by_name=form.cleaned_data["name"],
+                collected_by_company=form.cleaned_data["company"],
+                actor=user,
+                request=request,
+            )
+        except StockRefused as refusal:
+            form.add_error("name" if refusal.field else None, str(refusal))
+        else:
+            messages.success(
+                request,
+                _("Container %(label)s is recorded as collected.") % {"label": container.label},
+            )
+            return redirect("sharps_log")
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "clinic/sharps_collect.html",
+        {"container": container, "form": form, "zone": clinic_zone()},
+        status=status,
+    )
