@@ -86,6 +86,13 @@ def _empty_cache(request: pytest.FixtureRequest, django_db_blocker: object) -> N
             call_command("createcachetable", verbosity=0)
             _cache_table_made = True
         cache.clear()
+        # The muscle catalogue comes from a data migration; a transactional test (the
+        # browser tests) empties every table when it ends, so put it back for the next one.
+        from imsclinic.charting.models import Muscle
+        from imsclinic.charting.testing import ensure_catalogue
+
+        if not Muscle.objects.exists():
+            ensure_catalogue()
 
 
 @pytest.fixture(autouse=True)

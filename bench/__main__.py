@@ -173,6 +173,10 @@ def run() -> int:
     for name, value in figures.lines:
         print(f"{name}: {value}")  # plain lines that scripts and tests parse
     found = dict(figures.lines)
+    from bench.chart import run_chart
+
+    for name, value in run_chart(console):
+        print(f"{name}: {value}")
 
     slowest = max(timings, key=lambda t: t.p95)
     console.print(

@@ -23,6 +23,8 @@ NUMBERS = (
     "booking_ms_p50",
     "booking_ms_p95",
     "seed_s",
+    "chart_100_sessions_ms",
+    "chart_100_sessions_queries",
 )
 GOALS = (
     "availability_queries",

@@ -1,0 +1,215 @@
+"""Charting for one patient and the muscle catalogue: /api/v1/..."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import P, PathEx, Router, Schema
+from ninja.errors import HttpError
+from pydantic import Field
+
+from imsclinic.accounts.models import User
+from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
+from imsclinic.charting.models import Muscle
+from imsclinic.charting.selectors import chart_for
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action
+from imsclinic.patients.selectors import patient_for_user
+
+router = Router(tags=["charting"])
+
+MAX_ID = 2**63 - 1
+
+
+class MuscleOut(Schema):
+    code: str = Field(description="Stable code, e.g. upper_trapezius or paraspinal_c5.")
+    name: str
+    region: str = Field(description="Body region, e.g. neck, shoulder, low_back.")
+    view: str = Field(description='"front", "back" or "both": where the chart draws it.')
+    root_from: str = Field(description="First nerve root of its usual supply, e.g. C5.")
+    root_to: str = Field(description="Last nerve root, e.g. C6.")
+    nerve: str
+    note: str
+    thoracic_precaution: bool = Field(description="Needling it can reach the chest wall or lung.")
+    is_paraspinal: bool
+    level: str = Field(description="Paraspinal entries: the spinal level; otherwise empty.")
+    is_active: bool = Field(description="Offered in charts.")
+
+
+class RowMuscleOut(Schema):
+    code: str
+    name: str
+
+
+class NeedleOut(Schema):
+    lot_number: str
+    manufacturer: str
+    diameter_mm: Decimal
+    length_mm: int
+    size: str = Field(description='Diameter x length, e.g. "0.30 x 40 mm".')
+
+
+class NeedlingRowOut(Schema):
+    position: int
+    muscle: RowMuscleOut
+    side: str = Field(description='"left" or "right" (the patient\'s own).')
+    segment: str = Field(description="Spinal segment targeted, e.g. C5.")
+    insertions: int
+    needle: NeedleOut
+    grasp: str = Field(description="none, mild, moderate or strong.")
+    release: bool
+    twitch: bool
+    tolerance: str = Field(description="good, fair or poor.")
+    note: str
+
+
+class AddendumOut(Schema):
+    author: str
+    created_at: dt.datetime
+    reason: str
+    text: str
+
+
+class SessionOut(Schema):
+    id: int
+    appointment_id: int
+    visit_start: dt.datetime
+    practitioner: str
+    nprs_before: int | None = Field(description="Pain before needling, 0-10.")
+    nprs_after: int | None = Field(description="Pain after needling, 0-10.")
+    rom_change: str
+    aftercare_given: bool
+    aftercare_notes: str
+    thoracic_precaution: bool = Field(
+        description="A needled muscle carries the thoracic precaution."
+    )
+    signed_at: dt.datetime
+    signed_by: str
+    rows: list[NeedlingRowOut]
+    addenda: list[AddendumOut] = Field(description="Corrections under the note, oldest first.")
+
+
+def _name(user: Any) -> str:
+    return str(user.get_full_name() or user.email)
+
+
+@router.get(
+    "/patients/{patient_id}/sessions",
+    response={
+        200: list[SessionOut],
+        401: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        422: ValidationErrorOut,
+    },
+    summary="List a patient's signed needling sessions with their rows",
+    description=(
+        "Signed needling notes only, newest visit first, each with every muscle needled "
+        "(muscle, side, segment, insertions, needle lot and size, grasp, release, twitch, "
+        "tolerance), the pain scores before and after, and addenda. Clinical content: the "
+        "owner and practitioners on the patient's care team only. The front desk gets 403; "
+        "anyone else 404, as for a patient that does not exist. Each call is audited."
+    ),
+)
+def list_sessions(
+    request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)]
+) -> list[dict[str, Any]]:
+    user: User = request.auth  # type: ignore[attr-defined]  # set by ninja's auth
+    if not user.has_perm("patients.list_patients"):
+        raise HttpError(403, _("Only clinic staff may read patient records through the API."))
+    try:
+        patient = patient_for_user(
+            request, user=user, patient_id=patient_id, perm="charting.view_chart"
+        )
+    except PermissionDenied as error:
+        raise HttpError(
+            403, _("Charts are clinical: only the owner and the care team may read them.")
+        ) from error
+    sessions = chart_for(patient).signed_sessions
+    audit_record(
+        actor=user,
+        action=Action.VIEW,
+        object_type="chart",
+        object_id=patient.pk,
+        patient=patient,
+        request=request,
+        detail={"via": "api", "sessions": len(sessions)},
+    )
+    return [
+        {
+            "id": session.pk,
+            "appointment_id": session.appointment_id,
+            "visit_start": session.appointment.start,
+            "practitioner": _name(session.practitioner),
+            "nprs_before": session.nprs_before,
+            "nprs_after": session.nprs_after,
+            "rom_change": session.rom_change,
+            "aftercare_given": session.aftercare_given,
+            "aftercare_notes": session.aftercare_notes,
+            "thoracic_precaution": session.thoracic_precaution,
+            "signed_at": session.signed_at,
+            "signed_by": _name(session.signed_by),
+            "rows": [
+                {
+                    "position": row.position,
+                    "muscle": {"code": row.muscle.code, "name": row.muscle.name},
+                    "side": row.side,
+                    "segment": row.segment,
+                    "insertions": row.insertions,
+                    "needle": {
+                        "lot_number": row.needle_lot.lot_number,
+                        "manufacturer": row.needle_lot.manufacturer,
+                        "diameter_mm": row.needle_lot.diameter_mm,
+                        "length_mm": row.needle_lot.length_mm,
+                        "size": row.needle_lot.size_label,
+                    },
+                    "grasp": row.grasp,
+                    "release": row.release,
+                    "twitch": row.twitch,
+                    "tolerance": row.tolerance,
+                    "note": row.note,
+                }
+                for row in session.rows.all()
+            ],
+            "addenda": [
+                {
+                    "author": _name(addendum.author),
+                    "created_at": addendum.created_at,
+                    "reason": addendum.reason,
+                    "text": addendum.text,
+                }
+                for addendum in session.addenda.all()
+            ],
+        }
+        for session in sessions
+    ]
+
+
+@router.get(
+    "/muscles",
+    response={200: list[MuscleOut], 401: ErrorOut, 403: ErrorOut},
+    summary="List the muscle catalogue",
+    description=(
+        "Every muscle of the clinic's catalogue (those no longer offered in charts too, "
+        "marked is_active false), in the catalogue's order, paraspinal levels last. "
+        "The owner and practitioners; the front desk and patients get 403. Audited."
+    ),
+)
+def list_muscles(request: HttpRequest) -> list[Muscle]:
+    user: User = request.auth  # type: ignore[attr-defined]  # set by ninja's auth
+    # The same people as the to-do list of notes: the owner and practitioners.
+    if not user.has_perm("charting.view_todo"):
+        raise HttpError(403, _("The catalogue is for clinicians: the owner and practitioners."))
+    audit_record(
+        actor=user,
+        action=Action.VIEW,
+        object_type="muscle_catalogue",
+        request=request,
+        detail={"via": "api"},
+    )
+    return list(Muscle.objects.order_by("order", "name"))

@@ -1,0 +1,138 @@
+"""GET /api/v1/patients/ID/sessions (signed notes with rows) and GET /api/v1/muscles."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import schemathesis
+from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+
+from imsclinic.api.tests.test_openapi import CHECKS, FUZZ, OPENAPI_URL
+from imsclinic.api.tests.test_openapi import wsgi_app as wsgi_app  # the fixture, shared
+from imsclinic.charting.services import addendum_add, session_start
+from imsclinic.charting.testing import ensure_catalogue, ims_visit, needle_lot, row, signed_session
+from imsclinic.core.models import AuditEvent, Outcome
+from imsclinic.safety.testing import make_ready_for_needling
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _catalogue(db: None) -> None:
+    """A browser test that ran earlier in this process may have emptied the catalogue."""
+    ensure_catalogue()
+
+
+def url(patient_id: int) -> str:
+    return f"/api/v1/patients/{patient_id}/sessions"
+
+
+@pytest.fixture
+def signed(patient, physio, ims_service):
+    """One signed session (a pectoral and a calf) and one draft, for the treating physio."""
+    make_ready_for_needling(patient, by=physio)
+    lot = needle_lot("LOT-API-7", diameter="0.25", length=30)
+    earlier = ims_visit(patient, physio, ims_service, start=timezone.now() - dt.timedelta(days=7))
+    session = signed_session(
+        earlier,
+        physio,
+        [row("pectoralis_major", lot, insertions=4), row("soleus", lot, side="right")],
+    )
+    addendum_add(note=session, reason="Clarify", text="Patient felt fine.", actor=physio)
+    session_start(appointment=ims_visit(patient, physio, ims_service), actor=physio)
+    return session
+
+
+def test_it_lists_signed_sessions_with_every_needling_row(patient, physio, api_client, signed):
+    response = api_client(physio).get(url(patient.pk))
+    assert response.status_code == 200
+    body = response.json()
+    assert [s["id"] for s in body] == [signed.pk]  # the draft is left out
+    session = body[0]
+    assert (session["nprs_before"], session["nprs_after"]) == (6, 3)
+    assert session["thoracic_precaution"] is True
+    assert session["signed_by"] == "Tara Treating"
+    assert session["addenda"][0]["text"] == "Patient felt fine."
+    first = session["rows"][0]
+    assert first["muscle"] == {"code": "pectoralis_major", "name": "Pectoralis major"}
+    assert (first["side"], first["segment"], first["insertions"]) == ("left", "C5", 4)
+    assert first["needle"]["lot_number"] == "LOT-API-7"
+    assert first["needle"]["size"] == "0.25 x 30 mm"
+    assert (first["grasp"], first["release"], first["twitch"], first["tolerance"]) == (
+        "moderate",
+        True,
+        False,
+        "good",
+    )
+    assert session["rows"][1]["side"] == "right"
+
+
+def test_each_read_of_sessions_is_audited(patient, physio, api_client, signed):
+    api_client(physio).get(url(patient.pk))
+    event = AuditEvent.objects.filter(object_type="chart").get()
+    assert (event.actor, event.patient_id) == (physio, patient.pk)
+    assert event.detail == {"via": "api", "sessions": 1}
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("front_desk", 403), ("other_physio", 404), ("patient", 403), ("owner", 200)],
+)
+def test_only_the_care_team_and_the_owner_read_sessions(patient, cast, api_client, who, status):
+    assert api_client(cast[who]).get(url(patient.pk)).status_code == status
+
+
+def test_an_outsider_is_told_nothing_and_the_refusal_is_audited(patient, other_physio, api_client):
+    response = api_client(other_physio).get(url(patient.pk))
+    assert response.json() == {"detail": "Not found."}
+    assert AuditEvent.objects.filter(actor=other_physio, outcome=Outcome.DENIED).exists()
+
+
+def test_without_a_token_it_answers_401(patient, api_client):
+    assert api_client(None).get(url(patient.pk)).status_code == 401
+
+
+def test_the_catalogue_lists_every_muscle_with_its_roots_and_precaution(physio, api_client):
+    response = api_client(physio).get("/api/v1/muscles")
+    assert response.status_code == 200
+    muscles = {m["code"]: m for m in response.json()}
+    assert muscles["scalene_anterior"]["thoracic_precaution"] is True
+    assert (muscles["gastrocnemius"]["root_from"], muscles["gastrocnemius"]["root_to"]) == (
+        "S1",
+        "S2",
+    )
+    assert muscles["paraspinal_t4"]["is_paraspinal"] is True
+    assert muscles["paraspinal_t4"]["level"] == "T4"
+    assert AuditEvent.objects.filter(object_type="muscle_catalogue", actor=physio).exists()
+
+
+@pytest.mark.parametrize(("who", "status"), [("front_desk", 403), ("patient", 403)])
+def test_the_catalogue_is_for_clinicians(cast, api_client, who, status):
+    assert api_client(cast[who]).get("/api/v1/muscles").status_code == status
+
+
+@pytest.mark.parametrize("who", ["front_desk", "physio", "owner"])
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_the_charting_endpoints_keep_to_their_schema(
+    request, cast, patient, signed, token_for, who, mode
+):
+    api_schema = schemathesis.openapi.from_wsgi(OPENAPI_URL, request.getfixturevalue("wsgi_app"))
+    headers = {"Authorization": f"Bearer {token_for(cast[who])}"}
+    sessions = api_schema["/api/v1/patients/{patient_id}/sessions"]["GET"]
+    strategy = st.one_of(
+        sessions.as_strategy(generation_mode=mode),
+        # The real patient too, so the 200 shape of signed sessions is checked, not only 404.
+        sessions.as_strategy(generation_mode=mode, path_parameters={"patient_id": patient.pk}),
+        api_schema["/api/v1/muscles"]["GET"].as_strategy(generation_mode=mode),
+    )
+
+    @FUZZ
+    @given(case=strategy)
+    def check(case: schemathesis.Case) -> None:
+        case.call_and_validate(headers=headers, checks=CHECKS)
+
+    check()

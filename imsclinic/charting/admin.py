@@ -1,0 +1,47 @@
+"""The owner edits the muscle catalogue on the clinic-settings site (/manage/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from imsclinic.charting.models import Muscle
+from imsclinic.clinic.admin import OwnerModelAdmin, owner_site
+
+
+@admin.register(Muscle, site=owner_site)
+class MuscleAdmin(OwnerModelAdmin):
+    list_display = (
+        "name",
+        "region",
+        "view",
+        "root_label",
+        "nerve",
+        "thoracic_precaution",
+        "is_active",
+        "order",
+    )
+    list_editable = ("is_active", "order")
+    list_filter = ("region", "view", "thoracic_precaution", "is_paraspinal", "is_active")
+    search_fields = ("name", "code", "nerve")
+    ordering = ("order", "name")
+    fieldsets = (
+        (None, {"fields": ("code", "name", "region", "view", "is_active", "order")}),
+        (_("Roots"), {"fields": ("root_from", "root_to", "nerve", "is_paraspinal", "level")}),
+        (_("Caution"), {"fields": ("thoracic_precaution", "note")}),
+    )
+
+    @admin.display(description=_("roots"))
+    def root_label(self, obj: Muscle) -> str:
+        return obj.root_label
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # Charts point at the code's muscle: once it exists, the code stays.
+        return ("code",) if obj is not None else ()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Signed notes refer to catalogue muscles: switch one off instead of deleting it.
+        return False

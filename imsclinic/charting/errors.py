@@ -1,0 +1,43 @@
+"""Refusals of the charting services; str() of each is a sentence for the user."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.utils.translation import gettext as _
+
+
+class ChartingError(Exception):
+    """A note that cannot be saved or signed as given.
+
+    `errors` maps a field name to its message; `row_errors` maps a row's index (0-based, in
+    the order the rows were given) to {field: message}. Either may be empty when the
+    message is about the note as a whole.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Mapping[str, str] | None = None,
+        row_errors: Mapping[int, Mapping[str, str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors: dict[str, str] = dict(errors or {})
+        self.row_errors: dict[int, dict[str, str]] = {
+            index: dict(fields) for index, fields in (row_errors or {}).items()
+        }
+
+
+class SignedNoteLocked(ChartingError):
+    """A signed note (or a part of one) was about to be changed or deleted."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message or _("This note is signed: it cannot be changed. Add an addendum instead.")
+        )
+
+
+class CredentialNotCurrent(ChartingError):
+    """The practitioner holds no current IMS credential on the day of the visit."""

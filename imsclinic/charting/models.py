@@ -1,0 +1,502 @@
+"""Gunn IMS charting: the muscle catalogue, assessments, needling sessions and addenda.
+
+A note is a draft until its author signs it; from then on it never changes and is never
+deleted: the services refuse, `save()`/`delete()` here refuse, and on PostgreSQL triggers
+(migration 0003) refuse UPDATE and DELETE of a signed note and of the rows that belong to
+it. Corrections are addenda, which are never changed either. Drafts keep their history
+(django-simple-history).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from imsclinic.charting.errors import SignedNoteLocked
+from imsclinic.charting.segments import SEGMENTS
+
+SEGMENT_CHOICES = [(code, code) for code in SEGMENTS]
+SEGMENT_MAX_LENGTH = 3
+MAX_INSERTIONS = 50
+
+
+class View(models.TextChoices):
+    FRONT = "front", _("Front")
+    BACK = "back", _("Back")
+    BOTH = "both", _("Front and back")
+
+
+class Muscle(models.Model):
+    """A muscle clinicians needle, with its usual nerve-root supply (clinic-editable data)."""
+
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    region = models.CharField(_("body region"), max_length=40)
+    view = models.CharField(_("seen from"), max_length=5, choices=View.choices)
+    root_from = models.CharField(
+        _("roots from"), max_length=SEGMENT_MAX_LENGTH, choices=SEGMENT_CHOICES
+    )
+    root_to = models.CharField(
+        _("roots to"), max_length=SEGMENT_MAX_LENGTH, choices=SEGMENT_CHOICES
+    )
+    nerve = models.CharField(_("nerve"), max_length=160, blank=True)
+    note = models.CharField(_("note"), max_length=240, blank=True)
+    thoracic_precaution = models.BooleanField(
+        _("thoracic precaution"),
+        default=False,
+        help_text=_("Needling it can reach the chest wall or lung: the follow-up asks about it."),
+    )
+    is_paraspinal = models.BooleanField(_("paraspinal"), default=False)
+    level = models.CharField(
+        _("spinal level"),
+        max_length=SEGMENT_MAX_LENGTH,
+        choices=SEGMENT_CHOICES,
+        blank=True,
+        help_text=_("Paraspinal entries only: the level they sit at."),
+    )
+    is_active = models.BooleanField(_("offered in charts"), default=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ("order", "name")
+        verbose_name = _("muscle")
+        verbose_name_plural = _("muscles")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_paraspinal=False, level="") | Q(is_paraspinal=True) & ~Q(level=""),
+                name="charting_muscle_paraspinal_has_level",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def region_label(self) -> str:
+        """Return the region in words ("upper back" for upper_back)."""
+        return self.region.replace("_", " ")
+
+    @property
+    def root_label(self) -> str:
+        if self.root_from == self.root_to:
+            return self.root_from
+        return f"{self.root_from}-{self.root_to}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from imsclinic.charting.segments import position
+
+        errors: dict[str, Any] = {}
+        if self.root_from and self.root_to and position(self.root_from) > position(self.root_to):
+            errors["root_to"] = _("The last root must be at or below the first one.")
+        if self.is_paraspinal and not self.level:
+            errors["level"] = _("A paraspinal entry needs its spinal level.")
+        if not self.is_paraspinal and self.level:
+            errors["level"] = _("Only paraspinal entries have a spinal level.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class NoteStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SIGNED = "signed", _("Signed")
+
+
+class Side(models.TextChoices):
+    LEFT = "left", _("Left")
+    RIGHT = "right", _("Right")
+    BOTH = "both", _("Both sides")
+
+
+class NeedleSide(models.TextChoices):
+    LEFT = "left", _("Left")
+    RIGHT = "right", _("Right")
+
+
+class SignalFinding(models.TextChoices):
+    PRESENT = "present", _("Present")
+    ABSENT = "absent", _("Absent")
+    NOT_TESTED = "not_tested", _("Not tested")
+
+
+class GunnSign(models.TextChoices):
+    TENDER_MOTOR_POINTS = "tender_motor_points", _("Tender motor points")
+    VASOMOTOR = "vasomotor", _("Vasomotor (cool skin)")
+    SUDOMOTOR = "sudomotor", _("Sudomotor (sweating)")
+    PILOMOTOR = "pilomotor", _("Pilomotor (goosebumps)")
+    TROPHEDEMA_MATCHSTICK = "trophedema_matchstick", _("Trophedema: matchstick test")
+    TROPHEDEMA_SKIN_ROLLING = "trophedema_skin_rolling", _("Trophedema: skin rolling")
+    HAIR_LOSS = "hair_loss", _("Localised hair loss")
+    SHORTENED_BANDS = "shortened_bands", _("Shortened muscle bands")
+    ENTHESOPATHY = "enthesopathy", _("Enthesopathy")
+    RANGE_OF_MOTION = "range_of_motion", _("Restricted range of motion")
+
+
+class PlanFrequency(models.TextChoices):
+    WEEKLY = "weekly", _("Weekly")
+    EVERY_TWO_WEEKS = "every_two_weeks", _("Every two weeks")
+    OTHER = "other", _("Other")
+
+
+class Grasp(models.TextChoices):
+    NONE = "none", _("None")
+    MILD = "mild", _("Mild")
+    MODERATE = "moderate", _("Moderate")
+    STRONG = "strong", _("Strong")
+
+
+class Tolerance(models.TextChoices):
+    GOOD = "good", _("Good")
+    FAIR = "fair", _("Fair")
+    POOR = "poor", _("Poor")
+
+
+class _LockedWhenSigned(models.Model):
+    """A note that refuses save() and delete() once the database holds it as signed."""
+
+    status = models.CharField(
+        _("status"), max_length=10, choices=NoteStatus.choices, default=NoteStatus.DRAFT
+    )
+    signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("signed by"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._stored_as_signed():
+            raise SignedNoteLocked()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        if self._stored_as_signed() or self.is_signed:
+            raise SignedNoteLocked()
+        return super().delete(*args, **kwargs)
+
+    @property
+    def is_signed(self) -> bool:
+        return self.status == NoteStatus.SIGNED
+
+    def _stored_as_signed(self) -> bool:
+        """Ask the database (not this copy, which may be stale) whether the note is signed."""
+        if self.pk is None:
+            return False
+        stored = type(self)._default_manager.filter(pk=self.pk).values_list("status", flat=True)
+        return stored.first() == NoteStatus.SIGNED
+
+
+class Assessment(_LockedWhenSigned):
+    """A Gunn assessment: signs of neuropathy, the segmental diagnosis, goals and plan."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="assessments"
+    )
+    appointment = models.ForeignKey(
+        "scheduling.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assessments",
+        verbose_name=_("visit"),
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    goals = models.TextField(_("goals"), blank=True)
+    plan_frequency = models.CharField(
+        _("how often"), max_length=20, choices=PlanFrequency.choices, blank=True
+    )
+    plan_frequency_other = models.CharField(_("other frequency"), max_length=120, blank=True)
+    plan_expected_sessions = models.PositiveSmallIntegerField(
+        _("expected sessions"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    notes = models.TextField(_("notes"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("-created_at", "-pk")
+        verbose_name = _("assessment")
+        verbose_name_plural = _("assessments")
+        indexes = [
+            models.Index(fields=("patient", "-created_at")),
+            models.Index(fields=("author", "status")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="draft", signed_at__isnull=True, signed_by__isnull=True)
+                | Q(status="signed", signed_at__isnull=False, signed_by__isnull=False),
+                name="charting_assessment_signed_has_signer",
+            ),
+            models.CheckConstraint(
+                condition=Q(plan_expected_sessions__isnull=True)
+                | Q(plan_expected_sessions__gte=1, plan_expected_sessions__lte=100),
+                name="charting_assessment_expected_sessions_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Assessment {self.pk} ({self.status})"
+
+
+class _PartOfNote(models.Model):
+    """A row that belongs to a note and is locked with it."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._parent_signed():
+            raise SignedNoteLocked()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        if self._parent_signed():
+            raise SignedNoteLocked()
+        return super().delete(*args, **kwargs)
+
+    def _parent(self) -> _LockedWhenSigned:
+        raise NotImplementedError
+
+    def _parent_signed(self) -> bool:
+        parent = self._parent()
+        return parent.is_signed or parent._stored_as_signed()
+
+
+class AssessmentSign(_PartOfNote):
+    """One of Gunn's signs as examined: present, absent or not tested, where and which side."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="signs")
+    sign = models.CharField(_("sign"), max_length=30, choices=GunnSign.choices)
+    finding = models.CharField(
+        _("finding"),
+        max_length=12,
+        choices=SignalFinding.choices,
+        default=SignalFinding.NOT_TESTED,
+    )
+    side = models.CharField(_("side"), max_length=5, choices=Side.choices, blank=True)
+    segment = models.CharField(
+        _("segment"), max_length=SEGMENT_MAX_LENGTH, choices=SEGMENT_CHOICES, blank=True
+    )
+    muscle = models.ForeignKey(
+        Muscle,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("muscle"),
+    )
+    note = models.CharField(_("note"), max_length=240, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("assessment", "pk")
+        verbose_name = _("sign of neuropathy")
+        verbose_name_plural = _("signs of neuropathy")
+
+    def __str__(self) -> str:
+        return f"{self.get_sign_display()}: {self.get_finding_display()}"
+
+    def _parent(self) -> _LockedWhenSigned:
+        return self.assessment
+
+
+class DiagnosedSegment(_PartOfNote):
+    """An involved segment of the segmental diagnosis, on one side or both."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="segments")
+    segment = models.CharField(_("segment"), max_length=SEGMENT_MAX_LENGTH, choices=SEGMENT_CHOICES)
+    side = models.CharField(_("side"), max_length=5, choices=Side.choices)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("assessment", "pk")
+        verbose_name = _("involved segment")
+        verbose_name_plural = _("involved segments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("assessment", "segment", "side"), name="charting_segment_once_per_side"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.segment} {self.get_side_display()}"
+
+    def _parent(self) -> _LockedWhenSigned:
+        return self.assessment
+
+
+class NeedlingSession(_LockedWhenSigned):
+    """The needling note of one visit: pain before and after, each muscle needled, aftercare."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="needling_sessions"
+    )
+    appointment = models.OneToOneField(
+        "scheduling.Appointment",
+        on_delete=models.PROTECT,
+        related_name="needling_session",
+        verbose_name=_("visit"),
+    )
+    practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("practitioner"),
+    )
+    nprs_before = models.PositiveSmallIntegerField(
+        _("pain before (0-10)"), null=True, blank=True, validators=[MaxValueValidator(10)]
+    )
+    nprs_after = models.PositiveSmallIntegerField(
+        _("pain after (0-10)"), null=True, blank=True, validators=[MaxValueValidator(10)]
+    )
+    rom_change = models.TextField(_("range of motion change"), blank=True)
+    aftercare_given = models.BooleanField(_("aftercare advice given"), default=False)
+    aftercare_notes = models.TextField(_("aftercare notes"), blank=True)
+    thoracic_precaution = models.BooleanField(
+        _("thoracic precaution"),
+        default=False,
+        help_text=_("Set when any needled muscle carries the thoracic precaution."),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("-created_at", "-pk")
+        verbose_name = _("needling session")
+        verbose_name_plural = _("needling sessions")
+        indexes = [
+            models.Index(fields=("patient", "-created_at")),
+            models.Index(fields=("practitioner", "status")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="draft", signed_at__isnull=True, signed_by__isnull=True)
+                | Q(status="signed", signed_at__isnull=False, signed_by__isnull=False),
+                name="charting_session_signed_has_signer",
+            ),
+            models.CheckConstraint(
+                condition=Q(nprs_before__isnull=True) | Q(nprs_before__gte=0, nprs_before__lte=10),
+                name="charting_session_nprs_before_0_10",
+            ),
+            models.CheckConstraint(
+                condition=Q(nprs_after__isnull=True) | Q(nprs_after__gte=0, nprs_after__lte=10),
+                name="charting_session_nprs_after_0_10",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Needling session {self.pk} ({self.status})"
+
+
+class NeedlingRow(_PartOfNote):
+    """One muscle needled in a session: where, how many insertions, which lot, what it did."""
+
+    session = models.ForeignKey(NeedlingSession, on_delete=models.CASCADE, related_name="rows")
+    position = models.PositiveSmallIntegerField(_("position"))
+    muscle = models.ForeignKey(
+        Muscle, on_delete=models.PROTECT, related_name="needling_rows", verbose_name=_("muscle")
+    )
+    side = models.CharField(_("side"), max_length=5, choices=NeedleSide.choices)
+    segment = models.CharField(_("segment"), max_length=SEGMENT_MAX_LENGTH, choices=SEGMENT_CHOICES)
+    insertions = models.PositiveSmallIntegerField(
+        _("insertions"), validators=[MinValueValidator(1), MaxValueValidator(MAX_INSERTIONS)]
+    )
+    needle_lot = models.ForeignKey(
+        "clinic.NeedleLot",
+        on_delete=models.PROTECT,
+        related_name="needling_rows",
+        verbose_name=_("needle lot"),
+    )
+    grasp = models.CharField(_("grasp"), max_length=10, choices=Grasp.choices, default=Grasp.NONE)
+    release = models.BooleanField(_("release"), default=False)
+    twitch = models.BooleanField(_("twitch"), default=False)
+    tolerance = models.CharField(
+        _("tolerance"), max_length=5, choices=Tolerance.choices, default=Tolerance.GOOD
+    )
+    note = models.CharField(_("note"), max_length=240, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("session", "position", "pk")
+        verbose_name = _("needling row")
+        verbose_name_plural = _("needling rows")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("session", "position"), name="charting_row_position_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(insertions__gte=1, insertions__lte=MAX_INSERTIONS),
+                name="charting_row_insertions_1_50",
+            ),
+        ]
+        indexes = [models.Index(fields=("needle_lot",)), models.Index(fields=("muscle",))]
+
+    def __str__(self) -> str:
+        return f"{self.muscle} {self.side} x{self.insertions}"
+
+    def _parent(self) -> _LockedWhenSigned:
+        return self.session
+
+
+class Addendum(models.Model):
+    """A dated correction or addition under a signed note; never changed once written."""
+
+    assessment = models.ForeignKey(
+        Assessment, null=True, blank=True, on_delete=models.PROTECT, related_name="addenda"
+    )
+    session = models.ForeignKey(
+        NeedlingSession, null=True, blank=True, on_delete=models.PROTECT, related_name="addenda"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("written at"), default=timezone.now, editable=False)
+    reason = models.CharField(_("reason"), max_length=240)
+    text = models.TextField(_("text"))
+
+    class Meta:
+        ordering = ("created_at", "pk")
+        verbose_name = _("addendum")
+        verbose_name_plural = _("addenda")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(assessment__isnull=False, session__isnull=True)
+                | Q(assessment__isnull=True, session__isnull=False),
+                name="charting_addendum_one_note",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="charting_addendum_has_reason"),
+            models.CheckConstraint(condition=~Q(text=""), name="charting_addendum_has_text"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Addendum {self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise SignedNoteLocked(gettext("An addendum cannot be changed once written."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise SignedNoteLocked(gettext("An addendum cannot be deleted."))

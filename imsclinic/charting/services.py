@@ -1,0 +1,1026 @@
+"""Every charting write goes through here: drafts, signing, copying rows, addenda.
+
+Each function takes the acting user keyword-only, runs in one transaction, writes an audit
+row and refuses with a `ChartingError` (str() is for the user; `errors` and `row_errors`
+say which field) or `PermissionDenied`. A signed note is never changed: saving or signing
+it raises `SignedNoteLocked`; corrections go through `addendum_add`.
+
+Starting and signing a needling session re-check, inside the transaction, that the patient
+may be needled (`safety.readiness.require_needling_readiness`, which raises
+`NeedlingNotAllowed` listing what is missing), that the practitioner's IMS credential is
+current on the day of the visit (`CredentialNotCurrent`), and that every needle lot is
+usable that day (`clinic.selectors.usable_lots`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from imsclinic.charting import segments as seg
+from imsclinic.charting.errors import ChartingError, CredentialNotCurrent, SignedNoteLocked
+from imsclinic.charting.models import (
+    MAX_INSERTIONS,
+    Addendum,
+    Assessment,
+    AssessmentSign,
+    DiagnosedSegment,
+    Grasp,
+    GunnSign,
+    Muscle,
+    NeedleSide,
+    NeedlingRow,
+    NeedlingSession,
+    NoteStatus,
+    PlanFrequency,
+    Side,
+    SignalFinding,
+    Tolerance,
+)
+from imsclinic.clinic.models import NeedleLot
+from imsclinic.clinic.selectors import usable_lots
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action, Outcome
+from imsclinic.patients.models import Patient
+from imsclinic.safety.readiness import require_needling_readiness
+from imsclinic.scheduling.models import Appointment, AppointmentStatus
+
+TEXT_MAX = 10_000
+SHORT_TEXT_MAX = 240
+MAX_ROWS = 60
+MAX_SIGNS = 200
+MAX_EXPECTED_SESSIONS = 100
+
+
+# ---------------------------------------------------------------------------------------
+# Plain inputs the pages and the API build from what the user sent.
+
+
+@dataclass(frozen=True)
+class SignInput:
+    """One sign of neuropathy as examined (a row of the assessment's signs table)."""
+
+    sign: str
+    finding: str = SignalFinding.NOT_TESTED
+    side: str = ""
+    segment: str = ""
+    muscle_id: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RowInput:
+    """One muscle needled: the row of a session note, in the order given."""
+
+    muscle_id: int
+    side: str
+    segment: str
+    insertions: int
+    needle_lot_id: int
+    grasp: str = Grasp.NONE
+    release: bool = False
+    twitch: bool = False
+    tolerance: str = Tolerance.GOOD
+    note: str = ""
+
+
+@dataclass
+class CopyResult:
+    """What `session_copy_last_rows` did: the rows it added and, in words, what it changed."""
+
+    rows: list[NeedlingRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    source: NeedlingSession | None = None
+
+
+ASSESSMENT_FIELDS = (
+    "goals",
+    "plan_frequency",
+    "plan_frequency_other",
+    "plan_expected_sessions",
+    "notes",
+)
+SESSION_FIELDS = (
+    "nprs_before",
+    "nprs_after",
+    "rom_change",
+    "aftercare_given",
+    "aftercare_notes",
+    "notes",
+)
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+
+
+def visit_day(appointment: Appointment) -> dt.date:
+    """Return the calendar day of the visit in its location's time zone."""
+    return appointment.start.astimezone(appointment.location.zone).date()
+
+
+def _deny(
+    *, actor: Any, action: str, object_type: str, patient: Patient, request: HttpRequest | None
+) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        patient=patient,
+        outcome=Outcome.DENIED,
+        request=request,
+    )
+
+
+def _require(
+    actor: Any,
+    perm: str,
+    obj: Any,
+    *,
+    action: str,
+    object_type: str,
+    patient: Patient,
+    request: HttpRequest | None,
+    message: str,
+) -> None:
+    if actor is None or not actor.is_authenticated or not actor.has_perm(perm, obj):
+        _deny(actor=actor, action=action, object_type=object_type, patient=patient, request=request)
+        raise PermissionDenied(message)
+
+
+def _text(value: Any, *, limit: int, name: str, errors: dict[str, str]) -> str:
+    text = "" if value is None else str(value).strip()
+    if len(text) > limit:
+        errors[name] = _("Keep this under %(max)d characters.") % {"max": limit}
+    return text
+
+
+def _optional_int(
+    value: Any, *, low: int, high: int, name: str, errors: dict[str, str], message: str
+) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        errors[name] = message
+        return None
+    if isinstance(value, float) and value != number:
+        errors[name] = message
+        return None
+    if not low <= number <= high:
+        errors[name] = message
+        return None
+    return number
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "on", "yes", "y"}
+    return bool(value)
+
+
+_Note = TypeVar("_Note", Assessment, NeedlingSession)
+
+
+def _lock_note(note: _Note) -> _Note:  # noqa: UP047 (the Django mypy plugin needs a TypeVar)
+    """Re-read the note under a row lock and refuse if it is already signed."""
+    locked = type(note).objects.select_for_update().get(pk=note.pk)
+    if locked.is_signed:
+        raise SignedNoteLocked()
+    return locked
+
+
+def _unknown_keys(data: Mapping[str, Any], allowed: Iterable[str]) -> None:
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise ChartingError(
+            _("These fields cannot be set here: %(names)s") % {"names": ", ".join(sorted(unknown))}
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Assessments
+
+
+def _clean_assessment_data(data: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    _unknown_keys(data, ASSESSMENT_FIELDS)
+    cleaned: dict[str, Any] = {}
+    if "goals" in data:
+        cleaned["goals"] = _text(data["goals"], limit=TEXT_MAX, name="goals", errors=errors)
+    if "notes" in data:
+        cleaned["notes"] = _text(data["notes"], limit=TEXT_MAX, name="notes", errors=errors)
+    if "plan_frequency" in data:
+        frequency = str(data["plan_frequency"] or "")
+        if frequency and frequency not in PlanFrequency.values:
+            errors["plan_frequency"] = _("Choose how often the patient should come.")
+        cleaned["plan_frequency"] = frequency
+    if "plan_frequency_other" in data:
+        cleaned["plan_frequency_other"] = _text(
+            data["plan_frequency_other"],
+            limit=120,
+            name="plan_frequency_other",
+            errors=errors,
+        )
+    if "plan_expected_sessions" in data:
+        cleaned["plan_expected_sessions"] = _optional_int(
+            data["plan_expected_sessions"],
+            low=1,
+            high=MAX_EXPECTED_SESSIONS,
+            name="plan_expected_sessions",
+            errors=errors,
+            message=_("Enter a whole number of sessions from 1 to %(max)d.")
+            % {"max": MAX_EXPECTED_SESSIONS},
+        )
+    return cleaned
+
+
+def _as_sign(item: SignInput | Mapping[str, Any]) -> SignInput:
+    if isinstance(item, SignInput):
+        return item
+    muscle = item.get("muscle_id")
+    return SignInput(
+        sign=str(item.get("sign") or ""),
+        finding=str(item.get("finding") or SignalFinding.NOT_TESTED),
+        side=str(item.get("side") or ""),
+        segment=str(item.get("segment") or ""),
+        muscle_id=int(muscle) if muscle not in (None, "") else None,
+        note=str(item.get("note") or ""),
+    )
+
+
+def _clean_signs(
+    items: Sequence[SignInput | Mapping[str, Any]], row_errors: dict[int, dict[str, str]]
+) -> list[SignInput]:
+    if len(items) > MAX_SIGNS:
+        raise ChartingError(_("Too many sign rows: at most %(max)d.") % {"max": MAX_SIGNS})
+    signs: list[SignInput] = []
+    parsed: list[SignInput] = []
+    for index, raw in enumerate(items):
+        try:
+            parsed.append(_as_sign(raw))
+        except (TypeError, ValueError):
+            row_errors[index] = {"muscle": _("Choose a muscle from the list.")}
+            parsed.append(SignInput(sign=""))
+    muscle_ids = {item.muscle_id for item in parsed if item.muscle_id is not None}
+    known = set(Muscle.objects.filter(pk__in=muscle_ids).values_list("pk", flat=True))
+    for index, item in enumerate(parsed):
+        problems = row_errors.get(index, {})
+        if item.sign not in GunnSign.values:
+            problems["sign"] = _("Choose one of Gunn's signs.")
+        if item.finding not in SignalFinding.values:
+            problems["finding"] = _("Choose present, absent or not tested.")
+        if item.side and item.side not in Side.values:
+            problems["side"] = _("Choose left, right or both sides.")
+        segment = item.segment.strip().upper()
+        if segment and not seg.is_segment(segment):
+            problems["segment"] = _("Choose a spinal segment from C1 to S5.")
+        if item.muscle_id is not None and item.muscle_id not in known:
+            problems["muscle"] = _("Choose a muscle from the list.")
+        note = item.note.strip()
+        if len(note) > SHORT_TEXT_MAX:
+            problems["note"] = _("Keep the note under %(max)d characters.") % {
+                "max": SHORT_TEXT_MAX
+            }
+        if problems:
+            row_errors[index] = problems
+            continue
+        signs.append(
+            SignInput(
+                sign=item.sign,
+                finding=item.finding,
+                side=item.side,
+                segment=segment,
+                muscle_id=item.muscle_id,
+                note=note,
+            )
+        )
+    return signs
+
+
+def _clean_segments(
+    items: Iterable[tuple[str, str]], errors: dict[str, str]
+) -> list[tuple[str, str]]:
+    chosen: list[tuple[str, str]] = []
+    for code, side in items:
+        segment = str(code).strip().upper()
+        if not seg.is_segment(segment):
+            errors["segments"] = _("%(code)s is not a spinal segment (C1 to S5).") % {"code": code}
+            continue
+        if side not in Side.values:
+            errors["segments"] = _("Choose left, right or both sides for %(code)s.") % {
+                "code": segment
+            }
+            continue
+        if (segment, side) not in chosen:
+            chosen.append((segment, side))
+    chosen.sort(key=lambda pair: (seg.position(pair[0]), Side.values.index(pair[1])))
+    return chosen
+
+
+def assessment_save_draft(
+    *,
+    patient: Patient,
+    actor: Any,
+    assessment: Assessment | None = None,
+    appointment: Appointment | None = None,
+    data: Mapping[str, Any] | None = None,
+    signs: Sequence[SignInput | Mapping[str, Any]] | None = None,
+    segments: Iterable[tuple[str, str]] | None = None,
+    request: HttpRequest | None = None,
+) -> Assessment:
+    """Create or update a draft assessment; signs and segments, when given, replace the old.
+
+    `data` holds any of goals, plan_frequency, plan_frequency_other,
+    plan_expected_sessions, notes (absent keys stay as they are). `signs` are SignInput or
+    dicts with the same keys; `segments` are (code, side) pairs such as ("C5", "left").
+    Refuses with ChartingError (errors: field -> message, row_errors: sign index -> field ->
+    message), SignedNoteLocked for a signed note, PermissionDenied for anyone but the
+    author (or, for a new one, anyone without charting.add_note on the patient).
+    """
+    if assessment is None:
+        _require(
+            actor,
+            "charting.add_note",
+            patient,
+            action=Action.CREATE,
+            object_type="assessment",
+            patient=patient,
+            request=request,
+            message=_("Only the owner and the patient's care team write assessments."),
+        )
+    else:
+        if assessment.patient_id != patient.pk:
+            raise ChartingError(_("This assessment belongs to another patient."))
+        _require(
+            actor,
+            "charting.edit_draft",
+            assessment,
+            action=Action.UPDATE,
+            object_type="assessment",
+            patient=patient,
+            request=request,
+            message=_("Only the practitioner who wrote this draft may change it."),
+        )
+        if assessment.is_signed:
+            raise SignedNoteLocked()
+    if appointment is not None and appointment.patient_id != patient.pk:
+        raise ChartingError(
+            _("That visit belongs to another patient."), errors={"appointment": _("Wrong visit.")}
+        )
+    errors: dict[str, str] = {}
+    row_errors: dict[int, dict[str, str]] = {}
+    cleaned = _clean_assessment_data(data or {}, errors)
+    clean_signs = _clean_signs(signs, row_errors) if signs is not None else None
+    clean_segments = _clean_segments(segments, errors) if segments is not None else None
+    if errors or row_errors:
+        raise ChartingError(
+            _("The assessment was not saved: correct the marked fields."),
+            errors=errors,
+            row_errors=row_errors,
+        )
+    with transaction.atomic():
+        created = assessment is None
+        if assessment is None:
+            assessment = Assessment(patient=patient, author=actor, appointment=appointment)
+            for name, value in cleaned.items():
+                setattr(assessment, name, value)
+            assessment.save()
+        else:
+            assessment = _lock_note(assessment)
+            if appointment is not None:
+                assessment.appointment = appointment
+            for name, value in cleaned.items():
+                setattr(assessment, name, value)
+            assessment.save()
+        if clean_signs is not None:
+            for old_sign in list(assessment.signs.all()):
+                old_sign.delete()
+            for item in clean_signs:
+                AssessmentSign(
+                    assessment=assessment,
+                    sign=item.sign,
+                    finding=item.finding,
+                    side=item.side,
+                    segment=item.segment,
+                    muscle_id=item.muscle_id,
+                    note=item.note,
+                ).save()
+        if clean_segments is not None:
+            for old_segment in list(assessment.segments.all()):
+                old_segment.delete()
+            for code, side in clean_segments:
+                DiagnosedSegment(assessment=assessment, segment=code, side=side).save()
+        audit_record(
+            actor=actor,
+            action=Action.CREATE if created else Action.UPDATE,
+            object_type="assessment",
+            object_id=assessment.pk,
+            patient=patient,
+            request=request,
+            detail={"status": "draft"},
+        )
+    return assessment
+
+
+def assessment_sign(
+    *,
+    assessment: Assessment,
+    actor: Any,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> Assessment:
+    """Sign the author's draft assessment; from then on it never changes.
+
+    Signing needs at least one sign examined (present or absent), at least one diagnosed
+    segment or a note saying why none, and a plan frequency (with its words when "other").
+    """
+    now = now or timezone.now()
+    patient = assessment.patient
+    _require(
+        actor,
+        "charting.edit_draft",
+        assessment,
+        action=Action.UPDATE,
+        object_type="assessment",
+        patient=patient,
+        request=request,
+        message=_("Only the practitioner who wrote this assessment may sign it."),
+    )
+    with transaction.atomic():
+        locked = _lock_note(assessment)
+        errors: dict[str, str] = {}
+        examined = locked.signs.exclude(finding=SignalFinding.NOT_TESTED).exists()
+        if not examined:
+            errors["signs"] = _("Record at least one sign as present or absent.")
+        if not locked.segments.exists() and not locked.notes.strip():
+            errors["segments"] = _(
+                "Choose the involved segments, or write in the notes why there are none."
+            )
+        if not locked.plan_frequency:
+            errors["plan_frequency"] = _("Choose how often the patient should come.")
+        elif locked.plan_frequency == PlanFrequency.OTHER and not locked.plan_frequency_other:
+            errors["plan_frequency_other"] = _("Say how often the patient should come.")
+        if errors:
+            raise ChartingError(
+                _("The assessment cannot be signed yet: complete the marked fields."),
+                errors=errors,
+            )
+        locked.status = NoteStatus.SIGNED
+        locked.signed_at = now
+        locked.signed_by = actor
+        locked.save(update_fields=["status", "signed_at", "signed_by", "updated_at"])
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type="assessment",
+            object_id=locked.pk,
+            patient=patient,
+            request=request,
+            detail={"status": "signed"},
+        )
+    return locked
+
+
+# ---------------------------------------------------------------------------------------
+# Needling sessions
+
+
+def _require_credential(appointment: Appointment) -> None:
+    practitioner = appointment.practitioner
+    day = visit_day(appointment)
+    if not practitioner.ims_credential_current_on(day):
+        raise CredentialNotCurrent(
+            _("%(name)s holds no current IMS credential on %(day)s.")
+            % {"name": practitioner.display_name, "day": day.isoformat()}
+        )
+
+
+def session_start(
+    *,
+    appointment: Appointment,
+    actor: Any,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> NeedlingSession:
+    """Open the draft needling note of an IMS visit (or return the one already opened).
+
+    Only the visit's own practitioner starts it, for a visit that was not cancelled or
+    missed, of a service that needs an IMS credential. Refuses with NeedlingNotAllowed
+    (from safety; `.missing` lists what is missing) when the patient may not be needled
+    now, CredentialNotCurrent when the practitioner's IMS credential is not current on the
+    day of the visit, ChartingError for a visit that is not an IMS visit, PermissionDenied
+    for anyone else.
+    """
+    now = now or timezone.now()
+    appointment = Appointment.objects.select_related(
+        "patient", "practitioner", "location", "service"
+    ).get(pk=appointment.pk)
+    patient = appointment.patient
+    _require(
+        actor,
+        "charting.add_note",
+        patient,
+        action=Action.CREATE,
+        object_type="needling_session",
+        patient=patient,
+        request=request,
+        message=_("Only the patient's care team writes needling notes."),
+    )
+    if appointment.practitioner.user_id != actor.pk:
+        _deny(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="needling_session",
+            patient=patient,
+            request=request,
+        )
+        raise PermissionDenied(_("Only the practitioner giving this visit writes its note."))
+    existing = NeedlingSession.objects.filter(appointment=appointment).first()
+    if existing is not None:
+        return existing
+    if not appointment.service.requires_ims_credential:
+        raise ChartingError(_("This visit is not an IMS treatment: it has no needling note."))
+    if appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
+        raise ChartingError(_("This visit was cancelled or missed: it has no needling note."))
+    with transaction.atomic():
+        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        require_needling_readiness(patient, at=now)
+        _require_credential(appointment)
+        existing = NeedlingSession.objects.filter(appointment=appointment).first()
+        if existing is not None:
+            return existing
+        session = NeedlingSession(patient=patient, appointment=appointment, practitioner=actor)
+        session.save()
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="needling_session",
+            object_id=session.pk,
+            patient=patient,
+            request=request,
+            detail={"appointment": appointment.pk, "status": "draft"},
+        )
+    return session
+
+
+def _clean_session_data(data: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    _unknown_keys(data, SESSION_FIELDS)
+    cleaned: dict[str, Any] = {}
+    for name in ("nprs_before", "nprs_after"):
+        if name in data:
+            cleaned[name] = _optional_int(
+                data[name],
+                low=0,
+                high=10,
+                name=name,
+                errors=errors,
+                message=_("Enter a whole number from 0 (no pain) to 10."),
+            )
+    for name in ("rom_change", "aftercare_notes", "notes"):
+        if name in data:
+            cleaned[name] = _text(data[name], limit=TEXT_MAX, name=name, errors=errors)
+    if "aftercare_given" in data:
+        cleaned["aftercare_given"] = _bool(data["aftercare_given"])
+    return cleaned
+
+
+def _as_row(item: RowInput | Mapping[str, Any]) -> RowInput:
+    if isinstance(item, RowInput):
+        return item
+    return RowInput(
+        muscle_id=int(item["muscle_id"]),
+        side=str(item.get("side") or ""),
+        segment=str(item.get("segment") or ""),
+        insertions=int(item["insertions"]),
+        needle_lot_id=int(item["needle_lot_id"]),
+        grasp=str(item.get("grasp") or Grasp.NONE),
+        release=_bool(item.get("release", False)),
+        twitch=_bool(item.get("twitch", False)),
+        tolerance=str(item.get("tolerance") or Tolerance.GOOD),
+        note=str(item.get("note") or ""),
+    )
+
+
+def _clean_rows(
+    items: Sequence[RowInput | Mapping[str, Any]],
+    *,
+    day: dt.date,
+    row_errors: dict[int, dict[str, str]],
+) -> list[RowInput]:
+    """Check each row; lots must be usable on the visit's day, muscles offered in charts."""
+    if len(items) > MAX_ROWS:
+        raise ChartingError(_("Too many rows: at most %(max)d muscles.") % {"max": MAX_ROWS})
+    parsed: list[RowInput | None] = []
+    for index, raw in enumerate(items):
+        try:
+            parsed.append(_as_row(raw))
+        except (KeyError, TypeError, ValueError):
+            row_errors[index] = {
+                "row": _("Give the muscle, side, segment, insertions and needle lot.")
+            }
+            parsed.append(None)
+    rows = [row for row in parsed if row is not None]
+    muscles = {
+        muscle.pk: muscle
+        for muscle in Muscle.objects.filter(pk__in={row.muscle_id for row in rows})
+    }
+    lots = {lot.pk: lot for lot in NeedleLot.objects.filter(pk__in={r.needle_lot_id for r in rows})}
+    usable = set(usable_lots(day).filter(pk__in=lots).values_list("pk", flat=True))
+    clean: list[RowInput] = []
+    for index, row in enumerate(parsed):
+        if row is None:
+            continue
+        problems: dict[str, str] = {}
+        muscle = muscles.get(row.muscle_id)
+        if muscle is None or not muscle.is_active:
+            problems["muscle"] = _("Choose a muscle from the catalogue.")
+        if row.side not in NeedleSide.values:
+            problems["side"] = _("Choose left or right.")
+        segment = row.segment.strip().upper()
+        if not seg.is_segment(segment):
+            problems["segment"] = _("Choose a spinal segment from C1 to S5.")
+        if not 1 <= row.insertions <= MAX_INSERTIONS:
+            problems["insertions"] = _("Enter from 1 to %(max)d insertions.") % {
+                "max": MAX_INSERTIONS
+            }
+        lot = lots.get(row.needle_lot_id)
+        if lot is None:
+            problems["needle_lot"] = _("Choose a needle lot from stock.")
+        elif lot.pk not in usable:
+            if lot.is_recalled:
+                problems["needle_lot"] = _("Lot %(lot)s was recalled: choose another lot.") % {
+                    "lot": lot.lot_number
+                }
+            else:
+                problems["needle_lot"] = _(
+                    "Lot %(lot)s expired on %(day)s: choose another lot."
+                ) % {"lot": lot.lot_number, "day": lot.expires_on.isoformat()}
+        if row.grasp not in Grasp.values:
+            problems["grasp"] = _("Choose none, mild, moderate or strong.")
+        if row.tolerance not in Tolerance.values:
+            problems["tolerance"] = _("Choose good, fair or poor.")
+        note = row.note.strip()
+        if len(note) > SHORT_TEXT_MAX:
+            problems["note"] = _("Keep the note under %(max)d characters.") % {
+                "max": SHORT_TEXT_MAX
+            }
+        if problems:
+            row_errors[index] = problems
+            continue
+        clean.append(
+            RowInput(
+                muscle_id=row.muscle_id,
+                side=row.side,
+                segment=segment,
+                insertions=row.insertions,
+                needle_lot_id=row.needle_lot_id,
+                grasp=row.grasp,
+                release=row.release,
+                twitch=row.twitch,
+                tolerance=row.tolerance,
+                note=note,
+            )
+        )
+    return clean
+
+
+def _write_rows(session: NeedlingSession, rows: Sequence[RowInput], *, first: int = 1) -> None:
+    for offset, row in enumerate(rows):
+        NeedlingRow(
+            session=session,
+            position=first + offset,
+            muscle_id=row.muscle_id,
+            side=row.side,
+            segment=row.segment,
+            insertions=row.insertions,
+            needle_lot_id=row.needle_lot_id,
+            grasp=row.grasp,
+            release=row.release,
+            twitch=row.twitch,
+            tolerance=row.tolerance,
+            note=row.note,
+        ).save()
+
+
+def _precaution_from_rows(session: NeedlingSession) -> bool:
+    return session.rows.filter(muscle__thoracic_precaution=True).exists()
+
+
+def _require_session_author(
+    session: NeedlingSession, actor: Any, request: HttpRequest | None, *, verb: str
+) -> None:
+    _require(
+        actor,
+        "charting.edit_draft",
+        session,
+        action=Action.UPDATE,
+        object_type="needling_session",
+        patient=session.patient,
+        request=request,
+        message=(
+            _("Only the practitioner who wrote this note may sign it.")
+            if verb == "sign"
+            else _("Only the practitioner who wrote this note may change it.")
+        ),
+    )
+
+
+def session_save_draft(
+    *,
+    session: NeedlingSession,
+    actor: Any,
+    data: Mapping[str, Any] | None = None,
+    rows: Sequence[RowInput | Mapping[str, Any]] | None = None,
+    request: HttpRequest | None = None,
+) -> NeedlingSession:
+    """Save the draft note: `data` fields that are given, and `rows`, when given, replace all.
+
+    `data` holds any of nprs_before, nprs_after, rom_change, aftercare_given,
+    aftercare_notes, notes. `rows` are RowInput or dicts with the same keys (muscle_id,
+    side, segment, insertions, needle_lot_id, grasp, release, twitch, tolerance, note),
+    numbered 1.. in the order given. Each lot must be usable on the visit's day.
+    Refuses (changing nothing) with ChartingError (errors: field -> message, row_errors:
+    row index -> field -> message), SignedNoteLocked, or PermissionDenied. Sets the
+    thoracic-precaution marker from the rows.
+    """
+    _require_session_author(session, actor, request, verb="save")
+    if session.is_signed:
+        raise SignedNoteLocked()
+    errors: dict[str, str] = {}
+    row_errors: dict[int, dict[str, str]] = {}
+    cleaned = _clean_session_data(data or {}, errors)
+    appointment = Appointment.objects.select_related("location").get(pk=session.appointment_id)
+    day = visit_day(appointment)
+    clean_rows = _clean_rows(rows, day=day, row_errors=row_errors) if rows is not None else None
+    if errors or row_errors:
+        raise ChartingError(
+            _("The note was not saved: correct the marked fields."),
+            errors=errors,
+            row_errors=row_errors,
+        )
+    with transaction.atomic():
+        locked = _lock_note(session)
+        for name, value in cleaned.items():
+            setattr(locked, name, value)
+        if clean_rows is not None:
+            for old in list(locked.rows.all()):
+                old.delete()
+            _write_rows(locked, clean_rows)
+        locked.thoracic_precaution = _precaution_from_rows(locked)
+        locked.save()
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type="needling_session",
+            object_id=locked.pk,
+            patient=locked.patient,
+            request=request,
+            detail={"status": "draft", "rows": locked.rows.count()},
+        )
+    return locked
+
+
+def session_copy_last_rows(
+    *, session: NeedlingSession, actor: Any, request: HttpRequest | None = None
+) -> CopyResult:
+    """Add to this draft the rows of the patient's last signed session, after any rows it has.
+
+    A lot that can no longer be used on this visit's day is swapped for a usable lot of the
+    same size (the one expiring first); a row whose muscle left the catalogue, or whose
+    size has no usable lot, is left out. `notes` says, in words, what was swapped or left out.
+    """
+    from imsclinic.charting.selectors import last_signed_session
+
+    _require_session_author(session, actor, request, verb="save")
+    if session.is_signed:
+        raise SignedNoteLocked()
+    source = last_signed_session(session.patient, exclude=session)
+    if source is None:
+        raise ChartingError(_("This patient has no signed needling note to copy from."))
+    appointment = Appointment.objects.select_related("location").get(pk=session.appointment_id)
+    day = visit_day(appointment)
+    usable = list(usable_lots(day))
+    usable_ids = {lot.pk for lot in usable}
+    result = CopyResult(source=source)
+    copies: list[RowInput] = []
+    for row in source.rows.select_related("muscle", "needle_lot").order_by("position"):
+        if not row.muscle.is_active:
+            result.notes.append(
+                _("%(muscle)s is no longer offered in charts: left out.")
+                % {"muscle": row.muscle.name}
+            )
+            continue
+        lot_id = row.needle_lot_id
+        if lot_id not in usable_ids:
+            old = row.needle_lot
+            same_size = [
+                lot
+                for lot in usable
+                if lot.diameter_mm == old.diameter_mm and lot.length_mm == old.length_mm
+            ]
+            if not same_size:
+                result.notes.append(
+                    _("No usable lot of %(size)s for %(muscle)s: left out.")
+                    % {"size": old.size_label, "muscle": row.muscle.name}
+                )
+                continue
+            replacement = min(same_size, key=lambda lot: (lot.expires_on, lot.pk))
+            lot_id = replacement.pk
+            result.notes.append(
+                _("%(muscle)s: lot %(old)s can no longer be used, lot %(new)s chosen instead.")
+                % {
+                    "muscle": row.muscle.name,
+                    "old": old.lot_number,
+                    "new": replacement.lot_number,
+                }
+            )
+        copies.append(
+            RowInput(
+                muscle_id=row.muscle_id,
+                side=row.side,
+                segment=row.segment,
+                insertions=row.insertions,
+                needle_lot_id=lot_id,
+                grasp=row.grasp,
+                release=row.release,
+                twitch=row.twitch,
+                tolerance=row.tolerance,
+                note=row.note,
+            )
+        )
+    with transaction.atomic():
+        locked = _lock_note(session)
+        last = max((row.position for row in locked.rows.all()), default=0)
+        if last + len(copies) > MAX_ROWS:
+            raise ChartingError(_("Too many rows: at most %(max)d muscles.") % {"max": MAX_ROWS})
+        _write_rows(locked, copies, first=last + 1)
+        locked.thoracic_precaution = _precaution_from_rows(locked)
+        locked.save()
+        result.rows = list(
+            locked.rows.filter(position__gt=last).select_related("muscle", "needle_lot")
+        )
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type="needling_session",
+            object_id=locked.pk,
+            patient=locked.patient,
+            request=request,
+            detail={"copied_from": source.pk, "rows": len(copies)},
+        )
+    return result
+
+
+def session_sign(
+    *,
+    session: NeedlingSession,
+    actor: Any,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> NeedlingSession:
+    """Sign the author's draft needling note; from then on it never changes.
+
+    Re-checks inside the transaction: the patient may be needled (NeedlingNotAllowed), the
+    practitioner's IMS credential is current on the visit's day (CredentialNotCurrent),
+    the note has pain before and after and at least one row, and every row is valid with
+    a lot usable on the visit's day (ChartingError with row_errors). Sets the
+    thoracic-precaution marker from the rows.
+    """
+    now = now or timezone.now()
+    _require_session_author(session, actor, request, verb="sign")
+    with transaction.atomic():
+        locked = _lock_note(session)
+        patient = locked.patient
+        appointment = Appointment.objects.select_related("location", "practitioner").get(
+            pk=locked.appointment_id
+        )
+        require_needling_readiness(patient, at=now)
+        _require_credential(appointment)
+        errors: dict[str, str] = {}
+        if locked.nprs_before is None:
+            errors["nprs_before"] = _("Record the pain score before needling.")
+        if locked.nprs_after is None:
+            errors["nprs_after"] = _("Record the pain score after needling.")
+        rows = list(locked.rows.order_by("position"))
+        if not rows:
+            errors["rows"] = _("Add at least one muscle needled.")
+        row_errors: dict[int, dict[str, str]] = {}
+        _clean_rows(
+            [
+                RowInput(
+                    muscle_id=row.muscle_id,
+                    side=row.side,
+                    segment=row.segment,
+                    insertions=row.insertions,
+                    needle_lot_id=row.needle_lot_id,
+                    grasp=row.grasp,
+                    release=row.release,
+                    twitch=row.twitch,
+                    tolerance=row.tolerance,
+                    note=row.note,
+                )
+                for row in rows
+            ],
+            day=visit_day(appointment),
+            row_errors=row_errors,
+        )
+        if errors or row_errors:
+            raise ChartingError(
+                _("The note cannot be signed yet: correct the marked fields."),
+                errors=errors,
+                row_errors=row_errors,
+            )
+        locked.thoracic_precaution = _precaution_from_rows(locked)
+        locked.status = NoteStatus.SIGNED
+        locked.signed_at = now
+        locked.signed_by = actor
+        locked.save(
+            update_fields=["status", "signed_at", "signed_by", "thoracic_precaution", "updated_at"]
+        )
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type="needling_session",
+            object_id=locked.pk,
+            patient=patient,
+            request=request,
+            detail={"status": "signed", "rows": len(rows)},
+        )
+    return locked
+
+
+# ---------------------------------------------------------------------------------------
+# Addenda
+
+
+def addendum_add(
+    *,
+    note: Assessment | NeedlingSession,
+    reason: str,
+    text: str,
+    actor: Any,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> Addendum:
+    """Add a dated correction under a signed note, with its author and reason.
+
+    Drafts are edited instead (ChartingError). The owner and the patient's care team may
+    add one (PermissionDenied for anyone else).
+    """
+    now = now or timezone.now()
+    patient = note.patient
+    object_type = "assessment" if isinstance(note, Assessment) else "needling_session"
+    _require(
+        actor,
+        "charting.add_addendum",
+        patient,
+        action=Action.CREATE,
+        object_type="addendum",
+        patient=patient,
+        request=request,
+        message=_("Only the owner and the patient's care team add to a chart."),
+    )
+    errors: dict[str, str] = {}
+    reason = (reason or "").strip()
+    text = (text or "").strip()
+    if not reason:
+        errors["reason"] = _("Say why you are adding to the signed note.")
+    elif len(reason) > SHORT_TEXT_MAX:
+        errors["reason"] = _("Keep the reason under %(max)d characters.") % {"max": SHORT_TEXT_MAX}
+    if not text:
+        errors["text"] = _("Write the addendum.")
+    elif len(text) > TEXT_MAX:
+        errors["text"] = _("Keep the addendum under %(max)d characters.") % {"max": TEXT_MAX}
+    if errors:
+        raise ChartingError(
+            _("The addendum was not added: correct the marked fields."), errors=errors
+        )
+    with transaction.atomic():
+        current = type(note).objects.select_for_update().get(pk=note.pk)
+        if not current.is_signed:
+            raise ChartingError(_("This note is still a draft: change it directly."))
+        addendum = Addendum(author=actor, created_at=now, reason=reason, text=text)
+        if isinstance(current, Assessment):
+            addendum.assessment = current
+        else:
+            addendum.session = current
+        addendum.save()
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="addendum",
+            object_id=addendum.pk,
+            patient=patient,
+            request=request,
+            detail={object_type: current.pk},
+        )
+    return addendum

@@ -1,0 +1,160 @@
+"""Forms of the needling session note: the note itself, one form per muscle row, addenda."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from imsclinic.charting.body_chart import REGION_ORDER, region_label
+from imsclinic.charting.models import MAX_INSERTIONS, Grasp, Muscle, NeedleSide, Tolerance
+from imsclinic.charting.segments import SEGMENTS
+
+MAX_ROWS = 60
+NPRS_CHOICES = [("", "—")] + [(str(n), str(n)) for n in range(11)]
+
+
+class SessionForm(forms.Form):
+    """The parts of the note that are not rows."""
+
+    nprs_before = forms.TypedChoiceField(
+        label=gettext_lazy("Pain before (0-10)"),
+        choices=NPRS_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    nprs_after = forms.TypedChoiceField(
+        label=gettext_lazy("Pain after (0-10)"),
+        choices=NPRS_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    rom_change = forms.CharField(
+        label=gettext_lazy("Range of motion change"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+    )
+    aftercare_given = forms.BooleanField(
+        label=gettext_lazy("Aftercare advice given"), required=False
+    )
+    aftercare_notes = forms.CharField(
+        label=gettext_lazy("Aftercare notes"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+    )
+    notes = forms.CharField(
+        label=gettext_lazy("Other notes"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=4000,
+    )
+
+
+class RowForm(forms.Form):
+    """One muscle needled: checked here, stored by the service."""
+
+    muscle = forms.IntegerField(required=False)
+    side = forms.ChoiceField(choices=NeedleSide.choices)
+    segment = forms.ChoiceField(choices=[("", "")] + [(s, s) for s in SEGMENTS], required=False)
+    insertions = forms.IntegerField(min_value=1, max_value=MAX_INSERTIONS, required=False)
+    needle_lot = forms.IntegerField(required=False)
+    grasp = forms.ChoiceField(choices=Grasp.choices)
+    release = forms.BooleanField(required=False)
+    twitch = forms.BooleanField(required=False)
+    tolerance = forms.ChoiceField(choices=Tolerance.choices)
+    note = forms.CharField(required=False, max_length=240)
+
+    def __init__(
+        self,
+        *args: Any,
+        muscles: Mapping[int, Muscle],
+        lots: Mapping[int, Any],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.muscles = muscles
+        self.lots = lots
+
+    def is_blank(self) -> bool:
+        """Say whether nothing worth keeping was typed in this row."""
+        if not self.is_bound:
+            return True
+        return not any(self.data.get(self.add_prefix(name)) for name in ("muscle", "note"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        muscle_id = data.get("muscle")
+        muscle = self.muscles.get(muscle_id) if muscle_id is not None else None
+        if muscle is None:
+            self.add_error("muscle", _("Choose a muscle."))
+        elif not data.get("segment"):
+            # The muscle's own level (paraspinals) or the top of its root range.
+            data["segment"] = muscle.level or muscle.root_from
+        if not data.get("insertions") and "insertions" not in self.errors:
+            self.add_error("insertions", _("Write how many insertions (1 to 50)."))
+        lot_id = data.get("needle_lot")
+        if lot_id is None or lot_id not in self.lots:
+            self.add_error(
+                "needle_lot", _("Choose a needle lot in stock (not expired, not recalled).")
+            )
+        data["muscle_obj"] = muscle
+        data["lot_obj"] = self.lots.get(lot_id) if lot_id is not None else None
+        return data
+
+
+def row_count(data: Mapping[str, Any]) -> int:
+    """Return how many rows the browser sent (bounded)."""
+    try:
+        total = int(data.get("rows-TOTAL", "0"))
+    except ValueError:
+        return 0
+    return max(0, min(total, MAX_ROWS))
+
+
+def bound_rows(
+    data: Mapping[str, Any], *, muscles: Mapping[int, Muscle], lots: Mapping[int, Any]
+) -> list[RowForm]:
+    """Return a bound form per row sent, blank rows left out."""
+    forms_: list[RowForm] = []
+    for index in range(row_count(data)):
+        form = RowForm(data, prefix=f"rows-{index}", muscles=muscles, lots=lots)
+        if not form.is_blank():
+            forms_.append(form)
+    return forms_
+
+
+class AddendumForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=240,
+        help_text=gettext_lazy("Why the note needs this, e.g. “Wrong side recorded”."),
+    )
+    text = forms.CharField(label=gettext_lazy("Addendum"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@dataclass
+class RegionGroup:
+    code: str
+    label: str
+    muscles: list[Muscle]
+
+
+def muscles_by_region(muscles: list[Muscle]) -> list[RegionGroup]:
+    """Group the catalogue by region, head to foot; muscles keep the catalogue's order."""
+    groups: dict[str, RegionGroup] = {}
+    for muscle in muscles:
+        group = groups.get(muscle.region)
+        if group is None:
+            group = groups[muscle.region] = RegionGroup(
+                muscle.region, region_label(muscle.region), []
+            )
+        group.muscles.append(muscle)
+    return sorted(groups.values(), key=lambda g: (REGION_ORDER.get(g.code, 99), g.label))

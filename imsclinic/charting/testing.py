@@ -1,0 +1,120 @@
+"""Test data for charting: needle lots, IMS visits, and notes written through the services.
+
+Used by the charting tests (G's and B's) and by apps that read charts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from imsclinic.charting import services
+from imsclinic.charting.models import Muscle, NeedlingSession
+from imsclinic.clinic.models import NeedleLot, Service
+from imsclinic.patients.models import Patient
+from imsclinic.scheduling.models import Appointment, AppointmentStatus
+
+
+def needle_lot(
+    lot_number: str = "LOT-A1",
+    *,
+    diameter: str = "0.30",
+    length: int = 40,
+    expires_on: dt.date | None = None,
+    recalled: bool = False,
+    manufacturer: str = "Acme Needles",
+) -> NeedleLot:
+    """Return a needle lot in stock (by default usable for years)."""
+    today = timezone.localdate()
+    return NeedleLot.objects.create(
+        lot_number=lot_number,
+        manufacturer=manufacturer,
+        diameter_mm=Decimal(diameter),
+        length_mm=length,
+        expires_on=expires_on or today + dt.timedelta(days=700),
+        quantity_received=100,
+        received_on=today - dt.timedelta(days=30),
+        recalled_at=timezone.now() if recalled else None,
+        recall_reason="Sterility breach reported by the maker." if recalled else "",
+    )
+
+
+def ims_visit(
+    patient: Patient,
+    user: Any,
+    service: Service,
+    *,
+    start: dt.datetime | None = None,
+    status: str = AppointmentStatus.IN_TREATMENT,
+) -> Appointment:
+    """Put an IMS visit with this practitioner straight into the book (test data)."""
+    start = start or timezone.now() - dt.timedelta(minutes=10)
+    end = start + dt.timedelta(minutes=service.duration_minutes)
+    return Appointment.objects.create(
+        patient=patient,
+        practitioner=user.practitioner,
+        location=user.practitioner.locations.get(),
+        service=service,
+        start=start,
+        end=end,
+        busy_until=end,
+        status=status,
+    )
+
+
+def ensure_catalogue() -> None:
+    """Load the starting muscle catalogue if it is missing.
+
+    The data migration loads it, but a transactional test (browser tests) empties every
+    table when it ends, so the next one starts without muscles.
+    """
+    from imsclinic.charting.catalogue import catalogue_entries
+
+    known = set(Muscle.objects.values_list("code", flat=True))
+    Muscle.objects.bulk_create(
+        [Muscle(**entry) for entry in catalogue_entries() if entry["code"] not in known]
+    )
+
+
+def muscle(code: str) -> Muscle:
+    return Muscle.objects.get(code=code)
+
+
+def row(
+    code: str, lot: NeedleLot, *, side: str = "left", segment: str = "", insertions: int = 3
+) -> services.RowInput:
+    """Return a needling row for the catalogue muscle `code` (segment: its first root)."""
+    found = muscle(code)
+    return services.RowInput(
+        muscle_id=found.pk,
+        side=side,
+        segment=segment or found.root_from,
+        insertions=insertions,
+        needle_lot_id=lot.pk,
+        grasp="moderate",
+        release=True,
+        twitch=False,
+        tolerance="good",
+    )
+
+
+def signed_session(
+    appointment: Appointment,
+    actor: Any,
+    rows: list[services.RowInput],
+    *,
+    nprs_before: int = 6,
+    nprs_after: int = 3,
+) -> NeedlingSession:
+    """Start, fill and sign a session through the services (the patient must be ready)."""
+    session = services.session_start(appointment=appointment, actor=actor)
+    session = services.session_save_draft(
+        session=session,
+        actor=actor,
+        data={"nprs_before": nprs_before, "nprs_after": nprs_after, "aftercare_given": True},
+        rows=rows,
+    )
+    return services.session_sign(session=session, actor=actor)

@@ -1,0 +1,364 @@
+"""Staff pages for Gunn assessments (write, sign, read, add an addendum) and the to-do list.
+
+Every page opens the patient through `patients.selectors.patient_for_user` with a charting
+permission (outsiders get 404, the front desk 403) and writes the look to the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from imsclinic.charting import segments as seg
+from imsclinic.charting import selectors, services
+from imsclinic.charting.errors import ChartingError, SignedNoteLocked
+from imsclinic.charting.forms import (
+    AddendumForm,
+    AssessmentForm,
+    SignRowForm,
+    muscle_choices,
+    segment_grid,
+    segments_from_post,
+    sign_row_forms,
+)
+from imsclinic.charting.models import Assessment
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action, Outcome
+from imsclinic.intake.selectors import clinic_zone
+from imsclinic.patients.models import Patient
+from imsclinic.patients.selectors import patient_for_user
+from imsclinic.scheduling.models import Appointment
+
+
+def _audit_view(request: HttpRequest, *, patient: Patient, object_type: str, pk: Any) -> None:
+    audit_record(
+        actor=request.user,  # type: ignore[arg-type]
+        action=Action.VIEW,
+        object_type=object_type,
+        object_id=pk,
+        patient=patient,
+        request=request,
+    )
+
+
+def _open_assessment(request: HttpRequest, assessment_id: int) -> tuple[Assessment, Patient]:
+    """Return the assessment and its patient if this user may read the chart; else 404/403."""
+    assessment = selectors.assessment_detail(assessment_id)
+    if assessment is None:
+        audit_record(
+            actor=request.user,  # type: ignore[arg-type]
+            action=Action.VIEW,
+            object_type="assessment",
+            object_id=assessment_id,
+            outcome=Outcome.DENIED,
+            request=request,
+            detail={"reason": "no such assessment"},
+        )
+        raise Http404("No such assessment.")
+    patient = patient_for_user(
+        request, user=request.user, patient_id=assessment.patient_id, perm="charting.view_chart"
+    )
+    return assessment, patient
+
+
+def _visit_for(request: HttpRequest, patient: Patient) -> Appointment | None:
+    raw = request.GET.get("appointment") or request.POST.get("appointment") or ""
+    if not raw.isdigit():
+        return None
+    return Appointment.objects.filter(pk=int(raw), patient=patient).first()
+
+
+def _apply_refusal(
+    refusal: ChartingError, form: AssessmentForm, rows: list[SignRowForm], used: list[int]
+) -> list[str]:
+    """Put each refusal message next to its field; return messages with no field."""
+    loose: list[str] = []
+    for name, message in refusal.errors.items():
+        if name in form.fields:
+            form.add_error(name, message)
+        else:
+            loose.append(message)
+    for index, problems in refusal.row_errors.items():
+        if index >= len(used):
+            continue
+        row = rows[used[index]]
+        for name, message in problems.items():
+            row.add_error(name if name in row.fields else None, message)
+    if not loose and not refusal.errors and not refusal.row_errors:
+        loose.append(refusal.message)
+    return loose
+
+
+def _render_form(
+    request: HttpRequest,
+    *,
+    patient: Patient,
+    assessment: Assessment | None,
+    form: AssessmentForm,
+    rows: list[SignRowForm],
+    chosen: list[tuple[str, str]],
+    appointment: Appointment | None,
+    problems: list[str] | None = None,
+    section_errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    codes = [code for code, _side in chosen]
+    context = {
+        "patient": patient,
+        "assessment": assessment,
+        "form": form,
+        "fixed_rows": [row for row in rows if row.fixed_sign],
+        "extra_rows": [row for row in rows if not row.fixed_sign],
+        "grid": segment_grid(chosen),
+        "suggested": selectors.suggest_muscles(codes),
+        "chosen_codes": seg.sort_segments(code for code in codes if seg.is_segment(code)),
+        "appointment": appointment,
+        "problems": problems or [],
+        "section_errors": section_errors or {},
+        "zone": clinic_zone(),
+    }
+    return render(request, "charting/assessment_form.html", context, status=status)
+
+
+def _save(
+    request: HttpRequest,
+    *,
+    patient: Patient,
+    assessment: Assessment | None,
+    appointment: Appointment | None,
+) -> tuple[Assessment | None, HttpResponse | None]:
+    """Save the posted draft; return it, or the page again with the problems marked."""
+    choices = muscle_choices(selectors.active_muscles())
+    form = AssessmentForm(request.POST)
+    rows = sign_row_forms(data=request.POST, assessment=assessment, choices=choices)
+    chosen = segments_from_post(request.POST)
+    form_ok = form.is_valid()
+    rows_ok = all(row.is_valid() for row in rows)
+    if not (form_ok and rows_ok):
+        return None, _render_form(
+            request,
+            patient=patient,
+            assessment=assessment,
+            form=form,
+            rows=rows,
+            chosen=chosen,
+            appointment=appointment,
+            problems=[_("The assessment was not saved: correct the marked fields.")],
+            status=400,
+        )
+    used = [index for index, row in enumerate(rows) if not row.is_blank_extra]
+    try:
+        saved = services.assessment_save_draft(
+            patient=patient,
+            actor=request.user,
+            assessment=assessment,
+            appointment=appointment,
+            data=form.cleaned_data,
+            signs=[rows[index].to_input() for index in used],
+            segments=chosen,
+            request=request,
+        )
+    except SignedNoteLocked:
+        messages.error(request, _("This assessment is signed: add an addendum instead."))
+        assert assessment is not None
+        return None, redirect("assessment_detail", assessment_id=assessment.pk)
+    except ChartingError as refusal:
+        problems = _apply_refusal(refusal, form, rows, used)
+        return None, _render_form(
+            request,
+            patient=patient,
+            assessment=assessment,
+            form=form,
+            rows=rows,
+            chosen=chosen,
+            appointment=appointment,
+            problems=[refusal.message, *problems] if refusal.message not in problems else problems,
+            section_errors=refusal.errors,
+            status=400,
+        )
+    return saved, None
+
+
+@login_required
+def assessment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Start a Gunn assessment for a patient; the first save makes the draft."""
+    patient = patient_for_user(
+        request, user=request.user, patient_id=patient_id, perm="charting.add_note"
+    )
+    appointment = _visit_for(request, patient)
+    if request.method == "POST":
+        saved, response = _save(request, patient=patient, assessment=None, appointment=appointment)
+        if response is not None:
+            return response
+        assert saved is not None
+        return _after_save(request, saved)
+    _audit_view(request, patient=patient, object_type="assessment_form", pk=patient.pk)
+    choices = muscle_choices(selectors.active_muscles())
+    return _render_form(
+        request,
+        patient=patient,
+        assessment=None,
+        form=AssessmentForm(),
+        rows=sign_row_forms(data=None, assessment=None, choices=choices),
+        chosen=[],
+        appointment=appointment,
+    )
+
+
+def _after_save(request: HttpRequest, assessment: Assessment) -> HttpResponse:
+    if request.POST.get("action") == "sign":
+        try:
+            services.assessment_sign(assessment=assessment, actor=request.user, request=request)
+        except ChartingError as refusal:
+            for message in [refusal.message, *refusal.errors.values()]:
+                messages.error(request, message)
+            return redirect("assessment_detail", assessment_id=assessment.pk)
+        messages.success(request, _("Signed. The assessment can no longer be changed."))
+        return redirect("assessment_detail", assessment_id=assessment.pk)
+    messages.success(request, _("Draft saved."))
+    if request.POST.get("action") == "suggest":
+        url = reverse("assessment_detail", kwargs={"assessment_id": assessment.pk})
+        return redirect(f"{url}#suggested-heading")
+    return redirect("assessment_detail", assessment_id=assessment.pk)
+
+
+@login_required
+def assessment_page(request: HttpRequest, assessment_id: int) -> HttpResponse:
+    """Show an assessment: its author edits and signs the draft; a signed one is read."""
+    assessment, patient = _open_assessment(request, assessment_id)
+    user: Any = request.user
+    editable = not assessment.is_signed and user.has_perm("charting.edit_draft", assessment)
+    if request.method == "POST":
+        if not editable:
+            audit_record(
+                actor=user,
+                action=Action.UPDATE,
+                object_type="assessment",
+                object_id=assessment.pk,
+                patient=patient,
+                outcome=Outcome.DENIED,
+                request=request,
+            )
+            if assessment.is_signed:
+                messages.error(request, _("This assessment is signed: add an addendum instead."))
+                return redirect("assessment_detail", assessment_id=assessment.pk)
+            raise PermissionDenied
+        saved, response = _save(
+            request, patient=patient, assessment=assessment, appointment=assessment.appointment
+        )
+        if response is not None:
+            return response
+        assert saved is not None
+        return _after_save(request, saved)
+    _audit_view(request, patient=patient, object_type="assessment", pk=assessment.pk)
+    chosen = [(item.segment, item.side) for item in assessment.segments.all()]
+    if editable:
+        choices = muscle_choices(selectors.active_muscles())
+        return _render_form(
+            request,
+            patient=patient,
+            assessment=assessment,
+            form=AssessmentForm.for_assessment(assessment),
+            rows=sign_row_forms(data=None, assessment=assessment, choices=choices),
+            chosen=chosen,
+            appointment=assessment.appointment,
+        )
+    return _render_detail(request, assessment=assessment, patient=patient, form=None)
+
+
+def _render_detail(
+    request: HttpRequest,
+    *,
+    assessment: Assessment,
+    patient: Patient,
+    form: AddendumForm | None,
+    status: int = 200,
+) -> HttpResponse:
+    user: Any = request.user
+    can_add = assessment.is_signed and user.has_perm("charting.add_addendum", patient)
+    codes = [item.segment for item in assessment.segments.all()]
+    context = {
+        "patient": patient,
+        "assessment": assessment,
+        "signs": [s for s in assessment.signs.all()],
+        "segments": list(assessment.segments.all()),
+        "addenda": list(assessment.addenda.all()),
+        "suggested": selectors.suggest_muscles(codes),
+        "chosen_codes": seg.sort_segments(codes),
+        "addendum_form": form or (AddendumForm() if can_add else None),
+        "zone": clinic_zone(),
+    }
+    return render(request, "charting/assessment_detail.html", context, status=status)
+
+
+@require_POST
+@login_required
+def assessment_sign_page(request: HttpRequest, assessment_id: int) -> HttpResponse:
+    """Sign the saved draft as it stands (the form's "Save and sign" also signs)."""
+    assessment, _patient = _open_assessment(request, assessment_id)
+    try:
+        services.assessment_sign(assessment=assessment, actor=request.user, request=request)
+    except SignedNoteLocked:
+        messages.error(request, _("This assessment is already signed."))
+    except ChartingError as refusal:
+        for message in [refusal.message, *refusal.errors.values()]:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Signed. The assessment can no longer be changed."))
+    return redirect("assessment_detail", assessment_id=assessment.pk)
+
+
+@require_POST
+@login_required
+def assessment_addendum_page(request: HttpRequest, assessment_id: int) -> HttpResponse:
+    """Add an addendum under a signed assessment."""
+    assessment, patient = _open_assessment(request, assessment_id)
+    form = AddendumForm(request.POST)
+    if form.is_valid():
+        try:
+            services.addendum_add(
+                note=assessment,
+                reason=form.cleaned_data["reason"],
+                text=form.cleaned_data["text"],
+                actor=request.user,
+                request=request,
+            )
+        except ChartingError as refusal:
+            for name, message in refusal.errors.items():
+                form.add_error(name if name in form.fields else None, message)
+            if not refusal.errors:
+                form.add_error(None, refusal.message)
+        else:
+            messages.success(request, _("Addendum added."))
+            return redirect("assessment_detail", assessment_id=assessment.pk)
+    return _render_detail(request, assessment=assessment, patient=patient, form=form, status=400)
+
+
+@login_required
+def todo_page(request: HttpRequest) -> HttpResponse:
+    """List the signed-in practitioner's notes left unsigned for more than a day."""
+    user: Any = request.user
+    if not user.has_perm("charting.view_todo"):
+        raise PermissionDenied
+    notes = selectors.unsigned_notes_for(user, now=timezone.now())
+    audit_record(
+        actor=user,
+        action=Action.VIEW,
+        object_type="unsigned_notes",
+        request=request,
+        detail={"shown": len(notes)},
+    )
+    return render(
+        request,
+        "charting/todo.html",
+        {"notes": notes, "zone": clinic_zone(), "hours": 24},
+    )

@@ -1,0 +1,209 @@
+"""A patient's chart for the care team, its PDF summary, and the patient's own signed notes.
+
+The chart page reads everything through `selectors.chart_for` (a fixed number of queries,
+whatever the number of sessions) and draws the body chart from the rows already loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from imsclinic.charting.body_chart import BodyChart, Needled, build_chart, side_label
+from imsclinic.charting.models import NeedlingSession, SignalFinding
+from imsclinic.charting.pdf import chart_summary_pdf_bytes, portal_summary_pdf_bytes
+from imsclinic.charting.selectors import Chart, chart_for
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action
+from imsclinic.core.permissions import is_clinic_staff
+from imsclinic.intake.selectors import clinic_zone
+from imsclinic.patients.models import Patient
+from imsclinic.patients.selectors import patient_for_user
+
+CHART_PERM = "charting.view_chart"
+# Helper K's adverse-event list for one patient, when that page exists.
+ADVERSE_EVENTS_URL = "patient_adverse_events"
+
+
+@dataclass(frozen=True)
+class MuscleCount:
+    muscle: str
+    region: str
+    side: str
+    count: int
+
+
+def heat_of(sessions: Iterable[NeedlingSession]) -> tuple[BodyChart, list[dict[str, Any]]]:
+    """Return the body chart of these sessions' rows and the same counts per muscle and side."""
+    per_muscle: dict[tuple[int, str], list[Any]] = {}
+    needled = []
+    for session in sessions:
+        for row in session.rows.all():
+            muscle = row.muscle
+            needled.append(Needled(region=muscle.region, side=row.side, muscle_view=muscle.view))
+            entry = per_muscle.setdefault((muscle.pk, row.side), [muscle, row.side, 0])
+            entry[2] += 1
+    table = [
+        {"muscle": muscle.name, "side": side_label(side).capitalize(), "count": count}
+        for muscle, side, count in sorted(
+            per_muscle.values(), key=lambda e: (-e[2], e[0].order, e[0].name, e[1])
+        )
+    ]
+    return build_chart(needled), table
+
+
+def _adverse_events_url(patient: Patient) -> str:
+    try:
+        return reverse(ADVERSE_EVENTS_URL, kwargs={"patient_id": patient.pk})
+    except NoReverseMatch:
+        return ""
+
+
+def _audit(
+    request: HttpRequest, patient: Patient, *, action: str, what: str, **detail: Any
+) -> None:
+    audit_record(
+        actor=request.user,  # type: ignore[arg-type]
+        action=action,
+        object_type=what,
+        object_id=patient.pk,
+        patient=patient,
+        request=request,
+        detail=detail,
+    )
+
+
+@login_required
+@require_GET
+def chart_page(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Show a patient's whole chart: assessments, sessions with rows and addenda, body chart."""
+    patient = patient_for_user(request, user=request.user, patient_id=patient_id, perm=CHART_PERM)
+    chart = chart_for(patient)
+    _audit(request, patient, action=Action.VIEW, what="chart")
+    body, counts = heat_of(chart.signed_sessions)
+    for assessment in chart.assessments:
+        assessment.present_signs = [  # type: ignore[attr-defined]
+            sign for sign in assessment.signs.all() if sign.finding == SignalFinding.PRESENT
+        ]
+    context = {
+        "patient": patient,
+        "chart": chart,
+        "body": body,
+        "counts": counts,
+        "zone": clinic_zone(),
+        "adverse_events_url": _adverse_events_url(patient),
+        "can_chart": request.user.has_perm("charting.add_note", patient),
+    }
+    return render(request, "charting/chart_page.html", context)
+
+
+def _pdf_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def chart_summary_pdf(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Send the referral / insurer summary of a patient's signed notes as a PDF, audited."""
+    patient = patient_for_user(request, user=request.user, patient_id=patient_id, perm=CHART_PERM)
+    chart = chart_for(patient)
+    _audit(
+        request,
+        patient,
+        action=Action.EXPORT,
+        what="chart_summary",
+        format="pdf",
+        sessions=len(chart.signed_sessions),
+    )
+    today = timezone.localdate()
+    return _pdf_response(
+        chart_summary_pdf_bytes(chart, author=request.user, zone=clinic_zone()),
+        f"chart-summary-{patient.pk}-{today:%Y-%m-%d}.pdf",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The patient's own notes (portal)
+
+PortalView = Callable[..., HttpResponse]
+
+
+def own_record(view: PortalView) -> Callable[..., HttpResponse]:
+    """Let a signed-in patient with a record in; send staff to the patient list."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if is_clinic_staff(request.user):
+            return redirect("patient_list")
+        patient = Patient.objects.filter(user=request.user).first()  # type: ignore[misc]
+        if patient is None or not request.user.has_perm("patients.view_own_record", patient):
+            raise PermissionDenied
+        return view(request, patient, *args, **kwargs)
+
+    return wrapper
+
+
+def plain_notes(chart: Chart) -> list[dict[str, Any]]:
+    """Return the signed sessions in words a patient reads: no codes, no lot numbers."""
+    notes = []
+    for session in chart.signed_sessions:
+        muscles: list[str] = []
+        for row in session.rows.all():
+            words = f"{row.muscle.name} ({side_label(row.side)})"
+            if words not in muscles:
+                muscles.append(words)
+        notes.append(
+            {
+                "session": session,
+                "start": session.appointment.start,
+                "practitioner": session.practitioner.get_full_name(),
+                "muscles": muscles,
+                "before": session.nprs_before,
+                "after": session.nprs_after,
+                "advice": session.aftercare_notes,
+                "advice_given": session.aftercare_given,
+                "addenda": list(session.addenda.all()),
+            }
+        )
+    return notes
+
+
+@own_record
+@require_GET
+def portal_notes(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """Show the patient their own signed treatment notes in plain language."""
+    chart = chart_for(patient)
+    _audit(request, patient, action=Action.VIEW, what="portal_notes")
+    return render(
+        request,
+        "charting/portal_notes.html",
+        {"patient": patient, "notes": plain_notes(chart), "zone": clinic_zone()},
+    )
+
+
+@own_record
+@require_GET
+def portal_notes_pdf(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """Send the patient a PDF of their own signed notes, audited."""
+    chart = chart_for(patient)
+    notes = plain_notes(chart)
+    _audit(request, patient, action=Action.EXPORT, what="portal_notes", format="pdf")
+    today = timezone.localdate()
+    return _pdf_response(
+        portal_summary_pdf_bytes(patient, notes, zone=clinic_zone()),
+        f"my-treatment-notes-{today:%Y-%m-%d}.pdf",
+    )

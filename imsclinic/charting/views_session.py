@@ -1,0 +1,501 @@
+"""The needling session note of one visit: start, chart the rows, save as you go, sign, addenda.
+
+One page, one URL. Each button is a plain form POST (`action`), so the page works without
+JavaScript; htmx only posts the same form in the background ("autosave") and swaps in the
+"Saved 10:42" line. A draft is saved with whatever is valid; rows with a problem stay on the
+page as typed, with the problem written beside them, and are stored once complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from imsclinic.charting import services
+from imsclinic.charting.body_chart import REGION_CODES, Needled, build_chart, region_choices
+from imsclinic.charting.errors import ChartingError
+from imsclinic.charting.models import Grasp, Muscle, NeedleSide, NeedlingSession, Tolerance
+from imsclinic.charting.segments import SEGMENTS
+from imsclinic.charting.session_forms import (
+    AddendumForm,
+    RowForm,
+    SessionForm,
+    bound_rows,
+    muscles_by_region,
+)
+from imsclinic.clinic.selectors import usable_lots
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action
+from imsclinic.intake.selectors import clinic_zone
+from imsclinic.patients.selectors import patient_for_user
+from imsclinic.safety.errors import NeedlingNotAllowed
+from imsclinic.scheduling.models import Appointment
+
+CHART_PERM = "charting.view_chart"
+ROW_FIELDS = (
+    "muscle",
+    "side",
+    "segment",
+    "insertions",
+    "needle_lot",
+    "grasp",
+    "release",
+    "twitch",
+    "tolerance",
+    "note",
+)
+
+
+@dataclass
+class RowView:
+    """One row as the page draws it: the values as typed (or stored) and their problems."""
+
+    index: int | str
+    values: dict[str, Any]
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    precaution: bool = False
+    muscle_name: str = ""
+
+    @property
+    def index_str(self) -> str:
+        return str(self.index)
+
+    @property
+    def number(self) -> str:
+        return str(self.index + 1) if isinstance(self.index, int) else "__n__"
+
+
+def _stored_values(row: Any) -> dict[str, Any]:
+    return {
+        "muscle": str(row.muscle_id),
+        "side": row.side,
+        "segment": row.segment,
+        "insertions": str(row.insertions),
+        "needle_lot": str(row.needle_lot_id),
+        "grasp": row.grasp,
+        "release": row.release,
+        "twitch": row.twitch,
+        "tolerance": row.tolerance,
+        "note": row.note,
+    }
+
+
+def _blank_values(after: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A new row: the side and lot of the row above it, the usual defaults for the rest."""
+    return {
+        "muscle": "",
+        "side": (after or {}).get("side") or NeedleSide.LEFT,
+        "segment": "",
+        "insertions": "",
+        "needle_lot": (after or {}).get("needle_lot") or "",
+        "grasp": Grasp.NONE,
+        "release": False,
+        "twitch": False,
+        "tolerance": Tolerance.GOOD,
+        "note": "",
+    }
+
+
+def _row_view(index: int, values: dict[str, Any], muscles: Mapping[int, Muscle]) -> RowView:
+    try:
+        muscle = muscles.get(int(values.get("muscle") or 0))
+    except ValueError:
+        muscle = None
+    return RowView(
+        index=index,
+        values=values,
+        precaution=bool(muscle and muscle.thoracic_precaution),
+        muscle_name=muscle.name if muscle else "",
+    )
+
+
+def _visit(request: HttpRequest, appointment_id: int) -> Appointment:
+    """Return the visit if the user may chart for its patient; 404 for anyone else, audited."""
+    appointment = (
+        Appointment.objects.select_related("patient", "service", "practitioner__user", "location")
+        .filter(pk=appointment_id)
+        .first()
+    )
+    if appointment is None:
+        raise Http404("No such visit.")
+    patient_for_user(request, user=request.user, patient_id=appointment.patient_id, perm=CHART_PERM)
+    return appointment
+
+
+def _visit_day(appointment: Appointment) -> dt.date:
+    zone = ZoneInfo(appointment.location.time_zone or clinic_zone())
+    return appointment.start.astimezone(zone).date()
+
+
+@dataclass
+class Page:
+    """Everything the template needs, built once per request."""
+
+    appointment: Appointment
+    session: NeedlingSession | None
+    muscles: dict[int, Muscle]
+    lots: dict[int, Any]
+    region: str = ""
+    query: str = ""
+
+
+def _page(appointment: Appointment, *, region: str, query: str) -> Page:
+    session = (
+        NeedlingSession.objects.filter(appointment=appointment)
+        .select_related("practitioner", "signed_by")
+        .first()
+    )
+    catalogue = list(Muscle.objects.filter(is_active=True))
+    muscles = {m.pk: m for m in catalogue}
+    if session is not None:
+        for row in session.rows.select_related("muscle"):
+            muscles.setdefault(row.muscle_id, row.muscle)
+    lots = {lot.pk: lot for lot in usable_lots(_visit_day(appointment))}
+    return Page(appointment, session, muscles, lots, region, query)
+
+
+def _rows_from_post(data: Mapping[str, Any], page: Page) -> tuple[list[RowView], list[RowForm]]:
+    forms = bound_rows(data, muscles=page.muscles, lots=page.lots)
+    views = []
+    for index, form in enumerate(forms):
+        values = {
+            name: data.get(form.add_prefix(name), "")
+            for name in ROW_FIELDS
+            if name not in ("release", "twitch")
+        }
+        values["release"] = bool(data.get(form.add_prefix("release")))
+        values["twitch"] = bool(data.get(form.add_prefix("twitch")))
+        view = _row_view(index, values, page.muscles)
+        if not form.is_valid():
+            view.errors = {
+                name: [str(error) for error in errors] for name, errors in form.errors.items()
+            }
+        views.append(view)
+    return views, forms
+
+
+def _service_row(cleaned: dict[str, Any]) -> services.RowInput:
+    return services.RowInput(
+        muscle_id=cleaned["muscle_obj"].pk,
+        side=cleaned["side"],
+        segment=cleaned["segment"],
+        insertions=cleaned["insertions"],
+        needle_lot_id=cleaned["lot_obj"].pk,
+        grasp=cleaned["grasp"],
+        release=cleaned["release"],
+        twitch=cleaned["twitch"],
+        tolerance=cleaned["tolerance"],
+        note=cleaned["note"],
+    )
+
+
+@dataclass
+class SaveResult:
+    saved: bool
+    complete: bool
+    form: SessionForm
+    rows: list[RowView]
+    message: str = ""
+
+
+def _save(request: HttpRequest, page: Page) -> SaveResult:
+    """Store what is valid of the posted note; report what is not."""
+    assert page.session is not None
+    form = SessionForm(request.POST)
+    rows, row_forms = _rows_from_post(request.POST, page)
+    valid_rows = [(view, rf) for view, rf in zip(rows, row_forms, strict=True) if rf.is_valid()]
+    header_ok = form.is_valid()
+    fields = form.cleaned_data if header_ok else _stored_header(page.session)
+    try:
+        services.session_save_draft(
+            session=page.session,
+            data=fields,
+            rows=[_service_row(rf.cleaned_data) for _view, rf in valid_rows],
+            actor=request.user,
+            request=request,
+        )
+    except ChartingError as refusal:
+        for index, problems in refusal.row_errors.items():
+            if index < len(valid_rows):
+                view = valid_rows[index][0]
+                for name, message in problems.items():
+                    view.errors.setdefault(name, []).append(message)
+        for name, message in refusal.errors.items():
+            form.add_error(name if name in form.fields else None, message)
+        return SaveResult(False, False, form, rows, refusal.message)
+    complete = header_ok and len(valid_rows) == len(rows)
+    return SaveResult(True, complete, form, rows)
+
+
+def _stored_header(session: NeedlingSession) -> dict[str, Any]:
+    return {name: getattr(session, name) for name in SessionForm.base_fields}
+
+
+def _saved_line(session: NeedlingSession | None) -> str:
+    if session is None:
+        return ""
+    local = timezone.localtime(session.updated_at, ZoneInfo(clinic_zone()))
+    return _("Saved %(time)s") % {"time": local.strftime("%H:%M")}
+
+
+def _filter(source: Mapping[str, Any]) -> tuple[str, str]:
+    region = str(source.get("region", "") or "")
+    return (region if region in REGION_CODES else ""), str(source.get("q", "") or "")[:60]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_note(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    """Show or chart the needling note of one visit."""
+    appointment = _visit(request, appointment_id)
+    source = request.POST if request.method == "POST" else request.GET
+    region, query = _filter(source)
+    page = _page(appointment, region=region, query=query)
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    here = reverse("session_note", args=[appointment.pk])
+
+    if action == "start":
+        return _start(request, page, here)
+    if page.session is None:
+        _audit_view(request, page)
+        return _render(request, page, refusal=None)
+    if page.session.is_signed:
+        if action == "addendum":
+            return _addendum(request, page, here)
+        if action == "autosave" and request.headers.get("HX-Request"):
+            return render(
+                request,
+                "charting/session_save_status.html",
+                {"result": SaveResult(False, False, SessionForm(), [], _("this note is signed."))},
+            )
+        if request.method == "POST":
+            # Nothing else changes a signed note, whatever the request says.
+            messages.error(request, _("This note is signed: it cannot be changed."))
+            return redirect(here)
+        _audit_view(request, page)
+        return _render(request, page)
+    if request.method == "GET":
+        _audit_view(request, page)
+        return _render(request, page)
+    if not request.user.has_perm("charting.edit_draft", page.session):
+        raise PermissionDenied
+    result = _save(request, page)
+    if action == "copy_last":
+        if not (result.saved and result.complete):
+            # Copy only once what was typed is safely stored; the page keeps it meanwhile.
+            result.message = result.message or _(
+                "Not copied yet: correct the rows marked below first, then copy again."
+            )
+            return _render(request, page, result=result)
+        return _copy_last(request, page, here)
+    if action == "autosave" and request.headers.get("HX-Request"):
+        page.session.refresh_from_db()
+        # The body chart beside the form follows what was saved (an out-of-band swap).
+        return render(
+            request,
+            "charting/session_save_status.html",
+            {
+                "result": result,
+                "saved_line": _saved_line(page.session),
+                "region": page.region,
+                **_session_chart(page.session),
+            },
+        )
+    if action == "sign" and result.complete and result.saved:
+        try:
+            services.session_sign(session=page.session, actor=request.user, request=request)
+        except NeedlingNotAllowed as refusal:
+            return _render(request, page, result=result, sign_missing=refusal.missing)
+        except ChartingError as refusal:
+            problems = [refusal.message, *refusal.errors.values()]
+            for index, fields in refusal.row_errors.items():
+                problems += [
+                    _("Muscle %(n)d: %(problem)s") % {"n": index + 1, "problem": problem}
+                    for problem in fields.values()
+                ]
+            return _render(request, page, result=result, sign_missing=problems)
+        messages.success(request, _("Signed. The note can no longer be changed."))
+        return redirect(here)
+    if action == "sign":
+        result.message = result.message or _("Not signed: correct the problems marked below first.")
+    if result.saved and result.complete and action in ("save", "filter", ""):
+        messages.success(request, _saved_line(page.session))
+        query_string = "&".join(
+            f"{key}={value}" for key, value in (("region", region), ("q", query)) if value
+        )
+        return redirect(f"{here}?{query_string}#rows" if query_string else here)
+    add_row = action == "add_row"
+    return _render(request, page, result=result, add_row=add_row)
+
+
+def _copy_last(request: HttpRequest, page: Page, here: str) -> HttpResponse:
+    assert page.session is not None
+    try:
+        copied = services.session_copy_last_rows(
+            session=page.session, actor=request.user, request=request
+        )
+    except ChartingError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(
+            request,
+            _("Copied %(count)d rows of the last session.") % {"count": len(copied.rows)},
+        )
+        for note in copied.notes:
+            messages.warning(request, note)
+    return redirect(f"{here}#rows")
+
+
+def _start(request: HttpRequest, page: Page, here: str) -> HttpResponse:
+    if page.session is not None:
+        return redirect(here)
+    try:
+        services.session_start(appointment=page.appointment, actor=request.user, request=request)
+    except NeedlingNotAllowed as refusal:
+        return _render(request, page, refusal=refusal.missing)
+    except ChartingError as refusal:
+        return _render(request, page, refusal=[refusal.message])
+    messages.success(request, _("Started the session note."))
+    return redirect(here)
+
+
+def _addendum(request: HttpRequest, page: Page, here: str) -> HttpResponse:
+    assert page.session is not None
+    form = AddendumForm(request.POST)
+    if form.is_valid():
+        try:
+            services.addendum_add(
+                note=page.session,
+                reason=form.cleaned_data["reason"],
+                text=form.cleaned_data["text"],
+                actor=request.user,
+                request=request,
+            )
+        except ChartingError as refusal:
+            form.add_error(None, refusal.message)
+        else:
+            messages.success(request, _("Added the addendum."))
+            return redirect(f"{here}#addenda")
+    return _render(request, page, addendum_form=form)
+
+
+def _session_chart(session: NeedlingSession) -> dict[str, Any]:
+    """Return the session's stored rows, its body chart, and the chart's rows as text."""
+    stored = list(session.rows.select_related("muscle", "needle_lot").order_by("position"))
+    return {
+        "stored": stored,
+        "chart": build_chart(
+            Needled(region=row.muscle.region, side=row.side, muscle_view=row.muscle.view)
+            for row in stored
+        ),
+        "chart_rows": [
+            {"muscle": row.muscle.name, "side": row.get_side_display(), "count": 1}
+            for row in stored
+        ],
+    }
+
+
+def _audit_view(request: HttpRequest, page: Page) -> None:
+    audit_record(
+        actor=request.user,  # type: ignore[arg-type]
+        action=Action.VIEW,
+        object_type="needling_session",
+        object_id=page.session.pk if page.session else None,
+        patient=page.appointment.patient,
+        request=request,
+        detail={"appointment": page.appointment.pk},
+    )
+
+
+def _render(
+    request: HttpRequest,
+    page: Page,
+    *,
+    refusal: list[str] | None = None,
+    result: SaveResult | None = None,
+    add_row: bool = False,
+    sign_missing: list[str] | None = None,
+    addendum_form: AddendumForm | None = None,
+) -> HttpResponse:
+    session = page.session
+    context: dict[str, Any] = {
+        "appointment": page.appointment,
+        "patient": page.appointment.patient,
+        "session": session,
+        "refusal": refusal,
+        "zone": clinic_zone(),
+        "region": page.region,
+        "query": page.query,
+        "regions": region_choices(),
+    }
+    if session is None:
+        return render(request, "charting/session_start.html", context)
+    chart = _session_chart(session)
+    stored = chart.pop("stored")
+    context.update(chart)
+    if session.is_signed or not request.user.has_perm("charting.edit_draft", session):
+        context.update(
+            rows=stored,
+            addenda=list(session.addenda.select_related("author").order_by("created_at", "pk")),
+            addendum_form=addendum_form or AddendumForm(),
+        )
+        return render(request, "charting/session_signed.html", context)
+
+    if result is not None:
+        form = result.form
+        rows = result.rows
+    else:
+        form = SessionForm(initial=_stored_header(session))
+        rows = [
+            _row_view(index, _stored_values(row), page.muscles) for index, row in enumerate(stored)
+        ]
+    if not rows or add_row or result is None:
+        rows.append(
+            _row_view(len(rows), _blank_values(rows[-1].values if rows else None), page.muscles)
+        )
+    groups = muscles_by_region(sorted(page.muscles.values(), key=lambda m: (m.order, m.name)))
+    if page.region:
+        chosen = {row.values.get("muscle") for row in rows}
+        for group in groups:
+            if group.code != page.region:
+                group.muscles = [m for m in group.muscles if str(m.pk) in chosen]
+    if page.query:
+        chosen = {row.values.get("muscle") for row in rows}
+        needle = page.query.lower()
+        for group in groups:
+            group.muscles = [
+                m for m in group.muscles if needle in m.name.lower() or str(m.pk) in chosen
+            ]
+    context.update(
+        form=form,
+        rows=rows,
+        template_row=RowView(
+            index="__i__", values=_blank_values(rows[-1].values if rows else None)
+        ),
+        groups=[g for g in groups if g.muscles],
+        lots=sorted(
+            page.lots.values(), key=lambda lot: (lot.diameter_mm, lot.length_mm, lot.lot_number)
+        ),
+        segments=SEGMENTS,
+        sides=NeedleSide.choices,
+        grasps=Grasp.choices,
+        tolerances=Tolerance.choices,
+        result=result,
+        saved_line=_saved_line(session),
+        sign_missing=sign_missing,
+        precaution=any(row.precaution for row in rows),
+    )
+    return render(request, "charting/session_draft.html", context)
