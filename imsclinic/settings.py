@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "imsclinic.safety",
     "imsclinic.intake",
     "imsclinic.consent",
+    "imsclinic.charting",
     "imsclinic.web",
     "imsclinic.portal",
     "imsclinic.api",

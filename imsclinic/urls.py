@@ -20,6 +20,8 @@ urlpatterns = [
     path("", include("imsclinic.safety.urls")),
     path("", include("imsclinic.intake.urls")),
     path("", include("imsclinic.consent.urls")),
+    path("", include("imsclinic.charting.urls")),
+    path("", include("imsclinic.clinic.urls")),
     path("calendar/", include(feed_urlpatterns)),
     path("manage/", owner_site.urls),
     path("api/v1/", api.urls),

@@ -128,6 +128,16 @@ def waitlist_offer(w: dict[str, Any]) -> dict[str, Any]:
     return {"token": claim_token(offer)}
 
 
+def chart_assessment(w: dict[str, Any]) -> dict[str, Any]:
+    """The treating physio's draft Gunn assessment of the patient."""
+    from imsclinic.charting.services import assessment_save_draft
+
+    draft = assessment_save_draft(
+        patient=w["patient_record"], actor=w["physio"], data={"goals": "Walk the dog again."}
+    )
+    return {"assessment_id": draft.pk}
+
+
 def consent_version(w: dict[str, Any], *, draft: bool = False) -> Any:
     """Publish the clinic's needling consent (and, if asked, start a draft of the next)."""
     from imsclinic.consent.services import (
@@ -160,6 +170,52 @@ def consent_signed(w: dict[str, Any]) -> dict[str, Any]:
         actor=w["patient"],
     )
     return {"patient_id": patient.pk, "signature_id": signature.pk}
+
+
+def needle_lot(w: dict[str, Any]) -> dict[str, Any]:
+    """A delivered lot of needles (the stock pages about one lot)."""
+    from decimal import Decimal
+
+    from imsclinic.clinic.models import NeedleLot
+
+    lot = NeedleLot.objects.create(
+        lot_number="MATRIX-1",
+        manufacturer="Synthetic Needles Ltd",
+        diameter_mm=Decimal("0.30"),
+        length_mm=40,
+        expires_on=dt.date(2099, 1, 1),
+        quantity_received=100,
+        received_on=dt.date(2026, 1, 1),
+    )
+    return {"lot_id": lot.pk}
+
+
+def sharps_container(w: dict[str, Any]) -> dict[str, Any]:
+    """A sharps container opened by the physio (the collection page)."""
+    from imsclinic.clinic.models import SharpsContainer
+
+    container = SharpsContainer.objects.create(
+        label="S-1",
+        location=w["physio"].practitioner.locations.get(),
+        opened_at=timezone.now(),
+        opened_by=w["physio"],
+    )
+    return {"container_id": container.pk}
+
+
+def adverse_event(w: dict[str, Any]) -> dict[str, Any]:
+    """A mild adverse event recorded for the patient (its own page)."""
+    from imsclinic.safety.models import AdverseEvent
+
+    event = AdverseEvent.objects.create(
+        patient=w["patient_record"],
+        event_type="bruising",
+        severity="mild",
+        onset=timezone.now(),
+        action_taken="Advice given.",
+        recorded_by=w["physio"],
+    )
+    return {"event_id": event.pk}
 
 
 # The patient's own pages: staff are sent to theirs, as from portal_home.
@@ -264,6 +320,8 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
         {**dict.fromkeys(CAST, 302), "owner": 200},
     ),
     "owner_admin:login": (none, {**dict.fromkeys(CAST, 403), "anonymous": LOGIN}),
+    # The muscle catalogue (charting) is clinic configuration too.
+    "owner_admin:charting_muscle_changelist": (none, {**dict.fromkeys(CAST, 302), "owner": 200}),
     # Booking, moving and cancelling in the portal. A confirm page opened without a chosen
     # time sends its visitor back to the picker.
     "portal_book": (none, PORTAL),
@@ -352,6 +410,54 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
         lambda w: {"version_id": consent_version(w, draft=True).pk},
         OWNER_ONLY,
     ),
+    # Needle stock and the sharps log: any staff member reads them; practitioners and the owner
+    # change them. Who was needled with a lot is clinical: never the front desk.
+    "stock_lots": (none, STAFF_ONLY),
+    "stock_lot_new": (none, {**STAFF_ONLY, "front_desk": 403}),
+    "stock_lot_recall": (needle_lot, {**STAFF_ONLY, "front_desk": 403}),
+    "stock_lot_patients": (needle_lot, {**STAFF_ONLY, "front_desk": 403}),
+    "stock_lot_patients_csv": (needle_lot, {**STAFF_ONLY, "front_desk": 403}),
+    "sharps_log": (none, STAFF_ONLY),
+    "sharps_seal": (lambda w: {"container_id": 1}, dict.fromkeys(CAST, 405)),
+    "sharps_collect": (sharps_container, {**STAFF_ONLY, "front_desk": 403}),
+    # Adverse events are clinical: the owner and the care team; the front desk may open the
+    # record but not these (403); anyone else is told nothing. The report is the owner's.
+    "patient_adverse_events": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        {**BOOK_FOR_PATIENT, "front_desk": 403},
+    ),
+    "adverse_event_new": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        {**BOOK_FOR_PATIENT, "front_desk": 403},
+    ),
+    "adverse_event_detail": (adverse_event, {**BOOK_FOR_PATIENT, "front_desk": 403}),
+    "adverse_event_acknowledge": (lambda w: {"event_id": 1}, dict.fromkeys(CAST, 405)),
+    "adverse_event_report": (none, OWNER_ONLY),
+    # Charts (helper B): the owner and the care team; the front desk may open the record but
+    # not the chart (403); anyone else is told nothing. The patient reads their own signed
+    # notes in the portal.
+    "session_note": (calendar_visit, {**BOOK_FOR_PATIENT, "front_desk": 403}),
+    "patient_chart": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        {**BOOK_FOR_PATIENT, "front_desk": 403},
+    ),
+    "patient_chart_summary_pdf": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        {**BOOK_FOR_PATIENT, "front_desk": 403},
+    ),
+    "portal_notes": (none, PORTAL),
+    "portal_notes_pdf": (none, PORTAL),
+    # Gunn assessments (helper G): the owner and the care team write and read them (the
+    # author edits a draft, the others read it); the front desk 403; anyone else 404. Signing
+    # and addenda are POSTs. The to-do list is a practitioner's (or the owner's) own drafts.
+    "assessment_new": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        {**BOOK_FOR_PATIENT, "front_desk": 403},
+    ),
+    "assessment_detail": (chart_assessment, {**BOOK_FOR_PATIENT, "front_desk": 403}),
+    "assessment_sign": (lambda w: {"assessment_id": 1}, dict.fromkeys(CAST, 405)),
+    "assessment_addendum": (lambda w: {"assessment_id": 1}, dict.fromkeys(CAST, 405)),
+    "charting_todo": (none, {**STAFF_ONLY, "front_desk": 403}),
 }
 
 

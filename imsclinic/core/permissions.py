@@ -57,6 +57,15 @@ def is_on_care_team(user: Any, patient: Patient | None) -> bool:
     return patient.care_team.filter(user_id=user.pk, is_active=True).exists()
 
 
+@rules.predicate
+def is_note_author(user: Any, note: Any) -> bool:
+    """Say whether the user wrote this chart note (an assessment's author, a session's)."""
+    if note is None or not user.is_authenticated or not user.is_active:
+        return False
+    author_id = getattr(note, "author_id", None) or getattr(note, "practitioner_id", None)
+    return bool(author_id is not None and author_id == user.pk)
+
+
 sees_every_patient = is_owner | is_front_desk
 
 rules.add_perm("patients.list_patients", is_clinic_staff)
@@ -74,6 +83,27 @@ rules.add_perm("safety.view_screening", is_owner | (is_practitioner & is_on_care
 rules.add_perm("safety.record_clearance", is_owner | (is_practitioner & is_on_care_team))
 # The review queue: practitioners (their care team's patients) and the owner (everyone).
 rules.add_perm("safety.view_review_queue", is_owner | is_practitioner)
+# Adverse events are clinical: the owner and the care team; only the owner sees the clinic's
+# report and acknowledges the alerts about significant and serious events.
+rules.add_perm("safety.view_adverse_events", is_owner | (is_practitioner & is_on_care_team))
+rules.add_perm("safety.record_adverse_event", is_owner | (is_practitioner & is_on_care_team))
+rules.add_perm("safety.view_adverse_event_report", is_owner)
+rules.add_perm("safety.acknowledge_adverse_event", is_owner)
+# Needle stock and the sharps log hold no health information: every staff member may read
+# them; practitioners and the owner change them. Which patients were needled with a lot is
+# clinical: practitioners (their care team's patients) and the owner (everyone), never the
+# front desk.
+rules.add_perm("clinic.view_stock", is_clinic_staff)
+rules.add_perm("clinic.manage_stock", is_owner | is_practitioner)
+rules.add_perm("clinic.trace_lot", is_owner | is_practitioner)
+# Charts (assessments, needling notes) are clinical: the owner and the care team read them
+# and write addenda; a draft is changed and signed only by the practitioner who wrote it.
+rules.add_perm("charting.view_chart", is_owner | (is_practitioner & is_on_care_team))
+rules.add_perm("charting.add_note", is_owner | (is_practitioner & is_on_care_team))
+rules.add_perm("charting.add_addendum", is_owner | (is_practitioner & is_on_care_team))
+rules.add_perm("charting.edit_draft", is_note_author)
+# The to-do list of one's own unsigned notes.
+rules.add_perm("charting.view_todo", is_owner | is_practitioner)
 rules.add_perm("core.view_audit_log", is_owner)
 rules.add_perm("clinic.configure", is_owner)
 rules.add_perm("accounts.invite_staff", is_owner)

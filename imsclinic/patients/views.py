@@ -47,6 +47,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
         "patient": patient,
         "upcoming": upcoming_appointments_for_patient(patient),
         "can_edit": request.user.has_perm("patients.change_demographics", patient),
+        "can_chart": request.user.has_perm("charting.view_chart", patient),
         "care_team": patient.care_team.filter(is_active=True),
     }
     return render(request, "patients/patient_detail.html", context)

@@ -33,3 +33,11 @@ class ClearanceRefused(Exception):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class AdverseEventRefused(Exception):
+    """An adverse event record or acknowledgement that cannot be made as given."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

@@ -1,12 +1,16 @@
-"""The clearance decision form."""
+"""The clearance decision form and the adverse event form."""
 
 from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from imsclinic.safety.models import Decision
-from imsclinic.safety.services import REASON_MAX
+from imsclinic.safety.models import AdverseEventType, Decision, Severity
+from imsclinic.safety.services import AE_TEXT_MAX, REASON_MAX
 
 
 class ClearanceForm(forms.Form):
@@ -27,3 +31,108 @@ class ClearanceForm(forms.Form):
         ),
         error_messages={"required": _("Write the reason for the decision.")},
     )
+
+
+class AdverseEventForm(forms.Form):
+    """What a clinician records about an adverse event; the onset is clinic wall-clock time."""
+
+    session = forms.TypedChoiceField(
+        label=_("Needling session it followed"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text=_("Leave empty if it did not follow a recorded session."),
+    )
+    event_type = forms.ChoiceField(
+        label=_("Type"),
+        choices=[("", _("Choose…")), *AdverseEventType.choices],
+        error_messages={"required": _("Choose the type of event.")},
+    )
+    severity = forms.ChoiceField(
+        label=_("Severity"),
+        choices=Severity.choices,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Physiotherapy Alberta's classes: mild needs no treatment; significant needed "
+            "medical intervention; serious led to hospital admission or death. Significant and "
+            "serious events alert the clinic owner at once."
+        ),
+        error_messages={"required": _("Choose how severe it was.")},
+    )
+    onset = forms.DateTimeField(
+        label=_("Onset"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("When it started, clinic time."),
+        error_messages={
+            "required": _("Enter when it started."),
+            "invalid": _("Enter a date and time, e.g. 2026-03-04 14:30."),
+        },
+    )
+    muscle = forms.TypedChoiceField(label=_("Muscle"), required=False, coerce=int, empty_value=None)
+    site = forms.CharField(
+        label=_("Site"),
+        required=False,
+        max_length=200,
+        help_text=_("Where on the body, if no single muscle names it."),
+    )
+    description = forms.CharField(
+        label=_("What happened"),
+        required=False,
+        max_length=AE_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Needed when the type is “other”."),
+    )
+    action_taken = forms.CharField(
+        label=_("Action taken"),
+        max_length=AE_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Say what was done (write “none needed” if nothing was).")},
+    )
+    outcome = forms.CharField(
+        label=_("Outcome"),
+        required=False,
+        max_length=AE_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("As known now, e.g. resolved within two days."),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        sessions: list[tuple[int, str]],
+        muscles: list[tuple[int, str]],
+        zone: ZoneInfo,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.zone = zone
+        self.fields["session"].choices = [("", _("None")), *sessions]  # type: ignore[attr-defined]
+        self.fields["muscle"].choices = [("", _("Not known or not one muscle")), *muscles]  # type: ignore[attr-defined]
+
+    def clean_onset(self) -> dt.datetime:
+        value: dt.datetime = self.cleaned_data["onset"]
+        # The browser sends wall-clock time with no zone: it is the clinic's.
+        return value.replace(tzinfo=None).replace(tzinfo=self.zone)
+
+
+class ReportPeriodForm(forms.Form):
+    since = forms.DateField(
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("Enter a date, e.g. 2026-01-01.")},
+    )
+    until = forms.DateField(
+        label=_("Until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("Enter a date, e.g. 2026-12-31.")},
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and until < since:
+            self.add_error("until", _("The end of the period must be on or after its start."))
+        return data

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 
 class ClearanceIsFinal(Exception):
@@ -91,3 +92,124 @@ class Clearance(models.Model):
     @property
     def allows_needling(self) -> bool:
         return self.decision != Decision.NOT_SUITABLE
+
+
+class AdverseEventType(models.TextChoices):
+    BRUISING = "bruising", _("Bruising")
+    BLEEDING = "bleeding", _("Bleeding")
+    PAIN_DURING = "pain_during", _("Pain during needling")
+    PAIN_AFTER = "pain_after", _("Pain after needling")
+    AGGRAVATION = "aggravation", _("Aggravation of symptoms")
+    DROWSINESS = "drowsiness", _("Drowsiness or tiredness")
+    HEADACHE = "headache", _("Headache")
+    NAUSEA = "nausea", _("Nausea")
+    FAINTING = "fainting", _("Fainting or feeling faint")
+    PNEUMOTHORAX = "pneumothorax", _("Pneumothorax (suspected or confirmed)")
+    INFECTION = "infection", _("Infection at a needle site")
+    NERVE_INJURY = "nerve_injury", _("Nerve injury")
+    OTHER = "other", _("Other")
+
+
+class Severity(models.TextChoices):
+    MILD = "mild", _("Mild: no treatment needed")
+    SIGNIFICANT = "significant", _("Significant: needed medical intervention")
+    SERIOUS = "serious", _("Serious: hospital admission or death")
+
+
+# Severities the owner is told about at once and asked to acknowledge.
+ALERTING_SEVERITIES = (Severity.SIGNIFICANT, Severity.SERIOUS)
+
+
+class AdverseEvent(models.Model):
+    """Something unwanted that followed needling: what, how bad, when, what was done."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="adverse_events"
+    )
+    session = models.ForeignKey(
+        "charting.NeedlingSession",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="adverse_events",
+        verbose_name=_("needling session"),
+    )
+    muscle = models.ForeignKey(
+        "charting.Muscle",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("muscle"),
+    )
+    site = models.CharField(
+        _("site"),
+        max_length=200,
+        blank=True,
+        help_text=_("Where on the body, if no single muscle names it (e.g. left upper back)."),
+    )
+    event_type = models.CharField(_("type"), max_length=20, choices=AdverseEventType.choices)
+    severity = models.CharField(
+        _("severity"),
+        max_length=12,
+        choices=Severity.choices,
+        help_text=_(
+            "Physiotherapy Alberta's classes. Mild: no treatment needed (bruising, bleeding, "
+            "soreness, drowsiness). Significant: needed medical intervention. Serious: led to "
+            "hospital admission or death."
+        ),
+    )
+    onset = models.DateTimeField(_("onset"), help_text=_("When it started, as best known."))
+    description = models.TextField(
+        _("what happened"), blank=True, help_text=_("Needed when the type is “other”.")
+    )
+    action_taken = models.TextField(_("action taken"))
+    outcome = models.TextField(_("outcome"), blank=True, help_text=_("As known when recorded."))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
+    owner_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("-onset", "-pk")
+        verbose_name = _("adverse event")
+        verbose_name_plural = _("adverse events")
+        indexes = [
+            models.Index(fields=("patient", "-onset")),
+            models.Index(fields=("severity", "acknowledged_at")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(event_type__in=AdverseEventType.values),
+                name="adverse_event_known_type",
+            ),
+            models.CheckConstraint(
+                condition=Q(severity__in=Severity.values), name="adverse_event_known_severity"
+            ),
+            models.CheckConstraint(condition=~Q(action_taken=""), name="adverse_event_has_action"),
+            models.CheckConstraint(
+                condition=Q(acknowledged_at__isnull=True, acknowledged_by__isnull=True)
+                | Q(acknowledged_at__isnull=False, acknowledged_by__isnull=False),
+                name="adverse_event_acknowledged_by_someone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_type_display()} ({self.severity}) #{self.pk}"
+
+    @property
+    def alerts_owner(self) -> bool:
+        return self.severity in ALERTING_SEVERITIES
+
+    @property
+    def where(self) -> str:
+        """Return the muscle and the site in words, whichever are known."""
+        parts = [str(self.muscle.name) if self.muscle_id and self.muscle else "", self.site]
+        return " · ".join(part for part in parts if part)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Exists, Min, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, Min, OuterRef, QuerySet, Subquery
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +23,7 @@ from imsclinic.intake.selectors import (
     intake_valid_months,
 )
 from imsclinic.patients.models import Patient
-from imsclinic.safety.models import Clearance, Decision
+from imsclinic.safety.models import ALERTING_SEVERITIES, AdverseEvent, Clearance, Decision
 from imsclinic.safety.screening import ABSOLUTE, RELATIVE, Flag, screen
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 
@@ -417,3 +417,64 @@ def review_queue(user: Any, *, at: dt.datetime | None = None) -> ReviewQueue:
 
 def decision_label(decision: str) -> str:
     return str(Decision(decision).label)
+
+
+# Adverse events
+
+
+def patient_adverse_events(patient: Patient) -> QuerySet[AdverseEvent]:
+    """Return a patient's adverse events, latest onset first, with what the list shows."""
+    return AdverseEvent.objects.filter(patient=patient).select_related(
+        "muscle", "session__appointment", "recorded_by", "acknowledged_by"
+    )
+
+
+def adverse_event_alerts() -> QuerySet[AdverseEvent]:
+    """Return the significant and serious events the owner has not acknowledged yet."""
+    return AdverseEvent.objects.filter(
+        severity__in=ALERTING_SEVERITIES, acknowledged_at__isnull=True
+    ).order_by("recorded_at", "pk")
+
+
+@dataclass(frozen=True)
+class ReportCounts:
+    sessions: int
+    sessions_with_event: int
+    by_severity: dict[str, int]
+    by_type: dict[str, int]
+    not_counted: int  # events in the period not linked to a signed session
+
+
+def adverse_event_counts(
+    *, since: dt.date | None = None, until: dt.date | None = None
+) -> ReportCounts:
+    """Count signed needling sessions and the adverse events linked to them, in a period.
+
+    The period is by the visit's date in the clinic's time zone (both ends included). Events
+    count when linked to a signed session of the period; the others are counted apart.
+    """
+    from imsclinic.charting.models import NeedlingSession, NoteStatus
+
+    zone = ZoneInfo(clinic_zone())
+    sessions = NeedlingSession.objects.filter(status=NoteStatus.SIGNED)
+    events = AdverseEvent.objects.all()
+    if since is not None:
+        start = dt.datetime.combine(since, dt.time.min, tzinfo=zone)
+        sessions = sessions.filter(appointment__start__gte=start)
+        events = events.filter(onset__gte=start)
+    if until is not None:
+        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+        sessions = sessions.filter(appointment__start__lt=end)
+        events = events.filter(onset__lt=end)
+    linked = AdverseEvent.objects.filter(session__in=sessions.values("pk"))
+    by_severity = dict(linked.values_list("severity").annotate(n=Count("pk")).order_by("severity"))
+    by_type = dict(linked.values_list("event_type").annotate(n=Count("pk")).order_by("event_type"))
+    with_event = sessions.filter(adverse_events__isnull=False).values("pk").distinct().count()
+    not_counted = events.exclude(pk__in=linked.values("pk")).count()
+    return ReportCounts(
+        sessions=sessions.count(),
+        sessions_with_event=with_event,
+        by_severity=by_severity,
+        by_type=by_type,
+        not_counted=not_counted,
+    )

@@ -1,4 +1,4 @@
-"""Every safety write goes through here: clearance decisions, audited and never changed."""
+"""Every safety write goes through here: clearance decisions and adverse events, audited."""
 
 from __future__ import annotations
 
@@ -16,8 +16,14 @@ from imsclinic.core.models import Action, Outcome
 from imsclinic.intake.models import Intake
 from imsclinic.intake.selectors import current_intake
 from imsclinic.patients.models import Patient
-from imsclinic.safety.errors import ClearanceRefused
-from imsclinic.safety.models import Clearance, Decision
+from imsclinic.safety.errors import AdverseEventRefused, ClearanceRefused
+from imsclinic.safety.models import (
+    AdverseEvent,
+    AdverseEventType,
+    Clearance,
+    Decision,
+    Severity,
+)
 from imsclinic.safety.screening import ABSOLUTE
 from imsclinic.safety.selectors import intake_flags
 
@@ -108,3 +114,158 @@ def clearance_record(
             },
         )
     return clearance
+
+
+# Adverse events
+
+AE_TEXT_MAX = 4000
+# A clock a few minutes fast on a tablet should not refuse an onset of "just now".
+ONSET_FUTURE_SLACK = dt.timedelta(minutes=10)
+
+
+def adverse_event_record(
+    *,
+    patient: Patient,
+    event_type: str,
+    severity: str,
+    onset: dt.datetime,
+    action_taken: str,
+    outcome: str = "",
+    site: str = "",
+    description: str = "",
+    session: Any = None,
+    muscle: Any = None,
+    actor: Any,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> AdverseEvent:
+    """Record an adverse event; a significant or serious one alerts the owner after commit."""
+    now = now or timezone.now()
+    if actor is None or not actor.has_perm("safety.record_adverse_event", patient):
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="adverse_event",
+            patient=patient,
+            outcome=Outcome.DENIED,
+            request=request,
+        )
+        raise PermissionDenied(
+            _("Only the owner and practitioners on the patient's care team record adverse events.")
+        )
+    if event_type not in AdverseEventType.values:
+        raise AdverseEventRefused(_("Choose the type of event."), field="event_type")
+    if severity not in Severity.values:
+        raise AdverseEventRefused(_("Choose how severe it was."), field="severity")
+    if onset is None or timezone.is_naive(onset):
+        raise AdverseEventRefused(_("Enter when it started."), field="onset")
+    if onset > now + ONSET_FUTURE_SLACK:
+        raise AdverseEventRefused(_("The onset cannot be in the future."), field="onset")
+    texts = {
+        "action_taken": (action_taken or "").strip(),
+        "outcome": (outcome or "").strip(),
+        "description": (description or "").strip(),
+    }
+    site = (site or "").strip()
+    if not texts["action_taken"]:
+        raise AdverseEventRefused(
+            _("Say what was done (write “none needed” if nothing was)."), field="action_taken"
+        )
+    if event_type == AdverseEventType.OTHER and not texts["description"]:
+        raise AdverseEventRefused(
+            _("Describe what happened when the type is “other”."), field="description"
+        )
+    for name, text in texts.items():
+        if len(text) > AE_TEXT_MAX:
+            raise AdverseEventRefused(
+                _("Keep this under %(max)d characters.") % {"max": AE_TEXT_MAX}, field=name
+            )
+    if len(site) > 200:
+        raise AdverseEventRefused(_("Keep the site under 200 characters."), field="site")
+    if session is not None:
+        if session.patient_id != patient.pk:
+            raise AdverseEventRefused(
+                _("That needling session is not this patient's."), field="session"
+            )
+        if onset < session.appointment.start - ONSET_FUTURE_SLACK:
+            raise AdverseEventRefused(
+                _("The onset is before the session it follows."), field="onset"
+            )
+    with transaction.atomic():
+        event = AdverseEvent.objects.create(
+            patient=patient,
+            session=session,
+            muscle=muscle,
+            site=site,
+            event_type=event_type,
+            severity=severity,
+            onset=onset,
+            description=texts["description"],
+            action_taken=texts["action_taken"],
+            outcome=texts["outcome"],
+            recorded_by=actor,
+            recorded_at=now,
+        )
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="adverse_event",
+            object_id=event.pk,
+            patient=patient,
+            request=request,
+            detail={
+                "type": event_type,
+                "severity": severity,
+                "session": session.pk if session is not None else None,
+            },
+        )
+        if event.alerts_owner:
+            event_id = event.pk
+
+            def enqueue() -> None:
+                from imsclinic.safety.tasks import alert_owner_of_adverse_event
+
+                alert_owner_of_adverse_event.enqueue(event_id)
+
+            # robust: the record stands even if the email cannot be queued; the banner on the
+            # owner's patient list still shows it until acknowledged.
+            transaction.on_commit(enqueue, robust=True)
+    return event
+
+
+def adverse_event_acknowledge(
+    *,
+    event: AdverseEvent,
+    actor: Any,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> AdverseEvent:
+    """Mark a significant or serious event as seen by the owner; it leaves the alert banner."""
+    if actor is None or not actor.has_perm("safety.acknowledge_adverse_event"):
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type="adverse_event",
+            object_id=event.pk,
+            patient_id=event.patient_id,
+            outcome=Outcome.DENIED,
+            request=request,
+        )
+        raise PermissionDenied(_("Only the clinic owner acknowledges adverse events."))
+    with transaction.atomic():
+        locked = AdverseEvent.objects.select_for_update().get(pk=event.pk)
+        if locked.acknowledged_at is not None:
+            raise AdverseEventRefused(_("This event was already acknowledged."))
+        locked.acknowledged_at = now or timezone.now()
+        locked.acknowledged_by = actor
+        locked.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type="adverse_event",
+            object_id=locked.pk,
+            patient_id=locked.patient_id,
+            request=request,
+            detail={"acknowledged": True},
+        )
+    return locked

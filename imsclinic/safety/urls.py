@@ -1,4 +1,4 @@
-"""Screening and clearance pages for staff (the patient's intake pages live in intake)."""
+"""Screening, clearance and adverse event pages for staff (intake pages live in intake)."""
 
 from django.urls import path
 
@@ -12,4 +12,25 @@ urlpatterns = [
         views.patient_screening,
         name="patient_screening",
     ),
+    path(
+        "staff/patients/<int:patient_id>/adverse-events/",
+        views.patient_adverse_events,
+        name="patient_adverse_events",
+    ),
+    path(
+        "staff/patients/<int:patient_id>/adverse-events/new/",
+        views.adverse_event_new,
+        name="adverse_event_new",
+    ),
+    path(
+        "staff/adverse-events/<int:event_id>/",
+        views.adverse_event_detail,
+        name="adverse_event_detail",
+    ),
+    path(
+        "staff/adverse-events/<int:event_id>/acknowledge/",
+        views.adverse_event_acknowledge_view,
+        name="adverse_event_acknowledge",
+    ),
+    path("staff/reports/adverse-events/", views.adverse_event_report, name="adverse_event_report"),
 ]

@@ -1,28 +1,49 @@
-"""Staff pages: a patient's screening and clearance, the review queue, the rules."""
+"""Staff pages: screening and clearance, the review queue, the rules, adverse events."""
 
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
 from imsclinic.intake.models import Intake
 from imsclinic.intake.selectors import clinic_zone
 from imsclinic.patients.selectors import patient_for_user
-from imsclinic.safety.errors import ClearanceRefused
-from imsclinic.safety.forms import ClearanceForm
+from imsclinic.safety.ae_rates import (
+    BOYCE_2020,
+    BOYCE_MAJOR_EVENTS,
+    BRADY_2014,
+    BRADY_SIGNIFICANT_UPPER_BOUND,
+    build_report,
+)
+from imsclinic.safety.errors import AdverseEventRefused, ClearanceRefused
+from imsclinic.safety.forms import AdverseEventForm, ClearanceForm, ReportPeriodForm
+from imsclinic.safety.models import AdverseEvent, AdverseEventType, Severity
 from imsclinic.safety.readiness import needling_readiness
 from imsclinic.safety.screening import ABSOLUTE, QUESTIONS, default_rules, describe_rule
-from imsclinic.safety.selectors import clearance_history, review_queue, screening_for
-from imsclinic.safety.services import clearance_record
+from imsclinic.safety.selectors import (
+    adverse_event_counts,
+    clearance_history,
+    review_queue,
+    screening_for,
+)
+from imsclinic.safety.selectors import patient_adverse_events as patient_adverse_events_query
+from imsclinic.safety.services import (
+    adverse_event_acknowledge,
+    adverse_event_record,
+    clearance_record,
+)
 
 
 @login_required
@@ -110,3 +131,251 @@ def screening_rules_page(request: HttpRequest) -> HttpResponse:
         for rule in default_rules()
     ]
     return render(request, "safety/screening_rules.html", {"rules": rules})
+
+
+# Adverse events
+
+
+def _event_for(request: HttpRequest, event_id: int, *, perm: str) -> AdverseEvent:
+    """Return the event if this user may see its patient's adverse events; else 404 or 403."""
+    event = (
+        AdverseEvent.objects.select_related(
+            "patient", "muscle", "session__appointment", "recorded_by", "acknowledged_by"
+        )
+        .filter(pk=event_id)
+        .first()
+    )
+    if event is None:
+        raise Http404("No such event.")
+    patient_for_user(request, user=request.user, patient_id=event.patient_id, perm=perm)
+    return event
+
+
+def _session_choices(patient: Any, zone: ZoneInfo) -> list[tuple[int, str]]:
+    from imsclinic.charting.models import NeedlingSession
+
+    sessions = (
+        NeedlingSession.objects.filter(patient=patient)
+        .select_related("appointment")
+        .order_by("-appointment__start")
+    )
+    return [
+        (
+            s.pk,
+            f"{s.appointment.start.astimezone(zone):%Y-%m-%d %H:%M}"
+            + ("" if s.is_signed else f" ({_('draft')})"),
+        )
+        for s in sessions
+    ]
+
+
+def _muscle_choices() -> list[tuple[int, str]]:
+    from imsclinic.charting.models import Muscle
+
+    return [
+        (pk, str(name))
+        for pk, name in Muscle.objects.filter(is_active=True)
+        .order_by("name")
+        .values_list("pk", "name")
+    ]
+
+
+@login_required
+def adverse_event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Record an adverse event for a patient, optionally tied to one of their sessions."""
+    from imsclinic.charting.models import Muscle, NeedlingSession
+
+    patient = patient_for_user(
+        request, user=request.user, patient_id=patient_id, perm="safety.record_adverse_event"
+    )
+    zone = ZoneInfo(clinic_zone())
+    sessions = _session_choices(patient, zone)
+    session_ids = {pk for pk, _label in sessions}
+    options: dict[str, Any] = {"sessions": sessions, "muscles": _muscle_choices(), "zone": zone}
+    if request.method == "POST":
+        form = AdverseEventForm(request.POST, **options)
+        if form.is_valid():
+            data = form.cleaned_data
+            session = None
+            if data["session"] is not None and data["session"] in session_ids:
+                session = NeedlingSession.objects.select_related("appointment").get(
+                    pk=data["session"]
+                )
+            muscle = (
+                Muscle.objects.filter(pk=data["muscle"]).first()
+                if data["muscle"] is not None
+                else None
+            )
+            try:
+                event = adverse_event_record(
+                    patient=patient,
+                    event_type=data["event_type"],
+                    severity=data["severity"],
+                    onset=data["onset"],
+                    action_taken=data["action_taken"],
+                    outcome=data["outcome"],
+                    site=data["site"],
+                    description=data["description"],
+                    session=session,
+                    muscle=muscle,
+                    actor=request.user,
+                    request=request,
+                )
+            except AdverseEventRefused as refusal:
+                form.add_error(refusal.field, str(refusal))
+            else:
+                if event.alerts_owner:
+                    messages.success(
+                        request, _("Recorded the adverse event. The clinic owner is alerted.")
+                    )
+                else:
+                    messages.success(request, _("Recorded the adverse event."))
+                return redirect("adverse_event_detail", event_id=event.pk)
+    else:
+        wanted = request.GET.get("session", "")
+        initial: dict[str, Any] = {
+            "onset": timezone.now().astimezone(zone).replace(second=0, microsecond=0, tzinfo=None)
+        }
+        if wanted.isdigit() and int(wanted) in session_ids:
+            initial["session"] = int(wanted)
+        form = AdverseEventForm(initial=initial, **options)
+    user: Any = request.user
+    audit_record(
+        actor=user,
+        action=Action.VIEW,
+        object_type="adverse_event_form",
+        object_id=patient.pk,
+        patient=patient,
+        request=request,
+    )
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "safety/adverse_event_new.html",
+        {"patient": patient, "form": form},
+        status=status,
+    )
+
+
+@login_required
+def patient_adverse_events(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """List a patient's adverse events."""
+    patient = patient_for_user(
+        request, user=request.user, patient_id=patient_id, perm="safety.view_adverse_events"
+    )
+    events = list(patient_adverse_events_query(patient))
+    user: Any = request.user
+    audit_record(
+        actor=user,
+        action=Action.VIEW,
+        object_type="adverse_events",
+        object_id=patient.pk,
+        patient=patient,
+        request=request,
+        detail={"shown": [event.pk for event in events]},
+    )
+    return render(
+        request,
+        "safety/patient_adverse_events.html",
+        {
+            "patient": patient,
+            "events": events,
+            "can_record": user.has_perm("safety.record_adverse_event", patient),
+            "zone": clinic_zone(),
+        },
+    )
+
+
+@login_required
+def adverse_event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
+    """Show one adverse event; the owner acknowledges a significant or serious one here."""
+    event = _event_for(request, event_id, perm="safety.view_adverse_events")
+    user: Any = request.user
+    audit_record(
+        actor=user,
+        action=Action.VIEW,
+        object_type="adverse_event",
+        object_id=event.pk,
+        patient_id=event.patient_id,
+        request=request,
+    )
+    return render(
+        request,
+        "safety/adverse_event_detail.html",
+        {
+            "event": event,
+            "patient": event.patient,
+            "can_acknowledge": event.alerts_owner
+            and event.acknowledged_at is None
+            and user.has_perm("safety.acknowledge_adverse_event"),
+            "zone": clinic_zone(),
+        },
+    )
+
+
+@require_POST
+@login_required
+def adverse_event_acknowledge_view(request: HttpRequest, event_id: int) -> HttpResponse:
+    """Acknowledge an event (the owner), then go back where the button was."""
+    event = _event_for(request, event_id, perm="safety.acknowledge_adverse_event")
+    try:
+        adverse_event_acknowledge(event=event, actor=request.user, request=request)
+    except AdverseEventRefused as refusal:
+        messages.info(request, str(refusal))
+    else:
+        messages.success(request, _("Acknowledged. The alert is cleared."))
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("adverse_event_detail", event_id=event.pk)
+
+
+@login_required
+def adverse_event_report(request: HttpRequest) -> HttpResponse:
+    """Show the clinic's adverse event rates per signed session beside the published ones."""
+    if not request.user.has_perm("safety.view_adverse_event_report"):
+        raise PermissionDenied
+    form = ReportPeriodForm(request.GET or None)
+    since = until = None
+    if form.is_bound and form.is_valid():
+        since, until = form.cleaned_data["since"], form.cleaned_data["until"]
+    counts = adverse_event_counts(since=since, until=until)
+    report = build_report(
+        sessions=counts.sessions,
+        sessions_with_event=counts.sessions_with_event,
+        by_severity=counts.by_severity,
+        by_type=counts.by_type,
+        severities=Severity.values,
+        types=AdverseEventType.values,
+    )
+    user: Any = request.user
+    audit_record(
+        actor=user,
+        action=Action.VIEW,
+        object_type="adverse_event_report",
+        request=request,
+        detail={
+            "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None,
+        },
+    )
+    severity_names = dict(Severity.choices)
+    type_names = dict(AdverseEventType.choices)
+    return render(
+        request,
+        "safety/adverse_event_report.html",
+        {
+            "form": form,
+            "report": report,
+            "not_counted": counts.not_counted,
+            "severity_rows": [(severity_names[line.key], line) for line in report.by_severity],
+            "type_rows": [(type_names[line.key], line) for line in report.by_type],
+            "brady": BRADY_2014,
+            "boyce": BOYCE_2020,
+            "boyce_major_events": BOYCE_MAJOR_EVENTS,
+            "brady_upper_bound": BRADY_SIGNIFICANT_UPPER_BOUND,
+        },
+        status=400 if form.is_bound and not form.is_valid() else 200,
+    )

@@ -190,6 +190,12 @@ def _decorate(visits: list[Visit], request: HttpRequest, now: dt.datetime) -> No
         # Booking puts the practitioner on the patient's care team, so a practitioner may
         # open the records of their own patients; the front desk and owner open all.
         visit.patient_link = sees_all or (visit.appointment.practitioner.user_id == request.user.pk)
+        visit.note_link = (
+            visit.appointment.service.requires_ims_credential
+            and visit.appointment.practitioner.user_id == request.user.pk
+            and visit.appointment.status
+            not in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
+        )
 
 
 # -- pages ----------------------------------------------------------------------------

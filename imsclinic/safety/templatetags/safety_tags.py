@@ -1,4 +1,5 @@
-"""Screening pieces other apps' pages include: the staff patient page, the portal visit list."""
+"""Safety pieces other apps' pages include: the staff patient page, the portal visit list,
+the owner's adverse event alerts."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
+from imsclinic.intake.selectors import clinic_zone
 from imsclinic.patients.models import Patient
 from imsclinic.safety.readiness import needling_readiness
 from imsclinic.safety.selectors import VisitNote, portal_visit_notes, screening_for
+from imsclinic.safety.selectors import adverse_event_alerts as adverse_event_alerts_query
 from imsclinic.scheduling.models import Appointment
 
 register = template.Library()
@@ -44,3 +47,18 @@ def ims_visit_notes(patient: Patient, upcoming: Iterable[Any]) -> dict[int, list
 @register.filter
 def notes_for(notes: Mapping[int, list[VisitNote]] | None, visit_id: int) -> list[VisitNote]:
     return list((notes or {}).get(visit_id, []))
+
+
+@register.inclusion_tag("safety/adverse_event_alerts.html", takes_context=True)
+def adverse_event_alerts(context: template.Context) -> dict[str, Any]:
+    """Show the owner the significant and serious events still waiting for acknowledgement."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.has_perm("safety.acknowledge_adverse_event"):
+        return {"events": []}
+    return {
+        "events": list(adverse_event_alerts_query()),
+        "next": request.get_full_path() if request is not None else "",
+        "zone": clinic_zone(),
+        "csrf_token": context.get("csrf_token"),
+    }

@@ -353,6 +353,7 @@ class Command(BaseCommand):
             faq_note = self.seed_faq(tally)
             self.seed_consent(users, patients, tally)
             self.seed_screening(users, patients, tally)
+            self.seed_stock(users, list(locations.values()), tally)
         self.print_logins(console, clinic, users)
         if faq_note:
             console.print(faq_note)
@@ -820,6 +821,14 @@ class Command(BaseCommand):
 
         physio = next(user for user in staff if user.role == Role.PRACTITIONER)
         for kind, count in seed_screening(patients=patients, fallback_practitioner=physio).items():
+            tally.created[kind] += count
+
+    def seed_stock(self, staff: list[User], locations: list[Location], tally: Tally) -> None:
+        """Stock needle lots in every state and start a sharps log at each location."""
+        from imsclinic.clinic.demo import seed_needle_stock
+
+        physio = next(user for user in staff if user.role == Role.PRACTITIONER)
+        for kind, count in seed_needle_stock(staff=physio, locations=locations).items():
             tally.created[kind] += count
 
     def seed_faq(self, tally: Tally) -> str:
