@@ -9,6 +9,7 @@ person acted, so there is nothing for the audit log and no email to send.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.utils import timezone
@@ -106,7 +107,8 @@ def seed_needling_consent(*, owner: Any, demo_patient: Patient | None) -> dict[s
         )
     version = latest_published_version(document)
     if version is None:
-        now = timezone.now()
+        # Published well before the demo course of treatment (charting.demo) began.
+        now = timezone.now() - dt.timedelta(days=60)
         version = ConsentVersion.objects.create(
             document=document,
             number=1,
@@ -135,6 +137,9 @@ def seed_needling_consent(*, owner: Any, demo_patient: Patient | None) -> dict[s
             agreed=True,
             channel=Channel.PORTAL,
             signed_by_user=demo_patient.user,
+            signed_at=max(
+                version.published_at or timezone.now(), timezone.now() - dt.timedelta(days=38)
+            ),
             user_agent="seed_demo",
         )
         made["consent signatures"] = True

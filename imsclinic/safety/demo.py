@@ -48,10 +48,10 @@ HEALTHY: dict[str, Any] = {
     "previous_needling": "ims",
 }
 
-# Changed answers, and whether a practitioner has decided. The first three wait for the demo
-# physiotherapist's review (they are on her care team); the other two were decided with
-# precautions. Everyone else answered as HEALTHY and is cleared; the last two patients in the
-# list have not answered yet.
+# Changed answers, and whether a practitioner has decided. The first three wait for a
+# practitioner's review (the first of them is on the demo physiotherapist's care team); the
+# other two were decided with precautions. Everyone else answered as HEALTHY and is cleared;
+# the last two patients in the list have not answered yet.
 VARIANTS: list[tuple[dict[str, Any], bool]] = [
     ({"anticoagulants": "yes", "medications": "Apixaban 5 mg twice a day."}, False),
     ({"diabetes": "yes", "reason": "Neck and shoulder pain."}, False),
@@ -67,8 +67,9 @@ def _variants(patients: list[Patient], physio: Any) -> dict[int, tuple[dict[str,
     others = patients[1:]
     theirs = [p for p in others if p.care_team.filter(user=physio).exists()]
     rest = [p for p in others if p not in theirs]
-    # VARIANTS lists the undecided first, so the physio's own patients get those.
-    return dict(zip((p.pk for p in theirs + rest), VARIANTS, strict=False))
+    # VARIANTS lists the undecided first: one goes to the physio's own patients (her review
+    # queue has work), the others elsewhere, so most of her visits can be charted at once.
+    return dict(zip((p.pk for p in theirs[:1] + rest + theirs[1:]), VARIANTS, strict=False))
 
 
 def seed_screening(*, patients: list[Patient], fallback_practitioner: Any) -> dict[str, int]:
@@ -87,7 +88,7 @@ def seed_screening(*, patients: list[Patient], fallback_practitioner: Any) -> di
             continue
         changes, decided = variants.get(patient.pk, ({}, True))
         answers = {**HEALTHY, **changes}
-        submitted = now - dt.timedelta(days=30 + 7 * index)
+        submitted = now - dt.timedelta(days=40 + 7 * index)
         intake = Intake.objects.create(
             patient=patient,
             answers=answers,

@@ -213,3 +213,21 @@ def test_the_demo_shows_screening_in_every_state() -> None:
     assert any(online_ims_refusal(p) for p in waiting), "one patient may not book IMS online"
     assert sum(1 for p in patients if not p.intakes.exists()) == 2
     assert len(ready) == 15
+    physio = User.objects.get(role=Role.PRACTITIONER)
+    theirs = [p for p in waiting if p.care_team.filter(user=physio).exists()]
+    assert len(theirs) == 1, "the demo physio has one decision to make, and can chart the rest"
+
+
+def test_the_demo_patient_has_a_signed_course_of_ims_to_look_at(client) -> None:
+    from django.urls import reverse
+
+    seed()
+    demo = Patient.objects.get(email="patient@example.com")
+    sessions = list(demo.needling_sessions.order_by("signed_at"))
+    assert [s.status for s in sessions] == ["signed"] * 3
+    assert [(s.nprs_before, s.nprs_after) for s in sessions] == [(7, 5), (6, 3), (4, 2)]
+    assert demo.assessments.get().segments.count() == 2
+    client.force_login(demo.user)
+    notes = client.get(reverse("portal_notes"))
+    assert notes.status_code == 200
+    assert "Infraspinatus" in notes.content.decode()

@@ -354,6 +354,7 @@ class Command(BaseCommand):
             self.seed_consent(users, patients, tally)
             self.seed_screening(users, patients, tally)
             self.seed_stock(users, list(locations.values()), tally)
+            self.seed_charting(users, patients, tally)
         self.print_logins(console, clinic, users)
         if faq_note:
             console.print(faq_note)
@@ -829,6 +830,15 @@ class Command(BaseCommand):
 
         physio = next(user for user in staff if user.role == Role.PRACTITIONER)
         for kind, count in seed_needle_stock(staff=physio, locations=locations).items():
+            tally.created[kind] += count
+
+    def seed_charting(self, staff: list[User], patients: list[Patient], tally: Tally) -> None:
+        """Chart a short, signed course of IMS for the demo patient with the demo physio."""
+        from imsclinic.charting.demo import seed_demo_course
+
+        physio = next(user for user in staff if user.role == Role.PRACTITIONER)
+        demo_patient = next((p for p in patients if p.email == DEMO_PATIENT_EMAIL), None)
+        for kind, count in seed_demo_course(patient=demo_patient, physio=physio).items():
             tally.created[kind] += count
 
     def seed_faq(self, tally: Tally) -> str:

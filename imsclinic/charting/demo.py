@@ -1,0 +1,174 @@
+"""Demo charting for seed_demo: a short course of IMS for the demo patient, signed.
+
+Three weekly visits some weeks back with the demo physiotherapist: the first with the Gunn
+assessment, each with a signed needling note, so the chart, the body chart, the patient's
+treatment notes and the lot trace have something to show. Rows are written directly (no
+audit rows: no person looked at a record) as drafts and then marked signed, the order the
+database's locks allow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+
+from imsclinic.charting.models import (
+    Assessment,
+    AssessmentSign,
+    DiagnosedSegment,
+    Muscle,
+    NeedlingRow,
+    NeedlingSession,
+    NoteStatus,
+)
+from imsclinic.clinic.models import NeedleLot, Service
+from imsclinic.patients.models import Patient
+from imsclinic.scheduling.models import Appointment, AppointmentStatus
+
+# Weeks back, service slug, pain before and after, rows (muscle code, side, insertions,
+# grasp, release, twitch).
+COURSE: tuple[tuple[int, str, int, int, tuple[tuple[str, str, int, str, bool, bool], ...]], ...] = (
+    (
+        5,
+        "ims-initial-assessment",
+        7,
+        5,
+        (
+            ("paraspinal_c5", "right", 3, "strong", True, False),
+            ("paraspinal_c6", "right", 3, "moderate", True, False),
+            ("infraspinatus", "right", 2, "strong", True, True),
+        ),
+    ),
+    (
+        4,
+        "ims-follow-up",
+        6,
+        3,
+        (
+            ("paraspinal_c5", "right", 2, "moderate", True, False),
+            ("infraspinatus", "right", 2, "moderate", True, False),
+            ("supraspinatus", "right", 2, "mild", True, True),
+        ),
+    ),
+    (
+        3,
+        "ims-follow-up",
+        4,
+        2,
+        (
+            ("paraspinal_c6", "right", 2, "mild", True, False),
+            ("deltoid", "right", 2, "mild", True, False),
+        ),
+    ),
+)
+
+
+def seed_demo_course(*, patient: Patient | None, physio: Any) -> dict[str, int]:
+    """Chart the demo patient's past course with the demo physio; idempotent."""
+    made = {"assessments": 0, "needling notes": 0, "past visits": 0}
+    practitioner = getattr(physio, "practitioner", None)
+    if patient is None or practitioner is None or patient.needling_sessions.exists():
+        return made
+    location = practitioner.locations.order_by("pk").first()
+    services = {s.slug: s for s in Service.objects.filter(slug__in={c[1] for c in COURSE})}
+    muscles = {m.code: m for m in Muscle.objects.all()}
+    lot = (
+        NeedleLot.objects.filter(recalled_at__isnull=True, expires_on__gt=timezone.localdate())
+        .order_by("expires_on")
+        .first()
+    )
+    if location is None or lot is None or len(services) < 2 or not muscles:
+        return made
+    bed = location.rooms.filter(is_active=True).order_by("name").first()
+    today = timezone.localdate()
+    for weeks, slug, before, after, rows in COURSE:
+        service = services[slug]
+        day = today - dt.timedelta(weeks=weeks)
+        start = dt.datetime.combine(day, dt.time(10, 0), tzinfo=location.zone).astimezone(dt.UTC)
+        end = start + dt.timedelta(minutes=service.duration_minutes)
+        visit = Appointment.objects.create(
+            patient=patient,
+            practitioner=practitioner,
+            location=location,
+            room=bed,
+            service=service,
+            start=start,
+            end=end,
+            busy_until=end + dt.timedelta(minutes=service.buffer_minutes),
+            status=AppointmentStatus.COMPLETED,
+            arrived_at=start - dt.timedelta(minutes=5),
+            created_at=start - dt.timedelta(days=3),
+        )
+        made["past visits"] += 1
+        signed_at = end + dt.timedelta(minutes=10)
+        if slug == "ims-initial-assessment":
+            _assessment(patient, visit, physio, signed_at)
+            made["assessments"] += 1
+        session = NeedlingSession.objects.create(
+            patient=patient,
+            appointment=visit,
+            practitioner=physio,
+            nprs_before=before,
+            nprs_after=after,
+            rom_change="Neck rotation to the right 50° → 65°." if weeks == 5 else "",
+            aftercare_given=True,
+            aftercare_notes="Heat and gentle shoulder circles tonight; soreness for a day or two "
+            "is expected.",
+            created_at=start,
+        )
+        for position, (code, side, insertions, grasp, release, twitch) in enumerate(rows):
+            found = muscles[code]
+            NeedlingRow.objects.create(
+                session=session,
+                position=position,
+                muscle=found,
+                side=side,
+                segment=found.root_from,
+                insertions=insertions,
+                needle_lot=lot,
+                grasp=grasp,
+                release=release,
+                twitch=twitch,
+                tolerance="good",
+            )
+        session.thoracic_precaution = any(muscles[r[0]].thoracic_precaution for r in rows)
+        session.status = NoteStatus.SIGNED
+        session.signed_at = signed_at
+        session.signed_by = physio
+        session.save(update_fields=["thoracic_precaution", "status", "signed_at", "signed_by"])
+        made["needling notes"] += 1
+    return made
+
+
+def _assessment(patient: Patient, visit: Appointment, physio: Any, signed_at: dt.datetime) -> None:
+    assessment = Assessment.objects.create(
+        patient=patient,
+        appointment=visit,
+        author=physio,
+        goals="Turn the head fully to check the blind spot when driving; sleep on the right "
+        "side without waking.",
+        plan_frequency="weekly",
+        plan_expected_sessions=6,
+        notes="Right-sided neck and shoulder pain for four months, worse with desk work.",
+        created_at=visit.start,
+    )
+    for sign, finding, side, segment in (
+        ("tender_motor_points", "present", "right", "C5"),
+        ("shortened_bands", "present", "right", "C6"),
+        ("trophedema_matchstick", "present", "right", "C5"),
+        ("trophedema_skin_rolling", "present", "right", "C6"),
+        ("sudomotor", "absent", "", ""),
+        ("pilomotor", "not_tested", "", ""),
+        ("range_of_motion", "present", "right", "C5"),
+    ):
+        AssessmentSign.objects.create(
+            assessment=assessment, sign=sign, finding=finding, side=side, segment=segment
+        )
+    for segment in ("C5", "C6"):
+        DiagnosedSegment.objects.create(assessment=assessment, segment=segment, side="right")
+    assessment.status = NoteStatus.SIGNED
+    assessment.signed_at = signed_at
+    assessment.signed_by = physio
+    assessment.save(update_fields=["status", "signed_at", "signed_by"])
