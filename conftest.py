@@ -116,13 +116,36 @@ def _force_login_counts_as_a_full_sign_in(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(Client, "force_login", force_login)
 
 
+STAND_IN_SECRET = "JBSWY3DPEHPK3PXP"  # the authenticator make_user gives staff
+
+
+def staff_tab(chromium, live_server, email: str, *, viewport: dict[str, int] | None = None):
+    """Open a browser of its own (its own cookies) and sign a staff member in with a code."""
+    from imsclinic.accounts.tests.helpers import totp_code
+
+    context = chromium.new_context(
+        base_url=live_server.url, viewport=viewport or {"width": 1280, "height": 900}
+    )
+    tab = context.new_page()
+    tab.goto("/accounts/login/")
+    tab.locator("input[name='login']").fill(email)
+    tab.locator("input[name='password']").fill(PASSWORD)
+    tab.locator("input[name='password']").press("Enter")
+    code = tab.locator("input[name='code']")
+    code.wait_for()
+    code.fill(totp_code(STAND_IN_SECRET))
+    code.press("Enter")
+    tab.wait_for_url("**/staff/patients/")
+    return tab
+
+
 def make_user(email: str, role: str, *, mfa: bool = True, first: str = "", last: str = "") -> User:
     user = User.objects.create_user(email, PASSWORD, role=role, first_name=first, last_name=last)
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     if mfa and role != Role.PATIENT:
         # A stand-in authenticator row: tests of MFA enrolment create real ones.
         Authenticator.objects.create(
-            user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"}
+            user=user, type=Authenticator.Type.TOTP, data={"secret": STAND_IN_SECRET}
         )
     return user
 

@@ -13,14 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-from allauth.mfa import app_settings as mfa_settings
 from axe_playwright_python.sync_playwright import Axe
 from django.db import OperationalError
 
-from conftest import PASSWORD
+from conftest import staff_tab
 from imsclinic.charting.models import Addendum, Assessment, Muscle, NeedlingSession
 from imsclinic.charting.testing import ensure_catalogue, ims_visit, needle_lot
-from imsclinic.clinic.management.commands.seed_demo import current_code
 from imsclinic.safety.testing import make_ready_for_needling
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,7 +26,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "var/test-results/screenshots"))
 DESKTOP = {"width": 1280, "height": 900}
 TABLET = {"width": 820, "height": 1180}
-STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXP"  # conftest.make_user's stand-in authenticator
 
 
 def assert_accessible(page, what: str) -> None:
@@ -38,28 +35,6 @@ def assert_accessible(page, what: str) -> None:
         for violation in results.response["violations"]
     ]
     assert problems == [], f"{what} has accessibility problems"
-
-
-def fresh_code(secret: str) -> str:
-    left = mfa_settings.TOTP_PERIOD - time.time() % mfa_settings.TOTP_PERIOD
-    if left < 4:
-        time.sleep(left + 0.2)
-    return current_code(secret)
-
-
-def sign_in_staff(chromium, live_server, email: str):
-    context = chromium.new_context(base_url=live_server.url, viewport=DESKTOP)
-    tab = context.new_page()
-    tab.goto("/accounts/login/")
-    tab.locator("input[name='login']").fill(email)
-    tab.locator("input[name='password']").fill(PASSWORD)
-    tab.locator("input[name='password']").press("Enter")
-    code = tab.locator("input[name='code']")
-    code.wait_for()
-    code.fill(fresh_code(STAFF_TOTP_SECRET))
-    code.press("Enter")
-    tab.wait_for_url("**/staff/patients/")
-    return tab
 
 
 def shoot(tab, name: str, *, element: str | None = None) -> None:
@@ -102,7 +77,7 @@ def test_a_practitioner_charts_signs_cannot_edit_and_adds_an_addendum(
     make_ready_for_needling(patient, by=physio)
     lot = needle_lot("LOT-BROWSER-1", diameter="0.30", length=40)
     visit = ims_visit(patient, physio, ims_service)
-    tab = sign_in_staff(chromium, live_server, physio.email)
+    tab = staff_tab(chromium, live_server, physio.email)
     problems: list[str] = []
     tab.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     tab.on("pageerror", lambda error: problems.append(str(error)))

@@ -10,19 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from allauth.mfa import app_settings as mfa_settings
 from axe_playwright_python.sync_playwright import Axe
 from django.core import mail
 from django.utils import timezone
 
-from conftest import PASSWORD, weekday_shifts
-from imsclinic.clinic.management.commands.seed_demo import current_code
+from conftest import PASSWORD, staff_tab, weekday_shifts
 from imsclinic.clinic.models import Service
 from imsclinic.consent.models import ConsentSignature
 from imsclinic.intake.models import Intake
@@ -41,7 +38,6 @@ SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "var/test-results/screenshots"))
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 # The secret of the stand-in authenticator conftest.make_user gives every staff member.
-STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
 REVIEW_NOTE = "A physiotherapist will review your health answers with you before any needling."
 
 
@@ -77,30 +73,6 @@ def shoot(page, name: str) -> None:
     page.set_viewport_size(DESKTOP)
     page.screenshot(path=str(SHOTS / f"safety-{name}-1280.png"), full_page=True)
     page.set_viewport_size(PHONE)
-
-
-def fresh_code(secret: str) -> str:
-    """Return the current code, waiting out the last seconds of a period so it stays valid."""
-    left = mfa_settings.TOTP_PERIOD - time.time() % mfa_settings.TOTP_PERIOD
-    if left < 4:
-        time.sleep(left + 0.2)
-    return current_code(secret)
-
-
-def staff_tab(chromium, live_server, email: str):
-    """Open a second browser (its own cookies) and sign a staff member in with a code."""
-    context = chromium.new_context(base_url=live_server.url, viewport=DESKTOP)
-    tab = context.new_page()
-    tab.goto("/accounts/login/")
-    tab.locator("input[name='login']").fill(email)
-    tab.locator("input[name='password']").fill(PASSWORD)
-    tab.locator("input[name='password']").press("Enter")
-    code = tab.locator("input[name='code']")
-    code.wait_for()
-    code.fill(fresh_code(STAFF_TOTP_SECRET))
-    code.press("Enter")
-    tab.wait_for_url("**/staff/patients/")
-    return tab
 
 
 def patient_signs_in(page, email: str) -> None:
