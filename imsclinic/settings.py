@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "imsclinic.intake",
     "imsclinic.consent",
     "imsclinic.charting",
+    "imsclinic.outcomes",
     "imsclinic.web",
     "imsclinic.portal",
     "imsclinic.api",
