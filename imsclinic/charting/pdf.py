@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -50,7 +51,7 @@ def _clinic_name() -> str:
     return clinic.name if clinic is not None else ""
 
 
-def chart_summary_html(chart: Chart, *, author: Any, zone: str) -> str:
+def chart_summary_html(chart: Chart, *, author: Any, zone: ZoneInfo) -> str:
     """Render the referral / insurer summary: signed assessments and sessions only."""
     assessments = [a for a in chart.assessments if a.is_signed]
     findings = [
@@ -76,11 +77,11 @@ def chart_summary_html(chart: Chart, *, author: Any, zone: str) -> str:
     )
 
 
-def chart_summary_pdf_bytes(chart: Chart, *, author: Any, zone: str) -> bytes:
+def chart_summary_pdf_bytes(chart: Chart, *, author: Any, zone: ZoneInfo) -> bytes:
     return render_pdf(chart_summary_html(chart, author=author, zone=zone))
 
 
-def portal_summary_html(patient: Patient, notes: list[dict[str, Any]], *, zone: str) -> str:
+def portal_summary_html(patient: Patient, notes: list[dict[str, Any]], *, zone: ZoneInfo) -> str:
     """Render the patient's own notes in plain words."""
     return render_to_string(
         "charting/portal_notes_pdf.html",
@@ -94,5 +95,7 @@ def portal_summary_html(patient: Patient, notes: list[dict[str, Any]], *, zone: 
     )
 
 
-def portal_summary_pdf_bytes(patient: Patient, notes: list[dict[str, Any]], *, zone: str) -> bytes:
+def portal_summary_pdf_bytes(
+    patient: Patient, notes: list[dict[str, Any]], *, zone: ZoneInfo
+) -> bytes:
     return render_pdf(portal_summary_html(patient, notes, zone=zone))

@@ -31,9 +31,9 @@ from imsclinic.charting.forms import (
     sign_row_forms,
 )
 from imsclinic.charting.models import Assessment
+from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, Outcome
-from imsclinic.intake.selectors import clinic_zone
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 from imsclinic.scheduling.models import Appointment

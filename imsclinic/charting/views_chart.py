@@ -23,10 +23,10 @@ from imsclinic.charting.body_chart import BodyChart, Needled, build_chart, side_
 from imsclinic.charting.models import NeedlingSession, SignalFinding
 from imsclinic.charting.pdf import chart_summary_pdf_bytes, portal_summary_pdf_bytes
 from imsclinic.charting.selectors import Chart, chart_for
+from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
 from imsclinic.core.permissions import is_clinic_staff
-from imsclinic.intake.selectors import clinic_zone
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 

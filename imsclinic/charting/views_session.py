@@ -12,7 +12,6 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -36,10 +35,9 @@ from imsclinic.charting.session_forms import (
     bound_rows,
     muscles_by_region,
 )
-from imsclinic.clinic.selectors import usable_lots
+from imsclinic.clinic.selectors import clinic_zone, usable_lots
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
-from imsclinic.intake.selectors import clinic_zone
 from imsclinic.patients.selectors import patient_for_user
 from imsclinic.safety.errors import NeedlingNotAllowed
 from imsclinic.scheduling.models import Appointment
@@ -136,7 +134,7 @@ def _visit(request: HttpRequest, appointment_id: int) -> Appointment:
 
 
 def _visit_day(appointment: Appointment) -> dt.date:
-    zone = ZoneInfo(appointment.location.time_zone or clinic_zone())
+    zone = appointment.location.zone
     return appointment.start.astimezone(zone).date()
 
 
@@ -247,7 +245,7 @@ def _stored_header(session: NeedlingSession) -> dict[str, Any]:
 def _saved_line(session: NeedlingSession | None) -> str:
     if session is None:
         return ""
-    local = timezone.localtime(session.updated_at, ZoneInfo(clinic_zone()))
+    local = timezone.localtime(session.updated_at, clinic_zone())
     return _("Saved %(time)s") % {"time": local.strftime("%H:%M")}
 
 

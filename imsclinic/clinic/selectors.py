@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
+from django.utils import formats
 
-from imsclinic.clinic.models import NeedleLot, SharpsContainer
+from imsclinic.clinic.models import Location, NeedleLot, SharpsContainer
 from imsclinic.core.permissions import is_owner, patients_visible_to
+
+
+def clinic_zone() -> zoneinfo.ZoneInfo:
+    """Return the zone the clinic's own records are shown in: its first open location's."""
+    zone = (
+        Location.objects.filter(is_active=True).values_list("time_zone", flat=True).first()
+        or Location.objects.values_list("time_zone", flat=True).first()
+    )
+    return zoneinfo.ZoneInfo(zone or "UTC")
+
+
+def clinic_date_text(moment: dt.datetime, zone: zoneinfo.ZoneInfo | None = None) -> str:
+    """Return the clinic's calendar day of a moment (not the server's UTC day), e.g. 2 May 2026."""
+    return formats.date_format(moment.astimezone(zone or clinic_zone()), "j F Y")
 
 
 def usable_lots(on: dt.date) -> QuerySet[NeedleLot]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import zoneinfo
 from typing import Any
 
 from django.contrib import messages
@@ -17,7 +16,13 @@ from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.forms import NeedleLotForm, RecallForm, SharpsCollectForm, SharpsOpenForm
 from imsclinic.clinic.models import NeedleLot, SharpsContainer
-from imsclinic.clinic.selectors import LotTrace, lot_patients, sharps_log, stock_overview
+from imsclinic.clinic.selectors import (
+    LotTrace,
+    clinic_zone,
+    lot_patients,
+    sharps_log,
+    stock_overview,
+)
 from imsclinic.clinic.services import (
     StockRefused,
     needle_lot_add,
@@ -28,7 +33,6 @@ from imsclinic.clinic.services import (
 )
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, Outcome
-from imsclinic.intake.selectors import clinic_zone
 
 
 def _require(request: HttpRequest, perm: str, object_type: str) -> Any:
@@ -176,7 +180,7 @@ def _cell(value: object) -> str:
 def stock_lot_patients_csv(request: HttpRequest, lot_id: int) -> HttpResponse:
     """Download the same list as a spreadsheet, for calling patients about a recall."""
     trace = _trace(request, lot_id, action=Action.EXPORT)
-    local = zoneinfo.ZoneInfo(clinic_zone())
+    local = clinic_zone()
     writer = csv.writer(_Echo())
     lines = [
         writer.writerow(

@@ -9,8 +9,9 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from imsclinic.clinic.models import Clinic
+from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.consent.models import ConsentSignature
-from imsclinic.consent.selectors import clinic_zone, local_time_text
+from imsclinic.consent.selectors import local_time_text
 from imsclinic.consent.text import body_html, paragraphs
 
 # WeasyPrint reports each layout step at INFO; the logs need none of that.

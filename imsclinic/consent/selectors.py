@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from imsclinic.clinic.models import Location
+from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.consent.models import (
     ConsentDocument,
     ConsentSignature,
@@ -43,24 +43,11 @@ class ConsentState:
         return self.current is not None
 
 
-def clinic_zone() -> zoneinfo.ZoneInfo:
-    """Return the zone consent times are shown in: the clinic's first open location's."""
-    location = Location.objects.filter(is_active=True).order_by("order", "name").first()
-    if location is None:
-        location = Location.objects.order_by("order", "name").first()
-    return location.zone if location is not None else zoneinfo.ZoneInfo("UTC")
-
-
 def local_time_text(moment: dt.datetime, zone: zoneinfo.ZoneInfo | None = None) -> str:
     """Return a moment as the clinic's wall-clock time with its zone, e.g. 2 May 2026 10:04 PDT."""
     zone = zone or clinic_zone()
     local = moment.astimezone(zone)
     return f"{formats.date_format(local, 'j F Y H:i')} {local.tzname()} ({zone.key})"
-
-
-def local_date_text(moment: dt.datetime, zone: zoneinfo.ZoneInfo | None = None) -> str:
-    """Return the clinic's calendar date of a moment, e.g. 2 May 2026."""
-    return formats.date_format(moment.astimezone(zone or clinic_zone()), "j F Y")
 
 
 def needling_document() -> ConsentDocument | None:

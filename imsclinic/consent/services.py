@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.consent.models import (
     DRAWN_SIGNATURE_MAX_CHARS,
     Channel,
@@ -31,7 +32,7 @@ from imsclinic.consent.models import (
     VersionStatus,
     text_sha256,
 )
-from imsclinic.consent.selectors import clinic_zone, latest_published_version
+from imsclinic.consent.selectors import latest_published_version
 from imsclinic.consent.text import DrawnSignatureError, check_drawn_signature
 from imsclinic.core.audit import audit_record, client_ip
 from imsclinic.core.models import Action

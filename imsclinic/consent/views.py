@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from imsclinic.clinic.selectors import clinic_date_text, clinic_zone
 from imsclinic.consent.forms import DocumentForm, DraftForm, PublishForm, SignForm, WithdrawForm
 from imsclinic.consent.models import (
     Channel,
@@ -25,10 +26,8 @@ from imsclinic.consent.models import (
 )
 from imsclinic.consent.pdf import pdf_filename, signature_pdf
 from imsclinic.consent.selectors import (
-    clinic_zone,
     consent_state,
     latest_published_version,
-    local_date_text,
     local_time_text,
     signatures_of,
 )
@@ -175,9 +174,9 @@ def portal_consent(request: HttpRequest, patient: Patient) -> HttpResponse:
         "signatures": [
             {
                 "signature": signature,
-                "signed_on": local_date_text(signature.signed_at, zone),
+                "signed_on": clinic_date_text(signature.signed_at, zone),
                 "withdrawn_on": (
-                    local_date_text(signature.withdrawn_at, zone) if signature.withdrawn_at else ""
+                    clinic_date_text(signature.withdrawn_at, zone) if signature.withdrawn_at else ""
                 ),
             }
             for signature in signatures_of(patient)

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from imsclinic.clinic.models import Clinic, Location
+from imsclinic.clinic.models import Clinic
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
 from imsclinic.intake.models import Intake
@@ -24,17 +24,6 @@ def add_months(moment: dt.datetime, months: int) -> dt.datetime:
     year, month = moment.year + index // 12, index % 12 + 1
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
-
-
-def clinic_zone() -> str:
-    """Return the time zone dates are shown in: the clinic's first open location's."""
-    zone = (
-        Location.objects.filter(is_active=True)
-        .order_by("order", "pk")
-        .values_list("time_zone", flat=True)
-        .first()
-    )
-    return zone or "UTC"
 
 
 def current_intake(patient: Patient) -> Intake | None:

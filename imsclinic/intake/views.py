@@ -17,12 +17,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.intake.body_map import BACK_OUTLINE_ONLY, REGIONS, SHAPES
 from imsclinic.intake.forms import AnswersForm, DetailsForm, missing_details
 from imsclinic.intake.questions import QUESTIONS, SECTION_SLUGS, SECTIONS, readable, section
 from imsclinic.intake.questions import section_of as question_section
 from imsclinic.intake.selectors import (
-    clinic_zone,
     current_intake,
     intake_answers_view,
     intake_draft,

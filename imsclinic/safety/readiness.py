@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
+from imsclinic.clinic.selectors import clinic_date_text
 from imsclinic.consent.selectors import consent_state
 from imsclinic.patients.models import Patient
 from imsclinic.safety.errors import NeedlingNotAllowed
 from imsclinic.safety.models import Clearance
-from imsclinic.safety.selectors import clinic_day_text, screening_for
+from imsclinic.safety.selectors import screening_for
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def needling_readiness(patient: Patient, *, at: dt.datetime) -> Readiness:
                     "The health questions answered on %(day)s are out of date: the patient "
                     "must re-confirm them."
                 )
-                % {"day": clinic_day_text(intake.submitted_at)}
+                % {"day": clinic_date_text(intake.submitted_at)}
             )
         clearance = screening.clearance
         if clearance is None:
@@ -56,8 +57,8 @@ def needling_readiness(patient: Patient, *, at: dt.datetime) -> Readiness:
                         "questions answered on %(day)s: record a new decision."
                     )
                     % {
-                        "decided": clinic_day_text(earlier.decided_at),
-                        "day": clinic_day_text(intake.submitted_at),
+                        "decided": clinic_date_text(earlier.decided_at),
+                        "day": clinic_date_text(intake.submitted_at),
                     }
                 )
         elif not clearance.allows_needling:
@@ -65,7 +66,7 @@ def needling_readiness(patient: Patient, *, at: dt.datetime) -> Readiness:
                 _("%(name)s decided on %(day)s that IMS is not suitable for this patient.")
                 % {
                     "name": clearance.decided_by.get_full_name() or clearance.decided_by.email,
-                    "day": clinic_day_text(clearance.decided_at),
+                    "day": clinic_date_text(clearance.decided_at),
                 }
             )
     consent = consent_state(patient)

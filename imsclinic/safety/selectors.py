@@ -6,19 +6,18 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, Min, OuterRef, QuerySet, Subquery
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imsclinic.clinic.models import Clinic
+from imsclinic.clinic.selectors import clinic_date_text, clinic_zone
 from imsclinic.consent.models import ConsentSignature, ConsentVersion, VersionStatus
 from imsclinic.core.permissions import is_owner, is_practitioner, patients_visible_to
 from imsclinic.intake.models import Intake
 from imsclinic.intake.selectors import (
     add_months,
-    clinic_zone,
     current_intake,
     intake_valid_months,
 )
@@ -285,11 +284,6 @@ class ReviewQueue:
         return not (self.decisions or self.expiring or self.consents)
 
 
-def clinic_day_text(moment: dt.datetime, zone: ZoneInfo | None = None) -> str:
-    """Return the clinic's calendar day of a moment (not the server's UTC day), in words."""
-    return formats.date_format(moment.astimezone(zone or ZoneInfo(clinic_zone())), "j F Y")
-
-
 def _consent_gaps(patient_ids: set[int]) -> dict[int, str]:
     """Return, for patients without current needling consent, what is missing (2-3 queries)."""
     if not patient_ids:
@@ -338,7 +332,7 @@ def review_queue(user: Any, *, at: dt.datetime | None = None) -> ReviewQueue:
     else:
         visible = Patient.objects.none()
     months = intake_valid_months()
-    zone = ZoneInfo(clinic_zone())
+    zone = clinic_zone()
     intakes = list(_latest_intakes(visible))
     next_visit = dict(
         Appointment.objects.filter(
@@ -375,8 +369,8 @@ def review_queue(user: Any, *, at: dt.datetime | None = None) -> ReviewQueue:
                         "%(visit)s."
                     )
                     % {
-                        "expiry": clinic_day_text(valid_until, zone),
-                        "visit": clinic_day_text(upcoming, zone),
+                        "expiry": clinic_date_text(valid_until, zone),
+                        "visit": clinic_date_text(upcoming, zone),
                     },
                     valid_until,
                 )
@@ -386,7 +380,7 @@ def review_queue(user: Any, *, at: dt.datetime | None = None) -> ReviewQueue:
                 QueueRow(
                     patient,
                     _("Health answers expire on %(expiry)s.")
-                    % {"expiry": clinic_day_text(valid_until, zone)},
+                    % {"expiry": clinic_date_text(valid_until, zone)},
                     valid_until,
                 )
             )
@@ -404,7 +398,7 @@ def review_queue(user: Any, *, at: dt.datetime | None = None) -> ReviewQueue:
         QueueRow(
             known[patient_id],
             _("%(gap)s Next IMS visit %(visit)s.")
-            % {"gap": gaps[patient_id], "visit": clinic_day_text(next_visit[patient_id], zone)},
+            % {"gap": gaps[patient_id], "visit": clinic_date_text(next_visit[patient_id], zone)},
             next_visit[patient_id],
         )
         for patient_id in gaps
@@ -455,7 +449,7 @@ def adverse_event_counts(
     """
     from imsclinic.charting.models import NeedlingSession, NoteStatus
 
-    zone = ZoneInfo(clinic_zone())
+    zone = clinic_zone()
     sessions = NeedlingSession.objects.filter(status=NoteStatus.SIGNED)
     events = AdverseEvent.objects.all()
     if since is not None:

@@ -15,10 +15,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
 from imsclinic.intake.models import Intake
-from imsclinic.intake.selectors import clinic_zone
 from imsclinic.patients.selectors import patient_for_user
 from imsclinic.safety.ae_rates import (
     BOYCE_2020,
@@ -188,7 +188,7 @@ def adverse_event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = patient_for_user(
         request, user=request.user, patient_id=patient_id, perm="safety.record_adverse_event"
     )
-    zone = ZoneInfo(clinic_zone())
+    zone = clinic_zone()
     sessions = _session_choices(patient, zone)
     session_ids = {pk for pk, _label in sessions}
     options: dict[str, Any] = {"sessions": sessions, "muscles": _muscle_choices(), "zone": zone}

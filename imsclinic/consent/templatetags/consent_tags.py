@@ -6,8 +6,8 @@ from typing import Any
 
 from django import template
 
+from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.consent.selectors import (
-    clinic_zone,
     consent_state,
     local_time_text,
     signatures_of,

@@ -129,7 +129,7 @@ def test_it_takes_two_queries_however_many_signatures(
 
 
 def test_dates_are_the_clinic_s_calendar_day_not_utc(location: object) -> None:
-    from imsclinic.consent.selectors import local_date_text
+    from imsclinic.clinic.selectors import clinic_date_text
 
     late_evening_in_vancouver = dt.datetime(2026, 7, 2, 3, 0, tzinfo=dt.UTC)
-    assert local_date_text(late_evening_in_vancouver) == "1 July 2026"
+    assert clinic_date_text(late_evening_in_vancouver) == "1 July 2026"

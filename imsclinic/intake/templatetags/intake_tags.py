@@ -7,7 +7,8 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from imsclinic.intake.selectors import clinic_zone, intake_status
+from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.intake.selectors import intake_status
 from imsclinic.patients.models import Patient
 
 register = template.Library()

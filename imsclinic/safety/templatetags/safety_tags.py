@@ -9,7 +9,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from imsclinic.intake.selectors import clinic_zone
+from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.patients.models import Patient
 from imsclinic.safety.readiness import needling_readiness
 from imsclinic.safety.selectors import VisitNote, portal_visit_notes, screening_for
