@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "imsclinic.consent",
     "imsclinic.charting",
     "imsclinic.outcomes",
+    "imsclinic.followup",
     "imsclinic.web",
     "imsclinic.portal",
     "imsclinic.api",

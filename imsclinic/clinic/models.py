@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -61,6 +61,33 @@ class Clinic(models.Model):
         help_text=_(
             "After this many months a patient re-confirms their health questions before the "
             "next IMS visit."
+        ),
+    )
+    checkin_hours = models.PositiveSmallIntegerField(
+        _("follow-up check-in (hours after needling)"),
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(72)],
+        help_text=_(
+            "After each signed IMS session the patient is sent a short check-in about how "
+            "they feel, this long after the visit ended."
+        ),
+    )
+    checkin_answer_hours = models.PositiveSmallIntegerField(
+        _("check-in unanswered after (hours)"),
+        default=48,
+        validators=[MinValueValidator(1), MaxValueValidator(168)],
+        help_text=_(
+            "A check-in not answered this long after it was sent appears on the front desk's "
+            "follow-up list, so someone phones the patient."
+        ),
+    )
+    measures_every_visits = models.PositiveSmallIntegerField(
+        _("repeat questionnaires every (visits)"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        help_text=_(
+            "The activity scale (PSFS) and the body-region questionnaire are asked at the "
+            "first visit and again every this many IMS visits."
         ),
     )
 
