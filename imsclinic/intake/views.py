@@ -214,6 +214,8 @@ def intake_section(request: HttpRequest, patient: Patient, slug: str) -> HttpRes
             return redirect("intake_section", slug=following)
     else:
         form = AnswersForm(initial=draft.answers if draft else {}, sections=[part])
+        if draft is not None:
+            intake_answers_view(request, user=request.user, intake=draft)
         if slug == "about":
             details = DetailsForm(instance=patient)
     context = {
@@ -270,6 +272,8 @@ def intake_review(request: HttpRequest, patient: Patient) -> HttpResponse:
         else:
             return redirect("intake_done")
     problems = _review_errors(patient, draft.answers)
+    # The review shows every answer: a view of health information, audited like staff's.
+    intake_answers_view(request, user=request.user, intake=draft)
     context = {
         "patient": patient,
         "draft": draft,

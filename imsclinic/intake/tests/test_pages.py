@@ -202,6 +202,22 @@ def test_the_care_team_reads_the_answers_and_the_look_is_audited(
     ).exists()
 
 
+def test_a_patient_reading_back_their_own_answers_is_audited_too(
+    signed_in: Client, patient: Patient, patient_user: User
+) -> None:
+    signed_in.post(
+        reverse("intake_section", args=["reason"]),
+        {"reason": "Aching in my lower back", "action": "later"},
+    )
+    assert not AuditEvent.objects.filter(object_type="intake", action="view").exists()
+    assert "Aching in my lower back" in signed_in.get(reverse("intake_review")).content.decode()
+    signed_in.get(reverse("intake_section", args=["reason"]))
+    views = AuditEvent.objects.filter(
+        object_type="intake", action="view", actor=patient_user, patient_id=patient.pk
+    )
+    assert views.count() == 2
+
+
 def test_the_front_desk_sees_that_an_intake_arrived_but_not_the_answers(
     client: Client, patient: Patient, front_desk: User, patient_user: User
 ) -> None:
