@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from imsclinic.clinic.models import Location, Practitioner, Service
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, Outcome
 from imsclinic.core.permissions import is_clinic_staff, is_owner
 from imsclinic.patients.models import Patient
 from imsclinic.patients.services import patient_care_team_add
@@ -595,11 +595,39 @@ def appointment_set_status(
     now: dt.datetime | None = None,
 ) -> Appointment:
     """Move a visit along the day (check-in, treatment, completed, no-show) by the table."""
+    from imsclinic.safety.errors import NeedlingNotAllowed
+
     now = now or timezone.now()
     if actor is None or not is_clinic_staff(actor):
         raise PermissionDenied(_("Only clinic staff may change the status of a visit."))
     if status not in AppointmentStatus.values:
         raise StatusChangeNotAllowed(_("That is not a status a visit can have."))
+    try:
+        _change_status(appointment, AppointmentStatus(status), actor, request, now)
+    except NeedlingNotAllowed as refusal:
+        # The visit is unchanged; the refused attempt to start needling stays on record.
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type="appointment",
+            object_id=appointment.pk,
+            patient_id=appointment.patient_id,
+            outcome=Outcome.DENIED,
+            request=request,
+            detail={"status": {"to": str(status)}, "missing": len(refusal.missing)},
+        )
+        raise
+    appointment.refresh_from_db()
+    return appointment
+
+
+def _change_status(
+    appointment: Appointment,
+    target: AppointmentStatus,
+    actor: Any,
+    request: HttpRequest | None,
+    now: dt.datetime,
+) -> None:
     with transaction.atomic():
         locked = (
             Appointment.objects.select_for_update()
@@ -607,7 +635,6 @@ def appointment_set_status(
             .get(pk=appointment.pk)
         )
         source = locked.status
-        target = AppointmentStatus(status)
         who = _TRANSITIONS.get((source, target))
         if who is None:
             raise StatusChangeNotAllowed(
@@ -649,8 +676,6 @@ def appointment_set_status(
             request=request,
             detail={"status": {"from": str(source), "to": str(target)}},
         )
-    appointment.refresh_from_db()
-    return appointment
 
 
 def _check_sessions(sessions: int) -> None:

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from imsclinic.consent.models import ConsentSignature
+from imsclinic.core.models import AuditEvent, Outcome
 from imsclinic.safety.errors import NeedlingNotAllowed
 from imsclinic.safety.models import Decision
 from imsclinic.safety.readiness import needling_readiness, require_needling_readiness
@@ -128,6 +129,18 @@ def test_with_everything_in_place_treatment_starts(arrived, patient, physio):
     ready_patient(patient, physio)
     assert needling_readiness(patient, at=NOW).ready
     assert start_treatment(arrived, physio).status == AppointmentStatus.IN_TREATMENT
+
+
+def test_a_refused_start_is_kept_in_the_audit_log_and_changes_nothing(arrived, patient, physio):
+    with pytest.raises(NeedlingNotAllowed):
+        start_treatment(arrived, physio)
+    refused = AuditEvent.objects.get(object_type="appointment", object_id=str(arrived.pk))
+    assert refused.outcome == Outcome.DENIED
+    assert refused.actor == physio
+    assert refused.patient_id == patient.pk
+    assert refused.detail["status"] == {"to": "in_treatment"}
+    arrived.refresh_from_db()
+    assert arrived.status == AppointmentStatus.ARRIVED
 
 
 def test_the_owner_is_held_to_the_same_interlock(arrived, owner):
