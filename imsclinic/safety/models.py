@@ -120,6 +120,12 @@ class Severity(models.TextChoices):
 ALERTING_SEVERITIES = (Severity.SIGNIFICANT, Severity.SERIOUS)
 
 
+class EventStatus(models.TextChoices):
+    # Opened by a red-flag follow-up check-in: a practitioner completes it (severity, action).
+    DRAFT = "draft", _("Draft")
+    RECORDED = "recorded", _("Recorded")
+
+
 class AdverseEvent(models.Model):
     """Something unwanted that followed needling: what, how bad, when, what was done."""
 
@@ -149,10 +155,14 @@ class AdverseEvent(models.Model):
         help_text=_("Where on the body, if no single muscle names it (e.g. left upper back)."),
     )
     event_type = models.CharField(_("type"), max_length=20, choices=AdverseEventType.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=EventStatus.choices, default=EventStatus.RECORDED
+    )
     severity = models.CharField(
         _("severity"),
         max_length=12,
         choices=Severity.choices,
+        blank=True,
         help_text=_(
             "Physiotherapy Alberta's classes. Mild: no treatment needed (bruising, bleeding, "
             "soreness, drowsiness). Significant: needed medical intervention. Serious: led to "
@@ -191,9 +201,18 @@ class AdverseEvent(models.Model):
                 name="adverse_event_known_type",
             ),
             models.CheckConstraint(
-                condition=Q(severity__in=Severity.values), name="adverse_event_known_severity"
+                condition=Q(status__in=EventStatus.values), name="adverse_event_known_status"
             ),
-            models.CheckConstraint(condition=~Q(action_taken=""), name="adverse_event_has_action"),
+            # A draft waits for the practitioner's severity and action; a recorded event has both.
+            models.CheckConstraint(
+                condition=Q(severity__in=Severity.values)
+                | Q(status=EventStatus.DRAFT, severity=""),
+                name="adverse_event_known_severity",
+            ),
+            models.CheckConstraint(
+                condition=~Q(action_taken="") | Q(status=EventStatus.DRAFT),
+                name="adverse_event_has_action",
+            ),
             models.CheckConstraint(
                 condition=Q(acknowledged_at__isnull=True, acknowledged_by__isnull=True)
                 | Q(acknowledged_at__isnull=False, acknowledged_by__isnull=False),
@@ -206,7 +225,11 @@ class AdverseEvent(models.Model):
 
     @property
     def alerts_owner(self) -> bool:
-        return self.severity in ALERTING_SEVERITIES
+        return self.status == EventStatus.RECORDED and self.severity in ALERTING_SEVERITIES
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == EventStatus.DRAFT
 
     @property
     def where(self) -> str:

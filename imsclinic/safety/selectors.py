@@ -22,7 +22,13 @@ from imsclinic.intake.selectors import (
     intake_valid_months,
 )
 from imsclinic.patients.models import Patient
-from imsclinic.safety.models import ALERTING_SEVERITIES, AdverseEvent, Clearance, Decision
+from imsclinic.safety.models import (
+    ALERTING_SEVERITIES,
+    AdverseEvent,
+    Clearance,
+    Decision,
+    EventStatus,
+)
 from imsclinic.safety.screening import ABSOLUTE, RELATIVE, Flag, screen
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 
@@ -426,7 +432,9 @@ def patient_adverse_events(patient: Patient) -> QuerySet[AdverseEvent]:
 def adverse_event_alerts() -> QuerySet[AdverseEvent]:
     """Return the significant and serious events the owner has not acknowledged yet."""
     return AdverseEvent.objects.filter(
-        severity__in=ALERTING_SEVERITIES, acknowledged_at__isnull=True
+        status=EventStatus.RECORDED,
+        severity__in=ALERTING_SEVERITIES,
+        acknowledged_at__isnull=True,
     ).order_by("recorded_at", "pk")
 
 
@@ -451,7 +459,8 @@ def adverse_event_counts(
 
     zone = clinic_zone()
     sessions = NeedlingSession.objects.filter(status=NoteStatus.SIGNED)
-    events = AdverseEvent.objects.all()
+    # Drafts (opened by a follow-up check-in, not yet completed) are not counted yet.
+    events = AdverseEvent.objects.filter(status=EventStatus.RECORDED)
     if since is not None:
         start = dt.datetime.combine(since, dt.time.min, tzinfo=zone)
         sessions = sessions.filter(appointment__start__gte=start)
@@ -460,10 +469,14 @@ def adverse_event_counts(
         end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
         sessions = sessions.filter(appointment__start__lt=end)
         events = events.filter(onset__lt=end)
-    linked = AdverseEvent.objects.filter(session__in=sessions.values("pk"))
+    linked = AdverseEvent.objects.filter(
+        status=EventStatus.RECORDED, session__in=sessions.values("pk")
+    )
     by_severity = dict(linked.values_list("severity").annotate(n=Count("pk")).order_by("severity"))
     by_type = dict(linked.values_list("event_type").annotate(n=Count("pk")).order_by("event_type"))
-    with_event = sessions.filter(adverse_events__isnull=False).values("pk").distinct().count()
+    with_event = (
+        sessions.filter(adverse_events__status=EventStatus.RECORDED).values("pk").distinct().count()
+    )
     not_counted = events.exclude(pk__in=linked.values("pk")).count()
     return ReportCounts(
         sessions=sessions.count(),

@@ -22,6 +22,7 @@ from imsclinic.safety.models import (
     AdverseEventType,
     Clearance,
     Decision,
+    EventStatus,
     Severity,
 )
 from imsclinic.safety.screening import ABSOLUTE
@@ -135,11 +136,15 @@ def adverse_event_record(
     description: str = "",
     session: Any = None,
     muscle: Any = None,
+    draft: AdverseEvent | None = None,
     actor: Any,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> AdverseEvent:
-    """Record an adverse event; a significant or serious one alerts the owner after commit."""
+    """Record an adverse event; a significant or serious one alerts the owner after commit.
+
+    With `draft` (one opened by a follow-up check-in), complete that row instead of adding one.
+    """
     now = now or timezone.now()
     if actor is None or not actor.has_perm("safety.record_adverse_event", patient):
         audit_record(
@@ -191,24 +196,33 @@ def adverse_event_record(
             raise AdverseEventRefused(
                 _("The onset is before the session it follows."), field="onset"
             )
+    values = {
+        "session": session,
+        "muscle": muscle,
+        "site": site,
+        "event_type": event_type,
+        "severity": severity,
+        "onset": onset,
+        "description": texts["description"],
+        "action_taken": texts["action_taken"],
+        "outcome": texts["outcome"],
+        "recorded_by": actor,
+        "recorded_at": now,
+    }
     with transaction.atomic():
-        event = AdverseEvent.objects.create(
-            patient=patient,
-            session=session,
-            muscle=muscle,
-            site=site,
-            event_type=event_type,
-            severity=severity,
-            onset=onset,
-            description=texts["description"],
-            action_taken=texts["action_taken"],
-            outcome=texts["outcome"],
-            recorded_by=actor,
-            recorded_at=now,
-        )
+        if draft is None:
+            event = AdverseEvent.objects.create(patient=patient, **values)
+        else:
+            event = AdverseEvent.objects.select_for_update().get(pk=draft.pk)
+            if event.patient_id != patient.pk or not event.is_draft:
+                raise AdverseEventRefused(_("This draft was already completed."))
+            for name, value in values.items():
+                setattr(event, name, value)
+            event.status = EventStatus.RECORDED
+            event.save()
         audit_record(
             actor=actor,
-            action=Action.CREATE,
+            action=Action.CREATE if draft is None else Action.UPDATE,
             object_type="adverse_event",
             object_id=event.pk,
             patient=patient,
@@ -217,6 +231,7 @@ def adverse_event_record(
                 "type": event_type,
                 "severity": severity,
                 "session": session.pk if session is not None else None,
+                **({"completed_draft": True} if draft is not None else {}),
             },
         )
         if event.alerts_owner:
@@ -230,6 +245,52 @@ def adverse_event_record(
             # robust: the record stands even if the email cannot be queued; the banner on the
             # owner's patient list still shows it until acknowledged.
             transaction.on_commit(enqueue, robust=True)
+    return event
+
+
+def adverse_event_draft_open(
+    *,
+    patient: Patient,
+    session: Any,
+    event_type: str,
+    onset: dt.datetime,
+    description: str,
+    practitioner: Any,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> AdverseEvent:
+    """Open a draft event for the treating practitioner to complete (a red-flag check-in).
+
+    The patient's own answer opens it, so there is no staff actor to check: the caller (the
+    follow-up service) has already verified the signed check-in link. A draft has no severity
+    or action yet, is not counted in reports and alerts no one until it is recorded.
+    """
+    now = now or timezone.now()
+    if event_type not in AdverseEventType.values:
+        raise AdverseEventRefused(_("Choose the type of event."), field="event_type")
+    with transaction.atomic():
+        event = AdverseEvent.objects.create(
+            patient=patient,
+            session=session,
+            event_type=event_type,
+            status=EventStatus.DRAFT,
+            severity="",
+            onset=onset,
+            description=(description or "").strip()[:AE_TEXT_MAX],
+            action_taken="",
+            recorded_by=practitioner,
+            recorded_at=now,
+        )
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="adverse_event",
+            object_id=event.pk,
+            patient=patient,
+            request=request,
+            detail={"type": event_type, "status": "draft", "session": getattr(session, "pk", None)},
+        )
     return event
 
 

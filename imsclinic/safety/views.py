@@ -29,7 +29,7 @@ from imsclinic.safety.ae_rates import (
 )
 from imsclinic.safety.errors import AdverseEventRefused, ClearanceRefused
 from imsclinic.safety.forms import AdverseEventForm, ClearanceForm, ReportPeriodForm
-from imsclinic.safety.models import AdverseEvent, AdverseEventType, Severity
+from imsclinic.safety.models import AdverseEvent, AdverseEventType, EventStatus, Severity
 from imsclinic.safety.readiness import needling_readiness
 from imsclinic.safety.screening import ABSOLUTE, QUESTIONS, default_rules, describe_rule
 from imsclinic.safety.selectors import (
@@ -192,6 +192,15 @@ def adverse_event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     sessions = _session_choices(patient, zone)
     session_ids = {pk for pk, _label in sessions}
     options: dict[str, Any] = {"sessions": sessions, "muscles": _muscle_choices(), "zone": zone}
+    # ?draft=<id>: complete a draft a red-flag follow-up check-in opened (prefilled from it).
+    wanted_draft = request.GET.get("draft", "")
+    draft = (
+        AdverseEvent.objects.filter(
+            pk=int(wanted_draft), patient=patient, status=EventStatus.DRAFT
+        ).first()
+        if wanted_draft.isdigit()
+        else None
+    )
     if request.method == "POST":
         form = AdverseEventForm(request.POST, **options)
         if form.is_valid():
@@ -218,6 +227,7 @@ def adverse_event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                     description=data["description"],
                     session=session,
                     muscle=muscle,
+                    draft=draft,
                     actor=request.user,
                     request=request,
                 )
@@ -238,6 +248,13 @@ def adverse_event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
         }
         if wanted.isdigit() and int(wanted) in session_ids:
             initial["session"] = int(wanted)
+        if draft is not None:
+            initial.update(
+                event_type=draft.event_type,
+                onset=draft.onset.astimezone(zone).replace(second=0, microsecond=0, tzinfo=None),
+                session=draft.session_id,
+                description=draft.description,
+            )
         form = AdverseEventForm(initial=initial, **options)
     user: Any = request.user
     audit_record(
@@ -252,7 +269,7 @@ def adverse_event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(
         request,
         "safety/adverse_event_new.html",
-        {"patient": patient, "form": form},
+        {"patient": patient, "form": form, "draft": draft},
         status=status,
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from imsclinic.accounts.models import User
 from imsclinic.charting import services
@@ -43,8 +43,15 @@ def test_the_database_refuses_to_update_or_delete_a_signed_session(
         NeedlingSession.objects.filter(pk=signed.pk).update(nprs_after=0)
     with pytest.raises(IntegrityError, match=LOCKED), transaction.atomic():
         NeedlingSession.objects.filter(pk=signed.pk).update(status="draft")
-    with pytest.raises(IntegrityError, match=LOCKED), transaction.atomic():
-        NeedlingSession.objects.filter(pk=signed.pk).delete()
+    # Raw SQL: the ORM's own delete stops earlier, at the outcome results and the follow-up
+    # check-in that protect a signed session; the database's guard is what is tested here.
+    table = NeedlingSession._meta.db_table
+    with (
+        pytest.raises(IntegrityError, match=LOCKED),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(f"DELETE FROM {table} WHERE id = %s", [signed.pk])
     signed.refresh_from_db()
     assert (signed.status, signed.nprs_after) == ("signed", 3)
 

@@ -62,3 +62,14 @@ def adverse_event_alerts(context: template.Context) -> dict[str, Any]:
         "zone": clinic_zone(),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.inclusion_tag("safety/_draft_events.html", takes_context=True)
+def adverse_event_drafts(context: template.Context, patient: Patient) -> dict[str, Any]:
+    """List the patient's adverse-event drafts (from red-flag check-ins) waiting to be completed."""
+    from imsclinic.safety.models import AdverseEvent, EventStatus
+
+    drafts = list(
+        AdverseEvent.objects.filter(patient=patient, status=EventStatus.DRAFT).order_by("onset")
+    )
+    return {"patient": patient, "drafts": drafts, "zone": context.get("zone") or clinic_zone()}

@@ -1,0 +1,171 @@
+"""Background work for follow-up: the check-in email and the red-flag alert, each sent once.
+
+Exactly once, even with several `db_worker` processes: the check-in row (one per session, a
+OneToOne, so a unique constraint) is locked with SELECT ... FOR UPDATE inside the transaction
+that sends the email, and it is marked SENT in that same transaction. A second run of the
+task (a duplicate, a second worker, a retry after success) waits on the lock, then finds it
+SENT and sends nothing. If sending raises, the transaction rolls back, the row stays
+SCHEDULED, and a later run can send. The alert email is guarded the same way by the alert's
+`emailed_at`.
+
+A worker that was down when a check-in was due sends it when it comes back: the task row
+waits in the database queue with its `run_after`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.tasks import task
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from imsclinic.accounts.models import Role, User
+from imsclinic.charting.models import NeedlingSession, NoteStatus
+from imsclinic.clinic.models import Clinic
+from imsclinic.clinic.selectors import clinic_date_text
+from imsclinic.followup.models import CheckIn, CheckInStatus, RedFlagAlert
+from imsclinic.followup.tokens import LINK_VALID_DAYS, checkin_token
+from imsclinic.scheduling.models import AppointmentStatus
+
+logger = logging.getLogger(__name__)
+
+
+def _claim(session_id: int) -> CheckIn | None:
+    """Return the session's check-in locked, creating it if the signing did not."""
+    found = (
+        CheckIn.objects.select_for_update(of=("self",))
+        .select_related("session__appointment", "patient__user")
+        .filter(session_id=session_id)
+        .first()
+    )
+    if found is not None:
+        return found
+    session = NeedlingSession.objects.filter(pk=session_id).select_related("appointment").first()
+    if session is None or session.status != NoteStatus.SIGNED:
+        return None  # an unsigned note gets no check-in (and no row)
+    from imsclinic.followup.services import checkin_hours
+
+    try:
+        with transaction.atomic():  # a savepoint; the unique session refuses a second row
+            CheckIn.objects.create(
+                session=session,
+                patient_id=session.patient_id,
+                practitioner_id=session.practitioner_id,
+                thoracic_precaution=session.thoracic_precaution,
+                due_at=session.appointment.end + dt.timedelta(hours=checkin_hours()),
+            )
+    except IntegrityError:
+        pass
+    return (
+        CheckIn.objects.select_for_update(of=("self",))
+        .select_related("session__appointment", "patient__user")
+        .get(session_id=session_id)
+    )
+
+
+def _skip(checkin: CheckIn, reason: str) -> bool:
+    checkin.status = CheckInStatus.SKIPPED
+    checkin.skip_reason = reason
+    checkin.save(update_fields=["status", "skip_reason"])
+    logger.info("check-in %s not sent: %s", checkin.pk, reason)
+    return False
+
+
+def _send_checkin_email(checkin: CheckIn, recipient: str) -> None:
+    clinic = Clinic.current()
+    clinic_name = clinic.name if clinic is not None else ""
+    phone = clinic.phone if clinic is not None else ""
+    link = settings.SITE_URL + reverse("checkin_answer", args=[checkin_token(checkin.pk)])
+    patient = checkin.patient
+    with translation.override(settings.LANGUAGE_CODE):
+        day = clinic_date_text(checkin.session.appointment.start)
+        EmailMessage(
+            subject=_("How are you after your visit? - %(clinic)s") % {"clinic": clinic_name},
+            body=_(
+                "Hello %(name)s,\n\nHow are you after your visit on %(day)s? Please tell us "
+                "in a few short questions:\n%(link)s\n\nThe link works for %(days)d days. "
+                "To talk to us, call %(phone)s.\n\n%(clinic)s"
+            )
+            % {
+                "name": patient.preferred_name or patient.given_name,
+                "day": day,
+                "link": link,
+                "days": LINK_VALID_DAYS,
+                "phone": phone,
+                "clinic": clinic_name,
+            },
+            to=[recipient],
+            reply_to=[clinic.email] if clinic is not None and clinic.email else None,
+        ).send()
+
+
+@task()
+def send_checkin(session_id: int) -> bool:
+    """Email the patient the check-in link for a signed session once; say whether it went."""
+    with transaction.atomic():
+        checkin = _claim(session_id)
+        if checkin is None:
+            return False
+        if checkin.status != CheckInStatus.SCHEDULED:
+            logger.info("check-in %s already %s", checkin.pk, checkin.status)
+            return False
+        session = checkin.session
+        if session.status != NoteStatus.SIGNED:
+            return _skip(checkin, "unsigned")
+        if session.appointment.status == AppointmentStatus.CANCELLED:
+            return _skip(checkin, "cancelled")
+        recipient = checkin.patient.contact_email
+        if not recipient:
+            return _skip(checkin, "no_email")
+        _send_checkin_email(checkin, recipient)
+        checkin.status = CheckInStatus.SENT
+        checkin.sent_at = timezone.now()
+        checkin.save(update_fields=["status", "sent_at"])
+    logger.info("check-in %s sent", checkin.pk)
+    return True
+
+
+@task()
+def alert_care_team(alert_id: int) -> int:
+    """Email the treating practitioner and every active owner about a red flag, once.
+
+    The email holds no health information: not the patient or the answers, only that a
+    follow-up check-in needs review and where to read it after signing in.
+    """
+    with transaction.atomic():
+        alert = RedFlagAlert.objects.select_for_update().filter(pk=alert_id).first()
+        if alert is None or alert.emailed_at is not None:
+            return 0
+        owners = User.objects.filter(role=Role.OWNER, is_active=True).values_list(
+            "email", flat=True
+        )
+        treating = User.objects.filter(pk=alert.practitioner_id, is_active=True).values_list(
+            "email", flat=True
+        )
+        recipients = sorted({address for address in [*treating, *owners] if address})
+        clinic = Clinic.current()
+        clinic_name = clinic.name if clinic is not None else ""
+        link = settings.SITE_URL + reverse("followup_alert", args=[alert.pk])
+        with translation.override(settings.LANGUAGE_CODE):
+            for address in recipients:
+                EmailMessage(
+                    subject=_("A follow-up check-in needs review now - %(clinic)s")
+                    % {"clinic": clinic_name},
+                    body=_(
+                        "Hello,\n\nA patient's answers to a follow-up check-in need review "
+                        "today.\n\nRead them after signing in:\n%(link)s\n\nThis email holds "
+                        "no health information on purpose.\n\n%(clinic)s"
+                    )
+                    % {"link": link, "clinic": clinic_name},
+                    to=[address],
+                ).send()
+        alert.emailed_at = timezone.now()
+        alert.save(update_fields=["emailed_at"])
+    logger.info("follow-up alert %s: %d emailed", alert_id, len(recipients))
+    return len(recipients)

@@ -1,0 +1,58 @@
+"""Fixtures for the follow-up tests: a patient ready for needling, frozen at a known moment."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import Client
+
+from imsclinic.accounts.models import User
+from imsclinic.charting.models import NeedlingSession
+from imsclinic.charting.testing import ims_visit, needle_lot, row, signed_session
+from imsclinic.clinic.models import NeedleLot, Service
+from imsclinic.patients.models import Patient
+from imsclinic.safety.testing import make_ready_for_needling
+
+# Wednesday 12 March 2031, 11:00 in Vancouver: the visit is under way.
+T0 = dt.datetime(2031, 3, 12, 18, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    """Freeze time at T0; tests move it with clock.move_to(...)."""
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def ready_patient(clock: Any, patient: Patient, physio: User) -> Patient:
+    make_ready_for_needling(patient, by=physio)
+    return patient
+
+
+@pytest.fixture
+def lot(clock: Any, db: None) -> NeedleLot:
+    return needle_lot("LOT-FU-1")
+
+
+def sign_visit(
+    patient: Patient,
+    physio: User,
+    service: Service,
+    lot: NeedleLot,
+    *,
+    muscle: str = "gluteus_medius",
+) -> NeedlingSession:
+    """Book a visit that started ten minutes ago and sign its needling note."""
+    visit = ims_visit(patient, physio, service)
+    return signed_session(visit, physio, [row(muscle, lot)])
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client

@@ -1,0 +1,174 @@
+"""Follow-up pages: the patient's check-in form (from a signed link) and the staff pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action
+from imsclinic.core.permissions import is_owner, is_practitioner
+from imsclinic.followup.errors import CheckInRefused
+from imsclinic.followup.forms import CheckInForm
+from imsclinic.followup.models import CheckIn, CheckInStatus, RedFlagAlert
+from imsclinic.followup.selectors import answer_hours, open_alerts_for, unanswered_checkins
+from imsclinic.followup.services import alert_acknowledge, checkin_answer, checkin_phoned
+from imsclinic.followup.tokens import TokenProblem, checkin_id_from
+from imsclinic.patients.selectors import patient_for_user
+
+
+def _link_problem(request: HttpRequest, status: int) -> HttpResponse:
+    return render(request, "followup/link_problem.html", {"expired": status == 410}, status=status)
+
+
+@never_cache
+def checkin_answer_view(request: HttpRequest, token: str) -> HttpResponse:
+    """Show one check-in's form to whoever holds its link; POST stores the answers."""
+    found = checkin_id_from(token)
+    if found is TokenProblem.EXPIRED:
+        return _link_problem(request, 410)
+    if isinstance(found, TokenProblem):
+        return _link_problem(request, 404)
+    checkin = (
+        CheckIn.objects.select_related("session__appointment", "patient")
+        .filter(pk=found, status__in=[CheckInStatus.SENT, CheckInStatus.ANSWERED])
+        .first()
+    )
+    if checkin is None:
+        return _link_problem(request, 404)
+    day = checkin.session.appointment.start.astimezone(clinic_zone())
+    if checkin.status == CheckInStatus.ANSWERED:
+        return render(request, "followup/checkin_done.html", {"checkin": checkin, "day": day})
+    form = CheckInForm(request.POST or None, thoracic=checkin.thoracic_precaution)
+    if request.method == "POST" and form.is_valid():
+        try:
+            checkin_answer(checkin=checkin, answers=form.answers(), request=request)
+        except CheckInRefused as refusal:
+            if refusal.field:
+                form.add_error(refusal.field, str(refusal))
+            else:
+                messages.info(request, str(refusal))
+                return redirect("checkin_answer", token=token)
+        else:
+            return redirect("checkin_answer", token=token)
+    return render(
+        request,
+        "followup/checkin_form.html",
+        {"form": form, "checkin": checkin, "day": day},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _alert_for(request: HttpRequest, alert_id: int, *, perm: str) -> RedFlagAlert:
+    """Return the alert if the user may see its patient's clinical follow-up; else 404/403."""
+    alert = (
+        RedFlagAlert.objects.select_related(
+            "patient",
+            "practitioner",
+            "acknowledged_by",
+            "adverse_event",
+            "checkin__session__appointment",
+        )
+        .filter(pk=alert_id)
+        .first()
+    )
+    if alert is None:
+        raise Http404("No such alert.")
+    patient_for_user(request, user=request.user, patient_id=alert.patient_id, perm=perm)
+    return alert
+
+
+@login_required
+def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """Show a red flag: the answers, the session, the draft; acknowledge it here."""
+    alert = _alert_for(request, alert_id, perm="followup.view_alert")
+    user: Any = request.user
+    audit_record(
+        actor=user,
+        action=Action.VIEW,
+        object_type="followup_alert",
+        object_id=alert.pk,
+        patient_id=alert.patient_id,
+        request=request,
+    )
+    return render(
+        request,
+        "followup/alert_detail.html",
+        {
+            "alert": alert,
+            "checkin": alert.checkin,
+            "patient": alert.patient,
+            "zone": clinic_zone(),
+            "can_acknowledge": alert.is_open
+            and user.has_perm("followup.acknowledge_alert", alert.patient),
+        },
+    )
+
+
+@require_POST
+@login_required
+def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """Acknowledge a red flag, then show it again."""
+    alert = _alert_for(request, alert_id, perm="followup.acknowledge_alert")
+    try:
+        alert_acknowledge(alert=alert, actor=request.user, request=request)
+    except CheckInRefused as refusal:
+        messages.info(request, str(refusal))
+    else:
+        messages.success(request, _("Acknowledged. The red-flag banner is cleared."))
+    return redirect("followup_alert", alert_id=alert.pk)
+
+
+@login_required
+def followup_list(request: HttpRequest) -> HttpResponse:
+    """List check-ins nobody answered in time (to phone), and open red flags for clinicians."""
+    user: Any = request.user
+    if not user.has_perm("followup.view_list"):
+        raise PermissionDenied
+    checkins = list(unanswered_checkins())
+    alerts = list(open_alerts_for(user))
+    audit_record(
+        actor=user,
+        action=Action.VIEW,
+        object_type="followup_list",
+        request=request,
+        detail={
+            "checkins": [checkin.pk for checkin in checkins],
+            "alerts": [alert.pk for alert in alerts],
+        },
+    )
+    return render(
+        request,
+        "followup/followup_list.html",
+        {
+            "checkins": checkins,
+            "alerts": alerts,
+            "clinical": is_owner(user) or is_practitioner(user),
+            "hours": answer_hours(),
+            "zone": clinic_zone(),
+        },
+    )
+
+
+@require_POST
+@login_required
+def checkin_phoned_view(request: HttpRequest, checkin_id: int) -> HttpResponse:
+    """Note that the patient was phoned about an unanswered check-in."""
+    user: Any = request.user
+    if not user.has_perm("followup.view_list"):
+        raise PermissionDenied
+    checkin = CheckIn.objects.filter(pk=checkin_id).first()
+    if checkin is None:
+        raise Http404("No such check-in.")
+    checkin_phoned(checkin=checkin, actor=user, request=request)
+    messages.success(request, _("Noted: the patient was phoned."))
+    return redirect("followup_list")

@@ -1,0 +1,121 @@
+"""In Chromium: a patient answers a check-in with a red flag on a phone and is told to seek
+urgent care, while the treating practitioner's pages show the red-flag banner; axe-clean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.utils import timezone
+
+from conftest import staff_tab
+from imsclinic.clinic.tests.needling import make_lot, needling_session
+from imsclinic.followup.models import CheckIn, CheckInStatus, RedFlagAlert
+from imsclinic.followup.tokens import checkin_token
+from imsclinic.safety.models import AdverseEvent
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = Path("/tmp/shots")
+
+
+def serious_problems(page: Any) -> list[str]:
+    return [
+        violation["id"]
+        for violation in Axe().run(page).response["violations"]
+        if violation["impact"] in {"serious", "critical"}
+    ]
+
+
+def sent_checkin(patient: Any, physio: Any) -> CheckIn:
+    """A check-in sent this morning after a session near the chest wall."""
+    session = needling_session(patient, physio, lots=[make_lot("FU-1")])
+    now = timezone.now()
+    return CheckIn.objects.create(
+        session=session,
+        patient=patient,
+        practitioner=physio,
+        thoracic_precaution=True,
+        due_at=now,
+        sent_at=now,
+        status=CheckInStatus.SENT,
+    )
+
+
+def test_a_patient_reports_breathlessness_and_the_physio_sees_the_red_flag(
+    chromium: Any, page: Any, live_server: Any, cast: dict[str, Any], patient: Any, clinic: Any
+) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    errors: list[str] = []
+    # A refused form answers 400 (410 for an expired link, 404 for a bad one) on purpose;
+    # Chromium logs that status, nothing else may appear.
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text) if m.type == "error" and "status of 4" not in m.text else None
+        ),
+    )
+    checkin = sent_checkin(patient, cast["physio"])
+
+    # The patient's phone (390 px wide, the `page` fixture), no sign-in: the emailed link.
+    page.goto(f"/check-in/{checkin_token(checkin.pk)}/")
+    assert page.get_by_role("heading", name="How are you after your visit?").is_visible()
+    assert serious_problems(page) == []
+    page.screenshot(path=str(SHOTS / "followup-form.png"), full_page=True)
+
+    # Sent with nothing answered: each question says so, and the page stays accessible.
+    page.get_by_role("button", name="Send my answers").click()
+    assert page.get_by_text("Answer yes or no.").first.is_visible()
+    assert page.get_by_text("Choose a number from 0 to 10.").is_visible()
+    assert serious_problems(page) == []
+
+    breathless = page.get_by_role("group", name="Are you short of breath")
+    breathless.get_by_label("Yes").check()
+    page.get_by_role("group", name="How sore are you now?").get_by_label("4").check()
+    for question in (
+        "Do you have a fever",
+        "Is there swelling or pus",
+        "Do you have new numbness",
+        "Have you fainted",
+    ):
+        page.get_by_role("group", name=question).get_by_label("No").check()
+    page.get_by_role("button", name="Send my answers").click()
+
+    urgent = page.get_by_role("alert")
+    assert urgent.get_by_role("heading", name="Please get medical help now").is_visible()
+    assert urgent.get_by_text("call 911 now").is_visible()
+    assert urgent.get_by_role("link", name="604-555-0100").get_attribute("href") == (
+        "tel:604-555-0100"
+    )
+    assert serious_problems(page) == []
+    page.screenshot(path=str(SHOTS / "followup-urgent.png"), full_page=True)
+
+    alert = RedFlagAlert.objects.get(checkin=checkin)
+    assert AdverseEvent.objects.get().status == "draft"
+
+    # The treating practitioner, signed in on their own browser, sees the banner at once.
+    staff = staff_tab(chromium, live_server, cast["physio"].email)
+    banner = staff.get_by_role("region", name="Follow-up red flag")
+    assert banner.get_by_text("Follow-up red flag: Pat").is_visible()
+    assert serious_problems(staff) == []
+    staff.screenshot(path=str(SHOTS / "followup-banner.png"), full_page=True)
+    banner.get_by_role("link", name="Review").click()
+    staff.wait_for_url(f"**/staff/follow-up/alerts/{alert.pk}/")
+    assert staff.get_by_text("Draft from a follow-up check-in — complete it").is_visible()
+    assert serious_problems(staff) == []
+    staff.screenshot(path=str(SHOTS / "followup-alert.png"), full_page=True)
+    staff.get_by_role("button", name="Acknowledge").click()
+    staff.wait_for_url(f"**/staff/follow-up/alerts/{alert.pk}/")
+    assert staff.get_by_role("region", name="Follow-up red flag").count() == 0
+    staff.get_by_role("link", name="Follow-up", exact=True).click()
+    staff.wait_for_url("**/staff/follow-up/")
+    assert serious_problems(staff) == []
+    staff.screenshot(path=str(SHOTS / "followup-list.png"), full_page=True)
+
+    page.goto("/check-in/not-a-real-token/")
+    assert page.get_by_role("heading", name="We could not open this check-in").is_visible()
+    assert serious_problems(page) == []
+    staff.context.close()
+    assert errors == []
