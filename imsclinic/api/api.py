@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 
-from imsclinic.api import charting, intake, patients, safety, scheduling
+from imsclinic.api import charting, intake, outcomes, patients, safety, scheduling
 from imsclinic.api.auth import ApiTokenAuth
 
 DESCRIPTION = """\
@@ -37,6 +37,7 @@ api.add_router("/patients", safety.router)
 api.add_router("/patients", intake.router)
 api.add_router("", scheduling.router)
 api.add_router("", charting.router)
+api.add_router("/patients", outcomes.router)
 
 
 @api.exception_handler(AuthenticationError)

@@ -49,6 +49,8 @@ from imsclinic.clinic.models import NeedleLot
 from imsclinic.clinic.selectors import usable_lots
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, Outcome
+from imsclinic.followup import services as followup_services
+from imsclinic.outcomes import services as outcome_services
 from imsclinic.patients.models import Patient
 from imsclinic.safety.readiness import require_needling_readiness
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
@@ -946,6 +948,8 @@ def session_sign(
         locked.save(
             update_fields=["status", "signed_at", "signed_by", "thoracic_precaution", "updated_at"]
         )
+        outcome_services.results_from_session(session=locked, actor=actor)
+        followup_services.checkin_schedule(session=locked, actor=actor, request=request, now=now)
         audit_record(
             actor=actor,
             action=Action.UPDATE,

@@ -1,0 +1,22 @@
+"""Refusals of the outcomes services; str() of each is a sentence for the user."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.utils.translation import gettext as _
+
+
+class OutcomeRefused(Exception):
+    """A result or plan that cannot be recorded as given.
+
+    `errors` maps a field name ("answers", "answers.3" for the fourth item, "instrument",
+    "psfs_activities" ...) to its message.
+    """
+
+    def __init__(
+        self, message: str | None = None, *, errors: Mapping[str, str] | None = None
+    ) -> None:
+        self.errors: dict[str, str] = dict(errors or {})
+        self.message = message or _("Correct the marked answers.")
+        super().__init__(self.message)

@@ -1,0 +1,475 @@
+"""Every outcomes write goes through here: results, their striking out, and plans; audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action, Outcome, clean_text
+from imsclinic.outcomes import scoring
+from imsclinic.outcomes.errors import OutcomeRefused
+from imsclinic.outcomes.models import (
+    PSFS_MAX_ACTIVITIES,
+    PSFS_MIN_ACTIVITIES,
+    REGION_INSTRUMENTS,
+    MeasurePlan,
+    OutcomeResult,
+    ResultSource,
+    Timing,
+)
+from imsclinic.patients.models import Patient
+
+# A clock a few minutes fast on a tablet should not refuse "just now".
+FUTURE_SLACK = dt.timedelta(minutes=10)
+ACTIVITY_MAX = 120
+VOID_REASON_MAX = 240
+EVERY_VISITS_MAX = 20
+
+
+def _deny(*, actor: Any, action: str, object_type: str, patient: Patient, request: Any) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        patient=patient,
+        outcome=Outcome.DENIED,
+        request=request,
+    )
+
+
+def _answers_errors(inst: scoring.Instrument, answers: Any) -> dict[str, str]:
+    """Return field errors for answers that are not a list of item values or blanks."""
+    if not isinstance(answers, list):
+        return {"answers": _("Send the answers as a list, one per item.")}
+    if not inst.min_items <= len(answers) <= inst.max_items:
+        if inst.min_items == inst.max_items:
+            message = _("%(name)s has %(count)d items; answer each or leave it blank.") % {
+                "name": inst.code,
+                "count": inst.max_items,
+            }
+        else:
+            message = _("%(name)s takes %(low)d to %(high)d answers.") % {
+                "name": inst.code,
+                "low": inst.min_items,
+                "high": inst.max_items,
+            }
+        return {"answers": message}
+    errors: dict[str, str] = {}
+    for index, value in enumerate(answers):
+        if value is None:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not inst.item_min <= value <= inst.item_max
+        ):
+            errors[f"answers.{index}"] = _(
+                "Choose a whole number from %(low)d to %(high)d, or leave it blank."
+            ) % {"low": inst.item_min, "high": inst.item_max}
+    return errors
+
+
+def _clean_labels(
+    instrument: str, labels: Sequence[str] | None, answers: list[Any], patient: Patient
+) -> list[str]:
+    if instrument != "PSFS":
+        return []
+    if labels is None:
+        from imsclinic.outcomes.selectors import current_plan
+
+        plan = current_plan(patient)
+        labels = list(plan.psfs_activities) if plan is not None else []
+    cleaned = [clean_text(str(label)).strip()[:ACTIVITY_MAX] for label in labels]
+    if len(cleaned) != len(answers) or not all(cleaned):
+        raise OutcomeRefused(
+            errors={"labels": _("Name each activity rated, in the order of the ratings.")}
+        )
+    return cleaned
+
+
+def result_record(
+    *,
+    patient: Patient,
+    instrument: str,
+    answers: Any,
+    actor: Any,
+    source: str,
+    taken_at: dt.datetime | None = None,
+    timing: str = "",
+    appointment: Any = None,
+    session: Any = None,
+    labels: Sequence[str] | None = None,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> OutcomeResult:
+    """Score and store one answered questionnaire (or a charted pain rating) for the patient."""
+    now = now or timezone.now()
+    if actor is None or not actor.has_perm("outcomes.record_result", patient):
+        _deny(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="outcome_result",
+            patient=patient,
+            request=request,
+        )
+        raise PermissionDenied(_("You may not record questionnaire answers for this patient."))
+    if source not in ResultSource.values:
+        raise OutcomeRefused(errors={"source": _("Say where the answers came from.")})
+    if instrument not in scoring.INSTRUMENTS:
+        raise OutcomeRefused(errors={"instrument": _("Choose one of the questionnaires.")})
+    inst = scoring.INSTRUMENTS[instrument]
+    errors = _answers_errors(inst, answers)
+    if errors:
+        raise OutcomeRefused(errors=errors)
+    if timing not in Timing.values:
+        raise OutcomeRefused(errors={"timing": _("Choose before or after needling, or neither.")})
+    taken_at = taken_at or now
+    if timezone.is_naive(taken_at):
+        raise OutcomeRefused(errors={"taken_at": _("Give the time with its time zone.")})
+    if taken_at > now + FUTURE_SLACK:
+        raise OutcomeRefused(errors={"taken_at": _("The date cannot be in the future.")})
+    if appointment is not None and appointment.patient_id != patient.pk:
+        raise OutcomeRefused(errors={"appointment_id": _("That visit is not this patient's.")})
+    if session is not None and session.patient_id != patient.pk:
+        raise OutcomeRefused(errors={"session": _("That session is not this patient's.")})
+    cleaned_labels = _clean_labels(instrument, labels, answers, patient)
+    result = scoring.score(instrument, answers)
+    value = (
+        None
+        if result.value is None
+        else Decimal(str(result.value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    )
+    with transaction.atomic():
+        stored = OutcomeResult.objects.create(
+            patient=patient,
+            instrument=instrument,
+            instrument_version=result.version,
+            answers=list(answers),
+            labels=cleaned_labels,
+            score=value,
+            not_scored_reason=(result.reason or "")[:200],
+            answered=result.answered,
+            timing=timing,
+            appointment=appointment,
+            session=session,
+            source=source,
+            taken_at=taken_at,
+            recorded_by=actor,
+        )
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="outcome_result",
+            object_id=stored.pk,
+            patient=patient,
+            request=request,
+            detail={"instrument": instrument, "source": source, "timing": timing},
+        )
+    return stored
+
+
+def results_from_session(*, session: Any, actor: Any) -> None:
+    """Store the signed note's pain before and after as NPRS results (once per session)."""
+    from imsclinic.scheduling.models import Appointment
+
+    appointment = Appointment.objects.get(pk=session.appointment_id)
+    with transaction.atomic():
+        existing = set(
+            OutcomeResult.objects.filter(session=session, instrument="NPRS").values_list(
+                "timing", flat=True
+            )
+        )
+        created: list[int] = []
+        for timing, rating, at in (
+            (Timing.BEFORE, session.nprs_before, appointment.start),
+            (Timing.AFTER, session.nprs_after, appointment.end),
+        ):
+            if rating is None or timing.value in existing:
+                continue
+            result = scoring.score("NPRS", [rating])
+            stored = OutcomeResult.objects.create(
+                patient_id=session.patient_id,
+                instrument="NPRS",
+                instrument_version=result.version,
+                answers=[rating],
+                labels=[],
+                score=Decimal(rating),
+                answered=result.answered,
+                timing=timing.value,
+                appointment=appointment,
+                session=session,
+                source=ResultSource.SESSION_NOTE,
+                taken_at=at,
+                recorded_by=actor,
+            )
+            created.append(stored.pk)
+        if created:
+            audit_record(
+                actor=actor,
+                action=Action.CREATE,
+                object_type="outcome_result",
+                object_id=",".join(str(pk) for pk in created),
+                patient_id=session.patient_id,
+                detail={"instrument": "NPRS", "source": "session_note", "session": session.pk},
+            )
+
+
+def result_void(
+    *,
+    result: OutcomeResult,
+    reason: str,
+    actor: Any,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> OutcomeResult:
+    """Strike out a wrong result with the reason; it stays in the record, marked."""
+    patient = result.patient
+    if actor is None or not actor.has_perm("outcomes.void_result", patient):
+        _deny(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type="outcome_result",
+            patient=patient,
+            request=request,
+        )
+        raise PermissionDenied(
+            _("Only the owner and practitioners on the patient's care team strike out results.")
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise OutcomeRefused(errors={"reason": _("Say why the result is struck out.")})
+    if len(reason) > VOID_REASON_MAX:
+        raise OutcomeRefused(
+            errors={
+                "reason": _("Keep the reason under %(max)d characters.") % {"max": VOID_REASON_MAX}
+            }
+        )
+    with transaction.atomic():
+        locked = OutcomeResult.objects.select_for_update().get(pk=result.pk)
+        if locked.voided_at is not None:
+            raise OutcomeRefused(_("This result was already struck out."))
+        locked.void(by=actor, reason=reason, at=now or timezone.now())
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type="outcome_result",
+            object_id=locked.pk,
+            patient=patient,
+            request=request,
+            detail={"voided": True},
+        )
+    return locked
+
+
+def _clean_activities(psfs_activities: Sequence[str] | None, errors: dict[str, str]) -> list[str]:
+    """Return the activities named, blanks dropped; note in errors what is wrong with them."""
+    activities = [
+        clean_text(str(text)).strip() for text in psfs_activities or [] if str(text).strip()
+    ]
+    if activities and not PSFS_MIN_ACTIVITIES <= len(activities) <= PSFS_MAX_ACTIVITIES:
+        errors["psfs_activities"] = _("Name %(low)d to %(high)d activities, or none.") % {
+            "low": PSFS_MIN_ACTIVITIES,
+            "high": PSFS_MAX_ACTIVITIES,
+        }
+    elif any(len(text) > ACTIVITY_MAX for text in activities):
+        errors["psfs_activities"] = _("Keep each activity under %(max)d characters.") % {
+            "max": ACTIVITY_MAX
+        }
+    return activities
+
+
+def plan_set(
+    *,
+    patient: Patient,
+    region_instrument: str,
+    psfs_activities: Sequence[str],
+    every_visits: int | None,
+    actor: Any,
+    assessment: Any = None,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> MeasurePlan:
+    """Set which questionnaires the patient's course uses; earlier plans stay as history."""
+    now = now or timezone.now()
+    if actor is None or not actor.has_perm("outcomes.set_plan", patient):
+        _deny(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="measure_plan",
+            patient=patient,
+            request=request,
+        )
+        raise PermissionDenied(
+            _("Only the owner and practitioners on the patient's care team set the measures.")
+        )
+    errors: dict[str, str] = {}
+    region_instrument = (region_instrument or "").strip()
+    if region_instrument not in ("", *REGION_INSTRUMENTS):
+        errors["region_instrument"] = _("Choose one of the body-region questionnaires, or none.")
+    activities = _clean_activities(psfs_activities, errors)
+    if every_visits is None:
+        from imsclinic.clinic.models import Clinic
+
+        clinic = Clinic.current()
+        every_visits = clinic.measures_every_visits if clinic is not None else 3
+    if (
+        isinstance(every_visits, bool)
+        or not isinstance(every_visits, int)
+        or not 1 <= every_visits <= EVERY_VISITS_MAX
+    ):
+        errors["every_visits"] = _("Choose a number of visits from 1 to %(max)d.") % {
+            "max": EVERY_VISITS_MAX
+        }
+    if assessment is not None and assessment.patient_id != patient.pk:
+        errors["assessment"] = _("That assessment is not this patient's.")
+    if errors:
+        raise OutcomeRefused(errors=errors)
+    with transaction.atomic():
+        plan = MeasurePlan.objects.create(
+            patient=patient,
+            assessment=assessment,
+            region_instrument=region_instrument,
+            psfs_activities=activities,
+            every_visits=every_visits,
+            set_by=actor,
+            set_at=now,
+        )
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="measure_plan",
+            object_id=plan.pk,
+            patient=patient,
+            request=request,
+            detail={
+                "region_instrument": region_instrument,
+                "activities": len(activities),
+                "every_visits": every_visits,
+            },
+        )
+    return plan
+
+
+def plan_activities_set(
+    *,
+    patient: Patient,
+    psfs_activities: Sequence[str],
+    actor: Any,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> MeasurePlan:
+    """Add the PSFS activities the patient named to a plan that has none (a new plan row)."""
+    from imsclinic.outcomes.selectors import current_plan
+
+    now = now or timezone.now()
+    if actor is None or not actor.has_perm("outcomes.record_result", patient):
+        _deny(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="measure_plan",
+            patient=patient,
+            request=request,
+        )
+        raise PermissionDenied(_("You may not name activities for this patient."))
+    errors: dict[str, str] = {}
+    activities = _clean_activities(psfs_activities, errors)
+    if not activities and not errors:
+        errors["psfs_activities"] = _("Name %(low)d to %(high)d activities.") % {
+            "low": PSFS_MIN_ACTIVITIES,
+            "high": PSFS_MAX_ACTIVITIES,
+        }
+    if errors:
+        raise OutcomeRefused(errors=errors)
+    with transaction.atomic():
+        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        plan = current_plan(patient)
+        if plan is not None and plan.psfs_activities:
+            raise OutcomeRefused(
+                errors={"psfs_activities": _("The activities are already set for this course.")}
+            )
+        every_visits = plan.every_visits if plan is not None else None
+        if every_visits is None:
+            from imsclinic.clinic.models import Clinic
+
+            clinic = Clinic.current()
+            every_visits = clinic.measures_every_visits if clinic is not None else 3
+        created = MeasurePlan.objects.create(
+            patient=patient,
+            assessment_id=plan.assessment_id if plan is not None else None,
+            region_instrument=plan.region_instrument if plan is not None else "",
+            psfs_activities=activities,
+            every_visits=every_visits,
+            set_by=actor,
+            set_at=now,
+        )
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="measure_plan",
+            object_id=created.pk,
+            patient=patient,
+            request=request,
+            detail={"activities": len(activities), "activities_only": True},
+        )
+    return created
+
+
+def instrument_text_load(
+    *,
+    data: Any,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> Any:
+    """Store a clinic's licensed wording of one questionnaire once it fits the instrument.
+
+    Helper FORMS's: ``data`` is a parsed wording file (see docs/OUTCOMES.md); bad files raise
+    ``instruments.WordingInvalid``. ``actor`` is None when an operator runs the command
+    without naming themselves; a named actor must be allowed to configure the clinic.
+    """
+    from imsclinic.outcomes.instruments import WordingInvalid, check_wording
+    from imsclinic.outcomes.models import InstrumentText
+
+    if actor is not None and not actor.has_perm("clinic.configure"):
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="instrument_text",
+            outcome=Outcome.DENIED,
+            request=request,
+        )
+        raise PermissionDenied(_("Only the owner loads questionnaire wording."))
+    if not isinstance(data, dict):
+        raise WordingInvalid("The file must hold one JSON object.")
+    code = data.get("instrument")
+    if code not in scoring.INSTRUMENTS:
+        raise WordingInvalid(f"Unknown instrument {code!r}.")
+    items = check_wording(code, data)
+    licence = str(data.get("licence") or "").strip()[:300]
+    with transaction.atomic():
+        text = InstrumentText.objects.create(
+            instrument=code,
+            version=str(data["version"]),
+            items=items,
+            licence=licence,
+            loaded_at=now or timezone.now(),
+            loaded_by=actor,
+        )
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="instrument_text",
+            object_id=text.pk,
+            request=request,
+            detail={"instrument": code, "version": text.version, "items": len(items)},
+        )
+    return text
