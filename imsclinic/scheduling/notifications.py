@@ -167,6 +167,17 @@ def _calendar_part(content: bytes, *, method: Method, filename: str) -> MIMEPart
     return part
 
 
+def _measures_url(appointment: Appointment) -> str:
+    """Return the portal's questionnaire page when something is due before this visit."""
+    from django.urls import reverse
+
+    from imsclinic.outcomes.selectors import due_measures
+
+    if not due_measures(appointment):
+        return ""
+    return settings.SITE_URL + reverse("portal_measures")
+
+
 def send_notice_email(*, appointment: Appointment, kind: NoticeKind) -> bool:
     """Email the patient about their visit; say False when they have no email address."""
     recipient = appointment.patient.contact_email
@@ -196,6 +207,7 @@ def send_notice_email(*, appointment: Appointment, kind: NoticeKind) -> bool:
             "portal_url": portal_url(),
             "late_hours": clinic.late_cancellation_hours,
             "cancelled": kind == NoticeKind.CANCELLATION,
+            "measures_url": _measures_url(appointment) if kind == NoticeKind.REMINDER else "",
         }
         message = EmailMultiAlternatives(
             subject=_subject(kind, appointment, when),

@@ -1,0 +1,150 @@
+"""Staff type in a questionnaire the patient filled in on paper."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from imsclinic.accounts.models import User
+from imsclinic.clinic.models import Location
+from imsclinic.core.models import AuditEvent
+from imsclinic.outcomes.models import OutcomeResult, ResultSource
+from imsclinic.outcomes.selectors import current_plan
+from imsclinic.outcomes.tests.test_portal_measures import book, odi_post, plan
+from imsclinic.patients.models import Patient
+
+pytestmark = pytest.mark.django_db
+
+VANCOUVER = ZoneInfo("America/Vancouver")
+SKIP_VALUE = "skip"
+
+
+def enter_url(patient: Patient, code: str = "") -> str:
+    url = reverse("measures_enter", args=[patient.pk])
+    return f"{url}?instrument={code}" if code else url
+
+
+def paper(code: str, day: dt.date, **extra: str) -> dict[str, str]:
+    return {"instrument": code, "taken_on": day.isoformat(), **extra}
+
+
+@pytest.fixture
+def yesterday(location: Location) -> dt.date:
+    return timezone.now().astimezone(VANCOUVER).date() - dt.timedelta(days=1)
+
+
+def test_a_practitioner_types_in_a_paper_odi_and_sees_its_score(
+    client: Client, physio: User, patient: Patient, yesterday: dt.date
+) -> None:
+    client.force_login(physio)
+    visit = book(patient, physio, days=-1)
+
+    response = client.post(
+        enter_url(patient),
+        paper("ODI", yesterday, appointment=str(visit.pk), **odi_post(item_8=SKIP_VALUE)),
+        follow=True,
+    )
+
+    result = OutcomeResult.objects.get()
+    assert (result.source, result.recorded_by, result.appointment) == (
+        ResultSource.PAPER,
+        physio,
+        visit,
+    )
+    # The paper's date, at noon clinic time.
+    assert result.taken_at == dt.datetime.combine(yesterday, dt.time(12), tzinfo=VANCOUVER)
+    assert result.score == Decimal("40.00")
+    assert "Score: 40." in response.content.decode()
+    assert AuditEvent.objects.filter(
+        object_type="outcome_result", action="create", actor_id=physio.pk
+    ).exists()
+
+
+def test_the_front_desk_enters_a_paper_form_but_does_not_see_the_score(
+    client: Client, front_desk: User, patient: Patient, yesterday: dt.date
+) -> None:
+    client.force_login(front_desk)
+
+    response = client.post(enter_url(patient), paper("ODI", yesterday, **odi_post()), follow=True)
+
+    assert OutcomeResult.objects.get().recorded_by == front_desk
+    page = response.content.decode()
+    assert (
+        "is saved on the patient&#x27;s record" in page
+        or "is saved on the patient's record" in page
+    )
+    assert "Score" not in page and "40.00" not in page
+
+
+def test_it_refuses_a_date_in_the_future_and_keeps_the_answers(
+    client: Client, physio: User, patient: Patient, yesterday: dt.date
+) -> None:
+    client.force_login(physio)
+    future = yesterday + dt.timedelta(days=5)
+
+    response = client.post(enter_url(patient), paper("NDI", future, **odi_post(item_3="5")))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "The date cannot be in the future." in page
+    assert 'href="#id_taken_on"' in page
+    assert 'id="id_item_3_5" checked' in page
+    assert not OutcomeResult.objects.exists()
+
+
+def test_it_offers_each_questionnaire_and_marks_those_in_the_plan(
+    client: Client, physio: User, patient: Patient
+) -> None:
+    plan(patient, physio)
+    client.force_login(physio)
+    page = client.get(enter_url(patient)).content.decode()
+    for code in ("NPRS", "PSFS", "ODI", "NDI", "QuickDASH", "LEFS"):
+        assert f"?instrument={code}" in page
+    assert page.count("(in the plan)") == 2
+
+
+def test_outsiders_are_told_nothing_and_save_nothing(
+    client: Client,
+    other_physio: User,
+    patient_user: User,
+    patient: Patient,
+    yesterday: dt.date,
+) -> None:
+    for who in (other_physio, patient_user):
+        client.force_login(who)
+        assert client.get(enter_url(patient, "ODI")).status_code == 404
+        assert (
+            client.post(enter_url(patient), paper("ODI", yesterday, **odi_post())).status_code
+            == 404
+        )
+    assert not OutcomeResult.objects.exists()
+
+
+def test_paper_psfs_activities_are_kept_on_the_plan_when_there_were_none(
+    client: Client, physio: User, patient: Patient, yesterday: dt.date
+) -> None:
+    client.force_login(physio)
+    client.post(
+        enter_url(patient),
+        paper(
+            "PSFS",
+            yesterday,
+            activity_1="Kneel to garden",
+            item_1="2",
+            activity_2="Climb stairs",
+            item_2="5",
+            activity_3="Drive",
+            item_3="8",
+        ),
+    )
+    result = OutcomeResult.objects.get()
+    assert result.labels == ["Kneel to garden", "Climb stairs", "Drive"]
+    assert result.score == Decimal("5.00")
+    kept = current_plan(patient)
+    assert kept is not None and kept.psfs_activities == result.labels

@@ -1,0 +1,362 @@
+"""Questionnaire pages: the patient's in the portal, and the staff's paper entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action
+from imsclinic.outcomes import services
+from imsclinic.outcomes.errors import OutcomeRefused
+from imsclinic.outcomes.forms import (
+    MeasureForm,
+    PaperDetailsForm,
+    activity_field_name,
+    item_field_name,
+)
+from imsclinic.outcomes.instruments import CODES, definition
+from imsclinic.outcomes.models import OutcomeResult, ResultSource
+from imsclinic.outcomes.selectors import current_plan, due_measures, results_for
+from imsclinic.outcomes.wording import shown_definition
+from imsclinic.patients.models import Patient
+from imsclinic.patients.selectors import patient_for_user
+from imsclinic.scheduling.models import Appointment, AppointmentStatus
+
+UPCOMING_SHOWN = 3
+ANSWERED_SHOWN = 20
+PAPER_VISITS_BACK = dt.timedelta(days=120)
+PAPER_VISITS_AHEAD = dt.timedelta(days=14)
+CLOSED = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
+PATIENT_SOURCES = (ResultSource.PORTAL, ResultSource.PAPER, ResultSource.API)
+
+PatientView = Callable[..., HttpResponse]
+
+
+def _patient_page(view: PatientView) -> Callable[..., HttpResponse]:
+    """Let a signed-in patient with a record in; send staff to their own pages."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_clinic_staff:  # type: ignore[union-attr]
+            return redirect("patient_list")
+        patient = Patient.objects.filter(user=request.user).first()  # type: ignore[misc]
+        if patient is None or not request.user.has_perm("patients.view_own_record", patient):
+            return render(request, "portal/unlinked.html")
+        return view(request, patient, *args, **kwargs)
+
+    return wrapper
+
+
+def _error_summary(*forms: Any) -> list[dict[str, str]]:
+    """Return every error of these forms as (link target, label, message), in field order."""
+    items: list[dict[str, str]] = []
+    for form in forms:
+        if form is None or not form.is_bound:
+            continue
+        for message in form.non_field_errors():
+            items.append({"target": "", "label": "", "message": message})
+        for name in form.fields:
+            for message in form.errors.get(name, []):
+                bound = form[name]
+                radio = getattr(bound.field.widget, "input_type", "") == "radio"
+                items.append(
+                    {
+                        "target": f"{bound.auto_id}_0" if radio else str(bound.auto_id),
+                        "label": str(bound.label),
+                        "message": message,
+                    }
+                )
+    return items
+
+
+def _refusal_to_form(form: MeasureForm, error: OutcomeRefused) -> None:
+    """Put the service's field errors on the form's items (answers.3 is item 4)."""
+    numbers = form.item_numbers()
+    if form.name_activities:
+        data = form.cleaned_data
+        numbers = [n for n in numbers if (data.get(activity_field_name(n)) or "").strip()]
+    placed = False
+    for key, message in error.errors.items():
+        if key.startswith("answers."):
+            index = int(key.split(".", 1)[1])
+            if 0 <= index < len(numbers):
+                form.add_error(item_field_name(numbers[index]), message)
+                placed = True
+                continue
+        form.add_error(None, message)
+        placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
+def _psfs_setup(patient: Patient) -> tuple[list[str], bool]:
+    """Return the plan's PSFS activities, and whether the person must name them now."""
+    plan = current_plan(patient)
+    activities = list(plan.psfs_activities) if plan is not None else []
+    return activities, not activities
+
+
+def _save_activities(request: HttpRequest, patient: Patient, names: list[str]) -> None:
+    """Keep newly named PSFS activities on the patient's plan for the next time."""
+    services.plan_activities_set(
+        patient=patient, psfs_activities=names, actor=request.user, request=request
+    )
+
+
+def _record(
+    request: HttpRequest,
+    *,
+    patient: Patient,
+    form: MeasureForm,
+    source: str,
+    appointment: Appointment | None,
+    taken_at: dt.datetime | None = None,
+) -> OutcomeResult | None:
+    """Save the form through the services; on a refusal put the errors on the form."""
+    labels = form.labels()
+    try:
+        with transaction.atomic():
+            if form.name_activities:
+                _save_activities(request, patient, labels)
+            return services.result_record(
+                patient=patient,
+                instrument=form.definition.code,
+                answers=form.answers(),
+                labels=labels if form.definition.code == "PSFS" else None,
+                actor=request.user,
+                source=source,
+                taken_at=taken_at,
+                appointment=appointment,
+                request=request,
+            )
+    except OutcomeRefused as error:
+        _refusal_to_form(form, error)
+        return None
+
+
+def _audit_view(request: HttpRequest, patient: Patient, what: str) -> None:
+    audit_record(
+        actor=request.user,  # type: ignore[arg-type]
+        action=Action.VIEW,
+        object_type=what,
+        object_id=patient.pk,
+        patient=patient,
+        request=request,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Portal
+
+
+@_patient_page
+def portal_measures(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """List what to fill in before the next visits, and what was answered when."""
+    now = timezone.now()
+    visits = list(
+        Appointment.objects.filter(patient=patient, end__gte=now)
+        .exclude(status__in=CLOSED)
+        .select_related("service", "practitioner", "location", "patient")
+        .order_by("start")[:UPCOMING_SHOWN]
+    )
+    upcoming = []
+    for visit in visits:
+        due = due_measures(visit)
+        upcoming.append(
+            {
+                "visit": visit,
+                "due": [{"code": code, "definition": definition(code)} for code in due],
+            }
+        )
+    answered = list(
+        results_for(patient)
+        .filter(source__in=PATIENT_SOURCES)
+        .order_by("-taken_at", "-pk")[:ANSWERED_SHOWN]
+    )
+    for result in answered:
+        result.definition = definition(result.instrument)  # type: ignore[attr-defined]
+    _audit_view(request, patient, "outcome_results")
+    context = {
+        "patient": patient,
+        "upcoming": upcoming,
+        "anything_due": any(row["due"] for row in upcoming),
+        "answered": answered,
+        "zone": clinic_zone(),
+    }
+    return render(request, "outcomes/measures_portal_list.html", context)
+
+
+@_patient_page
+def portal_measure_fill(
+    request: HttpRequest, patient: Patient, appointment_id: int, code: str
+) -> HttpResponse:
+    """Fill in one questionnaire before a visit; the answers are scored and kept."""
+    visit = get_object_or_404(
+        Appointment.objects.select_related("service", "practitioner", "location"),
+        pk=appointment_id,
+        patient=patient,
+    )
+    if code not in CODES:
+        raise Http404("No such questionnaire.")
+    base = definition(code)
+    context: dict[str, Any] = {"patient": patient, "visit": visit, "base": base}
+    if visit.status in CLOSED:
+        return render(request, "outcomes/measures_portal_fill.html", {**context, "closed": True})
+    earlier = results_for(patient).filter(appointment=visit, instrument=code).first()
+    if earlier is not None:
+        return render(
+            request,
+            "outcomes/measures_portal_fill.html",
+            {**context, "earlier": earlier, "zone": clinic_zone()},
+        )
+    activities, naming = _psfs_setup(patient) if code == "PSFS" else ([], False)
+    shown = shown_definition(code, activities=activities)
+    if request.method == "POST":
+        form = MeasureForm(request.POST, definition=shown, name_activities=naming)
+        if form.is_valid():
+            with transaction.atomic():
+                # One answer per visit and questionnaire: a second submit waits, then sees it.
+                Appointment.objects.select_for_update().filter(pk=visit.pk).first()
+                earlier = results_for(patient).filter(appointment=visit, instrument=code).first()
+                saved = (
+                    None
+                    if earlier is not None
+                    else _record(
+                        request,
+                        patient=patient,
+                        form=form,
+                        source=ResultSource.PORTAL,
+                        appointment=visit,
+                    )
+                )
+            if earlier is not None:
+                messages.info(request, _("You had already answered this questionnaire."))
+                return redirect("portal_measures")
+            if saved is not None:
+                messages.success(
+                    request,
+                    _("Thank you. Your answers to the %(name)s are saved.") % {"name": base.name},
+                )
+                return redirect("portal_measures")
+    else:
+        form = MeasureForm(definition=shown, name_activities=naming)
+    context.update(
+        {
+            "form": form,
+            "definition": shown,
+            "rows": form.rows(),
+            "errors": _error_summary(form),
+        }
+    )
+    return render(request, "outcomes/measures_portal_fill.html", context)
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff: paper forms
+
+
+def _paper_visits(patient: Patient, now: dt.datetime) -> Any:
+    return (
+        Appointment.objects.filter(
+            patient=patient,
+            start__gte=now - PAPER_VISITS_BACK,
+            start__lte=now + PAPER_VISITS_AHEAD,
+        )
+        .exclude(status__in=CLOSED)
+        .select_related("service", "location")
+        .order_by("-start")
+    )
+
+
+def _noon(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(12), tzinfo=clinic_zone())
+
+
+@login_required
+def measures_enter(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Type in a questionnaire the patient filled in on paper: the same form as the portal.
+
+    The front desk may enter answers but not read them back: after saving they see only that
+    the form was saved. Practitioners on the care team and the owner see the score.
+    """
+    patient = patient_for_user(
+        request, user=request.user, patient_id=patient_id, perm="outcomes.enter_paper"
+    )
+    if not request.user.has_perm("outcomes.enter_paper", patient):  # pragma: no cover
+        raise PermissionDenied
+    code = request.POST.get("instrument") or request.GET.get("instrument") or ""
+    plan = current_plan(patient)
+    context: dict[str, Any] = {
+        "patient": patient,
+        "codes": [definition(c) for c in CODES],
+        "planned": plan.instruments if plan is not None else [],
+    }
+    if code not in CODES:
+        return render(request, "outcomes/measures_enter.html", context)
+    now = timezone.now()
+    zone = clinic_zone()
+    today = now.astimezone(zone).date()
+    activities, naming = _psfs_setup(patient) if code == "PSFS" else ([], False)
+    shown = shown_definition(code, activities=activities)
+    visits = _paper_visits(patient, now)
+    if request.method == "POST":
+        details = PaperDetailsForm(request.POST, visits=visits, today=today)
+        form = MeasureForm(request.POST, definition=shown, name_activities=naming)
+        details_ok = details.is_valid()
+        if form.is_valid() and details_ok:
+            saved = _record(
+                request,
+                patient=patient,
+                form=form,
+                source=ResultSource.PAPER,
+                appointment=details.cleaned_data["appointment"],
+                taken_at=_noon(details.cleaned_data["taken_on"]),
+            )
+            if saved is not None:
+                messages.success(request, _saved_message(request, patient, saved))
+                return redirect(reverse("measures_enter", kwargs={"patient_id": patient.pk}))
+    else:
+        details = PaperDetailsForm(visits=visits, today=today, initial={"taken_on": today})
+        form = MeasureForm(definition=shown, name_activities=naming)
+    context.update(
+        {
+            "code": code,
+            "definition": shown,
+            "details": details,
+            "form": form,
+            "rows": form.rows(),
+            "errors": _error_summary(details, form),
+        }
+    )
+    return render(request, "outcomes/measures_enter.html", context)
+
+
+def _saved_message(request: HttpRequest, patient: Patient, result: OutcomeResult) -> str:
+    """Say the paper form is saved; give the score only to those who may read it."""
+    name = definition(result.instrument).name
+    if not request.user.has_perm("outcomes.view_results", patient):
+        return _("The paper %(name)s is saved on the patient's record.") % {"name": name}
+    if result.score is None:
+        return _("The paper %(name)s is saved. It could not be scored: %(reason)s") % {
+            "name": name,
+            "reason": result.not_scored_reason,
+        }
+    return _("The paper %(name)s is saved. Score: %(score)s.") % {
+        "name": name,
+        "score": f"{result.score.normalize():f}",
+    }
