@@ -133,6 +133,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "imsclinic.core.context_processors.clinic",
+                "imsclinic.followup.context_processors.followup_alerts",
             ],
         },
     },

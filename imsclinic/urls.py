@@ -21,6 +21,8 @@ urlpatterns = [
     path("", include("imsclinic.intake.urls")),
     path("", include("imsclinic.consent.urls")),
     path("", include("imsclinic.charting.urls")),
+    path("", include("imsclinic.outcomes.urls")),
+    path("", include("imsclinic.followup.urls")),
     path("", include("imsclinic.clinic.urls")),
     path("calendar/", include(feed_urlpatterns)),
     path("manage/", owner_site.urls),

@@ -218,6 +218,56 @@ def adverse_event(w: dict[str, Any]) -> dict[str, Any]:
     return {"event_id": event.pk}
 
 
+def followup_checkin(w: dict[str, Any], *, red_flag: bool = False) -> Any:
+    """A check-in sent after a signed needling note (answered with a red flag if asked)."""
+    from imsclinic.charting.models import NeedlingSession
+    from imsclinic.followup.models import CheckIn, RedFlagAlert
+    from imsclinic.scheduling.models import Appointment
+
+    visit = Appointment.objects.get(pk=calendar_visit(w)["appointment_id"])
+    session = NeedlingSession.objects.create(
+        patient=w["patient_record"],
+        appointment=visit,
+        practitioner=w["physio"],
+        status="signed",
+        signed_at=timezone.now(),
+        signed_by=w["physio"],
+    )
+    now = timezone.now()
+    answers: dict[str, Any] = {}
+    if red_flag:
+        answers = dict.fromkeys(
+            ("site_infection_signs", "site_swelling_or_pus", "numbness_or_weakness"), False
+        )
+        answers.update(
+            status="answered",
+            answered_at=now,
+            soreness=4,
+            breathless_or_chest_pain=True,
+            fainted=False,
+            red_flag=True,
+        )
+    checkin = CheckIn.objects.create(
+        session=session,
+        patient=w["patient_record"],
+        practitioner=w["physio"],
+        due_at=now,
+        sent_at=now,
+        **{"status": "sent", **answers},
+    )
+    if red_flag:
+        return RedFlagAlert.objects.create(
+            checkin=checkin, patient=w["patient_record"], practitioner=w["physio"]
+        )
+    return checkin
+
+
+def checkin_link(w: dict[str, Any]) -> dict[str, Any]:
+    from imsclinic.followup.tokens import checkin_token
+
+    return {"token": checkin_token(followup_checkin(w).pk)}
+
+
 # The patient's own pages: staff are sent to theirs, as from portal_home.
 PORTAL = {**dict.fromkeys(CAST, 302), "patient": 200, "other_patient": 200}
 # One patient's visit: someone else's is a 404, as if it did not exist.
@@ -433,6 +483,17 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "adverse_event_detail": (adverse_event, {**BOOK_FOR_PATIENT, "front_desk": 403}),
     "adverse_event_acknowledge": (lambda w: {"event_id": 1}, dict.fromkeys(CAST, 405)),
     "adverse_event_report": (none, OWNER_ONLY),
+    # Follow-up (helper FOLLOWUP): the check-in link works for whoever holds it, no sign-in.
+    # Every staff member sees the unanswered list (to phone); red flags are clinical: the
+    # owner and the care team, the front desk 403, anyone else 404. The rest are POSTs.
+    "checkin_answer": (checkin_link, PUBLIC),
+    "followup_list": (none, STAFF_ONLY),
+    "followup_alert": (
+        lambda w: {"alert_id": followup_checkin(w, red_flag=True).pk},
+        {**BOOK_FOR_PATIENT, "front_desk": 403},
+    ),
+    "followup_alert_acknowledge": (lambda w: {"alert_id": 1}, dict.fromkeys(CAST, 405)),
+    "checkin_phoned": (lambda w: {"checkin_id": 1}, dict.fromkeys(CAST, 405)),
     # Charts (helper B): the owner and the care team; the front desk may open the record but
     # not the chart (403); anyone else is told nothing. The patient reads their own signed
     # notes in the portal.
@@ -447,6 +508,27 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     ),
     "portal_notes": (none, PORTAL),
     "portal_notes_pdf": (none, PORTAL),
+    # Progress charts (helper PROGRESS): health information, so the owner and the care team;
+    # the front desk 403; anyone else 404. The patient sees their own in the portal. The
+    # clinic outcomes report is the owner's.
+    "patient_progress": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        {**BOOK_FOR_PATIENT, "front_desk": 403},
+    ),
+    "portal_progress": (none, PORTAL),
+    "outcomes_report": (none, OWNER_ONLY),
+    # Questionnaires (helper FORMS): the patient fills in their own before a visit (someone
+    # else's visit is a 404). Paper entry: whoever may open the record; the front desk enters
+    # answers but is not shown the scores.
+    "portal_measures": (none, PORTAL),
+    "portal_measure_fill": (lambda w: {**portal_visit(w), "code": "ODI"}, OWN_VISIT),
+    "measures_enter": (lambda w: {"patient_id": w["patient_record"].pk}, BOOK_FOR_PATIENT),
+    # The course's outcome measures (helper MEASURES): set by the owner and the care team; the
+    # front desk 403; anyone else 404.
+    "measures_plan": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        {**BOOK_FOR_PATIENT, "front_desk": 403},
+    ),
     # Gunn assessments (helper G): the owner and the care team write and read them (the
     # author edits a draft, the others read it); the front desk 403; anyone else 404. Signing
     # and addenda are POSTs. The to-do list is a practitioner's (or the owner's) own drafts.

@@ -104,6 +104,25 @@ rules.add_perm("charting.add_addendum", is_owner | (is_practitioner & is_on_care
 rules.add_perm("charting.edit_draft", is_note_author)
 # The to-do list of one's own unsigned notes.
 rules.add_perm("charting.view_todo", is_owner | is_practitioner)
+# Follow-up: everyone on staff phones unanswered check-ins; red flags are clinical.
+rules.add_perm("followup.view_list", is_clinic_staff)
+rules.add_perm("followup.view_alert", is_owner | (is_practitioner & is_on_care_team))
+rules.add_perm("followup.acknowledge_alert", is_owner | (is_practitioner & is_on_care_team))
+# Outcome measures are clinical: the owner and the care team read them, set the course's
+# questionnaires and strike out wrong entries; the patient answers their own.
+rules.add_perm("outcomes.view_results", is_owner | (is_practitioner & is_on_care_team))
+rules.add_perm("outcomes.view_own_results", is_the_patient)
+rules.add_perm(
+    "outcomes.record_result",
+    is_owner | (is_practitioner & is_on_care_team) | is_the_patient | is_front_desk,
+)
+# Paper questionnaires: whoever may open the record types them in; the front desk enters
+# answers without reading them back (it has no outcomes.view_results).
+rules.add_perm("outcomes.enter_paper", sees_every_patient | (is_practitioner & is_on_care_team))
+rules.add_perm("outcomes.set_plan", is_owner | (is_practitioner & is_on_care_team))
+rules.add_perm("outcomes.void_result", is_owner | (is_practitioner & is_on_care_team))
+# The clinic outcomes report (MCID by session, follow-up, adverse events): the owner.
+rules.add_perm("outcomes.view_report", is_owner)
 rules.add_perm("core.view_audit_log", is_owner)
 rules.add_perm("clinic.configure", is_owner)
 rules.add_perm("accounts.invite_staff", is_owner)

@@ -34,7 +34,9 @@ def _catalogue(db: None) -> None:
 # Session and user, the patient and the care-team check, the audit row, the chart's own
 # queries (selectors.CHART_QUERIES at most), the clinic's zone: none grows with the chart.
 # On PostgreSQL the audit row takes its advisory lock first: one more.
-CHART_PAGE_QUERIES = 18
+# +1: the follow-up red-flag banner every staff page shows to practitioners and owners.
+# +1: adverse-event drafts opened by red-flag follow-up check-ins, waiting to be completed.
+CHART_PAGE_QUERIES = 20
 
 
 def chart_page_queries() -> int:

@@ -224,8 +224,16 @@ def test_the_demo_patient_has_a_signed_course_of_ims_to_look_at(client) -> None:
     seed()
     demo = Patient.objects.get(email="patient@example.com")
     sessions = list(demo.needling_sessions.order_by("signed_at"))
-    assert [s.status for s in sessions] == ["signed"] * 3
-    assert [(s.nprs_before, s.nprs_after) for s in sessions] == [(7, 5), (6, 3), (4, 2)]
+    # Three visits from charting's demo, three more from outcomes' (six sessions of progress).
+    assert [s.status for s in sessions] == ["signed"] * 6
+    assert [(s.nprs_before, s.nprs_after) for s in sessions] == [
+        (7, 5),
+        (6, 3),
+        (4, 2),
+        (4, 2),
+        (3, 2),
+        (3, 1),
+    ]
     assert demo.assessments.get().segments.count() == 2
     client.force_login(demo.user)
     notes = client.get(reverse("portal_notes"))

@@ -1,0 +1,380 @@
+"""Demo outcomes for seed_demo: six signed sessions of progress for the demo patient, and a
+few other patients' courses so the clinic outcomes report has numbers. Idempotent.
+
+Everything is written directly, the way charting/demo.py writes its course: no person
+charted or answered anything, so no audit rows. Scores come from scoring.score, stored the
+way outcomes.services stores them (two places, half up).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from imsclinic.charting.models import Muscle, NeedlingRow, NeedlingSession, NoteStatus
+from imsclinic.clinic.models import Location, NeedleLot, Service
+from imsclinic.outcomes import scoring
+from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource, Timing
+from imsclinic.patients.models import Patient
+from imsclinic.scheduling.models import Appointment, AppointmentStatus
+
+DEMO_ACTIVITIES = [
+    "Turning my head to check the blind spot when driving",
+    "Sleeping on my right side",
+    "Working at my desk for an hour",
+]
+# Visits 4, 5 and 6 of the demo course (1-3 come from charting/demo.py): days back, pain
+# before and after needling.
+DEMO_EXTRA_VISITS = ((14, 4, 2), (7, 3, 2), (3, 3, 1))
+# Questionnaires of the demo course, by visit: NDI items (0-5) and PSFS ratings (0-10).
+DEMO_QUESTIONNAIRES: dict[int, tuple[list[int | None], list[int | None]]] = {
+    1: ([3, 2, 2, 3, 2, 2, 3, 2, 1, 2], [3, 2, 4]),
+    4: ([2, 1, 2, 2, 1, 1, 2, 2, 1, 1], [5, 5, 6]),
+    6: ([1, 1, 1, 1, 1, 0, 1, 1, 0, 1], [8, 7, 8]),
+}
+
+
+@dataclass(frozen=True)
+class OtherCourse:
+    region: str  # the region questionnaire
+    muscle: str
+    nprs: tuple[tuple[int, int], ...]  # pain before, after, per session
+    scores: dict[int, int]  # visit -> region questionnaire target score
+
+
+OTHER_COURSES = (
+    OtherCourse(
+        "ODI",
+        "quadratus_lumborum",
+        ((8, 6), (7, 5), (7, 5), (6, 4), (5, 4), (5, 3), (4, 3), (3, 2), (3, 2), (2, 1)),
+        {1: 48, 4: 38, 7: 26, 10: 18},
+    ),
+    OtherCourse(
+        "NDI",
+        "upper_trapezius",
+        ((6, 4), (6, 5), (5, 4), (5, 4), (5, 3), (4, 3)),
+        {1: 40, 4: 36, 6: 30},
+    ),
+    OtherCourse("LEFS", "gastrocnemius", ((5, 3), (4, 3), (3, 2)), {1: 38, 3: 50}),
+    OtherCourse(
+        "QuickDASH",
+        "extensor_carpi_radialis",
+        ((6, 4), (5, 4), (5, 3), (4, 3)),
+        {1: 50, 4: 40},
+    ),
+)
+
+
+def _items(code: str, score: int) -> list[int | None]:
+    """Return item answers that score (about) this much on the region questionnaire."""
+    count, low, high = {"ODI": (10, 0, 5), "NDI": (10, 0, 5), "LEFS": (20, 0, 4)}.get(
+        code, (11, 1, 5)
+    )
+    if code in ("ODI", "NDI"):
+        total = round(score / 2)
+    elif code == "LEFS":
+        total = score
+    else:  # QuickDASH: score = (mean - 1) x 25
+        total = round((score / 25 + 1) * count)
+    base, extra = divmod(total - low * count, count)
+    return [min(high, low + base + (1 if i < extra else 0)) for i in range(count)]
+
+
+def _free_start(practitioner: Any, location: Location, day: dt.date, minutes: int) -> dt.datetime:
+    """Return a start on that day when the practitioner has nothing else booked."""
+    for hour in (9, 10, 11, 14, 15, 16, 8, 17):
+        start = dt.datetime.combine(day, dt.time(hour), tzinfo=location.zone).astimezone(dt.UTC)
+        end = start + dt.timedelta(minutes=minutes)
+        clash = Appointment.objects.filter(
+            practitioner=practitioner, start__lt=end, busy_until__gt=start
+        ).exclude(status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW))
+        if not clash.exists():
+            return start
+    return dt.datetime.combine(day, dt.time(7), tzinfo=location.zone).astimezone(dt.UTC)
+
+
+def _weekday(day: dt.date) -> dt.date:
+    while day.weekday() >= 5:
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def stored_result(
+    *,
+    patient: Patient,
+    instrument: str,
+    answers: list[int | None],
+    actor: Any,
+    source: str,
+    taken_at: dt.datetime,
+    appointment: Appointment | None = None,
+    session: NeedlingSession | None = None,
+    timing: str = "",
+    labels: list[str] | None = None,
+) -> OutcomeResult:
+    """Score and store one result directly (demo and test data: no audit row)."""
+    result = scoring.score(instrument, answers)
+    value = (
+        None
+        if result.value is None
+        else Decimal(str(result.value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    )
+    return OutcomeResult.objects.create(
+        patient=patient,
+        instrument=instrument,
+        instrument_version=result.version,
+        answers=list(answers),
+        labels=list(labels or []),
+        score=value,
+        not_scored_reason=(result.reason or "")[:200],
+        answered=result.answered,
+        timing=timing,
+        appointment=appointment,
+        session=session,
+        source=source,
+        taken_at=taken_at,
+        recorded_by=actor,
+    )
+
+
+def session_results(session: NeedlingSession, actor: Any) -> int:
+    """Store a signed note's pain before and after as NPRS results, once; return how many."""
+    have = set(
+        OutcomeResult.objects.filter(session=session, instrument="NPRS").values_list(
+            "timing", flat=True
+        )
+    )
+    visit = session.appointment
+    made = 0
+    for timing, rating, at in (
+        (Timing.BEFORE, session.nprs_before, visit.start),
+        (Timing.AFTER, session.nprs_after, visit.end),
+    ):
+        if rating is None or timing.value in have:
+            continue
+        stored_result(
+            patient=session.patient,
+            instrument="NPRS",
+            answers=[rating],
+            actor=actor,
+            source=ResultSource.SESSION_NOTE,
+            taken_at=at,
+            appointment=visit,
+            session=session,
+            timing=timing.value,
+        )
+        made += 1
+    return made
+
+
+def signed_past_visit(
+    *,
+    patient: Patient,
+    physio: Any,
+    location: Location,
+    service: Service,
+    day: dt.date,
+    before: int,
+    after: int,
+    muscle: Muscle,
+    lot: NeedleLot,
+) -> NeedlingSession:
+    """Write a completed past visit with a signed needling note and its two NPRS results."""
+    practitioner = physio.practitioner
+    start = _free_start(practitioner, location, day, service.duration_minutes)
+    end = start + dt.timedelta(minutes=service.duration_minutes)
+    visit = Appointment.objects.create(
+        patient=patient,
+        practitioner=practitioner,
+        location=location,
+        room=location.rooms.filter(is_active=True).order_by("name").first(),
+        service=service,
+        start=start,
+        end=end,
+        busy_until=end + dt.timedelta(minutes=service.buffer_minutes),
+        status=AppointmentStatus.COMPLETED,
+        arrived_at=start - dt.timedelta(minutes=5),
+        created_at=start - dt.timedelta(days=3),
+    )
+    session = NeedlingSession.objects.create(
+        patient=patient,
+        appointment=visit,
+        practitioner=physio,
+        nprs_before=before,
+        nprs_after=after,
+        aftercare_given=True,
+        aftercare_notes="Heat and gentle movement tonight; soreness for a day or two is expected.",
+        created_at=start,
+    )
+    NeedlingRow.objects.create(
+        session=session,
+        position=0,
+        muscle=muscle,
+        side="right",
+        segment=muscle.root_from,
+        insertions=2,
+        needle_lot=lot,
+        grasp="moderate",
+        release=True,
+        twitch=False,
+        tolerance="good",
+    )
+    session.thoracic_precaution = muscle.thoracic_precaution
+    session.status = NoteStatus.SIGNED
+    session.signed_at = end + dt.timedelta(minutes=10)
+    session.signed_by = physio
+    session.save(update_fields=["thoracic_precaution", "status", "signed_at", "signed_by"])
+    session_results(session, physio)
+    return session
+
+
+def _ingredients(physio: Any) -> tuple[Location, Service, NeedleLot] | None:
+    practitioner = getattr(physio, "practitioner", None)
+    if practitioner is None:
+        return None
+    location = practitioner.locations.order_by("pk").first()
+    service = Service.objects.filter(slug="ims-follow-up").first()
+    lot = (
+        NeedleLot.objects.filter(recalled_at__isnull=True, expires_on__gt=timezone.localdate())
+        .order_by("expires_on")
+        .first()
+    )
+    if location is None or service is None or lot is None:
+        return None
+    return location, service, lot
+
+
+def _signed(patient: Patient) -> list[NeedlingSession]:
+    return list(
+        NeedlingSession.objects.filter(patient=patient, status=NoteStatus.SIGNED)
+        .select_related("appointment")
+        .order_by("appointment__start", "pk")
+    )
+
+
+def seed_demo_progress(*, patient: Patient | None, physio: Any) -> dict[str, int]:
+    """Give the demo patient six signed sessions, a plan and NDI/PSFS at visits 1, 4 and 6."""
+    made = {"needling notes": 0, "outcome results": 0, "measure plans": 0}
+    found = _ingredients(physio)
+    if patient is None or found is None:
+        return made
+    location, service, lot = found
+    sessions = _signed(patient)
+    if len(sessions) < 3:
+        return made  # charting/demo.py has not written its course: nothing to extend
+    muscle = Muscle.objects.filter(code="infraspinatus").first()
+    if muscle is None:
+        return made
+    today = timezone.localdate()
+    for days, before, after in DEMO_EXTRA_VISITS[len(sessions) - 3 :]:
+        signed_past_visit(
+            patient=patient,
+            physio=physio,
+            location=location,
+            service=service,
+            day=_weekday(today - dt.timedelta(days=days)),
+            before=before,
+            after=after,
+            muscle=muscle,
+            lot=lot,
+        )
+        made["needling notes"] += 1
+    sessions = _signed(patient)
+    for session in sessions:
+        made["outcome results"] += session_results(session, physio)
+    if not MeasurePlan.objects.filter(patient=patient).exists():
+        MeasurePlan.objects.create(
+            patient=patient,
+            assessment=patient.assessments.order_by("created_at").first(),  # type: ignore[attr-defined]
+            region_instrument="NDI",
+            psfs_activities=DEMO_ACTIVITIES,
+            every_visits=3,
+            set_by=physio,
+            set_at=sessions[0].appointment.end,
+        )
+        made["measure plans"] += 1
+    if OutcomeResult.objects.filter(patient=patient, instrument__in=("NDI", "PSFS")).exists():
+        return made
+    actor = patient.user or physio
+    source = ResultSource.PORTAL if patient.user else ResultSource.PAPER
+    for visit, (ndi, psfs) in DEMO_QUESTIONNAIRES.items():
+        appointment = sessions[visit - 1].appointment
+        taken_at = appointment.start - dt.timedelta(hours=2)
+        for code, answers, labels in (("NDI", ndi, None), ("PSFS", psfs, DEMO_ACTIVITIES)):
+            stored_result(
+                patient=patient,
+                instrument=code,
+                answers=answers,
+                labels=labels,
+                actor=actor,
+                source=source,
+                taken_at=taken_at,
+                appointment=appointment,
+            )
+            made["outcome results"] += 1
+    return made
+
+
+def seed_other_courses(*, patients: list[Patient], physio: Any) -> dict[str, int]:
+    """Chart a course with outcomes for a few of the physio's other patients (report data)."""
+    made = {"needling notes": 0, "outcome results": 0}
+    found = _ingredients(physio)
+    if found is None:
+        return made
+    location, service, lot = found
+    muscles = {m.code: m for m in Muscle.objects.filter(code__in={c.muscle for c in OTHER_COURSES})}
+    team = [
+        p
+        for p in patients
+        if p.care_team.filter(pk=physio.practitioner.pk).exists()  # type: ignore[attr-defined]
+        and p.user_id is None
+    ]
+    today = timezone.localdate()
+    for patient, course in zip(team, OTHER_COURSES, strict=False):
+        if patient.needling_sessions.exists() or course.muscle not in muscles:  # type: ignore[attr-defined]
+            continue
+        count = len(course.nprs)
+        sessions = []
+        for index, (before, after) in enumerate(course.nprs):
+            day = _weekday(today - dt.timedelta(weeks=count - index, days=-1))
+            sessions.append(
+                signed_past_visit(
+                    patient=patient,
+                    physio=physio,
+                    location=location,
+                    service=service,
+                    day=day,
+                    before=before,
+                    after=after,
+                    muscle=muscles[course.muscle],
+                    lot=lot,
+                )
+            )
+            made["needling notes"] += 1
+            made["outcome results"] += 2
+        for visit, score in course.scores.items():
+            appointment = sessions[visit - 1].appointment
+            taken_at = appointment.start - dt.timedelta(minutes=15)
+            stored_result(
+                patient=patient,
+                instrument=course.region,
+                answers=_items(course.region, score),
+                actor=physio,
+                source=ResultSource.PAPER,
+                taken_at=taken_at,
+                appointment=appointment,
+            )
+            made["outcome results"] += 1
+    return made
+
+
+def seed_outcomes(*, patient: Patient | None, physio: Any, others: list[Patient]) -> dict[str, int]:
+    """Seed the demo patient's progress and the other patients' courses; idempotent."""
+    made = seed_demo_progress(patient=patient, physio=physio)
+    for kind, count in seed_other_courses(patients=others, physio=physio).items():
+        made[kind] = made.get(kind, 0) + count
+    return made

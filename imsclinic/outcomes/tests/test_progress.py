@@ -1,0 +1,189 @@
+"""Progress series: baseline, latest, change, MCID band, PSFS activities, NPRS pairs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from imsclinic.outcomes.progress import (
+    Band,
+    ResultPoint,
+    build_all,
+    build_series,
+    format_score,
+    mcid_band,
+    session_number_at,
+    session_pairs,
+    summary,
+)
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def at(week: int) -> datetime:
+    return START + timedelta(weeks=week)
+
+
+def nprs(session: int, before: float | None, after: float | None = None) -> list[ResultPoint]:
+    points = [ResultPoint("NPRS", at(session), before, session, "before", [None], [])]
+    if after is not None:
+        points.append(
+            ResultPoint("NPRS", at(session) + timedelta(minutes=40), after, session, "after")
+        )
+    return points
+
+
+def test_it_takes_the_first_scored_result_as_baseline_and_the_last_as_latest() -> None:
+    points = [
+        *nprs(1, 7, 5),
+        *nprs(2, 6, 4),
+        *nprs(3, None),
+        *nprs(4, 4, 3),
+    ]
+    series = build_series("NPRS", points)
+    assert series.baseline is not None and series.baseline.score == 7
+    assert series.latest is not None and series.latest.score == 4
+    assert series.change is not None
+    assert series.change.improvement == 3  # 7 -> 4, pain is better when lower
+    assert series.change.meets_mcid is True
+
+
+def test_it_leaves_the_after_needling_ratings_out_of_the_pain_trend() -> None:
+    series = build_series("NPRS", [*nprs(1, 7, 2), *nprs(2, 6, 1)])
+    assert [p.score for p in series.points] == [7, 6]
+
+
+def test_it_keeps_an_unscored_result_in_the_table_but_not_as_baseline() -> None:
+    points = [ResultPoint("ODI", at(0), None, 0), ResultPoint("ODI", at(1), 40.0, 1)]
+    series = build_series("ODI", points)
+    assert [p.score for p in series.points] == [None, 40.0]
+    assert series.baseline is not None and series.baseline.score == 40.0
+    assert series.points[0].is_baseline is False
+    assert series.change is None  # only one scored result so far
+
+
+def test_each_point_carries_its_change_from_baseline() -> None:
+    points = [
+        ResultPoint("ODI", at(0), 46.0, 0),
+        ResultPoint("ODI", at(4), 40.0, 3),
+        ResultPoint("ODI", at(6), 30.0, 6),
+    ]
+    series = build_series("ODI", points)
+    first, second, third = series.points
+    assert first.is_baseline and first.change is None
+    assert second.change is not None
+    assert second.change.improvement == 6  # 46 -> 40: below the 10-point MCID
+    assert second.change.meets_mcid is False
+    assert third.change is not None
+    assert third.change.improvement == 16
+    assert third.change.meets_mcid is True
+
+
+def test_the_mcid_band_runs_from_baseline_towards_improvement_when_lower_is_better() -> None:
+    assert mcid_band("NPRS", 7) == Band(low=5, high=7)
+    assert mcid_band("ODI", 46) == Band(low=36, high=46)
+
+
+def test_the_mcid_band_runs_upwards_when_higher_is_better() -> None:
+    assert mcid_band("PSFS", 3) == Band(low=3, high=5)
+    assert mcid_band("LEFS", 40) == Band(low=40, high=49)
+
+
+def test_the_mcid_band_is_clipped_to_the_instruments_range() -> None:
+    assert mcid_band("NPRS", 1) == Band(low=0, high=1)
+    assert mcid_band("PSFS", 9) == Band(low=9, high=10)
+
+
+def test_the_series_band_is_built_from_its_baseline() -> None:
+    series = build_series("NPRS", [*nprs(1, 7), *nprs(2, 6)])
+    assert series.band == Band(low=5, high=7)
+
+
+def test_psfs_change_is_given_per_activity_matched_by_wording() -> None:
+    labels = ["Sitting 1 hour", "Lifting my child", "Running 5 km"]
+    points = [
+        ResultPoint("PSFS", at(0), 3.0, 0, "", [2, 4, 3], labels),
+        ResultPoint("PSFS", at(4), 5.0, 3, "", [5, 5, None], labels),
+        ResultPoint("PSFS", at(6), 7.0, 6, "", [8, 6, 7], labels),
+    ]
+    series = build_series("PSFS", points)
+    by_label = {a.label: a for a in series.activities}
+    assert list(by_label) == labels
+    assert by_label["Sitting 1 hour"].baseline == 2
+    assert by_label["Sitting 1 hour"].latest == 8
+    assert by_label["Sitting 1 hour"].change.improvement == 6
+    assert by_label["Lifting my child"].change.improvement == 2
+    assert by_label["Lifting my child"].change.meets_mcid is True
+    assert by_label["Running 5 km"].latest == 7  # the unrated visit is skipped
+    assert series.change is not None
+    assert series.change.improvement == 4  # mean 3 -> 7
+
+
+def test_it_pairs_each_sessions_nprs_before_and_after() -> None:
+    points = [*nprs(1, 7, 4), *nprs(2, 6, None), *nprs(3, 5, 2)]
+    pairs = session_pairs(points)
+    assert [(p.session_number, p.before, p.after, p.immediate_change) for p in pairs] == [
+        (1, 7, 4, 3),
+        (2, 6, None, None),
+        (3, 5, 2, 3),
+    ]
+
+
+def test_it_builds_a_series_per_instrument_in_the_catalogue_order() -> None:
+    points = [
+        ResultPoint("PSFS", at(0), 3.0, 0, "", [3, 3, 3], ["a", "b", "c"]),
+        *nprs(1, 7, 5),
+        ResultPoint("ODI", at(0), 40.0, 0),
+    ]
+    assert [s.instrument.code for s in build_all(points)] == ["NPRS", "PSFS", "ODI"]
+
+
+def test_a_result_is_numbered_by_the_sessions_started_before_it() -> None:
+    starts = [at(1), at(2), at(3)]
+    assert session_number_at(at(0), starts) == 0
+    assert session_number_at(at(1), starts) == 1
+    assert session_number_at(at(2) + timedelta(days=3), starts) == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(7.0, "7"), (46.666, "46.7"), (3.25, "3.2"), (0.0, "0")]
+)
+def test_scores_are_shown_with_at_most_one_decimal(value: float, text: str) -> None:
+    assert format_score(value) == text
+
+
+def test_the_summary_says_pain_came_down_by_more_than_patients_notice() -> None:
+    series = build_series("NPRS", [*nprs(1, 7), *nprs(6, 3)])
+    assert summary(series) == (
+        "Pain has come down from 7 to 3, a change of 4 points — more than the 2 points "
+        "that patients notice."
+    )
+
+
+def test_the_summary_says_when_the_change_is_not_yet_clinically_important() -> None:
+    points = [ResultPoint("ODI", at(0), 46.0, 0), ResultPoint("ODI", at(4), 40.0, 3)]
+    assert summary(build_series("ODI", points)) == (
+        "Low back disability has come down from 46 to 40, a change of 6 points — not yet "
+        "the 10 points that patients notice."
+    )
+
+
+def test_the_summary_names_a_change_for_the_worse() -> None:
+    points = [
+        ResultPoint("PSFS", at(0), 5.0, 0, "", [5, 5, 5], ["a", "b", "c"]),
+        ResultPoint("PSFS", at(4), 4.0, 3, "", [4, 4, 4], ["a", "b", "c"]),
+    ]
+    assert summary(build_series("PSFS", points)) == (
+        "The activity score has come down from 5 to 4, a change of 1 point for the worse."
+    )
+
+
+def test_the_summary_counts_thirty_percent_of_a_low_pain_baseline() -> None:
+    series = build_series("NPRS", [*nprs(1, 3), *nprs(2, 2)])
+    assert "30% or more" in summary(series)
+
+
+def test_the_summary_with_one_score_waits_for_the_next() -> None:
+    series = build_series("NPRS", nprs(1, 6))
+    assert summary(series) == ("Pain: first score 6. The change shows from the next score on.")

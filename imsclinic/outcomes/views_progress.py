@@ -1,0 +1,235 @@
+"""Progress pages: a chart and a table per instrument, for the care team and for the patient."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action
+from imsclinic.outcomes.progress import (
+    Series,
+    SeriesPoint,
+    SessionPair,
+    format_score,
+    points_text,
+    subject,
+    summary,
+)
+from imsclinic.outcomes.selectors_progress import Progress, course_progress
+from imsclinic.patients.models import Patient
+from imsclinic.patients.selectors import patient_for_user
+
+VIEW_PERM = "outcomes.view_results"
+
+
+def _date_text(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
+    return formats.date_format(moment.astimezone(zone), "j M Y")
+
+
+def _session_text(number: int) -> str:
+    return _("Before treatment") if number == 0 else _("Session %(n)d") % {"n": number}
+
+
+def _change_text(point: SeriesPoint) -> str:
+    if point.is_baseline:
+        return _("Baseline")
+    if point.change is None:
+        return "—"
+    if point.change.improvement == 0:
+        return _("No change")
+    amount = points_text(abs(point.change.improvement))
+    if point.change.improvement > 0:
+        return _("%(amount)s better") % {"amount": amount}
+    return _("%(amount)s worse") % {"amount": amount}
+
+
+def _important_text(point: SeriesPoint) -> str:
+    if point.change is None:
+        return "—"
+    return _("Yes") if point.change.meets_mcid else _("Not yet")
+
+
+def _series_view(
+    series: Series, zone: zoneinfo.ZoneInfo, x_range: tuple[int, int]
+) -> dict[str, Any]:
+    inst = series.instrument
+    code = inst.code
+    rows = []
+    chart_points = []
+    for point in series.points:
+        date = _date_text(point.taken_at, zone)
+        session = _session_text(point.session_number)
+        rows.append(
+            {
+                "date": date,
+                "session": session,
+                "score": format_score(point.score) if point.score is not None else None,
+                "change": _change_text(point),
+                "important": _important_text(point),
+                "is_baseline": point.is_baseline,
+            }
+        )
+        if point.score is not None:
+            chart_points.append(
+                {"x": point.session_number, "y": point.score, "label": f"{session} · {date}"}
+            )
+    activities = [
+        {
+            "label": activity.label,
+            "first": format_score(activity.baseline),
+            "latest": format_score(activity.latest),
+            "change": (
+                _("No change")
+                if activity.change.improvement == 0
+                else (
+                    _("%(amount)s better")
+                    if activity.change.improvement > 0
+                    else _("%(amount)s worse")
+                )
+                % {"amount": points_text(abs(activity.change.improvement))}
+            ),
+            "important": _("Yes") if activity.change.meets_mcid else _("Not yet"),
+        }
+        for activity in series.activities
+    ]
+    direction = _("higher is better") if inst.higher_is_better else _("lower is better")
+    return {
+        "code": code,
+        "dom_id": f"progress-{code.lower()}",
+        "title": f"{_('Activity score') if code == 'PSFS' else subject(code)} ({code})",
+        "name": inst.name,
+        "range": _("%(low)s to %(high)s, %(direction)s")
+        % {
+            "low": format_score(inst.score_min),
+            "high": format_score(inst.score_max),
+            "direction": direction,
+        },
+        "mcid": points_text(inst.mcid),
+        "summary": summary(series),
+        "rows": rows,
+        "activities": activities,
+        "chart": {
+            "id": f"chart-{code.lower()}",
+            "kind": "trend",
+            "xMin": x_range[0],
+            "xMax": x_range[1],
+            "yMin": inst.score_min,
+            "yMax": inst.score_max,
+            "baseline": series.baseline.score if series.baseline else None,
+            "band": [series.band.low, series.band.high] if series.band else None,
+            "points": chart_points,
+        },
+    }
+
+
+def _pairs_view(pairs: list[SessionPair], zone: zoneinfo.ZoneInfo) -> dict[str, Any] | None:
+    if not pairs:
+        return None
+    rows = []
+    for pair in pairs:
+        if pair.immediate_change is None:
+            effect = "—"
+        elif pair.immediate_change > 0:
+            effect = _("%(amount)s less pain") % {"amount": points_text(pair.immediate_change)}
+        elif pair.immediate_change < 0:
+            effect = _("%(amount)s more pain") % {"amount": points_text(-pair.immediate_change)}
+        else:
+            effect = _("No change")
+        rows.append(
+            {
+                "session": _session_text(pair.session_number),
+                "date": _date_text(pair.taken_at, zone),
+                "before": format_score(pair.before) if pair.before is not None else "—",
+                "after": format_score(pair.after) if pair.after is not None else "—",
+                "effect": effect,
+            }
+        )
+    return {
+        "rows": rows,
+        "chart": {
+            "id": "chart-nprs-sessions",
+            "kind": "pairs",
+            "yMin": 0,
+            "yMax": 10,
+            "labels": [str(p.session_number) for p in pairs],
+            "before": [p.before for p in pairs],
+            "after": [p.after for p in pairs],
+        },
+    }
+
+
+def progress_context(progress: Progress) -> dict[str, Any]:
+    """Build what the progress templates show and what progress.js draws."""
+    zone = clinic_zone()
+    numbers = [p.session_number for s in progress.series for p in s.points]
+    x_min = min(numbers, default=0)
+    x_range = (x_min, max([*numbers, progress.sessions, x_min + 1]))
+    series = [_series_view(s, zone, x_range) for s in progress.series]
+    pairs = _pairs_view(progress.pairs, zone)
+    charts = [s["chart"] for s in series]
+    if pairs:
+        charts.append(pairs["chart"])
+    data = {
+        "charts": charts,
+        "strings": {
+            "score": _("Score"),
+            "session": _("Session"),
+            "start": _("Before treatment"),
+            "startShort": _("Start"),
+            "baseline": _("Baseline"),
+            "band": _("Not yet a clinically important change"),
+            "before": _("Before needling"),
+            "after": _("After needling"),
+        },
+    }
+    return {
+        "series": series,
+        "pairs": pairs,
+        "sessions": progress.sessions,
+        "progress_data": data,
+    }
+
+
+def _audit(request: HttpRequest, patient: Patient) -> None:
+    audit_record(
+        actor=request.user,  # type: ignore[arg-type]
+        action=Action.VIEW,
+        object_type="outcome_progress",
+        object_id=patient.pk,
+        patient=patient,
+        request=request,
+    )
+
+
+@login_required
+@require_GET
+def patient_progress(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Show the care team a patient's progress: a chart and a table per instrument."""
+    patient = patient_for_user(request, user=request.user, patient_id=patient_id, perm=VIEW_PERM)
+    context = progress_context(course_progress(patient))
+    _audit(request, patient)
+    return render(request, "outcomes/progress_staff.html", {"patient": patient, **context})
+
+
+@login_required
+@require_GET
+def portal_progress(request: HttpRequest) -> HttpResponse:
+    """Show the signed-in patient their own progress: a chart and a table per questionnaire."""
+    if request.user.is_clinic_staff:  # type: ignore[union-attr]
+        return redirect("patient_list")
+    patient = Patient.objects.filter(user=request.user).first()  # type: ignore[misc]
+    if patient is None or not request.user.has_perm("outcomes.view_own_results", patient):
+        return render(request, "portal/unlinked.html")
+    context = progress_context(course_progress(patient))
+    _audit(request, patient)
+    return render(request, "outcomes/progress_portal.html", {"patient": patient, **context})
