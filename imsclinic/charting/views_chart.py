@@ -27,6 +27,7 @@ from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
 from imsclinic.core.permissions import is_clinic_staff
+from imsclinic.followup.selectors import checkins_by_session
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 
@@ -95,6 +96,9 @@ def chart_page(request: HttpRequest, patient_id: int) -> HttpResponse:
         assessment.present_signs = [  # type: ignore[attr-defined]
             sign for sign in assessment.signs.all() if sign.finding == SignalFinding.PRESENT
         ]
+    checkins = checkins_by_session(patient.pk)  # one query, however many sessions
+    for session in chart.sessions:
+        session.followup_checkin = checkins.get(session.pk)  # type: ignore[attr-defined]
     context = {
         "patient": patient,
         "chart": chart,

@@ -23,6 +23,14 @@ class CheckInStatus(models.TextChoices):
     SKIPPED = "skipped", _("Not sent")
 
 
+# Why a check-in was not sent (CheckIn.skip_reason). The first two put it on the call list.
+SKIP_NO_EMAIL = "no_email"
+SKIP_LATE = "late"  # the note was signed after the answer window had already closed
+SKIP_CANCELLED = "cancelled"
+SKIP_UNSIGNED = "unsigned"
+CALL_SKIP_REASONS = (SKIP_NO_EMAIL, SKIP_LATE)
+
+
 # The yes/no red-flag questions, in the order the form asks them (breathlessness first when
 # the session carried the thoracic precaution; see forms.py).
 RED_FLAG_FIELDS = (
@@ -152,6 +160,37 @@ class CheckIn(models.Model):
     def red_flags(self) -> list[str]:
         """Return the names of the red-flag questions answered yes."""
         return [name for name in RED_FLAG_FIELDS if getattr(self, name)]
+
+    @property
+    def has_free_text(self) -> bool:
+        """Say whether the patient wrote anything in the free-text boxes."""
+        return bool(self.other_symptoms or self.notes)
+
+    @property
+    def state_text(self) -> str:
+        """Return where this check-in stands, in a few words for staff."""
+        if self.status == CheckInStatus.SKIPPED:
+            reasons = {
+                SKIP_NO_EMAIL: _("Not sent: no email address"),
+                SKIP_LATE: _("Not sent: the note was signed too late"),
+                SKIP_CANCELLED: _("Not sent: the visit was cancelled"),
+                SKIP_UNSIGNED: _("Not sent: the note is not signed"),
+            }
+            return str(reasons.get(self.skip_reason, _("Not sent")))
+        if self.status == CheckInStatus.SENT:
+            return str(_("Sent, not answered yet"))
+        return str(self.get_status_display())
+
+    @property
+    def call_reason(self) -> str:
+        """Return why the call list asks someone to phone about this check-in."""
+        if self.status == CheckInStatus.SKIPPED and self.skip_reason == SKIP_NO_EMAIL:
+            return str(_("No email address: call"))
+        if self.status == CheckInStatus.SKIPPED and self.skip_reason == SKIP_LATE:
+            return str(_("Note signed too late to send: call"))
+        if self.status == CheckInStatus.SCHEDULED:
+            return str(_("Could not be sent: call"))
+        return str(_("Not answered: call"))
 
 
 class RedFlagAlert(models.Model):

@@ -11,10 +11,13 @@ from django.utils import timezone
 
 from imsclinic.clinic.models import Clinic
 from imsclinic.clinic.selectors import clinic_zone
-from imsclinic.core.permissions import is_owner, is_practitioner
-from imsclinic.followup.models import CheckIn, CheckInStatus, RedFlagAlert
+from imsclinic.core.permissions import is_owner, is_practitioner, patients_visible_to
+from imsclinic.followup.models import CALL_SKIP_REASONS, CheckIn, CheckInStatus, RedFlagAlert
 
 DEFAULT_ANSWER_HOURS = 48
+# A check-in still SCHEDULED this long after it was due did not go out: call instead.
+RETRY_GRACE = dt.timedelta(minutes=15)
+RECENT = dt.timedelta(days=7)
 
 
 def answer_hours() -> int:
@@ -30,7 +33,8 @@ class FollowupStats:
     answered_in_time: int  # within the clinic's checkin_answer_hours of sending
     red_flags: int
     soreness_reported: int  # answered with soreness above 0
-    bruising_reported: int
+    bruising_reported: int  # answered yes to bruising
+    bruising_answered: int  # answered the (optional) bruising question at all: the denominator
 
     @property
     def response_rate(self) -> float | None:
@@ -59,6 +63,7 @@ def followup_stats(*, since: dt.date | None = None, until: dt.date | None = None
         red_flags=Count("pk", filter=answered & Q(red_flag=True)),
         soreness_reported=Count("pk", filter=answered & Q(soreness__gt=0)),
         bruising_reported=Count("pk", filter=answered & Q(bruising=True)),
+        bruising_answered=Count("pk", filter=answered & Q(bruising__isnull=False)),
     )
     return FollowupStats(**counts)
 
@@ -77,12 +82,51 @@ def open_alerts_for(user: Any) -> QuerySet[RedFlagAlert]:
     )
 
 
-def unanswered_checkins(now: dt.datetime | None = None) -> QuerySet[CheckIn]:
-    """Return check-ins sent more than checkin_answer_hours ago and still not answered."""
+def _for_user(checkins: QuerySet[CheckIn], user: Any) -> QuerySet[CheckIn]:
+    """Keep the check-ins of patients whose record this user may open (all: no user given)."""
+    if user is None:
+        return checkins
+    return checkins.filter(patient_id__in=patients_visible_to(user).values("pk"))
+
+
+def unanswered_checkins(now: dt.datetime | None = None, *, user: Any = None) -> QuerySet[CheckIn]:
+    """Return the check-ins someone should phone about, oldest due first.
+
+    Sent more than checkin_answer_hours ago and not answered; never sent because the patient
+    has no email address or the note was signed too late, once due; or still not sent
+    (sending raised, the worker is down) RETRY_GRACE after it was due. Only the patients
+    `user` may see: front desk and owners all, a practitioner their care team's.
+    """
     now = now or timezone.now()
     cutoff = now - dt.timedelta(hours=answer_hours())
-    return (
-        CheckIn.objects.filter(status=CheckInStatus.SENT, sent_at__lte=cutoff)
-        .select_related("patient", "practitioner", "session__appointment", "phoned_by")
-        .order_by("sent_at", "pk")
+    stuck = now - RETRY_GRACE
+    checkins = CheckIn.objects.filter(
+        Q(status=CheckInStatus.SENT, sent_at__lte=cutoff)
+        | Q(status=CheckInStatus.SKIPPED, skip_reason__in=CALL_SKIP_REASONS, due_at__lte=now)
+        | Q(status=CheckInStatus.SCHEDULED, due_at__lte=stuck, created_at__lte=stuck)
     )
+    return (
+        _for_user(checkins, user)
+        .select_related("patient", "practitioner", "session__appointment", "phoned_by")
+        .order_by("due_at", "pk")
+    )
+
+
+def recently_answered(user: Any, now: dt.datetime | None = None) -> QuerySet[CheckIn]:
+    """Return the check-ins answered in the last 7 days for this clinician's patients."""
+    if not (is_owner(user) or is_practitioner(user)):
+        return CheckIn.objects.none()
+    since = (now or timezone.now()) - RECENT
+    checkins = CheckIn.objects.filter(status=CheckInStatus.ANSWERED, answered_at__gte=since)
+    return (
+        _for_user(checkins, user)
+        .select_related("patient", "session__appointment")
+        .order_by("-answered_at", "-pk")
+    )
+
+
+def checkins_by_session(patient_id: int) -> dict[int, CheckIn]:
+    """Return the patient's check-ins keyed by needling session id (one query)."""
+    return {
+        checkin.session_id: checkin for checkin in CheckIn.objects.filter(patient_id=patient_id)
+    }

@@ -2,7 +2,8 @@
 
 - `checkin_schedule` runs inside `charting.services.session_sign`'s transaction: it creates
   the session's CheckIn (SCHEDULED) and, on commit, queues `tasks.send_checkin` to run
-  `Clinic.checkin_hours` after the visit ended (at once if that is already past).
+  `Clinic.checkin_hours` after the visit ended (at once if that is already past). A note
+  signed after the answer window has closed gets its CheckIn SKIPPED ("late"): no email.
 - `checkin_answer` stores the patient's answers (from the signed link, no sign-in). Any
   red-flag "yes" in the same transaction marks the check-in, creates the RedFlagAlert, opens
   an adverse-event draft on the chart and writes the audit rows; on commit the treating
@@ -27,7 +28,8 @@ from imsclinic.clinic.selectors import clinic_date_text
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, Outcome
 from imsclinic.followup.errors import CheckInRefused
-from imsclinic.followup.models import CheckIn, CheckInStatus, RedFlagAlert
+from imsclinic.followup.models import SKIP_LATE, CheckIn, CheckInStatus, RedFlagAlert
+from imsclinic.followup.selectors import answer_hours
 from imsclinic.safety.models import AdverseEventType
 
 DEFAULT_CHECKIN_HOURS = 24
@@ -53,6 +55,9 @@ def checkin_schedule(
         return None
     appointment = session.appointment
     due_at = appointment.end + dt.timedelta(hours=checkin_hours())
+    # A note signed after the whole answer window: "How are you after your visit?" days
+    # later would be odd, so nothing is sent and the call list asks someone to phone.
+    late = now > due_at + dt.timedelta(hours=answer_hours())
     try:
         with transaction.atomic():  # a savepoint: a second call leaves the first row alone
             checkin = CheckIn.objects.create(
@@ -62,9 +67,14 @@ def checkin_schedule(
                 thoracic_precaution=session.thoracic_precaution,
                 due_at=due_at,
                 created_at=now,
+                status=CheckInStatus.SKIPPED if late else CheckInStatus.SCHEDULED,
+                skip_reason=SKIP_LATE if late else "",
             )
     except IntegrityError:
         return CheckIn.objects.get(session=session)
+    detail: dict[str, Any] = {"session": session.pk, "due_at": due_at.isoformat()}
+    if late:
+        detail["skipped"] = SKIP_LATE
     audit_record(
         actor=actor if actor is not None else session.signed_by,
         action=Action.CREATE,
@@ -72,8 +82,10 @@ def checkin_schedule(
         object_id=checkin.pk,
         patient_id=session.patient_id,
         request=request,
-        detail={"session": session.pk, "due_at": due_at.isoformat()},
+        detail=detail,
     )
+    if late:
+        return checkin
     session_id = session.pk
     run_after = max(due_at, now)
 
@@ -137,6 +149,8 @@ def _validate(answers: CheckInAnswers) -> None:
 
 
 def _yes_no(value: bool | None) -> str:
+    if value is None:
+        return _("not answered")
     return _("yes") if value else _("no")
 
 

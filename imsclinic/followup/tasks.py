@@ -4,9 +4,11 @@ Exactly once, even with several `db_worker` processes: the check-in row (one per
 OneToOne, so a unique constraint) is locked with SELECT ... FOR UPDATE inside the transaction
 that sends the email, and it is marked SENT in that same transaction. A second run of the
 task (a duplicate, a second worker, a retry after success) waits on the lock, then finds it
-SENT and sends nothing. If sending raises, the transaction rolls back, the row stays
-SCHEDULED, and a later run can send. The alert email is guarded the same way by the alert's
-`emailed_at`.
+SENT and sends nothing. If sending raises (mail server down), the transaction rolls back,
+the row stays SCHEDULED, and the task queues itself again 15 minutes on, for as long as the
+patient could still answer in time (due_at + checkin_answer_hours); the call list shows a
+check-in still SCHEDULED after it was due as "could not be sent". The alert email is
+guarded the same way by the alert's `emailed_at`.
 
 A worker that was down when a check-in was due sends it when it comes back: the task row
 waits in the database queue with its `run_after`.
@@ -29,11 +31,20 @@ from imsclinic.accounts.models import Role, User
 from imsclinic.charting.models import NeedlingSession, NoteStatus
 from imsclinic.clinic.models import Clinic
 from imsclinic.clinic.selectors import clinic_date_text
-from imsclinic.followup.models import CheckIn, CheckInStatus, RedFlagAlert
+from imsclinic.followup.models import (
+    SKIP_CANCELLED,
+    SKIP_NO_EMAIL,
+    SKIP_UNSIGNED,
+    CheckIn,
+    CheckInStatus,
+    RedFlagAlert,
+)
 from imsclinic.followup.tokens import LINK_VALID_DAYS, checkin_token
 from imsclinic.scheduling.models import AppointmentStatus
 
 logger = logging.getLogger(__name__)
+
+RETRY_AFTER = dt.timedelta(minutes=15)
 
 
 def _claim(session_id: int) -> CheckIn | None:
@@ -105,9 +116,39 @@ def _send_checkin_email(checkin: CheckIn, recipient: str) -> None:
         ).send()
 
 
+def _retry_later(session_id: int) -> None:
+    """Queue the check-in again in 15 minutes, while the patient can still answer it."""
+    from imsclinic.followup.selectors import answer_hours
+
+    due_at = (
+        CheckIn.objects.filter(session_id=session_id, status=CheckInStatus.SCHEDULED)
+        .values_list("due_at", flat=True)
+        .first()
+    )
+    if due_at is None:
+        return
+    run_after = timezone.now() + RETRY_AFTER
+    if run_after > due_at + dt.timedelta(hours=answer_hours()):
+        logger.warning("check-in for session %s not sent; no retry, too late", session_id)
+        return
+    with transaction.atomic():
+        send_checkin.using(run_after=run_after).enqueue(session_id)
+    logger.warning("check-in for session %s not sent; retry at %s", session_id, run_after)
+
+
 @task()
 def send_checkin(session_id: int) -> bool:
     """Email the patient the check-in link for a signed session once; say whether it went."""
+    try:
+        return _send_checkin_once(session_id)
+    except Exception:
+        # The transaction rolled back (the row stays SCHEDULED, on the call list once due);
+        # a later run may find the mail server back.
+        _retry_later(session_id)
+        raise
+
+
+def _send_checkin_once(session_id: int) -> bool:
     with transaction.atomic():
         checkin = _claim(session_id)
         if checkin is None:
@@ -117,12 +158,12 @@ def send_checkin(session_id: int) -> bool:
             return False
         session = checkin.session
         if session.status != NoteStatus.SIGNED:
-            return _skip(checkin, "unsigned")
+            return _skip(checkin, SKIP_UNSIGNED)
         if session.appointment.status == AppointmentStatus.CANCELLED:
-            return _skip(checkin, "cancelled")
+            return _skip(checkin, SKIP_CANCELLED)
         recipient = checkin.patient.contact_email
         if not recipient:
-            return _skip(checkin, "no_email")
+            return _skip(checkin, SKIP_NO_EMAIL)
         _send_checkin_email(checkin, recipient)
         checkin.status = CheckInStatus.SENT
         checkin.sent_at = timezone.now()

@@ -13,14 +13,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.clinic.selectors import clinic_date_text, clinic_zone
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
 from imsclinic.core.permissions import is_owner, is_practitioner
 from imsclinic.followup.errors import CheckInRefused
 from imsclinic.followup.forms import CheckInForm
 from imsclinic.followup.models import CheckIn, CheckInStatus, RedFlagAlert
-from imsclinic.followup.selectors import answer_hours, open_alerts_for, unanswered_checkins
+from imsclinic.followup.selectors import (
+    answer_hours,
+    open_alerts_for,
+    recently_answered,
+    unanswered_checkins,
+)
 from imsclinic.followup.services import alert_acknowledge, checkin_answer, checkin_phoned
 from imsclinic.followup.tokens import TokenProblem, checkin_id_from
 from imsclinic.patients.selectors import patient_for_user
@@ -28,6 +33,10 @@ from imsclinic.patients.selectors import patient_for_user
 
 def _link_problem(request: HttpRequest, status: int) -> HttpResponse:
     return render(request, "followup/link_problem.html", {"expired": status == 410}, status=status)
+
+
+def _just_answered_key(checkin_id: int) -> str:
+    return f"followup_just_answered_{checkin_id}"
 
 
 @never_cache
@@ -45,9 +54,16 @@ def checkin_answer_view(request: HttpRequest, token: str) -> HttpResponse:
     )
     if checkin is None:
         return _link_problem(request, 404)
-    day = checkin.session.appointment.start.astimezone(clinic_zone())
+    day = clinic_date_text(checkin.session.appointment.start)
     if checkin.status == CheckInStatus.ANSWERED:
-        return render(request, "followup/checkin_done.html", {"checkin": checkin, "day": day})
+        # The advice that follows from the answers shows once, to whoever just sent them;
+        # anyone opening the link later learns nothing about the answers.
+        just_answered = request.session.pop(_just_answered_key(checkin.pk), False)
+        return render(
+            request,
+            "followup/checkin_done.html",
+            {"checkin": checkin if just_answered else None, "just_answered": just_answered},
+        )
     form = CheckInForm(request.POST or None, thoracic=checkin.thoracic_precaution)
     if request.method == "POST" and form.is_valid():
         try:
@@ -59,6 +75,7 @@ def checkin_answer_view(request: HttpRequest, token: str) -> HttpResponse:
                 messages.info(request, str(refusal))
                 return redirect("checkin_answer", token=token)
         else:
+            request.session[_just_answered_key(checkin.pk)] = True
             return redirect("checkin_answer", token=token)
     return render(
         request,
@@ -134,16 +151,21 @@ def followup_list(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if not user.has_perm("followup.view_list"):
         raise PermissionDenied
-    checkins = list(unanswered_checkins())
+    clinical = is_owner(user) or is_practitioner(user)
+    checkins = list(unanswered_checkins(user=user))
     alerts = list(open_alerts_for(user))
+    answered = list(recently_answered(user)) if clinical else []
+    shown: list[CheckIn | RedFlagAlert] = [*checkins, *alerts, *answered]
     audit_record(
         actor=user,
         action=Action.VIEW,
         object_type="followup_list",
         request=request,
         detail={
+            "patients": sorted({item.patient_id for item in shown}),
             "checkins": [checkin.pk for checkin in checkins],
             "alerts": [alert.pk for alert in alerts],
+            "answered": [checkin.pk for checkin in answered],
         },
     )
     return render(
@@ -152,7 +174,8 @@ def followup_list(request: HttpRequest) -> HttpResponse:
         {
             "checkins": checkins,
             "alerts": alerts,
-            "clinical": is_owner(user) or is_practitioner(user),
+            "answered": answered,
+            "clinical": clinical,
             "hours": answer_hours(),
             "zone": clinic_zone(),
         },
@@ -169,6 +192,8 @@ def checkin_phoned_view(request: HttpRequest, checkin_id: int) -> HttpResponse:
     checkin = CheckIn.objects.filter(pk=checkin_id).first()
     if checkin is None:
         raise Http404("No such check-in.")
+    # Only for a patient on the user's list: others get the same 404 (audited).
+    patient_for_user(request, user=user, patient_id=checkin.patient_id)
     checkin_phoned(checkin=checkin, actor=user, request=request)
     messages.success(request, _("Noted: the patient was phoned."))
     return redirect("followup_list")

@@ -36,7 +36,8 @@ def _catalogue(db: None) -> None:
 # On PostgreSQL the audit row takes its advisory lock first: one more.
 # +1: the follow-up red-flag banner every staff page shows to practitioners and owners.
 # +1: adverse-event drafts opened by red-flag follow-up check-ins, waiting to be completed.
-CHART_PAGE_QUERIES = 20
+# +1: every session's follow-up check-in, in one query (followup.selectors.checkins_by_session).
+CHART_PAGE_QUERIES = 21
 
 
 def chart_page_queries() -> int:

@@ -326,6 +326,81 @@ def test_the_stats_count_sent_answered_and_red_flags(clock: Any, sent: tuple[Che
     Client().post(link, {**CALM, "numbness_or_weakness": "yes"})
     stats = followup_stats(since=dt.date(2031, 3, 1), until=dt.date(2031, 3, 31))
     assert (stats.sent, stats.answered, stats.answered_in_time, stats.red_flags) == (1, 1, 1, 1)
-    assert (stats.soreness_reported, stats.bruising_reported) == (1, 1)
+    assert (stats.soreness_reported, stats.bruising_reported, stats.bruising_answered) == (1, 1, 1)
     assert stats.response_rate == 1.0
     assert followup_stats(since=dt.date(2031, 4, 1), until=None).sent == 0
+
+
+def test_a_later_visit_to_an_answered_link_shows_none_of_the_answers(
+    sent: tuple[CheckIn, str],
+) -> None:
+    _checkin, link = sent
+    patient_phone = Client()
+    urgent = patient_phone.post(link, {**CALM, "breathless_or_chest_pain": "yes"}, follow=True)
+    assert "call 911 now" in urgent.content.decode()
+    # The same phone reloading the page, or anyone else holding the link, later in the week.
+    for later in (patient_phone.get(link), Client().get(link)):
+        text = later.content.decode()
+        assert later.status_code == 200
+        assert "Thank you, we have your answers" in text
+        assert "If you feel worse, call 911 or the clinic." in text
+        assert 'href="tel:604-555-0100"' in text
+        for answer in ("Please get medical help now", "call 911 now", "breath", "chest"):
+            assert answer not in text
+
+
+def test_a_bruising_question_left_blank_reads_not_answered_in_the_draft(
+    sent: tuple[CheckIn, str],
+) -> None:
+    _checkin, link = sent
+    Client().post(link, {**CALM, "bruising": "", "fainted": "yes"})
+    description = AdverseEvent.objects.get().description
+    assert "Bruising: not answered." in description
+    assert "Bruising: no." not in description
+    stats = followup_stats(since=dt.date(2031, 3, 1), until=dt.date(2031, 3, 31))
+    assert (stats.answered, stats.bruising_reported, stats.bruising_answered) == (1, 0, 0)
+
+
+def test_the_form_shows_an_evening_visit_on_its_day_in_vancouver(
+    clock: Any, patient: Patient, physio: User, clinic: Clinic
+) -> None:
+    from imsclinic.clinic.tests.needling import make_lot, needling_session
+
+    # 19:30 in Vancouver on 12 March 2031 is already 13 March in UTC.
+    evening = dt.datetime(2031, 3, 13, 2, 30, tzinfo=dt.UTC)
+    session = needling_session(patient, physio, lots=[make_lot("EVE-1")], start=evening)
+    checkin = CheckIn.objects.create(
+        session=session,
+        patient=patient,
+        practitioner=physio,
+        due_at=evening + dt.timedelta(hours=24),
+        sent_at=evening + dt.timedelta(hours=24),
+        status=CheckInStatus.SENT,
+    )
+    text = Client().get(reverse("checkin_answer", args=[checkin_token(checkin.pk)])).content
+    assert "Your IMS visit on 12 March 2031." in text.decode()
+
+
+def test_the_chart_shows_each_sessions_checkin_under_the_session(
+    sent: tuple[CheckIn, str], physio: User, patient: Patient
+) -> None:
+    from imsclinic.clinic.tests.needling import make_lot, needling_session
+
+    checkin, link = sent
+    Client().post(
+        link, {**CALM, "soreness": "7", "bruising": "no", "other_symptoms": "A headache."}
+    )
+    CheckIn.objects.create(
+        session=needling_session(patient, physio, lots=[make_lot("CH-2")]),
+        patient=patient,
+        practitioner=physio,
+        due_at=checkin.due_at - dt.timedelta(days=7),
+        status=CheckInStatus.SKIPPED,
+        skip_reason="no_email",
+    )
+    text = signed_in(physio).get(reverse("patient_chart", args=[patient.pk])).content.decode()
+    assert text.count("Follow-up check-in</h3>") == 2
+    answered = text[text.index("Follow-up check-in</h3>") :]
+    for words in ("Answered 13 Mar 2031", "7/10", "A headache.", "Tired but fine.", "None"):
+        assert words in answered
+    assert "Not sent: no email address" in text
