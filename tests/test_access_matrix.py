@@ -516,6 +516,11 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
         {**BOOK_FOR_PATIENT, "front_desk": 403},
     ),
     "portal_progress": (none, PORTAL),
+    # Striking out a wrong result is a POST from the staff progress page.
+    "outcome_result_strike_out": (
+        lambda w: {"patient_id": w["patient_record"].pk, "result_id": 1},
+        dict.fromkeys(CAST, 405),
+    ),
     "outcomes_report": (none, OWNER_ONLY),
     # Questionnaires (helper FORMS): the patient fills in their own before a visit (someone
     # else's visit is a 404). Paper entry: whoever may open the record; the front desk enters

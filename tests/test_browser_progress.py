@@ -134,3 +134,26 @@ def test_the_outcomes_report_reads_as_tables_for_the_owner(
     assert_accessible(tab, "The outcomes report")
     assert problems == []
     tab.context.close()
+
+
+def test_the_treating_physio_strikes_out_a_wrong_score_from_the_progress_page(
+    chromium, live_server, patient, physio, location, ims_service
+) -> None:
+    course(patient, physio, location, ims_service, sessions=6)
+    tab = staff_tab(chromium, live_server, physio.email)
+    problems = watch(tab)
+    tab.goto(f"/staff/patients/{patient.pk}/progress/")
+    odi = tab.locator("#progress-odi-heading").locator("xpath=..")
+    second = odi.locator("details.strike-out").nth(1)
+    second.locator("summary").click()
+    second.get_by_label("Why is the result of").fill("Typed in twice.")
+    assert_accessible(tab, "The progress page with a strike-out form open")
+    second.get_by_role("button", name="Strike out").click()
+    tab.wait_for_url(f"**/staff/patients/{patient.pk}/progress/")
+    assert tab.get_by_text("Struck out the Oswestry").is_visible()
+    assert tab.get_by_role("heading", name="Struck out").is_visible()
+    assert tab.get_by_role("cell", name="Typed in twice.").is_visible()
+    assert tab.locator("#progress-odi-heading").locator("xpath=..").locator("tbody tr").count() == 2
+    assert_accessible(tab, "The progress page with a struck-out result")
+    assert problems == []
+    tab.context.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from bisect import bisect_left, bisect_right
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -21,7 +20,9 @@ from imsclinic.core.permissions import is_the_patient
 from imsclinic.outcomes import scoring
 from imsclinic.outcomes.errors import OutcomeRefused
 from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource, Timing
-from imsclinic.outcomes.selectors import current_plan, results_for, signed_session_starts
+from imsclinic.outcomes.progress import SignedSession, number_result
+from imsclinic.outcomes.selectors import current_plan, results_for
+from imsclinic.outcomes.selectors_progress import signed_sessions
 from imsclinic.outcomes.services import result_record
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
@@ -43,7 +44,17 @@ class ResultOut(Schema):
     not_scored_reason: str = Field(description="Why there is no score; empty when scored.")
     timing: str = Field(description='"before" or "after" needling, or "" (not tied to it).')
     session_number: int | None = Field(
-        description="Which IMS visit of the course (1 = the first) it belongs to, if known."
+        description=(
+            "The signed needling session (1 = the first) it was measured at: its visit's "
+            "session; null when not tied to a signed session's visit."
+        )
+    )
+    sessions_done: int = Field(
+        description=(
+            "Signed needling sessions completed when it was measured: 0 = baseline. A "
+            "questionnaire or the pain before needling at session N counts N - 1; the pain "
+            "after needling at session N counts N."
+        )
     )
     source: str = Field(description='"session_note", "portal", "paper" or "api".')
     answers: list[int | None] = Field(description="Item values in item order; null = blank.")
@@ -116,16 +127,16 @@ def _patient(request: HttpRequest, user: User, patient_id: int, *, perm: str) ->
         ) from error
 
 
-def _session_number(result: OutcomeResult, starts: list[dt.datetime]) -> int | None:
-    if result.session_id is not None and result.appointment is not None:
-        return bisect_right(starts, result.appointment.start) or None
-    if result.appointment is not None:
-        return bisect_left(starts, result.appointment.start) + 1
-    return None
-
-
-def result_out(result: OutcomeResult, starts: list[dt.datetime]) -> dict[str, Any]:
-    """Return one result as the API sends it."""
+def result_out(result: OutcomeResult, signed: list[SignedSession]) -> dict[str, Any]:
+    """Return one result as the API sends it, numbered like the progress pages."""
+    numbering = number_result(
+        signed=signed,
+        taken_at=result.taken_at,
+        timing=result.timing,
+        session_id=result.session_id,
+        appointment_id=result.appointment_id,
+        visit_start=result.appointment.start if result.appointment is not None else None,
+    )
     return {
         "id": result.pk,
         "instrument": result.instrument,
@@ -134,7 +145,8 @@ def result_out(result: OutcomeResult, starts: list[dt.datetime]) -> dict[str, An
         "answered": result.answered,
         "not_scored_reason": result.not_scored_reason,
         "timing": result.timing,
-        "session_number": _session_number(result, starts),
+        "session_number": numbering.session,
+        "sessions_done": numbering.sessions_done,
         "source": result.source,
         "answers": list(result.answers),
         "labels": list(result.labels),
@@ -208,11 +220,11 @@ def get_outcomes(
     user = _caller(request)
     patient = _patient(request, user, patient_id, perm="outcomes.view_results")
     results = list(results_for(patient))
-    starts = signed_session_starts(patient)
+    signed = signed_sessions([patient.pk]).get(patient.pk, [])
     plan = current_plan(patient)
     grouped: dict[str, list[dict[str, Any]]] = {}
     for result in results:
-        grouped.setdefault(result.instrument, []).append(result_out(result, starts))
+        grouped.setdefault(result.instrument, []).append(result_out(result, signed))
     wanted = set(grouped) | set(plan.instruments if plan is not None else [])
     audit_record(
         actor=user,
@@ -308,4 +320,5 @@ def post_outcome(
         )
     except OutcomeRefused as error:
         return Status(422, {"detail": _refusal(error)})
-    return Status(201, result_out(result, signed_session_starts(patient)))
+    signed = signed_sessions([patient.pk]).get(patient.pk, [])
+    return Status(201, result_out(result, signed))

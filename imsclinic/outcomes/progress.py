@@ -1,9 +1,16 @@
 """Progress across a course of treatment: plain result points in, chart-ready series out.
 
-Pure (no ORM, no request). The caller turns stored results into ``ResultPoint``s, each with
-the number of the signed needling session it belongs to (``session_number``: the session's
-own number for a result charted in a session, otherwise how many sessions had been signed
-before it was taken; 0 = before treatment started).
+Pure (no ORM, no request). The caller turns stored results into ``ResultPoint``s with
+``number_result`` (the one numbering used by the pages, the report and the API):
+
+- ``sessions_done``: how many signed needling sessions the patient had completed when the
+  result was measured (0 = baseline, before treatment). A questionnaire answered for visit N
+  (portal, paper, API: before needling) and the pain rating before needling at session N
+  count N - 1; the rating after needling at session N counts N. A result for a visit not
+  signed (yet) counts the sessions signed before that visit, so signing it changes nothing;
+  one tied to no visit counts the sessions whose visit started before it was taken.
+- ``session``: the plain number of the signed session (1 = first) the result was measured
+  at, else None; the per-session before/after pain chart uses it.
 
 Rules:
 
@@ -41,19 +48,65 @@ class ResultPoint:
     instrument: str
     taken_at: datetime
     score: float | None
-    session_number: int
+    sessions_done: int
     timing: str = ""
     answers: list[int | None] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
+    session: int | None = None  # the signed session it was measured at (1 = first)
+    result_id: int | None = None  # the stored result, to strike it out
+
+
+@dataclass(frozen=True)
+class SignedSession:
+    pk: int
+    appointment_id: int
+    start: datetime
+
+
+@dataclass(frozen=True)
+class Numbering:
+    sessions_done: int
+    session: int | None
+
+
+def number_result(
+    *,
+    signed: list[SignedSession],
+    taken_at: datetime,
+    timing: str = "",
+    session_id: int | None = None,
+    appointment_id: int | None = None,
+    visit_start: datetime | None = None,
+) -> Numbering:
+    """Number a result by the signed sessions (ascending) done when it was measured."""
+    number = None
+    for index, found in enumerate(signed, start=1):
+        if session_id is not None and found.pk == session_id:
+            number = index
+            break
+    if number is None and appointment_id is not None:
+        number = next(
+            (
+                n
+                for n, found in enumerate(signed, start=1)
+                if found.appointment_id == appointment_id
+            ),
+            None,
+        )
+    if number is not None:
+        return Numbering(sessions_done=number if timing == AFTER else number - 1, session=number)
+    moment = visit_start if visit_start is not None else taken_at
+    return Numbering(sessions_done=sum(1 for s in signed if s.start < moment), session=None)
 
 
 @dataclass(frozen=True)
 class SeriesPoint:
     taken_at: datetime
-    session_number: int
+    sessions_done: int
     score: float | None
     is_baseline: bool
     change: Change | None  # None for the baseline itself and for unscored points
+    result_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -83,7 +136,7 @@ class Series:
 
 @dataclass(frozen=True)
 class SessionPair:
-    session_number: int
+    session: int
     taken_at: datetime
     before: float | None
     after: float | None
@@ -107,7 +160,7 @@ def build_series(code: str, points: list[ResultPoint]) -> Series:
     inst = INSTRUMENTS[code]
     mine = sorted(
         (p for p in points if p.instrument == code and _in_trend(p)),
-        key=lambda p: (p.taken_at, p.session_number),
+        key=lambda p: (p.taken_at, p.sessions_done),
     )
     baseline_point = next((p for p in mine if p.score is not None), None)
     series_points: list[SeriesPoint] = []
@@ -121,10 +174,11 @@ def build_series(code: str, points: list[ResultPoint]) -> Series:
             point_change = change(code, baseline_point.score, point.score)
         made = SeriesPoint(
             taken_at=point.taken_at,
-            session_number=point.session_number,
+            sessions_done=point.sessions_done,
             score=point.score,
             is_baseline=is_baseline,
             change=point_change,
+            result_id=point.result_id,
         )
         series_points.append(made)
         if is_baseline:
@@ -175,14 +229,14 @@ def build_all(points: list[ResultPoint]) -> list[Series]:
 
 
 def session_pairs(points: list[ResultPoint]) -> list[SessionPair]:
-    """Pair each session's NPRS before and after needling, by session number."""
+    """Pair each signed session's NPRS before and after needling, by plain session number."""
     by_session: dict[int, dict[str, ResultPoint]] = {}
     for point in points:
         if point.instrument != "NPRS" or point.timing not in (BEFORE, AFTER):
             continue
-        if point.session_number < 1:
+        if point.session is None:
             continue
-        by_session.setdefault(point.session_number, {})[point.timing] = point
+        by_session.setdefault(point.session, {})[point.timing] = point
     pairs = []
     for number in sorted(by_session):
         found = by_session[number]
@@ -194,7 +248,7 @@ def session_pairs(points: list[ResultPoint]) -> list[SessionPair]:
         assert first is not None
         pairs.append(
             SessionPair(
-                session_number=number,
+                session=number,
                 taken_at=first.taken_at,
                 before=before_score,
                 after=after_score,
@@ -206,11 +260,6 @@ def session_pairs(points: list[ResultPoint]) -> list[SessionPair]:
             )
         )
     return pairs
-
-
-def session_number_at(moment: datetime, session_starts: list[datetime]) -> int:
-    """Return how many sessions (by start, ascending) had started at or before the moment."""
-    return sum(1 for start in session_starts if start <= moment)
 
 
 def format_score(value: float) -> str:

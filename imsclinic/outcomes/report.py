@@ -5,9 +5,10 @@ Pure (no ORM, no request). Rules:
 - A patient counts for an instrument when they have a baseline (first scored result, see
   ``progress``) whose date, in the clinic's zone, falls in the period.
 - They reached session n when they have at least n signed needling sessions.
-- Their change by session n compares the latest score on or before session n (a result's
-  session number, see ``progress``) with the baseline; it meets the MCID by
-  ``scoring.change``. With no score after the baseline by then, it does not.
+- Their change by session n compares the latest score measured after at most n sessions
+  (``sessions_done <= n``, see ``progress.number_result``) with the baseline; it meets the
+  MCID by ``scoring.change``. With no score after the baseline by then, it does not. So the
+  questionnaire answered before visit 4 (3 sessions done) counts for "by session 3".
 - Follow-up and adverse-event rates are per 100 (``safety.ae_rates.percent``).
 """
 
@@ -48,13 +49,13 @@ class InstrumentRow:
 
 
 def met_by_session(series: Series, session: int) -> bool:
-    """Say whether the latest score on or before this session meets the MCID from baseline."""
+    """Say whether the latest score after at most this many sessions meets the MCID."""
     baseline = series.baseline
     if baseline is None or baseline.score is None:
         return False
     latest = None
     for point in series.points:
-        if point.score is not None and point.session_number <= session:
+        if point.score is not None and point.sessions_done <= session:
             latest = point
     if latest is None or latest is baseline:
         return False
@@ -113,7 +114,8 @@ class FollowupRates:
     response_rate: Decimal | None  # answered per 100 sent
     in_time_rate: Decimal | None  # answered within the window per 100 sent
     bruising: int
-    bruising_rate: Decimal | None  # per 100 answered check-ins
+    bruising_answered: int  # answered check-ins that answered the (optional) bruising question
+    bruising_rate: Decimal | None  # per 100 check-ins that answered the bruising question
     red_flags: int
     red_flag_rate: Decimal | None  # per 100 answered check-ins
     soreness: int
@@ -128,8 +130,14 @@ def followup_rates(
     bruising: int,
     red_flags: int,
     soreness: int,
+    bruising_answered: int | None = None,
 ) -> FollowupRates:
-    """Turn follow-up counts into rates per 100 (sent, or answered for what was reported)."""
+    """Turn follow-up counts into rates per 100 (sent, or answered for what was reported).
+
+    Bruising is an optional question: its rate is per 100 check-ins that answered it
+    (``bruising_answered``; all answered check-ins when not given).
+    """
+    asked = answered if bruising_answered is None else bruising_answered
     return FollowupRates(
         sent=sent,
         answered=answered,
@@ -137,7 +145,8 @@ def followup_rates(
         response_rate=percent(answered, sent),
         in_time_rate=percent(answered_in_time, sent),
         bruising=bruising,
-        bruising_rate=percent(bruising, answered),
+        bruising_answered=asked,
+        bruising_rate=percent(bruising, asked),
         red_flags=red_flags,
         red_flag_rate=percent(red_flags, answered),
         soreness=soreness,

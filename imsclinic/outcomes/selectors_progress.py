@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from imsclinic.outcomes.models import OutcomeResult
@@ -12,8 +12,9 @@ from imsclinic.outcomes.progress import (
     ResultPoint,
     Series,
     SessionPair,
+    SignedSession,
     build_all,
-    session_number_at,
+    number_result,
     session_pairs,
 )
 from imsclinic.outcomes.report import PatientCourse
@@ -23,34 +24,36 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class StruckOut:
+    instrument: str
+    taken_at: dt.datetime
+    score: float | None
+    reason: str
+    struck_at: dt.datetime
+    struck_by: str
+
+
+@dataclass(frozen=True)
 class Progress:
     series: list[Series]
     pairs: list[SessionPair]
     sessions: int  # signed needling sessions so far
+    struck: list[StruckOut] = field(default_factory=list)  # results struck out, oldest first
 
 
-Signed = tuple[int, int, dt.datetime]  # session pk, appointment pk, visit start
-
-
-def _signed_sessions(patient_ids: list[int] | None) -> dict[int, list[Signed]]:
-    """Return each patient's signed sessions as (pk, appointment pk, visit start), ascending."""
+def signed_sessions(patient_ids: list[int] | None) -> dict[int, list[SignedSession]]:
+    """Return each patient's signed sessions (pk, visit pk, visit start), ascending."""
     from imsclinic.charting.models import NeedlingSession, NoteStatus
 
     rows = NeedlingSession.objects.filter(status=NoteStatus.SIGNED)
     if patient_ids is not None:
         rows = rows.filter(patient_id__in=patient_ids)
-    found: dict[int, list[Signed]] = defaultdict(list)
+    found: dict[int, list[SignedSession]] = defaultdict(list)
     for patient_id, pk, appointment_id, start in rows.order_by(
         "appointment__start", "pk"
     ).values_list("patient_id", "pk", "appointment_id", "appointment__start"):
-        found[patient_id].append((pk, appointment_id, start))
+        found[patient_id].append(SignedSession(pk=pk, appointment_id=appointment_id, start=start))
     return found
-
-
-def _numbering(sessions: list[Signed]) -> tuple[dict[int, int], dict[int, int], list[dt.datetime]]:
-    by_session = {pk: n for n, (pk, _a, _s) in enumerate(sessions, start=1)}
-    by_visit = {appointment: n for n, (_p, appointment, _s) in enumerate(sessions, start=1)}
-    return by_session, by_visit, [start for _p, _a, start in sessions]
 
 
 def _point(
@@ -59,27 +62,32 @@ def _point(
     score: object,
     session_id: int | None,
     appointment_id: int | None,
+    visit_start: dt.datetime | None,
     timing: str,
     answers: list[int | None],
     labels: list[str],
-    numbering: tuple[dict[int, int], dict[int, int], list[dt.datetime]],
+    signed: list[SignedSession],
+    result_id: int | None = None,
 ) -> ResultPoint:
-    """Number a result: its session's, else its visit's, else sessions started before it."""
-    by_session, by_visit, starts = numbering
-    if session_id is not None and session_id in by_session:
-        number = by_session[session_id]
-    elif appointment_id is not None and appointment_id in by_visit:
-        number = by_visit[appointment_id]
-    else:
-        number = session_number_at(taken_at, starts)
+    """Turn a stored result into a point numbered by the sessions done when it was measured."""
+    numbering = number_result(
+        signed=signed,
+        taken_at=taken_at,
+        timing=timing,
+        session_id=session_id,
+        appointment_id=appointment_id,
+        visit_start=visit_start,
+    )
     return ResultPoint(
         instrument=instrument,
         taken_at=taken_at,
         score=None if score is None else float(score),  # type: ignore[arg-type]
-        session_number=number,
+        sessions_done=numbering.sessions_done,
         timing=timing,
         answers=list(answers or []),
         labels=list(labels or []),
+        session=numbering.session,
+        result_id=result_id,
     )
 
 
@@ -90,47 +98,79 @@ _FIELDS = (
     "score",
     "session_id",
     "appointment_id",
+    "appointment__start",
     "timing",
 )
 
 
-def progress_points(patient: Patient) -> tuple[list[ResultPoint], int]:
-    """Return the patient's standing results as points, and their signed session count."""
-    sessions = _signed_sessions([patient.pk]).get(patient.pk, [])
-    numbering = _numbering(sessions)
+def _struck_by(first: str | None, last: str | None, email: str | None) -> str:
+    return f"{first or ''} {last or ''}".strip() or (email or "")
+
+
+def progress_points(patient: Patient) -> tuple[list[ResultPoint], int, list[StruckOut]]:
+    """Return the patient's standing results as points, signed session count, struck-out ones."""
+    sessions = signed_sessions([patient.pk]).get(patient.pk, [])
     rows = (
-        OutcomeResult.objects.filter(patient=patient, voided_at__isnull=True)
+        OutcomeResult.objects.filter(patient=patient)
         .order_by("taken_at", "pk")
-        .values_list(*_FIELDS, "answers", "labels")
+        .values_list(
+            *_FIELDS,
+            "answers",
+            "labels",
+            "pk",
+            "voided_at",
+            "void_reason",
+            "voided_by__first_name",
+            "voided_by__last_name",
+            "voided_by__email",
+        )
     )
-    points = [
-        _point(code, at, score, session_id, visit_id, timing, answers, labels, numbering)
-        for _pid, code, at, score, session_id, visit_id, timing, answers, labels in rows
-    ]
-    return points, len(sessions)
+    points: list[ResultPoint] = []
+    struck: list[StruckOut] = []
+    for row in rows:
+        _pid, code, at, score, session_id, visit_id, start, timing, answers, labels, pk = row[:11]
+        voided_at, reason, first, last, email = row[11:]
+        if voided_at is not None:
+            struck.append(
+                StruckOut(
+                    instrument=code,
+                    taken_at=at,
+                    score=None if score is None else float(score),
+                    reason=reason,
+                    struck_at=voided_at,
+                    struck_by=_struck_by(first, last, email),
+                )
+            )
+            continue
+        points.append(
+            _point(
+                code, at, score, session_id, visit_id, start, timing, answers, labels, sessions, pk
+            )
+        )
+    return points, len(sessions), struck
 
 
 def course_progress(patient: Patient) -> Progress:
-    """Return the patient's series per instrument and NPRS pairs (two queries)."""
-    points, sessions = progress_points(patient)
-    return Progress(series=build_all(points), pairs=session_pairs(points), sessions=sessions)
+    """Return the patient's series per instrument, NPRS pairs and struck-out results."""
+    points, sessions, struck = progress_points(patient)
+    return Progress(
+        series=build_all(points), pairs=session_pairs(points), sessions=sessions, struck=struck
+    )
 
 
 def clinic_courses() -> list[PatientCourse]:
     """Return every patient's points and signed session count (two queries)."""
-    sessions = _signed_sessions(None)
+    sessions = signed_sessions(None)
     rows = (
         OutcomeResult.objects.filter(voided_at__isnull=True)
         .order_by("patient_id", "taken_at", "pk")
         .values_list(*_FIELDS)
     )
     points: dict[int, list[ResultPoint]] = defaultdict(list)
-    numberings = {patient_id: _numbering(found) for patient_id, found in sessions.items()}
-    empty = _numbering([])
-    for patient_id, code, at, score, session_id, visit_id, timing in rows:
-        numbering = numberings.get(patient_id, empty)
+    for patient_id, code, at, score, session_id, visit_id, start, timing in rows:
+        signed = sessions.get(patient_id, [])
         points[patient_id].append(
-            _point(code, at, score, session_id, visit_id, timing, [], [], numbering)
+            _point(code, at, score, session_id, visit_id, start, timing, [], [], signed)
         )
     return [
         PatientCourse(

@@ -21,6 +21,11 @@ urlpatterns += [
         views_progress.patient_progress,
         name="patient_progress",
     ),
+    path(
+        "staff/patients/<int:patient_id>/progress/results/<int:result_id>/strike-out/",
+        views_progress.result_strike_out,
+        name="outcome_result_strike_out",
+    ),
     path("portal/progress/", views_progress.portal_progress, name="portal_progress"),
     path("staff/reports/outcomes/", views_report.outcomes_report, name="outcomes_report"),
 ]

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from imsclinic.clinic.selectors import clinic_zone
@@ -283,8 +283,45 @@ def _paper_visits(patient: Patient, now: dt.datetime) -> Any:
     )
 
 
-def _noon(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(12), tzinfo=clinic_zone())
+def paper_taken_at(day: dt.date, now: dt.datetime) -> dt.datetime:
+    """Return when a paper form dated `day` was answered: noon clinic time, never after now."""
+    return min(dt.datetime.combine(day, dt.time(12), tzinfo=clinic_zone()), now)
+
+
+def _paper_duplicate(
+    patient: Patient, code: str, visit: Appointment | None, day: dt.date
+) -> OutcomeResult | None:
+    """Return the standing result of this questionnaire for the visit, or the day without one."""
+    found = results_for(patient).filter(instrument=code)
+    if visit is not None:
+        return found.filter(appointment=visit).first()
+    zone = clinic_zone()
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    return found.filter(appointment__isnull=True, taken_at__gte=start, taken_at__lt=end).first()
+
+
+def _duplicate_message(earlier: OutcomeResult) -> str:
+    return _(
+        "The %(name)s is already recorded on %(date)s — strike it out on the progress page "
+        "if it was wrong, then enter this one."
+    ) % {
+        "name": definition(earlier.instrument).name,
+        "date": formats.date_format(earlier.taken_at.astimezone(clinic_zone()), "j M Y"),
+    }
+
+
+def _audit_paper_page(request: HttpRequest, patient: Patient, plan: Any) -> None:
+    """Audit the paper-entry page: it shows the course's plan and PSFS activities."""
+    audit_record(
+        actor=request.user,  # type: ignore[arg-type]
+        action=Action.VIEW,
+        object_type="measure_plan",
+        object_id=plan.pk if plan is not None else "",
+        patient=patient,
+        request=request,
+        detail={"page": "paper_entry"},
+    )
 
 
 @login_required
@@ -307,6 +344,7 @@ def measures_enter(request: HttpRequest, patient_id: int) -> HttpResponse:
         "planned": plan.instruments if plan is not None else [],
     }
     if code not in CODES:
+        _audit_paper_page(request, patient, plan)
         return render(request, "outcomes/measures_enter.html", context)
     now = timezone.now()
     zone = clinic_zone()
@@ -319,14 +357,27 @@ def measures_enter(request: HttpRequest, patient_id: int) -> HttpResponse:
         form = MeasureForm(request.POST, definition=shown, name_activities=naming)
         details_ok = details.is_valid()
         if form.is_valid() and details_ok:
-            saved = _record(
-                request,
-                patient=patient,
-                form=form,
-                source=ResultSource.PAPER,
-                appointment=details.cleaned_data["appointment"],
-                taken_at=_noon(details.cleaned_data["taken_on"]),
-            )
+            visit = details.cleaned_data["appointment"]
+            day = details.cleaned_data["taken_on"]
+            with transaction.atomic():
+                # One paper result per visit (or per day without one): a second submit waits.
+                Patient.objects.select_for_update().filter(pk=patient.pk).first()
+                earlier = _paper_duplicate(patient, code, visit, day)
+                saved = (
+                    None
+                    if earlier is not None
+                    else _record(
+                        request,
+                        patient=patient,
+                        form=form,
+                        source=ResultSource.PAPER,
+                        appointment=visit,
+                        taken_at=paper_taken_at(day, now),
+                    )
+                )
+            if earlier is not None:
+                field = "appointment" if visit is not None else "taken_on"
+                details.add_error(field, _duplicate_message(earlier))
             if saved is not None:
                 messages.success(request, _saved_message(request, patient, saved))
                 return redirect(reverse("measures_enter", kwargs={"patient_id": patient.pk}))
@@ -343,6 +394,7 @@ def measures_enter(request: HttpRequest, patient_id: int) -> HttpResponse:
             "errors": _error_summary(details, form),
         }
     )
+    _audit_paper_page(request, patient, plan)
     return render(request, "outcomes/measures_enter.html", context)
 
 

@@ -14,6 +14,7 @@ from imsclinic.clinic.models import Clinic
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
+from imsclinic.core.params import id_param
 from imsclinic.outcomes.errors import OutcomeRefused
 from imsclinic.outcomes.forms_plan import ACTIVITY_FIELDS, MeasurePlanForm
 from imsclinic.outcomes.models import MeasurePlan
@@ -42,8 +43,9 @@ def _assessment_for(patient: Patient, wanted: str) -> Any:
     from imsclinic.charting.models import Assessment
 
     found = Assessment.objects.filter(patient=patient)
-    if wanted.isdigit():
-        return found.filter(pk=int(wanted)).first()
+    pk = id_param(wanted)
+    if pk is not None:
+        return found.filter(pk=pk).first()
     return found.order_by("-created_at", "-pk").first()
 
 

@@ -6,16 +6,21 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
 
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
+from imsclinic.outcomes.errors import OutcomeRefused
+from imsclinic.outcomes.instruments import definition
+from imsclinic.outcomes.models import OutcomeResult
 from imsclinic.outcomes.progress import (
     Series,
     SeriesPoint,
@@ -25,7 +30,8 @@ from imsclinic.outcomes.progress import (
     subject,
     summary,
 )
-from imsclinic.outcomes.selectors_progress import Progress, course_progress
+from imsclinic.outcomes.selectors_progress import Progress, StruckOut, course_progress
+from imsclinic.outcomes.services import result_void
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 
@@ -36,8 +42,15 @@ def _date_text(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
     return formats.date_format(moment.astimezone(zone), "j M Y")
 
 
+def _done_text(done: int) -> str:
+    """Say when a score was measured: before treatment, or after how many sessions."""
+    if done == 0:
+        return _("Before treatment")
+    return ngettext("After %(n)d session", "After %(n)d sessions", done) % {"n": done}
+
+
 def _session_text(number: int) -> str:
-    return _("Before treatment") if number == 0 else _("Session %(n)d") % {"n": number}
+    return _("Session %(n)d") % {"n": number}
 
 
 def _change_text(point: SeriesPoint) -> str:
@@ -68,7 +81,7 @@ def _series_view(
     chart_points = []
     for point in series.points:
         date = _date_text(point.taken_at, zone)
-        session = _session_text(point.session_number)
+        session = _done_text(point.sessions_done)
         rows.append(
             {
                 "date": date,
@@ -77,11 +90,12 @@ def _series_view(
                 "change": _change_text(point),
                 "important": _important_text(point),
                 "is_baseline": point.is_baseline,
+                "result_id": point.result_id,
             }
         )
         if point.score is not None:
             chart_points.append(
-                {"x": point.session_number, "y": point.score, "label": f"{session} · {date}"}
+                {"x": point.sessions_done, "y": point.score, "label": f"{session} · {date}"}
             )
     activities = [
         {
@@ -147,7 +161,7 @@ def _pairs_view(pairs: list[SessionPair], zone: zoneinfo.ZoneInfo) -> dict[str, 
             effect = _("No change")
         rows.append(
             {
-                "session": _session_text(pair.session_number),
+                "session": _session_text(pair.session),
                 "date": _date_text(pair.taken_at, zone),
                 "before": format_score(pair.before) if pair.before is not None else "—",
                 "after": format_score(pair.after) if pair.after is not None else "—",
@@ -161,17 +175,31 @@ def _pairs_view(pairs: list[SessionPair], zone: zoneinfo.ZoneInfo) -> dict[str, 
             "kind": "pairs",
             "yMin": 0,
             "yMax": 10,
-            "labels": [str(p.session_number) for p in pairs],
+            "labels": [str(p.session) for p in pairs],
             "before": [p.before for p in pairs],
             "after": [p.after for p in pairs],
         },
     }
 
 
-def progress_context(progress: Progress) -> dict[str, Any]:
+def _struck_view(struck: list[StruckOut], zone: zoneinfo.ZoneInfo) -> list[dict[str, str]]:
+    return [
+        {
+            "what": f"{definition(item.instrument).name} ({item.instrument})",
+            "date": _date_text(item.taken_at, zone),
+            "score": format_score(item.score) if item.score is not None else _("Not scored"),
+            "reason": item.reason,
+            "struck": _("%(date)s by %(who)s")
+            % {"date": _date_text(item.struck_at, zone), "who": item.struck_by},
+        }
+        for item in struck
+    ]
+
+
+def progress_context(progress: Progress, *, can_strike_out: bool = False) -> dict[str, Any]:
     """Build what the progress templates show and what progress.js draws."""
     zone = clinic_zone()
-    numbers = [p.session_number for s in progress.series for p in s.points]
+    numbers = [p.sessions_done for s in progress.series for p in s.points]
     x_min = min(numbers, default=0)
     x_range = (x_min, max([*numbers, progress.sessions, x_min + 1]))
     series = [_series_view(s, zone, x_range) for s in progress.series]
@@ -183,7 +211,8 @@ def progress_context(progress: Progress) -> dict[str, Any]:
         "charts": charts,
         "strings": {
             "score": _("Score"),
-            "session": _("Session"),
+            "session": _("Sessions completed"),
+            "pairSession": _("Session"),
             "start": _("Before treatment"),
             "startShort": _("Start"),
             "baseline": _("Baseline"),
@@ -197,6 +226,8 @@ def progress_context(progress: Progress) -> dict[str, Any]:
         "pairs": pairs,
         "sessions": progress.sessions,
         "progress_data": data,
+        "can_strike_out": can_strike_out,
+        "struck": _struck_view(progress.struck, zone) if can_strike_out else [],
     }
 
 
@@ -216,9 +247,43 @@ def _audit(request: HttpRequest, patient: Patient) -> None:
 def patient_progress(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Show the care team a patient's progress: a chart and a table per instrument."""
     patient = patient_for_user(request, user=request.user, patient_id=patient_id, perm=VIEW_PERM)
-    context = progress_context(course_progress(patient))
+    can_strike_out = request.user.has_perm("outcomes.void_result", patient)
+    context = progress_context(course_progress(patient), can_strike_out=can_strike_out)
     _audit(request, patient)
     return render(request, "outcomes/progress_staff.html", {"patient": patient, **context})
+
+
+@require_POST
+@login_required
+def result_strike_out(request: HttpRequest, patient_id: int, result_id: int) -> HttpResponse:
+    """Strike out a wrong result with the reason; it leaves the charts and stays marked."""
+    patient = patient_for_user(request, user=request.user, patient_id=patient_id, perm=VIEW_PERM)
+    result = get_object_or_404(
+        OutcomeResult.objects.select_related("patient"), pk=result_id, patient=patient
+    )
+    try:
+        result_void(
+            result=result,
+            reason=request.POST.get("reason", ""),
+            actor=request.user,
+            request=request,
+        )
+    except OutcomeRefused as refusal:
+        for message in list(refusal.errors.values()) or [refusal.message]:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _(
+                "Struck out the %(name)s of %(date)s. It stays in the record, marked, with "
+                "the reason."
+            )
+            % {
+                "name": definition(result.instrument).name,
+                "date": _date_text(result.taken_at, clinic_zone()),
+            },
+        )
+    return redirect("patient_progress", patient_id=patient.pk)
 
 
 @login_required

@@ -40,6 +40,7 @@ def outcomes_report(request: HttpRequest) -> HttpResponse:
         answered=stats.answered,
         answered_in_time=stats.answered_in_time,
         bruising=stats.bruising_reported,
+        bruising_answered=stats.bruising_answered,
         red_flags=stats.red_flags,
         soreness=stats.soreness_reported,
     )

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
+from imsclinic.core.params import id_param
 from imsclinic.intake.models import Intake
 from imsclinic.patients.selectors import patient_for_user
 from imsclinic.safety.ae_rates import (
@@ -193,12 +194,12 @@ def adverse_event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     session_ids = {pk for pk, _label in sessions}
     options: dict[str, Any] = {"sessions": sessions, "muscles": _muscle_choices(), "zone": zone}
     # ?draft=<id>: complete a draft a red-flag follow-up check-in opened (prefilled from it).
-    wanted_draft = request.GET.get("draft", "")
+    wanted_draft = id_param(request.GET.get("draft"))
     draft = (
         AdverseEvent.objects.filter(
-            pk=int(wanted_draft), patient=patient, status=EventStatus.DRAFT
+            pk=wanted_draft, patient=patient, status=EventStatus.DRAFT
         ).first()
-        if wanted_draft.isdigit()
+        if wanted_draft is not None
         else None
     )
     if request.method == "POST":
@@ -242,12 +243,12 @@ def adverse_event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                     messages.success(request, _("Recorded the adverse event."))
                 return redirect("adverse_event_detail", event_id=event.pk)
     else:
-        wanted = request.GET.get("session", "")
+        wanted = id_param(request.GET.get("session"))
         initial: dict[str, Any] = {
             "onset": timezone.now().astimezone(zone).replace(second=0, microsecond=0, tzinfo=None)
         }
-        if wanted.isdigit() and int(wanted) in session_ids:
-            initial["session"] = int(wanted)
+        if wanted is not None and wanted in session_ids:
+            initial["session"] = wanted
         if draft is not None:
             initial.update(
                 event_type=draft.event_type,

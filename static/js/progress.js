@@ -156,7 +156,7 @@
         maintainAspectRatio: false,
         layout: { padding: { top: 18 } },
         scales: {
-          x: { title: { display: true, text: strings.session } },
+          x: { title: { display: true, text: strings.pairSession || strings.session } },
           y: { min: spec.yMin, max: spec.yMax, title: { display: true, text: strings.score } }
         },
         plugins: { pointLabels: { enabled: true } }

@@ -72,12 +72,16 @@ def test_it_groups_results_by_instrument_with_the_change_and_the_plan(
         True,
     )
     assert odi["results"][0]["session_number"] == 1
+    # Answered before needling at the first visit: the baseline, after 0 sessions; the
+    # portal answer today comes after both signed sessions.
+    assert [r["sessions_done"] for r in odi["results"]] == [0, 2]
     assert odi["results"][0]["source"] == "paper"
     nprs = by_code["NPRS"]
     # Pain is tracked by the rating before needling: 7 at the first visit, 4 at the second.
     assert (nprs["baseline"], nprs["latest"], nprs["meets_mcid"]) == (7.0, 4.0, True)
     assert [r["timing"] for r in nprs["results"]] == ["before", "after", "before", "after"]
     assert [r["session_number"] for r in nprs["results"]] == [1, 1, 2, 2]
+    assert [r["sessions_done"] for r in nprs["results"]] == [0, 1, 1, 2]
     assert by_code["PSFS"]["results"] == []
     assert body["plan"]["psfs_activities"] == ACTIVITIES
     assert body["plan"]["instruments"] == ["PSFS", "ODI"]

@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +15,7 @@ from django.utils import timezone
 from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location
 from imsclinic.core.models import AuditEvent
+from imsclinic.outcomes import services
 from imsclinic.outcomes.models import OutcomeResult, ResultSource
 from imsclinic.outcomes.selectors import current_plan
 from imsclinic.outcomes.tests.test_portal_measures import book, odi_post, plan
@@ -148,3 +150,93 @@ def test_paper_psfs_activities_are_kept_on_the_plan_when_there_were_none(
     assert result.score == Decimal("5.00")
     kept = current_plan(patient)
     assert kept is not None and kept.psfs_activities == result.labels
+
+
+def test_a_paper_form_dated_today_is_saved_before_noon(
+    client: Client, physio: User, patient: Patient, location: Location
+) -> None:
+    nine = dt.datetime(2026, 5, 12, 9, 0, tzinfo=VANCOUVER)
+    with time_machine.travel(nine, tick=False):
+        client.force_login(physio)
+        response = client.post(
+            enter_url(patient), paper("ODI", nine.date(), **odi_post()), follow=True
+        )
+        assert "The date cannot be in the future." not in response.content.decode()
+    # Dated today: stored at the time it was typed in, not at noon (still to come).
+    assert OutcomeResult.objects.get().taken_at == nine
+
+
+def test_a_paper_form_dated_today_after_noon_is_stored_at_noon(
+    client: Client, physio: User, patient: Patient, location: Location
+) -> None:
+    three = dt.datetime(2026, 5, 12, 15, 0, tzinfo=VANCOUVER)
+    with time_machine.travel(three, tick=False):
+        client.force_login(physio)
+        client.post(enter_url(patient), paper("ODI", three.date(), **odi_post()))
+    assert OutcomeResult.objects.get().taken_at == three.replace(hour=12)
+
+
+def test_a_second_paper_form_for_the_same_visit_is_refused_and_keeps_the_answers(
+    client: Client, physio: User, patient: Patient, yesterday: dt.date
+) -> None:
+    client.force_login(physio)
+    visit = book(patient, physio, days=-1)
+    client.post(
+        enter_url(patient), paper("ODI", yesterday, appointment=str(visit.pk), **odi_post())
+    )
+
+    response = client.post(
+        enter_url(patient),
+        paper("ODI", yesterday, appointment=str(visit.pk), **odi_post(item_3="5")),
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "is already recorded on" in page
+    assert "strike it out on the progress page if it was wrong" in page
+    assert 'href="#id_appointment"' in page  # the summary links to the visit
+    assert 'id="id_item_3_5" checked' in page  # what was typed stays
+    assert OutcomeResult.objects.count() == 1
+
+
+def test_a_second_paper_form_for_the_same_day_without_a_visit_is_refused(
+    client: Client, physio: User, patient: Patient, yesterday: dt.date
+) -> None:
+    client.force_login(physio)
+    client.post(enter_url(patient), paper("NDI", yesterday, **odi_post()))
+
+    again = client.post(enter_url(patient), paper("NDI", yesterday, **odi_post()))
+    other_day = client.post(
+        enter_url(patient), paper("NDI", yesterday - dt.timedelta(days=1), **odi_post())
+    )
+    other_form = client.post(enter_url(patient), paper("ODI", yesterday, **odi_post()))
+
+    assert "is already recorded on" in again.content.decode()
+    assert other_day.status_code == 302 and other_form.status_code == 302
+    assert OutcomeResult.objects.count() == 3
+
+
+def test_a_struck_out_paper_form_can_be_entered_again(
+    client: Client, physio: User, patient: Patient, yesterday: dt.date
+) -> None:
+    client.force_login(physio)
+    client.post(enter_url(patient), paper("NDI", yesterday, **odi_post()))
+    services.result_void(result=OutcomeResult.objects.get(), reason="Typo.", actor=physio)
+
+    response = client.post(enter_url(patient), paper("NDI", yesterday, **odi_post()))
+
+    assert response.status_code == 302
+    assert OutcomeResult.objects.filter(voided_at__isnull=True).count() == 1
+
+
+def test_opening_the_paper_entry_page_is_audited(
+    client: Client, front_desk: User, physio: User, patient: Patient
+) -> None:
+    plan(patient, physio)
+    client.force_login(front_desk)
+
+    page = client.get(enter_url(patient, "PSFS")).content.decode()
+
+    assert "Walk the dog" in page  # the patient's own activities are shown
+    event = AuditEvent.objects.get(object_type="measure_plan", action="view")
+    assert (event.actor_id, event.patient_id) == (front_desk.pk, patient.pk)

@@ -9,11 +9,12 @@ import pytest
 from imsclinic.outcomes.progress import (
     Band,
     ResultPoint,
+    SignedSession,
     build_all,
     build_series,
     format_score,
     mcid_band,
-    session_number_at,
+    number_result,
     session_pairs,
     summary,
 )
@@ -26,10 +27,17 @@ def at(week: int) -> datetime:
 
 
 def nprs(session: int, before: float | None, after: float | None = None) -> list[ResultPoint]:
-    points = [ResultPoint("NPRS", at(session), before, session, "before", [None], [])]
+    points = [ResultPoint("NPRS", at(session), before, session - 1, "before", [None], [], session)]
     if after is not None:
         points.append(
-            ResultPoint("NPRS", at(session) + timedelta(minutes=40), after, session, "after")
+            ResultPoint(
+                "NPRS",
+                at(session) + timedelta(minutes=40),
+                after,
+                session,
+                "after",
+                session=session,
+            )
         )
     return points
 
@@ -123,7 +131,7 @@ def test_psfs_change_is_given_per_activity_matched_by_wording() -> None:
 def test_it_pairs_each_sessions_nprs_before_and_after() -> None:
     points = [*nprs(1, 7, 4), *nprs(2, 6, None), *nprs(3, 5, 2)]
     pairs = session_pairs(points)
-    assert [(p.session_number, p.before, p.after, p.immediate_change) for p in pairs] == [
+    assert [(p.session, p.before, p.after, p.immediate_change) for p in pairs] == [
         (1, 7, 4, 3),
         (2, 6, None, None),
         (3, 5, 2, 3),
@@ -139,11 +147,44 @@ def test_it_builds_a_series_per_instrument_in_the_catalogue_order() -> None:
     assert [s.instrument.code for s in build_all(points)] == ["NPRS", "PSFS", "ODI"]
 
 
-def test_a_result_is_numbered_by_the_sessions_started_before_it() -> None:
-    starts = [at(1), at(2), at(3)]
-    assert session_number_at(at(0), starts) == 0
-    assert session_number_at(at(1), starts) == 1
-    assert session_number_at(at(2) + timedelta(days=3), starts) == 2
+SIGNED = [SignedSession(pk=10 + n, appointment_id=100 + n, start=at(n)) for n in (1, 4, 7)]
+
+
+def done(**kwargs: object) -> tuple[int, int | None]:
+    numbering = number_result(signed=SIGNED, **kwargs)  # type: ignore[arg-type]
+    return numbering.sessions_done, numbering.session
+
+
+def test_a_questionnaire_before_the_first_visit_is_the_baseline() -> None:
+    assert done(taken_at=at(1) - timedelta(hours=1), appointment_id=101) == (0, 1)
+
+
+def test_a_questionnaire_answered_for_visit_n_counts_the_sessions_before_it() -> None:
+    # The default schedule asks at visits 1, 4, 7: the second visit's form is "after 1 session".
+    assert done(taken_at=at(4) - timedelta(days=1), appointment_id=104) == (1, 2)
+    assert done(taken_at=at(7) - timedelta(days=1), appointment_id=107) == (2, 3)
+
+
+def test_a_questionnaire_keeps_its_number_once_its_visit_is_signed() -> None:
+    unsigned = SIGNED[:2]
+    before = number_result(
+        signed=unsigned, taken_at=at(6), appointment_id=107, visit_start=at(7)
+    ).sessions_done
+    after = number_result(
+        signed=SIGNED, taken_at=at(6), appointment_id=107, visit_start=at(7)
+    ).sessions_done
+    assert before == after == 2
+
+
+def test_pain_before_needling_counts_n_minus_1_and_after_counts_n() -> None:
+    assert done(taken_at=at(4), timing="before", session_id=14, appointment_id=104) == (1, 2)
+    assert done(taken_at=at(4), timing="after", session_id=14, appointment_id=104) == (2, 2)
+
+
+def test_a_result_tied_to_no_visit_counts_the_sessions_started_before_it() -> None:
+    assert done(taken_at=at(0)) == (0, None)
+    assert done(taken_at=at(1)) == (0, None)
+    assert done(taken_at=at(4) + timedelta(days=3)) == (2, None)
 
 
 @pytest.mark.parametrize(

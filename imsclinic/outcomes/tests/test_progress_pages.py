@@ -117,18 +117,22 @@ def test_the_chart_data_has_the_baseline_the_mcid_band_and_each_point(six, physi
     pain = charts["chart-nprs"]
     assert pain["baseline"] == 7
     assert pain["band"] == [5, 7]
+    # x = sessions completed: the pain before needling at session 1 is the baseline (0).
     assert [(p["x"], p["y"]) for p in pain["points"]] == [
-        (1, 7),
-        (2, 6),
-        (3, 5),
+        (0, 7),
+        (1, 6),
+        (2, 5),
+        (3, 4),
         (4, 4),
-        (5, 4),
-        (6, 3),
+        (5, 3),
     ]
     odi = charts["chart-odi"]
+    # Answered before visits 1, 4 and 6: after 0, 3 and 5 sessions.
+    assert [p["x"] for p in odi["points"]] == [0, 3, 5]
     assert (odi["yMin"], odi["yMax"], odi["baseline"]) == (0, 100, 46)
     assert odi["band"] == [36, 46]
     pairs = charts["chart-nprs-sessions"]
+    assert pairs["labels"] == ["1", "2", "3", "4", "5", "6"]  # plain session numbers
     assert pairs["before"] == [7, 6, 5, 4, 4, 3]
     assert pairs["after"] == [5, 4, 3, 2, 2, 1]
 
@@ -136,6 +140,8 @@ def test_the_chart_data_has_the_baseline_the_mcid_band_and_each_point(six, physi
 def test_the_table_says_in_words_whether_each_change_is_clinically_important(six, physio) -> None:
     html = signed_in(physio).get(reverse("patient_progress", args=[six.pk])).content.decode()
     assert "Baseline" in html
+    assert "Before treatment" in html
+    assert "After 3 sessions" in html  # the ODI answered before visit 4
     assert "1 point better" in html  # pain 7 -> 6 at session 2
     assert "Not yet" in html
     assert "Yes" in html
@@ -217,12 +223,15 @@ def test_the_outcomes_report_counts_who_met_the_mcid_by_session(
     assert (by_six.reached, by_six.met) == (1, 1)
     assert (by_ten.reached, by_ten.met) == (0, 0)
     odi = rows["ODI"]
-    # By session 3 only the baseline ODI exists: no change yet.
-    assert (odi.cells[0].reached, odi.cells[0].met) == (2, 0)
+    # The ODI answered before visit 4 is measured after 3 sessions: 46 -> 34 (12 points) for
+    # the patient with six sessions; the one with three has only the baseline.
+    assert (odi.cells[0].reached, odi.cells[0].met) == (2, 1)
+    psfs = rows["PSFS"]
+    assert (psfs.cells[0].reached, psfs.cells[0].met) == (2, 0)  # mean 3 -> 4.7: not yet 2
     # By session 6: 46 -> 20, a change of 26 points.
     assert (odi.cells[1].reached, odi.cells[1].met) == (1, 1)
     html = response.content.decode()
-    assert "latest score on or before session n" in html
+    assert "latest score measured after at most n completed sessions" in html
     assert "2 of 2 (100.00%)" in html
     assert AuditEvent.objects.filter(object_type="outcomes_report").count() == 1
 
@@ -275,8 +284,8 @@ def test_the_demo_patient_has_six_sessions_of_progress_and_seeding_twice_adds_no
     data = progress_data(response)
     charts = {chart["id"]: chart for chart in data["charts"]}
     assert [p["y"] for p in charts["chart-nprs"]["points"]] == [7, 6, 4, 4, 3, 3]
-    assert [p["x"] for p in charts["chart-ndi"]["points"]] == [1, 4, 6]
-    assert [p["x"] for p in charts["chart-psfs"]["points"]] == [1, 4, 6]
+    assert [p["x"] for p in charts["chart-ndi"]["points"]] == [0, 3, 5]  # sessions done
+    assert [p["x"] for p in charts["chart-psfs"]["points"]] == [0, 3, 5]
     assert "Pain has come down from 7 to 3" in response.content.decode()
     report = mcid_rows_for_demo()
     assert report["NPRS"].with_baseline >= 3  # the demo patient and the other courses
@@ -290,3 +299,74 @@ def mcid_rows_for_demo() -> dict[str, Any]:
 
     rows = mcid_table(clinic_courses(), since=None, until=None, zone=clinic_zone())
     return {row.instrument.code: row for row in rows}
+
+
+def _odi_results(patient: Patient) -> list[Any]:
+    from imsclinic.outcomes.models import OutcomeResult
+
+    return list(OutcomeResult.objects.filter(patient=patient, instrument="ODI").order_by("pk"))
+
+
+def strike_url(patient: Patient, result_id: int) -> str:
+    return reverse("outcome_result_strike_out", args=[patient.pk, result_id])
+
+
+def test_the_treating_physio_strikes_out_a_wrong_result_with_a_reason(six, physio) -> None:
+    client = signed_in(physio)
+    page = client.get(reverse("patient_progress", args=[six.pk])).content.decode()
+    wrong = _odi_results(six)[1]
+    assert f'action="{strike_url(six, wrong.pk)}"' in page
+
+    response = client.post(strike_url(six, wrong.pk), {"reason": "Typed in twice."}, follow=True)
+
+    assert response.redirect_chain[-1][0] == reverse("patient_progress", args=[six.pk])
+    html = response.content.decode()
+    assert "Struck out the Oswestry" in html
+    wrong.refresh_from_db()
+    assert (wrong.voided_by, wrong.void_reason) == (physio, "Typed in twice.")
+    charts = {chart["id"]: chart for chart in progress_data(response)["charts"]}
+    assert [p["x"] for p in charts["chart-odi"]["points"]] == [0, 5]  # its point is gone
+    assert f'action="{strike_url(six, wrong.pk)}"' not in html
+    assert "Typed in twice." in html  # listed under "Struck out" with the reason
+    event = AuditEvent.objects.get(object_type="outcome_result", action="update")
+    assert (event.actor_id, event.patient_id, event.outcome) == (physio.pk, six.pk, "allowed")
+
+
+def test_a_strike_out_without_a_reason_is_refused_and_changes_nothing(six, owner) -> None:
+    wrong = _odi_results(six)[0]
+    response = signed_in(owner).post(strike_url(six, wrong.pk), {"reason": "  "}, follow=True)
+    assert "Say why the result is struck out." in response.content.decode()
+    wrong.refresh_from_db()
+    assert wrong.voided_at is None
+
+
+def test_only_the_care_team_and_the_owner_strike_out(
+    six, front_desk, other_physio, patient_user
+) -> None:
+    wrong = _odi_results(six)[0]
+    assert signed_in(front_desk).post(strike_url(six, wrong.pk), {"reason": "x"}).status_code == 403
+    assert (
+        signed_in(other_physio).post(strike_url(six, wrong.pk), {"reason": "x"}).status_code == 404
+    )
+    assert (
+        signed_in(patient_user).post(strike_url(six, wrong.pk), {"reason": "x"}).status_code == 404
+    )
+    wrong.refresh_from_db()
+    assert wrong.voided_at is None
+
+
+def test_another_patients_result_cannot_be_struck_out_through_this_one(
+    six, other_patient, physio, location, ims_service
+) -> None:
+    other_patient.care_team.add(physio.practitioner)
+    course(other_patient, physio, location, ims_service, sessions=1)
+    theirs = _odi_results(other_patient)[0]
+    response = signed_in(physio).post(strike_url(six, theirs.pk), {"reason": "x"})
+    assert response.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.voided_at is None
+
+
+def test_the_patient_sees_no_strike_out_in_the_portal(six, patient_user) -> None:
+    html = signed_in(patient_user).get(reverse("portal_progress")).content.decode()
+    assert "Strike out" not in html
