@@ -237,7 +237,9 @@ def test_the_practitioner_feed_shows_times_and_initials_only(
         "Europe/London",
     }
     text = raw.decode()
-    for private in ("Pat", "Ient", "Otto", "555", "patients.example", "1980", "Example Ave"):
+    # Whole values, not fragments: "555" alone also matches a DTSTAMP taken at hh:55:5x.
+    private_values = ("Pat", "Ient", "Otto", "555-0199", "555-0123", "patients.example")
+    for private in (*private_values, "1980-04-02", "19800402", "Example Ave"):
         assert private not in text
     assert "ATTENDEE" not in text
 
