@@ -481,6 +481,7 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
         {**BOOK_FOR_PATIENT, "front_desk": 403},
     ),
     "adverse_event_detail": (adverse_event, {**BOOK_FOR_PATIENT, "front_desk": 403}),
+    "adverse_event_update": (lambda w: {"event_id": 1}, dict.fromkeys(CAST, 405)),
     "adverse_event_acknowledge": (lambda w: {"event_id": 1}, dict.fromkeys(CAST, 405)),
     "adverse_event_report": (none, OWNER_ONLY),
     # Follow-up (helper FOLLOWUP): the check-in link works for whoever holds it, no sign-in.

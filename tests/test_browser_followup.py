@@ -13,6 +13,7 @@ from django.utils import timezone
 from conftest import staff_tab
 from imsclinic.clinic.tests.needling import make_lot, needling_session
 from imsclinic.followup.models import CheckIn, CheckInStatus, RedFlagAlert
+from imsclinic.followup.services import CheckInAnswers, checkin_answer
 from imsclinic.followup.tokens import checkin_token
 from imsclinic.safety.models import AdverseEvent
 
@@ -21,10 +22,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path("/tmp/shots")
 
 
-def serious_problems(page: Any) -> list[str]:
+def serious_problems(page: Any, context: str | None = None) -> list[str]:
     return [
         violation["id"]
-        for violation in Axe().run(page).response["violations"]
+        for violation in Axe().run(page, context=context).response["violations"]
         if violation["impact"] in {"serious", "critical"}
     ]
 
@@ -119,3 +120,50 @@ def test_a_patient_reports_breathlessness_and_the_physio_sees_the_red_flag(
     assert serious_problems(page) == []
     staff.context.close()
     assert errors == []
+
+
+def test_the_answered_check_in_reads_well_on_the_chart_and_the_follow_up_list(
+    chromium: Any, live_server: Any, cast: dict[str, Any], patient: Any, clinic: Any
+) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    checkin = checkin_answer(
+        checkin=sent_checkin(patient, cast["physio"]),
+        answers=CheckInAnswers(
+            soreness=3,
+            bruising=True,
+            breathless_or_chest_pain=False,
+            site_infection_signs=True,
+            site_swelling_or_pus=False,
+            numbness_or_weakness=False,
+            fainted=False,
+            other_symptoms="A warm red patch by the shoulder blade.",
+            notes="Can I still go swimming?",
+        ),
+    )
+    staff = staff_tab(chromium, live_server, cast["physio"].email)
+
+    # The chart: the session's follow-up check-in, answered, with its warning sign in words.
+    staff.goto(f"/staff/patients/{patient.pk}/chart/")
+    section = staff.get_by_role("region", name="Follow-up check-in")
+    assert section.get_by_role("heading", name="Follow-up check-in").is_visible()
+    assert section.get_by_text("fever, spreading redness or heat").is_visible()
+    assert section.get_by_text("Can I still go swimming?").is_visible()
+    assert serious_problems(staff, "section.chart-checkin") == []
+    assert serious_problems(staff) == []
+    staff.screenshot(path=str(SHOTS / "followup-chart-checkin.png"), full_page=True)
+
+    # The follow-up list: the answered table, with the red flag said in words.
+    staff.goto("/staff/follow-up/")
+    assert staff.get_by_role("heading", name="Answered in the last 7 days").is_visible()
+    answered = staff.get_by_role("table", name="Check-ins your patients answered")
+    row = answered.get_by_role("row").filter(has_text=patient.display_name)
+    assert row.get_by_text("Yes: red flag").is_visible()
+    assert row.get_by_text("Yes: read it on the chart").is_visible()
+    assert row.get_by_role("link", name=f"Chart {patient.display_name}").get_attribute("href") == (
+        f"/staff/patients/{patient.pk}/chart/"
+    )
+    assert serious_problems(staff, "table") == []
+    assert serious_problems(staff) == []
+    staff.screenshot(path=str(SHOTS / "followup-answered.png"), full_page=True)
+    assert checkin.red_flag
+    staff.context.close()

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from imsclinic.safety.models import AdverseEventType, Decision, Severity
+from imsclinic.safety.models import SEVERITY_ORDER, AdverseEventType, Decision, Severity
 from imsclinic.safety.services import AE_TEXT_MAX, REASON_MAX
 
 
@@ -114,6 +114,47 @@ class AdverseEventForm(forms.Form):
         value: dt.datetime = self.cleaned_data["onset"]
         # The browser sends wall-clock time with no zone: it is the clinic's.
         return value.replace(tzinfo=None).replace(tzinfo=self.zone)
+
+
+class AdverseEventUpdateForm(forms.Form):
+    """A follow-up on a recorded event: how it went since, and a worse severity if it got worse."""
+
+    outcome = forms.CharField(
+        label=_("How it has gone since"),
+        max_length=AE_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("E.g. resolved after three days; the GP prescribed antibiotics."),
+        error_messages={"required": _("Write how it has gone since.")},
+    )
+    severity = forms.ChoiceField(
+        label=_("Severity"),
+        required=False,
+        initial="",
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Only if it got worse. Severity never goes down: the event stays classed by the "
+            "worst it became. Significant and serious events alert the clinic owner."
+        ),
+        error_messages={
+            "invalid_choice": _("Severity only goes up: choose a worse one or leave it unchanged.")
+        },
+    )
+
+    def __init__(self, *args: Any, current: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = dict(Severity.choices)
+        higher = (
+            SEVERITY_ORDER[SEVERITY_ORDER.index(Severity(current)) + 1 :]
+            if current in Severity.values
+            else ()
+        )
+        if higher:
+            self.fields["severity"].choices = [  # type: ignore[attr-defined]
+                ("", _("Unchanged: %(severity)s") % {"severity": names[current]}),
+                *((value.value, names[value]) for value in higher),
+            ]
+        else:
+            del self.fields["severity"]
 
 
 class ReportPeriodForm(forms.Form):

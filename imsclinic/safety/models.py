@@ -236,3 +236,78 @@ class AdverseEvent(models.Model):
         """Return the muscle and the site in words, whichever are known."""
         parts = [str(self.muscle.name) if self.muscle_id and self.muscle else "", self.site]
         return " · ".join(part for part in parts if part)
+
+
+class AdverseEventUpdateIsFinal(Exception):
+    """A follow-up update is part of the record: a correction is a new update."""
+
+
+class AdverseEventUpdateQuerySet(models.QuerySet["AdverseEventUpdate"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AdverseEventUpdateIsFinal("A follow-up update cannot be changed.")
+
+    def delete(self) -> NoReturn:  # type: ignore[override]
+        raise AdverseEventUpdateIsFinal("A follow-up update cannot be deleted.")
+
+    def bulk_update(  # type: ignore[override]
+        self, objs: Iterable[AdverseEventUpdate], *args: Any, **kwargs: Any
+    ) -> NoReturn:
+        raise AdverseEventUpdateIsFinal("A follow-up update cannot be changed.")
+
+
+# Severities in order: a follow-up may only move an event up this list.
+SEVERITY_ORDER = (Severity.MILD, Severity.SIGNIFICANT, Severity.SERIOUS)
+
+
+class AdverseEventUpdate(models.Model):
+    """A dated follow-up on an adverse event (how it went since); never changed once written."""
+
+    event = models.ForeignKey(AdverseEvent, on_delete=models.PROTECT, related_name="updates")
+    written_at = models.DateTimeField(_("written at"), default=timezone.now, editable=False)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("written by"),
+    )
+    outcome = models.TextField(_("outcome since"))
+    # Set only when this update raised the event's severity: from what, to what.
+    severity_before = models.CharField(
+        _("severity before"), max_length=12, choices=Severity.choices, blank=True
+    )
+    severity = models.CharField(
+        _("new severity"), max_length=12, choices=Severity.choices, blank=True
+    )
+
+    objects = AdverseEventUpdateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("written_at", "pk")
+        verbose_name = _("adverse event update")
+        verbose_name_plural = _("adverse event updates")
+        indexes = [models.Index(fields=("event", "written_at"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(outcome=""), name="adverse_event_update_has_outcome"
+            ),
+            models.CheckConstraint(
+                condition=Q(severity="", severity_before="")
+                | Q(
+                    severity_before=Severity.MILD,
+                    severity__in=[Severity.SIGNIFICANT, Severity.SERIOUS],
+                )
+                | Q(severity_before=Severity.SIGNIFICANT, severity=Severity.SERIOUS),
+                name="adverse_event_update_severity_only_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Update {self.pk} on adverse event {self.event_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise AdverseEventUpdateIsFinal("A follow-up update cannot be changed once written.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AdverseEventUpdateIsFinal("A follow-up update cannot be deleted.")

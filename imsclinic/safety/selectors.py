@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, Min, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,6 +25,7 @@ from imsclinic.patients.models import Patient
 from imsclinic.safety.models import (
     ALERTING_SEVERITIES,
     AdverseEvent,
+    AdverseEventUpdate,
     Clearance,
     Decision,
     EventStatus,
@@ -424,8 +425,12 @@ def decision_label(decision: str) -> str:
 
 def patient_adverse_events(patient: Patient) -> QuerySet[AdverseEvent]:
     """Return a patient's adverse events, latest onset first, with what the list shows."""
-    return AdverseEvent.objects.filter(patient=patient).select_related(
-        "muscle", "session__appointment", "recorded_by", "acknowledged_by"
+    return (
+        AdverseEvent.objects.filter(patient=patient)
+        .select_related("muscle", "session__appointment", "recorded_by", "acknowledged_by")
+        .prefetch_related(
+            Prefetch("updates", queryset=AdverseEventUpdate.objects.select_related("author"))
+        )
     )
 
 

@@ -18,8 +18,10 @@ from imsclinic.intake.selectors import current_intake
 from imsclinic.patients.models import Patient
 from imsclinic.safety.errors import AdverseEventRefused, ClearanceRefused
 from imsclinic.safety.models import (
+    SEVERITY_ORDER,
     AdverseEvent,
     AdverseEventType,
+    AdverseEventUpdate,
     Clearance,
     Decision,
     EventStatus,
@@ -235,17 +237,21 @@ def adverse_event_record(
             },
         )
         if event.alerts_owner:
-            event_id = event.pk
-
-            def enqueue() -> None:
-                from imsclinic.safety.tasks import alert_owner_of_adverse_event
-
-                alert_owner_of_adverse_event.enqueue(event_id)
-
-            # robust: the record stands even if the email cannot be queued; the banner on the
-            # owner's patient list still shows it until acknowledged.
-            transaction.on_commit(enqueue, robust=True)
+            _alert_owner_on_commit(event.pk)
     return event
+
+
+def _alert_owner_on_commit(event_id: int) -> None:
+    """Queue the owner's alert for this event once the transaction commits."""
+
+    def enqueue() -> None:
+        from imsclinic.safety.tasks import alert_owner_of_adverse_event
+
+        alert_owner_of_adverse_event.enqueue(event_id)
+
+    # robust: the record stands even if the email cannot be queued; the banner on the
+    # owner's patient list still shows it until acknowledged.
+    transaction.on_commit(enqueue, robust=True)
 
 
 def adverse_event_draft_open(
@@ -330,3 +336,107 @@ def adverse_event_acknowledge(
             detail={"acknowledged": True},
         )
     return locked
+
+
+def adverse_event_update_add(
+    *,
+    event: AdverseEvent,
+    outcome: str,
+    severity: str | None = None,
+    actor: Any,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> AdverseEventUpdate:
+    """Append a dated follow-up to a recorded event; a worse severity may alert the owner.
+
+    Severity only moves up (mild, significant, serious). An event that newly becomes
+    significant or serious queues the owner's alert on commit, as recording one does; one that
+    turns a significant event serious puts it back before the owner even if already seen.
+    """
+    now = now or timezone.now()
+    if actor is None or not actor.has_perm("safety.record_adverse_event", event.patient):
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="adverse_event_update",
+            object_id=event.pk,
+            patient_id=event.patient_id,
+            outcome=Outcome.DENIED,
+            request=request,
+        )
+        raise PermissionDenied(
+            _("Only the owner and practitioners on the patient's care team update adverse events.")
+        )
+    outcome = (outcome or "").strip()
+    if not outcome:
+        raise AdverseEventRefused(_("Write how it has gone since."), field="outcome")
+    if len(outcome) > AE_TEXT_MAX:
+        raise AdverseEventRefused(
+            _("Keep this under %(max)d characters.") % {"max": AE_TEXT_MAX}, field="outcome"
+        )
+    severity = severity or ""
+    if severity and severity not in Severity.values:
+        raise AdverseEventRefused(_("Choose one of the severities."), field="severity")
+    with transaction.atomic():
+        locked = AdverseEvent.objects.select_for_update().get(pk=event.pk)
+        if locked.is_draft:
+            raise AdverseEventRefused(
+                _("This event is still a draft. Complete it first, then add updates.")
+            )
+        before = locked.severity
+        raised = bool(severity) and severity != before
+        if raised and SEVERITY_ORDER.index(Severity(severity)) < SEVERITY_ORDER.index(
+            Severity(before)
+        ):
+            raise AdverseEventRefused(
+                _(
+                    "Severity only goes up: an event is classed by the worst it became. "
+                    "Leave the severity unchanged and say in the outcome that it improved."
+                ),
+                field="severity",
+            )
+        was_alerting = locked.alerts_owner
+        update = AdverseEventUpdate.objects.create(
+            event=locked,
+            written_at=now,
+            author=actor,
+            outcome=outcome,
+            severity=severity if raised else "",
+            severity_before=before if raised else "",
+        )
+        if raised:
+            locked.severity = severity
+            fields = ["severity"]
+            if was_alerting:
+                # Significant became serious: worse than what the owner saw, so the event
+                # goes back on the owner's banner and is emailed again.
+                locked.acknowledged_at = None
+                locked.acknowledged_by = None
+                locked.owner_alerted_at = None
+                fields += ["acknowledged_at", "acknowledged_by", "owner_alerted_at"]
+            locked.save(update_fields=fields)
+            audit_record(
+                actor=actor,
+                action=Action.UPDATE,
+                object_type="adverse_event",
+                object_id=locked.pk,
+                patient_id=locked.patient_id,
+                request=request,
+                detail={"severity": severity, "severity_before": before, "update": update.pk},
+            )
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type="adverse_event_update",
+            object_id=update.pk,
+            patient_id=locked.patient_id,
+            request=request,
+            detail={
+                "event": locked.pk,
+                **({"severity_from": before, "severity_to": severity} if raised else {}),
+            },
+        )
+        if raised and locked.alerts_owner:
+            _alert_owner_on_commit(locked.pk)
+    event.severity = locked.severity
+    return update

@@ -28,6 +28,11 @@ urlpatterns = [
         name="adverse_event_detail",
     ),
     path(
+        "staff/adverse-events/<int:event_id>/update/",
+        views.adverse_event_update,
+        name="adverse_event_update",
+    ),
+    path(
         "staff/adverse-events/<int:event_id>/acknowledge/",
         views.adverse_event_acknowledge_view,
         name="adverse_event_acknowledge",

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -29,7 +30,12 @@ from imsclinic.safety.ae_rates import (
     build_report,
 )
 from imsclinic.safety.errors import AdverseEventRefused, ClearanceRefused
-from imsclinic.safety.forms import AdverseEventForm, ClearanceForm, ReportPeriodForm
+from imsclinic.safety.forms import (
+    AdverseEventForm,
+    AdverseEventUpdateForm,
+    ClearanceForm,
+    ReportPeriodForm,
+)
 from imsclinic.safety.models import AdverseEvent, AdverseEventType, EventStatus, Severity
 from imsclinic.safety.readiness import needling_readiness
 from imsclinic.safety.screening import ABSOLUTE, QUESTIONS, default_rules, describe_rule
@@ -43,6 +49,7 @@ from imsclinic.safety.selectors import patient_adverse_events as patient_adverse
 from imsclinic.safety.services import (
     adverse_event_acknowledge,
     adverse_event_record,
+    adverse_event_update_add,
     clearance_record,
 )
 
@@ -306,8 +313,19 @@ def patient_adverse_events(request: HttpRequest, patient_id: int) -> HttpRespons
 
 @login_required
 def adverse_event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
-    """Show one adverse event; the owner acknowledges a significant or serious one here."""
+    """Show one adverse event and its follow-ups; the owner acknowledges a serious one here."""
     event = _event_for(request, event_id, perm="safety.view_adverse_events")
+    return _render_event_detail(request, event)
+
+
+def _render_event_detail(
+    request: HttpRequest,
+    event: AdverseEvent,
+    *,
+    update_form: AdverseEventUpdateForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Render an event's page with its updates and, for the care team, the update form."""
     user: Any = request.user
     audit_record(
         actor=user,
@@ -317,18 +335,54 @@ def adverse_event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
         patient_id=event.patient_id,
         request=request,
     )
+    can_update = not event.is_draft and user.has_perm("safety.record_adverse_event", event.patient)
+    if can_update and update_form is None:
+        update_form = AdverseEventUpdateForm(current=event.severity)
     return render(
         request,
         "safety/adverse_event_detail.html",
         {
             "event": event,
             "patient": event.patient,
+            "updates": list(event.updates.select_related("author")),
+            "update_form": update_form if can_update else None,
             "can_acknowledge": event.alerts_owner
             and event.acknowledged_at is None
             and user.has_perm("safety.acknowledge_adverse_event"),
             "zone": clinic_zone(),
         },
+        status=status,
     )
+
+
+@require_POST
+@login_required
+def adverse_event_update(request: HttpRequest, event_id: int) -> HttpResponse:
+    """Add a follow-up to an event (the care team, the owner); a bad one keeps what was typed."""
+    event = _event_for(request, event_id, perm="safety.record_adverse_event")
+    if event.is_draft:
+        messages.error(request, _("This event is still a draft. Complete it first."))
+        return redirect("adverse_event_detail", event_id=event.pk)
+    was_alerting = event.alerts_owner
+    form = AdverseEventUpdateForm(request.POST, current=event.severity)
+    if form.is_valid():
+        try:
+            adverse_event_update_add(
+                event=event,
+                outcome=form.cleaned_data["outcome"],
+                severity=form.cleaned_data.get("severity") or None,
+                actor=request.user,
+                request=request,
+            )
+        except AdverseEventRefused as refusal:
+            form.add_error(refusal.field, str(refusal))
+        else:
+            if event.alerts_owner and not was_alerting:
+                messages.success(request, _("Added the update. The clinic owner is alerted."))
+            else:
+                messages.success(request, _("Added the update."))
+            return redirect(f"{reverse('adverse_event_detail', args=[event.pk])}#updates")
+    return _render_event_detail(request, event, update_form=form, status=400)
 
 
 @require_POST

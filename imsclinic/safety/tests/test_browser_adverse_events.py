@@ -100,3 +100,41 @@ def test_a_physio_recalls_a_lot_and_finds_its_patients(
     assert lot.recalled_at is not None and lot.recalled_at <= timezone.now()
     page.goto("/staff/stock/sharps/")
     assert serious_problems(page) == []
+
+
+def test_a_physio_adds_follow_up_updates_and_a_worse_severity(
+    page: Any, live_server: Any, cast: dict[str, Any], patient: Any
+) -> None:
+    from imsclinic.safety.services import adverse_event_record
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    event = adverse_event_record(
+        patient=patient,
+        event_type="infection",
+        severity="mild",
+        onset=timezone.now(),
+        action_taken="Cleaned the site.",
+        outcome="Red at the needle site.",
+        actor=cast["physio"],
+    )
+    sign_in_as(page, live_server, cast["physio"])
+    page.goto(f"/staff/adverse-events/{event.pk}/")
+    updates = page.get_by_role("region", name="Follow-up updates")
+    assert updates.get_by_text("No updates yet.").is_visible()
+    assert updates.get_by_label("Unchanged: Mild: no treatment needed").is_checked()
+    # Nothing written: the form says so beside the field, keeps the choice, stays accessible.
+    updates.get_by_label("Significant: needed medical intervention").check()
+    page.get_by_role("button", name="Add the update").click()
+    assert page.get_by_text("Write how it has gone since.").first.is_visible()
+    assert page.get_by_label("Significant: needed medical intervention").is_checked()
+    assert serious_problems(page) == []
+    page.get_by_label("How it has gone since").fill("GP prescribed antibiotics.")
+    page.get_by_role("button", name="Add the update").click()
+    page.wait_for_url(f"**/staff/adverse-events/{event.pk}/#updates")
+    assert page.get_by_text("The clinic owner is alerted").is_visible()
+    assert page.get_by_text("Severity raised from").is_visible()
+    assert page.get_by_text("GP prescribed antibiotics.", exact=True).is_visible()
+    assert serious_problems(page) == []
+    page.goto(f"/staff/patients/{patient.pk}/adverse-events/")
+    assert page.get_by_text("GP prescribed antibiotics.").is_visible()
+    assert serious_problems(page) == []
