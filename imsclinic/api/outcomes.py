@@ -22,7 +22,7 @@ from imsclinic.outcomes.errors import OutcomeRefused
 from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource, Timing
 from imsclinic.outcomes.progress import SignedSession, number_result
 from imsclinic.outcomes.selectors import current_plan, results_for
-from imsclinic.outcomes.selectors_progress import signed_sessions
+from imsclinic.outcomes.selectors_progress import paper_day_start, signed_sessions
 from imsclinic.outcomes.services import result_record
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
@@ -136,6 +136,7 @@ def result_out(result: OutcomeResult, signed: list[SignedSession]) -> dict[str, 
         session_id=result.session_id,
         appointment_id=result.appointment_id,
         visit_start=result.appointment.start if result.appointment is not None else None,
+        day_start=paper_day_start(result.source, result.appointment_id, result.taken_at),
     )
     return {
         "id": result.pk,

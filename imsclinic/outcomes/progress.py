@@ -7,10 +7,14 @@ Pure (no ORM, no request). The caller turns stored results into ``ResultPoint``s
   result was measured (0 = baseline, before treatment). A questionnaire answered for visit N
   (portal, paper, API: before needling) and the pain rating before needling at session N
   count N - 1; the rating after needling at session N counts N. A result for a visit not
-  signed (yet) counts the sessions signed before that visit, so signing it changes nothing;
-  one tied to no visit counts the sessions whose visit started before it was taken.
+  signed (yet) counts the sessions signed before that visit (plus that visit for a rating
+  after needling), so signing it changes nothing. A result tied to a visit never counts more
+  sessions than had started when it was taken (answered visits ahead, or for a visit later
+  cancelled). One tied to no visit counts the sessions whose visit started before it was
+  taken; a paper form without a visit (dated, not timed) counts those before its date.
 - ``session``: the plain number of the signed session (1 = first) the result was measured
-  at, else None; the per-session before/after pain chart uses it.
+  at, else None (also when it was answered before the session it is tied to was due); the
+  per-session before/after pain chart uses it.
 
 Rules:
 
@@ -77,14 +81,17 @@ def number_result(
     session_id: int | None = None,
     appointment_id: int | None = None,
     visit_start: datetime | None = None,
+    day_start: datetime | None = None,
 ) -> Numbering:
     """Number a result by the signed sessions (ascending) done when it was measured."""
-    number = None
     for index, found in enumerate(signed, start=1):
         if session_id is not None and found.pk == session_id:
-            number = index
-            break
-    if number is None and appointment_id is not None:
+            return Numbering(sessions_done=index if timing == AFTER else index - 1, session=index)
+    extra = 1 if timing == AFTER else 0
+    # Answered before this moment: never more sessions than had started when it was taken.
+    moment = day_start if day_start is not None and appointment_id is None else taken_at
+    by_time = sum(1 for s in signed if s.start < moment)
+    if appointment_id is not None:
         number = next(
             (
                 n
@@ -93,10 +100,15 @@ def number_result(
             ),
             None,
         )
-    if number is not None:
-        return Numbering(sessions_done=number if timing == AFTER else number - 1, session=number)
-    moment = visit_start if visit_start is not None else taken_at
-    return Numbering(sessions_done=sum(1 for s in signed if s.start < moment), session=None)
+        if number is not None:
+            done = min(number - 1, by_time)
+            return Numbering(
+                sessions_done=done + extra, session=number if done == number - 1 else None
+            )
+        if visit_start is not None:
+            by_visit = sum(1 for s in signed if s.start < visit_start)
+            return Numbering(sessions_done=min(by_visit, by_time) + extra, session=None)
+    return Numbering(sessions_done=by_time, session=None)
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,8 @@ class SessionPair:
     before: float | None
     after: float | None
     immediate_change: float | None  # before - after: positive = less pain after needling
+    before_id: int | None = None  # the stored results, to strike them out
+    after_id: int | None = None
 
 
 def mcid_band(code: str, baseline: float) -> Band:
@@ -257,6 +271,8 @@ def session_pairs(points: list[ResultPoint]) -> list[SessionPair]:
                     if before_score is not None and after_score is not None
                     else None
                 ),
+                before_id=before.result_id if before else None,
+                after_id=after.result_id if after else None,
             )
         )
     return pairs

@@ -7,7 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from imsclinic.outcomes.models import OutcomeResult
+from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.outcomes.models import OutcomeResult, ResultSource
 from imsclinic.outcomes.progress import (
     ResultPoint,
     Series,
@@ -68,6 +69,7 @@ def _point(
     labels: list[str],
     signed: list[SignedSession],
     result_id: int | None = None,
+    source: str = "",
 ) -> ResultPoint:
     """Turn a stored result into a point numbered by the sessions done when it was measured."""
     numbering = number_result(
@@ -77,6 +79,7 @@ def _point(
         session_id=session_id,
         appointment_id=appointment_id,
         visit_start=visit_start,
+        day_start=paper_day_start(source, appointment_id, taken_at),
     )
     return ResultPoint(
         instrument=instrument,
@@ -100,7 +103,18 @@ _FIELDS = (
     "appointment_id",
     "appointment__start",
     "timing",
+    "source",
 )
+
+
+def paper_day_start(
+    source: str, appointment_id: int | None, taken_at: dt.datetime
+) -> dt.datetime | None:
+    """Return the start of a paper form's date (clinic time) when it names no visit."""
+    if source != ResultSource.PAPER or appointment_id is not None:
+        return None
+    day = taken_at.astimezone(clinic_zone()).date()
+    return dt.datetime.combine(day, dt.time(0), tzinfo=clinic_zone())
 
 
 def _struck_by(first: str | None, last: str | None, email: str | None) -> str:
@@ -128,8 +142,8 @@ def progress_points(patient: Patient) -> tuple[list[ResultPoint], int, list[Stru
     points: list[ResultPoint] = []
     struck: list[StruckOut] = []
     for row in rows:
-        _pid, code, at, score, session_id, visit_id, start, timing, answers, labels, pk = row[:11]
-        voided_at, reason, first, last, email = row[11:]
+        _pid, code, at, score, session_id, visit_id, start, timing, source = row[:9]
+        answers, labels, pk, voided_at, reason, first, last, email = row[9:]
         if voided_at is not None:
             struck.append(
                 StruckOut(
@@ -144,7 +158,18 @@ def progress_points(patient: Patient) -> tuple[list[ResultPoint], int, list[Stru
             continue
         points.append(
             _point(
-                code, at, score, session_id, visit_id, start, timing, answers, labels, sessions, pk
+                code,
+                at,
+                score,
+                session_id,
+                visit_id,
+                start,
+                timing,
+                answers,
+                labels,
+                sessions,
+                pk,
+                source,
             )
         )
     return points, len(sessions), struck
@@ -167,10 +192,12 @@ def clinic_courses() -> list[PatientCourse]:
         .values_list(*_FIELDS)
     )
     points: dict[int, list[ResultPoint]] = defaultdict(list)
-    for patient_id, code, at, score, session_id, visit_id, start, timing in rows:
+    for patient_id, code, at, score, session_id, visit_id, start, timing, source in rows:
         signed = sessions.get(patient_id, [])
         points[patient_id].append(
-            _point(code, at, score, session_id, visit_id, start, timing, [], [], signed)
+            _point(
+                code, at, score, session_id, visit_id, start, timing, [], [], signed, None, source
+            )
         )
     return [
         PatientCourse(

@@ -224,14 +224,18 @@ def portal_measure_fill(
             "outcomes/measures_portal_fill.html",
             {**context, "earlier": earlier, "zone": clinic_zone()},
         )
+    if visit.end <= timezone.now():
+        # Answers "before the visit" for a visit already over would be numbered wrongly.
+        return render(request, "outcomes/measures_portal_fill.html", {**context, "ended": True})
     activities, naming = _psfs_setup(patient) if code == "PSFS" else ([], False)
     shown = shown_definition(code, activities=activities)
     if request.method == "POST":
         form = MeasureForm(request.POST, definition=shown, name_activities=naming)
         if form.is_valid():
             with transaction.atomic():
-                # One answer per visit and questionnaire: a second submit waits, then sees it.
-                Appointment.objects.select_for_update().filter(pk=visit.pk).first()
+                # One answer per visit and questionnaire: a second submit (or a paper entry for
+                # the same visit, which locks the same row) waits, then sees it.
+                Patient.objects.select_for_update().filter(pk=patient.pk).first()
                 earlier = results_for(patient).filter(appointment=visit, instrument=code).first()
                 saved = (
                     None
@@ -302,13 +306,38 @@ def _paper_duplicate(
 
 
 def _duplicate_message(earlier: OutcomeResult) -> str:
-    return _(
-        "The %(name)s is already recorded on %(date)s — strike it out on the progress page "
-        "if it was wrong, then enter this one."
-    ) % {
+    """Say which standing result blocks this entry, where it came from, and what to do."""
+    found = {
         "name": definition(earlier.instrument).name,
         "date": formats.date_format(earlier.taken_at.astimezone(clinic_zone()), "j M Y"),
+        "source": earlier.get_source_display(),
+        "timing": earlier.get_timing_display().lower(),
     }
+    if earlier.appointment_id is None:
+        return (
+            _(
+                "The %(name)s is already recorded on %(date)s without a visit (%(source)s). "
+                "If it was wrong, strike it out on the patient's progress page, then enter "
+                "this one."
+            )
+            % found
+        )
+    if earlier.timing:
+        return (
+            _(
+                "The %(name)s is already recorded for this visit (%(timing)s, %(source)s, "
+                "%(date)s). If it was wrong, strike it out on the patient's progress page, "
+                "then enter this one."
+            )
+            % found
+        )
+    return (
+        _(
+            "The %(name)s is already recorded for this visit (%(source)s, %(date)s). If it was "
+            "wrong, strike it out on the patient's progress page, then enter this one."
+        )
+        % found
+    )
 
 
 def _audit_paper_page(request: HttpRequest, patient: Patient, plan: Any) -> None:
@@ -382,7 +411,12 @@ def measures_enter(request: HttpRequest, patient_id: int) -> HttpResponse:
                 messages.success(request, _saved_message(request, patient, saved))
                 return redirect(reverse("measures_enter", kwargs={"patient_id": patient.pk}))
     else:
-        details = PaperDetailsForm(visits=visits, today=today, initial={"taken_on": today})
+        todays = next(
+            (v for v in visits if timezone.localtime(v.start, zone).date() == today), None
+        )
+        details = PaperDetailsForm(
+            visits=visits, today=today, initial={"taken_on": today, "appointment": todays}
+        )
         form = MeasureForm(definition=shown, name_activities=naming)
     context.update(
         {

@@ -166,6 +166,8 @@ def _pairs_view(pairs: list[SessionPair], zone: zoneinfo.ZoneInfo) -> dict[str, 
                 "before": format_score(pair.before) if pair.before is not None else "—",
                 "after": format_score(pair.after) if pair.after is not None else "—",
                 "effect": effect,
+                "before_id": pair.before_id,
+                "after_id": pair.after_id,
             }
         )
     return {

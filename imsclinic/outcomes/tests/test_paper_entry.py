@@ -192,8 +192,8 @@ def test_a_second_paper_form_for_the_same_visit_is_refused_and_keeps_the_answers
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert "is already recorded on" in page
-    assert "strike it out on the progress page if it was wrong" in page
+    assert "is already recorded for this visit (Paper form" in page
+    assert "If it was wrong, strike it out on the patient" in page
     assert 'href="#id_appointment"' in page  # the summary links to the visit
     assert 'id="id_item_3_5" checked' in page  # what was typed stays
     assert OutcomeResult.objects.count() == 1
@@ -211,7 +211,7 @@ def test_a_second_paper_form_for_the_same_day_without_a_visit_is_refused(
     )
     other_form = client.post(enter_url(patient), paper("ODI", yesterday, **odi_post()))
 
-    assert "is already recorded on" in again.content.decode()
+    assert "without a visit (Paper form)" in again.content.decode()
     assert other_day.status_code == 302 and other_form.status_code == 302
     assert OutcomeResult.objects.count() == 3
 

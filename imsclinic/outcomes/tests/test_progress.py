@@ -228,3 +228,40 @@ def test_the_summary_counts_thirty_percent_of_a_low_pain_baseline() -> None:
 def test_the_summary_with_one_score_waits_for_the_next() -> None:
     series = build_series("NPRS", nprs(1, 6))
     assert summary(series) == ("Pain: first score 6. The change shows from the next score on.")
+
+
+def test_a_questionnaire_answered_two_visits_ahead_counts_the_sessions_done_when_answered() -> None:
+    # Filled in for visit 3 (at week 7) before visit 1 (week 1): no session done yet.
+    assert done(taken_at=at(0), appointment_id=107) == (0, None)
+    assert done(taken_at=at(2), appointment_id=107) == (1, None)
+    assert done(taken_at=at(6), appointment_id=107) == (2, 3)
+
+
+def test_a_form_for_a_visit_later_cancelled_counts_the_sessions_done_when_answered() -> None:
+    # Answered at week 2 for a visit at week 6 that was cancelled (never signed).
+    numbering = number_result(signed=SIGNED, taken_at=at(2), appointment_id=999, visit_start=at(6))
+    assert (numbering.sessions_done, numbering.session) == (1, None)
+
+
+def test_an_after_rating_at_a_visit_not_signed_yet_counts_it_and_keeps_it_once_signed() -> None:
+    unsigned = number_result(
+        signed=SIGNED[:1],
+        taken_at=at(4) + timedelta(minutes=40),
+        timing="after",
+        appointment_id=104,
+        visit_start=at(4),
+    )
+    signed = number_result(
+        signed=SIGNED[:2],
+        taken_at=at(4) + timedelta(minutes=40),
+        timing="after",
+        appointment_id=104,
+        visit_start=at(4),
+    )
+    assert unsigned.sessions_done == signed.sessions_done == 2
+
+
+def test_a_paper_form_without_a_visit_counts_only_the_sessions_before_its_date() -> None:
+    noon = at(4) + timedelta(hours=3)  # the paper's date at noon, after that morning's session
+    assert done(taken_at=noon) == (2, None)
+    assert done(taken_at=noon, day_start=at(4) - timedelta(hours=9)) == (1, None)
