@@ -34,6 +34,7 @@ from imsclinic.charting.models import Assessment
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, Outcome
+from imsclinic.core.params import id_param
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 from imsclinic.scheduling.models import Appointment
@@ -71,10 +72,10 @@ def _open_assessment(request: HttpRequest, assessment_id: int) -> tuple[Assessme
 
 
 def _visit_for(request: HttpRequest, patient: Patient) -> Appointment | None:
-    raw = request.GET.get("appointment") or request.POST.get("appointment") or ""
-    if not raw.isdigit():
+    appointment_id = id_param(request.GET.get("appointment") or request.POST.get("appointment"))
+    if appointment_id is None:
         return None
-    return Appointment.objects.filter(pk=int(raw), patient=patient).first()
+    return Appointment.objects.filter(pk=appointment_id, patient=patient).first()
 
 
 def _apply_refusal(

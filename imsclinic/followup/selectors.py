@@ -6,7 +6,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+)
 from django.utils import timezone
 
 from imsclinic.clinic.models import Clinic
@@ -18,6 +26,10 @@ DEFAULT_ANSWER_HOURS = 48
 # A check-in still SCHEDULED this long after it was due did not go out: call instead.
 RETRY_GRACE = dt.timedelta(minutes=15)
 RECENT = dt.timedelta(days=7)
+# The call list keeps a row this long after someone noted they phoned ...
+CALL_KEEP_PHONED = dt.timedelta(days=7)
+# ... and forgets a session this old, phoned or not: a call now is no longer follow-up.
+CALL_MAX_SESSION_AGE = dt.timedelta(days=21)
 
 
 def answer_hours() -> int:
@@ -90,12 +102,14 @@ def _for_user(checkins: QuerySet[CheckIn], user: Any) -> QuerySet[CheckIn]:
 
 
 def unanswered_checkins(now: dt.datetime | None = None, *, user: Any = None) -> QuerySet[CheckIn]:
-    """Return the check-ins someone should phone about, oldest due first.
+    """Return the check-ins someone should phone about: not yet phoned first, oldest due first.
 
     Sent more than checkin_answer_hours ago and not answered; never sent because the patient
     has no email address or the note was signed too late, once due; or still not sent
-    (sending raised, the worker is down) RETRY_GRACE after it was due. Only the patients
-    `user` may see: front desk and owners all, a practitioner their care team's.
+    (sending raised, the worker is down) RETRY_GRACE after it was due. A row marked phoned
+    more than CALL_KEEP_PHONED ago, or whose session is older than CALL_MAX_SESSION_AGE,
+    drops off. Only the patients `user` may see: front desk and owners all, a practitioner
+    their care team's.
     """
     now = now or timezone.now()
     cutoff = now - dt.timedelta(hours=answer_hours())
@@ -104,11 +118,15 @@ def unanswered_checkins(now: dt.datetime | None = None, *, user: Any = None) -> 
         Q(status=CheckInStatus.SENT, sent_at__lte=cutoff)
         | Q(status=CheckInStatus.SKIPPED, skip_reason__in=CALL_SKIP_REASONS, due_at__lte=now)
         | Q(status=CheckInStatus.SCHEDULED, due_at__lte=stuck, created_at__lte=stuck)
+    ).filter(
+        Q(phoned_at__isnull=True) | Q(phoned_at__gte=now - CALL_KEEP_PHONED),
+        session__appointment__start__gte=now - CALL_MAX_SESSION_AGE,
     )
     return (
         _for_user(checkins, user)
         .select_related("patient", "practitioner", "session__appointment", "phoned_by")
-        .order_by("due_at", "pk")
+        .annotate(phoned=ExpressionWrapper(Q(phoned_at__isnull=False), output_field=BooleanField()))
+        .order_by("phoned", "due_at", "pk")
     )
 
 

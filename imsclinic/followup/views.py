@@ -21,6 +21,8 @@ from imsclinic.followup.errors import CheckInRefused
 from imsclinic.followup.forms import CheckInForm
 from imsclinic.followup.models import CheckIn, CheckInStatus, RedFlagAlert
 from imsclinic.followup.selectors import (
+    CALL_KEEP_PHONED,
+    CALL_MAX_SESSION_AGE,
     answer_hours,
     open_alerts_for,
     recently_answered,
@@ -155,19 +157,7 @@ def followup_list(request: HttpRequest) -> HttpResponse:
     checkins = list(unanswered_checkins(user=user))
     alerts = list(open_alerts_for(user))
     answered = list(recently_answered(user)) if clinical else []
-    shown: list[CheckIn | RedFlagAlert] = [*checkins, *alerts, *answered]
-    audit_record(
-        actor=user,
-        action=Action.VIEW,
-        object_type="followup_list",
-        request=request,
-        detail={
-            "patients": sorted({item.patient_id for item in shown}),
-            "checkins": [checkin.pk for checkin in checkins],
-            "alerts": [alert.pk for alert in alerts],
-            "answered": [checkin.pk for checkin in answered],
-        },
-    )
+    _audit_list_view(request, user, checkins=checkins, alerts=alerts, answered=answered)
     return render(
         request,
         "followup/followup_list.html",
@@ -177,9 +167,39 @@ def followup_list(request: HttpRequest) -> HttpResponse:
             "answered": answered,
             "clinical": clinical,
             "hours": answer_hours(),
+            "keep_phoned_days": CALL_KEEP_PHONED.days,
+            "max_session_days": CALL_MAX_SESSION_AGE.days,
             "zone": clinic_zone(),
         },
     )
+
+
+def _audit_list_view(
+    request: HttpRequest,
+    user: Any,
+    *,
+    checkins: list[CheckIn],
+    alerts: list[RedFlagAlert],
+    answered: list[CheckIn],
+) -> None:
+    """Write one VIEW row per patient the list shows (one without a patient if it is empty)."""
+    rows: dict[int, dict[str, list[int]]] = {}
+    for key, items in (("checkins", checkins), ("alerts", alerts), ("answered", answered)):
+        for item in items:
+            shown = rows.setdefault(item.patient_id, {"checkins": [], "alerts": [], "answered": []})
+            shown[key].append(item.pk)
+    if not rows:
+        audit_record(actor=user, action=Action.VIEW, object_type="followup_list", request=request)
+        return
+    for patient_id, detail in sorted(rows.items()):
+        audit_record(
+            actor=user,
+            action=Action.VIEW,
+            object_type="followup_list",
+            patient_id=patient_id,
+            request=request,
+            detail=detail,
+        )
 
 
 @require_POST

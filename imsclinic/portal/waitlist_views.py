@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from imsclinic.clinic.models import Location, Practitioner, Service
+from imsclinic.core.params import id_param
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import WaitlistEntry
 from imsclinic.scheduling.services import BookingError
@@ -87,9 +88,9 @@ def _initial(request: HttpRequest) -> dict[str, object]:
     if service is not None:
         initial["service"] = service.pk
     for name in ("practitioner", "location"):
-        value = request.GET.get(name, "")
-        if value.isdigit():
-            initial[name] = int(value)
+        value = id_param(request.GET.get(name))
+        if value is not None:
+            initial[name] = value
     date = request.GET.get("date", "")
     try:
         if date:

@@ -363,7 +363,7 @@ def adverse_event_update(request: HttpRequest, event_id: int) -> HttpResponse:
     if event.is_draft:
         messages.error(request, _("This event is still a draft. Complete it first."))
         return redirect("adverse_event_detail", event_id=event.pk)
-    was_alerting = event.alerts_owner
+    severity_before = event.severity
     form = AdverseEventUpdateForm(request.POST, current=event.severity)
     if form.is_valid():
         try:
@@ -377,7 +377,10 @@ def adverse_event_update(request: HttpRequest, event_id: int) -> HttpResponse:
         except AdverseEventRefused as refusal:
             form.add_error(refusal.field, str(refusal))
         else:
-            if event.alerts_owner and not was_alerting:
+            # The service saved a locked copy: read the severity it left.
+            event.refresh_from_db(fields=["severity", "status"])
+            if event.severity != severity_before and event.alerts_owner:
+                # Mild to significant, or significant to serious: the owner's alert went out.
                 messages.success(request, _("Added the update. The clinic owner is alerted."))
             else:
                 messages.success(request, _("Added the update."))

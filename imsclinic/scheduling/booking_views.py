@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
+from imsclinic.core.params import id_param
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 from imsclinic.safety.errors import OnlineImsBookingStopped
@@ -108,9 +109,7 @@ def _parse_day(text: str | None) -> dt.date | None:
 
 
 def _parse_id(text: str | None) -> int | None:
-    if not text or not text.isdigit() or len(text) > 18:
-        return None
-    return int(text)
+    return id_param(text)
 
 
 # ---------------------------------------------------------------------------------------------

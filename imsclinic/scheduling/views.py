@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from imsclinic.clinic.models import Location, Practitioner
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
+from imsclinic.core.params import id_param
 from imsclinic.core.permissions import is_clinic_staff
 from imsclinic.scheduling.calendar_grid import (
     Visit,
@@ -415,9 +416,10 @@ def calendar_feed_revoke(request: HttpRequest) -> HttpResponse:
     _require_staff(request)
     raw = request.POST.get("practitioner", "")
     if raw:
-        if not raw.isdigit():
+        practitioner_id = id_param(raw)
+        if practitioner_id is None:
             raise Http404
-        practitioner = get_object_or_404(Practitioner, pk=int(raw))
+        practitioner = get_object_or_404(Practitioner, pk=practitioner_id)
     else:
         own = _own_practitioner(request)
         if own is None:

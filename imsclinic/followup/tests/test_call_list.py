@@ -21,14 +21,18 @@ from imsclinic.clinic.models import Clinic, NeedleLot, Service
 from imsclinic.clinic.tests.needling import make_lot, needling_session
 from imsclinic.core.models import AuditEvent
 from imsclinic.followup.models import SKIP_LATE, SKIP_NO_EMAIL, CheckIn, CheckInStatus
+from imsclinic.followup.selectors import unanswered_checkins
 from imsclinic.followup.tasks import send_checkin
 from imsclinic.followup.tests.conftest import sign_visit, signed_in
 from imsclinic.patients.models import Patient
 
 CHECKIN_TASK = "imsclinic.followup.tasks.send_checkin"
 # Session, user, MFA, clinic and zone, the banner, the call list, the open red flags, the
-# answered list, the audit row: none grows with the rows.
+# answered list, the audit row for one patient: none grows with the rows.
 CLINICIAN_LIST_QUERIES = 16
+# Each further patient shown adds one audit row: read the chain's last hash, insert (and on
+# PostgreSQL take the chain's lock). That is the only growth, and it is per patient, not per row.
+AUDIT_ROW_QUERIES = 2
 
 
 class BrokenMailServer(BaseEmailBackend):
@@ -42,8 +46,14 @@ def checkin_for(
     patient: Patient, physio: User, *, status: str = CheckInStatus.SENT, **fields: Any
 ) -> CheckIn:
     """A check-in after a signed session of this patient's, in the given state."""
-    session = needling_session(patient, physio, lots=[make_lot(f"CL-{CheckIn.objects.count()}")])
     now = timezone.now()
+    session = needling_session(
+        patient,
+        physio,
+        lots=[make_lot(f"CL-{CheckIn.objects.count()}")],
+        # Within the call list's 21 days; an hour apart so one physio's visits never overlap.
+        start=now - dt.timedelta(days=3, hours=CheckIn.objects.count()),
+    )
     defaults: dict[str, Any] = {"due_at": now - dt.timedelta(hours=50)}
     if status in (CheckInStatus.SENT, CheckInStatus.ANSWERED):
         defaults["sent_at"] = now - dt.timedelta(hours=50)
@@ -91,10 +101,15 @@ def test_it_shows_a_practitioner_only_the_unanswered_checkins_of_their_own_patie
         listed = signed_in(everyone).get(url).content.decode()
         assert "Pat Ient" in listed and "Otto" in listed
 
-    # The audit row names the patients the page showed.
+    # The audit row names the patient the page showed, so "who viewed Pat" finds it.
     seen = AuditEvent.objects.filter(object_type="followup_list", actor=physio).get()
-    assert seen.detail["patients"] == [patient.pk]
+    assert seen.patient_id == patient.pk
     assert seen.detail["checkins"] == [pats.pk]
+    # Front desk saw both patients: one VIEW row for each.
+    rows = AuditEvent.objects.filter(object_type="followup_list", actor=front_desk)
+    assert sorted(rows.values_list("patient_id", flat=True)) == sorted(
+        [patient.pk, other_patient.pk]
+    )
     # And someone else's patient cannot be marked as phoned.
     assert signed_in(physio).post(reverse("checkin_phoned", args=[ottos.pk])).status_code == 404
     ottos.refresh_from_db()
@@ -244,3 +259,62 @@ def test_clinicians_see_what_their_patients_answered_in_the_last_7_days(
     assert "Answered in the last 7 days" not in (
         signed_in(front_desk).get(reverse("followup_list")).content.decode()
     )
+
+
+def test_the_list_grows_only_by_one_audit_row_per_further_patient(
+    two_care_teams: None,
+    patient: Patient,
+    other_patient: Patient,
+    physio: User,
+    other_physio: User,
+    owner: User,
+    clinic: Clinic,
+    django_assert_max_num_queries: Any,
+) -> None:
+    for _ in range(3):
+        checkin_for(patient, physio)
+        checkin_for(other_patient, other_physio, status=CheckInStatus.ANSWERED)
+    per_row = AUDIT_ROW_QUERIES + (connection.vendor == "postgresql")
+    client = signed_in(owner)
+    with django_assert_max_num_queries(
+        CLINICIAN_LIST_QUERIES + (connection.vendor == "postgresql") + per_row
+    ):
+        page = client.get(reverse("followup_list"))
+    assert page.status_code == 200
+    rows = AuditEvent.objects.filter(object_type="followup_list", actor=owner)
+    assert rows.count() == 2
+    assert len(rows.get(patient_id=patient.pk).detail["checkins"]) == 3
+    assert len(rows.get(patient_id=other_patient.pk).detail["answered"]) == 3
+
+
+def test_the_call_list_empties_and_puts_calls_not_yet_made_first(
+    patient: Patient, physio: User, front_desk: User, clinic: Clinic
+) -> None:
+    now = timezone.now()
+    older = checkin_for(patient, physio, due_at=now - dt.timedelta(days=5))
+    newer = checkin_for(patient, physio)
+    phoned_lately = checkin_for(
+        patient,
+        physio,
+        due_at=now - dt.timedelta(days=6),
+        phoned_at=now - dt.timedelta(days=2),
+        phoned_by=front_desk,
+    )
+    phoned_long_ago = checkin_for(
+        patient,
+        physio,
+        phoned_at=now - dt.timedelta(days=8),
+        phoned_by=front_desk,
+    )
+    stale = checkin_for(patient, physio)
+    appointment = stale.session.appointment
+    appointment.start = now - dt.timedelta(days=22)
+    appointment.end = appointment.start + dt.timedelta(hours=1)
+    appointment.save(update_fields=["start", "end"])
+
+    shown = list(unanswered_checkins(user=front_desk))
+    assert shown == [older, newer, phoned_lately]
+    assert phoned_long_ago not in shown and stale not in shown
+    text = signed_in(front_desk).get(reverse("followup_list")).content.decode()
+    assert "Shown: visits in the last 21 days" in text
+    assert "stays 7 days" in text

@@ -261,6 +261,21 @@ class TestPages:
         assert "Severity raised from" in page
         assert "The clinic owner is alerted." in page
 
+    @pytest.mark.parametrize(
+        ("before", "after"), [("mild", "significant"), ("significant", "serious")]
+    )
+    def test_raising_the_severity_says_the_clinic_owner_was_alerted(
+        self, before: str, after: str, patient: Patient, physio: User, owner: User
+    ) -> None:
+        event = record(patient, physio, severity=before)
+        client = signed_in(physio)
+        url = reverse("adverse_event_update", args=[event.pk])
+        raised = client.post(url, {"outcome": "Worse today.", "severity": after}, follow=True)
+        said = [str(message) for message in raised.context["messages"]]
+        assert said == ["Added the update. The clinic owner is alerted."]
+        plain = client.post(url, {"outcome": "Phoned: no change."}, follow=True)
+        assert [str(message) for message in plain.context["messages"]] == ["Added the update."]
+
     def test_a_bad_update_says_what_is_wrong_and_keeps_what_was_typed(
         self, patient: Patient, physio: User
     ) -> None:
