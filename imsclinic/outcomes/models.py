@@ -223,7 +223,7 @@ class MeasurePlan(models.Model):
 class InstrumentText(models.Model):
     """A questionnaire's published wording, loaded by a clinic that holds the licence.
 
-    Owned by helper FORMS (see docs/OUTCOMES.md): the forms show the latest loaded wording for
+    See docs/OUTCOMES.md: the forms show the latest loaded wording for
     the instrument's version, else the shipped short titles and anchors (instruments.py).
     """
 

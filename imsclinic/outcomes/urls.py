@@ -12,7 +12,7 @@ urlpatterns = [
     ),
 ]
 
-# Progress charts and the clinic outcomes report (helper PROGRESS).
+# Progress charts and the clinic outcomes report.
 from imsclinic.outcomes import views_progress, views_report  # noqa: E402
 
 urlpatterns += [
@@ -30,7 +30,7 @@ urlpatterns += [
     path("staff/reports/outcomes/", views_report.outcomes_report, name="outcomes_report"),
 ]
 
-# Questionnaires: the patient's in the portal, paper entry for staff (helper FORMS).
+# Questionnaires: the patient's in the portal, paper entry for staff.
 from imsclinic.outcomes import views_forms  # noqa: E402
 
 urlpatterns += [

@@ -4,7 +4,7 @@ from imsclinic.portal import views, waitlist_views
 
 urlpatterns = [path("", views.portal_home, name="portal_home")]
 
-# Booking, moving and cancelling visits (helper D).
+# Booking, moving and cancelling visits.
 urlpatterns += [
     path("book/", views.portal_book, name="portal_book"),
     path("book/confirm/", views.portal_book_confirm, name="portal_book_confirm"),
@@ -23,7 +23,7 @@ urlpatterns += [
     ),
 ]
 
-# The waitlist (helper B).
+# The waitlist.
 urlpatterns += [
     path("waitlist/", waitlist_views.waitlist_list, name="waitlist_list"),
     path("waitlist/join/", waitlist_views.waitlist_join_page, name="waitlist_join"),

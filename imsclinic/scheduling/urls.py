@@ -5,7 +5,7 @@ from django.urls import URLPattern, URLResolver, path
 from imsclinic.scheduling import booking_views, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    # Staff calendar (helper E).
+    # Staff calendar.
     path("calendar/", views.calendar_day, name="calendar_day"),
     path("calendar/week/", views.calendar_week, name="calendar_week"),
     path("calendar/mine/", views.calendar_mine, name="calendar_mine"),
@@ -27,7 +27,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
 ]
 
-# Front-desk booking for a patient, usually on the phone (helper D).
+# Front-desk booking for a patient, usually on the phone.
 urlpatterns += [
     path("patients/<int:patient_id>/book/", booking_views.staff_book, name="staff_book"),
     path(

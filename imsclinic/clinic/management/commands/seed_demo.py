@@ -840,13 +840,13 @@ class Command(BaseCommand):
         demo_patient = next((p for p in patients if p.email == DEMO_PATIENT_EMAIL), None)
         for kind, count in seed_demo_course(patient=demo_patient, physio=physio).items():
             tally.created[kind] += count
-        # Outcome measures (helper PROGRESS): six sessions of progress and a few other courses.
+        # Outcome measures: six sessions of progress and a few other courses.
         from imsclinic.outcomes.demo import seed_outcomes
 
         made = seed_outcomes(patient=demo_patient, physio=physio, others=patients)
         for kind, count in made.items():
             tally.created[kind] += count
-        # Follow-up (helper FOLLOWUP): answered, unanswered and red-flag check-ins.
+        # Follow-up: answered, unanswered and red-flag check-ins.
         from imsclinic.followup.demo import seed_followup
 
         for kind, count in seed_followup(physio=physio).items():
