@@ -13,25 +13,23 @@ from typing import Any
 
 from imsclinic.charting.models import NeedlingSession, NoteStatus
 from imsclinic.followup.models import CheckIn, CheckInStatus, RedFlagAlert
-from imsclinic.followup.services import CheckInAnswers, answers_text, checkin_hours
+from imsclinic.followup.services import (
+    CheckInAnswers,
+    answers_text,
+    checkin_due_at,
+    new_checkin,
+)
 
 
 def _checkin(session: NeedlingSession, **fields: Any) -> CheckIn:
-    due = session.appointment.end + dt.timedelta(hours=checkin_hours())
-    return CheckIn.objects.create(
-        session=session,
-        patient_id=session.patient_id,
-        practitioner_id=session.practitioner_id,
-        thoracic_precaution=session.thoracic_precaution,
-        due_at=due,
-        sent_at=due,
-        created_at=session.appointment.end,
-        **fields,
-    )
+    due = checkin_due_at(session)
+    checkin = new_checkin(session, sent_at=due, created_at=session.appointment.end, **fields)
+    checkin.save()
+    return checkin
 
 
 def _answered(session: NeedlingSession, answers: CheckInAnswers) -> CheckIn:
-    due = session.appointment.end + dt.timedelta(hours=checkin_hours())
+    due = checkin_due_at(session)
     return _checkin(
         session,
         status=CheckInStatus.ANSWERED,

@@ -42,6 +42,22 @@ def checkin_hours() -> int:
     return clinic.checkin_hours if clinic is not None else DEFAULT_CHECKIN_HOURS
 
 
+def checkin_due_at(session: NeedlingSession) -> dt.datetime:
+    """Return when a session's check-in is due: `checkin_hours` after its visit ended."""
+    return session.appointment.end + dt.timedelta(hours=checkin_hours())
+
+
+def new_checkin(session: NeedlingSession, **fields: Any) -> CheckIn:
+    """Return an unsaved check-in for the session, with what it copies from the note."""
+    return CheckIn(
+        session=session,
+        patient_id=session.patient_id,
+        practitioner_id=session.practitioner_id,
+        thoracic_precaution=session.thoracic_precaution,
+        **{"due_at": checkin_due_at(session), **fields},
+    )
+
+
 def checkin_schedule(
     *,
     session: NeedlingSession,
@@ -53,23 +69,20 @@ def checkin_schedule(
     now = now or timezone.now()
     if session.status != NoteStatus.SIGNED:
         return None
-    appointment = session.appointment
-    due_at = appointment.end + dt.timedelta(hours=checkin_hours())
+    due_at = checkin_due_at(session)
     # A note signed after the whole answer window: "How are you after your visit?" days
     # later would be odd, so nothing is sent and the call list asks someone to phone.
     late = now > due_at + dt.timedelta(hours=answer_hours())
     try:
         with transaction.atomic():  # a savepoint: a second call leaves the first row alone
-            checkin = CheckIn.objects.create(
-                session=session,
-                patient_id=session.patient_id,
-                practitioner_id=session.practitioner_id,
-                thoracic_precaution=session.thoracic_precaution,
+            checkin = new_checkin(
+                session,
                 due_at=due_at,
                 created_at=now,
                 status=CheckInStatus.SKIPPED if late else CheckInStatus.SCHEDULED,
                 skip_reason=SKIP_LATE if late else "",
             )
+            checkin.save()
     except IntegrityError:
         return CheckIn.objects.get(session=session)
     detail: dict[str, Any] = {"session": session.pk, "due_at": due_at.isoformat()}

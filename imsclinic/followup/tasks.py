@@ -60,17 +60,11 @@ def _claim(session_id: int) -> CheckIn | None:
     session = NeedlingSession.objects.filter(pk=session_id).select_related("appointment").first()
     if session is None or session.status != NoteStatus.SIGNED:
         return None  # an unsigned note gets no check-in (and no row)
-    from imsclinic.followup.services import checkin_hours
+    from imsclinic.followup.services import new_checkin
 
     try:
         with transaction.atomic():  # a savepoint; the unique session refuses a second row
-            CheckIn.objects.create(
-                session=session,
-                patient_id=session.patient_id,
-                practitioner_id=session.practitioner_id,
-                thoracic_precaution=session.thoracic_precaution,
-                due_at=session.appointment.end + dt.timedelta(hours=checkin_hours()),
-            )
+            new_checkin(session).save()
     except IntegrityError:
         pass
     return (
