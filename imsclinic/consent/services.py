@@ -37,6 +37,7 @@ from imsclinic.consent.text import DrawnSignatureError, check_drawn_signature
 from imsclinic.core.audit import audit_record, client_ip
 from imsclinic.core.models import Action
 from imsclinic.core.permissions import is_clinic_staff, is_owner, is_the_patient
+from imsclinic.core.queueing import queue_with_change
 from imsclinic.patients.models import Patient
 
 ADULT_AGE = 18
@@ -299,8 +300,8 @@ def consent_sign(
 
             send_signed_copy.enqueue(signature_id)
 
-        # robust: the signature stands even if the email cannot be queued; it is logged.
-        transaction.on_commit(enqueue, robust=True)
+        # The task row commits with the signature (see queue_with_change).
+        queue_with_change(enqueue)
     return signature
 
 

@@ -27,6 +27,7 @@ from imsclinic.clinic.models import Clinic
 from imsclinic.clinic.selectors import clinic_date_text
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, Outcome
+from imsclinic.core.queueing import queue_with_change
 from imsclinic.followup.errors import CheckInRefused
 from imsclinic.followup.models import SKIP_LATE, CheckIn, CheckInStatus, RedFlagAlert
 from imsclinic.followup.selectors import answer_hours
@@ -107,8 +108,8 @@ def checkin_schedule(
 
         send_checkin.using(run_after=run_after).enqueue(session_id)
 
-    # robust: the signed note stands even if the queue is down; the check-in row shows it.
-    transaction.on_commit(enqueue, robust=True)
+    # The task row commits with the signed note (see queue_with_change).
+    queue_with_change(enqueue)
     return checkin
 
 
@@ -275,8 +276,8 @@ def checkin_answer(
 
                 alert_care_team.enqueue(alert_id)
 
-            # robust: the alert stands (and shows as a banner) even if the email cannot queue.
-            transaction.on_commit(enqueue, robust=True)
+            # The task row commits with the alert, which also shows as a banner.
+            queue_with_change(enqueue)
     return locked
 
 

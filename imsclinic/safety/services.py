@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, Outcome
+from imsclinic.core.queueing import queue_with_change
 from imsclinic.intake.models import Intake
 from imsclinic.intake.selectors import current_intake
 from imsclinic.patients.models import Patient
@@ -237,21 +238,21 @@ def adverse_event_record(
             },
         )
         if event.alerts_owner:
-            _alert_owner_on_commit(event.pk)
+            _queue_owner_alert(event.pk)
     return event
 
 
-def _alert_owner_on_commit(event_id: int) -> None:
-    """Queue the owner's alert for this event once the transaction commits."""
+def _queue_owner_alert(event_id: int) -> None:
+    """Queue the owner's alert for this event, to go once the transaction commits."""
 
     def enqueue() -> None:
         from imsclinic.safety.tasks import alert_owner_of_adverse_event
 
         alert_owner_of_adverse_event.enqueue(event_id)
 
-    # robust: the record stands even if the email cannot be queued; the banner on the
-    # owner's patient list still shows it until acknowledged.
-    transaction.on_commit(enqueue, robust=True)
+    # The task row commits with the record (see queue_with_change); the banner on the
+    # owner's patient list also shows it until acknowledged.
+    queue_with_change(enqueue)
 
 
 def adverse_event_draft_open(
@@ -437,6 +438,6 @@ def adverse_event_update_add(
             },
         )
         if raised and locked.alerts_owner:
-            _alert_owner_on_commit(locked.pk)
+            _queue_owner_alert(locked.pk)
     event.severity = locked.severity
     return update

@@ -1,8 +1,8 @@
 """Emails about visits: confirmations, changes, cancellations and reminders, each with an .ics.
 
-The services call `appointment_changed` inside their transaction; nothing is queued unless
-that transaction commits. The emails themselves are sent by the tasks in `tasks.py`, exactly
-once each (see there).
+The services call `appointment_changed` inside their transaction; its task rows are written
+in that transaction, so they are queued if and only if it commits (core.queueing). The
+emails themselves are sent by the tasks in `tasks.py`, exactly once each (see there).
 
 - CONFIRMATION: "your visit is booked", with a REQUEST .ics; also queues the reminder.
 - CHANGE (a reschedule; `appointment` is the new visit, `appointment.rescheduled_from` the old
@@ -26,13 +26,13 @@ from email.message import MIMEPart
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from imsclinic.clinic.models import Clinic
+from imsclinic.core.queueing import queue_with_change
 from imsclinic.scheduling.ics import Method, appointment_ics, portal_url
 from imsclinic.scheduling.models import Appointment, NoticeKind
 
@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 
 def appointment_changed(*, appointment: Appointment, kind: NoticeKind) -> None:
-    """Queue the email (and, for a booking, the reminder) this change calls for, on commit."""
+    """Queue the email (and, for a booking, the reminder) this change calls for."""
     kind = NoticeKind(kind)
     appointment_id = appointment.pk
     location_id = appointment.location_id
@@ -54,11 +54,6 @@ def appointment_changed(*, appointment: Appointment, kind: NoticeKind) -> None:
         if type(location)._meta.get_field("clinic").is_cached(location)
         else None
     )
-
-    def enqueue() -> None:
-        # One transaction for every task row this change queues: one commit, not several.
-        with transaction.atomic():
-            queue()
 
     def queue() -> None:
         from imsclinic.scheduling.tasks import SENT, send_appointment_notice
@@ -78,9 +73,8 @@ def appointment_changed(*, appointment: Appointment, kind: NoticeKind) -> None:
         if kind in (NoticeKind.CANCELLATION, NoticeKind.CHANGE) and freed is not None:
             freed_time_offer(freed)
 
-    # robust: the visit is already committed; a failure to queue is logged, not shown as an
-    # error to the person who just booked.
-    transaction.on_commit(enqueue, robust=True)
+    # The task rows commit with the visit (see queue_with_change).
+    queue_with_change(queue)
 
 
 def reminder_due(start: dt.datetime, reminder_hours: int) -> dt.datetime:

@@ -152,40 +152,30 @@ class TestSeverity:
         assert changed.detail["severity_before"] == "mild"
         assert event.history.first().severity == "significant"
 
-    def test_an_upgrade_to_significant_alerts_the_owner_after_commit(
-        self,
-        patient: Patient,
-        physio: User,
-        owner: User,
-        django_capture_on_commit_callbacks: Any,
+    def test_an_upgrade_to_significant_alerts_the_owner(
+        self, patient: Patient, physio: User, owner: User
     ) -> None:
         event = record(patient, physio)
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            adverse_event_update_add(
-                event=event,
-                outcome="GP prescribed antibiotics.",
-                severity="significant",
-                actor=physio,
-            )
-        assert len(callbacks) == 1
+        adverse_event_update_add(
+            event=event,
+            outcome="GP prescribed antibiotics.",
+            severity="significant",
+            actor=physio,
+        )
         assert DBTaskResult.objects.get(task_path=ALERT_TASK).args_kwargs["args"] == [event.pk]
         assert alert_owner_of_adverse_event.call(event.pk) == 1
 
     def test_a_significant_event_turning_serious_goes_back_before_the_owner(
-        self,
-        patient: Patient,
-        physio: User,
-        owner: User,
-        django_capture_on_commit_callbacks: Any,
+        self, patient: Patient, physio: User, owner: User
     ) -> None:
         event = record(patient, physio, severity="significant")
         assert alert_owner_of_adverse_event.call(event.pk) == 1
         adverse_event_acknowledge(event=event, actor=owner)
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            adverse_event_update_add(
-                event=event, outcome="Admitted overnight.", severity="serious", actor=physio
-            )
-        assert len(callbacks) == 1
+        adverse_event_update_add(
+            event=event, outcome="Admitted overnight.", severity="serious", actor=physio
+        )
+        # One alert queued when it was recorded, one more for the worse severity.
+        assert DBTaskResult.objects.filter(task_path=ALERT_TASK).count() == 2
         event.refresh_from_db()
         assert event.severity == "serious"
         assert event.acknowledged_at is None
@@ -193,24 +183,19 @@ class TestSeverity:
         assert alert_owner_of_adverse_event.call(event.pk) == 1
 
     def test_a_plain_update_of_an_alerting_event_alerts_no_one_again(
-        self,
-        patient: Patient,
-        physio: User,
-        owner: User,
-        django_capture_on_commit_callbacks: Any,
+        self, patient: Patient, physio: User, owner: User
     ) -> None:
         event = record(patient, physio, severity="serious")
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            adverse_event_update_add(event=event, outcome="Home again.", actor=physio)
-        assert callbacks == []
+        assert DBTaskResult.objects.filter(task_path=ALERT_TASK).count() == 1
+        adverse_event_update_add(event=event, outcome="Home again.", actor=physio)
+        assert DBTaskResult.objects.filter(task_path=ALERT_TASK).count() == 1
 
     def test_an_update_without_a_worse_severity_alerts_no_one(
-        self, patient: Patient, physio: User, owner: User, django_capture_on_commit_callbacks: Any
+        self, patient: Patient, physio: User, owner: User
     ) -> None:
         event = record(patient, physio)
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            adverse_event_update_add(event=event, outcome="Resolved.", actor=physio)
-        assert callbacks == []
+        adverse_event_update_add(event=event, outcome="Resolved.", actor=physio)
+        assert not DBTaskResult.objects.filter(task_path=ALERT_TASK).exists()
 
 
 class TestWhoMayUpdate:

@@ -89,19 +89,12 @@ class TestRecording:
 
 
 class TestOwnerAlert:
-    def test_a_significant_event_emails_each_owner_once_after_commit(
-        self,
-        patient: Patient,
-        physio: User,
-        owner: User,
-        django_capture_on_commit_callbacks: Any,
+    def test_a_significant_event_emails_each_owner_once(
+        self, patient: Patient, physio: User, owner: User
     ) -> None:
         second_owner = make_user("co.owner@cedar.example", Role.OWNER)
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            event = record(patient, physio, event_type="fainting", severity="significant")
-            assert not DBTaskResult.objects.exists()  # nothing before the commit
-        assert len(callbacks) == 1
-        callbacks[0]()
+        event = record(patient, physio, event_type="fainting", severity="significant")
+        # The task row is written with the record, so it commits (or not) with it.
         queued = DBTaskResult.objects.get(task_path=ALERT_TASK)
         assert queued.args_kwargs["args"] == [event.pk]
 
@@ -116,12 +109,8 @@ class TestOwnerAlert:
         assert alert_owner_of_adverse_event.call(event.pk) == 0
         assert len(mail.outbox) == 2
 
-    def test_a_mild_event_alerts_no_one(
-        self, patient: Patient, physio: User, owner: User, django_capture_on_commit_callbacks: Any
-    ) -> None:
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            event = record(patient, physio)
-        assert callbacks == []
+    def test_a_mild_event_alerts_no_one(self, patient: Patient, physio: User, owner: User) -> None:
+        event = record(patient, physio)
         assert not DBTaskResult.objects.exists()
         assert alert_owner_of_adverse_event.call(event.pk) == 0
         assert mail.outbox == []
