@@ -66,11 +66,16 @@ def test_a_patient_reports_breathlessness_and_the_physio_sees_the_red_flag(
     assert serious_problems(page) == []
     page.screenshot(path=str(SHOTS / "followup-form.png"), full_page=True)
 
-    # Sent with nothing answered: each question says so, and the page stays accessible.
+    # Sent with nothing answered: a summary at the top takes focus and links to each
+    # question, each question says what is missing, and the page stays accessible.
     page.get_by_role("button", name="Send my answers").click()
-    assert page.get_by_text("Answer yes or no.").first.is_visible()
-    assert page.get_by_text("Choose a number from 0 to 10.").is_visible()
+    summary = page.locator("#error-summary")
+    assert summary.evaluate("node => node === document.activeElement")
+    assert page.get_by_text("Answer yes or no.", exact=True).first.is_visible()
+    assert page.get_by_text("Choose a number from 0 to 10.", exact=True).is_visible()
     assert serious_problems(page) == []
+    summary.get_by_role("link", name="How sore are you now?").click()
+    assert page.evaluate("document.activeElement.id") == "id_soreness_0"
 
     breathless = page.get_by_role("group", name="Are you short of breath")
     breathless.get_by_label("Yes").check()

@@ -69,6 +69,8 @@ class CheckInForm(forms.Form):
                 "You were needled near the chest wall. Rarely, this can let air into the space "
                 "around a lung, which makes breathing hard. Please answer this first."
             )
+            # Shown first on the page, so listed first in the error summary too.
+            self.order_fields(["breathless_or_chest_pain"])
 
     def red_flag_fields(self) -> list[forms.BoundField]:
         """Return the red-flag questions in the order shown (breathlessness first)."""

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.selectors import clinic_date_text, clinic_zone
 from imsclinic.core.audit import audit_record
+from imsclinic.core.form_errors import error_summary
 from imsclinic.core.models import Action
 from imsclinic.core.permissions import is_owner, is_practitioner
 from imsclinic.followup.errors import CheckInRefused
@@ -66,7 +67,9 @@ def checkin_answer_view(request: HttpRequest, token: str) -> HttpResponse:
             "followup/checkin_done.html",
             {"checkin": checkin if just_answered else None, "just_answered": just_answered},
         )
-    form = CheckInForm(request.POST or None, thoracic=checkin.thoracic_precaution)
+    form = CheckInForm(
+        request.POST if request.method == "POST" else None, thoracic=checkin.thoracic_precaution
+    )
     if request.method == "POST" and form.is_valid():
         try:
             checkin_answer(checkin=checkin, answers=form.answers(), request=request)
@@ -82,7 +85,7 @@ def checkin_answer_view(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "followup/checkin_form.html",
-        {"form": form, "checkin": checkin, "day": day},
+        {"form": form, "checkin": checkin, "day": day, "errors": error_summary(form)},
         status=400 if form.is_bound else 200,
     )
 

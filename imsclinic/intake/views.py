@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.core.form_errors import error_summary
 from imsclinic.intake.body_map import BACK_OUTLINE_ONLY, REGIONS, SHAPES
 from imsclinic.intake.forms import AnswersForm, DetailsForm, missing_details
 from imsclinic.intake.questions import QUESTIONS, SECTION_SLUGS, SECTIONS, readable, section
@@ -46,37 +47,6 @@ from imsclinic.patients.services import patient_update_demographics
 
 # ---------------------------------------------------------------------------------------------
 # Shared bits
-
-
-def _error_target(form: Any, name: str) -> str:
-    """Return the id of the first control of a field, for the error summary's link."""
-    bound = form[name]
-    widget = bound.field.widget
-    if getattr(widget, "allow_multiple_selected", False) or widget.input_type in ("radio",):
-        return f"{bound.auto_id}_0"
-    return str(bound.auto_id)
-
-
-def error_summary(*forms: Any) -> list[dict[str, str]]:
-    """Return every field error of these forms as (link target, label, message)."""
-    items = []
-    for form in forms:
-        if form is None or not form.is_bound:
-            continue
-        for message in form.non_field_errors():
-            items.append({"target": "", "label": "", "message": message})
-        for name, errors in form.errors.items():
-            if name == "__all__":
-                continue
-            for message in errors:
-                items.append(
-                    {
-                        "target": _error_target(form, name),
-                        "label": str(form[name].label),
-                        "message": message,
-                    }
-                )
-    return items
 
 
 def body_figures(chosen: list[str]) -> list[dict[str, Any]]:

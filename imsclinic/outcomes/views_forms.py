@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.audit import audit_record
+from imsclinic.core.form_errors import error_summary
 from imsclinic.core.models import Action
 from imsclinic.outcomes import services
 from imsclinic.outcomes.errors import OutcomeRefused
@@ -60,28 +61,6 @@ def _patient_page(view: PatientView) -> Callable[..., HttpResponse]:
         return view(request, patient, *args, **kwargs)
 
     return wrapper
-
-
-def _error_summary(*forms: Any) -> list[dict[str, str]]:
-    """Return every error of these forms as (link target, label, message), in field order."""
-    items: list[dict[str, str]] = []
-    for form in forms:
-        if form is None or not form.is_bound:
-            continue
-        for message in form.non_field_errors():
-            items.append({"target": "", "label": "", "message": message})
-        for name in form.fields:
-            for message in form.errors.get(name, []):
-                bound = form[name]
-                radio = getattr(bound.field.widget, "input_type", "") == "radio"
-                items.append(
-                    {
-                        "target": f"{bound.auto_id}_0" if radio else str(bound.auto_id),
-                        "label": str(bound.label),
-                        "message": message,
-                    }
-                )
-    return items
 
 
 def _refusal_to_form(form: MeasureForm, error: OutcomeRefused) -> None:
@@ -264,7 +243,7 @@ def portal_measure_fill(
             "form": form,
             "definition": shown,
             "rows": form.rows(),
-            "errors": _error_summary(form),
+            "errors": error_summary(form),
         }
     )
     return render(request, "outcomes/measures_portal_fill.html", context)
@@ -425,7 +404,7 @@ def measures_enter(request: HttpRequest, patient_id: int) -> HttpResponse:
             "details": details,
             "form": form,
             "rows": form.rows(),
-            "errors": _error_summary(details, form),
+            "errors": error_summary(details, form),
         }
     )
     _audit_paper_page(request, patient, plan)

@@ -1,7 +1,6 @@
 // Intake questionnaire enhancements: the page works without them.
 // - clicking a region of the body figure ticks its checkbox (the checkboxes are the control);
-// - follow-up questions hide while their trigger answer does not call for them;
-// - an error summary takes focus so screen reader and keyboard users start there.
+// - follow-up questions hide while their trigger answer does not call for them.
 (function () {
   "use strict";
 
@@ -49,7 +48,5 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-body-map]").forEach(setUpBodyMap);
     document.querySelectorAll(".intake form").forEach(setUpFollowUps);
-    var summary = document.getElementById("error-summary");
-    if (summary && summary.getAttribute("role") === "alert") summary.focus();
   });
 })();

@@ -134,8 +134,32 @@ def test_it_needs_every_warning_sign_answered(sent: tuple[CheckIn, str]) -> None
     text = page.content.decode()
     assert "Answer yes or no." in text
     assert 'aria-invalid="true"' in text
+    # The summary at the top names the question and links to its first choice.
+    summary = text[
+        text.index('id="error-summary"') : text.index("</div>", text.index('id="error-summary"'))
+    ]
+    assert 'href="#id_fainted_0"' in summary
+    assert 'id="id_fainted_0"' in text
     checkin.refresh_from_db()
     assert checkin.status == CheckInStatus.SENT
+
+
+def test_an_empty_check_in_lists_every_question_to_answer_in_page_order(
+    sent: tuple[CheckIn, str],
+) -> None:
+    checkin, link = sent
+    assert checkin.thoracic_precaution  # so breathlessness is asked first, in a box
+    text = Client().post(link, {}).content.decode()
+    start = text.index('id="error-summary"')
+    links = re.findall(r'href="#(id_[a-z0-9_]+)"', text[start : text.index("</ul>", start)])
+    assert links == [
+        "id_breathless_or_chest_pain_0",
+        "id_soreness_0",
+        "id_site_infection_signs_0",
+        "id_site_swelling_or_pus_0",
+        "id_numbness_or_weakness_0",
+        "id_fainted_0",
+    ]
 
 
 def test_calm_answers_are_stored_and_thanked_once(
