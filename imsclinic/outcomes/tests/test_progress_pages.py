@@ -232,7 +232,8 @@ def test_the_outcomes_report_counts_who_met_the_mcid_by_session(
     assert (odi.cells[1].reached, odi.cells[1].met) == (1, 1)
     html = response.content.decode()
     assert "latest score measured after at most n completed sessions" in html
-    assert "2 of 2 (100.00%)" in html
+    assert "2 of 2 (100%)" in html
+    assert "1 of 2 (50%)" in html  # shares of patients are whole percents
     assert AuditEvent.objects.filter(object_type="outcomes_report").count() == 1
 
 
