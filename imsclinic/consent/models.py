@@ -156,6 +156,8 @@ class ConsentSignature(models.Model):
     )
     withdrawal_reason = models.TextField(blank=True)
     copy_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set on the first signature a withdrawal covered once its notices have gone.
+    withdrawal_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ("-signed_at", "-pk")

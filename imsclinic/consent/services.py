@@ -347,4 +347,12 @@ def consent_withdraw(
                 request=request,
                 detail={"withdrawn": True, "version": signature.version.number},
             )
+        first_id = standing[0].pk
+
+        def enqueue() -> None:
+            from imsclinic.consent.tasks import send_withdrawal_notice
+
+            send_withdrawal_notice.enqueue(first_id)
+
+        queue_with_change(enqueue)
     return standing

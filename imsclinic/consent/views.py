@@ -216,10 +216,12 @@ def portal_consent_withdraw(request: HttpRequest, patient: Patient) -> HttpRespo
         except ConsentError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(
-                request,
-                _("Your consent is withdrawn. You will not be needled unless you sign again."),
-            )
+            text = _("Your consent is withdrawn. You will not be needled unless you sign again.")
+            if patient.contact_email:
+                text += " " + _("A confirmation is on its way to %(email)s.") % {
+                    "email": patient.contact_email
+                }
+            messages.success(request, text)
         return redirect("portal_consent")
     context = {"patient": patient, "state": state, "form": form}
     return render(request, "consent/portal_withdraw.html", context)
@@ -297,7 +299,12 @@ def staff_consent_withdraw(request: HttpRequest, patient_id: int) -> HttpRespons
         except ConsentError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, _("Recorded the withdrawal of consent."))
+            text = _("Recorded the withdrawal of consent. The care team is told by email.")
+            if patient.contact_email:
+                text += " " + _("So is the patient, at %(email)s.") % {
+                    "email": patient.contact_email
+                }
+            messages.success(request, text)
         return redirect("patient_detail", patient_id=patient.pk)
     context = {"patient": patient, "state": state, "form": form}
     return render(request, "consent/staff_withdraw.html", context)

@@ -134,6 +134,7 @@ def test_the_patient_withdraws_after_a_page_that_explains_it(
     assert "you will not be needled" in page
     response = client.post(reverse("portal_consent_withdraw"), {"reason": ""}, follow=True)
     assert "Your consent is withdrawn" in response.content.decode()
+    assert "A confirmation is on its way to pat@patients.example." in response.content.decode()
     assert consent_state(patient).code == StateCode.WITHDRAWN
 
 
@@ -255,9 +256,15 @@ def test_staff_record_a_withdrawal(patient: Patient, version: ConsentVersion, ph
     consent_sign(patient=patient, version=version, agreed=True, signer_name="P", actor=patient.user)
     client = client_for(physio)
     response = client.post(
-        reverse("staff_consent_withdraw", args=[patient.pk]), {"reason": "Said so by phone"}
+        reverse("staff_consent_withdraw", args=[patient.pk]),
+        {"reason": "Said so by phone"},
+        follow=True,
     )
-    assert response.status_code == 302
+    assert response.redirect_chain[-1][0] == reverse("patient_detail", args=[patient.pk])
+    assert (
+        "The care team is told by email. So is the patient, at pat@patients.example."
+        in response.content.decode()
+    )
     assert consent_state(patient).code == StateCode.WITHDRAWN
     assert ConsentSignature.objects.get().withdrawn_by == physio
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.test import RequestFactory
+from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from imsclinic.accounts.models import User
@@ -29,6 +31,7 @@ from imsclinic.consent.services import (
     consent_version_change,
     consent_withdraw,
 )
+from imsclinic.consent.tasks import send_withdrawal_notice
 from imsclinic.consent.tests.conftest import publish_version
 from imsclinic.core.models import AuditEvent
 from imsclinic.patients.models import Patient
@@ -36,6 +39,7 @@ from imsclinic.patients.models import Patient
 pytestmark = pytest.mark.django_db
 
 SIGN_TASK = "imsclinic.consent.tasks.send_signed_copy"
+WITHDRAW_TASK = "imsclinic.consent.tasks.send_withdrawal_notice"
 
 
 def portal_request(patient_user: User) -> object:
@@ -288,13 +292,10 @@ def test_it_refuses_a_drawn_signature_that_is_not_one(
     assert not ConsentSignature.objects.exists()
 
 
-def test_signing_queues_the_signed_copy_email_after_commit(
-    patient: Patient,
-    version: ConsentVersion,
-    django_capture_on_commit_callbacks: object,
+def test_signing_queues_the_signed_copy_email_with_the_signature(
+    patient: Patient, version: ConsentVersion
 ) -> None:
-    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
-        signature = sign_as_patient(patient, version)
+    signature = sign_as_patient(patient, version)
     queued = DBTaskResult.objects.get(task_path=SIGN_TASK)
     assert queued.args_kwargs["args"] == [signature.pk]
 
@@ -334,6 +335,45 @@ def test_withdrawal_stops_consent_and_is_recorded_once(
         AuditEvent.objects.filter(object_type="consent_signature", detail__withdrawn=True).count()
         == 1
     )
+
+
+def test_a_withdrawal_tells_the_patient_and_the_care_team_once(
+    patient: Patient,
+    version: ConsentVersion,
+    physio: User,
+    other_physio: User,
+    mailoutbox: list[mail.EmailMessage],
+) -> None:
+    signature = sign_as_patient(patient, version)
+    consent_withdraw(patient=patient, reason="Changed my mind", actor=patient.user)
+    queued = DBTaskResult.objects.get(task_path=WITHDRAW_TASK)
+    assert queued.args_kwargs["args"] == [signature.pk]
+
+    assert send_withdrawal_notice.call(signature.pk) == 2
+    # A retry, or a second worker, sends nothing more.
+    assert send_withdrawal_notice.call(signature.pk) == 0
+    by_address = {message.to[0]: message for message in mailoutbox}
+    assert sorted(by_address) == ["pat@patients.example", "physio@cedar.example"]  # not Oscar
+
+    to_patient = by_address["pat@patients.example"]
+    assert "withdrawn" in to_patient.subject
+    assert "Nobody at the clinic will needle you unless you sign a new consent" in (to_patient.body)
+    assert "604-555-0100" in to_patient.body
+
+    to_physio = by_address["physio@cedar.example"]
+    assert reverse("patient_detail", args=[patient.pk]) in to_physio.body
+    for private in ("Pat", "Ient", "Changed my mind"):
+        assert private not in to_physio.subject
+        assert private not in to_physio.body
+
+
+def test_a_withdrawal_rolled_back_sends_nothing(patient: Patient, version: ConsentVersion) -> None:
+    sign_as_patient(patient, version)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        consent_withdraw(patient=patient, actor=patient.user)
+        raise RuntimeError("the request failed after the withdrawal")
+    assert not DBTaskResult.objects.filter(task_path=WITHDRAW_TASK).exists()
+    assert consent_state(patient).current is not None
 
 
 def test_after_withdrawal_the_patient_can_sign_again(
