@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
+
 
 def error_target(form: Any, name: str) -> str:
     """Return the id of the field's first control, which the summary's link moves focus to."""
     bound = form[name]
-    widget = bound.field.widget
-    if getattr(widget, "allow_multiple_selected", False) or widget.input_type == "radio":
+    if isinstance(bound.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
         return f"{bound.auto_id}_0"  # a group of radios or checkboxes: its first one
-    return str(bound.auto_id)
+    return str(bound.auto_id)  # one control: an input, a text area or a select (multiple too)
 
 
 def error_summary(*forms: Any) -> list[dict[str, str]]:

@@ -144,6 +144,20 @@ def test_it_needs_every_warning_sign_answered(sent: tuple[CheckIn, str]) -> None
     assert checkin.status == CheckInStatus.SENT
 
 
+def test_an_over_long_note_is_linked_from_the_summary_and_kept(
+    sent: tuple[CheckIn, str],
+) -> None:
+    checkin, link = sent
+    note = "Still a little sore.\r\n" * 120  # over 2,000 characters as sent
+    page = Client().post(link, {**CALM, "notes": note})
+    assert page.status_code == 400
+    text = page.content.decode()
+    assert 'href="#id_notes"' in text
+    assert "Still a little sore." in text  # what was typed is still in the box
+    checkin.refresh_from_db()
+    assert checkin.status == CheckInStatus.SENT
+
+
 def test_an_empty_check_in_lists_every_question_to_answer_in_page_order(
     sent: tuple[CheckIn, str],
 ) -> None:

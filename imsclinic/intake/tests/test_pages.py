@@ -105,6 +105,17 @@ def test_a_missing_answer_is_explained_next_to_it_and_what_was_typed_stays(
     assert draft.answers == {"medications": "Ramipril 5 mg daily", "antiplatelets": "no"}
 
 
+def test_a_required_text_answer_left_empty_is_linked_from_the_summary(
+    signed_in: Client, patient: Patient
+) -> None:
+    url = reverse("intake_section", args=["reason"])
+    response = signed_in.post(url, {"reason": "", "action": "continue"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'href="#id_reason"' in page
+    assert 'id="id_reason"' in page
+
+
 def test_going_back_to_a_section_shows_the_answers_saved_there(
     signed_in: Client, patient: Patient
 ) -> None:
