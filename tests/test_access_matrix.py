@@ -157,6 +157,15 @@ def consent_version(w: dict[str, Any], *, draft: bool = False) -> Any:
     return version
 
 
+def consent_withdrawn(w: dict[str, Any]) -> dict[str, Any]:
+    """The patient signs the consent, then withdraws it (the care team's email link)."""
+    from imsclinic.consent.services import consent_withdraw
+
+    signed = consent_signed(w)
+    consent_withdraw(patient=w["patient_record"], actor=w["patient"])
+    return {"signature_id": signed["signature_id"]}
+
+
 def consent_signed(w: dict[str, Any]) -> dict[str, Any]:
     """The patient signs the consent (the signed-copy PDF pages)."""
     from imsclinic.consent.services import consent_sign
@@ -448,6 +457,11 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "staff_consent_withdraw": (
         lambda w: {"patient_id": w["patient_record"].pk},
         BOOK_FOR_PATIENT,
+    ),
+    # Sends whoever may open the patient on to the patient's page.
+    "staff_consent_withdrawal": (
+        consent_withdrawn,
+        {**BOOK_FOR_PATIENT, "front_desk": 302, "physio": 302, "owner": 302},
     ),
     "consent_admin": (none, STAFF_ONLY),
     "consent_document_new": (none, OWNER_ONLY),

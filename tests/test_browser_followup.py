@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from conftest import staff_tab
 from imsclinic.clinic.tests.needling import make_lot, needling_session
@@ -70,12 +71,12 @@ def test_a_patient_reports_breathlessness_and_the_physio_sees_the_red_flag(
     # question, each question says what is missing, and the page stays accessible.
     page.get_by_role("button", name="Send my answers").click()
     summary = page.locator("#error-summary")
-    assert summary.evaluate("node => node === document.activeElement")
+    expect(summary).to_be_focused()  # waits for app.js, which runs after the page loads
     assert page.get_by_text("Answer yes or no.", exact=True).first.is_visible()
     assert page.get_by_text("Choose a number from 0 to 10.", exact=True).is_visible()
     assert serious_problems(page) == []
     summary.get_by_role("link", name="How sore are you now?").click()
-    assert page.evaluate("document.activeElement.id") == "id_soreness_0"
+    expect(page.locator("#id_soreness_0")).to_be_focused()
 
     breathless = page.get_by_role("group", name="Are you short of breath")
     breathless.get_by_label("Yes").check()

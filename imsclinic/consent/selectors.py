@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils import formats
 from django.utils.translation import gettext as _
 
+from imsclinic.accounts.models import User
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.consent.models import (
     ConsentDocument,
@@ -41,6 +42,19 @@ class ConsentState:
     @property
     def ok(self) -> bool:
         return self.current is not None
+
+
+def withdrawal_notice_team(patient: Patient) -> list[str]:
+    """Return the addresses told of a withdrawal: active practitioners on the care team."""
+    return sorted(
+        address
+        for address in User.objects.filter(
+            is_active=True,
+            practitioner__is_active=True,
+            practitioner__in=patient.care_team.all(),
+        ).values_list("email", flat=True)
+        if address
+    )
 
 
 def local_time_text(moment: dt.datetime, zone: zoneinfo.ZoneInfo | None = None) -> str:

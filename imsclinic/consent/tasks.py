@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.conf import settings
@@ -12,11 +13,15 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Clinic
 from imsclinic.consent.models import ConsentSignature
 from imsclinic.consent.pdf import pdf_filename, signature_pdf
-from imsclinic.consent.selectors import local_time_text
+from imsclinic.consent.selectors import (
+    StateCode,
+    consent_state,
+    local_time_text,
+    withdrawal_notice_team,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,14 +67,21 @@ def send_signed_copy(signature_id: int) -> bool:
     return True
 
 
+# A failed send (the mail server down) is tried again this often, for this long.
+RETRY_AFTER = dt.timedelta(minutes=15)
+RETRY_FOR = dt.timedelta(hours=24)
+
+
 @task()
 def send_withdrawal_notice(signature_id: int) -> int:
-    """Tell the patient and their care team, once, that consent to needling was withdrawn.
+    """Tell the care team and the patient, once, that consent to needling was withdrawn.
 
-    The patient gets a dated record of it (they may have withdrawn by phone). Each active
-    practitioner on the care team gets a link to the patient's page and no health
-    information, so whoever would needle next knows before the visit. Returns the number of
-    emails sent.
+    Each active practitioner on the care team gets a link (keyed by the withdrawal, not the
+    patient) and no health information, so whoever would needle next knows before the
+    visit; the patient gets a dated record of it (they may have withdrawn by phone). Nothing
+    is sent if they have signed again meanwhile. When no email at all could go, it tries again
+    in 15 minutes for a day; when only some went, the others are logged as errors and not
+    retried, so nobody is told twice. Returns the number of emails sent.
     """
     with transaction.atomic():
         signature = (
@@ -85,24 +97,73 @@ def send_withdrawal_notice(signature_id: int) -> int:
         ):
             return 0
         patient = signature.patient
-        clinic = Clinic.current()
-        clinic_name = clinic.name if clinic is not None else ""
-        phone = clinic.phone if clinic is not None else ""
-        reply_to = [clinic.email] if clinic is not None and clinic.email else None
-        team = sorted(
-            address
-            for address in User.objects.filter(
-                is_active=True,
-                practitioner__is_active=True,
-                practitioner__in=patient.care_team.all(),
-            ).values_list("email", flat=True)
-            if address
-        )
-        link = settings.SITE_URL + reverse("patient_detail", args=[patient.pk])
-        messages = []
-        with translation.override(settings.LANGUAGE_CODE):
-            if patient.contact_email:
-                messages.append(
+        if consent_state(patient).code != StateCode.WITHDRAWN:
+            logger.info("consent withdrawal %s: signed again since; no notice", signature_id)
+            _mark_told(signature)
+            return 0
+        messages = _withdrawal_messages(signature)
+        sent = 0
+        for to, message in messages:
+            try:
+                message.send()
+            except Exception:
+                logger.exception("consent withdrawal %s: email to %s failed", signature_id, to)
+            else:
+                sent += 1
+        if messages and not sent:
+            _retry_later(signature)
+            return 0
+        _mark_told(signature)
+    logger.info("consent withdrawal %s: %d of %d emailed", signature_id, sent, len(messages))
+    return sent
+
+
+def _mark_told(signature: ConsentSignature) -> None:
+    signature.withdrawal_emailed_at = timezone.now()
+    signature.save(update_fields=["withdrawal_emailed_at"])
+
+
+def _retry_later(signature: ConsentSignature) -> None:
+    assert signature.withdrawn_at is not None
+    run_after = timezone.now() + RETRY_AFTER
+    if run_after > signature.withdrawn_at + RETRY_FOR:
+        logger.error("consent withdrawal %s: no email could go; no retry", signature.pk)
+        return
+    send_withdrawal_notice.using(run_after=run_after).enqueue(signature.pk)
+    logger.warning("consent withdrawal %s: no email went; retry at %s", signature.pk, run_after)
+
+
+def _withdrawal_messages(signature: ConsentSignature) -> list[tuple[str, EmailMessage]]:
+    """Return (address, email) for the care team first, then the patient."""
+    patient = signature.patient
+    clinic = Clinic.current()
+    clinic_name = clinic.name if clinic is not None else ""
+    link = settings.SITE_URL + reverse("staff_consent_withdrawal", args=[signature.pk])
+    messages = []
+    with translation.override(settings.LANGUAGE_CODE):
+        for address in withdrawal_notice_team(patient):
+            messages.append(
+                (
+                    address,
+                    EmailMessage(
+                        subject=_("Consent to needling withdrawn - %(clinic)s")
+                        % {"clinic": clinic_name},
+                        body=_(
+                            "Hello,\n\nA patient on your care team has withdrawn their consent "
+                            "to needling. The needling interlock will stop a session until "
+                            "they sign again.\n\nSee who it is after signing in:\n"
+                            "%(link)s\n\nThis email holds no health information on purpose."
+                            "\n\n%(clinic)s"
+                        )
+                        % {"link": link, "clinic": clinic_name},
+                        to=[address],
+                    ),
+                )
+            )
+        if patient.contact_email and signature.withdrawn_at is not None:
+            messages.append(
+                (
+                    patient.contact_email,
                     EmailMessage(
                         subject=_("Your consent to IMS treatment is withdrawn - %(clinic)s")
                         % {"clinic": clinic_name},
@@ -116,32 +177,12 @@ def send_withdrawal_notice(signature_id: int) -> int:
                         )
                         % {
                             "date": local_time_text(signature.withdrawn_at),
-                            "phone": phone,
+                            "phone": clinic.phone if clinic is not None else "",
                             "clinic": clinic_name,
                         },
                         to=[patient.contact_email],
-                        reply_to=reply_to,
-                    )
+                        reply_to=[clinic.email] if clinic is not None and clinic.email else None,
+                    ),
                 )
-            for address in team:
-                messages.append(
-                    EmailMessage(
-                        subject=_("Consent to needling withdrawn - %(clinic)s")
-                        % {"clinic": clinic_name},
-                        body=_(
-                            "Hello,\n\nA patient on your care team has withdrawn their consent "
-                            "to needling. The needling interlock will stop a session until "
-                            "they sign again.\n\nSee who it is after signing in:\n"
-                            "%(link)s\n\nThis email holds no health information on purpose."
-                            "\n\n%(clinic)s"
-                        )
-                        % {"link": link, "clinic": clinic_name},
-                        to=[address],
-                    )
-                )
-        for message in messages:
-            message.send()
-        signature.withdrawal_emailed_at = timezone.now()
-        signature.save(update_fields=["withdrawal_emailed_at"])
-    logger.info("consent withdrawal %s: %d emailed", signature_id, len(messages))
-    return len(messages)
+            )
+    return messages

@@ -35,6 +35,12 @@ urlpatterns = [
         views.staff_consent_withdraw,
         name="staff_consent_withdraw",
     ),
+    # The link in the care team's email about a withdrawal: opens the patient, if allowed.
+    path(
+        "staff/consent/withdrawals/<int:signature_id>/",
+        views.staff_consent_withdrawal,
+        name="staff_consent_withdrawal",
+    ),
     # The owner writes and publishes consent texts; other staff may read them.
     path("staff/consent/", views.consent_admin, name="consent_admin"),
     path("staff/consent/new/", views.consent_document_new, name="consent_document_new"),

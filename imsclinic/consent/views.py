@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from imsclinic.clinic.selectors import clinic_date_text, clinic_zone
 from imsclinic.consent.forms import DocumentForm, DraftForm, PublishForm, SignForm, WithdrawForm
@@ -30,6 +30,7 @@ from imsclinic.consent.selectors import (
     latest_published_version,
     local_time_text,
     signatures_of,
+    withdrawal_notice_team,
 )
 from imsclinic.consent.services import (
     ConsentError,
@@ -280,6 +281,25 @@ def staff_consent_pdf(request: HttpRequest, patient_id: int, signature_id: int) 
 
 
 @login_required
+@require_GET
+def staff_consent_withdrawal(request: HttpRequest, signature_id: int) -> HttpResponse:
+    """Open the patient whose consent this withdrawal ended, for staff who may see them.
+
+    The care team's email links here rather than to the patient, so that the email holds
+    neither the patient's record number nor anything else about them.
+    """
+    patient_id = (
+        ConsentSignature.objects.filter(pk=signature_id, withdrawn_at__isnull=False)
+        .values_list("patient_id", flat=True)
+        .first()
+    )
+    if patient_id is None:
+        raise Http404("No such withdrawal.")
+    patient = _staff_patient(request, patient_id)
+    return redirect("patient_detail", patient_id=patient.pk)
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def staff_consent_withdraw(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Record that the patient withdrew consent (said so at the clinic or by phone)."""
@@ -299,12 +319,22 @@ def staff_consent_withdraw(request: HttpRequest, patient_id: int) -> HttpRespons
         except ConsentError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            text = _("Recorded the withdrawal of consent. The care team is told by email.")
+            parts = [_("Recorded the withdrawal of consent.")]
+            if withdrawal_notice_team(patient):
+                parts.append(_("The care team is told by email."))
+            else:
+                parts.append(
+                    _(
+                        "No one on the care team can be told by email: tell whoever treats "
+                        "the patient next."
+                    )
+                )
             if patient.contact_email:
-                text += " " + _("So is the patient, at %(email)s.") % {
-                    "email": patient.contact_email
-                }
-            messages.success(request, text)
+                parts.append(
+                    _("The patient is sent a confirmation at %(email)s.")
+                    % {"email": patient.contact_email}
+                )
+            messages.success(request, " ".join(parts))
         return redirect("patient_detail", patient_id=patient.pk)
     context = {"patient": patient, "state": state, "form": form}
     return render(request, "consent/staff_withdraw.html", context)

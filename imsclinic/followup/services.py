@@ -1,13 +1,13 @@
 """Every follow-up write: schedule a check-in, store the answers, raise and clear red flags.
 
 - `checkin_schedule` runs inside `charting.services.session_sign`'s transaction: it creates
-  the session's CheckIn (SCHEDULED) and, on commit, queues `tasks.send_checkin` to run
-  `Clinic.checkin_hours` after the visit ended (at once if that is already past). A note
+  the session's CheckIn (SCHEDULED) and, in that transaction, queues `tasks.send_checkin` to
+  run `Clinic.checkin_hours` after the visit ended (at once if that is already past). A note
   signed after the answer window has closed gets its CheckIn SKIPPED ("late"): no email.
 - `checkin_answer` stores the patient's answers (from the signed link, no sign-in). Any
   red-flag "yes" in the same transaction marks the check-in, creates the RedFlagAlert, opens
-  an adverse-event draft on the chart and writes the audit rows; on commit the treating
-  practitioner and every active owner are emailed (once, see tasks.py).
+  an adverse-event draft on the chart, writes the audit rows and queues the task that emails
+  the treating practitioner and every active owner once it commits (once, see tasks.py).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ Pure (no ORM, no request). Rules:
   (``sessions_done <= n``, see ``progress.number_result``) with the baseline; it meets the
   MCID by ``scoring.change``. With no score after the baseline by then, it does not. So the
   questionnaire answered before visit 4 (3 sessions done) counts for "by session 3".
-- Follow-up and adverse-event rates are per 100 (``safety.ae_rates.percent``).
+- Shares of patients and check-in response rates are whole percents (``whole_percent``);
+  adverse-event rates are per 100 to two places (``safety.ae_rates.percent``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,22 @@ from imsclinic.safety.ae_rates import percent
 MILESTONES = (3, 6, 10)
 
 
+def whole_percent(count: int, denominator: int) -> int | None:
+    """Return count as a whole percent of denominator (half up); None with no denominator.
+
+    Rounded once, from the exact fraction, and never to 0 or 100 unless it is exactly that:
+    199 of 200 shows 99, 1 of 300 shows 1.
+    """
+    if denominator <= 0:
+        return None
+    rounded = (count * 200 + denominator) // (2 * denominator)  # half up, in integers
+    if count < denominator:
+        rounded = min(rounded, 99)
+    if count > 0:
+        rounded = max(rounded, 1)
+    return rounded
+
+
 @dataclass(frozen=True)
 class PatientCourse:
     patient_id: int
@@ -38,7 +55,7 @@ class Cell:
     session: int
     reached: int
     met: int
-    share: Decimal | None  # percent of those who reached the session; None when none did
+    share: int | None  # whole percent of those who reached the session; None when none did
 
 
 @dataclass(frozen=True)
@@ -99,7 +116,10 @@ def mcid_table(
             met = sum(1 for series in reached if met_by_session(series, session))
             cells.append(
                 Cell(
-                    session=session, reached=len(reached), met=met, share=percent(met, len(reached))
+                    session=session,
+                    reached=len(reached),
+                    met=met,
+                    share=whole_percent(met, len(reached)),
                 )
             )
         rows.append(InstrumentRow(instrument=inst, with_baseline=len(counted), cells=cells))
@@ -111,8 +131,8 @@ class FollowupRates:
     sent: int
     answered: int
     answered_in_time: int
-    response_rate: Decimal | None  # answered per 100 sent
-    in_time_rate: Decimal | None  # answered within the window per 100 sent
+    response_rate: int | None  # whole percent of those sent that were answered
+    in_time_rate: int | None  # whole percent of those sent answered within the window
     bruising: int
     bruising_answered: int  # answered check-ins that answered the (optional) bruising question
     bruising_rate: Decimal | None  # per 100 check-ins that answered the bruising question
@@ -142,8 +162,8 @@ def followup_rates(
         sent=sent,
         answered=answered,
         answered_in_time=answered_in_time,
-        response_rate=percent(answered, sent),
-        in_time_rate=percent(answered_in_time, sent),
+        response_rate=whole_percent(answered, sent),
+        in_time_rate=whole_percent(answered_in_time, sent),
         bruising=bruising,
         bruising_answered=asked,
         bruising_rate=percent(bruising, asked),

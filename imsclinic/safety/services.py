@@ -144,7 +144,7 @@ def adverse_event_record(
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> AdverseEvent:
-    """Record an adverse event; a significant or serious one alerts the owner after commit.
+    """Record an adverse event; a significant or serious one queues the owner's alert with it.
 
     With `draft` (one opened by a follow-up check-in), complete that row instead of adding one.
     """
@@ -351,7 +351,7 @@ def adverse_event_update_add(
     """Append a dated follow-up to a recorded event; a worse severity may alert the owner.
 
     Severity only moves up (mild, significant, serious). An event that newly becomes
-    significant or serious queues the owner's alert on commit, as recording one does; one that
+    significant or serious queues the owner's alert with it, as recording one does; one that
     turns a significant event serious puts it back before the owner even if already seen.
     """
     now = now or timezone.now()

@@ -1,11 +1,12 @@
 """The waitlist: patients waiting for a time, offers when one frees up, first claim books it.
 
 Flow: `waitlist_join` records what a patient waits for. When a cancellation or a reschedule
-frees a time, `offer_freed_time` (a django.tasks task, enqueued on commit) finds the waiting
-entries that time suits, checks with the availability engine that the freed start is really
-bookable for each entry's service, records one `WaitlistOffer` per entry and emails each
-patient a signed claim link. `waitlist_claim` books through `appointment_book`: the first
-click wins, every later one finds the time gone and the patient stays on the waitlist.
+frees a time, `offer_freed_time` (a django.tasks task, queued in the freeing transaction)
+finds the waiting entries that time suits, checks with the availability engine that the
+freed start is really bookable for each entry's service, records one `WaitlistOffer` per
+entry and emails each patient a signed claim link. `waitlist_claim` books through
+`appointment_book`: the first click wins, every later one finds the time gone and the
+patient stays on the waitlist.
 """
 
 from __future__ import annotations

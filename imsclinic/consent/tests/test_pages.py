@@ -262,11 +262,36 @@ def test_staff_record_a_withdrawal(patient: Patient, version: ConsentVersion, ph
     )
     assert response.redirect_chain[-1][0] == reverse("patient_detail", args=[patient.pk])
     assert (
-        "The care team is told by email. So is the patient, at pat@patients.example."
-        in response.content.decode()
-    )
+        "The care team is told by email. "
+        "The patient is sent a confirmation at pat@patients.example."
+    ) in response.content.decode()
     assert consent_state(patient).code == StateCode.WITHDRAWN
     assert ConsentSignature.objects.get().withdrawn_by == physio
+
+
+def test_staff_are_told_when_no_one_on_the_care_team_can_be_emailed(
+    patient: Patient, version: ConsentVersion, physio: User
+) -> None:
+    consent_sign(patient=patient, version=version, agreed=True, signer_name="P", actor=patient.user)
+    User.objects.filter(pk=physio.pk).update(email="")
+    response = client_for(physio).post(
+        reverse("staff_consent_withdraw", args=[patient.pk]), {"reason": ""}, follow=True
+    )
+    assert "No one on the care team can be told by email" in response.content.decode()
+
+
+def test_the_emailed_withdrawal_link_opens_the_patient_for_the_care_team(
+    patient: Patient, version: ConsentVersion, physio: User
+) -> None:
+    signature = consent_sign(
+        patient=patient, version=version, agreed=True, signer_name="P", actor=patient.user
+    )
+    link = reverse("staff_consent_withdrawal", args=[signature.pk])
+    assert client_for(physio).get(link).status_code == 404  # not withdrawn: no such withdrawal
+    consent_withdraw(patient=patient, actor=patient.user)
+    response = client_for(physio).get(link)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("patient_detail", args=[patient.pk])
 
 
 # The owner's pages

@@ -361,10 +361,70 @@ def test_a_withdrawal_tells_the_patient_and_the_care_team_once(
     assert "604-555-0100" in to_patient.body
 
     to_physio = by_address["physio@cedar.example"]
-    assert reverse("patient_detail", args=[patient.pk]) in to_physio.body
+    # The link names the withdrawal, not the patient's record.
+    assert reverse("staff_consent_withdrawal", args=[signature.pk]) in to_physio.body
+    assert reverse("patient_detail", args=[patient.pk]) not in to_physio.body
     for private in ("Pat", "Ient", "Changed my mind"):
         assert private not in to_physio.subject
         assert private not in to_physio.body
+
+
+def test_no_withdrawal_notice_goes_once_the_patient_has_signed_again(
+    patient: Patient, version: ConsentVersion, mailoutbox: list[mail.EmailMessage]
+) -> None:
+    signature = sign_as_patient(patient, version)
+    consent_withdraw(patient=patient, actor=patient.user)
+    sign_as_patient(patient, version)  # before the worker got to the notice
+    assert send_withdrawal_notice.call(signature.pk) == 0
+    assert mailoutbox == []
+    signature.refresh_from_db()
+    assert signature.withdrawal_emailed_at is not None  # settled: nothing left to send
+
+
+def test_when_no_withdrawal_email_can_go_it_is_tried_again_later(
+    patient: Patient,
+    version: ConsentVersion,
+    mailoutbox: list[mail.EmailMessage],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    signature = sign_as_patient(patient, version)
+    consent_withdraw(patient=patient, actor=patient.user)
+
+    def mail_server_down(self: mail.EmailMessage, fail_silently: bool = False) -> int:
+        raise ConnectionRefusedError("no mail server")
+
+    monkeypatch.setattr(mail.EmailMessage, "send", mail_server_down)
+    assert send_withdrawal_notice.call(signature.pk) == 0
+    signature.refresh_from_db()
+    assert signature.withdrawal_emailed_at is None
+    retry = DBTaskResult.objects.filter(task_path=WITHDRAW_TASK).order_by("-enqueued_at")[0]
+    assert retry.run_after is not None and retry.run_after > signature.withdrawn_at
+
+    monkeypatch.undo()
+    assert send_withdrawal_notice.call(signature.pk) == 2
+    assert len(mailoutbox) == 2
+
+
+def test_a_withdrawal_email_that_fails_alone_does_not_stop_the_others(
+    patient: Patient,
+    version: ConsentVersion,
+    mailoutbox: list[mail.EmailMessage],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    signature = sign_as_patient(patient, version)
+    consent_withdraw(patient=patient, actor=patient.user)
+    real_send = mail.EmailMessage.send
+
+    def patient_address_bounces(self: mail.EmailMessage, fail_silently: bool = False) -> int:
+        if self.to == ["pat@patients.example"]:
+            raise ConnectionRefusedError("mailbox refused")
+        return real_send(self, fail_silently)
+
+    monkeypatch.setattr(mail.EmailMessage, "send", patient_address_bounces)
+    assert send_withdrawal_notice.call(signature.pk) == 1
+    assert [message.to for message in mailoutbox] == [["physio@cedar.example"]]
+    signature.refresh_from_db()
+    assert signature.withdrawal_emailed_at is not None  # the physio is not told twice
 
 
 def test_a_withdrawal_rolled_back_sends_nothing(patient: Patient, version: ConsentVersion) -> None:

@@ -201,7 +201,6 @@ def test_a_note_signed_after_the_answer_window_sends_nothing_and_asks_for_a_call
     ims_service: Service,
     lot: NeedleLot,
     clinic: Clinic,
-    django_capture_on_commit_callbacks: Any,
 ) -> None:
     visit = ims_visit(ready_patient, physio, ims_service)
     session = charting_services.session_start(appointment=visit, actor=physio)
@@ -213,8 +212,7 @@ def test_a_note_signed_after_the_answer_window_sends_nothing_and_asks_for_a_call
     )
     # Due 24 h after the visit, answerable for 48 h more: signed an hour after that.
     clock.move_to(visit.end + dt.timedelta(hours=24 + 48 + 1))
-    with django_capture_on_commit_callbacks(execute=True):
-        charting_services.session_sign(session=session, actor=physio)
+    charting_services.session_sign(session=session, actor=physio)
     assert not DBTaskResult.objects.filter(task_path=CHECKIN_TASK).exists()
     checkin = CheckIn.objects.get(session=session)
     assert (checkin.status, checkin.skip_reason) == (CheckInStatus.SKIPPED, SKIP_LATE)

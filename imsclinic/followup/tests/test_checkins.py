@@ -74,7 +74,6 @@ def test_the_checkin_goes_at_once_when_a_note_is_signed_after_the_due_time(
     physio: User,
     ims_service: Service,
     lot: NeedleLot,
-    django_capture_on_commit_callbacks: Any,
 ) -> None:
     visit = ims_visit(ready_patient, physio, ims_service)
     session = charting_services.session_start(appointment=visit, actor=physio)
@@ -87,8 +86,7 @@ def test_the_checkin_goes_at_once_when_a_note_is_signed_after_the_due_time(
         rows=[row("gluteus_medius", lot)],
     )
     clock.move_to(visit.end + dt.timedelta(hours=30))
-    with django_capture_on_commit_callbacks(execute=True):
-        charting_services.session_sign(session=session, actor=physio)
+    charting_services.session_sign(session=session, actor=physio)
     task_row = DBTaskResult.objects.get(task_path=CHECKIN_TASK)
     assert task_row.run_after == visit.end + dt.timedelta(hours=30)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from imsclinic.outcomes.progress import ResultPoint, build_series
-from imsclinic.outcomes.report import followup_rates, met_by_session
+from imsclinic.outcomes.report import followup_rates, met_by_session, whole_percent
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -41,3 +43,30 @@ def test_without_a_bruising_count_every_answered_check_in_is_the_base() -> None:
         sent=20, answered=10, answered_in_time=8, bruising=2, red_flags=0, soreness=0
     )
     assert rates.bruising_rate == Decimal("20.00")
+
+
+@pytest.mark.parametrize(
+    ("count", "of", "shown"),
+    [
+        (1, 2, 50),
+        (2, 3, 67),
+        (1, 3, 33),
+        (1, 8, 13),  # 12.5 rounds half up
+        (199, 200, 99),  # not 100 while one patient has not
+        (1, 300, 1),  # not 0 while one patient has
+        (0, 7, 0),
+        (7, 7, 100),
+    ],
+)
+def test_shares_are_whole_percents_rounded_once_and_never_falsely_none_or_all(
+    count: int, of: int, shown: int
+) -> None:
+    assert whole_percent(count, of) == shown
+
+
+def test_a_share_of_nobody_is_no_number() -> None:
+    assert whole_percent(0, 0) is None
+    rates = followup_rates(
+        sent=0, answered=0, answered_in_time=0, bruising=0, red_flags=0, soreness=0
+    )
+    assert rates.response_rate is None

@@ -119,10 +119,8 @@ def test_the_confirmation_tells_the_patient_when_where_and_how_to_change_it(
     shifts: list[Shift],
     location: Location,
     mailoutbox: list[mail.EmailMessage],
-    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
-        visit = book(patient, physio, assessment, at(dt.date(2031, 3, 3), 10), front_desk)
+    visit = book(patient, physio, assessment, at(dt.date(2031, 3, 3), 10), front_desk)
     assert run(queued(NOTICE_TASK)[0]) is True
     (message,) = mailoutbox
     assert message.to == ["pat@patients.example"]
@@ -226,13 +224,10 @@ def test_a_cancellation_withdraws_the_same_calendar_entry_and_frees_the_time(
     assessment: Service,
     shifts: list[Shift],
     mailoutbox: list[mail.EmailMessage],
-    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
-        visit = book(patient, physio, assessment, at(dt.date(2031, 3, 3), 10), front_desk)
+    visit = book(patient, physio, assessment, at(dt.date(2031, 3, 3), 10), front_desk)
     run(queued(NOTICE_TASK)[0])
-    with django_capture_on_commit_callbacks(execute=True):
-        appointment_cancel(appointment=visit, actor=front_desk, now=NOW)
+    appointment_cancel(appointment=visit, actor=front_desk, now=NOW)
     run(queued(NOTICE_TASK)[1])
     booked, cancelled = mailoutbox
     assert (
@@ -262,15 +257,12 @@ def test_a_moved_visit_is_announced_once_with_the_new_time_added_and_the_old_rem
     assessment: Service,
     shifts: list[Shift],
     mailoutbox: list[mail.EmailMessage],
-    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
-        old = book(patient, physio, assessment, at(dt.date(2031, 3, 3), 10), front_desk)
+    old = book(patient, physio, assessment, at(dt.date(2031, 3, 3), 10), front_desk)
     DBTaskResult.objects.all().delete()
-    with django_capture_on_commit_callbacks(execute=True):
-        new = appointment_reschedule(
-            appointment=old, start=at(dt.date(2031, 3, 10), 14), actor=front_desk, now=NOW
-        )
+    new = appointment_reschedule(
+        appointment=old, start=at(dt.date(2031, 3, 10), 14), actor=front_desk, now=NOW
+    )
     (notice,) = queued(NOTICE_TASK)
     assert notice.task_result.args == [new.pk, "change", "sent"]
     run(notice)
@@ -330,11 +322,9 @@ def test_a_confirmation_reached_only_after_the_cancellation_is_not_sent(
     assessment: Service,
     shifts: list[Shift],
     mailoutbox: list[mail.EmailMessage],
-    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
-        visit = book(patient, physio, assessment, at(dt.date(2031, 3, 3), 10), front_desk)
-        appointment_cancel(appointment=visit, actor=front_desk, now=NOW)
+    visit = book(patient, physio, assessment, at(dt.date(2031, 3, 3), 10), front_desk)
+    appointment_cancel(appointment=visit, actor=front_desk, now=NOW)
     confirmation, cancellation = queued(NOTICE_TASK)
     assert run(confirmation) is False
     assert run(cancellation) is True
@@ -350,12 +340,10 @@ def test_the_reminder_follows_the_clinics_reminder_hours(
     assessment: Service,
     shifts: list[Shift],
     location: Location,
-    django_capture_on_commit_callbacks: Any,
 ) -> None:
     clinic = location.clinic
     clinic.reminder_hours = 48
     clinic.save(update_fields=["reminder_hours"])
-    with django_capture_on_commit_callbacks(execute=True):
-        visit = book(patient, physio, assessment, at(dt.date(2031, 3, 4), 10), front_desk)
+    visit = book(patient, physio, assessment, at(dt.date(2031, 3, 4), 10), front_desk)
     (reminder,) = queued(REMINDER_TASK)
     assert reminder.run_after == visit.start - dt.timedelta(hours=48)
