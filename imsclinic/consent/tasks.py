@@ -22,6 +22,7 @@ from imsclinic.consent.selectors import (
     local_time_text,
     withdrawal_notice_team,
 )
+from imsclinic.core.mailing import retry_at, send_each
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +68,7 @@ def send_signed_copy(signature_id: int) -> bool:
     return True
 
 
-# A failed send (the mail server down) is tried again this often, for this long.
-RETRY_AFTER = dt.timedelta(minutes=15)
+# When no email could go (the mail server down), it is tried again for this long.
 RETRY_FOR = dt.timedelta(hours=24)
 
 
@@ -102,14 +102,7 @@ def send_withdrawal_notice(signature_id: int) -> int:
             _mark_told(signature)
             return 0
         messages = _withdrawal_messages(signature)
-        sent = 0
-        for to, message in messages:
-            try:
-                message.send()
-            except Exception:
-                logger.exception("consent withdrawal %s: email to %s failed", signature_id, to)
-            else:
-                sent += 1
+        sent = send_each(messages, about=f"consent withdrawal {signature_id}")
         if messages and not sent:
             _retry_later(signature)
             return 0
@@ -125,16 +118,16 @@ def _mark_told(signature: ConsentSignature) -> None:
 
 def _retry_later(signature: ConsentSignature) -> None:
     assert signature.withdrawn_at is not None
-    run_after = timezone.now() + RETRY_AFTER
-    if run_after > signature.withdrawn_at + RETRY_FOR:
+    run_after = retry_at(timezone.now(), signature.withdrawn_at + RETRY_FOR)
+    if run_after is None:
         logger.error("consent withdrawal %s: no email could go; no retry", signature.pk)
         return
     send_withdrawal_notice.using(run_after=run_after).enqueue(signature.pk)
     logger.warning("consent withdrawal %s: no email went; retry at %s", signature.pk, run_after)
 
 
-def _withdrawal_messages(signature: ConsentSignature) -> list[tuple[str, EmailMessage]]:
-    """Return (address, email) for the care team first, then the patient."""
+def _withdrawal_messages(signature: ConsentSignature) -> list[EmailMessage]:
+    """Return the emails for the care team first, then the patient."""
     patient = signature.patient
     clinic = Clinic.current()
     clinic_name = clinic.name if clinic is not None else ""
@@ -143,46 +136,40 @@ def _withdrawal_messages(signature: ConsentSignature) -> list[tuple[str, EmailMe
     with translation.override(settings.LANGUAGE_CODE):
         for address in withdrawal_notice_team(patient):
             messages.append(
-                (
-                    address,
-                    EmailMessage(
-                        subject=_("Consent to needling withdrawn - %(clinic)s")
-                        % {"clinic": clinic_name},
-                        body=_(
-                            "Hello,\n\nA patient on your care team has withdrawn their consent "
-                            "to needling. The needling interlock will stop a session until "
-                            "they sign again.\n\nSee who it is after signing in:\n"
-                            "%(link)s\n\nThis email holds no health information on purpose."
-                            "\n\n%(clinic)s"
-                        )
-                        % {"link": link, "clinic": clinic_name},
-                        to=[address],
-                    ),
+                EmailMessage(
+                    subject=_("Consent to needling withdrawn - %(clinic)s")
+                    % {"clinic": clinic_name},
+                    body=_(
+                        "Hello,\n\nA patient on your care team has withdrawn their consent "
+                        "to needling. The needling interlock will stop a session until "
+                        "they sign again.\n\nSee who it is after signing in:\n"
+                        "%(link)s\n\nThis email holds no health information on purpose."
+                        "\n\n%(clinic)s"
+                    )
+                    % {"link": link, "clinic": clinic_name},
+                    to=[address],
                 )
             )
         if patient.contact_email and signature.withdrawn_at is not None:
             messages.append(
-                (
-                    patient.contact_email,
-                    EmailMessage(
-                        subject=_("Your consent to IMS treatment is withdrawn - %(clinic)s")
-                        % {"clinic": clinic_name},
-                        body=_(
-                            "Hello,\n\nThis confirms that your consent to IMS (needling) "
-                            "treatment was withdrawn on %(date)s. Nobody at the clinic will "
-                            "needle you unless you sign a new consent, which you can do at any "
-                            "time in the patient portal.\n\nYour booked visits stay booked. "
-                            "To change or cancel one, use the portal or call us at "
-                            "%(phone)s.\n\n%(clinic)s"
-                        )
-                        % {
-                            "date": local_time_text(signature.withdrawn_at),
-                            "phone": clinic.phone if clinic is not None else "",
-                            "clinic": clinic_name,
-                        },
-                        to=[patient.contact_email],
-                        reply_to=[clinic.email] if clinic is not None and clinic.email else None,
-                    ),
+                EmailMessage(
+                    subject=_("Your consent to IMS treatment is withdrawn - %(clinic)s")
+                    % {"clinic": clinic_name},
+                    body=_(
+                        "Hello,\n\nThis confirms that your consent to IMS (needling) "
+                        "treatment was withdrawn on %(date)s. Nobody at the clinic will "
+                        "needle you unless you sign a new consent, which you can do at any "
+                        "time in the patient portal.\n\nYour booked visits stay booked. "
+                        "To change or cancel one, use the portal or call us at "
+                        "%(phone)s.\n\n%(clinic)s"
+                    )
+                    % {
+                        "date": local_time_text(signature.withdrawn_at),
+                        "phone": clinic.phone if clinic is not None else "",
+                        "clinic": clinic_name,
+                    },
+                    to=[patient.contact_email],
+                    reply_to=[clinic.email] if clinic is not None and clinic.email else None,
                 )
             )
     return messages

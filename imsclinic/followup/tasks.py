@@ -31,6 +31,7 @@ from imsclinic.accounts.models import Role, User
 from imsclinic.charting.models import NeedlingSession, NoteStatus
 from imsclinic.clinic.models import Clinic
 from imsclinic.clinic.selectors import clinic_date_text
+from imsclinic.core.mailing import retry_at, send_each
 from imsclinic.followup.models import (
     SKIP_CANCELLED,
     SKIP_NO_EMAIL,
@@ -45,6 +46,8 @@ from imsclinic.scheduling.models import AppointmentStatus
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER = dt.timedelta(minutes=15)
+# A red-flag email that could not go at all is tried again for this long.
+ALERT_RETRY_FOR = dt.timedelta(hours=24)
 
 
 def _claim(session_id: int) -> CheckIn | None:
@@ -188,7 +191,7 @@ def alert_care_team(alert_id: int) -> int:
         clinic_name = clinic.name if clinic is not None else ""
         link = settings.SITE_URL + reverse("followup_alert", args=[alert.pk])
         with translation.override(settings.LANGUAGE_CODE):
-            for address in recipients:
+            messages = [
                 EmailMessage(
                     subject=_("A follow-up check-in needs review now - %(clinic)s")
                     % {"clinic": clinic_name},
@@ -199,8 +202,18 @@ def alert_care_team(alert_id: int) -> int:
                     )
                     % {"link": link, "clinic": clinic_name},
                     to=[address],
-                ).send()
+                )
+                for address in recipients
+            ]
+        sent = send_each(messages, about=f"follow-up alert {alert_id}")
+        if messages and not sent:
+            # The banner shows the alert meanwhile; the email is tried again for a day.
+            run_after = retry_at(timezone.now(), alert.created_at + ALERT_RETRY_FOR)
+            if run_after is not None:
+                alert_care_team.using(run_after=run_after).enqueue(alert_id)
+            logger.error("follow-up alert %s: no email went; retry at %s", alert_id, run_after)
+            return 0
         alert.emailed_at = timezone.now()
         alert.save(update_fields=["emailed_at"])
-    logger.info("follow-up alert %s: %d emailed", alert_id, len(recipients))
-    return len(recipients)
+    logger.info("follow-up alert %s: %d of %d emailed", alert_id, sent, len(messages))
+    return sent

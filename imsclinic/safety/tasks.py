@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.conf import settings
@@ -15,9 +16,13 @@ from django.utils.translation import gettext as _
 from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.models import Clinic
 from imsclinic.consent.selectors import local_time_text
+from imsclinic.core.mailing import retry_at, send_each
 from imsclinic.safety.models import AdverseEvent
 
 logger = logging.getLogger(__name__)
+
+# An alert that could not be emailed at all is tried again for this long.
+RETRY_FOR = dt.timedelta(hours=24)
 
 
 @task()
@@ -42,7 +47,7 @@ def alert_owner_of_adverse_event(event_id: int) -> int:
         clinic = Clinic.current()
         clinic_name = clinic.name if clinic is not None else ""
         link = settings.SITE_URL + reverse("adverse_event_detail", args=[event.pk])
-        for address in owners:
+        messages = [
             EmailMessage(
                 subject=_("An adverse event needs your review - %(clinic)s")
                 % {"clinic": clinic_name},
@@ -53,8 +58,18 @@ def alert_owner_of_adverse_event(event_id: int) -> int:
                 )
                 % {"when": local_time_text(event.recorded_at), "link": link, "clinic": clinic_name},
                 to=[address],
-            ).send()
+            )
+            for address in owners
+        ]
+        sent = send_each(messages, about=f"adverse event {event_id}")
+        if not sent:
+            # The owner's banner shows the event meanwhile; the email is tried again for a day.
+            run_after = retry_at(timezone.now(), event.recorded_at + RETRY_FOR)
+            if run_after is not None:
+                alert_owner_of_adverse_event.using(run_after=run_after).enqueue(event_id)
+            logger.error("adverse event %s: no email went; retry at %s", event_id, run_after)
+            return 0
         event.owner_alerted_at = timezone.now()
         event.save(update_fields=["owner_alerted_at"])
-    logger.info("adverse event %s: %d owner(s) alerted", event_id, len(owners))
-    return len(owners)
+    logger.info("adverse event %s: %d of %d owner(s) alerted", event_id, sent, len(owners))
+    return sent

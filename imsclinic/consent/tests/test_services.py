@@ -398,6 +398,7 @@ def test_when_no_withdrawal_email_can_go_it_is_tried_again_later(
     signature.refresh_from_db()
     assert signature.withdrawal_emailed_at is None
     retry = DBTaskResult.objects.filter(task_path=WITHDRAW_TASK).order_by("-enqueued_at")[0]
+    assert signature.withdrawn_at is not None
     assert retry.run_after is not None and retry.run_after > signature.withdrawn_at
 
     monkeypatch.undo()

@@ -125,6 +125,34 @@ def test_the_link_expires_after_a_week(clock: Any, sent: tuple[CheckIn, str]) ->
     assert "expired" in page.content.decode()
 
 
+def test_with_the_mail_server_down_the_red_flag_email_is_tried_again_later(
+    sent: tuple[CheckIn, str],
+    physio: User,
+    owner: User,
+    mailoutbox: list[mail.EmailMessage],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checkin, link = sent
+    Client().post(link, {**CALM, "fainted": "yes"})
+    alert = RedFlagAlert.objects.get(checkin=checkin)
+
+    def mail_server_down(self: mail.EmailMessage, fail_silently: bool = False) -> int:
+        raise ConnectionRefusedError("no mail server")
+
+    monkeypatch.setattr(mail.EmailMessage, "send", mail_server_down)
+    assert alert_care_team.call(alert.pk) == 0
+    alert.refresh_from_db()
+    assert alert.emailed_at is None
+    assert DBTaskResult.objects.filter(task_path=ALERT_TASK).count() == 2  # the first and a retry
+
+    monkeypatch.undo()
+    assert alert_care_team.call(alert.pk) == 2
+    assert sorted(message.to[0] for message in mailoutbox) == [
+        "owner@cedar.example",
+        "physio@cedar.example",
+    ]
+
+
 def test_it_needs_every_warning_sign_answered(sent: tuple[CheckIn, str]) -> None:
     checkin, link = sent
     answers = {**CALM}

@@ -109,6 +109,25 @@ class TestOwnerAlert:
         assert alert_owner_of_adverse_event.call(event.pk) == 0
         assert len(mail.outbox) == 2
 
+    def test_with_the_mail_server_down_the_alert_is_tried_again_later(
+        self, patient: Patient, physio: User, owner: User, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        event = record(patient, physio, severity="serious")
+
+        def mail_server_down(self: mail.EmailMessage, fail_silently: bool = False) -> int:
+            raise ConnectionRefusedError("no mail server")
+
+        monkeypatch.setattr(mail.EmailMessage, "send", mail_server_down)
+        assert alert_owner_of_adverse_event.call(event.pk) == 0
+        event.refresh_from_db()
+        assert event.owner_alerted_at is None
+        retry = DBTaskResult.objects.filter(task_path=ALERT_TASK).order_by("-enqueued_at")[0]
+        assert retry.run_after is not None and retry.run_after > timezone.now()
+
+        monkeypatch.undo()
+        assert alert_owner_of_adverse_event.call(event.pk) == 1
+        assert [message.to for message in mail.outbox] == [[owner.email]]
+
     def test_a_mild_event_alerts_no_one(self, patient: Patient, physio: User, owner: User) -> None:
         event = record(patient, physio)
         assert not DBTaskResult.objects.exists()
