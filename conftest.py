@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from django.core.mail import EmailMessage
 from django.db import connection
 
 from imsclinic.accounts.models import Role, User
@@ -117,6 +118,43 @@ def _force_login_counts_as_a_full_sign_in(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 STAND_IN_SECRET = "JBSWY3DPEHPK3PXP"  # the authenticator make_user gives staff
+
+
+class MailServer:
+    """The outgoing mail server in a test: take it down, refuse one address, bring it back."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._monkeypatch = monkeypatch
+        self._real_send = EmailMessage.send
+        self._refused: set[str] = set()
+        self._down = False
+
+    def down(self) -> None:
+        self._down = True
+        self._patch()
+
+    def refuse(self, address: str) -> None:
+        self._refused.add(address)
+        self._patch()
+
+    def back_up(self) -> None:
+        self._down = False
+        self._refused.clear()
+
+    def _patch(self) -> None:
+        server = self
+
+        def send(message: EmailMessage, fail_silently: bool = False) -> int:
+            if server._down or server._refused & set(message.to):
+                raise ConnectionRefusedError("the mail server refused the message")
+            return server._real_send(message, fail_silently)
+
+        self._monkeypatch.setattr(EmailMessage, "send", send)
+
+
+@pytest.fixture
+def mail_server(monkeypatch: pytest.MonkeyPatch) -> MailServer:
+    return MailServer(monkeypatch)
 
 
 def staff_tab(chromium, live_server, email: str, *, viewport: dict[str, int] | None = None):

@@ -12,6 +12,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
+from conftest import MailServer
 from imsclinic.accounts.models import User
 from imsclinic.consent.models import (
     Channel,
@@ -385,15 +386,11 @@ def test_when_no_withdrawal_email_can_go_it_is_tried_again_later(
     patient: Patient,
     version: ConsentVersion,
     mailoutbox: list[mail.EmailMessage],
-    monkeypatch: pytest.MonkeyPatch,
+    mail_server: MailServer,
 ) -> None:
     signature = sign_as_patient(patient, version)
     consent_withdraw(patient=patient, actor=patient.user)
-
-    def mail_server_down(self: mail.EmailMessage, fail_silently: bool = False) -> int:
-        raise ConnectionRefusedError("no mail server")
-
-    monkeypatch.setattr(mail.EmailMessage, "send", mail_server_down)
+    mail_server.down()
     assert send_withdrawal_notice.call(signature.pk) == 0
     signature.refresh_from_db()
     assert signature.withdrawal_emailed_at is None
@@ -401,7 +398,7 @@ def test_when_no_withdrawal_email_can_go_it_is_tried_again_later(
     assert signature.withdrawn_at is not None
     assert retry.run_after is not None and retry.run_after > signature.withdrawn_at
 
-    monkeypatch.undo()
+    mail_server.back_up()
     assert send_withdrawal_notice.call(signature.pk) == 2
     assert len(mailoutbox) == 2
 
@@ -410,18 +407,11 @@ def test_a_withdrawal_email_that_fails_alone_does_not_stop_the_others(
     patient: Patient,
     version: ConsentVersion,
     mailoutbox: list[mail.EmailMessage],
-    monkeypatch: pytest.MonkeyPatch,
+    mail_server: MailServer,
 ) -> None:
     signature = sign_as_patient(patient, version)
     consent_withdraw(patient=patient, actor=patient.user)
-    real_send = mail.EmailMessage.send
-
-    def patient_address_bounces(self: mail.EmailMessage, fail_silently: bool = False) -> int:
-        if self.to == ["pat@patients.example"]:
-            raise ConnectionRefusedError("mailbox refused")
-        return real_send(self, fail_silently)
-
-    monkeypatch.setattr(mail.EmailMessage, "send", patient_address_bounces)
+    mail_server.refuse("pat@patients.example")
     assert send_withdrawal_notice.call(signature.pk) == 1
     assert [message.to for message in mailoutbox] == [["physio@cedar.example"]]
     signature.refresh_from_db()

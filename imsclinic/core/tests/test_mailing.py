@@ -8,6 +8,7 @@ import logging
 import pytest
 from django.core import mail
 
+from conftest import MailServer
 from imsclinic.core.mailing import RETRY_AFTER, retry_at, send_each
 
 NOW = dt.datetime(2031, 3, 3, 12, 0, tzinfo=dt.UTC)
@@ -24,17 +25,10 @@ def test_every_email_goes_and_the_count_says_so(mailoutbox: list[mail.EmailMessa
 
 def test_a_refused_address_is_logged_and_the_rest_still_go(
     mailoutbox: list[mail.EmailMessage],
-    monkeypatch: pytest.MonkeyPatch,
+    mail_server: MailServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    real_send = mail.EmailMessage.send
-
-    def refuse_a(self: mail.EmailMessage, fail_silently: bool = False) -> int:
-        if self.to == ["a@cedar.example"]:
-            raise ConnectionRefusedError("mailbox refused")
-        return real_send(self, fail_silently)
-
-    monkeypatch.setattr(mail.EmailMessage, "send", refuse_a)
+    mail_server.refuse("a@cedar.example")
     with caplog.at_level(logging.ERROR, logger="imsclinic.core.mailing"):
         sent = send_each(
             [email_to("a@cedar.example"), email_to("b@cedar.example")], about="follow-up alert 7"

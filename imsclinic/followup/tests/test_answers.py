@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
+from conftest import MailServer
 from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Clinic, NeedleLot, Service
 from imsclinic.core.models import AuditEvent
@@ -130,22 +131,18 @@ def test_with_the_mail_server_down_the_red_flag_email_is_tried_again_later(
     physio: User,
     owner: User,
     mailoutbox: list[mail.EmailMessage],
-    monkeypatch: pytest.MonkeyPatch,
+    mail_server: MailServer,
 ) -> None:
     checkin, link = sent
     Client().post(link, {**CALM, "fainted": "yes"})
     alert = RedFlagAlert.objects.get(checkin=checkin)
-
-    def mail_server_down(self: mail.EmailMessage, fail_silently: bool = False) -> int:
-        raise ConnectionRefusedError("no mail server")
-
-    monkeypatch.setattr(mail.EmailMessage, "send", mail_server_down)
+    mail_server.down()
     assert alert_care_team.call(alert.pk) == 0
     alert.refresh_from_db()
     assert alert.emailed_at is None
     assert DBTaskResult.objects.filter(task_path=ALERT_TASK).count() == 2  # the first and a retry
 
-    monkeypatch.undo()
+    mail_server.back_up()
     assert alert_care_team.call(alert.pk) == 2
     assert sorted(message.to[0] for message in mailoutbox) == [
         "owner@cedar.example",

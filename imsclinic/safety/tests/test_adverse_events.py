@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from conftest import make_user
+from conftest import MailServer, make_user
 from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.tests.needling import make_lot, needling_session
 from imsclinic.core.models import AuditEvent
@@ -110,21 +110,17 @@ class TestOwnerAlert:
         assert len(mail.outbox) == 2
 
     def test_with_the_mail_server_down_the_alert_is_tried_again_later(
-        self, patient: Patient, physio: User, owner: User, monkeypatch: pytest.MonkeyPatch
+        self, patient: Patient, physio: User, owner: User, mail_server: MailServer
     ) -> None:
         event = record(patient, physio, severity="serious")
-
-        def mail_server_down(self: mail.EmailMessage, fail_silently: bool = False) -> int:
-            raise ConnectionRefusedError("no mail server")
-
-        monkeypatch.setattr(mail.EmailMessage, "send", mail_server_down)
+        mail_server.down()
         assert alert_owner_of_adverse_event.call(event.pk) == 0
         event.refresh_from_db()
         assert event.owner_alerted_at is None
         retry = DBTaskResult.objects.filter(task_path=ALERT_TASK).order_by("-enqueued_at")[0]
         assert retry.run_after is not None and retry.run_after > timezone.now()
 
-        monkeypatch.undo()
+        mail_server.back_up()
         assert alert_owner_of_adverse_event.call(event.pk) == 1
         assert [message.to for message in mail.outbox] == [[owner.email]]
 
