@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from django.conf import settings
@@ -22,7 +21,7 @@ from imsclinic.consent.selectors import (
     local_time_text,
     withdrawal_notice_team,
 )
-from imsclinic.core.mailing import retry_at, send_each
+from imsclinic.core.mailing import retry_unsent, send_each
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +67,6 @@ def send_signed_copy(signature_id: int) -> bool:
     return True
 
 
-# When no email could go (the mail server down), it is tried again for this long.
-RETRY_FOR = dt.timedelta(hours=24)
-
-
 @task()
 def send_withdrawal_notice(signature_id: int) -> int:
     """Tell the care team and the patient, once, that consent to needling was withdrawn.
@@ -104,7 +99,12 @@ def send_withdrawal_notice(signature_id: int) -> int:
         messages = _withdrawal_messages(signature)
         sent = send_each(messages, about=f"consent withdrawal {signature_id}")
         if messages and not sent:
-            _retry_later(signature)
+            retry_unsent(
+                send_withdrawal_notice,
+                signature_id,
+                since=signature.withdrawn_at,
+                about=f"consent withdrawal {signature_id}",
+            )
             return 0
         _mark_told(signature)
     logger.info("consent withdrawal %s: %d of %d emailed", signature_id, sent, len(messages))
@@ -114,16 +114,6 @@ def send_withdrawal_notice(signature_id: int) -> int:
 def _mark_told(signature: ConsentSignature) -> None:
     signature.withdrawal_emailed_at = timezone.now()
     signature.save(update_fields=["withdrawal_emailed_at"])
-
-
-def _retry_later(signature: ConsentSignature) -> None:
-    assert signature.withdrawn_at is not None
-    run_after = retry_at(timezone.now(), signature.withdrawn_at + RETRY_FOR)
-    if run_after is None:
-        logger.error("consent withdrawal %s: no email could go; no retry", signature.pk)
-        return
-    send_withdrawal_notice.using(run_after=run_after).enqueue(signature.pk)
-    logger.warning("consent withdrawal %s: no email went; retry at %s", signature.pk, run_after)
 
 
 def _withdrawal_messages(signature: ConsentSignature) -> list[EmailMessage]:

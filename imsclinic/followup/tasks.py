@@ -31,7 +31,7 @@ from imsclinic.accounts.models import Role, User
 from imsclinic.charting.models import NeedlingSession, NoteStatus
 from imsclinic.clinic.models import Clinic
 from imsclinic.clinic.selectors import clinic_date_text
-from imsclinic.core.mailing import retry_at, send_each
+from imsclinic.core.mailing import retry_at, retry_unsent, send_each
 from imsclinic.followup.models import (
     SKIP_CANCELLED,
     SKIP_NO_EMAIL,
@@ -44,10 +44,6 @@ from imsclinic.followup.tokens import LINK_VALID_DAYS, checkin_token
 from imsclinic.scheduling.models import AppointmentStatus
 
 logger = logging.getLogger(__name__)
-
-RETRY_AFTER = dt.timedelta(minutes=15)
-# A red-flag email that could not go at all is tried again for this long.
-ALERT_RETRY_FOR = dt.timedelta(hours=24)
 
 
 def _claim(session_id: int) -> CheckIn | None:
@@ -124,8 +120,8 @@ def _retry_later(session_id: int) -> None:
     )
     if due_at is None:
         return
-    run_after = timezone.now() + RETRY_AFTER
-    if run_after > due_at + dt.timedelta(hours=answer_hours()):
+    run_after = retry_at(timezone.now(), due_at + dt.timedelta(hours=answer_hours()))
+    if run_after is None:
         logger.warning("check-in for session %s not sent; no retry, too late", session_id)
         return
     with transaction.atomic():
@@ -207,11 +203,13 @@ def alert_care_team(alert_id: int) -> int:
             ]
         sent = send_each(messages, about=f"follow-up alert {alert_id}")
         if messages and not sent:
-            # The banner shows the alert meanwhile; the email is tried again for a day.
-            run_after = retry_at(timezone.now(), alert.created_at + ALERT_RETRY_FOR)
-            if run_after is not None:
-                alert_care_team.using(run_after=run_after).enqueue(alert_id)
-            logger.error("follow-up alert %s: no email went; retry at %s", alert_id, run_after)
+            # The banner shows the alert meanwhile.
+            retry_unsent(
+                alert_care_team,
+                alert_id,
+                since=alert.created_at,
+                about=f"follow-up alert {alert_id}",
+            )
             return 0
         alert.emailed_at = timezone.now()
         alert.save(update_fields=["emailed_at"])

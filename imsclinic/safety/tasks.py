@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from django.conf import settings
@@ -16,13 +15,10 @@ from django.utils.translation import gettext as _
 from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.models import Clinic
 from imsclinic.consent.selectors import local_time_text
-from imsclinic.core.mailing import retry_at, send_each
+from imsclinic.core.mailing import retry_unsent, send_each
 from imsclinic.safety.models import AdverseEvent
 
 logger = logging.getLogger(__name__)
-
-# An alert that could not be emailed at all is tried again for this long.
-RETRY_FOR = dt.timedelta(hours=24)
 
 
 @task()
@@ -63,11 +59,13 @@ def alert_owner_of_adverse_event(event_id: int) -> int:
         ]
         sent = send_each(messages, about=f"adverse event {event_id}")
         if not sent:
-            # The owner's banner shows the event meanwhile; the email is tried again for a day.
-            run_after = retry_at(timezone.now(), event.recorded_at + RETRY_FOR)
-            if run_after is not None:
-                alert_owner_of_adverse_event.using(run_after=run_after).enqueue(event_id)
-            logger.error("adverse event %s: no email went; retry at %s", event_id, run_after)
+            # The owner's banner shows the event meanwhile.
+            retry_unsent(
+                alert_owner_of_adverse_event,
+                event_id,
+                since=event.recorded_at,
+                about=f"adverse event {event_id}",
+            )
             return 0
         event.owner_alerted_at = timezone.now()
         event.save(update_fields=["owner_alerted_at"])
