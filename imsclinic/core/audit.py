@@ -127,3 +127,19 @@ def verify_chain(batch_size: int = 2000) -> Iterator[int | ChainBreak]:
             expected_prev = event.hash
             last_id = event.pk
             yield event.pk
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """Where the audit chain ends: how many rows it holds and the last row's hash."""
+
+    rows: int
+    hash: str
+
+
+def chain_head() -> ChainHead:
+    """Return the chain's row count and newest hash (the genesis hash when it is empty)."""
+    with transaction.atomic():
+        rows = AuditEvent.objects.count()
+        last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+    return ChainHead(rows=rows, hash=last or GENESIS_HASH)
