@@ -12,6 +12,7 @@ UV_VERSION := 0.13.8
 
 help:
 	@echo "make run         set up everything and serve the demo clinic at http://127.0.0.1:8000"
+	@echo "                 (PORT=8080 make run serves it on another port)"
 	@echo "make test        set up everything and run the whole test suite"
 	@echo "make lint        ruff and mypy"
 	@echo "make bench       run the benchmarks in bench/ and print figures"

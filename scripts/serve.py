@@ -22,9 +22,15 @@ HOST = "127.0.0.1"
 GRACE_SECONDS = 10
 
 
-def start(*args: str) -> subprocess.Popen[bytes]:
+def start(*args: str, site_url: str) -> subprocess.Popen[bytes]:
     """Start `manage.py <args>` in a process group of its own."""
-    env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "1"), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DEBUG": os.environ.get("DEBUG", "1"),
+        "PYTHONUNBUFFERED": "1",
+        # Links in the emails the worker prints point at the port the site is served on.
+        "SITE_URL": os.environ.get("SITE_URL", site_url),
+    }
     command = [sys.executable, str(ROOT / "manage.py"), *args]
     # Our own interpreter and manage.py with fixed arguments: nothing untrusted reaches here.
     return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
@@ -71,8 +77,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     children = {
-        "web server": start("runserver", f"{HOST}:{port}"),
-        "task worker": start("db_worker", "--no-startup-delay"),
+        "web server": start("runserver", f"{HOST}:{port}", site_url=url),
+        "task worker": start("db_worker", "--no-startup-delay", site_url=url),
     }
     announced = False
     started = time.monotonic()

@@ -2,9 +2,9 @@
 
 Three weekly visits some weeks back with the demo physiotherapist: the first with the Gunn
 assessment, each with a signed needling note, so the chart, the body chart, the patient's
-treatment notes and the lot trace have something to show. Rows are written directly (no
-audit rows: no person looked at a record) as drafts and then marked signed, the order the
-database's locks allow.
+treatment notes and the lot trace have something to show. The visits are booked through the
+booking rules (`scheduling.demo`); the notes are written directly as drafts and then marked
+signed, the order the database's locks allow.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from imsclinic.charting.models import (
 )
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.patients.models import Patient
+from imsclinic.scheduling.demo import days_back_from, demo_attended, demo_book_near
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 
 # Weeks back, service slug, pain before and after, rows (muscle code, side, insertions,
@@ -65,7 +66,7 @@ COURSE: tuple[tuple[int, str, int, int, tuple[tuple[str, str, int, str, bool, bo
 )
 
 
-def seed_demo_course(*, patient: Patient | None, physio: Any) -> dict[str, int]:
+def seed_demo_course(*, patient: Patient | None, physio: Any, desk: Any) -> dict[str, int]:
     """Chart the demo patient's past course with the demo physio; idempotent."""
     made = {"assessments": 0, "needling notes": 0, "past visits": 0}
     practitioner = getattr(physio, "practitioner", None)
@@ -81,26 +82,24 @@ def seed_demo_course(*, patient: Patient | None, physio: Any) -> dict[str, int]:
     )
     if location is None or lot is None or len(services) < 2 or not muscles:
         return made
-    bed = location.rooms.filter(is_active=True).order_by("name").first()
-    today = timezone.localdate()
+    today = timezone.now().astimezone(location.zone).date()
     for weeks, slug, before, after, rows in COURSE:
         service = services[slug]
-        day = today - dt.timedelta(weeks=weeks)
-        start = dt.datetime.combine(day, dt.time(10, 0), tzinfo=location.zone).astimezone(dt.UTC)
-        end = start + dt.timedelta(minutes=service.duration_minutes)
-        visit = Appointment.objects.create(
+        visit = demo_book_near(
+            days=days_back_from(today - dt.timedelta(weeks=weeks)),
             patient=patient,
             practitioner=practitioner,
-            location=location,
-            room=bed,
             service=service,
-            start=start,
-            end=end,
-            busy_until=end + dt.timedelta(minutes=service.buffer_minutes),
-            status=AppointmentStatus.COMPLETED,
-            arrived_at=start - dt.timedelta(minutes=5),
-            created_at=start - dt.timedelta(days=3),
+            location=location,
+            actor=desk,
+            earliest=dt.time(10),
         )
+        if visit is None:
+            continue  # no time offered that week: the course is a visit shorter
+        demo_attended(
+            visit, AppointmentStatus.COMPLETED, arrived=visit.start - dt.timedelta(minutes=5)
+        )
+        start, end = visit.start, visit.end
         made["past visits"] += 1
         signed_at = end + dt.timedelta(minutes=10)
         if slug == "ims-initial-assessment":

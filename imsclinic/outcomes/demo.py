@@ -1,9 +1,9 @@
 """Demo outcomes for seed_demo: six signed sessions of progress for the demo patient, and a
 few other patients' courses so the clinic outcomes report has numbers. Idempotent.
 
-Everything is written directly, the way charting/demo.py writes its course: no person
-charted or answered anything, so no audit rows. Scores come from scoring.score, stored the
-way outcomes.services stores them (two places, half up).
+Each visit is booked through the booking rules (`scheduling.demo`); the notes and results
+are then written directly, the way charting/demo.py writes its course. Scores come from
+scoring.score, stored the way outcomes.services stores them (two places, half up).
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ from imsclinic.clinic.models import Location, NeedleLot, Service
 from imsclinic.outcomes import scoring
 from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource, Timing
 from imsclinic.patients.models import Patient
+from imsclinic.scheduling.demo import days_back_from, demo_attended, demo_book_near
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 
+FOLLOW_UP = "ims-follow-up"
+ASSESSMENT = "ims-initial-assessment"
 DEMO_ACTIVITIES = [
     "Turning my head to check the blind spot when driving",
     "Sleeping on my right side",
@@ -82,25 +85,6 @@ def _items(code: str, score: int) -> list[int | None]:
         total = round((score / 25 + 1) * count)
     base, extra = divmod(total - low * count, count)
     return [min(high, low + base + (1 if i < extra else 0)) for i in range(count)]
-
-
-def _free_start(practitioner: Any, location: Location, day: dt.date, minutes: int) -> dt.datetime:
-    """Return a start on that day when the practitioner has nothing else booked."""
-    for hour in (9, 10, 11, 14, 15, 16, 8, 17):
-        start = dt.datetime.combine(day, dt.time(hour), tzinfo=location.zone).astimezone(dt.UTC)
-        end = start + dt.timedelta(minutes=minutes)
-        clash = Appointment.objects.filter(
-            practitioner=practitioner, start__lt=end, busy_until__gt=start
-        ).exclude(status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW))
-        if not clash.exists():
-            return start
-    return dt.datetime.combine(day, dt.time(7), tzinfo=location.zone).astimezone(dt.UTC)
-
-
-def _weekday(day: dt.date) -> dt.date:
-    while day.weekday() >= 5:
-        day -= dt.timedelta(days=1)
-    return day
 
 
 def stored_result(
@@ -171,44 +155,25 @@ def session_results(session: NeedlingSession, actor: Any) -> int:
     return made
 
 
-def signed_past_visit(
+def chart_signed_session(
     *,
-    patient: Patient,
+    visit: Appointment,
     physio: Any,
-    location: Location,
-    service: Service,
-    day: dt.date,
     before: int,
     after: int,
     muscle: Muscle,
     lot: NeedleLot,
 ) -> NeedlingSession:
-    """Write a completed past visit with a signed needling note and its two NPRS results."""
-    practitioner = physio.practitioner
-    start = _free_start(practitioner, location, day, service.duration_minutes)
-    end = start + dt.timedelta(minutes=service.duration_minutes)
-    visit = Appointment.objects.create(
-        patient=patient,
-        practitioner=practitioner,
-        location=location,
-        room=location.rooms.filter(is_active=True).order_by("name").first(),
-        service=service,
-        start=start,
-        end=end,
-        busy_until=end + dt.timedelta(minutes=service.buffer_minutes),
-        status=AppointmentStatus.COMPLETED,
-        arrived_at=start - dt.timedelta(minutes=5),
-        created_at=start - dt.timedelta(days=3),
-    )
+    """Write a signed needling note for a completed visit and its two NPRS results."""
     session = NeedlingSession.objects.create(
-        patient=patient,
+        patient=visit.patient,
         appointment=visit,
         practitioner=physio,
         nprs_before=before,
         nprs_after=after,
         aftercare_given=True,
         aftercare_notes="Heat and gentle movement tonight; soreness for a day or two is expected.",
-        created_at=start,
+        created_at=visit.start,
     )
     NeedlingRow.objects.create(
         session=session,
@@ -225,11 +190,42 @@ def signed_past_visit(
     )
     session.thoracic_precaution = muscle.thoracic_precaution
     session.status = NoteStatus.SIGNED
-    session.signed_at = end + dt.timedelta(minutes=10)
+    session.signed_at = visit.end + dt.timedelta(minutes=10)
     session.signed_by = physio
     session.save(update_fields=["thoracic_precaution", "status", "signed_at", "signed_by"])
     session_results(session, physio)
     return session
+
+
+def demo_session(
+    *,
+    patient: Patient,
+    physio: Any,
+    desk: Any,
+    location: Location,
+    service: Service,
+    day: dt.date,
+    before: int,
+    after: int,
+    muscle: Muscle,
+    lot: NeedleLot,
+) -> NeedlingSession | None:
+    """Book a past visit on or a few days before `day`, mark it seen and chart it, signed."""
+    visit = demo_book_near(
+        days=days_back_from(day),
+        patient=patient,
+        practitioner=physio.practitioner,
+        service=service,
+        location=location,
+        actor=desk,
+        ends_by=timezone.now() - dt.timedelta(hours=1),
+    )
+    if visit is None:
+        return None
+    demo_attended(visit, AppointmentStatus.COMPLETED, arrived=visit.start - dt.timedelta(minutes=5))
+    return chart_signed_session(
+        visit=visit, physio=physio, before=before, after=after, muscle=muscle, lot=lot
+    )
 
 
 def _ingredients(physio: Any) -> tuple[Location, Service, NeedleLot] | None:
@@ -237,7 +233,7 @@ def _ingredients(physio: Any) -> tuple[Location, Service, NeedleLot] | None:
     if practitioner is None:
         return None
     location = practitioner.locations.order_by("pk").first()
-    service = Service.objects.filter(slug="ims-follow-up").first()
+    service = Service.objects.filter(slug=FOLLOW_UP).first()
     lot = (
         NeedleLot.objects.filter(recalled_at__isnull=True, expires_on__gt=timezone.localdate())
         .order_by("expires_on")
@@ -256,7 +252,7 @@ def _signed(patient: Patient) -> list[NeedlingSession]:
     )
 
 
-def seed_demo_progress(*, patient: Patient | None, physio: Any) -> dict[str, int]:
+def seed_demo_progress(*, patient: Patient | None, physio: Any, desk: Any) -> dict[str, int]:
     """Give the demo patient six signed sessions, a plan and NDI/PSFS at visits 1, 4 and 6."""
     made = {"needling notes": 0, "outcome results": 0, "measure plans": 0}
     found = _ingredients(physio)
@@ -269,20 +265,21 @@ def seed_demo_progress(*, patient: Patient | None, physio: Any) -> dict[str, int
     muscle = Muscle.objects.filter(code="infraspinatus").first()
     if muscle is None:
         return made
-    today = timezone.localdate()
+    today = timezone.now().astimezone(location.zone).date()
     for days, before, after in DEMO_EXTRA_VISITS[len(sessions) - 3 :]:
-        signed_past_visit(
+        if demo_session(
             patient=patient,
             physio=physio,
+            desk=desk,
             location=location,
             service=service,
-            day=_weekday(today - dt.timedelta(days=days)),
+            day=today - dt.timedelta(days=days),
             before=before,
             after=after,
             muscle=muscle,
             lot=lot,
-        )
-        made["needling notes"] += 1
+        ):
+            made["needling notes"] += 1
     sessions = _signed(patient)
     for session in sessions:
         made["outcome results"] += session_results(session, physio)
@@ -302,6 +299,8 @@ def seed_demo_progress(*, patient: Patient | None, physio: Any) -> dict[str, int
     actor = patient.user or physio
     source = ResultSource.PORTAL if patient.user else ResultSource.PAPER
     for visit, (ndi, psfs) in DEMO_QUESTIONNAIRES.items():
+        if visit > len(sessions):
+            continue
         appointment = sessions[visit - 1].appointment
         taken_at = appointment.start - dt.timedelta(hours=2)
         for code, answers, labels in (("NDI", ndi, None), ("PSFS", psfs, DEMO_ACTIVITIES)):
@@ -319,13 +318,14 @@ def seed_demo_progress(*, patient: Patient | None, physio: Any) -> dict[str, int
     return made
 
 
-def seed_other_courses(*, patients: list[Patient], physio: Any) -> dict[str, int]:
+def seed_other_courses(*, patients: list[Patient], physio: Any, desk: Any) -> dict[str, int]:
     """Chart a course with outcomes for a few of the physio's other patients (report data)."""
     made = {"needling notes": 0, "outcome results": 0}
     found = _ingredients(physio)
     if found is None:
         return made
     location, service, lot = found
+    assessment = Service.objects.filter(slug=ASSESSMENT).first() or service
     muscles = {m.code: m for m in Muscle.objects.filter(code__in={c.muscle for c in OTHER_COURSES})}
     team = [
         p
@@ -333,31 +333,35 @@ def seed_other_courses(*, patients: list[Patient], physio: Any) -> dict[str, int
         if p.care_team.filter(pk=physio.practitioner.pk).exists()  # type: ignore[attr-defined]
         and p.user_id is None
     ]
-    today = timezone.localdate()
+    today = timezone.now().astimezone(location.zone).date()
     for patient, course in zip(team, OTHER_COURSES, strict=False):
         if patient.needling_sessions.exists() or course.muscle not in muscles:  # type: ignore[attr-defined]
             continue
         count = len(course.nprs)
-        sessions = []
+        sessions: dict[int, NeedlingSession] = {}
         for index, (before, after) in enumerate(course.nprs):
-            day = _weekday(today - dt.timedelta(weeks=count - index, days=-1))
-            sessions.append(
-                signed_past_visit(
-                    patient=patient,
-                    physio=physio,
-                    location=location,
-                    service=service,
-                    day=day,
-                    before=before,
-                    after=after,
-                    muscle=muscles[course.muscle],
-                    lot=lot,
-                )
+            session = demo_session(
+                patient=patient,
+                physio=physio,
+                desk=desk,
+                location=location,
+                # The first IMS visit of a course is the initial assessment.
+                service=assessment if index == 0 else service,
+                day=today - dt.timedelta(weeks=count - index, days=-1),
+                before=before,
+                after=after,
+                muscle=muscles[course.muscle],
+                lot=lot,
             )
+            if session is None:
+                continue
+            sessions[index + 1] = session
             made["needling notes"] += 1
             made["outcome results"] += 2
         for visit, score in course.scores.items():
-            appointment = sessions[visit - 1].appointment
+            if visit not in sessions:
+                continue
+            appointment = sessions[visit].appointment
             taken_at = appointment.start - dt.timedelta(minutes=15)
             stored_result(
                 patient=patient,
@@ -372,9 +376,11 @@ def seed_other_courses(*, patients: list[Patient], physio: Any) -> dict[str, int
     return made
 
 
-def seed_outcomes(*, patient: Patient | None, physio: Any, others: list[Patient]) -> dict[str, int]:
+def seed_outcomes(
+    *, patient: Patient | None, physio: Any, desk: Any, others: list[Patient]
+) -> dict[str, int]:
     """Seed the demo patient's progress and the other patients' courses; idempotent."""
-    made = seed_demo_progress(patient=patient, physio=physio)
-    for kind, count in seed_other_courses(patients=others, physio=physio).items():
+    made = seed_demo_progress(patient=patient, physio=physio, desk=desk)
+    for kind, count in seed_other_courses(patients=others, physio=physio, desk=desk).items():
         made[kind] = made.get(kind, 0) + count
     return made

@@ -1,4 +1,4 @@
-"""Test data for outcomes: signed needling visits days ago, with their pain ratings."""
+"""Test data for outcomes: signed needling visits days ago or on a given day, with their pain."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from typing import Any
 
 from django.utils import timezone
 
-from imsclinic.charting.models import NeedlingSession
+from imsclinic.charting.models import Muscle, NeedlingSession
 from imsclinic.charting.testing import ensure_catalogue, ims_visit, needle_lot, row, signed_session
-from imsclinic.clinic.models import NeedleLot, Service
+from imsclinic.clinic.models import Location, NeedleLot, Service
+from imsclinic.outcomes.demo import chart_signed_session
 from imsclinic.patients.models import Patient
 from imsclinic.safety.testing import make_ready_for_needling
+from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 
 
 def ready_with_lot(patient: Patient, physio: Any) -> NeedleLot:
@@ -35,3 +37,49 @@ def signed_visit(
     start = timezone.now() - dt.timedelta(days=days_ago, minutes=10)
     visit = ims_visit(patient, physio, service, start=start)
     return signed_session(visit, physio, [row("soleus", lot)], nprs_before=before, nprs_after=after)
+
+
+def _free_start(practitioner: Any, location: Location, day: dt.date, minutes: int) -> dt.datetime:
+    """Return a start on that day clear of the practitioner's visits (test visits take no bed)."""
+    for hour in (9, 10, 11, 14, 15, 16, 8, 17):
+        start = dt.datetime.combine(day, dt.time(hour), tzinfo=location.zone).astimezone(dt.UTC)
+        end = start + dt.timedelta(minutes=minutes)
+        clash = Appointment.objects.filter(
+            practitioner=practitioner, start__lt=end, busy_until__gt=start
+        ).filter(status__in=ACTIVE_STATUSES)
+        if not clash.exists():
+            return start
+    return dt.datetime.combine(day, dt.time(7), tzinfo=location.zone).astimezone(dt.UTC)
+
+
+def signed_past_visit(
+    *,
+    patient: Patient,
+    physio: Any,
+    location: Location,
+    service: Service,
+    day: dt.date,
+    before: int,
+    after: int,
+    muscle: Muscle,
+    lot: NeedleLot,
+) -> NeedlingSession:
+    """Write a completed visit on exactly that day with a signed note and its NPRS results."""
+    practitioner = physio.practitioner
+    start = _free_start(practitioner, location, day, service.duration_minutes)
+    end = start + dt.timedelta(minutes=service.duration_minutes)
+    visit = Appointment.objects.create(
+        patient=patient,
+        practitioner=practitioner,
+        location=location,
+        service=service,
+        start=start,
+        end=end,
+        busy_until=end + dt.timedelta(minutes=service.buffer_minutes),
+        status=AppointmentStatus.COMPLETED,
+        arrived_at=start - dt.timedelta(minutes=5),
+        created_at=start - dt.timedelta(days=3),
+    )
+    return chart_signed_session(
+        visit=visit, physio=physio, before=before, after=after, muscle=muscle, lot=lot
+    )

@@ -342,8 +342,13 @@ def appointment_book(
     actor: Any,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
+    notify: bool = True,
 ) -> Appointment:
-    """Book a visit if that exact time is still offered; the database refuses any overlap."""
+    """Book a visit if that exact time is still offered; the database refuses any overlap.
+
+    `notify=False` books without emailing the patient, for visits entered from records
+    (the demo clinic's history) rather than booked with them.
+    """
     if start.tzinfo is None:
         raise ValueError("start must be an aware datetime")
     _check_may_book(patient=patient, service=service, actor=actor)
@@ -368,7 +373,8 @@ def appointment_book(
             request=request,
             now=now,
         )
-        _notify(appointment, NoticeKind.CONFIRMATION)
+        if notify:
+            _notify(appointment, NoticeKind.CONFIRMATION)
     return appointment
 
 
@@ -410,6 +416,7 @@ def appointment_cancel(
     reason: str = "",
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
+    notify: bool = True,
 ) -> Appointment:
     """Cancel a visit; patients only outside the late window, staff at any time with a reason."""
     now = now or timezone.now()
@@ -445,7 +452,8 @@ def appointment_cancel(
             request=request,
             detail={"status": "cancelled", "late": late, "staff_override": late and staff},
         )
-        _notify(locked, NoticeKind.CANCELLATION)
+        if notify:
+            _notify(locked, NoticeKind.CANCELLATION)
     appointment.refresh_from_db()
     return appointment
 

@@ -187,9 +187,12 @@ def test_it_loads_the_default_faq_into_an_empty_clinic() -> None:
     assert FaqEntry.objects.count() == len(DEFAULT_FAQ) > 0
 
 
-def test_seeding_writes_no_audit_rows_because_no_person_looked_at_a_record() -> None:
+def test_the_demo_visits_are_booked_by_the_front_desk_and_audited_like_any_booking() -> None:
     seed()
-    assert not AuditEvent.objects.exists()
+    bookings = AuditEvent.objects.filter(object_type="appointment", action="create")
+    assert bookings.count() == Appointment.objects.count()
+    assert set(bookings.values_list("actor_email", flat=True)) == {"frontdesk@cedarims.test"}
+    assert not AuditEvent.objects.filter(action="view").exists()
 
 
 def test_it_refuses_to_publish_demo_passwords_outside_local_work() -> None:

@@ -18,9 +18,9 @@ from imsclinic.charting.models import Muscle
 from imsclinic.charting.testing import needle_lot
 from imsclinic.clinic.models import Location, Service
 from imsclinic.core.models import AuditEvent
-from imsclinic.outcomes.demo import signed_past_visit
 from imsclinic.outcomes.models import ResultSource
 from imsclinic.outcomes.services import result_record
+from imsclinic.outcomes.testing import signed_past_visit
 from imsclinic.patients.models import Patient
 
 pytestmark = pytest.mark.django_db

@@ -1,21 +1,20 @@
 """Load the demo clinic: two locations, six practitioners, one login per role, twenty patients.
 
 Idempotent: every row is found by a natural key (slug, email, registration number) and
-created only when missing; nothing that exists is changed. Seeding writes no audit rows,
-because no person views or changes health information here: the audit log records people.
+created only when missing; nothing that exists is changed. Every visit is booked through the
+booking service by the demo front desk (scheduling/demo.py), so the demo loads on any date
+and its bookings are in the audit log like any other.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import time
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -24,20 +23,16 @@ from allauth.mfa.utils import decrypt
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 from rich.console import Console
 from rich.table import Table
-from simple_history.utils import bulk_create_with_history
 
 from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.models import Clinic, Location, OpeningHours, Practitioner, Room, Service
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling.models import (
-    ACTIVE_STATUSES,
-    Appointment,
-    AppointmentStatus,
-    Shift,
-    ShiftBreak,
-)
+from imsclinic.scheduling.demo import demo_attended, demo_book, demo_book_near, demo_cancel
+from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, ShiftBreak
+from imsclinic.scheduling.services import needs_assessment_first
 from imsclinic.web.models import FaqEntry
 
 DEMO_PASSWORD = "ims-demo-password"
@@ -348,13 +343,16 @@ class Command(BaseCommand):
             self.seed_shifts(practitioners, tally)
             users = self.seed_staff(practitioners, tally)
             patients = self.seed_patients(locations, practitioners, tally)
-            self.seed_visits(patients, services, tally)
-            self.seed_calendar(patients, services, tally)
+            desk = next(user for user in users if user.role == Role.FRONT_DESK)
             faq_note = self.seed_faq(tally)
             self.seed_consent(users, patients, tally)
             self.seed_screening(users, patients, tally)
             self.seed_stock(users, list(locations.values()), tally)
+            # The past courses first, then the calendar around them, then what lies ahead:
+            # each is booked by the rules, so each sees the visits placed before it.
             self.seed_charting(users, patients, tally)
+            self.seed_calendar(patients, services, desk, tally)
+            self.seed_visits(patients, services, desk, tally)
         self.print_logins(console, clinic, users)
         if faq_note:
             console.print(faq_note)
@@ -566,16 +564,13 @@ class Command(BaseCommand):
         return patients
 
     def seed_visits(
-        self, patients: list[Patient], services: dict[str, Service], tally: Tally
+        self, patients: list[Patient], services: dict[str, Service], desk: User, tally: Tally
     ) -> None:
         """Book an upcoming visit for the first few patients who have none ahead."""
-        follow_up = services["ims-follow-up"]
-        physio_only = services["physiotherapy-assessment"]
+        now = timezone.now()
         for index, patient in enumerate(patients[:PATIENTS_WITH_VISITS]):
             upcoming = Appointment.objects.filter(
-                patient=patient,
-                status=AppointmentStatus.BOOKED,
-                start__gte=dt.datetime.now(dt.UTC),
+                patient=patient, status=AppointmentStatus.BOOKED, start__gte=now
             )
             if upcoming.exists():
                 continue
@@ -586,48 +581,50 @@ class Command(BaseCommand):
             location = practitioner.locations.order_by("order").first()
             if location is None:
                 continue
-            service = follow_up if practitioner.ims_credential_current else physio_only
-            start = self.visit_start(location, index)
-            end = start + dt.timedelta(minutes=service.duration_minutes)
-            beds = list(location.rooms.filter(is_active=True).order_by("name"))
-            busy_until = end + dt.timedelta(minutes=service.buffer_minutes)
-            busy = Appointment.objects.filter(
-                start__lt=busy_until, busy_until__gt=start, status__in=ACTIVE_STATUSES
-            )
-            if busy.filter(practitioner=practitioner).exists():
-                continue
-            bed = next((b for b in beds if not busy.filter(room=b).exists()), None)
-            Appointment.objects.create(
+            service = services["physiotherapy-assessment"]
+            if practitioner.ims_credential_current:
+                service = services["ims-follow-up"]
+                if needs_assessment_first(patient, service):
+                    service = services["ims-initial-assessment"]
+            today = now.astimezone(location.zone).date()
+            visit = demo_book_near(
+                days=[
+                    day
+                    for day in (today + dt.timedelta(days=1 + index // 3 + n) for n in range(14))
+                    if day.weekday() < 5
+                ],
                 patient=patient,
                 practitioner=practitioner,
-                location=location,
-                room=bed,
                 service=service,
-                start=start,
-                end=end,
-                busy_until=busy_until,
-                status=AppointmentStatus.BOOKED,
+                location=location,
+                actor=desk,
+                earliest=dt.time(9 + 2 * (index % 3)),
             )
-            tally.add("upcoming visits", True)
+            tally.add("upcoming visits", visit is not None)
 
     def seed_calendar(
-        self, patients: list[Patient], services: dict[str, Service], tally: Tally
+        self, patients: list[Patient], services: dict[str, Service], desk: User, tally: Tally
     ) -> None:
         """Fill this week and next with visits in mixed states, so the staff calendar looks real.
 
-        Each practitioner's day is laid out the same way on every run (a fixed pattern of
-        services and gaps from the shift's start), so a rerun finds each visit already there
-        and creates nothing. A visit is skipped when its practitioner or every bed is taken.
-        Statuses follow the clock at the time of seeding: earlier today and before, completed
-        (a few no-shows and cancellations); now, in treatment or arrived; later, booked.
+        Each practitioner's day follows a fixed plan from the shift's start: which patient,
+        which service, and a gap before each. Every planned visit is booked through the booking
+        rules at the first time offered within half an hour of its planned time, day by day
+        in order, so the first-visit rule sees each patient's earlier visits. A planned visit
+        is skipped when its patient already comes that day or no time is offered, so a rerun
+        finds every planned patient there and creates nothing. Statuses follow the clock at
+        the time of seeding: earlier today and before, completed (a few no-shows and
+        cancellations); now, in treatment or arrived; later, booked.
         """
-        now = dt.datetime.now(dt.UTC)
+        now = timezone.now()
         demo_patient_ids = {p.pk for p in patients if p.email == DEMO_PATIENT_EMAIL}
         by_pk = {p.pk: p for p in patients if p.pk not in demo_patient_ids}
         caseload: dict[int, list[Patient]] = {}
-        for patient_id, practitioner_id in Patient.care_team.through.objects.filter(
-            patient_id__in=list(by_pk)
-        ).values_list("patient_id", "practitioner_id"):
+        for patient_id, practitioner_id in (
+            Patient.care_team.through.objects.filter(patient_id__in=list(by_pk))
+            .order_by("patient_id", "practitioner_id")
+            .values_list("patient_id", "practitioner_id")
+        ):
             caseload.setdefault(practitioner_id, []).append(by_pk[patient_id])
         shifts = list(
             Shift.objects.filter(valid_from__lte=now.date() + dt.timedelta(days=15))
@@ -635,175 +632,81 @@ class Command(BaseCommand):
             .prefetch_related("breaks")
             .order_by("location__order", "practitioner__order", "weekday", "start_time")
         )
-        if not shifts:
-            return
-        window_start = now - dt.timedelta(days=8)
-        window_end = now + dt.timedelta(days=16)
-        taken: list[tuple[int, int | None, dt.datetime, dt.datetime]] = []
-        exists: set[tuple[int, dt.datetime]] = set()
-        # A patient comes at most once a day; visits already there count too, so a rerun
-        # meets the same refusals as the first run and creates nothing.
-        seen_patient_days: set[tuple[int, dt.date]] = set()
-        for row in Appointment.objects.filter(
-            start__lt=window_end, busy_until__gt=window_start
-        ).values_list(
-            "practitioner_id",
-            "room_id",
-            "start",
-            "busy_until",
-            "status",
-            "patient_id",
-            "location__time_zone",
-        ):
-            practitioner_id, room_id, start, busy_until, status, patient_id, zone_name = row
-            exists.add((practitioner_id, start))
-            seen_patient_days.add((patient_id, start.astimezone(ZoneInfo(zone_name)).date()))
-            if status != AppointmentStatus.CANCELLED:
-                taken.append((practitioner_id, room_id, start, busy_until))
-        beds: dict[int, list[int]] = {}
-        for room_id, location_id in (
-            Room.objects.filter(is_active=True).order_by("name").values_list("pk", "location_id")
-        ):
-            beds.setdefault(location_id, []).append(room_id)
-
-        def clashes(
-            practitioner_id: int, room_id: int | None, start: dt.datetime, until: dt.datetime
-        ) -> bool:
-            return any(
-                (p == practitioner_id or (room_id is not None and r == room_id))
-                and s < until
-                and start < b
-                for p, r, s, b in taken
-            )
-
-        pattern = ("ims-follow-up", "ims-follow-up", "ims-initial-assessment", "ims-follow-up")
-        gaps = (0, 15, 30, 0, 45, 15)
-        new: list[Appointment] = []
-        for shift in shifts:
-            location, practitioner = shift.location, shift.practitioner
-            zone = location.zone
-            today = now.astimezone(zone).date()
-            monday = today - dt.timedelta(days=today.weekday())
-            people = caseload.get(practitioner.pk, [])
-            if not people:
+        plan: list[tuple[dt.date, int, Shift]] = []
+        for order, shift in enumerate(shifts):
+            if not caseload.get(shift.practitioner.pk):
                 continue
+            today = now.astimezone(shift.location.zone).date()
+            monday = today - dt.timedelta(days=today.weekday())
             for offset in range(14):
                 day = monday + dt.timedelta(days=offset)
                 if day.weekday() != shift.weekday or day < shift.valid_from:
                     continue
                 if shift.valid_until is not None and day > shift.valid_until:
                     continue
-                ims = practitioner.ims_credential_current_on(day)
-                shift_end = dt.datetime.combine(day, shift.end_time, tzinfo=zone)
-                pauses = [
-                    (
-                        dt.datetime.combine(day, b.start_time, tzinfo=zone),
-                        dt.datetime.combine(day, b.end_time, tzinfo=zone),
-                    )
-                    for b in shift.breaks.all()
+                plan.append((day, order, shift))
+        plan.sort(key=lambda item: item[:2])
+
+        pattern = ("ims-follow-up", "ims-follow-up", "ims-initial-assessment", "ims-follow-up")
+        gaps = (0, 15, 30, 0, 45, 15)
+        for day, _order, shift in plan:
+            location, practitioner = shift.location, shift.practitioner
+            people = caseload[practitioner.pk]
+            ims = practitioner.ims_credential_current_on(day)
+            planned = dt.datetime.combine(day, shift.start_time) + dt.timedelta(
+                minutes=15 * (practitioner.pk % 3)
+            )
+            for index in range(7):
+                key = day.toordinal() + 5 * index + 3 * practitioner.pk
+                service = services[
+                    pattern[key % len(pattern)] if ims else "physiotherapy-assessment"
                 ]
-                shift_start = dt.datetime.combine(day, shift.start_time, tzinfo=zone)
-                cursor = shift_start + dt.timedelta(minutes=15 * (practitioner.pk % 3))
-                for index in range(7):
-                    key = day.toordinal() + 5 * index + 3 * practitioner.pk
-                    slug = pattern[key % len(pattern)] if ims else "physiotherapy-assessment"
-                    service = services[slug]
-                    start = cursor + dt.timedelta(minutes=gaps[key % len(gaps)])
-                    # Visits start on the quarter hour from the shift's start, as booked ones do.
-                    start = shift_start + dt.timedelta(
-                        minutes=15 * math.ceil((start - shift_start) / dt.timedelta(minutes=15))
-                    )
-                    length = dt.timedelta(minutes=service.duration_minutes)
-                    held = length + dt.timedelta(minutes=service.buffer_minutes)
-                    for pause_start, pause_end in pauses:
-                        if start < pause_end and pause_start < start + held:
-                            start = pause_end
-                    if start + held > shift_end:
-                        break
-                    cursor = start + held
-                    start_utc, end_utc = (
-                        start.astimezone(dt.UTC),
-                        (start + length).astimezone(dt.UTC),
-                    )
-                    until_utc = (start + held).astimezone(dt.UTC)
-                    if (practitioner.pk, start_utc) in exists:
-                        continue
-                    patient = next(
-                        (
-                            people[(key + n) % len(people)]
-                            for n in range(len(people))
-                            if (people[(key + n) % len(people)].pk, day) not in seen_patient_days
-                        ),
-                        None,
-                    )
-                    if patient is None or clashes(practitioner.pk, None, start_utc, until_utc):
-                        continue
-                    bed = next(
-                        (
-                            b
-                            for b in beds.get(location.pk, [])
-                            if not clashes(-1, b, start_utc, until_utc)
-                        ),
-                        None,
-                    )
-                    if bed is None:
-                        continue
-                    visit = Appointment(
-                        patient=patient,
-                        practitioner=practitioner,
-                        location=location,
-                        room_id=bed,
-                        service=service,
-                        start=start_utc,
-                        end=end_utc,
-                        busy_until=until_utc,
-                    )
-                    self.demo_status(visit, now, key)
-                    new.append(visit)
-                    seen_patient_days.add((patient.pk, day))
-                    exists.add((practitioner.pk, start_utc))
-                    if visit.status != AppointmentStatus.CANCELLED:
-                        taken.append((practitioner.pk, bed, start_utc, until_utc))
-        if new:
-            bulk_create_with_history(new, Appointment, default_change_reason="demo")
-            tally.created["calendar visits"] += len(new)
+                planned += dt.timedelta(minutes=gaps[key % len(gaps)])
+                earliest = planned
+                planned += dt.timedelta(minutes=service.duration_minutes + service.buffer_minutes)
+                if earliest.time() >= shift.end_time or planned.date() != day:
+                    break
+                patient = people[key % len(people)]
+                start = dt.datetime.combine(day, earliest.time(), tzinfo=location.zone)
+                if needs_assessment_first(patient, service, start):
+                    service = services["ims-initial-assessment"]
+                visit = demo_book(
+                    patient=patient,
+                    practitioner=practitioner,
+                    service=service,
+                    location=location,
+                    day=day,
+                    actor=desk,
+                    earliest=earliest.time(),
+                    latest=(earliest + dt.timedelta(minutes=30)).time(),
+                )
+                if visit is None:
+                    continue
+                self.demo_status(visit, now, key, desk)
+                tally.created["calendar visits"] += 1
 
     @staticmethod
-    def demo_status(visit: Appointment, now: dt.datetime, key: int) -> None:
+    def demo_status(visit: Appointment, now: dt.datetime, key: int, desk: User) -> None:
         """Give a demo visit the status the clock says it would have by now."""
         if visit.end <= now:
             if key % 9 == 0:
-                visit.status = AppointmentStatus.NO_SHOW
+                demo_attended(visit, AppointmentStatus.NO_SHOW, arrived=visit.start)
             elif key % 11 == 0:
-                visit.status = AppointmentStatus.CANCELLED
+                demo_cancel(visit, actor=desk, now=now)
             else:
-                visit.status = AppointmentStatus.COMPLETED
-                visit.arrived_at = visit.start - dt.timedelta(minutes=7)
+                demo_attended(
+                    visit,
+                    AppointmentStatus.COMPLETED,
+                    arrived=visit.start - dt.timedelta(minutes=7),
+                )
         elif visit.start <= now:
-            visit.status = AppointmentStatus.IN_TREATMENT
-            visit.arrived_at = visit.start - dt.timedelta(minutes=5)
+            demo_attended(
+                visit, AppointmentStatus.IN_TREATMENT, arrived=visit.start - dt.timedelta(minutes=5)
+            )
         elif visit.start - dt.timedelta(minutes=20) <= now:
-            visit.status = AppointmentStatus.ARRIVED
-            visit.arrived_at = now
+            demo_attended(visit, AppointmentStatus.ARRIVED, arrived=now)
         elif key % 13 == 0:
-            visit.status = AppointmentStatus.CANCELLED
-        else:
-            visit.status = AppointmentStatus.BOOKED
-        if visit.status == AppointmentStatus.CANCELLED:
-            visit.cancelled_at = min(now, visit.start - dt.timedelta(days=1))
-            visit.cancellation_reason = "Patient called to cancel (demo)."
-
-    @staticmethod
-    def visit_start(location: Location, index: int) -> dt.datetime:
-        """Return a weekday morning slot a few days ahead, in the location's own zone."""
-        day = dt.datetime.now(location.zone).date()
-        weekdays_ahead = 1 + index // 3
-        while weekdays_ahead:
-            day += dt.timedelta(days=1)
-            if day.weekday() < 5:
-                weekdays_ahead -= 1
-        local = dt.datetime.combine(day, dt.time(9 + 2 * (index % 3), 0), tzinfo=location.zone)
-        return local.astimezone(dt.UTC)
+            demo_cancel(visit, actor=desk, now=now)
 
     def seed_consent(self, staff: list[User], patients: list[Patient], tally: Tally) -> None:
         """Publish the demo consent to IMS and have the demo patient sign it."""
@@ -837,13 +740,14 @@ class Command(BaseCommand):
         from imsclinic.charting.demo import seed_demo_course
 
         physio = next(user for user in staff if user.role == Role.PRACTITIONER)
+        desk = next(user for user in staff if user.role == Role.FRONT_DESK)
         demo_patient = next((p for p in patients if p.email == DEMO_PATIENT_EMAIL), None)
-        for kind, count in seed_demo_course(patient=demo_patient, physio=physio).items():
+        for kind, count in seed_demo_course(patient=demo_patient, physio=physio, desk=desk).items():
             tally.created[kind] += count
         # Outcome measures: six sessions of progress and a few other courses.
         from imsclinic.outcomes.demo import seed_outcomes
 
-        made = seed_outcomes(patient=demo_patient, physio=physio, others=patients)
+        made = seed_outcomes(patient=demo_patient, physio=physio, desk=desk, others=patients)
         for kind, count in made.items():
             tally.created[kind] += count
         # Follow-up: answered, unanswered and red-flag check-ins.
