@@ -407,7 +407,7 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     # Staff without a practitioner profile are sent on to the day view.
     "calendar_mine": (none, {**STAFF_ONLY, "front_desk": 302, "owner": 302}),
     "appointment_status": (lambda w: {"appointment_id": 1}, dict.fromkeys(CAST, 405)),
-    "appointment_cancel_staff": (calendar_visit, STAFF_ONLY),
+    "appointment_cancel_staff": (calendar_visit, {**STAFF_ONLY, "other_physio": 404}),
     # A practitioner's own feed address; the owner may revoke anyone's.
     "calendar_feed_settings": (none, {**STAFF_ONLY, "front_desk": 403}),
     "calendar_feed_revoke": (none, dict.fromkeys(CAST, 405)),
@@ -616,3 +616,89 @@ def test_each_member_of_the_cast_gets_what_the_policy_says(world, name):
             client.force_login(world[who])
         got[who] = client.get(url).status_code
     assert got == expected
+
+
+# Acting on a visit: the owner and the front desk on any visit, a practitioner on their own
+# and their care team's; another practitioner is told the visit does not exist. Each row is
+# one way of acting, with what each member of the cast gets: ACTED, or the refusal's status.
+ACTED = "acted"
+ACT_ON_PAGES = {
+    "anonymous": LOGIN,
+    "patient": 403,
+    "other_patient": 403,
+    "front_desk": ACTED,
+    "physio": ACTED,
+    "other_physio": 404,
+    "owner": ACTED,
+}
+
+
+def check_in(client: Client, visit_id: int) -> int:
+    url = reverse("appointment_status", kwargs={"appointment_id": visit_id})
+    return client.post(url, {"status": "arrived"}).status_code
+
+
+def mark_no_show(client: Client, visit_id: int) -> int:
+    from imsclinic.scheduling.models import Appointment
+
+    start = timezone.now() - dt.timedelta(hours=1)
+    Appointment.objects.filter(pk=visit_id).update(
+        start=start,
+        end=start + dt.timedelta(minutes=30),
+        busy_until=start + dt.timedelta(minutes=30),
+    )
+    url = reverse("appointment_status", kwargs={"appointment_id": visit_id})
+    return client.post(url, {"status": "no_show"}).status_code
+
+
+def cancel_on_the_calendar(client: Client, visit_id: int) -> int:
+    url = reverse("appointment_cancel_staff", kwargs={"appointment_id": visit_id})
+    return client.post(url, {"reason": "Called to cancel"}).status_code
+
+
+def cancel_through_the_api(client: Client, visit_id: int) -> int:
+    url = f"/api/v1/appointments/{visit_id}/cancel"
+    return client.post(url, {"reason": "Called"}, content_type="application/json").status_code
+
+
+VISIT_ACTIONS: dict[str, tuple[Callable[[Client, int], int], str, dict[str, Any]]] = {
+    "check in": (check_in, "arrived", ACT_ON_PAGES),
+    "mark a no-show": (mark_no_show, "no_show", ACT_ON_PAGES),
+    "cancel on the calendar": (cancel_on_the_calendar, "cancelled", ACT_ON_PAGES),
+    # The API: the patient cancels their own visit; anyone else refused is told 404.
+    "cancel through the API": (
+        cancel_through_the_api,
+        "cancelled",
+        {**ACT_ON_PAGES, "anonymous": 401, "patient": ACTED, "other_patient": 404},
+    ),
+}
+
+
+@pytest.mark.parametrize("action", sorted(VISIT_ACTIONS))
+@pytest.mark.parametrize("who", CAST)
+def test_only_those_the_policy_names_may_act_on_a_visit(world, action, who):
+    from imsclinic.accounts.tokens import api_token_issue
+    from imsclinic.core.models import AuditEvent
+    from imsclinic.scheduling.models import Appointment
+
+    act, acted_status, expected = VISIT_ACTIONS[action]
+    visit_id = calendar_visit(world)["appointment_id"]
+    user = world[who]
+    client = Client()
+    if user is not None and action.endswith("API"):
+        _token, raw = api_token_issue(user=user, name="matrix", actor=None)
+        client = Client(headers={"Authorization": f"Bearer {raw}"})
+    elif user is not None:
+        client.force_login(user)
+
+    status = act(client, visit_id)
+    visit = Appointment.objects.get(pk=visit_id)
+
+    if expected[who] == ACTED:
+        assert visit.status == acted_status, status
+    else:
+        assert (status, visit.status) == (expected[who], "booked")
+    if expected[who] == 404:
+        assert AuditEvent.objects.filter(
+            actor=user, object_type="appointment", object_id=str(visit_id), outcome="denied"
+        ).exists()

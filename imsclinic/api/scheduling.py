@@ -17,6 +17,9 @@ from pydantic import ValidationError as PydanticValidationError
 from imsclinic.accounts.models import User
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action, Outcome
+from imsclinic.core.permissions import visits_actionable_by
 from imsclinic.patients.models import Patient
 from imsclinic.safety.errors import OnlineImsBookingStopped
 from imsclinic.scheduling.models import Appointment
@@ -364,12 +367,9 @@ def book(request: HttpRequest, payload: BookIn) -> Status[dict[str, Any]]:
 
 
 def _appointments_for(user: User) -> Any:
-    visits = Appointment.objects.select_related("location")
     if not user.is_clinic_staff:
-        return visits.filter(patient__user=user)
-    if user.has_perm("scheduling.view_all_appointments"):
-        return visits
-    return visits.filter(practitioner__user=user)
+        return Appointment.objects.select_related("location").filter(patient__user=user)
+    return visits_actionable_by(user).select_related("location")
 
 
 @router.get(
@@ -377,8 +377,8 @@ def _appointments_for(user: User) -> Any:
     response={200: AppointmentListOut, 401: ErrorOut},
     summary="List appointments",
     description=(
-        "A patient's own visits; for staff, upcoming visits they may see (a practitioner "
-        f"their own). At most {LIST_LIMIT}."
+        "A patient's own visits; for staff, upcoming visits they may act on (a practitioner "
+        f"their own and those of patients on their care team). At most {LIST_LIMIT}."
     ),
 )
 def list_appointments(request: HttpRequest) -> dict[str, Any]:
@@ -425,6 +425,17 @@ def cancel(request: HttpRequest, appointment_id: PathEx[int, P(ge=1, le=MAX_ID)]
         raise HttpError(422, _('Send {} or {"reason": "..."} as JSON.')) from error
     visit = _appointments_for(user).filter(pk=appointment_id).first()
     if visit is None:
+        audit_record(
+            actor=user,
+            action=Action.UPDATE,
+            object_type="appointment",
+            object_id=appointment_id,
+            patient_id=Appointment.objects.filter(pk=appointment_id)
+            .values_list("patient_id", flat=True)
+            .first(),
+            outcome=Outcome.DENIED,
+            request=request,
+        )
         raise Http404
     try:
         visit = appointment_cancel(

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from django.db.models import QuerySet
 
     from imsclinic.patients.models import Patient
+    from imsclinic.scheduling.models import Appointment
 
 
 @rules.predicate
@@ -64,6 +65,20 @@ def is_note_author(user: Any, note: Any) -> bool:
         return False
     author_id = getattr(note, "author_id", None) or getattr(note, "practitioner_id", None)
     return bool(author_id is not None and author_id == user.pk)
+
+
+@rules.predicate
+def treats_at_visit(user: Any, appointment: Any) -> bool:
+    """Say whether the user is the practitioner the visit is booked with."""
+    if appointment is None or not user.is_authenticated or not user.is_active:
+        return False
+    return bool(appointment.practitioner.user_id == user.pk)
+
+
+@rules.predicate
+def is_on_visit_care_team(user: Any, appointment: Any) -> bool:
+    """Say whether the user is on the care team of the visit's patient."""
+    return appointment is not None and bool(is_on_care_team(user, appointment.patient))
 
 
 sees_every_patient = is_owner | is_front_desk
@@ -128,8 +143,31 @@ rules.add_perm("clinic.configure", is_owner)
 rules.add_perm("accounts.invite_staff", is_owner)
 # Front desk and owner keep the whole appointment book; practitioners see their own visits.
 rules.add_perm("scheduling.view_all_appointments", sees_every_patient)
+# Acting on a visit (checking in, moving along the day, cancelling, moving): the owner and
+# the front desk on any visit; a practitioner on their own visits and on the visits of
+# patients on their care team. Anyone else is told the visit does not exist.
+rules.add_perm(
+    "scheduling.act_on_visit",
+    sees_every_patient | (is_practitioner & (treats_at_visit | is_on_visit_care_team)),
+)
 # Personal API tokens: staff for now; patients will get them with API booking.
 rules.add_perm("accounts.use_api_tokens", is_clinic_staff)
+
+
+def visits_actionable_by(user: Any) -> QuerySet[Appointment]:
+    """Return the visits this staff user may act on (`scheduling.act_on_visit`, as a query)."""
+    from django.db.models import Q
+
+    from imsclinic.scheduling.models import Appointment
+
+    if not is_clinic_staff(user):
+        return Appointment.objects.none()
+    if sees_every_patient(user):
+        return Appointment.objects.all()
+    if not is_practitioner(user):
+        return Appointment.objects.none()
+    on_team = Q(patient__care_team__user=user, patient__care_team__is_active=True)
+    return Appointment.objects.filter(Q(practitioner__user=user) | on_team).distinct()
 
 
 def patients_visible_to(user: Any) -> QuerySet[Patient]:

@@ -162,6 +162,14 @@ def _overlap_refused_as_taken() -> Iterator[None]:
         raise
 
 
+def _check_may_act(visit: Appointment, actor: Any) -> None:
+    """Refuse a staff member who may not act on this visit (`scheduling.act_on_visit`)."""
+    if _is_staff(actor) and not actor.has_perm("scheduling.act_on_visit", visit):
+        raise PermissionDenied(
+            _("You may act only on your own visits and those of patients in your care.")
+        )
+
+
 def _notify(appointment: Appointment, kind: NoticeKind) -> None:
     # Imported here: the notifications module reaches back into scheduling services.
     from imsclinic.scheduling.notifications import appointment_changed
@@ -423,13 +431,16 @@ def appointment_cancel(
     reason = reason.strip()
     staff = _is_staff(actor)
     with transaction.atomic():
+        # Only the visit's own row: locking its location and clinic too would queue this
+        # cancellation behind every booking at the location, and deadlock with them.
         locked = (
-            Appointment.objects.select_for_update()
-            .select_related("location__clinic", "patient")
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("location__clinic", "patient", "practitioner")
             .get(pk=appointment.pk)
         )
         if not staff and (actor is None or locked.patient.user_id != actor.pk):
             raise PermissionDenied(_("Patients may only cancel their own visits."))
+        _check_may_act(locked, actor)
         if locked.status != AppointmentStatus.BOOKED:
             raise NotCancellable(_("Only a visit that is still booked can be cancelled."))
         if locked.start <= now:
@@ -495,6 +506,7 @@ def appointment_reschedule(
         )
         if not staff and (actor is None or old.patient.user_id != actor.pk):
             raise PermissionDenied(_("Patients may only move their own visits."))
+        _check_may_act(old, actor)
         if old.status != AppointmentStatus.BOOKED:
             raise NotCancellable(_("Only a visit that is still booked can be moved."))
         if old.start <= now:
@@ -589,6 +601,8 @@ def allowed_status_changes(appointment: Appointment, actor: Any) -> list[str]:
 def _may_change(appointment: Appointment, actor: Any, who: str) -> bool:
     if actor is None or not is_clinic_staff(actor):
         return False
+    if not actor.has_perm("scheduling.act_on_visit", appointment):
+        return False
     if who == "treating":
         return bool(is_owner(actor) or appointment.practitioner.user_id == actor.pk)
     return True
@@ -638,7 +652,7 @@ def _change_status(
 ) -> None:
     with transaction.atomic():
         locked = (
-            Appointment.objects.select_for_update()
+            Appointment.objects.select_for_update(of=("self",))
             .select_related("practitioner", "patient")
             .get(pk=appointment.pk)
         )
@@ -651,6 +665,10 @@ def _change_status(
                     "source": AppointmentStatus(source).label.lower(),
                     "target": target.label.lower(),
                 }
+            )
+        if not actor.has_perm("scheduling.act_on_visit", locked):
+            raise StatusChangeNotAllowed(
+                _("You may act only on your own visits and those of patients in your care.")
             )
         if not _may_change(locked, actor, who):
             raise StatusChangeNotAllowed(

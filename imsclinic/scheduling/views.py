@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.models import Location, Practitioner
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, Outcome
 from imsclinic.core.params import id_param
 from imsclinic.core.permissions import is_clinic_staff
 from imsclinic.scheduling.calendar_grid import (
@@ -296,13 +296,28 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 
 
 def _staff_appointment(request: HttpRequest, appointment_id: int) -> Appointment:
+    """Return the visit if this staff member may act on it; otherwise 404, audited."""
     _require_staff(request)
-    return get_object_or_404(
+    visit = (
         Appointment.objects.select_related(
             "patient", "practitioner", "location__clinic", "service", "room"
-        ),
-        pk=appointment_id,
+        )
+        .filter(pk=appointment_id)
+        .first()
     )
+    if visit is None or not request.user.has_perm("scheduling.act_on_visit", visit):
+        audit_record(
+            actor=request.user,  # type: ignore[arg-type]
+            action=Action.VIEW if request.method in ("GET", "HEAD") else Action.UPDATE,
+            object_type="appointment",
+            object_id=appointment_id,
+            patient_id=visit.patient_id if visit is not None else None,
+            outcome=Outcome.DENIED,
+            request=request,
+            detail={} if visit is not None else {"reason": "no such visit"},
+        )
+        raise Http404("No such visit.")
+    return visit
 
 
 def _back_to_calendar(appointment: Appointment) -> str:

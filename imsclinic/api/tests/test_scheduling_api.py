@@ -294,14 +294,17 @@ def test_patients_list_only_their_own_visits(
     assert [item["id"] for item in response.json()["items"]] == [mine.pk]
 
 
-def test_a_practitioner_lists_only_their_own_upcoming_visits(
-    api_client, patient, physio, other_physio, assessment, location
+def test_a_practitioner_lists_only_their_own_and_their_care_teams_upcoming_visits(
+    api_client, patient, other_patient, physio, other_physio, assessment, location
 ):
     start = at_ten(weekday_ahead())
     theirs = make_visit(patient, physio, assessment, location, start)
-    make_visit(patient, other_physio, assessment, location, start + dt.timedelta(days=7))
+    colleagues = make_visit(
+        patient, other_physio, assessment, location, start + dt.timedelta(days=7)
+    )
+    make_visit(other_patient, other_physio, assessment, location, start + dt.timedelta(days=8))
     ids = [i["id"] for i in api_client(physio).get("/api/v1/appointments").json()["items"]]
-    assert ids == [theirs.pk]
+    assert ids == [theirs.pk, colleagues.pk]
 
 
 def test_a_patient_cancels_their_own_visit(api_client, patient, physio, assessment, location):

@@ -42,7 +42,6 @@ def set_status(visit: Appointment, status: str, actor, now: dt.datetime = DURING
 ALLOWED = [
     (S.BOOKED, S.ARRIVED, "front_desk"),
     (S.BOOKED, S.ARRIVED, "physio"),
-    (S.BOOKED, S.ARRIVED, "other_physio"),
     (S.BOOKED, S.ARRIVED, "owner"),
     (S.ARRIVED, S.IN_TREATMENT, "physio"),
     (S.ARRIVED, S.IN_TREATMENT, "owner"),
@@ -54,6 +53,9 @@ ALLOWED = [
 ]
 
 REFUSED = [
+    # A practitioner who neither treats at the visit nor has the patient in their care.
+    (S.BOOKED, S.ARRIVED, "other_physio"),
+    (S.BOOKED, S.NO_SHOW, "other_physio"),
     (S.ARRIVED, S.IN_TREATMENT, "front_desk"),
     (S.ARRIVED, S.IN_TREATMENT, "other_physio"),
     (S.IN_TREATMENT, S.COMPLETED, "front_desk"),
