@@ -27,6 +27,7 @@ from imsclinic.scheduling.selectors import available_slots, nearest_alternatives
 from imsclinic.scheduling.services import (
     FirstVisitMustBeAssessment,
     NotCancellable,
+    PatientBusy,
     SlotUnavailable,
     TooLateToCancel,
     appointment_book,
@@ -240,7 +241,8 @@ def availability(
     practitioner: QueryEx[int | None, P(ge=1, le=MAX_ID)] = None,
     location: QueryEx[int | None, P(ge=1, le=MAX_ID)] = None,
 ) -> dict[str, Any]:
-    chosen = _service(_caller(request), service)
+    caller = _caller(request)
+    chosen = _service(caller, service)
     who = (
         Practitioner.objects.filter(pk=practitioner, is_active=True).first()
         if practitioner
@@ -249,8 +251,15 @@ def availability(
     where = Location.objects.filter(pk=location, is_active=True).first() if location else None
     if (practitioner and who is None) or (location and where is None):
         return {"slots": []}
+    # A patient is shown only times they are not already booked for.
+    own = None if caller.is_clinic_staff else Patient.objects.filter(user=caller).first()
     slots = available_slots(
-        service=chosen, start_date=start, days=days, practitioner=who, location=where
+        service=chosen,
+        start_date=start,
+        days=days,
+        practitioner=who,
+        location=where,
+        patient=own,
     )
     return {"slots": [_slot_out(slot) for slot in slots]}
 
@@ -343,7 +352,7 @@ def book(request: HttpRequest, payload: BookIn) -> Status[dict[str, Any]]:
             actor=user,
             request=request,
         )
-    except SlotUnavailable:
+    except SlotUnavailable as refusal:
         nearest = nearest_alternatives(
             service=service,
             practitioner=practitioner,
@@ -351,11 +360,14 @@ def book(request: HttpRequest, payload: BookIn) -> Status[dict[str, Any]]:
             around=payload.start,
             limit=ALTERNATIVES,
             days=ALTERNATIVE_DAYS,
+            patient=patient,
         )
         return Status(
             409,
             {
-                "detail": _("That time was just taken."),
+                "detail": str(refusal)
+                if isinstance(refusal, PatientBusy)
+                else _("That time was just taken."),
                 "alternatives": [_slot_out(slot) for slot in nearest],
             },
         )

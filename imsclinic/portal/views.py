@@ -236,6 +236,7 @@ def _reschedule_flow(patient: Patient, visit: Appointment) -> Flow:
         picker_url=reverse("portal_reschedule", kwargs={"appointment_id": visit.pk}),
         next_url=reverse("portal_reschedule_confirm", kwargs={"appointment_id": visit.pk}),
         fixed_service=visit.service,
+        moving=visit,
     )
 
 

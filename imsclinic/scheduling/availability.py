@@ -20,6 +20,8 @@ Rules, in the order they are applied:
 - A service that needs a room is offered only when one of the location's rooms is free for
   duration + buffer; the first free room in the given order is named in the slot. A location
   without any such room offers nothing for that service.
+- When the search is for one patient, a slot (start to end, without the buffer) must not
+  overlap any of that patient's own visits: nobody is in two places at once.
 
 Daylight saving time (the explicit rule):
 
@@ -120,6 +122,9 @@ class AvailabilityQuery:
     practitioner_time_off: dict[int, tuple[BusyTime, ...]] = field(default_factory=dict)
     room_busy: dict[int, tuple[BusyTime, ...]] = field(default_factory=dict)
     step_minutes: int = 15
+    # When booking for one patient: their own active visits (start to end, no buffer). A
+    # patient is never in two visits at once, so no slot may overlap one of these.
+    patient_busy: tuple[BusyTime, ...] = ()
 
 
 @dataclass(frozen=True, order=True)
@@ -144,7 +149,18 @@ def find_slots(query: AvailabilityQuery) -> list[Slot]:
         raise ValueError("duration_minutes must be positive")
     if query.now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
-    return _Search(query).run()
+    slots = _Search(query).run()
+    if not query.patient_busy:
+        return slots
+    own = _timeline(
+        busy if isinstance(busy, tuple) else (busy.start.timestamp(), busy.end.timestamp())
+        for busy in query.patient_busy
+    )
+    return [
+        slot
+        for slot in slots
+        if _blocked_until(own, slot.start.timestamp(), slot.end.timestamp()) is None
+    ]
 
 
 def slot_is_offered(

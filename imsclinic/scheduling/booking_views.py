@@ -40,6 +40,7 @@ from imsclinic.scheduling.services import (
     BookingError,
     CourseHasConflicts,
     FirstVisitMustBeAssessment,
+    PatientBusy,
     SlotUnavailable,
     appointment_book,
     course_book,
@@ -162,6 +163,7 @@ class Flow:
     for_staff: bool = False
     course_mode: bool = False
     fixed_service: Service | None = None  # rescheduling keeps the service
+    moving: Appointment | None = None  # the visit being moved: its own time stays offered
     extra: dict[str, str] = field(default_factory=dict)  # carried on every link
 
 
@@ -311,6 +313,8 @@ def alternatives_for(
         location=location,
         around=around,
         limit=ALTERNATIVES,
+        patient=flow.patient,
+        except_visit=flow.moving.pk if flow.moving is not None else None,
     )
     picked = Picked(service=service, practitioner=practitioner, location=location)
     people = {
@@ -375,6 +379,7 @@ def picker_context(
     week = picked.week or picked.day or today
     week = min(max(week, today), horizon_end)
     picked.week = week
+    # Times the patient is already booked for (with anyone) are not offered.
     slots = available_slots(
         service=service,
         start_date=week,
@@ -382,6 +387,8 @@ def picker_context(
         practitioner=picked.practitioner,
         location=picked.location,
         now=now,
+        patient=flow.patient,
+        except_visit=flow.moving.pk if flow.moving is not None else None,
     )
     by_day: dict[dt.date, list[Slot]] = {}
     for slot in slots:
@@ -669,12 +676,22 @@ def book_chosen_time(
             request=request,
             now=now,
         )
-    except SlotUnavailable:
+    except SlotUnavailable as refusal:
         repeated = already_booked(flow.patient, cleaned)
         if repeated is not None:
             # The same form sent twice (a double click, a reload): the first one booked it.
             return Outcome(appointment=repeated)
-        return Outcome(response=taken_response(request, form, flow=flow, page=page, now=now))
+        alert = None
+        if isinstance(refusal, PatientBusy):
+            alert = (
+                _("%(patient)s already has a visit at that time.")
+                % {"patient": flow.patient.display_name}
+                if flow.for_staff
+                else _("You already have a visit at that time.")
+            )
+        return Outcome(
+            response=taken_response(request, form, flow=flow, page=page, now=now, alert=alert)
+        )
     except FirstVisitMustBeAssessment as error:
         context = picker_context({}, flow=flow, error=str(error), now=now)
         return Outcome(response=render_picker(request, context, page=page, status=409))
@@ -692,6 +709,7 @@ def taken_response(
     flow: Flow,
     page: dict[str, Any],
     now: dt.datetime | None = None,
+    alert: str | None = None,
 ) -> HttpResponse:
     """Show the picker again, where it was, with "that time was just taken" and alternatives."""
     cleaned = form.cleaned_data
@@ -708,7 +726,7 @@ def taken_response(
     context = picker_context(
         form.picker_data(),
         flow=flow,
-        alert=_("That time was just taken."),
+        alert=alert or _("That time was just taken."),
         alternatives=alternatives,
         now=now,
     )

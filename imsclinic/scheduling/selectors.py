@@ -15,6 +15,7 @@ from imsclinic.clinic.models import Clinic, Location, Practitioner, Room, Servic
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.availability import (
     AvailabilityQuery,
+    Busy,
     BusyTime,
     LocationInfo,
     PractitionerInfo,
@@ -201,8 +202,14 @@ def availability_query(
     practitioner: Practitioner | None = None,
     location: Location | None = None,
     now: dt.datetime | None = None,
+    patient: Patient | None = None,
+    except_visit: int | None = None,
 ) -> AvailabilityQuery:
-    """Load everything the availability engine needs for a search, in five queries."""
+    """Load everything the availability engine needs for a search, in five queries.
+
+    With a patient, a sixth reads their own visits in the window (but `except_visit`, the
+    one being moved), so that no time they are already booked for is offered.
+    """
     now = now or timezone.now()
     start_date, days = _searchable(start_date, days)
     window_start, window_end = _window(start_date, days)
@@ -331,6 +338,7 @@ def availability_query(
         start_date=start_date,
         days=days,
         now=now,
+        patient_busy=_patient_busy(patient, window_start, window_end, except_visit),
         practitioners=tuple(practitioners.values()),
         locations=tuple(
             LocationInfo(
@@ -361,6 +369,33 @@ def availability_query(
     )
 
 
+def _patient_busy(
+    patient: Patient | None,
+    window_start: dt.datetime,
+    window_end: dt.datetime,
+    except_visit: int | None,
+) -> tuple[BusyTime, ...]:
+    """Return the patient's active visits (start to end) that overlap the window."""
+    if patient is None or patient.pk is None:
+        return ()
+    visits = Appointment.objects.filter(
+        patient_id=patient.pk,
+        status__in=ACTIVE_STATUSES,
+        start__lt=window_end,
+        end__gt=window_start,
+    )
+    if except_visit is not None:
+        visits = visits.exclude(pk=except_visit)
+    return tuple(Busy(start, end) for start, end in visits.values_list("start", "end"))
+
+
+def patient_has_visit_during(patient: Patient, start: dt.datetime, end: dt.datetime) -> bool:
+    """Say whether the patient has an active visit overlapping [start, end)."""
+    return Appointment.objects.filter(
+        patient=patient, status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start
+    ).exists()
+
+
 def _text(column: str) -> str:
     return f"CAST({column} AS TEXT)"
 
@@ -380,9 +415,10 @@ def booking_check_query(
     location: Location,
     start: dt.datetime,
     now: dt.datetime | None = None,
+    patient: Patient | None = None,
 ) -> AvailabilityQuery:
     """Load what the engine needs to re-check one start, for one practitioner and one
-    location on that local day, in a single statement.
+    location on that local day (and the patient's own visits then), in a single statement.
 
     The same rows `availability_query` reads for that practitioner, location and day (shifts
     of that weekday with their breaks, the credential, the zone and slot step, the beds,
@@ -412,7 +448,7 @@ def booking_check_query(
     text_none = _text("NULL")
     # Columns: kind, four numbers, six texts. Kinds: 0 a shift (with one of its breaks),
     # 1 the practitioner and location (only when both are active), 2 a bed, 3 a closure,
-    # 4 time off, 5 a busy visit.
+    # 4 time off, 5 a busy visit, 6 a visit of the patient's own.
     sql = (
         f"SELECT 0, s.id, s.weekday, {none}, {none}, {_text('s.start_time')},"  # noqa: S608
         f" {_text('s.end_time')}, {_text('s.valid_from')}, {_text('s.valid_until')},"
@@ -446,6 +482,11 @@ def booking_check_query(
         f" OR a.room_id IN (SELECT id FROM {_table(Room)}"
         " WHERE location_id = %s AND kind = %s AND is_active))"
         f" AND a.status IN ({_marks(statuses)})"
+        f" UNION ALL SELECT 6, a.patient_id, {none}, {_epoch_sql('a.start')},"
+        f" {_epoch_sql('a.' + ops.quote_name('end'))}, {text_none}, {text_none}, {text_none},"
+        f" {text_none}, {text_none}, {text_none} FROM {_table(Appointment)} a"
+        f" WHERE a.patient_id = %s AND a.start < %s AND a.{ops.quote_name('end')} > %s"
+        f" AND a.status IN ({_marks(statuses)})"
     )
     no_room = service.room_kind == Service.RoomKind.NONE
     # A service that needs no bed matches no bed's kind: none is read.
@@ -461,6 +502,11 @@ def booking_check_query(
         *window_params,
         *(practitioner.pk, location.pk, kind),
         *statuses,
+        # No patient: an id no row has, so the last part reads nothing.
+        patient.pk if patient is not None and patient.pk is not None else 0,
+        ops.adapt_datetimefield_value(window_end),
+        ops.adapt_datetimefield_value(window_start),
+        *statuses,
     ]
     units = _epoch_units()
     shifts: dict[int, tuple[Any, ...]] = {}
@@ -471,6 +517,7 @@ def booking_check_query(
     time_off: list[BusyTime] = []
     person_busy: list[BusyTime] = []
     bed_busy: dict[int, list[BusyTime]] = {}
+    own_visits: list[BusyTime] = []
     for row in _fetch(sql, params):
         match row[0]:
             case 0:
@@ -485,6 +532,8 @@ def booking_check_query(
                 closures.append((dt.date.fromisoformat(row[5]), dt.date.fromisoformat(row[6])))
             case 4:
                 time_off.append(_busy_time(row[3], row[4], units))
+            case 6:
+                own_visits.append(_busy_time(row[3], row[4], units))
             case _:
                 interval = _busy_time(row[3], row[4], units)
                 if row[1] == practitioner.pk:
@@ -541,6 +590,7 @@ def booking_check_query(
             room_id: tuple(bed_busy[room_id]) for room_id in room_ids if room_id in bed_busy
         },
         step_minutes=who[3],
+        patient_busy=tuple(own_visits),
     )
 
 
@@ -564,8 +614,10 @@ def available_slots(
     practitioner: Practitioner | None = None,
     location: Location | None = None,
     now: dt.datetime | None = None,
+    patient: Patient | None = None,
+    except_visit: int | None = None,
 ) -> list[Slot]:
-    """Return the bookable slots for a service over the given local days."""
+    """Return the bookable slots for a service over the given local days (for a patient)."""
     query = availability_query(
         service=service,
         start_date=start_date,
@@ -573,6 +625,8 @@ def available_slots(
         practitioner=practitioner,
         location=location,
         now=now,
+        patient=patient,
+        except_visit=except_visit,
     )
     return find_slots(query)
 
@@ -586,6 +640,8 @@ def nearest_alternatives(
     limit: int = 5,
     days: int = 7,
     now: dt.datetime | None = None,
+    patient: Patient | None = None,
+    except_visit: int | None = None,
 ) -> list[Slot]:
     """Return the bookable slots closest in time to `around`, before or after, nearest first."""
     if around.tzinfo is None:
@@ -605,6 +661,8 @@ def nearest_alternatives(
             practitioner=practitioner,
             location=location,
             now=now,
+            patient=patient,
+            except_visit=except_visit,
         )
     )
     # Instants, not wall times: within one zone Python subtracts wall clocks.

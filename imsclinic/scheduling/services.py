@@ -41,6 +41,7 @@ from imsclinic.scheduling.selectors import availability_query, booking_check_que
 # SQLite); an IntegrityError naming one of them means another booking got there first.
 OVERLAP_GUARDS = ("appointment_practitioner_no_overlap", "appointment_room_no_overlap")
 ROOM_GUARD = "appointment_room_no_overlap"
+PATIENT_GUARD = "appointment_patient_no_overlap"
 # How often to look for another free bed when a rival booking took ours at the last moment.
 BED_RETRIES = 3
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
@@ -64,6 +65,13 @@ class SlotTaken(SlotUnavailable):
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or _("That time was just taken. Please choose another."))
+
+
+class PatientBusy(SlotUnavailable):
+    """The patient already has a visit at that time (with anyone, anywhere)."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or _("The patient already has a visit at that time."))
 
 
 class FirstVisitMustBeAssessment(BookingError):
@@ -151,6 +159,8 @@ def _overlap_refused_as_taken() -> Iterator[None]:
     try:
         yield
     except IntegrityError as error:
+        if PATIENT_GUARD in str(error):
+            raise PatientBusy() from error
         if any(name in str(error) for name in OVERLAP_GUARDS):
             raise SlotTaken() from error
         raise
@@ -241,6 +251,24 @@ def _lock_practitioners(*practitioner_ids: int) -> None:
         Practitioner.objects.select_for_update().filter(pk=pk).values_list("pk").first()
 
 
+def _lock_patient(patient: Patient) -> None:
+    """Queue behind any other booking for this patient (after the practitioners' locks)."""
+    Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk").first()
+
+
+def _check_patient_free(query: AvailabilityQuery, patient: Patient, start: dt.datetime) -> None:
+    """Refuse a time that overlaps one of the patient's own visits, saying so."""
+    service = query.service
+    begin = start.timestamp()
+    finish = begin + service.duration_minutes * 60
+    for busy in query.patient_busy:
+        low, high = (
+            busy if isinstance(busy, tuple) else (busy.start.timestamp(), busy.end.timestamp())
+        )
+        if low < finish and begin < high:
+            raise PatientBusy()
+
+
 def _query_for_day(
     *,
     service: Service,
@@ -248,10 +276,16 @@ def _query_for_day(
     location: Location,
     start: dt.datetime,
     now: dt.datetime | None,
+    patient: Patient | None = None,
 ) -> AvailabilityQuery:
     """Load the rows that decide whether `start` is offered, in one statement (see there)."""
     return booking_check_query(
-        service=service, practitioner=practitioner, location=location, start=start, now=now
+        service=service,
+        practitioner=practitioner,
+        location=location,
+        start=start,
+        now=now,
+        patient=patient,
     )
 
 
@@ -310,6 +344,7 @@ def _create_checked(
                     location=location,
                     start=slot.start,
                     now=now,
+                    patient=patient,
                 ),
                 practitioner.pk,
                 location.pk,
@@ -364,12 +399,19 @@ def appointment_book(
         # Bookings for one practitioner queue here, so the re-check below sees every
         # booking committed before ours.
         _lock_practitioners(practitioner.pk)
+        _lock_patient(patient)
         _check_first_visit(patient, service, start)
         query = _query_for_day(
-            service=service, practitioner=practitioner, location=location, start=start, now=now
+            service=service,
+            practitioner=practitioner,
+            location=location,
+            start=start,
+            now=now,
+            patient=patient,
         )
         slot = slot_is_offered(query, practitioner.pk, location.pk, start)
         if slot is None:
+            _check_patient_free(query, patient, start)
             raise SlotUnavailable()
         appointment = _create_checked(
             patient=patient,
@@ -497,8 +539,10 @@ def appointment_reschedule(
             .get()
         )
         new_practitioner = practitioner or Practitioner.objects.get(pk=old_practitioner_id)
-        # Both practitioners in pk order, then the visit: the same order as every booking.
+        # Both practitioners in pk order, the patient, then the visit: the same order as
+        # every booking.
         _lock_practitioners(old_practitioner_id, new_practitioner.pk)
+        _lock_patient(appointment.patient)
         old = (
             Appointment.objects.select_for_update(of=("self",))
             .select_related("location__clinic", "patient", "service")
@@ -542,9 +586,11 @@ def appointment_reschedule(
             location=new_location,
             start=start,
             now=now,
+            patient=old.patient,
         )
         slot = slot_is_offered(query, new_practitioner.pk, new_location.pk, start)
         if slot is None:
+            _check_patient_free(query, old.patient, start)
             raise SlotUnavailable()
         _check_first_visit(old.patient, service, slot.start)
         new = _create_checked(
@@ -762,6 +808,7 @@ def course_plan(
         practitioner=practitioner,
         location=location,
         now=now,
+        patient=patient,
     )
     planned: list[Slot] = []
     found: list[tuple[dt.datetime, Slot | None, str]] = []
@@ -839,6 +886,7 @@ def course_book(
     now = now or timezone.now()
     with _overlap_refused_as_taken(), transaction.atomic():
         _lock_practitioners(practitioner.pk)
+        _lock_patient(patient)
         plan = course_plan(
             patient=patient,
             practitioner=practitioner,

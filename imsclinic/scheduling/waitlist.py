@@ -40,7 +40,7 @@ from imsclinic.scheduling.models import (
     WaitlistOffer,
     WaitlistStatus,
 )
-from imsclinic.scheduling.selectors import availability_query
+from imsclinic.scheduling.selectors import availability_query, patient_has_visit_during
 from imsclinic.scheduling.services import (
     SlotUnavailable,
     appointment_book,
@@ -342,6 +342,10 @@ def waitlist_offer_freed_time(
                 continue
             if needs_assessment_first(entry.patient, service, start):
                 continue
+            if patient_has_visit_during(
+                entry.patient, start, start + dt.timedelta(minutes=service.duration_minutes)
+            ):
+                continue  # already booked then, with someone else: no use offering it
             with transaction.atomic():
                 offer, created = WaitlistOffer.objects.get_or_create(
                     entry=entry,

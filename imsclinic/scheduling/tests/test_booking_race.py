@@ -136,3 +136,24 @@ def test_two_practitioners_booking_the_same_time_both_get_a_bed_when_there_are_t
     assert len(booked) == 2
     beds = set(Appointment.objects.values_list("room__name", flat=True))
     assert beds == {"Bed 1", "Bed 2"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_practitioners_racing_to_book_one_patient_at_once_book_them_once(
+    location: Location,
+    physio: User,
+    other_physio: User,
+    front_desk: User,
+    assessment: Service,
+    shifts: list,
+) -> None:
+    Room.objects.create(location=location, name="Bed 2")  # a bed for each practitioner
+    (patient,) = rivals(1)
+    attempts = [(patient, (physio, other_physio)[n % 2]) for n in range(10)]
+    booked, refused, failed = race(attempts, location, front_desk, assessment)
+    assert failed == []
+    assert len(booked) == 1
+    assert len(refused) == 9
+    assert "PatientBusy" in refused
+    assert Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES).count() == 1

@@ -53,14 +53,14 @@ def bed(location: Location) -> Room:
 @pytest.mark.django_db
 class TestPractitionerGuard:
     def test_it_refuses_an_overlapping_active_appointment(
-        self, patient, physio, location, ims_service
+        self, patient, other_patient, physio, location, ims_service
     ):
         book_row(patient, physio, location, ims_service, NINE)
         with (
             pytest.raises(IntegrityError, match="appointment_practitioner_no_overlap"),
             transaction.atomic(),
         ):
-            book_row(patient, physio, location, ims_service, NINE + dt.timedelta(minutes=15))
+            book_row(other_patient, physio, location, ims_service, NINE + dt.timedelta(minutes=15))
         assert Appointment.objects.count() == 1
 
     def test_a_cancelled_appointment_does_not_block_the_time(
@@ -89,11 +89,11 @@ class TestPractitionerGuard:
         book_row(patient, physio, location, ims_service, NINE + dt.timedelta(minutes=40))
         assert Appointment.objects.count() == 2
 
-    def test_another_practitioner_may_see_someone_at_the_same_time(
-        self, patient, physio, other_physio, location, ims_service
+    def test_another_practitioner_may_see_someone_else_at_the_same_time(
+        self, patient, other_patient, physio, other_physio, location, ims_service
     ):
         book_row(patient, physio, location, ims_service, NINE)
-        book_row(patient, other_physio, location, ims_service, NINE)
+        book_row(other_patient, other_physio, location, ims_service, NINE)
         assert Appointment.objects.count() == 2
 
     def test_reviving_a_cancelled_visit_into_a_taken_time_is_refused(
@@ -122,14 +122,14 @@ class TestPractitionerGuard:
 @pytest.mark.django_db
 class TestRoomGuard:
     def test_it_refuses_two_practitioners_on_one_bed_at_once(
-        self, patient, physio, other_physio, location, ims_service, bed
+        self, patient, other_patient, physio, other_physio, location, ims_service, bed
     ):
         book_row(patient, physio, location, ims_service, NINE, room=bed)
         with (
             pytest.raises(IntegrityError, match="appointment_room_no_overlap"),
             transaction.atomic(),
         ):
-            book_row(patient, other_physio, location, ims_service, NINE, room=bed)
+            book_row(other_patient, other_physio, location, ims_service, NINE, room=bed)
 
     def test_the_bed_is_free_again_after_the_buffer(
         self, patient, physio, other_physio, location, ims_service, bed
@@ -141,11 +141,49 @@ class TestRoomGuard:
         assert Appointment.objects.filter(room=bed).count() == 2
 
     def test_visits_without_a_bed_never_clash_on_the_bed(
+        self, patient, other_patient, physio, other_physio, location, ims_service
+    ):
+        book_row(patient, physio, location, ims_service, NINE)
+        book_row(other_patient, other_physio, location, ims_service, NINE)
+        assert Appointment.objects.filter(room__isnull=True).count() == 2
+
+
+@pytest.mark.django_db
+class TestPatientGuard:
+    def test_it_refuses_one_patient_with_two_practitioners_at_once(
         self, patient, physio, other_physio, location, ims_service
     ):
         book_row(patient, physio, location, ims_service, NINE)
+        with (
+            pytest.raises(IntegrityError, match="appointment_patient_no_overlap"),
+            transaction.atomic(),
+        ):
+            book_row(patient, other_physio, location, ims_service, NINE + dt.timedelta(minutes=15))
+        assert Appointment.objects.count() == 1
+
+    def test_the_practitioners_buffer_is_not_the_patients(
+        self, patient, physio, other_physio, location, ims_service
+    ):
+        book_row(patient, physio, location, ims_service, NINE, buffer=15)
+        book_row(patient, other_physio, location, ims_service, NINE + dt.timedelta(minutes=30))
+        assert Appointment.objects.count() == 2
+
+    def test_a_cancelled_visit_leaves_the_patient_free(
+        self, patient, physio, other_physio, location, ims_service
+    ):
+        book_row(patient, physio, location, ims_service, NINE, status=AppointmentStatus.CANCELLED)
         book_row(patient, other_physio, location, ims_service, NINE)
-        assert Appointment.objects.filter(room__isnull=True).count() == 2
+        assert Appointment.objects.filter(status=AppointmentStatus.BOOKED).count() == 1
+
+    def test_moving_a_visit_onto_the_patients_other_visit_is_refused(
+        self, patient, physio, other_physio, location, ims_service
+    ):
+        book_row(patient, physio, location, ims_service, NINE)
+        later = book_row(patient, other_physio, location, ims_service, NINE + dt.timedelta(hours=2))
+        later.start, later.end, later.busy_until = NINE, NINE + dt.timedelta(minutes=30), NINE
+        later.busy_until = later.end
+        with pytest.raises(IntegrityError), transaction.atomic():
+            later.save()
 
 
 @pytest.mark.django_db
@@ -162,7 +200,11 @@ def test_the_guards_are_installed_on_this_database() -> None:
                 ["appointment_%_no_overlap_%"],
             )
         names = {row[0] for row in cursor.fetchall()}
-    expected = {"appointment_practitioner_no_overlap", "appointment_room_no_overlap"}
+    expected = {
+        "appointment_practitioner_no_overlap",
+        "appointment_room_no_overlap",
+        "appointment_patient_no_overlap",
+    }
     if connection.vendor != "postgresql":
         expected = {f"{name}_{event}" for name in expected for event in ("insert", "update")}
     assert names == expected

@@ -197,3 +197,48 @@ def test_the_front_desk_books_a_course_skipping_a_week_the_physio_is_away(
     course = Course.objects.get(patient=patient)
     assert course.created_by == cast["front_desk"]
     assert course.appointments.count() == 4
+
+
+def test_the_front_desk_is_told_the_patient_already_has_a_visit_then_and_no_such_time_offered(
+    cast, patient, physio, other_physio, location, phone_review, schedule
+):
+    client = signed_in(cast["front_desk"])
+    day = timezone.localdate() + dt.timedelta(days=3)
+    slot = available_slots(
+        service=phone_review,
+        start_date=day,
+        days=7,
+        practitioner=other_physio.practitioner,
+        location=location,
+    )[0]
+    Appointment.objects.create(
+        patient=patient,
+        practitioner=other_physio.practitioner,
+        location=location,
+        service=phone_review,
+        start=slot.start,
+        end=slot.end,
+        busy_until=slot.end,
+    )
+    data = {
+        "service": phone_review.slug,
+        "practitioner": str(physio.practitioner.pk),
+        "location": str(location.pk),
+        "start": slot.start.astimezone(dt.UTC).isoformat(),
+    }
+
+    response = client.post(reverse("staff_book_confirm", args=[patient.pk]), data)
+    picker = client.get(
+        reverse("staff_book", args=[patient.pk]),
+        {
+            "service": phone_review.slug,
+            "practitioner": physio.practitioner.pk,
+            "week": slot.start.date().isoformat(),
+        },
+    )
+
+    assert response.status_code == 409
+    assert "Pat Ient already has a visit at that time." in text_of(response)
+    assert Appointment.objects.filter(patient=patient).count() == 1
+    offered = {values(url)["start"] for url in slot_links(picker)}
+    assert offered and slot.start.astimezone(dt.UTC).isoformat() not in offered

@@ -1,8 +1,8 @@
 """Random sequences of booking, cancelling, rescheduling, courses and waitlist claims.
 
-Whatever hypothesis does, two active visits never overlap for one practitioner or one bed,
-and the services agree with the availability engine: a time it offers can be booked, and a
-time it does not offer is refused.
+Whatever hypothesis does, two active visits never overlap for one practitioner, one bed or
+one patient, and the services agree with the availability engine: a time it offers the
+patient can be booked, and a time it does not offer is refused.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class Schedule(RuleBasedStateMachine):
         transaction.set_rollback(True)
         self._atomic.__exit__(None, None, None)
 
-    def _offered(self, service: Service, practitioner: object) -> list[Slot]:
+    def _offered(self, service: Service, practitioner: object, patient: Patient) -> list[Slot]:
         return available_slots(
             service=service,
             start_date=MONDAY,
@@ -81,6 +81,7 @@ class Schedule(RuleBasedStateMachine):
             practitioner=practitioner,  # type: ignore[arg-type]
             location=self.location,
             now=NOW,
+            patient=patient,
         )
 
     def _active(self) -> list[Appointment]:
@@ -94,12 +95,13 @@ class Schedule(RuleBasedStateMachine):
     def book_an_offered_time(self, data: st.DataObject) -> None:
         service = data.draw(st.sampled_from(self.services))
         practitioner = data.draw(st.sampled_from(self.practitioners))
-        offered = self._offered(service, practitioner)
+        patient = data.draw(st.sampled_from(self.patients))
+        offered = self._offered(service, practitioner, patient)
         if not offered:
             return
         slot = data.draw(st.sampled_from(offered))
         visit = services.appointment_book(
-            patient=data.draw(st.sampled_from(self.patients)),
+            patient=patient,
             practitioner=practitioner,
             service=service,
             location=self.location,
@@ -113,10 +115,11 @@ class Schedule(RuleBasedStateMachine):
     def book_any_time(self, data: st.DataObject, start: dt.datetime) -> None:
         service = data.draw(st.sampled_from(self.services))
         practitioner = data.draw(st.sampled_from(self.practitioners))
-        offered = {slot.start for slot in self._offered(service, practitioner)}
+        patient = data.draw(st.sampled_from(self.patients))
+        offered = {slot.start for slot in self._offered(service, practitioner, patient)}
         try:
             services.appointment_book(
-                patient=data.draw(st.sampled_from(self.patients)),
+                patient=patient,
                 practitioner=practitioner,
                 service=service,
                 location=self.location,
@@ -235,17 +238,20 @@ class Schedule(RuleBasedStateMachine):
         assert booked <= 1
 
     @invariant()
-    def no_two_active_visits_overlap_for_a_practitioner_or_a_bed(self) -> None:
+    def no_two_active_visits_overlap_for_a_practitioner_a_bed_or_a_patient(self) -> None:
         rows = list(
             Appointment.objects.filter(status__in=ACTIVE_STATUSES).values_list(
-                "practitioner_id", "room_id", "start", "busy_until"
+                "practitioner_id", "room_id", "patient_id", "start", "end", "busy_until"
             )
         )
-        for index, (practitioner, room, start, until) in enumerate(rows):
-            for other_practitioner, other_room, other_start, other_until in rows[index + 1 :]:
-                if start < other_until and other_start < until:
+        for index, (practitioner, room, patient, start, end, until) in enumerate(rows):
+            for other in rows[index + 1 :]:
+                other_practitioner, other_room, other_patient, other_start, other_end = other[:5]
+                if start < other[5] and other_start < until:
                     assert practitioner != other_practitioner
                     assert room is None or room != other_room
+                if start < other_end and other_start < end:
+                    assert patient != other_patient
 
 
 @pytest.fixture
