@@ -23,6 +23,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 
 from imsclinic.charting import segments as seg
@@ -905,6 +906,15 @@ def session_sign(
         appointment = Appointment.objects.select_related("location", "practitioner").get(
             pk=locked.appointment_id
         )
+        if now < appointment.start:
+            raise ChartingError(
+                _("A needling note can be signed once the visit has started (%(time)s).")
+                % {
+                    "time": time_format(
+                        appointment.start.astimezone(appointment.location.zone), "H:i"
+                    )
+                }
+            )
         require_needling_readiness(patient, at=now)
         _require_credential(appointment)
         errors: dict[str, str] = {}

@@ -81,6 +81,15 @@ class Clinic(models.Model):
             "follow-up list, so someone phones the patient."
         ),
     )
+    treatment_early_minutes = models.PositiveSmallIntegerField(
+        _("treatment may start early by (minutes)"),
+        default=30,
+        validators=[MaxValueValidator(240)],
+        help_text=_(
+            'A visit can be moved to "in treatment" from this long before its start time, '
+            "never earlier. Check-in opens on the visit's day."
+        ),
+    )
     measures_every_visits = models.PositiveSmallIntegerField(
         _("repeat questionnaires every (visits)"),
         default=3,

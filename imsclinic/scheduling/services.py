@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
 from imsclinic.clinic.models import Location, Practitioner, Service
@@ -699,7 +700,7 @@ def _change_status(
     with transaction.atomic():
         locked = (
             Appointment.objects.select_for_update(of=("self",))
-            .select_related("practitioner", "patient")
+            .select_related("practitioner", "patient", "location__clinic")
             .get(pk=appointment.pk)
         )
         source = locked.status
@@ -724,6 +725,7 @@ def _change_status(
             raise StatusChangeNotAllowed(
                 _("A visit can be marked a no-show only once its start time has passed.")
             )
+        _check_the_clock(locked, target, now)
         if target == AppointmentStatus.IN_TREATMENT and locked.service.requires_ims_credential:
             # The interlock: no needling without current intake, clearance and consent.
             from imsclinic.safety.readiness import require_needling_readiness
@@ -748,6 +750,25 @@ def _change_status(
             request=request,
             detail={"status": {"from": str(source), "to": str(target)}},
         )
+
+
+def _check_the_clock(visit: Appointment, target: AppointmentStatus, now: dt.datetime) -> None:
+    """Refuse checking in before the visit's day, or treating before the clinic allows."""
+    zone = visit.location.zone
+    if target == AppointmentStatus.ARRIVED and visit.status == AppointmentStatus.BOOKED:
+        day = visit.start.astimezone(zone).date()
+        if now.astimezone(zone).date() < day:
+            raise StatusChangeNotAllowed(
+                _("A visit can be checked in from its own day, %(day)s.")
+                % {"day": date_format(day, "DATE_FORMAT")}
+            )
+    if target == AppointmentStatus.IN_TREATMENT:
+        opens = visit.start - dt.timedelta(minutes=visit.location.clinic.treatment_early_minutes)
+        if now < opens:
+            raise StatusChangeNotAllowed(
+                _("Treatment can start from %(time)s, shortly before the visit.")
+                % {"time": time_format(opens.astimezone(zone), "H:i")}
+            )
 
 
 def _check_sessions(sessions: int) -> None:

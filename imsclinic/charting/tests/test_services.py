@@ -524,3 +524,24 @@ def test_an_addendum_is_never_changed_or_deleted(patient: Patient, physio: User)
     with pytest.raises(SignedNoteLocked):
         addendum.delete()
     assert Addendum.objects.get(pk=addendum.pk).text == "C6 not C7."
+
+
+def test_a_note_cannot_be_signed_before_its_visit_has_started(
+    ready_patient: Patient, physio: User, ims_service: Service, lot: NeedleLot
+) -> None:
+    tomorrow = ims_visit(
+        ready_patient, physio, ims_service, start=timezone.now() + dt.timedelta(days=1)
+    )
+    session = draft_ready_to_sign(tomorrow, physio, lot)
+
+    with pytest.raises(ChartingError, match="once the visit has started"):
+        services.session_sign(session=session, actor=physio)
+
+    session.refresh_from_db()
+    assert session.status == NoteStatus.DRAFT
+    assert (
+        services.session_sign(
+            session=session, actor=physio, now=tomorrow.start + dt.timedelta(minutes=5)
+        ).status
+        == NoteStatus.SIGNED
+    )

@@ -15,7 +15,7 @@ from imsclinic.scheduling.services import (
     allowed_status_changes,
     appointment_set_status,
 )
-from imsclinic.scheduling.tests.test_booking import at, book
+from imsclinic.scheduling.tests.test_booking import MONDAY, at, book
 
 S = AppointmentStatus
 DURING = at(9, 5)  # five minutes into the visit
@@ -162,3 +162,29 @@ class TestNoShow:
         # A no-show no longer holds the practitioner or the bed (booked as of last week).
         again = book(other_patient, physio, assessment, at(9), front_desk)
         assert again.start == at(9)
+
+
+@pytest.mark.django_db
+class TestTheClock:
+    """Visit actions follow the clock in the clinic's zone."""
+
+    def test_a_visit_is_checked_in_from_its_own_day_not_the_evening_before(self, visit, cast):
+        the_evening_before = at(20, 0, day=MONDAY - dt.timedelta(days=1))
+        with pytest.raises(StatusChangeNotAllowed, match="from its own day"):
+            set_status(visit, S.ARRIVED, cast["front_desk"], now=the_evening_before)
+        visit.refresh_from_db()
+        assert visit.status == S.BOOKED
+        early_that_morning = at(6, 30)
+        assert set_status(visit, S.ARRIVED, cast["front_desk"], now=early_that_morning).status == (
+            S.ARRIVED
+        )
+
+    def test_treatment_starts_no_earlier_than_the_clinic_allows(self, visit, cast):
+        visit = in_status(visit, S.ARRIVED)
+        with pytest.raises(StatusChangeNotAllowed, match="from 08:30"):
+            set_status(visit, S.IN_TREATMENT, cast["physio"], now=at(8, 29))
+        visit.refresh_from_db()
+        assert visit.status == S.ARRIVED
+        assert set_status(visit, S.IN_TREATMENT, cast["physio"], now=at(8, 45)).status == (
+            S.IN_TREATMENT
+        )
