@@ -634,6 +634,15 @@ ACT_ON_PAGES = {
 
 
 def check_in(client: Client, visit_id: int) -> int:
+    from imsclinic.scheduling.models import Appointment
+
+    # Check-in opens on the visit's own day: this visit began a few minutes ago.
+    start = timezone.now() - dt.timedelta(minutes=5)
+    Appointment.objects.filter(pk=visit_id).update(
+        start=start,
+        end=start + dt.timedelta(minutes=30),
+        busy_until=start + dt.timedelta(minutes=30),
+    )
     url = reverse("appointment_status", kwargs={"appointment_id": visit_id})
     return client.post(url, {"status": "arrived"}).status_code
 

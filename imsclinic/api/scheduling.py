@@ -365,9 +365,7 @@ def book(request: HttpRequest, payload: BookIn) -> Status[dict[str, Any]]:
         return Status(
             409,
             {
-                "detail": str(refusal)
-                if isinstance(refusal, PatientBusy)
-                else _("That time was just taken."),
+                "detail": _busy_or_taken(refusal, user),
                 "alternatives": [_slot_out(slot) for slot in nearest],
             },
         )
@@ -376,6 +374,15 @@ def book(request: HttpRequest, payload: BookIn) -> Status[dict[str, Any]]:
     except OnlineImsBookingStopped as error:
         raise HttpError(403, str(error)) from error
     return Status(201, _appointment_out(visit))
+
+
+def _busy_or_taken(refusal: SlotUnavailable, user: User) -> str:
+    """Say why a time could not be booked, in the caller's person."""
+    if not isinstance(refusal, PatientBusy):
+        return _("That time was just taken.")
+    if user.is_clinic_staff:
+        return str(refusal)
+    return _("You already have a visit at that time.")
 
 
 def _appointments_for(user: User) -> Any:

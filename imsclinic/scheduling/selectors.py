@@ -15,7 +15,6 @@ from imsclinic.clinic.models import Clinic, Location, Practitioner, Room, Servic
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.availability import (
     AvailabilityQuery,
-    Busy,
     BusyTime,
     LocationInfo,
     PractitionerInfo,
@@ -207,8 +206,9 @@ def availability_query(
 ) -> AvailabilityQuery:
     """Load everything the availability engine needs for a search, in five queries.
 
-    With a patient, a sixth reads their own visits in the window (but `except_visit`, the
-    one being moved), so that no time they are already booked for is offered.
+    With a patient, the read of busy visits also takes their own visits in the window (but
+    `except_visit`, the one being moved), so that no time they are already booked for is
+    offered.
     """
     now = now or timezone.now()
     start_date, days = _searchable(start_date, days)
@@ -309,21 +309,31 @@ def availability_query(
     room_busy: dict[int, list[BusyTime]] = {pk: [] for pk in all_rooms}
     window_sql, window_params = _busy_window_sql(window_start, window_end)
     whose = f"a.practitioner_id IN ({_marks(practitioner_ids)})"
+    whose_params: list[Any] = [*practitioner_ids]
     if all_rooms:
-        whose = f"({whose} OR a.room_id IN ({_marks(all_rooms)}))"
+        whose = f"{whose} OR a.room_id IN ({_marks(all_rooms)})"
+        whose_params += all_rooms
+    # The patient's own visits come in the same read (the window is wide enough for them).
+    patient_id = patient.pk if patient is not None else None
+    if patient_id is not None:
+        whose = f"{whose} OR a.patient_id = %s"
+        whose_params.append(patient_id)
     statuses = [str(status) for status in ACTIVE_STATUSES]
     busy_sql = (
         f"SELECT a.practitioner_id, a.room_id, {_epoch_sql('a.start')},"  # noqa: S608
-        f" {_epoch_sql('a.busy_until')} FROM {_table(Appointment)} a"
-        f" WHERE {window_sql} AND {whose} AND a.status IN ({_marks(statuses)})"
+        f" {_epoch_sql('a.busy_until')}, a.id, a.patient_id,"
+        f" {_epoch_sql('a.' + ops.quote_name('end'))} FROM {_table(Appointment)} a"
+        f" WHERE {window_sql} AND ({whose}) AND a.status IN ({_marks(statuses)})"
     )
+    own_visits: list[BusyTime] = []
+    window_opens = window_start.timestamp()
     # The engine takes busy times as (start, end) UTC timestamps: no datetimes per row.
-    for practitioner_id, room_id, begins, ends in _fetch(
-        busy_sql, [*window_params, *practitioner_ids, *all_rooms, *statuses]
+    for practitioner_id, room_id, begins, ends, visit_id, whom, finish in _fetch(
+        busy_sql, [*window_params, *whose_params, *statuses]
     ):
         if type(begins) is int and type(ends) is int:
             # int / int is correctly rounded, as timedelta.total_seconds() (so timestamp()) is.
-            interval: BusyTime = (begins / units, ends / units)
+            interval: tuple[float, float] = (begins / units, ends / units)
         else:
             interval = _busy_time(begins, ends, units)
         person = practitioner_busy.get(practitioner_id)
@@ -332,13 +342,18 @@ def availability_query(
         bed = room_busy.get(room_id)
         if bed is not None:
             bed.append(interval)
+        if whom == patient_id and visit_id != except_visit:
+            # The patient is there from start to end; the buffer after is the practitioner's.
+            until = _instant_seconds(finish, units)
+            if until > window_opens:
+                own_visits.append((interval[0], until))
 
     return AvailabilityQuery(
         service=service_info(service),
         start_date=start_date,
         days=days,
         now=now,
-        patient_busy=_patient_busy(patient, window_start, window_end, except_visit),
+        patient_busy=tuple(own_visits),
         practitioners=tuple(practitioners.values()),
         locations=tuple(
             LocationInfo(
@@ -367,26 +382,6 @@ def availability_query(
         room_busy={key: tuple(value) for key, value in room_busy.items() if value},
         step_minutes=next(iter(shift_rows.values()))[11],
     )
-
-
-def _patient_busy(
-    patient: Patient | None,
-    window_start: dt.datetime,
-    window_end: dt.datetime,
-    except_visit: int | None,
-) -> tuple[BusyTime, ...]:
-    """Return the patient's active visits (start to end) that overlap the window."""
-    if patient is None or patient.pk is None:
-        return ()
-    visits = Appointment.objects.filter(
-        patient_id=patient.pk,
-        status__in=ACTIVE_STATUSES,
-        start__lt=window_end,
-        end__gt=window_start,
-    )
-    if except_visit is not None:
-        visits = visits.exclude(pk=except_visit)
-    return tuple(Busy(start, end) for start, end in visits.values_list("start", "end"))
 
 
 def patient_has_visit_during(patient: Patient, start: dt.datetime, end: dt.datetime) -> bool:

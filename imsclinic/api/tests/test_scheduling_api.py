@@ -168,7 +168,7 @@ def test_availability_refuses_a_start_day_near_the_ends_of_the_calendar(
 
 
 def test_a_patient_books_a_slot_and_the_same_slot_again_gets_409_with_alternatives(
-    api_client, patient, physio, assessment, shifts
+    api_client, patient, other_patient, physio, assessment, shifts
 ):
     client = api_client(patient.user)
     start = at_ten(weekday_ahead())
@@ -183,9 +183,14 @@ def test_a_patient_books_a_slot_and_the_same_slot_again_gets_409_with_alternativ
     again = book(client, **body, start=start.isoformat())
     assert again.status_code == 409
     answer = again.json()
-    assert answer["detail"] == "That time was just taken."
+    assert answer["detail"] == "You already have a visit at that time."
     assert 1 <= len(answer["alternatives"]) <= 5
     assert all(dt.datetime.fromisoformat(slot["start"]) != start for slot in answer["alternatives"])
+    assert Appointment.objects.count() == 1
+
+    someone_else = book(api_client(other_patient.user), **body, start=start.isoformat())
+    assert someone_else.status_code == 409
+    assert someone_else.json()["detail"] == "That time was just taken."
     assert Appointment.objects.count() == 1
 
 

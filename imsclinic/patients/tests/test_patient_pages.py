@@ -167,16 +167,17 @@ def test_the_summary_lists_upcoming_visits_in_each_locations_own_time(
         phone="416-555-0102",
         time_zone="America/Toronto",
     )
-    start = dt.datetime(2031, 1, 15, 17, 0, tzinfo=dt.UTC)  # 09:00 in Vancouver, 12:00 in Toronto
-    # Two practitioners: one practitioner in two places at once is refused by the database.
-    for place, who in ((location, "physio"), (toronto, "other_physio")):
+    start = dt.datetime(2031, 1, 15, 17, 0, tzinfo=dt.UTC)  # 09:00 in Vancouver
+    # Another day in Toronto at the same UTC time: 12:00 there (a patient is in one place
+    # at a time, and so is a practitioner).
+    for place, who, day in ((location, "physio", 0), (toronto, "other_physio", 7)):
         Appointment.objects.create(
             patient=patient,
             practitioner=cast[who].practitioner,
             location=place,
             service=ims_service,
-            start=start,
-            end=start + dt.timedelta(minutes=30),
+            start=start + dt.timedelta(days=day),
+            end=start + dt.timedelta(days=day, minutes=30),
         )
     assert start > tz.now()
     response = client_for(cast["front_desk"]).get(reverse("patient_detail", args=[patient.pk]))

@@ -48,6 +48,13 @@ def test_a_practitioner_on_the_care_team_may_check_in_a_colleagues_visit(
 ) -> None:
     patient.care_team.add(other_physio.practitioner)
     visit = visit_with(physio, patient)
+    # Check-in opens on the visit's day: this one began a few minutes ago.
+    started = timezone.now() - dt.timedelta(minutes=5)
+    Appointment.objects.filter(pk=visit.pk).update(
+        start=started,
+        end=started + dt.timedelta(minutes=30),
+        busy_until=started + dt.timedelta(minutes=30),
+    )
     client = Client()
     client.force_login(other_physio)
 

@@ -368,12 +368,12 @@ class TestAvailabilityQuery:
         assert all(loc.room_ids == () for loc in query.locations)
 
     def test_it_takes_a_fixed_number_of_queries(
-        self, patient, location, assessment, shifts, django_assert_num_queries
+        self, patient, other_patient, location, assessment, shifts, django_assert_num_queries
     ):
         for hour in (9, 10, 11, 14, 15):
-            for user_shift in (shifts[0], shifts[5]):
+            for user_shift, whom in ((shifts[0], patient), (shifts[5], other_patient)):
                 Appointment.objects.create(
-                    patient=patient,
+                    patient=whom,
                     practitioner=user_shift.practitioner,
                     location=location,
                     service=assessment,
@@ -386,6 +386,11 @@ class TestAvailabilityQuery:
         assert len(query.shifts) == 10
         assert all(len(shift.breaks) == 1 for shift in query.shifts)
         assert sum(len(busy) for busy in query.practitioner_busy.values()) == 10
+        with django_assert_num_queries(5):
+            for_the_patient = availability_query(
+                service=assessment, start_date=MONDAY, days=14, now=NOW, patient=patient
+            )
+        assert len(for_the_patient.patient_busy) == 5
 
 
 @pytest.mark.django_db

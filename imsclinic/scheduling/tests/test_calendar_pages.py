@@ -8,6 +8,7 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.test import Client
@@ -378,6 +379,12 @@ class TestOwnDay:
 
 
 class TestStatusActions:
+    @pytest.fixture(autouse=True)
+    def _on_the_visits_morning(self):
+        """The day's actions are taken on the visits' day, shortly before ten."""
+        with time_machine.travel(at(9, 50), tick=True):
+            yield
+
     def post_status(self, client: Client, appointment: Appointment, status: str, next_url: str):
         return client.post(
             reverse("appointment_status", args=[appointment.pk]),
