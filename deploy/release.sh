@@ -30,27 +30,7 @@ for arg in "$@"; do
   esac
 done
 
-# Read NAME=value lines the way systemd's EnvironmentFile does: blank lines and # comments
-# skipped, one pair of surrounding quotes dropped, nothing expanded.
-load_env() {
-  local file=$1 line name value
-  if [ ! -r "$file" ]; then
-    echo "release: cannot read $file" >&2
-    exit 1
-  fi
-  while IFS= read -r line || [ -n "$line" ]; do
-    line=${line%$'\r'}
-    case "$line" in '' | '#'* | ';'*) continue ;; esac
-    name=${line%%=*}
-    value=${line#*=}
-    if [[ ! $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || [ "$name" = "$line" ]; then
-      echo "release: $file: not a NAME=value line: ${line:0:40}" >&2
-      exit 1
-    fi
-    if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
-    export "$name=$value"
-  done <"$file"
-}
+. deploy/env.sh
 
 step() { printf 'release: %s\n' "$*"; }
 

@@ -496,26 +496,29 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         )
         processes.append(worker)
 
-        # 5. Meanwhile, the clinic's settings and its first owner (docs/DEPLOY.md), then an
-        # API token for the owner.
-        manage = [str(app_dir / ".venv" / "bin" / "python"), "manage.py"]
+        # 5. Meanwhile, the clinic's settings and its first owner, with deploy/manage.sh as
+        # docs/DEPLOY.md does, then an API token for the owner.
+        manage = [str(app_dir / "deploy" / "manage.sh")]
+        manage_env = {**plain_env, "IMSCLINIC_ENV": str(app_env_file)}
         owner_password_app = secrets.token_urlsafe(16)
 
         def first_owner_and_token() -> str:
             run(
                 [*manage, "createsuperuser", "--noinput", "--email", OWNER_EMAIL],
-                {**env, "DJANGO_SUPERUSER_PASSWORD": owner_password_app},
+                {**manage_env, "DJANGO_SUPERUSER_PASSWORD": owner_password_app},
                 app_dir,
             )
             return run(
                 [*manage, "issue_api_token", OWNER_EMAIL, "--name", "production test"],
-                env,
+                manage_env,
                 app_dir,
                 stdout_only=True,
             ).strip()
 
         with ThreadPoolExecutor(max_workers=2) as pool:
-            settings_done = pool.submit(run, [*manage, "shell", "-c", CLINIC_SETUP], env, app_dir)
+            settings_done = pool.submit(
+                run, [*manage, "shell", "-c", CLINIC_SETUP], manage_env, app_dir
+            )
             token_done = pool.submit(first_owner_and_token)
             settings_done.result()
             token = token_done.result()
