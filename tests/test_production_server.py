@@ -593,6 +593,7 @@ def patient_signed_up(server: Server) -> Visitor:
     patient = server.visitor()
     form = server.page(patient, "/accounts/signup/")
     password = secrets.token_urlsafe(16)
+    server.state["patient_password"] = password
     signed_up = patient.post(
         "/accounts/signup/",
         {
@@ -688,10 +689,18 @@ def test_staff_sign_in_with_an_authenticator_code_and_open_a_staff_page(
     assert server.page(staff, "/manage/").status_code == 200
 
 
-def test_a_patient_signs_up_and_opens_their_portal(
+def test_a_patient_signs_up_then_signs_in_with_a_password_and_opens_their_portal(
     server: Server, patient_signed_up: Visitor
 ) -> None:
-    portal = server.page(patient_signed_up, "/portal/")
+    assert PATIENT["first_name"] in server.page(patient_signed_up, "/portal/").text
+    patient = server.visitor()
+    signed_in = patient.post(
+        "/accounts/login/",
+        {"login": PATIENT["email"], "password": server.state["patient_password"]},
+    )
+    assert signed_in.status_code == 302, signed_in.text[:2000]
+    assert path_of(patient.follow(signed_in)) == "/portal/"
+    portal = server.page(patient, "/portal/")
     assert PATIENT["first_name"] in portal.text
 
 
