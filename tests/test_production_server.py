@@ -116,7 +116,7 @@ def required_program(path: Path | str | None, what: str) -> str:
         return str(path)
     message = f"{what} is not installed; the production test needs it"
     if IN_CI:
-        pytest.fail("CI requires " + message)
+        pytest.fail(message + " (required in CI)")
     pytest.skip(message)
 
 
