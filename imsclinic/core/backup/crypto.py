@@ -100,7 +100,7 @@ def _nonce(counter: int, final: bool) -> bytes:
 
 
 class EncryptingWriter(io.RawIOBase):
-    """A write-only stream that encrypts into `sink`; close() seals the last chunk."""
+    """A write-only stream that encrypts into `sink`; finish() seals the last chunk."""
 
     def __init__(self, sink: BinaryIO, key: bytes, *, chunk_size: int = DEFAULT_CHUNK) -> None:
         super().__init__()
@@ -123,8 +123,8 @@ class EncryptingWriter(io.RawIOBase):
         return True
 
     def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        if self._sealed:
-            raise ValueError("write to a sealed backup stream")
+        if self._sealed or self.closed:
+            raise ValueError("write to a closed backup stream")
         self._buffer += data
         # Keep at least one byte back while more may come, so the last chunk is never empty
         # unless the whole stream is.
@@ -133,12 +133,14 @@ class EncryptingWriter(io.RawIOBase):
             del self._buffer[: self._chunk]
         return len(data)
 
-    def close(self) -> None:
-        if not self.closed and not self._sealed:
-            self._seal_chunk(bytes(self._buffer), final=True)
-            self._buffer.clear()
-            self._sealed = True
-        super().close()
+    def finish(self) -> None:
+        """Seal the last chunk and close; a stream closed without this never reads back."""
+        if self._sealed:
+            return
+        self._seal_chunk(bytes(self._buffer), final=True)
+        self._buffer.clear()
+        self._sealed = True
+        self.close()
 
     def _seal_chunk(self, plain: bytes, *, final: bool) -> None:
         self._emit(self._cipher.encrypt(_nonce(self._counter, final), plain, self._header))

@@ -20,7 +20,7 @@ def seal(plain: bytes, *, key: bytes = KEY, chunk_size: int = 64) -> bytes:
     # In uneven pieces, as tar and gzip write.
     for start in range(0, len(plain), 37):
         writer.write(plain[start : start + 37])
-    writer.close()
+    writer.finish()
     return sink.getvalue()
 
 
@@ -130,3 +130,12 @@ def test_a_generated_key_reads_back_with_or_without_padding_and_stray_whitespace
     text = crypto.generate_key()
     assert len(text) == 44
     assert crypto.parse_key(f"  {text.rstrip('=')}\n") == crypto.parse_key(text)
+
+
+def test_a_stream_abandoned_without_finishing_never_reads_back_as_whole() -> None:
+    sink = io.BytesIO()
+    writer = crypto.EncryptingWriter(sink, KEY, chunk_size=64)
+    writer.write(b"x" * 300)
+    writer.close()  # an error half way: the last chunk is never sealed
+    with pytest.raises(crypto.Damaged):
+        unseal(sink.getvalue())
