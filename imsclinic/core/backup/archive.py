@@ -550,6 +550,8 @@ def restore(path: Path, key: bytes, progress: Progress | None = None) -> Restore
 
 
 def _restore_media(folder: Path, manifest: Manifest, root: Path, progress: Progress) -> None:
+    if manifest.media and not root.exists():
+        root.mkdir(mode=0o700, parents=True)  # stored files may be health records
     for part in manifest.media:
         relative = PurePosixPath(part.name).relative_to("media")
         target = root.joinpath(*relative.parts)

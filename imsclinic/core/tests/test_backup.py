@@ -609,3 +609,41 @@ def test_a_backup_never_overwrites_another_file(sqlite_clinic: Clinic) -> None:
     assert result.returncode != 0
     assert "already exists" in result.stderr
     assert sqlite_clinic.backup.read_bytes() == before
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the restore script is run as root (sudo)")
+def test_the_documented_restore_command_restores_with_the_servers_own_settings(
+    sqlite_clinic: Clinic, tmp_path: Path
+) -> None:
+    app_env = tmp_path / "imsclinic.env"
+    app_env.write_text(
+        f"SECRET_KEY={secrets.token_urlsafe(40)}\n"
+        f"DATABASE_URL={sqlite_clinic.source.url}\n"
+        f"MEDIA_ROOT={sqlite_clinic.media}\n"
+    )
+    key_env = tmp_path / "backup.env"
+    key_env.write_text(f"BACKUP_KEY={KEY}\n")
+    key_env.chmod(0o600)
+    target = tmp_path / "drill.sqlite3"
+    media = tmp_path / "drill-media"
+    env = environment(
+        APP_DIR=str(ROOT), APP_USER="root", ENV_FILE=str(app_env), KEY_FILE=str(key_env)
+    )
+    env.pop("DEBUG")  # the server's settings come from its environment file alone
+    result = subprocess.run(
+        [
+            str(ROOT / "deploy" / "backup" / "imsclinic-restore"),
+            "--database",
+            f"sqlite:///{target}",
+            "--media",
+            str(media),
+            str(sqlite_clinic.backup),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "audit chain intact" in ok(result)
+    assert Database("sqlite", str(target)).fingerprint() == sqlite_clinic.fingerprint
+    assert files_under(media) == MEDIA_FILES
