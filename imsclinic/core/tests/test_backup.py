@@ -647,3 +647,45 @@ def test_the_documented_restore_command_restores_with_the_servers_own_settings(
     assert "audit chain intact" in ok(result)
     assert Database("sqlite", str(target)).fingerprint() == sqlite_clinic.fingerprint
     assert files_under(media) == MEDIA_FILES
+
+
+# --- one instant ----------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_rows_written_while_postgresql_is_dumped_are_in_neither_the_dump_nor_the_manifest(
+    transactional_db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import cache
+
+    from imsclinic.core.backup import database
+
+    cache.set("before", "in the backup")
+    read_facts = database.read_facts
+
+    def facts_then_a_write_elsewhere() -> database.Facts:
+        facts = read_facts()
+        # Another connection commits a row after the facts are read and before pg_dump starts.
+        with pg_connect(connection.settings_dict["NAME"]) as other:
+            other.execute(
+                "INSERT INTO imsclinic_cache (cache_key, value, expires)"
+                " VALUES ('during', 'not in the backup', now() + interval '1 hour')"
+            )
+        return facts
+
+    monkeypatch.setattr(database, "read_facts", facts_then_a_write_elsewhere)
+    dump, facts = database.dump(tmp_path)
+    data = subprocess.run(
+        ["pg_restore", "--data-only", "--table=imsclinic_cache", "--file=-", str(dump)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    copy = data.split("COPY public.imsclinic_cache", 1)[1].split("\n\\.\n", 1)[0]
+    dumped_rows = copy.count("\n")  # the COPY line's end, then one line per row
+    assert facts.row_counts["imsclinic_cache"] == 1
+    assert dumped_rows == 1
+    ((live,),) = Database("postgresql", connection.settings_dict["NAME"]).query(
+        "SELECT COUNT(*) FROM imsclinic_cache"
+    )
+    assert live == 2
