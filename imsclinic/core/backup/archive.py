@@ -520,7 +520,10 @@ def restore(path: Path, key: bytes, progress: Progress | None = None) -> Restore
                     "database. A backup restores only into the same kind of database: point "
                     "DATABASE_URL at a new, empty %(theirs)s database. Nothing was written."
                 )
-                % {"theirs": VENDOR_NAMES[manifest.vendor], "ours": VENDOR_NAMES[ours]}
+                % {
+                    "theirs": VENDOR_NAMES.get(manifest.vendor, manifest.vendor),
+                    "ours": VENDOR_NAMES[ours],
+                }
             )
         _require_empty_targets(media_root)
         report = Restored(manifest=manifest, target=database.target_description())
@@ -529,7 +532,8 @@ def restore(path: Path, key: bytes, progress: Progress | None = None) -> Restore
             database.restore(manifest.vendor, backup.database_file)
         except database.DatabaseProblem as problem:
             raise BackupError(
-                _("The database could not be restored: %(problem)s") % {"problem": problem}
+                _("The database could not be restored, and was left as it was (empty): %(problem)s")
+                % {"problem": problem}
             ) from None
         progress.step(_("Restoring stored files"), total=len(manifest.media))
         try:
