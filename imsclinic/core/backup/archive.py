@@ -428,6 +428,14 @@ def _extract(path: Path, key: bytes, folder: Path, progress: Progress) -> dict[s
         raise BackupError(
             _("The backup decrypts but is not a readable archive (%(error)s).") % {"error": error}
         ) from None
+    except OSError as error:
+        raise BackupError(
+            _(
+                "The backup could not be read and unpacked (%(error)s). Is the file readable, "
+                "and is there room in the temporary folder (TMPDIR) for a copy of it?"
+            )
+            % {"error": error}
+        ) from None
     return found
 
 
