@@ -18,7 +18,7 @@ import secrets
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -255,26 +255,35 @@ def fill_and_back_up(vendor: str, source: Database, folder: Path) -> Clinic:
     )
 
 
+@pytest.fixture(scope="module")
+def clinics(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Clinic]]:
+    """Build each kind of clinic once for the whole module, when first asked for."""
+    built: dict[str, Clinic] = {}
+    with contextlib.ExitStack() as stack:
+
+        def clinic_of(vendor: str) -> Clinic:
+            if vendor not in built:
+                folder = tmp_path_factory.mktemp(f"clinic-{vendor}")
+                source = stack.enter_context(source_database(vendor, folder))
+                built[vendor] = fill_and_back_up(vendor, source, folder)
+            return built[vendor]
+
+        yield clinic_of
+
+
 @pytest.fixture(scope="module", params=VENDORS)
-def clinic(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Clinic]:
-    vendor = request.param
-    if vendor == "postgresql":
+def clinic(request: pytest.FixtureRequest, clinics: Callable[[str], Clinic]) -> Clinic:
+    if request.param == "postgresql":
         require_postgres()
-    folder = tmp_path_factory.mktemp(f"clinic-{vendor}")
-    with source_database(vendor, folder) as source:
-        yield fill_and_back_up(vendor, source, folder)
+    return clinics(request.param)
 
 
 @pytest.fixture(scope="module")
-def sqlite_clinic(tmp_path_factory: pytest.TempPathFactory) -> Clinic:
+def sqlite_clinic(clinics: Callable[[str], Clinic]) -> Clinic:
     """The SQLite clinic, for the refusals (the same code refuses on either database)."""
     if ON_POSTGRES_PASS:
         pytest.skip("SQLite backups are tested in the SQLite pass only")
-    folder = tmp_path_factory.mktemp("clinic-sqlite-refusals")
-    with source_database("sqlite", folder) as source:
-        return fill_and_back_up("sqlite", source, folder)
+    return clinics("sqlite")
 
 
 # --- the drill ----------------------------------------------------------------------------
