@@ -302,7 +302,8 @@ STORAGES = {
 # collectstatic keeps (and compresses) only the hashed copies: every address the app writes
 # names them, and a release compresses half as many files.
 WHITENOISE_KEEP_ONLY_HASHED_FILES = True
-MEDIA_ROOT = BASE_DIR / "var" / "media"
+# Stored files (uploads); backups carry everything under it.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "var" / "media")
 
 NINJA_PAGINATION_PER_PAGE = 50
 

@@ -1,0 +1,1 @@
+"""Encrypted backups of the clinic (database, stored files, manifest) and their restore."""
