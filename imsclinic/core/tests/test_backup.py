@@ -36,11 +36,8 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ON_POSTGRES_PASS = os.environ.get("DATABASE_URL", "").startswith("postgres")
 
 # The SQLite drill needs no server; the PostgreSQL pass leaves it to the SQLite pass.
-sqlite_pass_only = pytest.mark.skipif(
-    ON_POSTGRES_PASS, reason="SQLite backups are tested in the SQLite pass only"
-)
 VENDORS = [
-    pytest.param("sqlite", marks=sqlite_pass_only),
+    pytest.param("sqlite", marks=pytest.mark.sqlite_pass),
     pytest.param("postgresql", marks=pytest.mark.postgres),
 ]
 
@@ -438,6 +435,7 @@ def nothing_written(target: Database, media: Path) -> bool:
     return not leftovers and not media.exists()
 
 
+@pytest.mark.sqlite_pass
 def test_a_backup_without_a_key_is_refused_says_how_to_make_one_and_writes_nothing(
     sqlite_clinic: Clinic, tmp_path: Path
 ) -> None:
@@ -448,6 +446,7 @@ def test_a_backup_without_a_key_is_refused_says_how_to_make_one_and_writes_nothi
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.sqlite_pass
 def test_a_malformed_key_is_refused_before_anything_is_written(
     sqlite_clinic: Clinic, tmp_path: Path
 ) -> None:
@@ -462,6 +461,7 @@ def test_a_malformed_key_is_refused_before_anything_is_written(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.sqlite_pass
 def test_a_generated_key_is_printed_alone_with_its_id_and_advice_beside_it(
     sqlite_clinic: Clinic,
 ) -> None:
@@ -471,12 +471,14 @@ def test_a_generated_key_is_printed_alone_with_its_id_and_advice_beside_it(
     assert "away from this server" in result.stderr
 
 
+@pytest.mark.sqlite_pass
 def test_a_restore_without_a_key_is_refused_and_writes_nothing(sqlite_clinic: Clinic) -> None:
     message, target, media = restore_into_new(sqlite_clinic, sqlite_clinic.backup)
     assert "BACKUP_KEY is not set" in message
     assert nothing_written(target, media)
 
 
+@pytest.mark.sqlite_pass
 def test_a_restore_with_another_key_is_refused_naming_both_keys_and_writes_nothing(
     sqlite_clinic: Clinic,
 ) -> None:
@@ -489,6 +491,7 @@ def test_a_restore_with_another_key_is_refused_naming_both_keys_and_writes_nothi
     assert nothing_written(target, media)
 
 
+@pytest.mark.sqlite_pass
 @pytest.mark.parametrize("where", [0.001, 0.5, 0.999])
 def test_a_flipped_byte_anywhere_is_refused_before_anything_is_written(
     sqlite_clinic: Clinic, tmp_path: Path, where: float
@@ -505,6 +508,7 @@ def test_a_flipped_byte_anywhere_is_refused_before_anything_is_written(
     assert "damaged" in checked.stderr
 
 
+@pytest.mark.sqlite_pass
 def test_a_truncated_backup_is_refused_before_anything_is_written(
     sqlite_clinic: Clinic, tmp_path: Path
 ) -> None:
@@ -516,6 +520,7 @@ def test_a_truncated_backup_is_refused_before_anything_is_written(
     assert nothing_written(target, media)
 
 
+@pytest.mark.sqlite_pass
 def test_a_restore_into_a_non_empty_media_folder_is_refused_and_writes_nothing(
     sqlite_clinic: Clinic, tmp_path: Path
 ) -> None:
@@ -586,6 +591,7 @@ def test_a_backup_is_restored_only_into_the_same_kind_of_database(
 # --- the nightly job ----------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_pass
 def test_the_nightly_job_writes_a_named_backup_checks_it_and_rotates_the_folder(
     sqlite_clinic: Clinic, tmp_path: Path
 ) -> None:
@@ -610,6 +616,7 @@ def test_the_nightly_job_writes_a_named_backup_checks_it_and_rotates_the_folder(
     )
 
 
+@pytest.mark.sqlite_pass
 def test_a_backup_never_overwrites_another_file(sqlite_clinic: Clinic) -> None:
     before = sqlite_clinic.backup.read_bytes()
     result = manage(
@@ -620,6 +627,7 @@ def test_a_backup_never_overwrites_another_file(sqlite_clinic: Clinic) -> None:
     assert sqlite_clinic.backup.read_bytes() == before
 
 
+@pytest.mark.sqlite_pass
 @pytest.mark.skipif(os.geteuid() != 0, reason="the restore script is run as root (sudo)")
 def test_the_documented_restore_command_restores_with_the_servers_own_settings(
     sqlite_clinic: Clinic, tmp_path: Path
