@@ -569,11 +569,10 @@ def test_a_restore_into_a_database_that_has_tables_is_refused_and_leaves_it_as_i
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("clinic", ["postgresql"], indirect=True)
 def test_a_backup_is_restored_only_into_the_same_kind_of_database(
     clinic: Clinic, tmp_path: Path
 ) -> None:
-    if clinic.vendor != "postgresql":
-        pytest.skip("the PostgreSQL clinic's backup, restored into SQLite")
     target = Database("sqlite", str(tmp_path / "other-kind.sqlite3"))
     media = tmp_path / "media"
     result = manage(
