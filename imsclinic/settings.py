@@ -303,6 +303,10 @@ MEDIA_ROOT = BASE_DIR / "var" / "media"
 
 NINJA_PAGINATION_PER_PAGE = 50
 
+# The audit log (docs/ARCHITECTURE.md, "The audit log"): verify_audit_log calls a row still
+# unsealed after AUDIT_SEAL_WITHIN_SECONDS a problem.
+AUDIT_SEAL_WITHIN_SECONDS = envint("AUDIT_SEAL_WITHIN_SECONDS", 300)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
