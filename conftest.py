@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -75,6 +76,13 @@ def _flush_may_empty_the_audit_log() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(BaseDatabaseOperations, "execute_sql_flush", execute_sql_flush)
         yield
+
+
+@pytest.fixture(autouse=True)
+def _own_audit_checkpoint_file(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Give each test a checkpoint file of its own, never the one beside the real database."""
+    folder = tmp_path_factory.mktemp("checkpoints")
+    settings.AUDIT_CHECKPOINT_FILE = folder / "audit-checkpoints.log"
 
 
 _DB_FIXTURES = frozenset(

@@ -304,8 +304,14 @@ MEDIA_ROOT = BASE_DIR / "var" / "media"
 NINJA_PAGINATION_PER_PAGE = 50
 
 # The audit log (docs/ARCHITECTURE.md, "The audit log"): verify_audit_log calls a row still
-# unsealed after AUDIT_SEAL_WITHIN_SECONDS a problem.
+# unsealed after AUDIT_SEAL_WITHIN_SECONDS a problem. Checkpoints of the chain's head are
+# appended to AUDIT_CHECKPOINT_FILE (production: on other storage than the database) and
+# emailed to the owners, at least every AUDIT_CHECKPOINT_EVERY_HOURS.
 AUDIT_SEAL_WITHIN_SECONDS = envint("AUDIT_SEAL_WITHIN_SECONDS", 300)
+AUDIT_CHECKPOINT_FILE = Path(
+    os.environ.get("AUDIT_CHECKPOINT_FILE") or BASE_DIR / "var" / "audit-checkpoints.log"
+)
+AUDIT_CHECKPOINT_EVERY_HOURS = envint("AUDIT_CHECKPOINT_EVERY_HOURS", 24)
 
 LOGGING = {
     "version": 1,

@@ -37,7 +37,7 @@ from imsclinic.core.models import (
 )
 from imsclinic.core.testing import audit_guards_lifted
 
-NO_CHECKPOINT = ""
+NO_CHECKPOINT = "No checkpoint of this database in "
 
 
 def write_rows(count: int, **extra: object) -> list[AuditEvent]:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imsclinic.core.audit import ChainBreak, chain_head, seal_pending, unsealed, verify_chain
+from imsclinic.core.checkpoints import checkpoint_problems, checkpoints_read
 
 # Redrawing the bar for every row would cost more than hashing the row.
 _PROGRESS_STEP = 500
@@ -26,13 +27,16 @@ def _utc(at: dt.datetime | None) -> str:
 class Command(BaseCommand):
     help = (
         "Walk the audit log's hash chain from its first sealed row to its last, checking "
-        "that each row still matches its seal and each seal links to the one before it, "
-        "and report rows the worker has not sealed within AUDIT_SEAL_WITHIN_SECONDS. "
+        "that each row still matches its seal and each seal links to the one before it; "
+        "report rows the worker has not sealed within AUDIT_SEAL_WITHIN_SECONDS; and compare "
+        "the chain with every checkpoint in AUDIT_CHECKPOINT_FILE, so that rows cut off the "
+        "end of the log, an emptied log, or a log rewritten with fresh hashes show too. "
         "Prints how many rows were verified and exits 0, or says what is wrong and exits 1. "
         "What it cannot show: a row removed before it was sealed (seconds after it was "
-        "written), rows cut off the end of the log (the newest rows and their seals "
-        "deleted), or a log rewritten by someone able to recompute every hash. The database "
-        "itself refuses UPDATE, DELETE and TRUNCATE of audit rows and seals."
+        "written), or changes made after the newest checkpoint by someone able to rewrite "
+        "the database and recompute every hash since; the next checkpoint, kept elsewhere, "
+        "narrows that window. The database itself refuses UPDATE, DELETE and TRUNCATE of "
+        "audit rows and seals."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -86,6 +90,26 @@ class Command(BaseCommand):
             notes.append(
                 _("%(n)s rows written in the last %(bound)s wait to be sealed.")
                 % {"n": waiting, "bound": bound}
+            )
+
+        file = checkpoints_read()
+        problems.extend(file.problems)
+        problems.extend(checkpoint_problems(file.checkpoints))
+        latest = file.latest
+        if latest is None:
+            notes.append(
+                _("No checkpoint of this database in %(path)s to compare with.")
+                % {"path": file.path}
+            )
+        elif broken is None and not problems:
+            notes.append(
+                _("The chain matches every checkpoint; the newest, of %(at)s, counted %(n)s rows.")
+                % {"at": latest.at_utc, "n": latest.rows}
+            )
+        if file.other_databases:
+            notes.append(
+                _("%(n)s checkpoints of other databases in %(path)s were left aside.")
+                % {"n": file.other_databases, "path": file.path}
             )
 
         if problems:
