@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from imsclinic.charting.models import Muscle, NeedlingRow, NeedlingSession, NoteStatus
-from imsclinic.clinic.models import Location, NeedleLot, Service
+from imsclinic.clinic.models import Location, NeedleLot, Room, Service
 from imsclinic.outcomes import scoring
 from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource, Timing
 from imsclinic.patients.models import Patient
@@ -84,13 +85,16 @@ def _items(code: str, score: int) -> list[int | None]:
     return [min(high, low + base + (1 if i < extra else 0)) for i in range(count)]
 
 
-def _free_start(practitioner: Any, location: Location, day: dt.date, minutes: int) -> dt.datetime:
-    """Return a start on that day when the practitioner has nothing else booked."""
+def _free_start(
+    practitioner: Any, room: Room | None, location: Location, day: dt.date, service: Service
+) -> dt.datetime:
+    """Return a start on that day when neither the practitioner nor the bed is booked."""
+    busy = dt.timedelta(minutes=service.duration_minutes + service.buffer_minutes)
     for hour in (9, 10, 11, 14, 15, 16, 8, 17):
         start = dt.datetime.combine(day, dt.time(hour), tzinfo=location.zone).astimezone(dt.UTC)
-        end = start + dt.timedelta(minutes=minutes)
+        end = start + busy
         clash = Appointment.objects.filter(
-            practitioner=practitioner, start__lt=end, busy_until__gt=start
+            Q(practitioner=practitioner) | Q(room=room), start__lt=end, busy_until__gt=start
         ).exclude(status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW))
         if not clash.exists():
             return start
@@ -185,13 +189,14 @@ def signed_past_visit(
 ) -> NeedlingSession:
     """Write a completed past visit with a signed needling note and its two NPRS results."""
     practitioner = physio.practitioner
-    start = _free_start(practitioner, location, day, service.duration_minutes)
+    room = location.rooms.filter(is_active=True).order_by("name").first()
+    start = _free_start(practitioner, room, location, day, service)
     end = start + dt.timedelta(minutes=service.duration_minutes)
     visit = Appointment.objects.create(
         patient=patient,
         practitioner=practitioner,
         location=location,
-        room=location.rooms.filter(is_active=True).order_by("name").first(),
+        room=room,
         service=service,
         start=start,
         end=end,
