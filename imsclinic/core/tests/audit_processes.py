@@ -10,7 +10,8 @@ views do. `seal --until` seals again and again until the chain holds that many r
 `--stall-after` hangs inside the batch that hashes that many rows, its transaction open,
 after printing "stalled", for the test to kill it. A sealer prints "sealing" as it starts.
 `check` prints the numbers of rows, seals and sealed rows, and the result of walking the
-chain, as JSON.
+chain, as JSON. Tests start these with `start` and read them with `finish`, `stalled` and
+`check`, below.
 """
 
 from __future__ import annotations
@@ -18,15 +19,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[3]
+MODULE = "imsclinic.core.tests.audit_processes"
 UNTIL_WITHIN_S = 90.0
+WAIT_S = 120
 
 
-def write(count: int) -> None:
+def _write(count: int) -> None:
     from imsclinic.core.audit import audit_record
     from imsclinic.core.models import Action
 
@@ -40,7 +46,7 @@ def write(count: int) -> None:
         )
 
 
-def seal(batch: int, until: int | None, stall_after: int | None) -> None:
+def _seal(batch: int, until: int | None, stall_after: int | None) -> None:
     from imsclinic.core.audit import chain_head, seal_pending
     from imsclinic.core.models import AuditSeal
 
@@ -68,7 +74,7 @@ def seal(batch: int, until: int | None, stall_after: int | None) -> None:
         time.sleep(0.02)
 
 
-def check() -> None:
+def _check() -> None:
     from imsclinic.core.audit import ChainBreak, verify_chain
     from imsclinic.core.models import AuditEvent, AuditSeal
 
@@ -87,6 +93,34 @@ def check() -> None:
     )
 
 
+def start(url: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", MODULE, *args],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "DEBUG": "1", "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stalled(sealer: subprocess.Popen[str]) -> bool:
+    """Wait for a sealer started with --stall-after to stall inside its batch."""
+    assert sealer.stdout is not None
+    return [sealer.stdout.readline().strip() for _ in range(2)] == ["sealing", "stalled"]
+
+
+def finish(process: subprocess.Popen[str]) -> str:
+    out, err = process.communicate(timeout=WAIT_S)
+    assert process.returncode == 0, err[-3000:]
+    return out
+
+
+def check(url: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(finish(start(url, "check")))
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -103,11 +137,11 @@ def main() -> None:
 
     django.setup()
     if args.command == "write":
-        write(args.count)
+        _write(args.count)
     elif args.command == "seal":
-        seal(args.batch, args.until, args.stall_after)
+        _seal(args.batch, args.until, args.stall_after)
     else:
-        check()
+        _check()
 
 
 if __name__ == "__main__":

@@ -7,16 +7,11 @@ tests hold PostgreSQL transactions open on purpose to show what the sealer waits
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -26,66 +21,7 @@ from django.db import connection, transaction
 from imsclinic.core.audit import audit_record, seal_pending, verify_chain
 from imsclinic.core.models import Action, AuditEvent, AuditSeal
 from imsclinic.core.testing import audit_guards_lifted
-
-ROOT = Path(__file__).resolve().parents[3]
-HELPER = "imsclinic.core.tests.audit_processes"
-WAIT_S = 120
-
-
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sealing") / "migrated.sqlite3"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": f"sqlite:///{path}", "DEBUG": "1"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    return path
-
-
-@pytest.fixture
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Return a database other processes can write to, empty of audit rows."""
-    if connection.vendor == "postgresql":
-        db = connection.settings_dict
-        password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-        host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-        return f"postgres://{db['USER']}{password}@{host}/{db['NAME']}"
-    path = tmp_path / "audit.sqlite3"
-    shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
-    return f"sqlite:///{path}"
-
-
-def start(url: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", HELPER, *args],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url, "DEBUG": "1", "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def stalled(sealer: subprocess.Popen[str]) -> bool:
-    """Wait for a sealer started with --stall-after to stall inside its batch."""
-    assert sealer.stdout is not None
-    return [sealer.stdout.readline().strip() for _ in range(2)] == ["sealing", "stalled"]
-
-
-def finish(process: subprocess.Popen[str]) -> str:
-    out, err = process.communicate(timeout=WAIT_S)
-    assert process.returncode == 0, err[-3000:]
-    return out
-
-
-def check(url: str) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(finish(start(url, "check")))
-    return result
+from imsclinic.core.tests.audit_processes import WAIT_S, check, finish, stalled, start
 
 
 def all_sealed_once(rows: int) -> dict[str, Any]:
