@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -58,6 +60,31 @@ def _postgres_only(request: pytest.FixtureRequest) -> None:
         pytest.skip(
             "needs PostgreSQL: set DATABASE_URL=postgres://... (make test does when it answers)"
         )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_may_empty_the_audit_log() -> Iterator[None]:
+    """Let the flush that ends a transactional test empty the append-only audit tables."""
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    from imsclinic.core.testing import audit_guards_lifted
+
+    original = BaseDatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self: BaseDatabaseOperations, sql_list: list[str]) -> None:
+        with audit_guards_lifted(self.connection):
+            original(self, sql_list)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BaseDatabaseOperations, "execute_sql_flush", execute_sql_flush)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _own_audit_checkpoint_file(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Give each test a checkpoint file of its own, never the one beside the real database."""
+    folder = tmp_path_factory.mktemp("checkpoints")
+    settings.AUDIT_CHECKPOINT_FILE = folder / "audit-checkpoints.log"
 
 
 _DB_FIXTURES = frozenset(

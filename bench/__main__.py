@@ -4,8 +4,9 @@ Run with `make bench`. Prints figures and their ratio to the budget we hold ours
 it never fails a build. The scheduling figures (bench/scheduling.py, docs/PERFORMANCE.md)
 come as `name: value` lines; BENCH_APPOINTMENTS sets the size of the clinic's history.
 BENCH_DATABASE_URL points it at another database (for example an empty PostgreSQL one);
-by default it builds a temporary SQLite file and removes it. Last, `booking_vs_bare_ratio`
-is measured over HTTP on PostgreSQL when PostgreSQL answers (bench/booking_http.py).
+by default it builds a temporary SQLite file and removes it. Last, when PostgreSQL answers,
+audited transactions a second with one and eight writers (bench/audit_writes.py) and
+`booking_vs_bare_ratio` over HTTP (bench/booking_http.py) are measured on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -75,29 +76,30 @@ def main() -> int:
     finally:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
-    return status or run_booking_http()
+    return (
+        status
+        or run_postgres_part("audit_writes", "BENCH_AUDIT", "audit_writes_1_per_s")
+        or run_postgres_part("booking_http", "BENCH_HTTP", "booking_vs_bare_ratio")
+    )
 
 
-def run_booking_http() -> int:
-    """Time booking over HTTP on PostgreSQL (bench/booking_http.py), in a process of its own.
+def run_postgres_part(module: str, switch: str, first_figure: str) -> int:
+    """Run bench/<module>.py (PostgreSQL only) in a process of its own; `switch`=0 leaves it out.
 
-    It needs its own Django setup (another database, another URLconf); BENCH_HTTP=0 leaves it
-    out.
+    Each needs its own Django setup (another database, for booking over HTTP another URLconf).
     """
-    if os.environ.get("BENCH_HTTP", "1") == "0":
-        print("booking_vs_bare_ratio: skipped (BENCH_HTTP=0)")
+    if os.environ.get(switch, "1") == "0":
+        print(f"{first_figure}: skipped ({switch}=0)")
         return 0
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
-    # The HTTP part finds its PostgreSQL server from these (bench/booking_http.py).
+    # These parts find their PostgreSQL server from DATABASE_URL (bench/postgres.py).
     given = os.environ.get("BENCH_DATABASE_URL") or GIVEN_DATABASE_URL
     if given:
         env["DATABASE_URL"] = given
     else:
         env.pop("DATABASE_URL", None)
     sys.stdout.flush()
-    return subprocess.run(
-        [sys.executable, "-m", "bench.booking_http"], cwd=ROOT, env=env
-    ).returncode
+    return subprocess.run([sys.executable, "-m", f"bench.{module}"], cwd=ROOT, env=env).returncode
 
 
 def run() -> int:

@@ -27,7 +27,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from bench.postgres import admin_connect, database_url, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 8
@@ -44,7 +46,6 @@ PATIENT_ACCOUNTS = 64
 STRIDE = 40  # > the 20 practitioners' slots that can share one start (see spread)
 WARM_UP = 2 * CLIENTS  # requests per run before the clock starts, not counted
 READY_WITHIN_S = 60.0
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/imsclinic"
 DATABASE = "imsclinic_httpbench"
 BOOKING_GOAL = 0.5
 
@@ -67,43 +68,7 @@ class Run:
 
 def bench_database_url() -> str:
     """Return the URL of the database to build: on the test server unless told otherwise."""
-    explicit = os.environ.get("BENCH_HTTP_DATABASE_URL")
-    if explicit:
-        return explicit
-    server = os.environ.get("TEST_POSTGRES_URL") or ""
-    if not server:
-        current = os.environ.get("DATABASE_URL", "")
-        server = current if current.startswith("postgres") else DEFAULT_SERVER
-    return urlunsplit(urlsplit(server)._replace(path=f"/{DATABASE}"))
-
-
-def admin_connect(url: str) -> Any:
-    """Connect to the server's maintenance database, or raise."""
-    import dj_database_url
-    import psycopg
-
-    cfg = dj_database_url.parse(url)
-    return psycopg.connect(
-        host=cfg.get("HOST") or None,
-        port=cfg.get("PORT") or None,
-        user=cfg.get("USER") or None,
-        password=cfg.get("PASSWORD") or None,
-        dbname="postgres",
-        connect_timeout=3,
-        autocommit=True,
-    )
-
-
-def recreate_database(url: str, *, create: bool) -> None:
-    from psycopg import sql
-
-    name = urlsplit(url).path.lstrip("/")
-    with admin_connect(url) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        if create:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return database_url(DATABASE, override="BENCH_HTTP_DATABASE_URL")
 
 
 def free_port() -> int:

@@ -79,10 +79,12 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "django_htmx",
+    # Before django_tasks_db: its `db_worker` command extends that app's (it also seals the
+    # audit log; docs/decisions/0008).
+    "imsclinic.core",
     "django_tasks_db",
     "simple_history",
     "rules.apps.AutodiscoverRulesConfig",
-    "imsclinic.core",
     "imsclinic.accounts",
     "imsclinic.clinic",
     "imsclinic.patients",
@@ -306,6 +308,18 @@ WHITENOISE_KEEP_ONLY_HASHED_FILES = True
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "var" / "media")
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# The audit log (docs/ARCHITECTURE.md, "The audit log"). The task worker seals new rows into
+# the hash chain every AUDIT_SEAL_INTERVAL_SECONDS; verify_audit_log calls a row still
+# unsealed after AUDIT_SEAL_WITHIN_SECONDS a problem. The worker appends a checkpoint of the
+# chain's head to AUDIT_CHECKPOINT_FILE (production: on other storage than the database)
+# every AUDIT_CHECKPOINT_EVERY_HOURS, and emails it to the owners.
+AUDIT_SEAL_INTERVAL_SECONDS = envint("AUDIT_SEAL_INTERVAL_SECONDS", 1)
+AUDIT_SEAL_WITHIN_SECONDS = envint("AUDIT_SEAL_WITHIN_SECONDS", 300)
+AUDIT_CHECKPOINT_FILE = Path(
+    os.environ.get("AUDIT_CHECKPOINT_FILE") or BASE_DIR / "var" / "audit-checkpoints.log"
+)
+AUDIT_CHECKPOINT_EVERY_HOURS = envint("AUDIT_CHECKPOINT_EVERY_HOURS", 24)
 
 LOGGING = {
     "version": 1,

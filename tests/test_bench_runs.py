@@ -50,7 +50,8 @@ def test_the_benchmark_runs_end_to_end_on_a_small_clinic():
         "BENCH_APPOINTMENTS": "3000",
         "BENCH_SEARCHES": "3",
         "BENCH_BOOKINGS": "20",
-        "BENCH_HTTP": "0",  # the HTTP part has its own test below
+        "BENCH_HTTP": "0",  # the PostgreSQL parts have their own tests below
+        "BENCH_AUDIT": "0",
         "DEBUG": "1",
     }
     env.pop("DATABASE_URL", None)
@@ -76,24 +77,53 @@ def test_the_benchmark_runs_end_to_end_on_a_small_clinic():
     for name in GOALS:
         assert figures[f"{name}_goal"] in {"met", "missed"}, name
     assert "booking_vs_bare_ratio: skipped (BENCH_HTTP=0)" in result.stdout.splitlines()
+    assert "audit_writes_1_per_s: skipped (BENCH_AUDIT=0)" in result.stdout.splitlines()
 
 
 def figures_of(output: str) -> dict[str, str]:
     return dict(line.split(": ", 1) for line in output.splitlines() if FIGURE.fullmatch(line))
 
 
-@pytest.mark.postgres
-def test_the_http_booking_benchmark_runs_on_a_small_clinic():
+def database_beside_the_tests(suffix: str) -> str:
+    """Return the URL of a database of its own, so parallel runs and `make bench` do not meet."""
     settings = connection.settings_dict
     user = quote(settings["USER"] or "", safe="")
     password = quote(settings["PASSWORD"] or "", safe="")
     login = f"{user}:{password}@" if password else f"{user}@" if user else ""
     port = f":{settings['PORT']}" if settings["PORT"] else ""
-    # A database of its own, so parallel runs and `make bench` do not meet.
-    url = f"postgres://{login}{settings['HOST'] or '127.0.0.1'}{port}/{settings['NAME']}_http"
+    return f"postgres://{login}{settings['HOST'] or '127.0.0.1'}{port}/{settings['NAME']}_{suffix}"
+
+
+@pytest.mark.postgres
+def test_the_audit_writes_benchmark_runs_with_one_and_eight_writers():
     env = {
         **os.environ,
-        "BENCH_HTTP_DATABASE_URL": url,
+        "BENCH_AUDIT_DATABASE_URL": database_beside_the_tests("audit"),
+        "BENCH_AUDIT_SECONDS": "1",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.audit_writes"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    figures = figures_of(result.stdout)
+    for name in ("audit_writes_1_per_s", "audit_writes_8_per_s", "audit_scaling_8_vs_1"):
+        assert float(figures[name]) > 0, name
+    assert figures["audit_scaling_goal"] in {"met", "missed"}
+    assert int(figures["audit_rows_written"]) == int(figures["audit_rows_verified"]) > 0
+
+
+@pytest.mark.postgres
+def test_the_http_booking_benchmark_runs_on_a_small_clinic():
+    env = {
+        **os.environ,
+        "BENCH_HTTP_DATABASE_URL": database_beside_the_tests("http"),
         "BENCH_HTTP_APPOINTMENTS": "2000",
         "BENCH_HTTP_REQUESTS": "50",
     }

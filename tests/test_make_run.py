@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -60,6 +61,7 @@ class MakeRun:
         }
         env.update(
             DATABASE_URL=f"sqlite:///{tmp_path / 'run.sqlite3'}",
+            AUDIT_CHECKPOINT_FILE=str(tmp_path / "audit-checkpoints.log"),
             PORT=str(port),
             TERM="dumb",
         )
@@ -113,6 +115,7 @@ class FirstRun:
     output: str
     worker_seen: bool
     leftovers: list[str]
+    checkpoints: list[str]
 
 
 @pytest.fixture(scope="module")
@@ -128,11 +131,20 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
         while "imsclinic is running" not in run.output() and time.monotonic() < deadline:
             time.sleep(0.2)
         worker_seen = any("db_worker" in cmd for cmd in processes_using(str(folder)))
+        # The worker's audit sealer writes a checkpoint as it starts (there is none yet).
+        checkpoints = folder / "audit-checkpoints.log"
+        while time.monotonic() < deadline + 30:
+            if checkpoints.exists() and checkpoints.read_text().endswith("\n"):
+                break
+            time.sleep(0.2)
         run.press_ctrl_c()
     finally:
         run.kill()
     time.sleep(0.5)
-    return FirstRun(folder, port, home, run.output(), worker_seen, processes_using(str(folder)))
+    written = checkpoints.read_text().splitlines() if checkpoints.exists() else []
+    return FirstRun(
+        folder, port, home, run.output(), worker_seen, processes_using(str(folder)), written
+    )
 
 
 def test_make_run_serves_the_demo_clinic_and_prints_the_address_and_logins(
@@ -146,6 +158,11 @@ def test_make_run_serves_the_demo_clinic_and_prints_the_address_and_logins(
 
 def test_make_run_starts_the_task_worker_beside_the_web_server(first_run: FirstRun) -> None:
     assert first_run.worker_seen
+
+
+def test_make_run_seals_the_audit_log_in_its_task_worker(first_run: FirstRun) -> None:
+    assert len(first_run.checkpoints) == 1, first_run.output
+    assert json.loads(first_run.checkpoints[0])["reason"] == "daily"
 
 
 def test_ctrl_c_stops_the_web_server_and_the_task_worker(first_run: FirstRun) -> None:

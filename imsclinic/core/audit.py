@@ -1,9 +1,21 @@
-"""Write audit rows: one function every view and change of health information calls."""
+"""The audit log: write rows (`audit_record`), seal them into a hash chain, verify the chain.
+
+`audit_record` is one plain INSERT in the caller's transaction: no lock, no read of the row
+before, so audited requests do not wait for each other. The sealer (`seal_pending`, run by
+the worker every second) chains committed rows afterwards, one at a time, into
+`AuditSeal`: position, previous hash, hash of position, row id and payload. It never passes
+over a row whose transaction has yet to commit: on PostgreSQL it takes rows in the order of
+their writing transaction's id (`AuditEvent.txid`) and only below the oldest transaction of
+this database still open; on SQLite writers take turns, so id order is commit order.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import logging
+import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,17 +28,23 @@ from imsclinic.core.models import (
     GENESIS_HASH,
     Action,
     AuditEvent,
+    AuditSeal,
     Outcome,
+    SealScheme,
     canonical_detail,
     clean_text,
 )
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from imsclinic.accounts.models import User
     from imsclinic.patients.models import Patient
 
-# Any fixed 64-bit number: the key of the PostgreSQL advisory lock that orders the chain.
-_CHAIN_LOCK_KEY = 720_431_118
+# Any fixed 64-bit number: the key of the PostgreSQL advisory lock one sealer holds at a time.
+_SEAL_LOCK_KEY = 720_431_119
+# Rows sealed per transaction: a sealer stopped half-way loses at most one batch's work.
+SEAL_BATCH = 500
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -59,32 +77,25 @@ def audit_record(
     request: HttpRequest | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one row to the audit log, chained to the row before it."""
-    # No savepoint of its own: a failure here must undo the change it records anyway.
-    with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-        # On SQLite every write transaction is taken IMMEDIATE, which already serialises us.
-        prev = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-        authenticated = actor is not None and actor.is_authenticated
-        event = AuditEvent(
-            at=timezone.now(),
-            actor=actor if authenticated else None,
-            actor_email=actor.email if authenticated and actor is not None else "",
-            role=actor.role if authenticated and actor is not None else "anonymous",
-            patient_id=patient.pk if patient is not None else _patient_pk(patient_id),
-            action=str(action),
-            object_type=_field_text(object_type, 60),
-            object_id=_field_text(object_id, 60),
-            ip=client_ip(request),
-            outcome=str(outcome),
-            # Stored in the same canonical form the hash covers, so a re-read row matches.
-            detail=canonical_detail(detail or {}),
-            prev_hash=prev or GENESIS_HASH,
-        )
-        event.hash = event.compute_hash()
-        event.save()
+    """Append one row to the audit log in the caller's transaction; the sealer chains it."""
+    # No transaction of its own: inside the caller's, a failure here undoes the change it
+    # records, and a rollback of the change takes the row with it.
+    authenticated = actor is not None and actor.is_authenticated
+    event = AuditEvent(
+        at=timezone.now(),
+        actor=actor if authenticated else None,
+        actor_email=actor.email if authenticated and actor is not None else "",
+        role=actor.role if authenticated and actor is not None else "anonymous",
+        patient_id=patient.pk if patient is not None else _patient_pk(patient_id),
+        action=str(action),
+        object_type=_field_text(object_type, 60),
+        object_id=_field_text(object_id, 60),
+        ip=client_ip(request),
+        outcome=str(outcome),
+        # Stored in the same canonical form the seal covers, so a re-read row matches.
+        detail=canonical_detail(detail or {}),
+    )
+    event.save()
     return event
 
 
@@ -97,6 +108,133 @@ def _patient_pk(value: object) -> int | None:
         return None  # a mistyped id in a URL is not a patient; the row keeps it as object_id
 
 
+def seal_pending(*, batch_size: int = SEAL_BATCH) -> int:
+    """Seal every committed row not yet in the chain, a batch per transaction; return how many."""
+    sealed = 0
+    while True:
+        batch = _seal_batch(batch_size)
+        sealed += batch
+        if batch < batch_size:
+            return sealed
+
+
+def _seal_batch(limit: int) -> int:
+    with transaction.atomic():
+        postgres = connection.vendor == "postgresql"
+        if postgres:
+            # One sealer at a time; a second waits here, then carries on from the first's end.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEAL_LOCK_KEY])
+        # On SQLite the transaction is IMMEDIATE (settings): no writer or sealer runs beside it.
+        last = AuditSeal.objects.order_by("-seq").values_list("seq", "hash", "event_id").first()
+        seq, prev_hash, last_id = last or (0, GENESIS_HASH, 0)
+        pending = AuditEvent.objects.filter(seal__isnull=True)
+        if postgres:
+            pending = _committed_in_order(pending, last_id)
+        else:
+            # Writers take turns, and ids only grow: id order is commit order.
+            pending = pending.filter(id__gt=last_id).order_by("id")
+        events = list(pending[:limit])
+        now = timezone.now()
+        seals = []
+        for event in events:
+            seq += 1
+            digest = AuditSeal.compute_hash(prev_hash=prev_hash, seq=seq, event=event)
+            seals.append(
+                AuditSeal(
+                    seq=seq,
+                    event=event,
+                    prev_hash=prev_hash,
+                    hash=digest,
+                    scheme=SealScheme.SEALED,
+                    sealed_at=now,
+                )
+            )
+            prev_hash = digest
+        AuditSeal.objects.bulk_create(seals)
+    return len(seals)
+
+
+def _committed_in_order(pending: Any, last_id: int) -> Any:
+    """Narrow unsealed rows to those the chain can take now, in the order it takes them.
+
+    Rows go in (txid, id) order, after the last sealed row, and only below the id of the
+    oldest other transaction still open in this database: every transaction below that has
+    ended, so its rows are all visible now or never will be, and no row can turn up later
+    behind the last one sealed. The anti-join on seals keeps a row from being sealed twice
+    whatever the ids say.
+    """
+    last_txid = (
+        AuditEvent.objects.filter(pk=last_id).values_list("txid", flat=True).first()
+        if last_id
+        else None
+    )
+    own_txid, open_txids = _open_transactions()
+    if last_txid is not None and last_txid > own_txid:
+        # The last sealed row was written by a transaction younger than this one: the log
+        # was restored into another PostgreSQL server, whose ids run lower. Its leftover
+        # rows and the new server's cannot be told apart by txid, so wait for a moment with
+        # no other transaction open here; then every row that will ever show up below this
+        # transaction is visible, and all of them are sealed in id order (the new server's,
+        # with the highest ids, last, so that the next batch goes on from one of them).
+        if open_txids:
+            _warn_now_and_then(
+                "The audit log was restored into another PostgreSQL server; its rows are "
+                "sealed once no other transaction is open in this database."
+            )
+            return pending.none()
+        return pending.order_by("id")
+    horizon = min(open_txids, default=own_txid + 1)
+    if last_txid is None:
+        # Nothing sealed yet, or only rows chained as they were written (they have no txid).
+        pending = pending.filter(txid__isnull=False)
+    else:
+        pending = pending.filter(txid__gte=last_txid).exclude(txid=last_txid, id__lte=last_id)
+    return pending.filter(txid__lt=horizon).order_by("txid", "id")
+
+
+_last_warned = {"at": -math.inf}
+
+
+def _warn_now_and_then(message: str) -> None:
+    """Log a warning at most once a minute: the sealer tries every second."""
+    if time.monotonic() - _last_warned["at"] >= 60:
+        _last_warned["at"] = time.monotonic()
+        logger.warning(message)
+
+
+def _open_transactions() -> tuple[int, list[int]]:
+    """Return this transaction's id and the ids of the others open in this database.
+
+    This transaction takes its id first, so that any transaction missing from the list
+    (one that starts afterwards) has a higher id than it. Only this database's transactions
+    can write audit rows here; another database on the same server holds nothing back.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()::text::bigint")
+        (own_txid,) = cursor.fetchone()
+        # pg_stat_activity is read once per transaction unless told to read it again.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT backend_xid::text::bigint FROM pg_stat_activity"
+            " WHERE datname = current_database() AND backend_xid IS NOT NULL"
+            " AND pid <> pg_backend_pid()"
+            " UNION ALL SELECT transaction::text::bigint FROM pg_prepared_xacts"
+            " WHERE database = current_database()"
+        )
+        short_ids = [row[0] for row in cursor.fetchall()]
+    return own_txid, [_widen(own_txid, short) for short in short_ids]
+
+
+def _widen(near: int, short: int) -> int:
+    """Return the 64-bit transaction id whose low 32 bits are `short`, closest to `near`.
+
+    PostgreSQL keeps every open transaction within 2**31 ids of every other.
+    """
+    step = (short - near) % 2**32
+    return near + (step - 2**32 if step >= 2**31 else step)
+
+
 @dataclass(frozen=True)
 class ChainBreak:
     event_id: int
@@ -105,28 +243,69 @@ class ChainBreak:
 
 
 def verify_chain(batch_size: int = 2000) -> Iterator[int | ChainBreak]:
-    """Walk the log in order, yielding each good row id, then the first break if any."""
-    expected_prev = GENESIS_HASH
-    last_id = 0
+    """Walk the chain in seal order, yielding each good row's id, then the first break if any."""
+    expected_seq, expected_prev = 1, GENESIS_HASH
+    chained_at_insert_allowed = True
     while True:
-        batch = list(AuditEvent.objects.filter(id__gt=last_id).order_by("id")[:batch_size])
-        if not batch:
+        seals = list(AuditSeal.objects.filter(seq__gte=expected_seq).order_by("seq")[:batch_size])
+        if not seals:
             return
-        for event in batch:
-            if event.prev_hash != expected_prev:
+        events = AuditEvent.objects.in_bulk([seal.event_id for seal in seals])
+        for seal in seals:
+            event = events.get(seal.event_id)
+            at = event.at if event is not None else None
+            if seal.seq != expected_seq:
+                yield ChainBreak(
+                    seal.event_id,
+                    f"the chain's position {expected_seq} before it is missing"
+                    " (a sealed row was removed)",
+                    at,
+                )
+                return
+            if event is None:
+                yield ChainBreak(
+                    seal.event_id, f"it was sealed at position {seal.seq} and is gone", None
+                )
+                return
+            if seal.prev_hash != expected_prev:
                 yield ChainBreak(
                     event.pk,
                     "its link to the row before it does not match"
                     " (a row before it was removed, added or changed)",
-                    event.at,
+                    at,
                 )
                 return
-            if event.compute_hash() != event.hash:
-                yield ChainBreak(event.pk, "its contents no longer match its hash", event.at)
+            if seal.scheme == SealScheme.CHAINED_AT_INSERT and not chained_at_insert_allowed:
+                yield ChainBreak(
+                    event.pk, "it claims to be chained when written, after sealing began", at
+                )
                 return
-            expected_prev = event.hash
-            last_id = event.pk
+            if not seal.matches(event):
+                yield ChainBreak(event.pk, "its contents no longer match its hash", at)
+                return
+            chained_at_insert_allowed = seal.scheme == SealScheme.CHAINED_AT_INSERT
+            expected_seq, expected_prev = seal.seq + 1, seal.hash
             yield event.pk
+
+
+@dataclass(frozen=True)
+class Unsealed:
+    """Rows not (yet) in the chain: how many, and the oldest of them."""
+
+    rows: int
+    oldest_id: int | None = None
+    oldest_at: dt.datetime | None = None
+
+
+def unsealed(*, written_before: dt.datetime | None = None) -> Unsealed:
+    """Return the rows the chain does not hold, only those written before a time if given."""
+    rows = AuditEvent.objects.filter(seal__isnull=True)
+    if written_before is not None:
+        rows = rows.filter(at__lt=written_before)
+    oldest = rows.order_by("at", "id").values_list("id", "at").first()
+    if oldest is None:
+        return Unsealed(0)
+    return Unsealed(rows.count(), oldest[0], oldest[1])
 
 
 @dataclass(frozen=True)
@@ -138,8 +317,12 @@ class ChainHead:
 
 
 def chain_head() -> ChainHead:
-    """Return the chain's row count and newest hash (the genesis hash when it is empty)."""
-    with transaction.atomic():
-        rows = AuditEvent.objects.count()
-        last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-    return ChainHead(rows=rows, hash=last or GENESIS_HASH)
+    """Return the number of sealed rows and the newest seal's hash (genesis when empty).
+
+    Rows written in the last moments may wait to be sealed; `seal_pending()` first to
+    include them.
+    """
+    last = AuditSeal.objects.order_by("-seq").values_list("seq", "hash").first()
+    if last is None:
+        return ChainHead(rows=0, hash=GENESIS_HASH)
+    return ChainHead(rows=last[0], hash=last[1])

@@ -1,4 +1,4 @@
-"""The audit log of health information: append-only and hash-chained."""
+"""The audit log of health information: append-only, and sealed into a hash chain."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from typing import Any, NoReturn
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils.translation import gettext_lazy as _
 
 GENESIS_HASH = "0" * 64
@@ -70,19 +72,44 @@ def canonical_time(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-class AuditQuerySet(models.QuerySet["AuditEvent"]):
+class AppendOnlyQuerySet[M: models.Model](models.QuerySet[M]):
     def update(self, **kwargs: Any) -> NoReturn:
         raise AuditLogIsAppendOnly("The audit log cannot be updated.")
 
     def delete(self) -> NoReturn:  # type: ignore[override]
         raise AuditLogIsAppendOnly("The audit log cannot be deleted from.")
 
+    def bulk_update(self, objs: Iterable[M], *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[override]
+        raise AuditLogIsAppendOnly("The audit log cannot be updated.")
+
+
+class AuditQuerySet(AppendOnlyQuerySet["AuditEvent"]):
     def bulk_create(self, objs: Iterable[AuditEvent], *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[override]
-        # Rows inserted in bulk would skip the chain; audit_record writes them one by one.
+        # One way in keeps every row's fields in the form its seal will hash.
         raise AuditLogIsAppendOnly("Audit rows are written one at a time by audit_record.")
 
-    def bulk_update(self, objs: Iterable[AuditEvent], *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[override]
-        raise AuditLogIsAppendOnly("The audit log cannot be updated.")
+
+class CurrentTransactionId(models.Func):
+    """The writing transaction's id on PostgreSQL (NULL elsewhere), as a column default.
+
+    The sealer orders rows by it and knows from PostgreSQL which transactions are still
+    open, so it never passes over a row whose transaction has yet to commit
+    (`imsclinic.core.audit.seal_pending`).
+    """
+
+    output_field = models.BigIntegerField()
+    allowed_default = True
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, list[Any]]:
+        return "NULL", []
+
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, list[Any]]:
+        # xid8 has no cast to bigint but its text is a plain number; it never wraps around.
+        return "(pg_current_xact_id()::text::bigint)", []
 
 
 class Action(models.TextChoices):
@@ -126,14 +153,23 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.ALLOWED)
     detail = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    # Rows written before sealing (core/0003) were chained as they were inserted; they keep
+    # their hashes, and their seals repeat them. Newer rows leave both empty.
+    prev_hash = models.CharField(max_length=64, null=True, blank=True)
+    hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    txid = models.BigIntegerField(
+        _("writing transaction"), null=True, editable=False, db_default=CurrentTransactionId()
+    )
 
     objects = AuditQuerySet.as_manager()
 
     class Meta:
         ordering = ("-id",)
-        indexes = [models.Index(fields=("patient", "at")), models.Index(fields=("actor", "at"))]
+        indexes = [
+            models.Index(fields=("patient", "at")),
+            models.Index(fields=("actor", "at")),
+            models.Index(fields=("txid", "id"), name="core_auditevent_seal_order"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.actor_email} {self.action} {self.object_type} {self.outcome}"
@@ -180,10 +216,74 @@ class AuditEvent(models.Model):
         }
 
     def compute_hash(self) -> str:
-        """Return the SHA-256 of the previous hash and this row's canonical payload."""
-        body = json.dumps(self.payload(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        return hashlib.sha256(f"{self.prev_hash}\n{body}".encode()).hexdigest()
+        """Return the hash a row chained at insert carries: its prev_hash and its payload."""
+        return _chain_hash(self.prev_hash or GENESIS_HASH, self.payload())
+
+
+def _chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(f"{prev_hash}\n{text}".encode()).hexdigest()
 
 
 def _int_or_none(value: object) -> int | None:
     return None if value is None or value == "" else int(value)  # type: ignore[call-overload]
+
+
+class SealScheme(models.IntegerChoices):
+    # The row's own prev_hash and hash, copied when sealing began (core/0004).
+    CHAINED_AT_INSERT = 1, _("chained when written")
+    SEALED = 2, _("sealed after commit")
+
+
+class SealQuerySet(AppendOnlyQuerySet["AuditSeal"]):
+    pass
+
+
+class AuditSeal(models.Model):
+    """One audit row's place in the hash chain: position, link to the one before, hash.
+
+    Written only by the sealer (`imsclinic.core.audit.seal_pending`), in one strict order,
+    after the row's own transaction has committed; never changed or removed.
+    """
+
+    seq = models.PositiveBigIntegerField(_("position"), primary_key=True)
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="seal")
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    scheme = models.PositiveSmallIntegerField(choices=SealScheme.choices)
+    sealed_at = models.DateTimeField()
+
+    objects = SealQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("seq",)
+        constraints = [
+            models.CheckConstraint(condition=models.Q(seq__gte=1), name="core_auditseal_seq_from_1")
+        ]
+
+    def __str__(self) -> str:
+        return f"seal {self.seq} of #{self.event_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditLogIsAppendOnly("A seal cannot be changed once written.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AuditLogIsAppendOnly("A seal cannot be deleted.")
+
+    @staticmethod
+    def compute_hash(*, prev_hash: str, seq: int, event: AuditEvent) -> str:
+        """Return the hash a seal carries: the previous seal's hash, position, row id, payload."""
+        return _chain_hash(prev_hash, {"seq": seq, "event": event.pk, "payload": event.payload()})
+
+    def matches(self, event: AuditEvent) -> bool:
+        """Return whether this seal's hash still fits the row it seals."""
+        if self.scheme == SealScheme.CHAINED_AT_INSERT:
+            return (
+                event.prev_hash == self.prev_hash
+                and event.hash == self.hash
+                and event.compute_hash() == self.hash
+            )
+        expected = self.compute_hash(prev_hash=self.prev_hash, seq=self.seq, event=event)
+        return self.scheme == SealScheme.SEALED and expected == self.hash
