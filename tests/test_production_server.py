@@ -474,6 +474,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "EMAIL_HOST_PASSWORD": "",
             "DEFAULT_FROM_EMAIL": "hello@clinic.test",
             "BEHIND_TLS_PROXY": "1",
+            "MEDIA_ROOT": str(tmp / "state" / "media"),
+            "AUDIT_CHECKPOINT_FILE": str(tmp / "anchor" / "audit-checkpoints.log"),
         }
         assert set(values) == set(example), "the test sets exactly the example's names"
         app_env_file = tmp / "imsclinic.env"
@@ -552,6 +554,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 "token": token,
                 "database": database,
                 "timings": timings,
+                "manage": manage,
+                "manage_env": manage_env,
             },
         )
     finally:
@@ -783,3 +787,27 @@ def test_the_web_server_and_the_worker_keep_running_with_no_errors_in_their_logs
     elapsed = time.monotonic() - server.started
     steps = ", ".join(f"{name} {seconds} s" for name, seconds in server.state["timings"].items())
     print(f"\nproduction test: {elapsed:.1f} s to the last check ({steps})")
+
+
+def test_the_worker_seals_the_audit_log_and_anchors_its_head_outside_the_database(
+    server: Server, patient_signed_up: Visitor
+) -> None:
+    anchor = Path(server.env["AUDIT_CHECKPOINT_FILE"])
+    deadline = time.monotonic() + 30
+    while not anchor.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    first = json.loads(anchor.read_text().splitlines()[0])
+    assert first["reason"] == "daily"
+    # By hand, as docs/DEPLOY.md says; then the whole chain verifies against it.
+    run(
+        [*server.state["manage"], "audit_checkpoint"],
+        server.state["manage_env"],
+        server.app_dir,
+    )
+    checked = run(
+        [*server.state["manage"], "verify_audit_log"],
+        server.state["manage_env"],
+        server.app_dir,
+        stdout_only=True,
+    )
+    assert "Audit log intact" in checked, checked

@@ -18,6 +18,7 @@ import secrets
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,8 @@ KEY = crypto.generate_key()
 OTHER_KEY = crypto.generate_key()
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ON_POSTGRES_PASS = os.environ.get("DATABASE_URL", "").startswith("postgres")
+# Where the commands these tests run anchor the audit chain (never the checkout's var/).
+CHECKPOINTS = Path(tempfile.mkdtemp(prefix="imsclinic-checkpoints-")) / "audit-checkpoints.log"
 
 # The SQLite drill needs no server; the PostgreSQL pass leaves it to the SQLite pass.
 VENDORS = [
@@ -51,7 +54,7 @@ def environment(**values: str) -> dict[str, str]:
             ("PYTEST", "DJANGO_", "DATABASE_URL", "MEDIA_ROOT", "BACKUP_KEY", "DEBUG", "SECURE_")
         )
     }
-    env.update(DEBUG="1", TERM="dumb", **values)
+    env.update(DEBUG="1", TERM="dumb", AUDIT_CHECKPOINT_FILE=str(CHECKPOINTS), **values)
     return env
 
 
@@ -235,8 +238,8 @@ def fill_and_back_up(vendor: str, source: Database, folder: Path) -> Clinic:
     backup = folder / "clinic.imsbackup"
     output = ok(manage({**env, "BACKUP_KEY": KEY}, "backup", "--output", str(backup)))
     ((rows, last_hash),) = source.query(
-        "SELECT COUNT(*), (SELECT hash FROM core_auditevent ORDER BY id DESC LIMIT 1)"
-        " FROM core_auditevent"
+        "SELECT COUNT(*), (SELECT hash FROM core_auditseal ORDER BY seq DESC LIMIT 1)"
+        " FROM core_auditseal"
     )
     return Clinic(
         vendor=vendor,
@@ -383,6 +386,18 @@ def test_every_table_holds_the_same_rows_after_the_restore(drill: Drill) -> None
 def test_every_stored_file_comes_back_byte_for_byte(drill: Drill) -> None:
     assert drill.files == MEDIA_FILES
     assert files_under(drill.clinic.media) == MEDIA_FILES
+
+
+def test_the_backup_anchors_the_audit_chain_it_holds_outside_the_database(
+    clinic: Clinic,
+) -> None:
+    lines = [json.loads(line) for line in CHECKPOINTS.read_text().splitlines() if line]
+    anchored = [line for line in lines if line.get("reason") == "backup"]
+    assert any(
+        line["rows"] == clinic.audit_rows and line["head"] == clinic.audit_last_hash
+        for line in anchored
+    )
+    assert "Audit checkpoint:" in clinic.backup_output
 
 
 def test_the_audit_chain_verifies_and_ends_where_it_ended_before_the_backup(drill: Drill) -> None:
