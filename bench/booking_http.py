@@ -295,8 +295,17 @@ def prepare(url: str, console: Any) -> dict[str, Any]:
 
     def requests(slots: list[Any], *, bare: bool) -> list[tuple[dict[str, Any], str]]:
         made = []
+        # A patient is never booked into two visits at once: each time goes to the next
+        # patient not already given an overlapping one in this list.
+        held: dict[int, list[tuple[Any, Any]]] = {pk: [] for pk in patients}
         for n, slot in enumerate(spread(slots)[:need]):
-            patient = patients[n % len(patients)]
+            turn = [patients[(n + k) % len(patients)] for k in range(len(patients))]
+            patient = next(
+                candidate
+                for candidate in turn
+                if not any(start < slot.end and slot.start < end for start, end in held[candidate])
+            )
+            held[patient].append((slot.start, slot.end))
             body = {
                 "service": clinic.service.slug,
                 "practitioner": slot.practitioner_id,

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -647,6 +648,16 @@ class Command(BaseCommand):
                 plan.append((day, order, shift))
         plan.sort(key=lambda item: item[:2])
 
+        # Who already comes which local day (a rerun finds every planned patient here), read
+        # once: a patient comes at most once a day.
+        comes: set[tuple[int, dt.date]] = set()
+        if plan:
+            first = min(day for day, _order, _shift in plan) - dt.timedelta(days=1)
+            last = max(day for day, _order, _shift in plan) + dt.timedelta(days=2)
+            for patient_id, start, zone_name in Appointment.objects.filter(
+                start__date__gte=first, start__date__lt=last
+            ).values_list("patient_id", "start", "location__time_zone"):
+                comes.add((patient_id, start.astimezone(ZoneInfo(zone_name)).date()))
         pattern = ("ims-follow-up", "ims-follow-up", "ims-initial-assessment", "ims-follow-up")
         gaps = (0, 15, 30, 0, 45, 15)
         for day, _order, shift in plan:
@@ -667,6 +678,8 @@ class Command(BaseCommand):
                 if earliest.time() >= shift.end_time or planned.date() != day:
                     break
                 patient = people[key % len(people)]
+                if (patient.pk, day) in comes:
+                    continue
                 start = dt.datetime.combine(day, earliest.time(), tzinfo=location.zone)
                 if needs_assessment_first(patient, service, start):
                     service = services["ims-initial-assessment"]
@@ -682,6 +695,7 @@ class Command(BaseCommand):
                 )
                 if visit is None:
                     continue
+                comes.add((patient.pk, day))
                 self.demo_status(visit, now, key, desk)
                 tally.created["calendar visits"] += 1
 
