@@ -113,10 +113,19 @@ def test_the_audit_writes_benchmark_runs_with_one_and_eight_writers():
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     figures = figures_of(result.stdout)
-    for name in ("audit_writes_1_per_s", "audit_writes_8_per_s", "audit_scaling_8_vs_1"):
+    for name in (
+        "audit_writes_1_per_s",
+        "audit_writes_8_per_s",
+        "audit_scaling_8_vs_1",
+        "audit_bare_scaling_8_vs_1",
+        "audit_writes_8_sealing_per_s",
+        "audit_seal_per_s",
+    ):
         assert float(figures[name]) > 0, name
     assert figures["audit_scaling_goal"] in {"met", "missed"}
     assert int(figures["audit_rows_written"]) == int(figures["audit_rows_verified"]) > 0
+    assert int(figures["audit_unsealed_when_writers_stop"]) >= 0
+    assert float(figures["audit_sealed_within_s"]) >= 0
 
 
 @pytest.mark.postgres

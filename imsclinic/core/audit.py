@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
+from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -128,13 +129,12 @@ def _seal_batch(limit: int) -> int:
         # On SQLite the transaction is IMMEDIATE (settings): no writer or sealer runs beside it.
         last = AuditSeal.objects.order_by("-seq").values_list("seq", "hash", "event_id").first()
         seq, prev_hash, last_id = last or (0, GENESIS_HASH, 0)
-        pending = AuditEvent.objects.filter(seal__isnull=True)
+        unsealed = AuditEvent.objects.filter(seal__isnull=True)
         if postgres:
-            pending = _committed_in_order(pending, last_id)
+            events = _committed_in_order(unsealed, last_id, limit)
         else:
             # Writers take turns, and ids only grow: id order is commit order.
-            pending = pending.filter(id__gt=last_id).order_by("id")
-        events = list(pending[:limit])
+            events = list(unsealed.filter(id__gt=last_id).order_by("id")[:limit])
         now = timezone.now()
         seals = []
         for event in events:
@@ -155,14 +155,14 @@ def _seal_batch(limit: int) -> int:
     return len(seals)
 
 
-def _committed_in_order(pending: Any, last_id: int) -> Any:
-    """Narrow unsealed rows to those the chain can take now, in the order it takes them.
+def _committed_in_order(unsealed: Any, last_id: int, limit: int) -> list[AuditEvent]:
+    """Return the unsealed rows the chain can take now, in the order it takes them.
 
     Rows go in (txid, id) order, after the last sealed row, and only below the id of the
     oldest other transaction still open in this database: every transaction below that has
     ended, so its rows are all visible now or never will be, and no row can turn up later
-    behind the last one sealed. The anti-join on seals keeps a row from being sealed twice
-    whatever the ids say.
+    behind the last one sealed. The anti-join on seals (`unsealed`) keeps a row from being
+    sealed twice whatever the ids say.
     """
     last_txid = (
         AuditEvent.objects.filter(pk=last_id).values_list("txid", flat=True).first()
@@ -171,26 +171,56 @@ def _committed_in_order(pending: Any, last_id: int) -> Any:
     )
     own_txid, open_txids = _open_transactions()
     if last_txid is not None and last_txid > own_txid:
-        # The last sealed row was written by a transaction younger than this one: the log
-        # was restored into another PostgreSQL server, whose ids run lower. Its leftover
-        # rows and the new server's cannot be told apart by txid, so wait for a moment with
-        # no other transaction open here; then every row that will ever show up below this
-        # transaction is visible, and all of them are sealed in id order (the new server's,
-        # with the highest ids, last, so that the next batch goes on from one of them).
-        if open_txids:
-            _warn_now_and_then(
-                "The audit log was restored into another PostgreSQL server; its rows are "
-                "sealed once no other transaction is open in this database."
-            )
-            return pending.none()
-        return pending.order_by("id")
+        return _restored_elsewhere(unsealed, last_txid, last_id, own_txid, open_txids)
     horizon = min(open_txids, default=own_txid + 1)
     if last_txid is None:
-        # Nothing sealed yet, or only rows chained as they were written (they have no txid).
-        pending = pending.filter(txid__isnull=False)
+        # Nothing sealed yet, or only rows chained as they were written (they have no txid
+        # and were all sealed by migration core/0004); every newer row has a higher id.
+        pending = unsealed.filter(id__gt=last_id, txid__isnull=False)
     else:
-        pending = pending.filter(txid__gte=last_txid).exclude(txid=last_txid, id__lte=last_id)
-    return pending.filter(txid__lt=horizon).order_by("txid", "id")
+        pending = unsealed.filter(txid__gte=last_txid).exclude(txid=last_txid, id__lte=last_id)
+    return list(pending.filter(txid__lt=horizon).order_by("txid", "id")[:limit])
+
+
+def _restored_elsewhere(
+    unsealed: Any, last_txid: int, last_id: int, own_txid: int, open_txids: list[int]
+) -> list[AuditEvent]:
+    """Return the rows to seal when the log was restored into another PostgreSQL server.
+
+    The last sealed row's transaction id is above this transaction's own: the new server's
+    ids run lower than the old one's, so they cannot be ordered together. At a moment when no
+    older transaction is open here, every row written on the new server so far below this
+    transaction's id is visible, and all of them go in one pass (no batch limit): first the
+    old server's rows not yet sealed (after the last sealed row, ids at or above last_txid),
+    then the new server's (ids above every old row's, txid up to this transaction's) in
+    (txid, id) order. The next pass goes on from the last of those, in the usual way.
+    """
+    if any(txid < own_txid for txid in open_txids):
+        _warn_now_and_then(
+            "The audit log was restored into another PostgreSQL server; its new rows are "
+            "sealed at the first moment no older transaction is open in this database."
+        )
+        return []
+    old = list(
+        unsealed.filter(txid__gte=last_txid)
+        .exclude(txid=last_txid, id__lte=last_id)
+        .order_by("txid", "id")
+    )
+    newest_sealed = AuditSeal.objects.aggregate(newest=Max("event_id"))["newest"] or 0
+    new = list(unsealed.filter(id__gt=newest_sealed, txid__lte=own_txid).order_by("txid", "id"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+        (next_txid,) = cursor.fetchone()
+    if next_txid > last_txid:
+        # The new server's ids reached the old one's before its rows were sealed: old and
+        # new rows can no longer be told apart, and are left unsealed for verify_audit_log
+        # to report rather than sealed in a wrong order.
+        _warn_now_and_then(
+            "The audit log was restored into another PostgreSQL server whose transaction ids "
+            "have reached the old server's; rows written since cannot be sealed safely."
+        )
+        return []
+    return old + new
 
 
 _last_warned = {"at": -math.inf}

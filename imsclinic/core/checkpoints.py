@@ -111,7 +111,8 @@ def checkpoint_write(*, reason: str) -> Checkpoint:
     seal_pending()
     head = chain_head()
     path = checkpoint_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Only the last folder: a missing mount should fail loudly, not grow a local tree.
+    path.parent.mkdir(exist_ok=True)
     created = not path.exists()
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
     try:
