@@ -31,17 +31,17 @@ def _catalogue(db: None) -> None:
     ensure_catalogue()
 
 
-# Session and user, the patient and the care-team check, the audit row, the chart's own
-# queries (selectors.CHART_QUERIES at most), the clinic's zone: none grows with the chart.
-# On PostgreSQL the audit row takes its advisory lock first: one more.
+# Session and user, the patient and the care-team check, the audit row (one INSERT), the
+# chart's own queries (selectors.CHART_QUERIES at most), the clinic's zone: none grows with
+# the chart.
 # +1: the follow-up red-flag banner every staff page shows to practitioners and owners.
 # +1: adverse-event drafts opened by red-flag follow-up check-ins, waiting to be completed.
 # +1: every session's follow-up check-in, in one query (followup.selectors.checkins_by_session).
-CHART_PAGE_QUERIES = 21
+CHART_PAGE_QUERIES = 20
 
 
 def chart_page_queries() -> int:
-    return CHART_PAGE_QUERIES + (1 if connection.vendor == "postgresql" else 0)
+    return CHART_PAGE_QUERIES
 
 
 def chart_url(patient: Any) -> str:
