@@ -217,7 +217,7 @@ class AuditEvent(models.Model):
 
     def compute_hash(self) -> str:
         """Return the hash a row chained at insert carries: its prev_hash and its payload."""
-        return _chain_hash(self.prev_hash or GENESIS_HASH, self.payload())
+        return _chain_hash(self.prev_hash or "", self.payload())
 
 
 def _chain_hash(prev_hash: str, body: dict[str, Any]) -> str:

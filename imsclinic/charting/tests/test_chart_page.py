@@ -31,9 +31,9 @@ def _catalogue(db: None) -> None:
     ensure_catalogue()
 
 
-# Session and user, the patient and the care-team check, the audit row, the chart's own
-# queries (selectors.CHART_QUERIES at most), the clinic's zone: none grows with the chart.
-# The audit row is one insert on either database (the chain is sealed after commit).
+# Session and user, the patient and the care-team check, the audit row (one INSERT), the
+# chart's own queries (selectors.CHART_QUERIES at most), the clinic's zone: none grows with
+# the chart.
 # +1: the follow-up red-flag banner every staff page shows to practitioners and owners.
 # +1: adverse-event drafts opened by red-flag follow-up check-ins, waiting to be completed.
 # +1: every session's follow-up check-in, in one query (followup.selectors.checkins_by_session).
