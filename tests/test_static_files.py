@@ -8,7 +8,6 @@ stops at one that is missing; without a manifest every page then answers 500.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -45,11 +44,9 @@ def test_every_vendored_folder_is_listed_with_its_version_in_the_vendor_readme()
         assert f"| {folder.name} |" in readme, f"{folder.name} is not in static/vendor/README.md"
 
 
-@pytest.mark.skipif(
-    os.environ.get("DATABASE_URL", "").startswith("postgres"),
-    reason="needs no database and takes a while: it runs in the SQLite pass, and "
-    "tests/test_production_server.py runs collectstatic in the PostgreSQL pass",
-)
+# Needs no database and takes a while: it runs in the SQLite pass, and
+# tests/test_production_server.py runs collectstatic in the PostgreSQL pass.
+@pytest.mark.sqlite_pass
 def test_collectstatic_with_the_production_storage_hashes_every_file(tmp_path: Path) -> None:
     storages = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
