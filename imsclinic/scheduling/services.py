@@ -638,6 +638,12 @@ _TRANSITIONS: dict[tuple[str, str], str] = {
 
 def allowed_status_changes(appointment: Appointment, actor: Any) -> list[str]:
     """Return the statuses this actor may move the visit to now (for buttons on pages)."""
+    # The visit rule once per visit, not once per transition: the calendar asks for every
+    # visit it shows.
+    if actor is None or not is_clinic_staff(actor):
+        return []
+    if not actor.has_perm("scheduling.act_on_visit", appointment):
+        return []
     return [
         to
         for (source, to), who in _TRANSITIONS.items()
@@ -646,9 +652,8 @@ def allowed_status_changes(appointment: Appointment, actor: Any) -> list[str]:
 
 
 def _may_change(appointment: Appointment, actor: Any, who: str) -> bool:
+    """Say whether the table lets this staff member make a change (the visit rule is apart)."""
     if actor is None or not is_clinic_staff(actor):
-        return False
-    if not actor.has_perm("scheduling.act_on_visit", appointment):
         return False
     if who == "treating":
         return bool(is_owner(actor) or appointment.practitioner.user_id == actor.pk)
