@@ -6,15 +6,13 @@ whatever the number of sessions) and draws the body chart from the rows already 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -24,9 +22,9 @@ from imsclinic.charting.models import NeedlingSession, SignalFinding
 from imsclinic.charting.pdf import chart_summary_pdf_bytes, portal_summary_pdf_bytes
 from imsclinic.charting.selectors import Chart, chart_for
 from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.core.access import patient_page
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
-from imsclinic.core.permissions import is_clinic_staff
 from imsclinic.followup.selectors import checkins_by_session
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
@@ -88,7 +86,9 @@ def _audit(
 @require_GET
 def chart_page(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Show a patient's whole chart: assessments, sessions with rows and addenda, body chart."""
-    patient = patient_for_user(request, user=request.user, patient_id=patient_id, perm=CHART_PERM)
+    patient = patient_for_user(
+        request, user=request.user, patient_id=patient_id, perm=CHART_PERM, asked_for="chart"
+    )
     chart = chart_for(patient)
     _audit(request, patient, action=Action.VIEW, what="chart")
     body, counts = heat_of(chart.signed_sessions)
@@ -122,7 +122,9 @@ def _pdf_response(content: bytes, filename: str) -> HttpResponse:
 @require_GET
 def chart_summary_pdf(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Send the referral / insurer summary of a patient's signed notes as a PDF, audited."""
-    patient = patient_for_user(request, user=request.user, patient_id=patient_id, perm=CHART_PERM)
+    patient = patient_for_user(
+        request, user=request.user, patient_id=patient_id, perm=CHART_PERM, asked_for="chart"
+    )
     chart = chart_for(patient)
     _audit(
         request,
@@ -141,24 +143,6 @@ def chart_summary_pdf(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 # ---------------------------------------------------------------------------------------------
 # The patient's own notes (portal)
-
-PortalView = Callable[..., HttpResponse]
-
-
-def own_record(view: PortalView) -> Callable[..., HttpResponse]:
-    """Let a signed-in patient with a record in; send staff to the patient list."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if is_clinic_staff(request.user):
-            return redirect("patient_list")
-        patient = Patient.objects.filter(user=request.user).first()  # type: ignore[misc]
-        if patient is None or not request.user.has_perm("patients.view_own_record", patient):
-            raise PermissionDenied
-        return view(request, patient, *args, **kwargs)
-
-    return wrapper
 
 
 def plain_notes(chart: Chart) -> list[dict[str, Any]]:
@@ -186,7 +170,7 @@ def plain_notes(chart: Chart) -> list[dict[str, Any]]:
     return notes
 
 
-@own_record
+@patient_page
 @require_GET
 def portal_notes(request: HttpRequest, patient: Patient) -> HttpResponse:
     """Show the patient their own signed treatment notes in plain language."""
@@ -199,7 +183,7 @@ def portal_notes(request: HttpRequest, patient: Patient) -> HttpResponse:
     )
 
 
-@own_record
+@patient_page
 @require_GET
 def portal_notes_pdf(request: HttpRequest, patient: Patient) -> HttpResponse:
     """Send the patient a PDF of their own signed notes, audited."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -42,6 +40,7 @@ from imsclinic.consent.services import (
     patient_is_minor,
 )
 from imsclinic.consent.text import body_html
+from imsclinic.core.access import patient_page, refuse
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
 from imsclinic.core.permissions import is_clinic_staff, is_owner
@@ -50,24 +49,6 @@ from imsclinic.patients.selectors import patient_for_user
 
 # ---------------------------------------------------------------------------------------------
 # Shared pieces
-
-PatientView = Callable[..., HttpResponse]
-
-
-def patient_page(view: PatientView) -> Callable[..., HttpResponse]:
-    """Let a signed-in patient with a record in; send staff to their own pages."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if is_clinic_staff(request.user):
-            return redirect("patient_list")
-        patient = Patient.objects.filter(user=request.user).first()  # type: ignore[misc]
-        if patient is None or not request.user.has_perm("patients.view_own_record", patient):
-            return render(request, "consent/unlinked.html")
-        return view(request, patient, *args, **kwargs)
-
-    return wrapper
 
 
 def _pdf_response(request: HttpRequest, signature: ConsentSignature) -> HttpResponse:
@@ -152,12 +133,22 @@ def _sign_page(
     return render(request, template, context)
 
 
-def _own_signature(patient: Patient, signature_id: int) -> ConsentSignature:
-    return get_object_or_404(
-        ConsentSignature.objects.select_related("version__document", "patient", "recorded_by"),
-        pk=signature_id,
-        patient=patient,
+def _own_signature(request: HttpRequest, patient: Patient, signature_id: int) -> ConsentSignature:
+    """Return the patient's signed consent; anyone else's is a 404 like a missing one, audited."""
+    signature = (
+        ConsentSignature.objects.select_related("version__document", "patient", "recorded_by")
+        .filter(pk=signature_id)
+        .first()
     )
+    if signature is None or signature.patient_id != patient.pk:
+        raise refuse(
+            request,
+            object_type="consent_signature",
+            object_id=signature_id,
+            patient_id=signature.patient_id if signature else None,
+            reason="" if signature else "no such signature",
+        )
+    return signature
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,23 +222,23 @@ def portal_consent_withdraw(request: HttpRequest, patient: Patient) -> HttpRespo
 @patient_page
 def portal_consent_pdf(request: HttpRequest, patient: Patient, signature_id: int) -> HttpResponse:
     """Download one of the patient's own signed consents as a PDF."""
-    return _pdf_response(request, _own_signature(patient, signature_id))
+    return _pdf_response(request, _own_signature(request, patient, signature_id))
 
 
 # ---------------------------------------------------------------------------------------------
 # Staff: the tablet, downloads, withdrawals on the patient's behalf
 
 
-def _staff_patient(request: HttpRequest, patient_id: int) -> Patient:
+def _staff_patient(request: HttpRequest, patient_id: int, *, asked_for: str) -> Patient:
     """Return a patient this staff member may open; patients and outsiders get a 404."""
-    return patient_for_user(request, user=request.user, patient_id=patient_id)
+    return patient_for_user(request, user=request.user, patient_id=patient_id, asked_for=asked_for)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def staff_consent_tablet(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Show the signing form in a hand-the-tablet-to-the-patient layout."""
-    patient = _staff_patient(request, patient_id)
+    patient = _staff_patient(request, patient_id, asked_for="consent_tablet")
     if request.method == "GET":
         audit_record(
             actor=request.user,  # type: ignore[arg-type]
@@ -269,15 +260,15 @@ def staff_consent_tablet(request: HttpRequest, patient_id: int) -> HttpResponse:
 @login_required
 def staff_consent_tablet_done(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Thank the signer and ask for the tablet back, showing nothing about anyone."""
-    patient = _staff_patient(request, patient_id)
+    patient = _staff_patient(request, patient_id, asked_for="consent_tablet")
     return render(request, "consent/tablet_done.html", {"patient_id": patient.pk})
 
 
 @login_required
 def staff_consent_pdf(request: HttpRequest, patient_id: int, signature_id: int) -> HttpResponse:
     """Download a patient's signed consent as a PDF."""
-    patient = _staff_patient(request, patient_id)
-    return _pdf_response(request, _own_signature(patient, signature_id))
+    patient = _staff_patient(request, patient_id, asked_for="consent_signature")
+    return _pdf_response(request, _own_signature(request, patient, signature_id))
 
 
 @login_required
@@ -294,8 +285,13 @@ def staff_consent_withdrawal(request: HttpRequest, signature_id: int) -> HttpRes
         .first()
     )
     if patient_id is None:
-        raise Http404("No such withdrawal.")
-    patient = _staff_patient(request, patient_id)
+        raise refuse(
+            request,
+            object_type="consent_withdrawal",
+            object_id=signature_id,
+            reason="no such withdrawal",
+        )
+    patient = _staff_patient(request, patient_id, asked_for="consent_withdrawal")
     return redirect("patient_detail", patient_id=patient.pk)
 
 
@@ -303,7 +299,7 @@ def staff_consent_withdrawal(request: HttpRequest, signature_id: int) -> HttpRes
 @require_http_methods(["GET", "POST"])
 def staff_consent_withdraw(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Record that the patient withdrew consent (said so at the clinic or by phone)."""
-    patient = _staff_patient(request, patient_id)
+    patient = _staff_patient(request, patient_id, asked_for="consent_withdrawal")
     state = consent_state(patient)
     form = WithdrawForm(request.POST if request.method == "POST" else None)
     form.fields["reason"].label = _("What the patient said (optional)")

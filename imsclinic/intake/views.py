@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -18,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.core.access import patient_page
 from imsclinic.core.form_errors import error_summary
 from imsclinic.intake.body_map import BACK_OUTLINE_ONLY, REGIONS, SHAPES
 from imsclinic.intake.forms import AnswersForm, DetailsForm, missing_details
@@ -95,22 +94,6 @@ def _body_map_context(form: AnswersForm) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------
 # The patient's questionnaire
-
-
-def patient_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Let a signed-in patient in with their own record; send staff to their own pages."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.is_clinic_staff:  # type: ignore[union-attr]
-            return redirect("patient_list")
-        patient = Patient.objects.filter(user=request.user).first()  # type: ignore[misc]
-        if patient is None or not request.user.has_perm("intake.fill_own", patient):
-            return render(request, "intake/unlinked.html")
-        return view(request, patient, *args, **kwargs)
-
-    return wrapper
 
 
 def _section_nav(slug: str) -> tuple[str | None, str | None]:
@@ -287,7 +270,9 @@ def staff_intake(request: HttpRequest, patient_id: int) -> HttpResponse:
     The front desk may open the page but sees only whether and when an intake arrived:
     the answers are clinical.
     """
-    patient = patient_for_user(request, user=request.user, patient_id=patient_id)
+    patient = patient_for_user(
+        request, user=request.user, patient_id=patient_id, asked_for="intake"
+    )
     history = intake_history(patient)
     current = history[0] if history else None
     may_read = request.user.has_perm("intake.view_answers", patient)

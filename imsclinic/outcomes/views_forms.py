@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -12,12 +10,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.core.access import own_visit, patient_page
 from imsclinic.core.audit import audit_record
 from imsclinic.core.form_errors import error_summary
 from imsclinic.core.models import Action
@@ -43,24 +42,6 @@ PAPER_VISITS_BACK = dt.timedelta(days=120)
 PAPER_VISITS_AHEAD = dt.timedelta(days=14)
 CLOSED = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
 PATIENT_SOURCES = (ResultSource.PORTAL, ResultSource.PAPER, ResultSource.API)
-
-PatientView = Callable[..., HttpResponse]
-
-
-def _patient_page(view: PatientView) -> Callable[..., HttpResponse]:
-    """Let a signed-in patient with a record in; send staff to their own pages."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.is_clinic_staff:  # type: ignore[union-attr]
-            return redirect("patient_list")
-        patient = Patient.objects.filter(user=request.user).first()  # type: ignore[misc]
-        if patient is None or not request.user.has_perm("patients.view_own_record", patient):
-            return render(request, "portal/unlinked.html")
-        return view(request, patient, *args, **kwargs)
-
-    return wrapper
 
 
 def _refusal_to_form(form: MeasureForm, error: OutcomeRefused) -> None:
@@ -143,7 +124,7 @@ def _audit_view(request: HttpRequest, patient: Patient, what: str) -> None:
 # Portal
 
 
-@_patient_page
+@patient_page
 def portal_measures(request: HttpRequest, patient: Patient) -> HttpResponse:
     """List what to fill in before the next visits, and what was answered when."""
     now = timezone.now()
@@ -180,16 +161,12 @@ def portal_measures(request: HttpRequest, patient: Patient) -> HttpResponse:
     return render(request, "outcomes/measures_portal_list.html", context)
 
 
-@_patient_page
+@patient_page
 def portal_measure_fill(
     request: HttpRequest, patient: Patient, appointment_id: int, code: str
 ) -> HttpResponse:
     """Fill in one questionnaire before a visit; the answers are scored and kept."""
-    visit = get_object_or_404(
-        Appointment.objects.select_related("service", "practitioner", "location"),
-        pk=appointment_id,
-        patient=patient,
-    )
+    visit = own_visit(request, patient, appointment_id)
     if code not in CODES:
         raise Http404("No such questionnaire.")
     base = definition(code)

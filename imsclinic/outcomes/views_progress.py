@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.core.access import patient_page
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
 from imsclinic.outcomes.errors import OutcomeRefused
@@ -248,7 +249,13 @@ def _audit(request: HttpRequest, patient: Patient) -> None:
 @require_GET
 def patient_progress(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Show the care team a patient's progress: a chart and a table per instrument."""
-    patient = patient_for_user(request, user=request.user, patient_id=patient_id, perm=VIEW_PERM)
+    patient = patient_for_user(
+        request,
+        user=request.user,
+        patient_id=patient_id,
+        perm=VIEW_PERM,
+        asked_for="outcome_progress",
+    )
     can_strike_out = request.user.has_perm("outcomes.void_result", patient)
     context = progress_context(course_progress(patient), can_strike_out=can_strike_out)
     _audit(request, patient)
@@ -259,7 +266,13 @@ def patient_progress(request: HttpRequest, patient_id: int) -> HttpResponse:
 @login_required
 def result_strike_out(request: HttpRequest, patient_id: int, result_id: int) -> HttpResponse:
     """Strike out a wrong result with the reason; it leaves the charts and stays marked."""
-    patient = patient_for_user(request, user=request.user, patient_id=patient_id, perm=VIEW_PERM)
+    patient = patient_for_user(
+        request,
+        user=request.user,
+        patient_id=patient_id,
+        perm=VIEW_PERM,
+        asked_for="outcome_progress",
+    )
     result = get_object_or_404(
         OutcomeResult.objects.select_related("patient"), pk=result_id, patient=patient
     )
@@ -288,15 +301,10 @@ def result_strike_out(request: HttpRequest, patient_id: int, result_id: int) -> 
     return redirect("patient_progress", patient_id=patient.pk)
 
 
-@login_required
 @require_GET
-def portal_progress(request: HttpRequest) -> HttpResponse:
+@patient_page
+def portal_progress(request: HttpRequest, patient: Patient) -> HttpResponse:
     """Show the signed-in patient their own progress: a chart and a table per questionnaire."""
-    if request.user.is_clinic_staff:  # type: ignore[union-attr]
-        return redirect("patient_list")
-    patient = Patient.objects.filter(user=request.user).first()  # type: ignore[misc]
-    if patient is None or not request.user.has_perm("outcomes.view_own_results", patient):
-        return render(request, "portal/unlinked.html")
     context = progress_context(course_progress(patient))
     _audit(request, patient)
     return render(request, "outcomes/progress_portal.html", {"patient": patient, **context})

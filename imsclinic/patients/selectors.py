@@ -10,8 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
+from imsclinic.core.access import refuse
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action, Outcome
+from imsclinic.core.models import Action
 from imsclinic.core.permissions import patients_visible_to
 from imsclinic.patients.models import Patient
 
@@ -56,37 +57,37 @@ def patient_for_user(
     user: Any,
     patient_id: int,
     perm: str = "patients.view_patient",
+    asked_for: str = "patient",
+    asked_id: object = None,
 ) -> Patient:
-    """Return the patient if this user may open the record; otherwise 404 (or 403), audited.
+    """Return the patient if this user may open the record and do `perm`; otherwise refuse.
 
     Someone with no right to the record learns nothing: they get the same 404 as for a
-    record that does not exist. A user who may read it but not do `perm` gets 403.
+    record that does not exist. A user who may open the record but not do `perm` gets 403.
+    Either refusal is audited as a denied look at (or change of) what was asked for:
+    `asked_for` and `asked_id` name it (the patient's record itself by default).
     """
     patient = Patient.objects.filter(pk=patient_id).first()
-    object_type = "patient"
+    object_id = patient_id if asked_id is None else asked_id
     if patient is None or not user.has_perm("patients.view_patient", patient):
-        audit_record(
+        raise refuse(
+            request,
             actor=user,
-            action=Action.VIEW if perm == "patients.view_patient" else Action.UPDATE,
-            object_type=object_type,
-            object_id=patient_id,
-            patient_id=patient.pk if patient else None,
-            outcome=Outcome.DENIED,
-            request=request,
-            detail={} if patient else {"reason": "no such patient"},
-        )
-        raise Http404("No such patient.")
-    if perm != "patients.view_patient" and not user.has_perm(perm, patient):
-        audit_record(
-            actor=user,
-            action=Action.UPDATE,
-            object_type=object_type,
-            object_id=patient.pk,
+            object_type=asked_for,
+            object_id=object_id,
             patient=patient,
-            outcome=Outcome.DENIED,
-            request=request,
+            reason="" if patient else "no such patient",
+            error=Http404("No such patient."),
         )
-        raise PermissionDenied
+    if perm != "patients.view_patient" and not user.has_perm(perm, patient):
+        raise refuse(
+            request,
+            actor=user,
+            object_type=asked_for,
+            object_id=object_id,
+            patient=patient,
+            error=PermissionDenied(),
+        )
     return patient
 
 

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from imsclinic.core.access import own_patient, own_visit, patient_page
 from imsclinic.patients.models import Patient
 from imsclinic.portal.forms import CancelForm
 from imsclinic.scheduling.booking_views import (
@@ -44,47 +43,13 @@ from imsclinic.scheduling.services import (
 
 PAST_VISITS_SHOWN = 10
 
-PatientView = Callable[..., HttpResponse]
-
-
-def _own_patient(request: HttpRequest) -> Patient | None:
-    patient = Patient.objects.filter(user=request.user).first()  # type: ignore[misc]
-    if patient is not None and not request.user.has_perm("patients.view_own_record", patient):
-        return None
-    return patient
-
-
-def patient_page(view: PatientView) -> Callable[..., HttpResponse]:
-    """Let a signed-in patient with a record in; send staff to their own pages."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.is_clinic_staff:  # type: ignore[union-attr]
-            return redirect("patient_list")
-        patient = _own_patient(request)
-        if patient is None:
-            return render(request, "portal/unlinked.html", status=200)
-        return view(request, patient, *args, **kwargs)
-
-    return wrapper
-
-
-def _own_visit(patient: Patient, appointment_id: int) -> Appointment:
-    """Return one of this patient's visits; anyone else's is a 404, like a missing one."""
-    return get_object_or_404(
-        Appointment.objects.select_related("service", "practitioner", "location__clinic"),
-        pk=appointment_id,
-        patient=patient,
-    )
-
 
 @login_required
 def portal_home(request: HttpRequest) -> HttpResponse:
     """Show a patient their upcoming and recent visits and the details the clinic holds."""
     if request.user.is_clinic_staff:  # type: ignore[union-attr]
         return redirect("patient_list")
-    patient = _own_patient(request)
+    patient = own_patient(request.user)
     now = timezone.now()
     upcoming: list[dict[str, Any]] = []
     past: list[Appointment] = []
@@ -167,7 +132,7 @@ def portal_course_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
 @patient_page
 def portal_booked(request: HttpRequest, patient: Patient, appointment_id: int) -> HttpResponse:
     """Say the visit is booked (or moved) and what happens next."""
-    visit = _own_visit(patient, appointment_id)
+    visit = own_visit(request, patient, appointment_id)
     clinic = visit.location.clinic
     context = {
         "visit": visit,
@@ -203,7 +168,7 @@ def _change_context(visit: Appointment, now: dt.datetime) -> dict[str, Any]:
 @patient_page
 def portal_cancel(request: HttpRequest, patient: Patient, appointment_id: int) -> HttpResponse:
     """Ask before cancelling; inside the late window, say to call instead."""
-    visit = _own_visit(patient, appointment_id)
+    visit = own_visit(request, patient, appointment_id)
     form = CancelForm(request.POST if request.method == "POST" else None)
     problem = ""
     if request.method == "POST" and form.is_valid():
@@ -270,7 +235,7 @@ def _cannot_move(
 @patient_page
 def portal_reschedule(request: HttpRequest, patient: Patient, appointment_id: int) -> HttpResponse:
     """Choose a new time for a visit (same service), with the same picker as booking."""
-    visit = _own_visit(patient, appointment_id)
+    visit = own_visit(request, patient, appointment_id)
     refused = _cannot_move(request, visit)
     if refused is not None:
         return refused
@@ -286,7 +251,7 @@ def portal_reschedule_confirm(
     request: HttpRequest, patient: Patient, appointment_id: int
 ) -> HttpResponse:
     """Show the old and new times; POST moves the visit, or says why it could not."""
-    visit = _own_visit(patient, appointment_id)
+    visit = own_visit(request, patient, appointment_id)
     moved = Appointment.objects.filter(rescheduled_from=visit).first()
     if moved is not None and request.method == "POST":
         # Sent twice: the first request moved it already.

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from imsclinic.clinic.models import Location, Practitioner, Service
+from imsclinic.core.access import own_patient, patient_page, record_refusal, refuse
 from imsclinic.core.params import id_param
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import WaitlistEntry
@@ -66,16 +67,6 @@ class WaitlistJoinForm(forms.Form):
     )
 
 
-def _own_patient(request: HttpRequest) -> Patient | None:
-    """Return the signed-in patient's own record, or None if none is linked yet."""
-    if not request.user.is_authenticated:
-        return None
-    patient = Patient.objects.filter(user=request.user).first()
-    if patient is not None and not request.user.has_perm("patients.view_own_record", patient):
-        return None
-    return patient
-
-
 def _initial(request: HttpRequest) -> dict[str, object]:
     """Prefill the join form from links on the booking pages (?service=SLUG&practitioner=ID)."""
     today = timezone.localdate()
@@ -100,15 +91,10 @@ def _initial(request: HttpRequest) -> dict[str, object]:
     return initial
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
-def waitlist_join_page(request: HttpRequest) -> HttpResponse:
+@patient_page
+def waitlist_join_page(request: HttpRequest, patient: Patient) -> HttpResponse:
     """Let a patient say which service (and optionally who, where, when) they are waiting for."""
-    if request.user.is_clinic_staff:  # type: ignore[union-attr]
-        return redirect("patient_list")
-    patient = _own_patient(request)
-    if patient is None:
-        return render(request, "portal/waitlist_unlinked.html")
     if request.method == "POST":
         form = WaitlistJoinForm(request.POST)
         if form.is_valid():
@@ -137,14 +123,9 @@ def waitlist_join_page(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/waitlist_join.html", {"form": form})
 
 
-@login_required
-def waitlist_list(request: HttpRequest) -> HttpResponse:
+@patient_page
+def waitlist_list(request: HttpRequest, patient: Patient) -> HttpResponse:
     """Show a patient what they are waiting for, with a way to leave."""
-    if request.user.is_clinic_staff:  # type: ignore[union-attr]
-        return redirect("patient_list")
-    patient = _own_patient(request)
-    if patient is None:
-        return render(request, "portal/waitlist_unlinked.html")
     entries = waitlist_entries_for_patient(patient)
     return render(request, "portal/waitlist_list.html", {"entries": entries})
 
@@ -153,10 +134,16 @@ def waitlist_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def waitlist_withdraw_page(request: HttpRequest, entry_id: int) -> HttpResponse:
     """Take one of the patient's own entries off the waitlist."""
-    patient = _own_patient(request)
-    entry = get_object_or_404(
-        WaitlistEntry, pk=entry_id, patient=patient if patient is not None else -1
-    )
+    patient = own_patient(request.user)
+    entry = WaitlistEntry.objects.filter(pk=entry_id).first()
+    if entry is None or patient is None or entry.patient_id != patient.pk:
+        raise refuse(
+            request,
+            object_type="waitlist_entry",
+            object_id=entry_id,
+            patient_id=entry.patient_id if entry else None,
+            reason="" if entry else "no such waitlist entry",
+        )
     try:
         waitlist_withdraw(entry=entry, actor=request.user, request=request)
     except WaitlistError as error:
@@ -180,6 +167,7 @@ def waitlist_claim_page(request: HttpRequest, token: str) -> HttpResponse:
     try:
         offer = offer_for_token(token)
     except ClaimLinkInvalid as error:
+        record_refusal(request, object_type="waitlist_offer", reason="invalid claim link")
         return render(request, "portal/waitlist_claim.html", {"problem": str(error)}, status=404)
     except ClaimLinkExpired as error:
         return render(request, "portal/waitlist_claim.html", {"problem": str(error)})
