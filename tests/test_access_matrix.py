@@ -711,3 +711,102 @@ def test_only_those_the_policy_names_may_act_on_a_visit(world, action, who):
         assert AuditEvent.objects.filter(
             actor=user, object_type="appointment", object_id=str(visit_id), outcome="denied"
         ).exists()
+
+
+# Every refusal of a page that shows health information is in the audit log, as a denied
+# look at what was asked for. These pages hold none (clinic settings, stock counts, consent
+# wording, one's own tokens and invitations), so their refusals are not health-data events.
+HOLDS_NO_HEALTH_INFORMATION = {
+    "patient_new",
+    "invite_staff",
+    "api_token_revoke",
+    "owner_admin:login",
+    "consent_document_new",
+    "consent_draft_edit",
+    "consent_publish",
+    "stock_lot_new",
+    "stock_lot_recall",
+    "sharps_collect",
+    "calendar_feed_settings",
+    "screening_rules",
+    "api_tokens",
+    "consent_admin",
+    "consent_version_detail",
+    "stock_lots",
+    "sharps_log",
+}
+
+
+def refusals() -> list[tuple[str, str]]:
+    """Return (page, member of the cast) for every refusal of a page with health information."""
+    return [
+        (name, who)
+        for name, (_args, expected) in sorted(MATRIX.items())
+        if name not in HOLDS_NO_HEALTH_INFORMATION
+        for who, status in expected.items()
+        if who != "anonymous" and status in (403, 404)
+    ]
+
+
+@pytest.mark.parametrize(("name", "who"), refusals())
+def test_every_refused_look_at_health_information_is_audited_as_denied(world, name, who):
+    from imsclinic.core.models import AuditEvent
+
+    args, expected = MATRIX[name]
+    url = reverse(name, kwargs=args(world))
+    client = Client()
+    client.force_login(world[who])
+
+    assert client.get(url).status_code == expected[who]
+
+    denied = AuditEvent.objects.filter(actor=world[who], outcome="denied")
+    assert [(row.action, row.object_type) for row in denied] != [], url
+    assert {row.action for row in denied} <= {"view", "export"}
+
+
+# The API's reads of one patient's health information, with what each member of the cast
+# gets (anonymous callers have no token: 401). Patients read only their own, through the
+# endpoints that serve them; the front desk reads no clinical content.
+API_OWN = {"anonymous": 401, "patient": 200, "other_patient": 404}
+API_STAFF = {"anonymous": 401, "patient": 403, "other_patient": 403}
+API_CARE_TEAM = {"front_desk": 200, "physio": 200, "other_physio": 404, "owner": 200}
+API_READS: dict[str, dict[str, int]] = {
+    "/api/v1/patients/{id}": {**API_STAFF, **API_CARE_TEAM},
+    "/api/v1/patients/{id}/screening": {**API_STAFF, **API_CARE_TEAM, "front_desk": 403},
+    "/api/v1/patients/{id}/sessions": {**API_STAFF, **API_CARE_TEAM, "front_desk": 403},
+    "/api/v1/patients/{id}/intake": {**API_OWN, **API_CARE_TEAM, "front_desk": 403},
+    "/api/v1/patients/{id}/outcomes": {**API_OWN, **API_CARE_TEAM, "front_desk": 403},
+}
+
+
+def api_client(user: Any) -> Client:
+    from imsclinic.accounts.tokens import api_token_issue
+
+    if user is None:
+        return Client()
+    _token, raw = api_token_issue(user=user, name="matrix", actor=None)
+    return Client(headers={"Authorization": f"Bearer {raw}"})
+
+
+def submitted_intake(w: dict[str, Any]) -> None:
+    """The patient sends their health questions (so reading them has something to show)."""
+    from imsclinic.intake.services import intake_submit
+    from imsclinic.intake.tests.factories import complete_answers
+
+    intake_submit(patient=w["patient_record"], answers=complete_answers(), actor=w["patient"])
+
+
+@pytest.mark.parametrize("path", sorted(API_READS))
+def test_the_api_reads_of_a_patient_follow_the_policy_and_every_refusal_is_audited(world, path):
+    from imsclinic.core.models import AuditEvent
+
+    submitted_intake(world)
+    url = path.format(id=world["patient_record"].pk)
+    got = {who: api_client(world[who]).get(url).status_code for who in CAST}
+
+    assert got == API_READS[path]
+    for who, status in got.items():
+        if who != "anonymous" and status in (403, 404):
+            denied = AuditEvent.objects.filter(actor=world[who], outcome="denied")
+            assert denied.exists(), (who, url)
+            assert {row.action for row in denied} == {"view"}, (who, url)

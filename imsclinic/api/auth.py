@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
+from imsclinic.accounts.models import User
 from imsclinic.accounts.tokens import api_token_authenticate
+from imsclinic.core.access import refuse
 
 
 class ApiTokenAuth(HttpBearer):
@@ -36,3 +40,15 @@ class ApiTokenAuth(HttpBearer):
         # Permissions, selectors and the audit log all read request.user.
         request.user = user
         return user
+
+
+def staff_caller(request: HttpRequest, *, asked_for: str) -> User:
+    """Return the token's holder if they may read patient records; else 403, audited."""
+    user: User = request.auth  # type: ignore[attr-defined]  # set by ninja's auth
+    if not user.has_perm("patients.list_patients"):
+        raise refuse(
+            request,
+            object_type=asked_for,
+            error=HttpError(403, _("Only clinic staff may read patient records through the API.")),
+        )
+    return user

@@ -14,6 +14,7 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from imsclinic.accounts.models import User
+from imsclinic.api.auth import staff_caller
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
 from imsclinic.charting.models import Muscle
 from imsclinic.charting.selectors import chart_for
@@ -119,12 +120,10 @@ def _name(user: Any) -> str:
 def list_sessions(
     request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)]
 ) -> list[dict[str, Any]]:
-    user: User = request.auth  # type: ignore[attr-defined]  # set by ninja's auth
-    if not user.has_perm("patients.list_patients"):
-        raise HttpError(403, _("Only clinic staff may read patient records through the API."))
+    user = staff_caller(request, asked_for="chart")
     try:
         patient = patient_for_user(
-            request, user=user, patient_id=patient_id, perm="charting.view_chart"
+            request, user=user, patient_id=patient_id, perm="charting.view_chart", asked_for="chart"
         )
     except PermissionDenied as error:
         raise HttpError(

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from imsclinic.accounts.models import User
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
-from imsclinic.core.permissions import is_the_patient
+from imsclinic.core.access import own_patient, refuse
 from imsclinic.intake.models import Intake
 from imsclinic.intake.selectors import (
     current_intake,
@@ -60,10 +60,10 @@ def _caller(request: HttpRequest) -> User:
 
 def _patient(request: HttpRequest, user: User, patient_id: int) -> tuple[Patient, bool]:
     """Return the patient and whether the caller is that patient; 404 for anyone else."""
-    own = Patient.objects.filter(pk=patient_id, user_id=user.pk).first()
-    if own is not None and is_the_patient(user, own):
+    own = own_patient(user)
+    if own is not None and own.pk == patient_id:
         return own, True
-    return patient_for_user(request, user=user, patient_id=patient_id), False
+    return patient_for_user(request, user=user, patient_id=patient_id, asked_for="intake"), False
 
 
 def _out(intake: Intake, *, with_answers: bool) -> dict[str, Any]:
@@ -96,8 +96,13 @@ def get_intake(request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)]
     user = _caller(request)
     patient, own = _patient(request, user, patient_id)
     if not own and not user.has_perm("intake.view_answers", patient):
-        raise HttpError(
-            403, _("The answers are clinical: only the owner and the care team may read them.")
+        raise refuse(
+            request,
+            object_type="intake",
+            patient=patient,
+            error=HttpError(
+                403, _("The answers are clinical: only the owner and the care team may read them.")
+            ),
         )
     intake = current_intake(patient)
     if intake is None:
@@ -135,7 +140,12 @@ def post_intake(
             )
         else:
             if not user.has_perm("intake.enter_paper", patient):
-                raise HttpError(403, _("You may not enter health questions for this patient."))
+                raise refuse(
+                    request,
+                    object_type="intake",
+                    patient=patient,
+                    error=HttpError(403, _("You may not enter health questions for this patient.")),
+                )
             intake = intake_enter_from_paper(
                 patient=patient, answers=payload.answers, actor=user, request=request
             )

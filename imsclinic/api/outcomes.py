@@ -14,9 +14,9 @@ from pydantic import Field, StrictInt
 
 from imsclinic.accounts.models import User
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
+from imsclinic.core.access import own_patient
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, clean_text
-from imsclinic.core.permissions import is_the_patient
 from imsclinic.outcomes import scoring
 from imsclinic.outcomes.errors import OutcomeRefused
 from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource, Timing
@@ -116,11 +116,13 @@ def _caller(request: HttpRequest) -> User:
 
 def _patient(request: HttpRequest, user: User, patient_id: int, *, perm: str) -> Patient:
     """Return the patient for the caller: their own, or one their permission covers."""
-    own = Patient.objects.filter(pk=patient_id, user_id=user.pk).first()
-    if own is not None and is_the_patient(user, own):
+    own = own_patient(user)
+    if own is not None and own.pk == patient_id:
         return own
     try:
-        return patient_for_user(request, user=user, patient_id=patient_id, perm=perm)
+        return patient_for_user(
+            request, user=user, patient_id=patient_id, perm=perm, asked_for="outcome_results"
+        )
     except PermissionDenied as error:
         raise HttpError(
             403, _("Outcome measures are clinical: only the owner and the care team use them.")

@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import P, PathEx, QueryEx, Router
-from ninja.errors import HttpError
 
-from imsclinic.accounts.models import User
+from imsclinic.api.auth import staff_caller
 from imsclinic.api.schemas import (
     CareTeamMemberOut,
     ErrorOut,
@@ -32,14 +30,6 @@ MAX_PAGE = 100_000
 MAX_ID = 2**63 - 1
 
 ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 422: ValidationErrorOut}
-
-
-def _staff_caller(request: HttpRequest) -> User:
-    """Return the token's holder, or answer 403 if they may not read patient records."""
-    user: User = request.auth  # type: ignore[attr-defined]  # set by ninja's auth
-    if not user.has_perm("patients.list_patients"):
-        raise HttpError(403, _("Only clinic staff may read patient records through the API."))
-    return user
 
 
 def _patient_out(patient: Patient) -> dict[str, Any]:
@@ -94,7 +84,7 @@ def list_patients(
         PAGE_SIZE
     ),
 ) -> dict[str, Any]:
-    user = _staff_caller(request)
+    user = staff_caller(request, asked_for="patient_list")
     query = search.strip()
     patients = patient_search(user=user, query=query)
     offset = (page - 1) * page_size
@@ -120,7 +110,7 @@ def list_patients(
 def get_patient(
     request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)]
 ) -> dict[str, Any]:
-    user = _staff_caller(request)
+    user = staff_caller(request, asked_for="patient")
     patient = patient_view(request, user=user, patient_id=patient_id, via="api")
     care_team = [
         CareTeamMemberOut(id=p.pk, name=p.display_name, slug=p.slug)

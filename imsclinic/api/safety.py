@@ -13,7 +13,7 @@ from ninja import P, PathEx, Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
-from imsclinic.accounts.models import User
+from imsclinic.api.auth import staff_caller
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
 from imsclinic.consent.selectors import consent_state
 from imsclinic.core.audit import audit_record
@@ -89,12 +89,14 @@ class ScreeningOut(Schema):
 def get_screening(
     request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)]
 ) -> dict[str, Any]:
-    user: User = request.auth  # type: ignore[attr-defined]  # set by ninja's auth
-    if not user.has_perm("patients.list_patients"):
-        raise HttpError(403, _("Only clinic staff may read patient records through the API."))
+    user = staff_caller(request, asked_for="screening")
     try:
         patient = patient_for_user(
-            request, user=user, patient_id=patient_id, perm="safety.view_screening"
+            request,
+            user=user,
+            patient_id=patient_id,
+            perm="safety.view_screening",
+            asked_for="screening",
         )
     except PermissionDenied as error:
         raise HttpError(

@@ -17,8 +17,8 @@ from pydantic import ValidationError as PydanticValidationError
 from imsclinic.accounts.models import User
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
-from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action, Outcome
+from imsclinic.core.access import record_refusal
+from imsclinic.core.models import Action
 from imsclinic.core.permissions import visits_actionable_by
 from imsclinic.patients.models import Patient
 from imsclinic.safety.errors import OnlineImsBookingStopped
@@ -444,7 +444,8 @@ def cancel(request: HttpRequest, appointment_id: PathEx[int, P(ge=1, le=MAX_ID)]
         raise HttpError(422, _('Send {} or {"reason": "..."} as JSON.')) from error
     visit = _appointments_for(user).filter(pk=appointment_id).first()
     if visit is None:
-        audit_record(
+        record_refusal(
+            request,
             actor=user,
             action=Action.UPDATE,
             object_type="appointment",
@@ -452,8 +453,6 @@ def cancel(request: HttpRequest, appointment_id: PathEx[int, P(ge=1, le=MAX_ID)]
             patient_id=Appointment.objects.filter(pk=appointment_id)
             .values_list("patient_id", flat=True)
             .first(),
-            outcome=Outcome.DENIED,
-            request=request,
         )
         raise Http404
     try:

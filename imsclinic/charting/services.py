@@ -48,8 +48,9 @@ from imsclinic.charting.models import (
 )
 from imsclinic.clinic.models import NeedleLot
 from imsclinic.clinic.selectors import usable_lots
+from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action, Outcome
+from imsclinic.core.models import Action
 from imsclinic.followup import services as followup_services
 from imsclinic.outcomes import services as outcome_services
 from imsclinic.patients.models import Patient
@@ -130,19 +131,6 @@ def visit_day(appointment: Appointment) -> dt.date:
     return appointment.start.astimezone(appointment.location.zone).date()
 
 
-def _deny(
-    *, actor: Any, action: str, object_type: str, patient: Patient, request: HttpRequest | None
-) -> None:
-    audit_record(
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        patient=patient,
-        outcome=Outcome.DENIED,
-        request=request,
-    )
-
-
 def _require(
     actor: Any,
     perm: str,
@@ -155,7 +143,9 @@ def _require(
     message: str,
 ) -> None:
     if actor is None or not actor.is_authenticated or not actor.has_perm(perm, obj):
-        _deny(actor=actor, action=action, object_type=object_type, patient=patient, request=request)
+        record_refusal(
+            actor=actor, action=action, object_type=object_type, patient=patient, request=request
+        )
         raise PermissionDenied(message)
 
 
@@ -539,7 +529,7 @@ def session_start(
         message=_("Only the patient's care team writes needling notes."),
     )
     if appointment.practitioner.user_id != actor.pk:
-        _deny(
+        record_refusal(
             actor=actor,
             action=Action.CREATE,
             object_type="needling_session",

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,8 +32,9 @@ from imsclinic.charting.forms import (
 )
 from imsclinic.charting.models import Assessment
 from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.core.access import record_refusal, refuse, require_perm
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action, Outcome
+from imsclinic.core.models import Action
 from imsclinic.core.params import id_param
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
@@ -55,18 +56,16 @@ def _open_assessment(request: HttpRequest, assessment_id: int) -> tuple[Assessme
     """Return the assessment and its patient if this user may read the chart; else 404/403."""
     assessment = selectors.assessment_detail(assessment_id)
     if assessment is None:
-        audit_record(
-            actor=request.user,  # type: ignore[arg-type]
-            action=Action.VIEW,
-            object_type="assessment",
-            object_id=assessment_id,
-            outcome=Outcome.DENIED,
-            request=request,
-            detail={"reason": "no such assessment"},
+        raise refuse(
+            request, object_type="assessment", object_id=assessment_id, reason="no such assessment"
         )
-        raise Http404("No such assessment.")
     patient = patient_for_user(
-        request, user=request.user, patient_id=assessment.patient_id, perm="charting.view_chart"
+        request,
+        user=request.user,
+        patient_id=assessment.patient_id,
+        perm="charting.view_chart",
+        asked_for="assessment",
+        asked_id=assessment.pk,
     )
     return assessment, patient
 
@@ -193,7 +192,11 @@ def _save(
 def assessment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Start a Gunn assessment for a patient; the first save makes the draft."""
     patient = patient_for_user(
-        request, user=request.user, patient_id=patient_id, perm="charting.add_note"
+        request,
+        user=request.user,
+        patient_id=patient_id,
+        perm="charting.add_note",
+        asked_for="assessment_form",
     )
     appointment = _visit_for(request, patient)
     if request.method == "POST":
@@ -240,14 +243,8 @@ def assessment_page(request: HttpRequest, assessment_id: int) -> HttpResponse:
     editable = not assessment.is_signed and user.has_perm("charting.edit_draft", assessment)
     if request.method == "POST":
         if not editable:
-            audit_record(
-                actor=user,
-                action=Action.UPDATE,
-                object_type="assessment",
-                object_id=assessment.pk,
-                patient=patient,
-                outcome=Outcome.DENIED,
-                request=request,
+            record_refusal(
+                request, object_type="assessment", object_id=assessment.pk, patient=patient
             )
             if assessment.is_signed:
                 messages.error(request, _("This assessment is signed: add an addendum instead."))
@@ -348,8 +345,7 @@ def assessment_addendum_page(request: HttpRequest, assessment_id: int) -> HttpRe
 def todo_page(request: HttpRequest) -> HttpResponse:
     """List the signed-in practitioner's notes left unsigned for more than a day."""
     user: Any = request.user
-    if not user.has_perm("charting.view_todo"):
-        raise PermissionDenied
+    require_perm(request, "charting.view_todo", object_type="unsigned_notes")
     notes = selectors.unsigned_notes_for(user, now=timezone.now())
     audit_record(
         actor=user,

@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -36,6 +36,7 @@ from imsclinic.charting.session_forms import (
     muscles_by_region,
 )
 from imsclinic.clinic.selectors import clinic_zone, usable_lots
+from imsclinic.core.access import refuse
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
 from imsclinic.patients.selectors import patient_for_user
@@ -128,8 +129,20 @@ def _visit(request: HttpRequest, appointment_id: int) -> Appointment:
         .first()
     )
     if appointment is None:
-        raise Http404("No such visit.")
-    patient_for_user(request, user=request.user, patient_id=appointment.patient_id, perm=CHART_PERM)
+        raise refuse(
+            request,
+            object_type="needling_session",
+            object_id=appointment_id,
+            reason="no such visit",
+        )
+    patient_for_user(
+        request,
+        user=request.user,
+        patient_id=appointment.patient_id,
+        perm=CHART_PERM,
+        asked_for="needling_session",
+        asked_id=appointment.pk,
+    )
     return appointment
 
 
@@ -289,7 +302,13 @@ def session_note(request: HttpRequest, appointment_id: int) -> HttpResponse:
         _audit_view(request, page)
         return _render(request, page)
     if not request.user.has_perm("charting.edit_draft", page.session):
-        raise PermissionDenied
+        raise refuse(
+            request,
+            object_type="needling_session",
+            object_id=page.session.pk if page.session else "",
+            patient_id=page.appointment.patient_id,
+            error=PermissionDenied(),
+        )
     result = _save(request, page)
     if action == "copy_last":
         if not (result.saved and result.complete):

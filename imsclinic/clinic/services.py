@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imsclinic.clinic.models import Location, NeedleLot, SharpsContainer
+from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action, Outcome
+from imsclinic.core.models import Action
 
 REASON_MAX = 2000
 
@@ -29,12 +30,11 @@ class StockRefused(Exception):
 
 def _require_manage(actor: Any, *, object_type: str, request: HttpRequest | None) -> None:
     if actor is None or not actor.has_perm("clinic.manage_stock"):
-        audit_record(
+        record_refusal(
+            request,
             actor=actor,
             action=Action.UPDATE,
             object_type=object_type,
-            outcome=Outcome.DENIED,
-            request=request,
         )
         raise PermissionDenied(_("Only practitioners and the owner change needle stock."))
 

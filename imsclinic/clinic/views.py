@@ -31,8 +31,9 @@ from imsclinic.clinic.services import (
     sharps_container_open,
     sharps_container_seal,
 )
+from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action, Outcome
+from imsclinic.core.models import Action
 
 
 def _require(request: HttpRequest, perm: str, object_type: str) -> Any:
@@ -40,12 +41,11 @@ def _require(request: HttpRequest, perm: str, object_type: str) -> Any:
     if not user.has_perm(perm):
         if perm == "clinic.trace_lot":
             # A refused look at who was needled is worth a line in the log.
-            audit_record(
+            record_refusal(
+                request,
                 actor=user,
                 action=Action.VIEW,
                 object_type=object_type,
-                outcome=Outcome.DENIED,
-                request=request,
             )
         raise PermissionDenied
     return user

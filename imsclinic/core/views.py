@@ -15,9 +15,10 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from imsclinic.core.access import refuse
 from imsclinic.core.audit import audit_record
 from imsclinic.core.forms import AuditFilterForm
-from imsclinic.core.models import Action, AuditEvent, Outcome
+from imsclinic.core.models import Action, AuditEvent
 from imsclinic.core.selectors import audit_events_for_form
 from imsclinic.patients.models import Patient
 
@@ -40,16 +41,8 @@ CSV_HEADER = (
 
 def _require_owner(request: HttpRequest, action: Action) -> None:
     """Refuse anyone but the owner, and note the refused attempt in the log itself."""
-    if request.user.has_perm("core.view_audit_log"):
-        return
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action=action,
-        object_type="audit_log",
-        outcome=Outcome.DENIED,
-        request=request,
-    )
-    raise PermissionDenied
+    if not request.user.has_perm("core.view_audit_log"):
+        raise refuse(request, object_type="audit_log", action=action, error=PermissionDenied())
 
 
 def _filter_context(form: AuditFilterForm) -> dict[str, Any]:

@@ -25,8 +25,9 @@ from django.utils.translation import gettext as _
 from imsclinic.charting.models import NeedlingSession, NoteStatus
 from imsclinic.clinic.models import Clinic
 from imsclinic.clinic.selectors import clinic_date_text
+from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action, Outcome
+from imsclinic.core.models import Action
 from imsclinic.core.queueing import queue_with_change
 from imsclinic.followup.errors import CheckInRefused
 from imsclinic.followup.models import SKIP_LATE, CheckIn, CheckInStatus, RedFlagAlert
@@ -290,14 +291,13 @@ def alert_acknowledge(
 ) -> RedFlagAlert:
     """Mark a red flag as reviewed by the treating team or an owner; its banner goes."""
     if actor is None or not actor.has_perm("followup.acknowledge_alert", alert.patient):
-        audit_record(
+        record_refusal(
+            request,
             actor=actor,
             action=Action.UPDATE,
             object_type="followup_alert",
             object_id=alert.pk,
             patient_id=alert.patient_id,
-            outcome=Outcome.DENIED,
-            request=request,
         )
         raise PermissionDenied(
             _("Only the owner and practitioners on the patient's care team acknowledge alerts.")
@@ -330,14 +330,13 @@ def checkin_phoned(
 ) -> CheckIn:
     """Note that someone phoned a patient whose check-in went unanswered."""
     if actor is None or not actor.has_perm("followup.view_list"):
-        audit_record(
+        record_refusal(
+            request,
             actor=actor,
             action=Action.UPDATE,
             object_type="followup_checkin",
             object_id=checkin.pk,
             patient_id=checkin.patient_id,
-            outcome=Outcome.DENIED,
-            request=request,
         )
         raise PermissionDenied(_("Only clinic staff note calls."))
     with transaction.atomic():

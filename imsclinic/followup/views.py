@@ -6,14 +6,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.selectors import clinic_date_text, clinic_zone
+from imsclinic.core.access import record_refusal, refuse, require_perm
 from imsclinic.core.audit import audit_record
 from imsclinic.core.form_errors import error_summary
 from imsclinic.core.models import Action
@@ -46,16 +46,20 @@ def _just_answered_key(checkin_id: int) -> str:
 def checkin_answer_view(request: HttpRequest, token: str) -> HttpResponse:
     """Show one check-in's form to whoever holds its link; POST stores the answers."""
     found = checkin_id_from(token)
-    if found is TokenProblem.EXPIRED:
-        return _link_problem(request, 410)
     if isinstance(found, TokenProblem):
-        return _link_problem(request, 404)
+        # A link that does not open (expired, mistyped or forged) is a refused look, on record.
+        expired = found is TokenProblem.EXPIRED
+        record_refusal(
+            request, object_type="checkin", reason="expired link" if expired else "invalid link"
+        )
+        return _link_problem(request, 410 if expired else 404)
     checkin = (
         CheckIn.objects.select_related("session__appointment", "patient")
         .filter(pk=found, status__in=[CheckInStatus.SENT, CheckInStatus.ANSWERED])
         .first()
     )
     if checkin is None:
+        record_refusal(request, object_type="checkin", object_id=found, reason="not open")
         return _link_problem(request, 404)
     day = clinic_date_text(checkin.session.appointment.start)
     if checkin.status == CheckInStatus.ANSWERED:
@@ -104,8 +108,17 @@ def _alert_for(request: HttpRequest, alert_id: int, *, perm: str) -> RedFlagAler
         .first()
     )
     if alert is None:
-        raise Http404("No such alert.")
-    patient_for_user(request, user=request.user, patient_id=alert.patient_id, perm=perm)
+        raise refuse(
+            request, object_type="followup_alert", object_id=alert_id, reason="no such alert"
+        )
+    patient_for_user(
+        request,
+        user=request.user,
+        patient_id=alert.patient_id,
+        perm=perm,
+        asked_for="followup_alert",
+        asked_id=alert.pk,
+    )
     return alert
 
 
@@ -154,8 +167,7 @@ def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
 def followup_list(request: HttpRequest) -> HttpResponse:
     """List check-ins nobody answered in time (to phone), and open red flags for clinicians."""
     user: Any = request.user
-    if not user.has_perm("followup.view_list"):
-        raise PermissionDenied
+    require_perm(request, "followup.view_list", object_type="followup_list")
     clinical = is_owner(user) or is_practitioner(user)
     checkins = list(unanswered_checkins(user=user))
     alerts = list(open_alerts_for(user))
@@ -210,13 +222,16 @@ def _audit_list_view(
 def checkin_phoned_view(request: HttpRequest, checkin_id: int) -> HttpResponse:
     """Note that the patient was phoned about an unanswered check-in."""
     user: Any = request.user
-    if not user.has_perm("followup.view_list"):
-        raise PermissionDenied
+    require_perm(request, "followup.view_list", object_type="checkin")
     checkin = CheckIn.objects.filter(pk=checkin_id).first()
     if checkin is None:
-        raise Http404("No such check-in.")
+        raise refuse(
+            request, object_type="checkin", object_id=checkin_id, reason="no such check-in"
+        )
     # Only for a patient on the user's list: others get the same 404 (audited).
-    patient_for_user(request, user=user, patient_id=checkin.patient_id)
+    patient_for_user(
+        request, user=user, patient_id=checkin.patient_id, asked_for="checkin", asked_id=checkin.pk
+    )
     checkin_phoned(checkin=checkin, actor=user, request=request)
     messages.success(request, _("Noted: the patient was phoned."))
     return redirect("followup_list")

@@ -13,8 +13,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action, Outcome, clean_text
+from imsclinic.core.models import Action, clean_text
 from imsclinic.outcomes import scoring
 from imsclinic.outcomes.errors import OutcomeRefused
 from imsclinic.outcomes.models import (
@@ -33,17 +34,6 @@ FUTURE_SLACK = dt.timedelta(minutes=10)
 ACTIVITY_MAX = 120
 VOID_REASON_MAX = 240
 EVERY_VISITS_MAX = 20
-
-
-def _deny(*, actor: Any, action: str, object_type: str, patient: Patient, request: Any) -> None:
-    audit_record(
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        patient=patient,
-        outcome=Outcome.DENIED,
-        request=request,
-    )
 
 
 def _answers_errors(inst: scoring.Instrument, answers: Any) -> dict[str, str]:
@@ -114,7 +104,7 @@ def result_record(
     """Score and store one answered questionnaire (or a charted pain rating) for the patient."""
     now = now or timezone.now()
     if actor is None or not actor.has_perm("outcomes.record_result", patient):
-        _deny(
+        record_refusal(
             actor=actor,
             action=Action.CREATE,
             object_type="outcome_result",
@@ -234,7 +224,7 @@ def result_void(
     """Strike out a wrong result with the reason; it stays in the record, marked."""
     patient = result.patient
     if actor is None or not actor.has_perm("outcomes.void_result", patient):
-        _deny(
+        record_refusal(
             actor=actor,
             action=Action.UPDATE,
             object_type="outcome_result",
@@ -301,7 +291,7 @@ def plan_set(
     """Set which questionnaires the patient's course uses; earlier plans stay as history."""
     now = now or timezone.now()
     if actor is None or not actor.has_perm("outcomes.set_plan", patient):
-        _deny(
+        record_refusal(
             actor=actor,
             action=Action.CREATE,
             object_type="measure_plan",
@@ -372,7 +362,7 @@ def plan_activities_set(
 
     now = now or timezone.now()
     if actor is None or not actor.has_perm("outcomes.record_result", patient):
-        _deny(
+        record_refusal(
             actor=actor,
             action=Action.CREATE,
             object_type="measure_plan",
@@ -440,12 +430,11 @@ def instrument_text_load(
     from imsclinic.outcomes.models import InstrumentText
 
     if actor is not None and not actor.has_perm("clinic.configure"):
-        audit_record(
+        record_refusal(
+            request,
             actor=actor,
             action=Action.CREATE,
             object_type="instrument_text",
-            outcome=Outcome.DENIED,
-            request=request,
         )
         raise PermissionDenied(_("Only the owner loads questionnaire wording."))
     if not isinstance(data, dict):

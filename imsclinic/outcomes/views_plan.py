@@ -70,7 +70,11 @@ def _initial(plan: MeasurePlan | None, assessment: Any) -> dict[str, Any]:
 def plan_page(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Show and set the patient's outcome measures for this course."""
     patient = patient_for_user(
-        request, user=request.user, patient_id=patient_id, perm="outcomes.set_plan"
+        request,
+        user=request.user,
+        patient_id=patient_id,
+        perm="outcomes.set_plan",
+        asked_for="measure_plan",
     )
     plan = current_plan(patient)
     assessment = _assessment_for(patient, request.GET.get("assessment", ""))

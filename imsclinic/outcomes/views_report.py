@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.core.access import require_perm
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
 from imsclinic.followup.selectors import answer_hours, followup_stats
@@ -27,8 +27,7 @@ from imsclinic.safety.selectors import adverse_event_counts
 @require_GET
 def outcomes_report(request: HttpRequest) -> HttpResponse:
     """Show who reached a clinically important change by session 3, 6 and 10, and safety rates."""
-    if not request.user.has_perm("outcomes.view_report"):
-        raise PermissionDenied
+    require_perm(request, "outcomes.view_report", object_type="outcomes_report")
     form = ReportPeriodForm(request.GET or None)
     since = until = None
     if form.is_bound and form.is_valid():

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from imsclinic.core.access import require_perm
 from imsclinic.patients.forms import DemographicsForm, PatientSearchForm
 from imsclinic.patients.selectors import (
     patient_for_user,
@@ -27,8 +28,7 @@ PAGE_SIZE = 25
 
 @login_required
 def patient_list(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("patients.list_patients"):
-        raise PermissionDenied
+    require_perm(request, "patients.list_patients", object_type="patient_list")
     form = PatientSearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     patients = patient_search(user=request.user, query=query)

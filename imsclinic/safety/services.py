@@ -11,8 +11,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action, Outcome
+from imsclinic.core.models import Action
 from imsclinic.core.queueing import queue_with_change
 from imsclinic.intake.models import Intake
 from imsclinic.intake.selectors import current_intake
@@ -47,13 +48,12 @@ def clearance_record(
     """Record a practitioner's decision on the patient's current intake, with its reason."""
     now = now or timezone.now()
     if actor is None or not actor.has_perm("safety.record_clearance", patient):
-        audit_record(
+        record_refusal(
+            request,
             actor=actor,
             action=Action.CREATE,
             object_type="clearance",
             patient=patient,
-            outcome=Outcome.DENIED,
-            request=request,
         )
         raise PermissionDenied(
             _("Only the owner and practitioners on the patient's care team record decisions.")
@@ -150,13 +150,12 @@ def adverse_event_record(
     """
     now = now or timezone.now()
     if actor is None or not actor.has_perm("safety.record_adverse_event", patient):
-        audit_record(
+        record_refusal(
+            request,
             actor=actor,
             action=Action.CREATE,
             object_type="adverse_event",
             patient=patient,
-            outcome=Outcome.DENIED,
-            request=request,
         )
         raise PermissionDenied(
             _("Only the owner and practitioners on the patient's care team record adverse events.")
@@ -310,14 +309,13 @@ def adverse_event_acknowledge(
 ) -> AdverseEvent:
     """Mark a significant or serious event as seen by the owner; it leaves the alert banner."""
     if actor is None or not actor.has_perm("safety.acknowledge_adverse_event"):
-        audit_record(
+        record_refusal(
+            request,
             actor=actor,
             action=Action.UPDATE,
             object_type="adverse_event",
             object_id=event.pk,
             patient_id=event.patient_id,
-            outcome=Outcome.DENIED,
-            request=request,
         )
         raise PermissionDenied(_("Only the clinic owner acknowledges adverse events."))
     with transaction.atomic():
@@ -356,14 +354,13 @@ def adverse_event_update_add(
     """
     now = now or timezone.now()
     if actor is None or not actor.has_perm("safety.record_adverse_event", event.patient):
-        audit_record(
+        record_refusal(
+            request,
             actor=actor,
             action=Action.CREATE,
             object_type="adverse_event_update",
             object_id=event.pk,
             patient_id=event.patient_id,
-            outcome=Outcome.DENIED,
-            request=request,
         )
         raise PermissionDenied(
             _("Only the owner and practitioners on the patient's care team update adverse events.")

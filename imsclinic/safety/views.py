@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.core.access import refuse, require_perm
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
 from imsclinic.core.params import id_param
@@ -58,7 +59,11 @@ from imsclinic.safety.services import (
 def patient_screening(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Show a patient's flags, decisions and readiness; POST records a decision."""
     patient = patient_for_user(
-        request, user=request.user, patient_id=patient_id, perm="safety.view_screening"
+        request,
+        user=request.user,
+        patient_id=patient_id,
+        perm="safety.view_screening",
+        asked_for="screening",
     )
     now = timezone.now()
     screening = screening_for(patient, at=now)
@@ -109,8 +114,7 @@ def patient_screening(request: HttpRequest, patient_id: int) -> HttpResponse:
 @login_required
 def review_queue_page(request: HttpRequest) -> HttpResponse:
     """List what waits for the practitioner: decisions, expiring intakes, missing consents."""
-    if not request.user.has_perm("safety.view_review_queue"):
-        raise PermissionDenied
+    require_perm(request, "safety.view_review_queue", object_type="screening_queue")
     user: Any = request.user
     queue = review_queue(user)
     audit_record(
@@ -154,8 +158,17 @@ def _event_for(request: HttpRequest, event_id: int, *, perm: str) -> AdverseEven
         .first()
     )
     if event is None:
-        raise Http404("No such event.")
-    patient_for_user(request, user=request.user, patient_id=event.patient_id, perm=perm)
+        raise refuse(
+            request, object_type="adverse_event", object_id=event_id, reason="no such event"
+        )
+    patient_for_user(
+        request,
+        user=request.user,
+        patient_id=event.patient_id,
+        perm=perm,
+        asked_for="adverse_event",
+        asked_id=event.pk,
+    )
     return event
 
 
@@ -194,7 +207,11 @@ def adverse_event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     from imsclinic.charting.models import Muscle, NeedlingSession
 
     patient = patient_for_user(
-        request, user=request.user, patient_id=patient_id, perm="safety.record_adverse_event"
+        request,
+        user=request.user,
+        patient_id=patient_id,
+        perm="safety.record_adverse_event",
+        asked_for="adverse_event_form",
     )
     zone = clinic_zone()
     sessions = _session_choices(patient, zone)
@@ -286,7 +303,11 @@ def adverse_event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
 def patient_adverse_events(request: HttpRequest, patient_id: int) -> HttpResponse:
     """List a patient's adverse events."""
     patient = patient_for_user(
-        request, user=request.user, patient_id=patient_id, perm="safety.view_adverse_events"
+        request,
+        user=request.user,
+        patient_id=patient_id,
+        perm="safety.view_adverse_events",
+        asked_for="adverse_events",
     )
     events = list(patient_adverse_events_query(patient))
     user: Any = request.user
@@ -410,8 +431,7 @@ def adverse_event_acknowledge_view(request: HttpRequest, event_id: int) -> HttpR
 @login_required
 def adverse_event_report(request: HttpRequest) -> HttpResponse:
     """Show the clinic's adverse event rates per signed session beside the published ones."""
-    if not request.user.has_perm("safety.view_adverse_event_report"):
-        raise PermissionDenied
+    require_perm(request, "safety.view_adverse_event_report", object_type="adverse_event_report")
     form = ReportPeriodForm(request.GET or None)
     since = until = None
     if form.is_bound and form.is_valid():

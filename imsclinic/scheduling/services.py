@@ -16,8 +16,9 @@ from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
 from imsclinic.clinic.models import Location, Practitioner, Service
+from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action, Outcome
+from imsclinic.core.models import Action
 from imsclinic.core.permissions import is_clinic_staff, is_owner
 from imsclinic.patients.models import Patient
 from imsclinic.patients.services import patient_care_team_add
@@ -680,14 +681,13 @@ def appointment_set_status(
         _change_status(appointment, AppointmentStatus(status), actor, request, now)
     except NeedlingNotAllowed as refusal:
         # The visit is unchanged; the refused attempt to start needling stays on record.
-        audit_record(
+        record_refusal(
+            request,
             actor=actor,
             action=Action.UPDATE,
             object_type="appointment",
             object_id=appointment.pk,
             patient_id=appointment.patient_id,
-            outcome=Outcome.DENIED,
-            request=request,
             detail={"status": {"to": str(status)}, "missing": len(refusal.missing)},
         )
         raise

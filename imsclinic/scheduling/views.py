@@ -21,8 +21,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.models import Location, Practitioner
+from imsclinic.core.access import refuse
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action, Outcome
+from imsclinic.core.models import Action
 from imsclinic.core.params import id_param
 from imsclinic.core.permissions import is_clinic_staff
 from imsclinic.scheduling.calendar_grid import (
@@ -56,9 +57,9 @@ LAST_DAY = dt.date(2199, 12, 31)
 # -- who may use the calendar ---------------------------------------------------------
 
 
-def _require_staff(request: HttpRequest) -> None:
+def _require_staff(request: HttpRequest, *, asked_for: str) -> None:
     if not is_clinic_staff(request.user):
-        raise PermissionDenied
+        raise refuse(request, object_type=asked_for, error=PermissionDenied())
 
 
 def _own_practitioner(request: HttpRequest) -> Practitioner | None:
@@ -204,7 +205,7 @@ def _decorate(visits: list[Visit], request: HttpRequest, now: dt.datetime) -> No
 
 @login_required
 def calendar_day(request: HttpRequest) -> HttpResponse:
-    _require_staff(request)
+    _require_staff(request, asked_for="calendar")
     is_practitioner = _own_practitioner(request) is not None
     if is_practitioner and not request.GET:
         # A practitioner's calendar opens on their own day; the Day tab names a location.
@@ -230,7 +231,7 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def calendar_week(request: HttpRequest) -> HttpResponse:
-    _require_staff(request)
+    _require_staff(request, asked_for="calendar")
     choice = _choose(request)
     # The week starts on the Monday of the chosen day.
     monday = choice.day - dt.timedelta(days=choice.day.weekday())
@@ -253,7 +254,7 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def calendar_mine(request: HttpRequest) -> HttpResponse:
-    _require_staff(request)
+    _require_staff(request, asked_for="calendar")
     practitioner = _own_practitioner(request)
     if practitioner is None:
         return redirect("calendar_day")
@@ -297,7 +298,7 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 
 def _staff_appointment(request: HttpRequest, appointment_id: int) -> Appointment:
     """Return the visit if this staff member may act on it; otherwise 404, audited."""
-    _require_staff(request)
+    _require_staff(request, asked_for="appointment")
     visit = (
         Appointment.objects.select_related(
             "patient", "practitioner", "location__clinic", "service", "room"
@@ -306,17 +307,13 @@ def _staff_appointment(request: HttpRequest, appointment_id: int) -> Appointment
         .first()
     )
     if visit is None or not request.user.has_perm("scheduling.act_on_visit", visit):
-        audit_record(
-            actor=request.user,  # type: ignore[arg-type]
-            action=Action.VIEW if request.method in ("GET", "HEAD") else Action.UPDATE,
+        raise refuse(
+            request,
             object_type="appointment",
             object_id=appointment_id,
             patient_id=visit.patient_id if visit is not None else None,
-            outcome=Outcome.DENIED,
-            request=request,
-            detail={} if visit is not None else {"reason": "no such visit"},
+            reason="" if visit is not None else "no such visit",
         )
-        raise Http404("No such visit.")
     return visit
 
 
@@ -412,7 +409,7 @@ def appointment_cancel_staff(request: HttpRequest, appointment_id: int) -> HttpR
 
 @login_required
 def calendar_feed_settings(request: HttpRequest) -> HttpResponse:
-    _require_staff(request)
+    _require_staff(request, asked_for="calendar_feed")
     practitioner = _own_practitioner(request)
     manages_all = request.user.has_perm("clinic.configure")
     if practitioner is None and not manages_all:
@@ -428,7 +425,7 @@ def calendar_feed_settings(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def calendar_feed_revoke(request: HttpRequest) -> HttpResponse:
-    _require_staff(request)
+    _require_staff(request, asked_for="calendar_feed")
     raw = request.POST.get("practitioner", "")
     if raw:
         practitioner_id = id_param(raw)

@@ -77,7 +77,8 @@ def test_only_clinicians_on_the_care_team_may_read_it(cast, patient, api_client,
 def test_the_front_desk_refusal_is_audited_and_says_why(patient, front_desk, api_client):
     response = api_client(front_desk).get(url(patient.pk))
     assert "clinical" in response.json()["detail"]
-    assert AuditEvent.objects.get(object_type="patient").outcome == Outcome.DENIED
+    row = AuditEvent.objects.get(outcome=Outcome.DENIED)
+    assert (row.action, row.object_type, row.patient_id) == ("view", "screening", patient.pk)
 
 
 def test_a_missing_patient_looks_like_a_hidden_one(owner, other_physio, patient, api_client):
