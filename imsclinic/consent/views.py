@@ -342,12 +342,12 @@ def staff_consent_withdraw(request: HttpRequest, patient_id: int) -> HttpRespons
 
 def _staff_only(request: HttpRequest) -> None:
     if not is_clinic_staff(request.user):
-        raise PermissionDenied
+        raise refuse(request, object_type="consent_document", error=PermissionDenied())
 
 
 def _owner_only(request: HttpRequest) -> None:
     if not is_owner(request.user):
-        raise PermissionDenied
+        raise refuse(request, object_type="consent_document", error=PermissionDenied())
 
 
 @login_required
