@@ -166,3 +166,100 @@ def test_only_the_owner_edits_the_catalogue(physio: User) -> None:
     client.force_login(physio)
     response = client.get(reverse("owner_admin:charting_muscle_changelist"))
     assert response.status_code == 302
+
+
+# Where each muscle lies, from the anatomy: the body chart shades it on that figure only.
+POSTERIOR = {
+    "upper_trapezius",
+    "middle_trapezius",
+    "lower_trapezius",
+    "levator_scapulae",
+    "splenius_capitis",
+    "semispinalis_capitis",
+    "rhomboids",
+    "supraspinatus",
+    "infraspinatus",
+    "teres_minor",
+    "teres_major",
+    "latissimus_dorsi",
+    "triceps_brachii",
+    "supinator",
+    "extensor_carpi_radialis",
+    "extensor_digitorum",
+    "extensor_carpi_ulnaris",
+    "first_dorsal_interosseous",
+    "quadratus_lumborum",
+    "gluteus_maximus",
+    "gluteus_medius",
+    "gluteus_minimus",
+    "piriformis",
+    "adductor_magnus",
+    "biceps_femoris",
+    "semitendinosus",
+    "tibialis_posterior",
+    "gastrocnemius",
+    "soleus",
+    "flexor_hallucis_longus",
+}
+ANTERIOR = {
+    "sternocleidomastoid",
+    "scalene_anterior",
+    "scalene_middle",
+    "subscapularis",
+    "serratus_anterior",
+    "pectoralis_major",
+    "pectoralis_minor",
+    "biceps_brachii",
+    "brachialis",
+    "brachioradialis",
+    "pronator_teres",
+    "flexor_carpi_radialis",
+    "flexor_digitorum_superficialis",
+    "flexor_carpi_ulnaris",
+    "abductor_pollicis_brevis",
+    "iliopsoas",
+    "tensor_fasciae_latae",
+    "adductor_longus",
+    "rectus_femoris",
+    "vastus_lateralis",
+    "vastus_medialis",
+    "tibialis_anterior",
+    "extensor_hallucis_longus",
+    "extensor_digitorum_longus",
+    "fibularis_longus",
+}
+# The deltoid wraps the shoulder: anterior fibres in front, posterior fibres behind.
+BOTH = {"deltoid"}
+
+
+def test_every_catalogue_muscle_is_seen_from_the_side_of_the_body_it_lies_on() -> None:
+    views = {entry["code"]: entry["view"] for entry in catalogue_entries()}
+    paraspinals = {code for code in views if code.startswith("paraspinal_")}
+    assert set(views) == POSTERIOR | ANTERIOR | BOTH | paraspinals
+    assert {code for code, view in views.items() if view == "back"} == POSTERIOR | paraspinals
+    assert {code for code, view in views.items() if view == "front"} == ANTERIOR
+    assert {code for code, view in views.items() if view == "both"} == BOTH
+
+
+def test_a_muscle_whose_view_the_body_chart_cannot_draw_is_refused() -> None:
+    from django.core.exceptions import ValidationError
+
+    muscle = Muscle(
+        code="gluteus_test",
+        name="Gluteal test",
+        region="buttock",
+        view="front",
+        root_from="L5",
+        root_to="S1",
+    )
+    with pytest.raises(ValidationError) as refused:
+        muscle.full_clean()
+    assert refused.value.message_dict == {
+        "view": ["The body chart draws the buttock on the back only."]
+    }
+    muscle.region = "elbow"
+    with pytest.raises(ValidationError) as refused:
+        muscle.full_clean()
+    assert refused.value.message_dict == {"region": ["The body chart has no such region."]}
+    muscle.region, muscle.view = "buttock", "back"
+    muscle.full_clean()
