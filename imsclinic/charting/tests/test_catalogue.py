@@ -21,9 +21,9 @@ def csv_codes() -> list[str]:
         return [row["code"] for row in csv.DictReader(handle)]
 
 
-def test_the_catalogue_holds_the_56_csv_muscles_and_24_paraspinals() -> None:
-    assert len(csv_codes()) == 56
-    assert Muscle.objects.filter(is_paraspinal=False).count() == 56
+def test_the_catalogue_holds_the_58_csv_muscles_and_24_paraspinals() -> None:
+    assert len(csv_codes()) == 58
+    assert Muscle.objects.filter(is_paraspinal=False).count() == 58
     assert set(Muscle.objects.filter(is_paraspinal=False).values_list("code", flat=True)) == set(
         csv_codes()
     )
@@ -33,8 +33,9 @@ def test_the_catalogue_holds_the_56_csv_muscles_and_24_paraspinals() -> None:
     assert paraspinals.last().code == "paraspinal_s1"  # type: ignore[union-attr]
 
 
-def test_the_shipped_csv_is_the_shared_domain_file() -> None:
-    assert len(catalogue_entries()) == 80
+def test_the_shipped_csv_is_the_shared_domain_file_with_the_deltoid_parts() -> None:
+    assert len(catalogue_entries()) == 82
+    assert {"anterior_deltoid", "posterior_deltoid"} <= set(csv_codes())
 
 
 def test_muscles_keep_region_view_roots_and_nerve_from_the_csv() -> None:
@@ -170,6 +171,7 @@ def test_only_the_owner_edits_the_catalogue(physio: User) -> None:
 
 # Where each muscle lies, from the anatomy: the body chart shades it on that figure only.
 POSTERIOR = {
+    "posterior_deltoid",
     "upper_trapezius",
     "middle_trapezius",
     "lower_trapezius",
@@ -227,8 +229,9 @@ ANTERIOR = {
     "extensor_hallucis_longus",
     "extensor_digitorum_longus",
     "fibularis_longus",
+    "anterior_deltoid",
 }
-# The deltoid wraps the shoulder: anterior fibres in front, posterior fibres behind.
+# The deltoid wraps the shoulder: the whole muscle (or its middle fibres) is seen from both.
 BOTH = {"deltoid"}
 
 
@@ -263,3 +266,25 @@ def test_a_muscle_whose_view_the_body_chart_cannot_draw_is_refused() -> None:
     assert refused.value.message_dict == {"region": ["The body chart has no such region."]}
     muscle.region, muscle.view = "buttock", "back"
     muscle.full_clean()
+
+
+def test_the_deltoid_parts_migration_adds_what_is_missing_beside_the_deltoid_once() -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    parts = import_module("imsclinic.charting.migrations.0004_deltoid_parts")
+    Muscle.objects.filter(code="posterior_deltoid").delete()
+    Muscle.objects.filter(code="deltoid").update(order=160)
+    # The owner already has the anterior part, switched off: it stays as they left it.
+    Muscle.objects.filter(code="anterior_deltoid").update(is_active=False, order=900)
+
+    parts.add_parts(apps, None)
+    parts.add_parts(apps, None)
+
+    added = Muscle.objects.filter(code__in=parts.PARTS).order_by("code")
+    assert [(m.code, m.view, m.region, m.order, m.is_active) for m in added] == [
+        ("anterior_deltoid", "front", "shoulder", 900, False),
+        ("posterior_deltoid", "back", "shoulder", 162, True),
+    ]
+    assert Muscle.objects.get(code="posterior_deltoid").root_label == "C5-C6"
