@@ -1,9 +1,12 @@
 """The body chart: where the catalogue's regions sit on a front and a back figure.
 
-A mark is one region on one side (the patient's own left or right) with a count: how many
-times a muscle there was needled. A session's chart has a count of 1 or more per needled
-region; the course's heat view adds up every session. Shades come in at most four steps,
-and every mark also carries its number, so colour is never the only signal.
+A mark is one region on one side (the patient's own left or right) of one figure with a
+count: how many times a muscle seen from that figure was needled there. A muscle is seen from
+the front, the back, or both (its catalogue `view`), so a posterior shoulder muscle such as
+infraspinatus adds to the back figure's shoulder only, never to the front's. A session's
+chart has a count of 1 or more per needled region; the course's heat view adds up every
+session. Shades come in at most four steps, and every mark also carries its number, so
+colour is never the only signal.
 
 On the front figure the patient faces the reader, so their right side is drawn on the
 reader's left; on the back figure it is not. Pure data: no ORM, no request.
@@ -112,18 +115,43 @@ def shape_for(view: View, region: str, side: Side) -> Shape | None:
     return halves[0] if side_at(view, 0) == side else halves[1]
 
 
+def drawn_on(region: str) -> tuple[View, ...]:
+    """Return the figures that draw this region (none for a region this version does not know)."""
+    return tuple(view for view in VIEWS if region in _HALVES[view])
+
+
+def named_views(muscle_view: str) -> tuple[View, ...]:
+    """Return the figures a catalogue view names: "both" names the front and the back."""
+    if muscle_view == "both":
+        return VIEWS
+    return tuple(view for view in VIEWS if view == muscle_view)
+
+
 def views_for(region: str, muscle_view: str) -> tuple[View, ...]:
     """Return the figures a muscle of this region is marked on.
 
-    A muscle's own view ("front", "back" or "both") chooses, when its region is drawn there;
-    otherwise the region's own figures do, so no needled muscle goes unmarked.
+    A muscle's own view ("front", "back" or "both") chooses. The catalogue refuses a view
+    whose figure does not draw the muscle's region (`Muscle.clean`); a row that predates that
+    rule is marked on its region's own figures instead, so no needled muscle goes unmarked.
     """
-    drawn = tuple(view for view in VIEWS if region in _HALVES[view])
-    if muscle_view == "both":
-        return drawn
-    if muscle_view in drawn:
-        return (muscle_view,)  # type: ignore[return-value]
-    return drawn
+    drawn = drawn_on(region)
+    named = tuple(view for view in named_views(muscle_view) if view in drawn)
+    return named or drawn
+
+
+def view_problem(region: str, muscle_view: str) -> str:
+    """Return why the body chart cannot draw a muscle of this region and view, or ""."""
+    drawn = drawn_on(region)
+    if not drawn:
+        return str(_("The body chart has no such region."))
+    missing = [view for view in named_views(muscle_view) if view not in drawn]
+    if not missing:
+        return ""
+    titles = {"front": _("front"), "back": _("back")}
+    return str(
+        _("The body chart draws the %(region)s on the %(drawn)s only.")
+        % {"region": region_label(region).lower(), "drawn": titles[drawn[0]]}
+    )
 
 
 def region_label(code: str) -> str:
@@ -149,7 +177,7 @@ class Needled:
 
     region: str
     side: str
-    muscle_view: str = "both"
+    muscle_view: str
     count: int = 1
 
 
@@ -232,14 +260,19 @@ def side_label(side: str) -> str:
 
 
 def build_chart(needled: Iterable[Needled]) -> BodyChart:
-    """Count needled muscles per region and side, and lay the counts on both figures."""
+    """Count needled muscles per figure, region and side, and lay each figure's counts on it.
+
+    `counts` keeps the totals per region and side, whichever figure shows them.
+    """
     counts: dict[tuple[str, str], int] = {}
-    shown_on: dict[tuple[str, str], set[View]] = {}
+    on_figure: dict[tuple[View, str, str], int] = {}
     for item in needled:
         key = (item.region, item.side)
         counts[key] = counts.get(key, 0) + item.count
-        shown_on.setdefault(key, set()).update(views_for(item.region, item.muscle_view))
-    most = max(counts.values(), default=0)
+        for view in views_for(item.region, item.muscle_view):
+            mark_key = (view, item.region, item.side)
+            on_figure[mark_key] = on_figure.get(mark_key, 0) + item.count
+    most = max(on_figure.values(), default=0)
     titles = {"front": _("Front"), "back": _("Back")}
     figures = []
     for view in VIEWS:
@@ -250,8 +283,7 @@ def build_chart(needled: Iterable[Needled]) -> BodyChart:
                 shape = shape_for(view, region, side)
                 if shape is None:
                     continue
-                on_this_view = view in shown_on.get((region, side), set())
-                count = counts.get((region, side), 0) if on_this_view else 0
+                count = on_figure.get((view, region, side), 0)
                 kind, a, b, c, d = shape
                 marks.append(
                     Mark(

@@ -93,9 +93,15 @@ class Muscle(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
+        from imsclinic.charting.body_chart import REGION_CODES, view_problem
         from imsclinic.charting.segments import position
 
         errors: dict[str, Any] = {}
+        if self.region and self.view:
+            # The body chart marks a muscle only on the figure(s) its view names.
+            problem = view_problem(self.region, self.view)
+            if problem:
+                errors["region" if self.region not in REGION_CODES else "view"] = problem
         if self.root_from and self.root_to and position(self.root_from) > position(self.root_to):
             errors["root_to"] = _("The last root must be at or below the first one.")
         if self.is_paraspinal and not self.level:

@@ -18,8 +18,10 @@ from imsclinic.charting.body_chart import (
     heat_step,
     shape_for,
     side_at,
+    view_problem,
     views_for,
 )
+from imsclinic.charting.catalogue import catalogue_entries
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "muscles.csv"
 PARASPINAL_REGIONS = {"neck", "upper_back", "mid_back", "low_back"}
@@ -80,6 +82,71 @@ def test_a_muscle_whose_view_lacks_its_region_falls_back_to_the_regions_figure()
     chart = build_chart([Needled(region="low_back", side="left", muscle_view="front")])
     marked = {(f.view, m.region) for f in chart.figures for m in f.marks if m.count}
     assert marked == {("back", "low_back")}
+
+
+NAMED = {"front": {"front"}, "back": {"back"}, "both": {"front", "back"}}
+
+
+def marked_views(chart) -> dict[str, set[tuple[str, str, int]]]:
+    return {
+        figure.view: {(m.region, m.side, m.count) for m in figure.marks if m.count}
+        for figure in chart.figures
+    }
+
+
+def test_every_catalogue_muscle_is_shaded_on_exactly_the_figures_its_view_names() -> None:
+    for entry in catalogue_entries():
+        assert view_problem(entry["region"], entry["view"]) == "", entry["code"]
+        for side in ("left", "right"):
+            chart = build_chart(
+                [Needled(region=entry["region"], side=side, muscle_view=entry["view"])]
+            )
+            shaded = {view for view, marks in marked_views(chart).items() if marks}
+            assert shaded == NAMED[entry["view"]], entry["code"]
+            for view in shaded:
+                assert marked_views(chart)[view] == {(entry["region"], side, 1)}, entry["code"]
+
+
+def test_infraspinatus_beside_front_muscles_of_the_shoulder_stays_off_the_front() -> None:
+    shoulder_left = [
+        Needled(region="shoulder", side="left", muscle_view="back"),  # infraspinatus
+        Needled(region="shoulder", side="left", muscle_view="back"),  # teres minor
+        Needled(region="shoulder", side="left", muscle_view="front"),  # subscapularis
+        Needled(region="shoulder", side="left", muscle_view="both"),  # deltoid
+    ]
+    chart = build_chart(shoulder_left)
+    assert marked_views(chart) == {
+        "front": {("shoulder", "left", 2)},
+        "back": {("shoulder", "left", 3)},
+    }
+    assert chart.most == 3 and chart.total == 4
+    assert chart.counts == {("shoulder", "left"): 4}
+
+
+def test_infraspinatus_alone_is_shaded_on_the_back_only() -> None:
+    chart = build_chart([Needled(region="shoulder", side="right", muscle_view="back")])
+    assert marked_views(chart) == {"front": set(), "back": {("shoulder", "right", 1)}}
+
+
+def test_an_anterior_muscle_sharing_a_region_with_posterior_ones_is_on_the_front_only() -> None:
+    # Tibialis anterior twice, gastrocnemius once, both on the right lower leg.
+    chart = build_chart(
+        [
+            Needled(region="leg", side="right", muscle_view="front", count=2),
+            Needled(region="leg", side="right", muscle_view="back"),
+        ]
+    )
+    assert marked_views(chart) == {
+        "front": {("leg", "right", 2)},
+        "back": {("leg", "right", 1)},
+    }
+
+
+def test_a_view_whose_figure_lacks_the_region_is_named_as_the_problem() -> None:
+    assert view_problem("hip", "back") == "The body chart draws the hip on the front only."
+    assert view_problem("buttock", "both") == ("The body chart draws the buttock on the back only.")
+    assert view_problem("elbow", "front") == "The body chart has no such region."
+    assert view_problem("shoulder", "both") == view_problem("hip", "front") == ""
 
 
 def test_counts_add_up_per_region_and_side_across_sessions() -> None:

@@ -21,9 +21,9 @@ def csv_codes() -> list[str]:
         return [row["code"] for row in csv.DictReader(handle)]
 
 
-def test_the_catalogue_holds_the_56_csv_muscles_and_24_paraspinals() -> None:
-    assert len(csv_codes()) == 56
-    assert Muscle.objects.filter(is_paraspinal=False).count() == 56
+def test_the_catalogue_holds_the_58_csv_muscles_and_24_paraspinals() -> None:
+    assert len(csv_codes()) == 58
+    assert Muscle.objects.filter(is_paraspinal=False).count() == 58
     assert set(Muscle.objects.filter(is_paraspinal=False).values_list("code", flat=True)) == set(
         csv_codes()
     )
@@ -33,8 +33,9 @@ def test_the_catalogue_holds_the_56_csv_muscles_and_24_paraspinals() -> None:
     assert paraspinals.last().code == "paraspinal_s1"  # type: ignore[union-attr]
 
 
-def test_the_shipped_csv_is_the_shared_domain_file() -> None:
-    assert len(catalogue_entries()) == 80
+def test_the_shipped_csv_is_the_shared_domain_file_with_the_deltoid_parts() -> None:
+    assert len(catalogue_entries()) == 82
+    assert {"anterior_deltoid", "posterior_deltoid"} <= set(csv_codes())
 
 
 def test_muscles_keep_region_view_roots_and_nerve_from_the_csv() -> None:
@@ -166,3 +167,124 @@ def test_only_the_owner_edits_the_catalogue(physio: User) -> None:
     client.force_login(physio)
     response = client.get(reverse("owner_admin:charting_muscle_changelist"))
     assert response.status_code == 302
+
+
+# Where each muscle lies, from the anatomy: the body chart shades it on that figure only.
+POSTERIOR = {
+    "posterior_deltoid",
+    "upper_trapezius",
+    "middle_trapezius",
+    "lower_trapezius",
+    "levator_scapulae",
+    "splenius_capitis",
+    "semispinalis_capitis",
+    "rhomboids",
+    "supraspinatus",
+    "infraspinatus",
+    "teres_minor",
+    "teres_major",
+    "latissimus_dorsi",
+    "triceps_brachii",
+    "supinator",
+    "extensor_carpi_radialis",
+    "extensor_digitorum",
+    "extensor_carpi_ulnaris",
+    "first_dorsal_interosseous",
+    "quadratus_lumborum",
+    "gluteus_maximus",
+    "gluteus_medius",
+    "gluteus_minimus",
+    "piriformis",
+    "adductor_magnus",
+    "biceps_femoris",
+    "semitendinosus",
+    "tibialis_posterior",
+    "gastrocnemius",
+    "soleus",
+    "flexor_hallucis_longus",
+}
+ANTERIOR = {
+    "sternocleidomastoid",
+    "scalene_anterior",
+    "scalene_middle",
+    "subscapularis",
+    "serratus_anterior",
+    "pectoralis_major",
+    "pectoralis_minor",
+    "biceps_brachii",
+    "brachialis",
+    "brachioradialis",
+    "pronator_teres",
+    "flexor_carpi_radialis",
+    "flexor_digitorum_superficialis",
+    "flexor_carpi_ulnaris",
+    "abductor_pollicis_brevis",
+    "iliopsoas",
+    "tensor_fasciae_latae",
+    "adductor_longus",
+    "rectus_femoris",
+    "vastus_lateralis",
+    "vastus_medialis",
+    "tibialis_anterior",
+    "extensor_hallucis_longus",
+    "extensor_digitorum_longus",
+    "fibularis_longus",
+    "anterior_deltoid",
+}
+# The deltoid wraps the shoulder: the whole muscle (or its middle fibres) is seen from both.
+BOTH = {"deltoid"}
+
+
+def test_every_catalogue_muscle_is_seen_from_the_side_of_the_body_it_lies_on() -> None:
+    views = {entry["code"]: entry["view"] for entry in catalogue_entries()}
+    paraspinals = {code for code in views if code.startswith("paraspinal_")}
+    assert set(views) == POSTERIOR | ANTERIOR | BOTH | paraspinals
+    assert {code for code, view in views.items() if view == "back"} == POSTERIOR | paraspinals
+    assert {code for code, view in views.items() if view == "front"} == ANTERIOR
+    assert {code for code, view in views.items() if view == "both"} == BOTH
+
+
+def test_a_muscle_whose_view_the_body_chart_cannot_draw_is_refused() -> None:
+    from django.core.exceptions import ValidationError
+
+    muscle = Muscle(
+        code="gluteus_test",
+        name="Gluteal test",
+        region="buttock",
+        view="front",
+        root_from="L5",
+        root_to="S1",
+    )
+    with pytest.raises(ValidationError) as refused:
+        muscle.full_clean()
+    assert refused.value.message_dict == {
+        "view": ["The body chart draws the buttock on the back only."]
+    }
+    muscle.region = "elbow"
+    with pytest.raises(ValidationError) as refused:
+        muscle.full_clean()
+    assert refused.value.message_dict == {"region": ["The body chart has no such region."]}
+    muscle.region, muscle.view = "buttock", "back"
+    muscle.full_clean()
+
+
+def test_the_deltoid_parts_migration_adds_what_is_missing_beside_the_deltoid_once() -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    parts = import_module("imsclinic.charting.migrations.0004_deltoid_parts")
+    Muscle.objects.filter(code="posterior_deltoid").delete()
+    Muscle.objects.filter(code="deltoid").update(order=160)
+    # The owner already has the anterior part, switched off: it stays as they left it.
+    Muscle.objects.filter(code="anterior_deltoid").update(is_active=False, order=900)
+
+    parts.add_parts(apps, None)
+    parts.add_parts(apps, None)
+
+    added = Muscle.objects.filter(code__in=parts.PARTS).order_by("code")
+    assert [(m.code, m.view, m.region, m.order, m.is_active) for m in added] == [
+        ("anterior_deltoid", "front", "shoulder", 900, False),
+        ("posterior_deltoid", "back", "shoulder", 162, True),
+    ]
+    assert Muscle.objects.get(code="posterior_deltoid").root_label == "C5-C6"
