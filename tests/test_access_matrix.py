@@ -810,3 +810,83 @@ def test_the_api_reads_of_a_patient_follow_the_policy_and_every_refusal_is_audit
             denied = AuditEvent.objects.filter(actor=world[who], outcome="denied")
             assert denied.exists(), (who, url)
             assert {row.action for row in denied} == {"view"}, (who, url)
+
+
+# Whose name the calendars show on the treating physio's visit with the patient: the same
+# rule as acting on it. NAMED: the patient's name; BUSY: the visit as busy time (service and
+# time, no name); ABSENT: not on the page at all; a number: the refusal's status.
+NAMED = "named"
+BUSY = "busy"
+ABSENT = "absent"
+SEES_THE_CALENDAR = {
+    "anonymous": LOGIN,
+    "patient": 403,
+    "other_patient": 403,
+    "front_desk": NAMED,
+    "physio": NAMED,
+    "other_physio": BUSY,
+    "owner": NAMED,
+}
+CALENDAR_VISIBILITY: dict[str, dict[str, Any]] = {
+    "calendar_day": SEES_THE_CALENDAR,
+    "calendar_week": SEES_THE_CALENDAR,
+    # A practitioner's own day holds only their own visits.
+    "calendar_mine": {**SEES_THE_CALENDAR, "front_desk": 302, "owner": 302, "other_physio": ABSENT},
+    # The API leaves out, rather than blanks, a visit the caller may not act on.
+    "appointments API": {
+        **SEES_THE_CALENDAR,
+        "anonymous": 401,
+        "patient": NAMED,
+        "other_patient": ABSENT,
+        "other_physio": ABSENT,
+    },
+}
+
+
+def _calendar_page(client: Client, page: str, visit: Any) -> tuple[int, str]:
+    """Open the page that holds the visit's day; return the status and what it shows."""
+    day = visit.start.astimezone(visit.location.zone).date().isoformat()
+    if page == "appointments API":
+        response = client.get("/api/v1/appointments")
+        if response.status_code != 200:
+            return response.status_code, ""
+        items = [i for i in response.json()["items"] if i["id"] == visit.pk]
+        if not items:
+            return 200, ""
+        # The API names a patient by id: a listed visit with it counts as named.
+        named = items[0].get("patient") == visit.patient_id
+        return 200, f"{visit.patient.display_name if named else ''} {visit.service.name}"
+    query = f"date={day}" if page == "calendar_mine" else f"location={visit.location_id}&date={day}"
+    response = client.get(f"{reverse(page)}?{query}")
+    return response.status_code, response.content.decode()
+
+
+@pytest.mark.parametrize("page", sorted(CALENDAR_VISIBILITY))
+@pytest.mark.parametrize("who", CAST)
+def test_the_calendars_name_the_patient_only_to_those_who_may_act_on_the_visit(world, page, who):
+    from imsclinic.accounts.tokens import api_token_issue
+    from imsclinic.scheduling.models import Appointment
+
+    expected = CALENDAR_VISIBILITY[page][who]
+    visit = Appointment.objects.select_related("patient", "location", "service").get(
+        pk=calendar_visit(world)["appointment_id"]
+    )
+    user = world[who]
+    client = Client()
+    if user is not None and page.endswith("API"):
+        _token, raw = api_token_issue(user=user, name="matrix", actor=None)
+        client = Client(headers={"Authorization": f"Bearer {raw}"})
+    elif user is not None:
+        client.force_login(user)
+
+    status, shown = _calendar_page(client, page, visit)
+
+    if expected not in (NAMED, BUSY, ABSENT):
+        assert status == expected
+        return
+    assert status == 200
+    assert (visit.patient.display_name in shown) == (expected == NAMED)
+    if expected == BUSY:
+        assert visit.service.name in shown
+    if expected == ABSENT:
+        assert visit.service.name not in shown

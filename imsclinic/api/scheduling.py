@@ -23,7 +23,11 @@ from imsclinic.core.permissions import visits_actionable_by
 from imsclinic.patients.models import Patient
 from imsclinic.safety.errors import OnlineImsBookingStopped
 from imsclinic.scheduling.models import Appointment
-from imsclinic.scheduling.selectors import available_slots, nearest_alternatives
+from imsclinic.scheduling.selectors import (
+    available_slots,
+    nearest_alternatives,
+    visits_shown_recorded,
+)
 from imsclinic.scheduling.services import (
     FirstVisitMustBeAssessment,
     NotCancellable,
@@ -397,7 +401,9 @@ def _appointments_for(user: User) -> Any:
     summary="List appointments",
     description=(
         "A patient's own visits; for staff, upcoming visits they may act on (a practitioner "
-        f"their own and those of patients on their care team). At most {LIST_LIMIT}."
+        "their own and those of patients on their care team; colleagues' other visits are "
+        f"left out, not shown without the patient). At most {LIST_LIMIT}. Staff reads are "
+        "audited, one row per patient listed."
     ),
 )
 def list_appointments(request: HttpRequest) -> dict[str, Any]:
@@ -405,6 +411,15 @@ def list_appointments(request: HttpRequest) -> dict[str, Any]:
     visits = _appointments_for(user).select_related("service")
     if user.is_clinic_staff:
         visits = visits.filter(start__gte=timezone.now())
+    listed = list(visits.order_by("start", "pk")[:LIST_LIMIT])
+    if user.is_clinic_staff:
+        visits_shown_recorded(
+            request,
+            user=user,
+            object_type="appointment_list",
+            visits=listed,
+            detail={"via": "api"},
+        )
     return {
         "items": [
             {
@@ -414,7 +429,7 @@ def list_appointments(request: HttpRequest) -> dict[str, Any]:
                 "location": v.location_id,
                 "patient": v.patient_id,
             }
-            for v in visits.order_by("start", "pk")[:LIST_LIMIT]
+            for v in listed
         ]
     }
 

@@ -160,6 +160,14 @@ def portal_consent(request: HttpRequest, patient: Patient) -> HttpResponse:
     """Show the patient where their consent stands and what they have signed."""
     state = consent_state(patient)
     zone = clinic_zone()
+    audit_record(
+        actor=request.user,  # type: ignore[arg-type]
+        action=Action.VIEW,
+        object_type="consent",
+        patient=patient,
+        request=request,
+        detail={"page": "portal"},
+    )
     context = {
         "patient": patient,
         "state": state,

@@ -13,6 +13,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from imsclinic.core.access import require_perm
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action
 from imsclinic.patients.forms import DemographicsForm, PatientSearchForm
 from imsclinic.patients.selectors import (
     patient_for_user,
@@ -72,6 +74,16 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
             return redirect("patient_detail", patient_id=patient.pk)
     else:
         form = DemographicsForm(instance=patient)
+    # The form shows the record's details: a look at the record, like its summary page.
+    audit_record(
+        actor=request.user,  # type: ignore[arg-type]
+        action=Action.VIEW,
+        object_type="patient",
+        object_id=patient.pk,
+        patient=patient,
+        request=request,
+        detail={"page": "edit"},
+    )
     return render(request, "patients/patient_edit.html", {"patient": patient, "form": form})
 
 

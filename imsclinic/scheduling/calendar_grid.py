@@ -5,6 +5,9 @@ Rows are real instants, a fixed number of elapsed minutes apart, from the earlie
 is therefore an hour shorter (spring) or longer (autumn): 02:00-03:00 never appears on the
 spring day, and 01:00-02:00 appears twice in autumn, each labelled with its zone abbreviation.
 Loading a range of days takes a fixed number of queries, whatever the number of visits.
+
+Each visit knows whether the viewer sees whose it is (`Visit.shows_patient`, decided in the
+query that loads the visits, by the rule for acting on a visit): the others are busy time.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from imsclinic.scheduling.models import (
     ShiftBreak,
     TimeOff,
 )
+from imsclinic.scheduling.selectors import with_patient_shown
 
 Interval = tuple[dt.datetime, dt.datetime]
 DASH = "\u2013"  # between the two times of a range
@@ -52,7 +56,11 @@ GRID_STATUSES = (
 
 
 def mark_needs_review(visits: Iterable[Visit]) -> None:
-    """Flag IMS visits still waiting for a practitioner's screening review (one query)."""
+    """Flag IMS visits still waiting for a practitioner's screening review (one query).
+
+    Only visits the viewer sees by name: on busy time the mark would say something about a
+    patient the viewer may not know of.
+    """
     # Imported here: the safety app reads scheduling's models.
     from django.utils import timezone
 
@@ -61,7 +69,8 @@ def mark_needs_review(visits: Iterable[Visit]) -> None:
     open_ims = [
         v
         for v in visits
-        if v.appointment.service.requires_ims_credential
+        if v.shows_patient
+        and v.appointment.service.requires_ims_credential
         and v.appointment.status
         in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED, AppointmentStatus.IN_TREATMENT)
     ]
@@ -112,6 +121,9 @@ class Visit:
 
     appointment: Appointment
     zone: ZoneInfo
+    # Whether the viewer sees whose visit it is (and may act on it); if not, the page shows
+    # busy time: service, bed, time and practitioner, no patient, no buttons, no marks.
+    shows_patient: bool = False
     # Filled in by the page: the buttons this user sees, and what they may open.
     actions: list[Any] = field(default_factory=list)
     can_cancel: bool = False
@@ -214,7 +226,12 @@ class _Loaded:
     practitioners: dict[int, Practitioner]
 
 
-def _load(location: Location, first_day: dt.date, last_day: dt.date) -> _Loaded:
+def _shown(appointment: Appointment, zone: ZoneInfo) -> Visit:
+    shows_patient = bool(getattr(appointment, "patient_shown", False))
+    return Visit(appointment, zone, shows_patient=shows_patient)
+
+
+def _load(location: Location, first_day: dt.date, last_day: dt.date, viewer: Any) -> _Loaded:
     """Load a location's shifts, visits, time off and closures for a range of days (5 queries)."""
     zone = location.zone
     window_start = day_bounds(first_day, zone)[0]
@@ -231,7 +248,12 @@ def _load(location: Location, first_day: dt.date, last_day: dt.date) -> _Loaded:
         .order_by("start_time", "pk")
     )
     appointments = list(
-        Appointment.objects.filter(location=location, start__lt=window_end, end__gt=window_start)
+        with_patient_shown(
+            Appointment.objects.filter(
+                location=location, start__lt=window_end, end__gt=window_start
+            ),
+            viewer,
+        )
         .select_related("patient", "practitioner", "service", "room")
         .order_by("start", "pk")
     )
@@ -311,15 +333,20 @@ def zone_label(zone: ZoneInfo, start: dt.datetime, end: dt.datetime) -> str:
     return "/".join(names)
 
 
-def day_grid(*, location: Location, day: dt.date, step_minutes: int = 15) -> DayGrid:
-    """Return the location's day as rows of `step_minutes` by practitioner columns."""
+def day_grid(
+    *, location: Location, day: dt.date, step_minutes: int = 15, viewer: Any = None
+) -> DayGrid:
+    """Return the location's day as rows of `step_minutes` by practitioner columns.
+
+    Visits show their patient only to a `viewer` who may act on them; without one, none do.
+    """
     zone = location.zone
     step = dt.timedelta(minutes=max(step_minutes, 5))
-    loaded = _load(location, day, day)
+    loaded = _load(location, day, day, viewer)
     day_start, day_end = day_bounds(day, zone)
     working, labels = _working(loaded, day, zone)
     appointments = [a for a in loaded.appointments if day_start <= a.start < day_end]
-    visits = [Visit(a, zone) for a in appointments]
+    visits = [_shown(a, zone) for a in appointments]
     mark_needs_review(visits)
 
     column_ids = set(working) | {a.practitioner_id for a in appointments}
@@ -420,11 +447,11 @@ def _fill(
     return rows, unplaced
 
 
-def week_grid(*, location: Location, first_day: dt.date) -> WeekGrid:
+def week_grid(*, location: Location, first_day: dt.date, viewer: Any = None) -> WeekGrid:
     """Return seven days from `first_day` as practitioner rows by day columns."""
     zone = location.zone
     days = [first_day + dt.timedelta(days=n) for n in range(7)]
-    loaded = _load(location, days[0], days[-1])
+    loaded = _load(location, days[0], days[-1], viewer)
     per_day: dict[dt.date, tuple[dict[int, list[Interval]], dict[int, list[str]]]] = {
         day: _working(loaded, day, zone) for day in days
     }
@@ -432,7 +459,7 @@ def week_grid(*, location: Location, first_day: dt.date) -> WeekGrid:
     for appointment in loaded.appointments:
         day = appointment.start.astimezone(zone).date()
         visits_by.setdefault((appointment.practitioner_id, day), []).append(
-            Visit(appointment, zone)
+            _shown(appointment, zone)
         )
     mark_needs_review(v for day_visits in visits_by.values() for v in day_visits)
     rows = []
@@ -465,15 +492,18 @@ class OwnDayGroup:
     visits: list[Visit]
 
 
-def own_day(*, practitioner: Practitioner, day: dt.date) -> list[OwnDayGroup]:
+def own_day(*, practitioner: Practitioner, day: dt.date, viewer: Any = None) -> list[OwnDayGroup]:
     """Return a practitioner's visits on a day, by location, each in its location's zone."""
     # Zones sit within a day of UTC: load a wide window, then keep each visit's local day.
     wide_start = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     wide_end = dt.datetime.combine(day + dt.timedelta(days=2), dt.time(), tzinfo=dt.UTC)
     groups: dict[int, OwnDayGroup] = {}
     for appointment in (
-        Appointment.objects.filter(
-            practitioner=practitioner, start__gte=wide_start, start__lt=wide_end
+        with_patient_shown(
+            Appointment.objects.filter(
+                practitioner=practitioner, start__gte=wide_start, start__lt=wide_end
+            ),
+            viewer,
         )
         .select_related("patient", "practitioner", "service", "room", "location")
         .order_by("start", "pk")
@@ -486,7 +516,7 @@ def own_day(*, practitioner: Practitioner, day: dt.date) -> list[OwnDayGroup]:
             start, end = day_bounds(day, zone)
             group = OwnDayGroup(appointment.location, zone_label(zone, start, end), [])
             groups[appointment.location_id] = group
-        group.visits.append(Visit(appointment, zone))
+        group.visits.append(_shown(appointment, zone))
     mark_needs_review(v for group in groups.values() for v in group.visits)
     return sorted(groups.values(), key=lambda g: (g.location.order, g.location.name))
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Value
+from django.http import HttpRequest
 from django.utils import timezone
 
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Room, Service
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action
+from imsclinic.core.permissions import is_clinic_staff, sees_every_patient, visits_actionable_by
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.availability import (
     AvailabilityQuery,
@@ -45,6 +49,55 @@ def upcoming_appointments_for_patient(patient: Patient, limit: int = 10) -> Quer
         .select_related("practitioner", "location", "service", "room")
         .order_by("start")[:limit]
     )
+
+
+def with_patient_shown(visits: QuerySet[Appointment], user: Any) -> QuerySet[Appointment]:
+    """Annotate each visit with `patient_shown`: whether this user sees whose visit it is.
+
+    The same rule as acting on the visit (`scheduling.act_on_visit`): the owner and the front
+    desk see every patient; a practitioner their own visits' and their care team's. Anyone
+    else sees the visit as busy time only. One subquery in the page's own query, so a page
+    decides for all its visits at once.
+    """
+    if user is None or not is_clinic_staff(user):
+        return visits.annotate(patient_shown=Value(False))
+    if sees_every_patient(user):
+        return visits.annotate(patient_shown=Value(True))
+    actionable = visits_actionable_by(user).filter(pk=OuterRef("pk"))
+    return visits.annotate(patient_shown=Exists(actionable))
+
+
+def visits_shown_recorded(
+    request: HttpRequest | None,
+    *,
+    user: Any,
+    object_type: str,
+    visits: Iterable[Appointment],
+    detail: dict[str, Any],
+) -> None:
+    """Write one VIEW row per patient whose visits a page or list showed this user by name.
+
+    The row names the patient and the visits shown; a page that named nobody writes one row
+    without a patient. Visits shown as busy time only are not patient information and are
+    left out.
+    """
+    shown: dict[int, list[int]] = {}
+    for visit in visits:
+        shown.setdefault(visit.patient_id, []).append(visit.pk)
+    if not shown:
+        audit_record(
+            actor=user, action=Action.VIEW, object_type=object_type, request=request, detail=detail
+        )
+        return
+    for patient_id, visit_ids in sorted(shown.items()):
+        audit_record(
+            actor=user,
+            action=Action.VIEW,
+            object_type=object_type,
+            patient_id=patient_id,
+            request=request,
+            detail={**detail, "visits": sorted(visit_ids)},
+        )
 
 
 def _window(start_date: dt.date, days: int) -> tuple[dt.datetime, dt.datetime]:

@@ -637,13 +637,19 @@ _TRANSITIONS: dict[tuple[str, str], str] = {
 }
 
 
-def allowed_status_changes(appointment: Appointment, actor: Any) -> list[str]:
-    """Return the statuses this actor may move the visit to now (for buttons on pages)."""
-    # The visit rule once per visit, not once per transition: the calendar asks for every
-    # visit it shows.
+def allowed_status_changes(
+    appointment: Appointment, actor: Any, *, may_act: bool | None = None
+) -> list[str]:
+    """Return the statuses this actor may move the visit to now (for buttons on pages).
+
+    `may_act` is the visit rule's answer when the caller already has it for a whole page of
+    visits (`selectors.with_patient_shown`); otherwise the rule is asked here, for this visit.
+    """
     if actor is None or not is_clinic_staff(actor):
         return []
-    if not actor.has_perm("scheduling.act_on_visit", appointment):
+    if may_act is None:
+        may_act = actor.has_perm("scheduling.act_on_visit", appointment)
+    if not may_act:
         return []
     return [
         to

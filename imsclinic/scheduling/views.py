@@ -42,6 +42,7 @@ from imsclinic.scheduling.feed import (
 from imsclinic.scheduling.feed_services import practitioner_feed_revoke
 from imsclinic.scheduling.ics import practitioner_feed_ics
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
+from imsclinic.scheduling.selectors import visits_shown_recorded
 from imsclinic.scheduling.services import (
     BookingError,
     allowed_status_changes,
@@ -173,9 +174,10 @@ def _action_label(target: str) -> str:
 def _actions_for(visit: Visit, user: Any, now: dt.datetime) -> list[StatusAction]:
     """Return the status changes this user may make now; the service has the last word."""
     appointment = visit.appointment
+    # The page's query already answered the visit rule for every visit (`shows_patient`).
     return [
         StatusAction(target, _action_label(target))
-        for target in allowed_status_changes(appointment, user)
+        for target in allowed_status_changes(appointment, user, may_act=visit.shows_patient)
         # A no-show only once the start has passed (the service refuses it before).
         if target != AppointmentStatus.NO_SHOW or appointment.start <= now
     ]
@@ -183,21 +185,33 @@ def _actions_for(visit: Visit, user: Any, now: dt.datetime) -> list[StatusAction
 
 def _decorate(visits: list[Visit], request: HttpRequest, now: dt.datetime) -> None:
     """Attach each visit's buttons and whether its patient's record may be opened."""
-    sees_all = request.user.has_perm("scheduling.view_all_appointments")
     for visit in visits:
+        if not visit.shows_patient:
+            continue  # busy time: no patient, so nothing to open and nothing to do
         visit.actions = _actions_for(visit, request.user, now)
         visit.can_cancel = (
             visit.appointment.status == AppointmentStatus.BOOKED and visit.appointment.start > now
         )
-        # Booking puts the practitioner on the patient's care team, so a practitioner may
-        # open the records of their own patients; the front desk and owner open all.
-        visit.patient_link = sees_all or (visit.appointment.practitioner.user_id == request.user.pk)
+        # The front desk and the owner open every record, a practitioner their care team's;
+        # booking puts the practitioner on the patient's care team.
+        visit.patient_link = True
         visit.note_link = (
             visit.appointment.service.requires_ims_credential
             and visit.appointment.practitioner.user_id == request.user.pk
             and visit.appointment.status
             not in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
         )
+
+
+def _record_shown(request: HttpRequest, visits: list[Visit], detail: dict[str, Any]) -> None:
+    """Audit the page: one VIEW row per patient it named (busy time names nobody)."""
+    visits_shown_recorded(
+        request,
+        user=request.user,
+        object_type="calendar",
+        visits=[visit.appointment for visit in visits if visit.shows_patient],
+        detail=detail,
+    )
 
 
 # -- pages ----------------------------------------------------------------------------
@@ -223,8 +237,14 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
             location=choice.location,
             day=choice.day,
             step_minutes=choice.location.clinic.slot_step_minutes,
+            viewer=request.user,
         )
         _decorate(grid.visits, request, timezone.now())
+        _record_shown(
+            request,
+            grid.visits,
+            {"view": "day", "date": choice.day.isoformat(), "location": choice.location.pk},
+        )
         context.update(grid=grid, summary=describe_day(grid), next_url=request.get_full_path())
     return render(request, "scheduling/calendar_day.html", context)
 
@@ -248,7 +268,13 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
         .date(),
     }
     if choice.location is not None:
-        context["week"] = week_grid(location=choice.location, first_day=monday)
+        week = week_grid(location=choice.location, first_day=monday, viewer=request.user)
+        context["week"] = week
+        _record_shown(
+            request,
+            [visit for row in week.rows for cell in row.cells for visit in cell.visits],
+            {"view": "week", "date": monday.isoformat(), "location": choice.location.pk},
+        )
     return render(request, "scheduling/calendar_week.html", context)
 
 
@@ -264,10 +290,15 @@ def calendar_mine(request: HttpRequest) -> HttpResponse:
         if home is not None:
             choice.day = timezone.now().astimezone(home.zone).date()
             choice.form = CalendarForm(initial={"date": choice.day}, locations=choice.locations)
-    groups = own_day(practitioner=practitioner, day=choice.day)
+    groups = own_day(practitioner=practitioner, day=choice.day, viewer=request.user)
     now = timezone.now()
     for group in groups:
         _decorate(group.visits, request, now)
+    _record_shown(
+        request,
+        [visit for group in groups for visit in group.visits],
+        {"view": "mine", "date": choice.day.isoformat()},
+    )
     links = _day_links("calendar_mine", choice, 1)
     for key in ("previous", "next"):
         if links[key]:
@@ -393,9 +424,18 @@ def appointment_cancel_staff(request: HttpRequest, appointment_id: int) -> HttpR
                     },
                 )
                 return redirect(back)
+    # The page names the patient: a look at their visit.
+    audit_record(
+        actor=request.user,  # type: ignore[arg-type]
+        action=Action.VIEW,
+        object_type="appointment",
+        object_id=appointment.pk,
+        patient_id=appointment.patient_id,
+        request=request,
+    )
     context = {
         "appointment": appointment,
-        "visit": Visit(appointment, appointment.location.zone),
+        "visit": Visit(appointment, appointment.location.zone, shows_patient=True),
         "form": form,
         "late": late,
         "late_hours": appointment.location.clinic.late_cancellation_hours,

@@ -8,7 +8,9 @@ from decimal import Decimal
 
 import pytest
 import schemathesis
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,6 +21,7 @@ from conftest import weekday_shifts
 from imsclinic.accounts.models import User
 from imsclinic.api.tests.test_openapi import CHECKS, FUZZ, api_schema, wsgi_app  # noqa: F401
 from imsclinic.clinic.models import Location, Service
+from imsclinic.core.models import Action, AuditEvent
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift
 
@@ -310,6 +313,54 @@ def test_a_practitioner_lists_only_their_own_and_their_care_teams_upcoming_visit
     make_visit(other_patient, other_physio, assessment, location, start + dt.timedelta(days=8))
     ids = [i["id"] for i in api_client(physio).get("/api/v1/appointments").json()["items"]]
     assert ids == [theirs.pk, colleagues.pk]
+
+
+def test_each_patient_a_staff_list_shows_gets_an_audit_row(
+    api_client, patient, other_patient, physio, other_physio, assessment, location
+):
+    start = at_ten(weekday_ahead())
+    first = make_visit(patient, physio, assessment, location, start)
+    again = make_visit(patient, physio, assessment, location, start + dt.timedelta(days=7))
+    otto = make_visit(other_patient, other_physio, assessment, location, start)
+
+    api_client(physio).get("/api/v1/appointments")
+
+    [row] = AuditEvent.objects.filter(actor=physio, object_type="appointment_list")
+    assert (row.action, row.patient_id) == (Action.VIEW, patient.pk)
+    assert row.detail == {"via": "api", "visits": [first.pk, again.pk]}
+    assert not AuditEvent.objects.filter(patient_id=other_patient.pk).exists(), otto
+
+
+def test_an_empty_staff_list_is_still_audited(api_client, other_physio):
+    api_client(other_physio).get("/api/v1/appointments")
+    [row] = AuditEvent.objects.filter(actor=other_physio, object_type="appointment_list")
+    assert row.patient_id is None
+
+
+def test_the_staff_list_asks_no_more_as_visits_grow_but_an_audit_row_per_patient(
+    api_client, physio, other_physio, assessment, location, front_desk
+):
+    client = api_client(front_desk)
+    client.get("/api/v1/appointments")  # the token's first use is noted once
+    start = at_ten(weekday_ahead())
+
+    def listed(count: int) -> tuple[int, int]:
+        for _ in range(count):
+            n = Appointment.objects.count()
+            person = Patient.objects.create(
+                given_name=f"Listed{n}", family_name="Person", date_of_birth=dt.date(1980, 1, 1)
+            )
+            who = physio if n % 2 else other_physio
+            make_visit(person, who, assessment, location, start + dt.timedelta(days=n))
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/api/v1/appointments").status_code == 200
+        rows = sum(1 for q in queries.captured_queries if "core_auditevent" in q["sql"])
+        return len(queries) - rows, rows
+
+    few = listed(1)
+    many = listed(5)
+    assert few[0] == many[0]
+    assert (few[1], many[1]) == (1, 6)
 
 
 def test_a_patient_cancels_their_own_visit(api_client, patient, physio, assessment, location):

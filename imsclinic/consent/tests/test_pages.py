@@ -65,6 +65,18 @@ def test_the_patient_reads_the_exact_text_and_signs_it(
     assert reverse("portal_consent_pdf", args=[signature.pk]) in summary
 
 
+def test_the_patient_s_look_at_their_consent_is_audited(
+    patient: Patient, version: ConsentVersion
+) -> None:
+    consent_sign(
+        patient=patient, version=version, agreed=True, signer_name="Pat Ient", actor=patient.user
+    )
+    page = client_for(patient.user).get(reverse("portal_consent"))  # type: ignore[arg-type]
+    assert "You signed version 1 on" in page.content.decode()
+    event = AuditEvent.objects.get(action=Action.VIEW, object_type="consent")
+    assert (event.actor, event.patient_id) == (patient.user, patient.pk)
+
+
 def test_the_form_says_what_is_missing_and_keeps_what_was_typed(
     patient: Patient, version: ConsentVersion
 ) -> None:

@@ -119,6 +119,19 @@ def test_front_desk_edits_demographics_and_the_change_is_audited(cast, patient):
     assert event.actor == cast["front_desk"]
 
 
+def test_opening_the_edit_form_is_audited_as_a_look_at_the_record(cast, patient):
+    response = client_for(cast["front_desk"]).get(reverse("patient_edit", args=[patient.pk]))
+    assert response.status_code == 200
+    assert b'value="Ient"' in response.content
+    event = AuditEvent.objects.get(patient=patient, action="view")
+    assert (event.actor, event.object_type, event.object_id) == (
+        cast["front_desk"],
+        "patient",
+        str(patient.pk),
+    )
+    assert event.detail == {"page": "edit"}
+
+
 def test_a_bad_date_of_birth_is_explained_and_nothing_changes(cast, patient):
     client = client_for(cast["front_desk"])
     response = client.post(
