@@ -1,7 +1,8 @@
 """The audit log: write rows (`audit_record`), seal them into a hash chain, verify the chain.
 
 `audit_record` is one plain INSERT in the caller's transaction: no lock, no read of the row
-before, so audited requests do not wait for each other. The sealer (`seal_pending`, run by
+before, so audited requests do not wait for each other; `audit_record_per_patient` writes
+a page's one-row-per-patient-shown in a single INSERT. The sealer (`seal_pending`, run by
 the worker every second) chains committed rows afterwards, one at a time, into
 `AuditSeal`: position, previous hash, hash of position, row id and payload. It never passes
 over a row whose transaction has yet to commit: on PostgreSQL it takes rows in the order of
@@ -16,11 +17,11 @@ import ipaddress
 import logging
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
@@ -66,6 +67,34 @@ def _field_text(value: object, limit: int) -> str:
     return text[:limit]
 
 
+def _event(
+    *,
+    actor: User | None,
+    action: Action | str,
+    object_type: str,
+    object_id: object,
+    patient_id: int | None,
+    outcome: Outcome | str,
+    request: HttpRequest | None,
+    detail: dict[str, Any] | None,
+) -> AuditEvent:
+    authenticated = actor is not None and actor.is_authenticated
+    return AuditEvent(
+        at=timezone.now(),
+        actor=actor if authenticated else None,
+        actor_email=actor.email if authenticated and actor is not None else "",
+        role=actor.role if authenticated and actor is not None else "anonymous",
+        patient_id=patient_id,
+        action=str(action),
+        object_type=_field_text(object_type, 60),
+        object_id=_field_text(object_id, 60),
+        ip=client_ip(request),
+        outcome=str(outcome),
+        # Stored in the same canonical form the seal covers, so a re-read row matches.
+        detail=canonical_detail(detail or {}),
+    )
+
+
 def audit_record(
     *,
     actor: User | None,
@@ -81,23 +110,50 @@ def audit_record(
     """Append one row to the audit log in the caller's transaction; the sealer chains it."""
     # No transaction of its own: inside the caller's, a failure here undoes the change it
     # records, and a rollback of the change takes the row with it.
-    authenticated = actor is not None and actor.is_authenticated
-    event = AuditEvent(
-        at=timezone.now(),
-        actor=actor if authenticated else None,
-        actor_email=actor.email if authenticated and actor is not None else "",
-        role=actor.role if authenticated and actor is not None else "anonymous",
+    event = _event(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
         patient_id=patient.pk if patient is not None else _patient_pk(patient_id),
-        action=str(action),
-        object_type=_field_text(object_type, 60),
-        object_id=_field_text(object_id, 60),
-        ip=client_ip(request),
-        outcome=str(outcome),
-        # Stored in the same canonical form the seal covers, so a re-read row matches.
-        detail=canonical_detail(detail or {}),
+        outcome=outcome,
+        request=request,
+        detail=detail,
     )
     event.save()
     return event
+
+
+def audit_record_per_patient(
+    *,
+    actor: User | None,
+    action: Action | str,
+    object_type: str,
+    shown: Mapping[int, dict[str, Any]],
+    request: HttpRequest | None = None,
+) -> None:
+    """Append one row per patient a page showed (patient id -> the row's detail), in one INSERT.
+
+    The rows are exactly those `audit_record` would write one by one, so the sealer chains
+    them the same way; a calendar naming a hundred patients costs one statement, not a
+    hundred.
+    """
+    events = [
+        _event(
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id="",
+            patient_id=patient_id,
+            outcome=Outcome.ALLOWED,
+            request=request,
+            detail=detail,
+        )
+        for patient_id, detail in shown.items()
+    ]
+    # The model's queryset refuses bulk_create so that nothing else writes rows; this is the
+    # audit module's own way in, building each row as audit_record does.
+    models.QuerySet.bulk_create(AuditEvent.objects.all(), events)
 
 
 def _patient_pk(value: object) -> int | None:

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Room, Service
-from imsclinic.core.audit import audit_record
+from imsclinic.core.audit import audit_record, audit_record_per_patient
 from imsclinic.core.models import Action
 from imsclinic.core.permissions import is_clinic_staff, sees_every_patient, visits_actionable_by
 from imsclinic.patients.models import Patient
@@ -89,15 +89,16 @@ def visits_shown_recorded(
             actor=user, action=Action.VIEW, object_type=object_type, request=request, detail=detail
         )
         return
-    for patient_id, visit_ids in sorted(shown.items()):
-        audit_record(
-            actor=user,
-            action=Action.VIEW,
-            object_type=object_type,
-            patient_id=patient_id,
-            request=request,
-            detail={**detail, "visits": sorted(visit_ids)},
-        )
+    audit_record_per_patient(
+        actor=user,
+        action=Action.VIEW,
+        object_type=object_type,
+        request=request,
+        shown={
+            patient_id: {**detail, "visits": sorted(visit_ids)}
+            for patient_id, visit_ids in sorted(shown.items())
+        },
+    )
 
 
 def _window(start_date: dt.date, days: int) -> tuple[dt.datetime, dt.datetime]:

@@ -21,6 +21,7 @@ from imsclinic.core.audit import (
     ChainBreak,
     ChainHead,
     audit_record,
+    audit_record_per_patient,
     chain_head,
     client_ip,
     seal_pending,
@@ -106,6 +107,26 @@ class TestTheChain:
         status, out, err = run_verify()
         assert status == 0, err
         assert out.splitlines()[0] == "Audit log intact: 120 rows verified."
+
+    def test_rows_written_per_patient_in_one_statement_are_sealed_and_verify_like_any_other(
+        self, django_assert_num_queries
+    ):
+        write_rows(2)
+        shown = {n: {"view": "week", "visits": [n * 10]} for n in range(1, 41)}
+        with django_assert_num_queries(1):
+            audit_record_per_patient(
+                actor=None, action=Action.VIEW, object_type="calendar", shown=shown
+            )
+        write_rows(1)
+
+        assert seal_pending() == 43
+        rows = AuditEvent.objects.filter(object_type="calendar").order_by("id")
+        assert [(row.patient_id, row.detail["visits"]) for row in rows] == [
+            (n, [n * 10]) for n in range(1, 41)
+        ]
+        status, out, err = run_verify()
+        assert status == 0, err
+        assert out.splitlines()[0] == "Audit log intact: 43 rows verified."
 
     def test_a_written_row_waits_outside_the_chain_until_the_sealer_runs(self):
         write_rows(3)
