@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from imsclinic.accounts.middleware import user_has_mfa
 from imsclinic.accounts.models import ApiToken, User, hash_secret, new_secret
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
@@ -48,6 +49,16 @@ def api_token_issue(
         raise ValidationError({"name": _("Keep the name to 100 characters or fewer.")})
     if not user.is_active:
         raise ValidationError(_("This account is deactivated, so it cannot hold an API token."))
+    if user.is_clinic_staff and not user_has_mfa(user):
+        # A token skips the second factor at every call, so it is only as safe as an account
+        # that has one: staff get a token once their authenticator app is set up.
+        raise ValidationError(
+            _(
+                "Staff accounts need two-factor authentication before they can hold an API "
+                "token. Set up an authenticator app (Account, Two-factor authentication), "
+                "then issue the token."
+            )
+        )
     raw = ApiToken.PREFIX + new_secret()
     with transaction.atomic():
         token = ApiToken.objects.create(

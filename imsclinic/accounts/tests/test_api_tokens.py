@@ -7,13 +7,15 @@ import io
 import re
 
 import pytest
+from allauth.mfa.models import Authenticator
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from imsclinic.accounts.models import ApiToken, hash_secret
+from conftest import make_user
+from imsclinic.accounts.models import ApiToken, Role, hash_secret
 from imsclinic.accounts.tokens import api_token_authenticate, api_token_issue, api_token_revoke
 from imsclinic.core.models import AuditEvent
 
@@ -168,6 +170,27 @@ def test_the_issue_command_refuses_an_unknown_email(db):
     assert not ApiToken.objects.exists()
 
 
+def test_the_issue_command_refuses_staff_without_two_factor_authentication(db):
+    make_user("newdesk@cedar.example", Role.FRONT_DESK, mfa=False)
+    with pytest.raises(CommandError, match="need two-factor authentication"):
+        run("issue_api_token", "newdesk@cedar.example")
+    assert not ApiToken.objects.exists()
+
+
+def test_a_staff_member_gets_a_token_once_their_authenticator_is_set_up(db):
+    desk = make_user("newdesk@cedar.example", Role.FRONT_DESK, mfa=False)
+    with pytest.raises(ValidationError, match="Set up an authenticator app"):
+        api_token_issue(user=desk, name="report script", actor=None)
+    Authenticator.objects.create(user=desk, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    _token, raw = api_token_issue(user=desk, name="report script", actor=None)
+    assert bearer(raw).get(PATIENTS_URL).status_code == 200
+
+
+def test_a_patient_needs_no_authenticator_for_a_token(cast):
+    out, _err = run("issue_api_token", cast["patient"].email)
+    assert out.strip().startswith(ApiToken.PREFIX)
+
+
 def test_the_revoke_command_revokes_one_token_by_its_hint(cast):
     _kept, kept_raw = api_token_issue(user=cast["owner"], name="keep", actor=None)
     gone, gone_raw = api_token_issue(user=cast["owner"], name="lose", actor=None)
@@ -228,6 +251,14 @@ def test_creating_a_token_shows_it_once(cast, patient):
     assert "Monthly report" in again
     assert f"{raw[:8]}…" in again
     assert "no-store" in response["Cache-Control"]
+
+
+def test_the_token_page_sends_staff_without_an_authenticator_to_set_one_up(db):
+    desk = make_user("newdesk@cedar.example", Role.FRONT_DESK, mfa=False)
+    response = signed_in(desk).post(reverse("api_tokens"), {"name": "Monthly report"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_activate_totp")
+    assert not ApiToken.objects.exists()
 
 
 def test_a_token_without_a_name_is_refused_next_to_the_field(cast):
