@@ -109,8 +109,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # After messages: a timed-out staff member is told why they were signed out.
-    "imsclinic.accounts.middleware.StaffSessionTimeoutMiddleware",
+    # After messages: whoever timed out is told why they were signed out.
+    "imsclinic.accounts.middleware.SessionTimeoutMiddleware",
     "imsclinic.accounts.middleware.StaffMFARequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -224,6 +224,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 STAFF_IDLE_TIMEOUT_MINUTES = envint("STAFF_IDLE_TIMEOUT_MINUTES", 15)
 STAFF_SESSION_MAX_HOURS = envint("STAFF_SESSION_MAX_HOURS", 10)
+PATIENT_IDLE_TIMEOUT_MINUTES = envint("PATIENT_IDLE_TIMEOUT_MINUTES", 30)
 
 # Security headers.
 SECURE_CSP = {

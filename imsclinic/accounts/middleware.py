@@ -1,4 +1,4 @@
-"""Session rules for staff: MFA before anything else, idle and absolute time-outs."""
+"""Session rules: idle time-outs for everyone; for staff, MFA first and an absolute time-out."""
 
 from __future__ import annotations
 
@@ -56,21 +56,31 @@ def mark_session_start(request: HttpRequest) -> None:
     request.session[SESSION_LAST_SEEN] = now
 
 
-class StaffSessionTimeoutMiddleware:
-    """End a staff session after idle minutes or once its absolute lifetime is spent."""
+class SessionTimeoutMiddleware:
+    """End a session left idle too long, and a staff session once its lifetime is spent.
+
+    Staff are held to `STAFF_IDLE_TIMEOUT_MINUTES` and `STAFF_SESSION_MAX_HOURS`; patients
+    to `PATIENT_IDLE_TIMEOUT_MINUTES` (their portal shows their own health information).
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if user.is_authenticated and user.is_clinic_staff:  # type: ignore[union-attr]
+        if user.is_authenticated:
             now = time.time()
             started = request.session.setdefault(SESSION_STARTED, now)
             last_seen = request.session.get(SESSION_LAST_SEEN, now)
-            idle_limit = settings.STAFF_IDLE_TIMEOUT_MINUTES * 60
-            absolute_limit = settings.STAFF_SESSION_MAX_HOURS * 3600
-            if now - last_seen > idle_limit or now - started > absolute_limit:
+            if user.is_clinic_staff:  # type: ignore[union-attr]
+                idle_limit = settings.STAFF_IDLE_TIMEOUT_MINUTES * 60
+                timed_out = (
+                    now - last_seen > idle_limit
+                    or now - started > settings.STAFF_SESSION_MAX_HOURS * 3600
+                )
+            else:
+                timed_out = now - last_seen > settings.PATIENT_IDLE_TIMEOUT_MINUTES * 60
+            if timed_out:
                 logout(request)
                 messages.info(request, _("For privacy you were signed out. Please sign in again."))
                 login_url = reverse("account_login")

@@ -1,4 +1,4 @@
-"""Sessions: a new id at sign-in, gone at sign-out, staff time-outs, failed-login limits."""
+"""Sessions: a new id at sign-in, gone at sign-out, idle and staff time-outs, login limits."""
 
 from __future__ import annotations
 
@@ -198,3 +198,40 @@ def test_four_failures_still_leave_room_for_the_right_password(patient_user, oth
 
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(patient_user.pk)
+
+
+def test_a_patient_idle_past_the_limit_lands_on_sign_in_with_a_calm_message(
+    patient_user, patient, settings
+):
+    assert settings.PATIENT_IDLE_TIMEOUT_MINUTES == 30
+    client = Client()
+    sign_in(client, patient_user.email)
+    shift_clocks(client, idle=31 * MINUTE)
+    key = session_key(client)
+
+    response = client.get(reverse("portal_home"), follow=True)
+
+    login, status = response.redirect_chain[0]
+    assert status == 302
+    assert login == reverse("account_login") + "?" + urlencode({"next": reverse("portal_home")})
+    assert "For privacy you were signed out. Please sign in again." in response.content.decode()
+    assert not SessionStore().exists(key)
+    assert client.get(reverse("portal_home"))["Location"].startswith(reverse("account_login"))
+
+
+def test_a_patient_active_within_the_limit_stays_signed_in(patient_user, patient):
+    client = Client()
+    sign_in(client, patient_user.email)
+    shift_clocks(client, idle=29 * MINUTE, age=20 * 60 * MINUTE)
+
+    assert client.get(reverse("portal_home")).status_code == 200
+    assert time.time() - client.session[SESSION_LAST_SEEN] < MINUTE
+
+
+def test_the_patient_idle_limit_follows_the_setting(patient_user, patient, settings):
+    settings.PATIENT_IDLE_TIMEOUT_MINUTES = 5
+    client = Client()
+    sign_in(client, patient_user.email)
+    shift_clocks(client, idle=6 * MINUTE)
+
+    assert client.get(reverse("portal_home"))["Location"].startswith(reverse("account_login"))
