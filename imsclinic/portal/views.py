@@ -65,7 +65,7 @@ def portal_home(request: HttpRequest) -> HttpResponse:
         past = list(
             Appointment.objects.filter(patient=patient)
             .filter(Q(start__lt=now) | Q(status=AppointmentStatus.CANCELLED))
-            .select_related("service", "practitioner", "location")
+            .select_related("service", "practitioner", "location", "rescheduled_to__location")
             .order_by("-start", "-pk")[:PAST_VISITS_SHOWN]
         )
     context = {"patient": patient, "upcoming": upcoming, "past": past}

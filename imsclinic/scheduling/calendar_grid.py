@@ -254,7 +254,7 @@ def _load(location: Location, first_day: dt.date, last_day: dt.date, viewer: Any
             ),
             viewer,
         )
-        .select_related("patient", "practitioner", "service", "room")
+        .select_related("patient", "practitioner", "service", "room", "rescheduled_to__location")
         .order_by("start", "pk")
     )
     practitioners: dict[int, Practitioner] = {}
@@ -505,7 +505,9 @@ def own_day(*, practitioner: Practitioner, day: dt.date, viewer: Any = None) -> 
             ),
             viewer,
         )
-        .select_related("patient", "practitioner", "service", "room", "location")
+        .select_related(
+            "patient", "practitioner", "service", "room", "location", "rescheduled_to__location"
+        )
         .order_by("start", "pk")
     ):
         zone = appointment.location.zone

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -132,6 +134,26 @@ class Appointment(models.Model):
     def is_active(self) -> bool:
         """Say whether this visit still holds its practitioner and bed."""
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def moved_to(self) -> Appointment | None:
+        """Return the visit this one was moved to, or None (select_related it for lists)."""
+        if self.status != AppointmentStatus.CANCELLED:
+            return None
+        try:
+            return self.rescheduled_to  # type: ignore[no-any-return]
+        except Appointment.DoesNotExist:
+            return None
+
+    @property
+    def status_text(self) -> str:
+        """Return the status in words; a moved visit says when it moved to, not "Cancelled"."""
+        moved = self.moved_to
+        if moved is None:
+            return str(self.get_status_display())  # type: ignore[attr-defined]
+        local = moved.start.astimezone(ZoneInfo(moved.location.time_zone))
+        when = f"{dateformat.format(local, 'D j M Y, g:i A')} {local.tzname()}"
+        return gettext("Moved to %(when)s") % {"when": when}
 
 
 class Shift(models.Model):

@@ -19,7 +19,11 @@ from imsclinic.scheduling.availability import Slot
 from imsclinic.scheduling.booking_views import Flow, picker_context, time_label
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Course, Shift, TimeOff
 from imsclinic.scheduling.selectors import available_slots
-from imsclinic.scheduling.services import appointment_book
+from imsclinic.scheduling.services import (
+    appointment_book,
+    appointment_cancel,
+    appointment_reschedule,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -465,6 +469,31 @@ class TestRescheduling:
         again = client.post(chosen.split("?")[0], form_values(chosen))
         assert again["Location"] == reverse("portal_booked", args=[new.pk])
         assert Appointment.objects.filter(patient=patient, status="booked").count() == 1
+
+    def test_a_moved_visit_reads_moved_to_its_new_time_in_the_visit_list(
+        self, cast, patient, physio, location, ims_service, had_assessment, schedule
+    ):
+        slots = free_slots(ims_service, physio.practitioner, location, from_days=4)
+        old = appointment_book(
+            patient=patient,
+            practitioner=physio.practitioner,
+            service=ims_service,
+            location=location,
+            start=slots[0].start,
+            actor=cast["patient"],
+        )
+        new = appointment_reschedule(appointment=old, start=slots[3].start, actor=cast["patient"])
+        cancelled = visit_in(patient, physio, location, ims_service, dt.timedelta(days=9))
+        appointment_cancel(appointment=cancelled, actor=cast["patient"])
+
+        text = text_of(signed_in(cast["patient"]).get(reverse("portal_home")))
+
+        local = new.start.astimezone(VANCOUVER)
+        when = f"{local:%a} {local.day} {local:%b %Y}, {time_label(new.start, VANCOUVER)}"
+        assert f"Moved to {when}" in text
+        assert text.count("Moved to") == 1
+        # A visit cancelled outright still says so.
+        assert text.count("Cancelled") == 1
 
     def test_inside_the_late_window_moving_online_is_refused_with_a_phone_number(
         self, cast, patient, physio, location, ims_service

@@ -170,6 +170,18 @@ class TestDayView:
         assert "<del>Pat Ient</del>" in page
         assert "Cancelled" in page
 
+    def test_a_moved_visit_says_when_it_moved_to_in_the_days_list(
+        self, front_desk, location, physio, patient, ims_service, shifts
+    ):
+        old = visit(patient, physio, ims_service, at(10), status=AppointmentStatus.CANCELLED)
+        new = visit(patient, physio, ims_service, at(14, day=MONDAY + dt.timedelta(days=1)))
+        new.rescheduled_from = old
+        new.save(update_fields=["rescheduled_from"])
+        page = signed_in(front_desk).get(day_url(location)).content.decode()
+
+        assert "Moved to Tue 4 Mar 2031, 2:00 PM PST" in page
+        assert "Cancelled" not in page
+
     def test_the_list_of_the_day_holds_every_visit_in_time_order(
         self,
         front_desk,
