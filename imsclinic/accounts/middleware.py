@@ -33,6 +33,11 @@ MFA_SETUP_PATHS = (
 )
 
 
+# A patient's idle clock is moved on at most once a minute, so that each page they open
+# does not also write their session row; a minute is nothing against a 30-minute limit.
+PATIENT_LAST_SEEN_RESOLUTION = 60
+
+
 def user_has_mfa(user: object) -> bool:
     """Say whether the user has an active TOTP authenticator."""
     from allauth.mfa.models import Authenticator
@@ -72,7 +77,8 @@ class SessionTimeoutMiddleware:
             now = time.time()
             started = request.session.setdefault(SESSION_STARTED, now)
             last_seen = request.session.get(SESSION_LAST_SEEN, now)
-            if user.is_clinic_staff:  # type: ignore[union-attr]
+            staff = user.is_clinic_staff  # type: ignore[union-attr]
+            if staff:
                 idle_limit = settings.STAFF_IDLE_TIMEOUT_MINUTES * 60
                 timed_out = (
                     now - last_seen > idle_limit
@@ -87,7 +93,8 @@ class SessionTimeoutMiddleware:
                 if request.method == "GET":
                     login_url += "?" + urlencode({"next": request.get_full_path()})
                 return _redirect(request, login_url)
-            request.session[SESSION_LAST_SEEN] = now
+            if staff or now - last_seen >= PATIENT_LAST_SEEN_RESOLUTION:
+                request.session[SESSION_LAST_SEEN] = now
         return self.get_response(request)
 
 
