@@ -18,7 +18,6 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-
 # The links allauth puts in its emails' context, built from the request's host.
 EMAIL_LINKS = ("activate_url", "password_reset_url", "signup_url")
 

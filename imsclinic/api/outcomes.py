@@ -18,7 +18,7 @@ from imsclinic.core.access import own_patient
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, clean_text
 from imsclinic.outcomes import scoring
-from imsclinic.outcomes.errors import OutcomeRefused
+from imsclinic.outcomes.errors import OutcomeDuplicate, OutcomeRefused
 from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource, Timing
 from imsclinic.outcomes.progress import SignedSession, number_result
 from imsclinic.outcomes.selectors import current_plan, results_for
@@ -269,6 +269,7 @@ def _refusal(error: OutcomeRefused) -> list[dict[str, Any]]:
         401: ErrorOut,
         403: ErrorOut,
         404: ErrorOut,
+        409: ErrorOut,
         422: ValidationErrorOut,
     },
     summary="Record an answered questionnaire",
@@ -276,8 +277,11 @@ def _refusal(error: OutcomeRefused) -> list[dict[str, Any]]:
         "Store one answered questionnaire for the patient (source api); it is scored by the "
         "instrument's published rule. The patient records their own; the owner and "
         "practitioners on the care team enter any. 422 lists what is wrong: loc is "
-        '["body", "answers", 3] for the fourth item; 400 for a body that is not JSON. The '
-        "front desk gets 403; anyone else 404. Results are never changed afterwards. Audited."
+        '["body", "answers", 3] for the fourth item, or a date before the patient\'s birth '
+        "or first visit; 400 for a body that is not JSON. 409 when the questionnaire is "
+        "already recorded for that visit (one per visit; pain before and after needling "
+        "apart). The front desk gets 403; anyone else 404. Results are never changed "
+        "afterwards. Audited."
     ),
 )
 def post_outcome(
@@ -321,6 +325,8 @@ def post_outcome(
             actor=user,
             request=request,
         )
+    except OutcomeDuplicate as duplicate:
+        return Status(409, {"detail": str(duplicate)})
     except OutcomeRefused as error:
         return Status(422, {"detail": _refusal(error)})
     signed = signed_sessions([patient.pk]).get(patient.pk, [])

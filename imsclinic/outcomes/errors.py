@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -20,3 +21,14 @@ class OutcomeRefused(Exception):
         self.errors: dict[str, str] = dict(errors or {})
         self.message = message or _("Correct the marked answers.")
         super().__init__(self.message)
+
+
+class OutcomeDuplicate(OutcomeRefused):
+    """The questionnaire is already recorded for this visit (or, on paper, for this day).
+
+    `earlier` is the result that stands; str() says which it is and what to do.
+    """
+
+    def __init__(self, message: str, *, earlier: Any) -> None:
+        super().__init__(message)
+        self.earlier = earlier

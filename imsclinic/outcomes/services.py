@@ -10,14 +10,16 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, clean_text
 from imsclinic.outcomes import scoring
-from imsclinic.outcomes.errors import OutcomeRefused
+from imsclinic.outcomes.errors import OutcomeDuplicate, OutcomeRefused
+from imsclinic.outcomes.instruments import definition
 from imsclinic.outcomes.models import (
     PSFS_MAX_ACTIVITIES,
     PSFS_MIN_ACTIVITIES,
@@ -86,6 +88,112 @@ def _clean_labels(
     return cleaned
 
 
+def _first_known_day(patient: Patient, zone: Any) -> dt.date:
+    """Return the day the clinic first knew the patient: registration or first visit."""
+    from imsclinic.scheduling.models import Appointment
+
+    first_visit = (
+        Appointment.objects.filter(patient=patient)
+        .order_by("start")
+        .values_list("start", flat=True)
+        .first()
+    )
+    known = patient.created_at if first_visit is None else min(patient.created_at, first_visit)
+    return known.astimezone(zone).date()
+
+
+def _date_errors(patient: Patient, taken_at: dt.datetime, now: dt.datetime) -> dict[str, str]:
+    """Refuse a result dated in the future, before birth, or before the clinic knew them."""
+    if taken_at > now + FUTURE_SLACK:
+        return {"taken_at": _("The date cannot be in the future.")}
+    zone = clinic_zone()
+    day = taken_at.astimezone(zone).date()
+    if day < patient.date_of_birth:
+        return {
+            "taken_at": _("The date is before the patient's date of birth (%(born)s).")
+            % {"born": formats.date_format(patient.date_of_birth, "j M Y")}
+        }
+    first = _first_known_day(patient, zone)
+    if day < first:
+        return {
+            "taken_at": _(
+                "The date is before the patient's first visit or registration with the clinic "
+                "(%(first)s)."
+            )
+            % {"first": formats.date_format(first, "j M Y")}
+        }
+    return {}
+
+
+def duplicate_message(earlier: OutcomeResult) -> str:
+    """Say which standing result blocks a new one, where it came from, and what to do."""
+    found = {
+        "name": definition(earlier.instrument).name,
+        "date": formats.date_format(earlier.taken_at.astimezone(clinic_zone()), "j M Y"),
+        "source": earlier.get_source_display(),  # type: ignore[attr-defined]
+        "timing": earlier.get_timing_display().lower(),  # type: ignore[attr-defined]
+    }
+    if earlier.appointment_id is None:
+        return (
+            _(
+                "The %(name)s is already recorded on %(date)s without a visit (%(source)s). "
+                "If it was wrong, strike it out on the patient's progress page, then enter "
+                "this one."
+            )
+            % found
+        )
+    if earlier.timing:
+        return (
+            _(
+                "The %(name)s is already recorded for this visit (%(timing)s, %(source)s, "
+                "%(date)s). If it was wrong, strike it out on the patient's progress page, "
+                "then enter this one."
+            )
+            % found
+        )
+    return (
+        _(
+            "The %(name)s is already recorded for this visit (%(source)s, %(date)s). If it was "
+            "wrong, strike it out on the patient's progress page, then enter this one."
+        )
+        % found
+    )
+
+
+def standing_duplicate(
+    *,
+    patient: Patient,
+    instrument: str,
+    source: str,
+    taken_at: dt.datetime,
+    timing: str = "",
+    appointment: Any = None,
+) -> OutcomeResult | None:
+    """Return the standing result a new one would repeat, or None.
+
+    One result per visit and questionnaire; only pain before and after needling may stand
+    side by side (a result with no timing repeats either). A paper form without a visit, one
+    per questionnaire and clinic day.
+    """
+    standing = OutcomeResult.objects.filter(
+        patient=patient, instrument=instrument, voided_at__isnull=True
+    ).order_by("taken_at", "pk")
+    if appointment is not None:
+        same_visit = standing.filter(appointment=appointment)
+        if timing:
+            same_visit = same_visit.filter(timing__in=("", timing))
+        return same_visit.first()
+    if source != ResultSource.PAPER:
+        return None
+    zone = clinic_zone()
+    day = taken_at.astimezone(zone).date()
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    return standing.filter(
+        appointment__isnull=True, session__isnull=True, taken_at__gte=start, taken_at__lt=end
+    ).first()
+
+
 def result_record(
     *,
     patient: Patient,
@@ -125,8 +233,9 @@ def result_record(
     taken_at = taken_at or now
     if timezone.is_naive(taken_at):
         raise OutcomeRefused(errors={"taken_at": _("Give the time with its time zone.")})
-    if taken_at > now + FUTURE_SLACK:
-        raise OutcomeRefused(errors={"taken_at": _("The date cannot be in the future.")})
+    errors = _date_errors(patient, taken_at, now)
+    if errors:
+        raise OutcomeRefused(errors=errors)
     if appointment is not None and appointment.patient_id != patient.pk:
         raise OutcomeRefused(errors={"appointment_id": _("That visit is not this patient's.")})
     if session is not None and session.patient_id != patient.pk:
@@ -139,6 +248,19 @@ def result_record(
         else Decimal(str(result.value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     )
     with transaction.atomic():
+        # One result per visit and questionnaire: a second submit from any page or the API
+        # waits on the patient's row, then sees the first.
+        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        earlier = standing_duplicate(
+            patient=patient,
+            instrument=instrument,
+            source=source,
+            taken_at=taken_at,
+            timing=timing,
+            appointment=appointment,
+        )
+        if earlier is not None:
+            raise OutcomeDuplicate(duplicate_message(earlier), earlier=earlier)
         stored = OutcomeResult.objects.create(
             patient=patient,
             instrument=instrument,

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imsclinic.clinic.selectors import clinic_zone
@@ -21,7 +21,7 @@ from imsclinic.core.audit import audit_record
 from imsclinic.core.form_errors import error_summary
 from imsclinic.core.models import Action
 from imsclinic.outcomes import services
-from imsclinic.outcomes.errors import OutcomeRefused
+from imsclinic.outcomes.errors import OutcomeDuplicate, OutcomeRefused
 from imsclinic.outcomes.forms import (
     MeasureForm,
     PaperDetailsForm,
@@ -86,8 +86,13 @@ def _record(
     source: str,
     appointment: Appointment | None,
     taken_at: dt.datetime | None = None,
+    details: PaperDetailsForm | None = None,
 ) -> OutcomeResult | None:
-    """Save the form through the services; on a refusal put the errors on the form."""
+    """Save the form through the services; on a refusal put the errors on the form.
+
+    A duplicate (`OutcomeDuplicate`) is the caller's to report; on paper a refused date goes
+    next to the form's date.
+    """
     labels = form.labels()
     try:
         with transaction.atomic():
@@ -104,7 +109,13 @@ def _record(
                 appointment=appointment,
                 request=request,
             )
+    except OutcomeDuplicate:
+        raise
     except OutcomeRefused as error:
+        if details is not None and "taken_at" in error.errors:
+            details.add_error("taken_on", error.errors.pop("taken_at"))
+            if not error.errors:
+                return None
         _refusal_to_form(form, error)
         return None
 
@@ -188,23 +199,16 @@ def portal_measure_fill(
     if request.method == "POST":
         form = MeasureForm(request.POST, definition=shown, name_activities=naming)
         if form.is_valid():
-            with transaction.atomic():
-                # One answer per visit and questionnaire: a second submit (or a paper entry for
-                # the same visit, which locks the same row) waits, then sees it.
-                Patient.objects.select_for_update().filter(pk=patient.pk).first()
-                earlier = results_for(patient).filter(appointment=visit, instrument=code).first()
-                saved = (
-                    None
-                    if earlier is not None
-                    else _record(
-                        request,
-                        patient=patient,
-                        form=form,
-                        source=ResultSource.PORTAL,
-                        appointment=visit,
-                    )
+            try:
+                # The service keeps one answer per visit and questionnaire.
+                saved = _record(
+                    request,
+                    patient=patient,
+                    form=form,
+                    source=ResultSource.PORTAL,
+                    appointment=visit,
                 )
-            if earlier is not None:
+            except OutcomeDuplicate:
                 messages.info(request, _("You had already answered this questionnaire."))
                 return redirect("portal_measures")
             if saved is not None:
@@ -246,54 +250,6 @@ def _paper_visits(patient: Patient, now: dt.datetime) -> Any:
 def paper_taken_at(day: dt.date, now: dt.datetime) -> dt.datetime:
     """Return when a paper form dated `day` was answered: noon clinic time, never after now."""
     return min(dt.datetime.combine(day, dt.time(12), tzinfo=clinic_zone()), now)
-
-
-def _paper_duplicate(
-    patient: Patient, code: str, visit: Appointment | None, day: dt.date
-) -> OutcomeResult | None:
-    """Return the standing result of this questionnaire for the visit, or the day without one."""
-    found = results_for(patient).filter(instrument=code)
-    if visit is not None:
-        return found.filter(appointment=visit).first()
-    zone = clinic_zone()
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
-    return found.filter(appointment__isnull=True, taken_at__gte=start, taken_at__lt=end).first()
-
-
-def _duplicate_message(earlier: OutcomeResult) -> str:
-    """Say which standing result blocks this entry, where it came from, and what to do."""
-    found = {
-        "name": definition(earlier.instrument).name,
-        "date": formats.date_format(earlier.taken_at.astimezone(clinic_zone()), "j M Y"),
-        "source": earlier.get_source_display(),
-        "timing": earlier.get_timing_display().lower(),
-    }
-    if earlier.appointment_id is None:
-        return (
-            _(
-                "The %(name)s is already recorded on %(date)s without a visit (%(source)s). "
-                "If it was wrong, strike it out on the patient's progress page, then enter "
-                "this one."
-            )
-            % found
-        )
-    if earlier.timing:
-        return (
-            _(
-                "The %(name)s is already recorded for this visit (%(timing)s, %(source)s, "
-                "%(date)s). If it was wrong, strike it out on the patient's progress page, "
-                "then enter this one."
-            )
-            % found
-        )
-    return (
-        _(
-            "The %(name)s is already recorded for this visit (%(source)s, %(date)s). If it was "
-            "wrong, strike it out on the patient's progress page, then enter this one."
-        )
-        % found
-    )
 
 
 def _audit_paper_page(request: HttpRequest, patient: Patient, plan: Any) -> None:
@@ -344,25 +300,22 @@ def measures_enter(request: HttpRequest, patient_id: int) -> HttpResponse:
         if form.is_valid() and details_ok:
             visit = details.cleaned_data["appointment"]
             day = details.cleaned_data["taken_on"]
-            with transaction.atomic():
-                # One paper result per visit (or per day without one): a second submit waits.
-                Patient.objects.select_for_update().filter(pk=patient.pk).first()
-                earlier = _paper_duplicate(patient, code, visit, day)
-                saved = (
-                    None
-                    if earlier is not None
-                    else _record(
-                        request,
-                        patient=patient,
-                        form=form,
-                        source=ResultSource.PAPER,
-                        appointment=visit,
-                        taken_at=paper_taken_at(day, now),
-                    )
+            try:
+                # The service keeps one paper result per visit (or per day without one).
+                saved = _record(
+                    request,
+                    patient=patient,
+                    form=form,
+                    source=ResultSource.PAPER,
+                    appointment=visit,
+                    taken_at=paper_taken_at(day, now),
+                    details=details,
                 )
-            if earlier is not None:
-                field = "appointment" if visit is not None else "taken_on"
-                details.add_error(field, _duplicate_message(earlier))
+            except OutcomeDuplicate as duplicate:
+                saved = None
+                details.add_error(
+                    "appointment" if visit is not None else "taken_on", str(duplicate)
+                )
             if saved is not None:
                 messages.success(request, _saved_message(request, patient, saved))
                 return redirect(reverse("measures_enter", kwargs={"patient_id": patient.pk}))

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 import schemathesis
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from imsclinic.api.tests.test_openapi import CHECKS, FUZZ, OPENAPI_URL
 from imsclinic.api.tests.test_openapi import wsgi_app as wsgi_app  # the fixture, shared
+from imsclinic.charting.testing import ims_visit
 from imsclinic.core.models import AuditEvent, Outcome
 from imsclinic.outcomes import services
 from imsclinic.outcomes.models import OutcomeResult
@@ -18,6 +23,7 @@ from imsclinic.outcomes.testing import ready_with_lot, signed_visit
 pytestmark = pytest.mark.django_db
 
 ACTIVITIES = ["Lift my toddler", "Run 5 km", "Sit through a film"]
+VANCOUVER = ZoneInfo("America/Vancouver")
 
 
 def url(patient_id: int) -> str:
@@ -168,6 +174,77 @@ def test_it_refuses_a_visit_of_another_patient(patient, other_patient, physio, a
     )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "appointment_id"]
+
+
+def test_a_second_result_for_the_same_visit_is_refused_with_409(
+    patient, physio, api_client, course
+):
+    body = {"instrument": "NDI", "answers": [1] * 10, "appointment_id": course.appointment_id}
+    first = api_client(physio).post(url(patient.pk), body, content_type="application/json")
+    again = api_client(patient.user).post(url(patient.pk), body, content_type="application/json")
+
+    assert first.status_code == 201
+    assert again.status_code == 409
+    assert again.json() == {
+        "detail": (
+            "The Neck Disability Index is already recorded for this visit (API, "
+            f"{timezone.now().astimezone(VANCOUVER):%-d %b %Y}). If it was wrong, "
+            "strike it out on the patient's progress page, then enter this one."
+        )
+    }
+    assert OutcomeResult.objects.filter(instrument="NDI").count() == 1
+
+
+def test_pain_before_and_after_needling_may_stand_side_by_side_but_not_twice(
+    patient, physio, api_client, ims_service
+):
+    visit = ims_visit(patient, physio, ims_service, start=timezone.now() - dt.timedelta(days=2))
+    client = api_client(physio)
+
+    def pain(timing: str) -> int:
+        body = {"instrument": "NPRS", "answers": [5], "appointment_id": visit.pk, "timing": timing}
+        return client.post(url(patient.pk), body, content_type="application/json").status_code
+
+    assert (pain("before"), pain("after"), pain("before"), pain("")) == (201, 201, 409, 409)
+
+
+@pytest.mark.parametrize(
+    ("taken_at", "message"),
+    [
+        ("1979-06-01T10:00:00-07:00", "The date is before the patient's date of birth"),
+        ("2001-06-01T10:00:00-07:00", "The date is before the patient's first visit or reg"),
+        ("2999-06-01T10:00:00-07:00", "The date cannot be in the future."),
+    ],
+)
+def test_a_result_dated_before_birth_or_first_visit_or_in_the_future_is_refused(
+    patient, physio, api_client, taken_at, message
+):
+    response = api_client(physio).post(
+        url(patient.pk),
+        {"instrument": "NPRS", "answers": [3], "taken_at": taken_at},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "taken_at"]
+    assert error["msg"].startswith(message)
+    assert not OutcomeResult.objects.exists()
+
+
+def test_a_result_on_the_day_of_the_first_visit_is_accepted(
+    patient, physio, api_client, ims_service
+):
+    visit = ims_visit(patient, physio, ims_service, start=timezone.now() - dt.timedelta(days=40))
+    earlier_that_day = visit.start - dt.timedelta(minutes=30)
+
+    response = api_client(physio).post(
+        url(patient.pk),
+        {"instrument": "NPRS", "answers": [3], "taken_at": earlier_that_day.isoformat()},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201
 
 
 @pytest.mark.parametrize(("who", "status"), [("front_desk", 403), ("other_physio", 404)])

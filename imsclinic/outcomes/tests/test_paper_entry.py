@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,15 @@ def enter_url(patient: Patient, code: str = "") -> str:
 
 def paper(code: str, day: dt.date, **extra: str) -> dict[str, str]:
     return {"instrument": code, "taken_on": day.isoformat(), **extra}
+
+
+@pytest.fixture(autouse=True)
+def _registered_long_ago(patient: Patient) -> None:
+    # Results may not predate registration: this patient has been with the clinic for years.
+    Patient.objects.filter(pk=patient.pk).update(
+        created_at=dt.datetime(2024, 1, 8, 10, 0, tzinfo=VANCOUVER)
+    )
+    patient.refresh_from_db()
 
 
 @pytest.fixture
@@ -240,3 +250,41 @@ def test_opening_the_paper_entry_page_is_audited(
     assert "Walk the dog" in page  # the patient's own activities are shown
     event = AuditEvent.objects.get(object_type="measure_plan", action="view")
     assert (event.actor_id, event.patient_id) == (front_desk.pk, patient.pk)
+
+
+@pytest.mark.parametrize(
+    ("day", "message"),
+    [
+        (
+            dt.date(1979, 12, 31),
+            "The date is before the patient&#x27;s date of birth (2 Apr 1980).",
+        ),
+        (
+            dt.date(2024, 1, 7),
+            "The date is before the patient&#x27;s first visit or registration with the clinic "
+            "(8 Jan 2024).",
+        ),
+    ],
+)
+def test_a_paper_form_dated_before_birth_or_registration_is_refused_next_to_its_date(
+    client: Client, physio: User, patient: Patient, day: dt.date, message: str
+) -> None:
+    client.force_login(physio)
+
+    response = client.post(enter_url(patient), paper("ODI", day, **odi_post()))
+
+    assert response.status_code == 200
+    assert response.context["details"].errors["taken_on"] == [html.unescape(message)]
+    assert message in response.content.decode()
+    assert not OutcomeResult.objects.exists()
+
+
+def test_a_paper_form_dated_the_day_of_registration_is_saved(
+    client: Client, physio: User, patient: Patient
+) -> None:
+    client.force_login(physio)
+
+    response = client.post(enter_url(patient), paper("ODI", dt.date(2024, 1, 8), **odi_post()))
+
+    assert response.status_code == 302
+    assert OutcomeResult.objects.count() == 1

@@ -143,7 +143,7 @@ def test_it_strikes_out_a_wrong_result_and_leaves_it_out_of_the_readings(
     patient: Patient, physio: User
 ) -> None:
     wrong = record_odi(patient, physio)
-    right = record_odi(patient, physio)
+    right = record_odi(patient, physio, source=ResultSource.API)
     services.result_void(result=wrong, reason="Entered for the wrong patient.", actor=physio)
     assert list(selectors.results_for(patient)) == [right]
     stored = OutcomeResult.objects.get(pk=wrong.pk)
