@@ -34,3 +34,6 @@ urlpatterns = [
         RedirectView.as_view(url=lazy(static, str)("img/favicon.svg"), permanent=True),
     ),
 ]
+
+# A form too large to read (RequestDataTooBig) answers 413, not a bare 400.
+handler400 = "imsclinic.core.error_views.bad_request"

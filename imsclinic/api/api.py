@@ -7,8 +7,10 @@ explains authentication and the endpoints, and the OpenAPI document serves any c
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
@@ -61,4 +63,15 @@ def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     """Answer 403 as JSON rather than Django's HTML page."""
     return api.create_response(
         request, {"detail": _("You may not do this with this token.")}, status=403
+    )
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    """Answer 413 as JSON when the body is over DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE).replace("\xa0", " ")
+    return api.create_response(
+        request,
+        {"detail": _("The request body is too large: send at most %(limit)s.") % {"limit": limit}},
+        status=413,
     )
