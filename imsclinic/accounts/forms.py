@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from imsclinic.accounts.models import Role, StaffInvitation, User
 from imsclinic.accounts.services import patient_signup_complete
 from imsclinic.clinic.models import Practitioner
+from imsclinic.core.validators import validate_single_line
 from imsclinic.patients.models import Patient
 
 STAFF_ROLE_CHOICES = [
@@ -46,11 +47,13 @@ class PatientSignupForm(forms.Form):
     first_name = forms.CharField(
         label=_("First name"),
         max_length=100,
+        validators=[validate_single_line],
         widget=forms.TextInput({"autocomplete": "given-name"}),
     )
     last_name = forms.CharField(
         label=_("Last name"),
         max_length=100,
+        validators=[validate_single_line],
         widget=forms.TextInput({"autocomplete": "family-name"}),
     )
     date_of_birth = forms.DateField(
@@ -60,6 +63,7 @@ class PatientSignupForm(forms.Form):
         label=_("Phone (optional)"),
         max_length=40,
         required=False,
+        validators=[validate_single_line],
         widget=forms.TextInput({"autocomplete": "tel", "inputmode": "tel"}),
         help_text=_("So the clinic can reach you about a visit."),
     )
@@ -89,8 +93,12 @@ class StaffInviteForm(forms.Form):
 
     email = forms.EmailField(label=_("Email address"))
     role = forms.ChoiceField(label=_("Role"), choices=STAFF_ROLE_CHOICES)
-    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
-    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    first_name = forms.CharField(
+        label=_("First name"), max_length=150, required=False, validators=[validate_single_line]
+    )
+    last_name = forms.CharField(
+        label=_("Last name"), max_length=150, required=False, validators=[validate_single_line]
+    )
     practitioner = forms.ModelChoiceField(
         label=_("Practitioner profile (optional)"),
         queryset=Practitioner.objects.none(),

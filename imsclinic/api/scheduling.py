@@ -15,7 +15,7 @@ from pydantic import Field
 from pydantic import ValidationError as PydanticValidationError
 
 from imsclinic.accounts.models import User
-from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
+from imsclinic.api.schemas import ErrorOut, SingleLine, ValidationErrorOut
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
 from imsclinic.core.access import record_refusal
 from imsclinic.core.models import Action
@@ -95,7 +95,7 @@ class SlotsOut(Schema):
 
 
 class BookIn(Schema):
-    service: str = Field(max_length=50, description="The service's slug.")
+    service: SingleLine = Field(max_length=50, description="The service's slug.")
     practitioner: int = Field(ge=1, le=MAX_ID)
     start: dt.datetime = Field(description="ISO 8601 with an offset, e.g. 2030-01-07T10:00-08:00.")
     location: int | None = Field(

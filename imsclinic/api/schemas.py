@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+
+from imsclinic.core.validators import SINGLE_LINE_MESSAGE, has_control_characters
+
+
+def _single_line(value: str) -> str:
+    if has_control_characters(value):
+        raise PydanticCustomError("control_characters", str(SINGLE_LINE_MESSAGE))
+    return value
+
+
+# Text of one line: line breaks, tabs, NUL and other control characters are refused (422).
+SingleLine = Annotated[str, AfterValidator(_single_line)]
 
 
 class ErrorOut(Schema):

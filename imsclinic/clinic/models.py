@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from imsclinic.core.validators import SINGLE_LINE_MESSAGE, has_control_characters
+
 
 def validate_time_zone(value: str) -> None:
     """Refuse anything that is not an IANA time zone name."""
@@ -294,6 +296,10 @@ class Practitioner(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, Any] = {}
+        # The display name is shown to patients, on PDFs and in calendar feeds: one line.
+        for name in ("first_name", "last_name", "title"):
+            if has_control_characters(getattr(self, name)):
+                errors[name] = SINGLE_LINE_MESSAGE
         if self.ims_certification_expires_on and not self.ims_certified_on:
             errors["ims_certified_on"] = _("Give the certification date as well as its expiry.")
         if self.ims_certified_on and not self.ims_certification_issuer:

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from imsclinic.core.validators import validate_single_line
+
 
 class Patient(models.Model):
     user = models.OneToOneField(
@@ -20,22 +22,44 @@ class Patient(models.Model):
         on_delete=models.SET_NULL,
         related_name="patient",
     )
-    given_name = models.CharField(_("first name"), max_length=100)
-    family_name = models.CharField(_("last name"), max_length=100)
-    preferred_name = models.CharField(_("preferred name"), max_length=100, blank=True)
+    given_name = models.CharField(
+        _("first name"), max_length=100, validators=[validate_single_line]
+    )
+    family_name = models.CharField(
+        _("last name"), max_length=100, validators=[validate_single_line]
+    )
+    preferred_name = models.CharField(
+        _("preferred name"), max_length=100, blank=True, validators=[validate_single_line]
+    )
     date_of_birth = models.DateField(_("date of birth"))
-    pronouns = models.CharField(_("pronouns"), max_length=40, blank=True)
+    pronouns = models.CharField(
+        _("pronouns"), max_length=40, blank=True, validators=[validate_single_line]
+    )
     email = models.EmailField(_("email"), blank=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    phone = models.CharField(
+        _("phone"), max_length=40, blank=True, validators=[validate_single_line]
+    )
     phone_digits = models.CharField(max_length=40, blank=True, editable=False, db_index=True)
-    address_line1 = models.CharField(_("address"), max_length=200, blank=True)
-    address_line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
-    city = models.CharField(_("city"), max_length=100, blank=True)
-    region = models.CharField(_("province or state"), max_length=100, blank=True)
-    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
-    emergency_contact_name = models.CharField(_("emergency contact"), max_length=150, blank=True)
+    address_line1 = models.CharField(
+        _("address"), max_length=200, blank=True, validators=[validate_single_line]
+    )
+    address_line2 = models.CharField(
+        _("address line 2"), max_length=200, blank=True, validators=[validate_single_line]
+    )
+    city = models.CharField(
+        _("city"), max_length=100, blank=True, validators=[validate_single_line]
+    )
+    region = models.CharField(
+        _("province or state"), max_length=100, blank=True, validators=[validate_single_line]
+    )
+    postal_code = models.CharField(
+        _("postal code"), max_length=20, blank=True, validators=[validate_single_line]
+    )
+    emergency_contact_name = models.CharField(
+        _("emergency contact"), max_length=150, blank=True, validators=[validate_single_line]
+    )
     emergency_contact_phone = models.CharField(
-        _("emergency contact phone"), max_length=40, blank=True
+        _("emergency contact phone"), max_length=40, blank=True, validators=[validate_single_line]
     )
     care_team = models.ManyToManyField(
         "clinic.Practitioner", related_name="patients", blank=True, verbose_name=_("care team")
