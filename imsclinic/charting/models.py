@@ -26,6 +26,7 @@ from imsclinic.charting.segments import SEGMENTS
 SEGMENT_CHOICES = [(code, code) for code in SEGMENTS]
 SEGMENT_MAX_LENGTH = 3
 MAX_INSERTIONS = 50
+REASON_MAX_LENGTH = 240
 
 
 class View(models.TextChoices):
@@ -380,6 +381,20 @@ class NeedlingSession(_LockedWhenSigned):
         help_text=_("Set when any needled muscle carries the thoracic precaution."),
     )
     notes = models.TextField(_("notes"), blank=True)
+    assessment = models.ForeignKey(
+        Assessment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("assessment on file"),
+        help_text=_("The signed Gunn assessment current when the note was signed."),
+    )
+    reason_no_assessment = models.CharField(
+        _("reason for needling without a current assessment"),
+        max_length=REASON_MAX_LENGTH,
+        blank=True,
+    )
 
     history = HistoricalRecords()
 

@@ -90,6 +90,15 @@ class Clinic(models.Model):
             "never earlier. Check-in opens on the visit's day."
         ),
     )
+    assessment_valid_months = models.PositiveSmallIntegerField(
+        _("a Gunn assessment stays current for (months)"),
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text=_(
+            "The first needling of a course needs a signed Gunn assessment signed within this "
+            "many months before the visit, or a recorded reason why not."
+        ),
+    )
     measures_every_visits = models.PositiveSmallIntegerField(
         _("repeat questionnaires every (visits)"),
         default=3,

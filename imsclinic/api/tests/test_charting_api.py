@@ -14,7 +14,14 @@ from schemathesis import GenerationMode
 from imsclinic.api.tests.test_openapi import CHECKS, FUZZ, OPENAPI_URL
 from imsclinic.api.tests.test_openapi import wsgi_app as wsgi_app  # the fixture, shared
 from imsclinic.charting.services import addendum_add, session_start
-from imsclinic.charting.testing import ensure_catalogue, ims_visit, needle_lot, row, signed_session
+from imsclinic.charting.testing import (
+    ensure_catalogue,
+    ims_visit,
+    needle_lot,
+    row,
+    signed_assessment,
+    signed_session,
+)
 from imsclinic.core.models import AuditEvent, Outcome
 from imsclinic.safety.testing import make_ready_for_needling
 
@@ -35,6 +42,7 @@ def url(patient_id: int) -> str:
 def signed(patient, physio, ims_service):
     """One signed session (a pectoral and a calf) and one draft, for the treating physio."""
     make_ready_for_needling(patient, by=physio)
+    signed_assessment(patient, physio)
     lot = needle_lot("LOT-API-7", diameter="0.25", length=30)
     earlier = ims_visit(patient, physio, ims_service, start=timezone.now() - dt.timedelta(days=7))
     session = signed_session(
