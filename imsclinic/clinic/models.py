@@ -326,6 +326,17 @@ class Practitioner(models.Model):
             return False
         return self.ims_certification_expires_on is None or day < self.ims_certification_expires_on
 
+    def gives(self, service: Service, day: dt.date) -> bool:
+        """Say whether this practitioner may give the service on the day (IMS: if credentialed)."""
+        return not service.requires_ims_credential or self.ims_credential_current_on(day)
+
+    def first_day_giving(self, service: Service, first: dt.date, last: dt.date) -> dt.date | None:
+        """Return the first day from `first` to `last` this practitioner may give the service."""
+        day = (
+            max(first, self.ims_certified_on or first) if service.requires_ims_credential else first
+        )
+        return day if day <= last and self.gives(service, day) else None
+
     @property
     def ims_credential_current(self) -> bool:
         return self.ims_credential_current_on(timezone.localdate())
