@@ -9,6 +9,7 @@ it. Corrections are addenda, which are never changed either. Drafts keep their h
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -257,6 +258,16 @@ class Assessment(_LockedWhenSigned):
 
     def __str__(self) -> str:
         return f"Assessment {self.pk} ({self.status})"
+
+    @property
+    def dated_at(self) -> dt.datetime:
+        """Return the moment the assessment is dated by: its visit's start, else when written.
+
+        A note written up or signed after midnight still belongs to its visit's day;
+        `signed_at` is shown as when it was signed.
+        """
+        visit = self.appointment if self.appointment_id else None
+        return visit.start if visit is not None else self.created_at
 
 
 class _PartOfNote(models.Model):
