@@ -291,3 +291,10 @@ def test_saving_the_draft_without_the_reason_field_keeps_the_stored_reason(
     signed_in(physio).post(note_url(visit), form)
     session.refresh_from_db()
     assert (session.nprs_before, session.reason_no_assessment) == (5, REASON)
+
+
+def test_the_owner_sets_how_long_an_assessment_stays_current(owner: Any, clinic: Any) -> None:
+    client = signed_in(owner)
+    page = client.get(f"/manage/clinic/clinic/{clinic.pk}/change/").content.decode()
+    assert 'name="assessment_valid_months"' in page
+    assert 'value="12"' in page
