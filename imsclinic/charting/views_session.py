@@ -374,7 +374,8 @@ def _start(request: HttpRequest, page: Page, here: str) -> HttpResponse:
     except NeedlingNotAllowed as refusal:
         return _render(request, page, refusal=refusal.missing, reason=reason)
     except ChartingError as refusal:
-        return _render(request, page, refusal=[refusal.message], reason=reason)
+        problems = list(dict.fromkeys([refusal.message, *refusal.errors.values()]))
+        return _render(request, page, refusal=problems, reason=reason)
     messages.success(request, _("Started the session note."))
     return redirect(here)
 
