@@ -22,7 +22,13 @@ from django.db import connection
 from conftest import weekday_shifts
 from imsclinic.accounts.models import User
 from imsclinic.charting.models import NeedlingSession
-from imsclinic.charting.testing import ims_visit, needle_lot, row, signed_session
+from imsclinic.charting.testing import (
+    ims_visit,
+    needle_lot,
+    row,
+    signed_assessment,
+    signed_session,
+)
 from imsclinic.clinic.models import Location, Service
 from imsclinic.core.audit import audit_record, verify_chain
 from imsclinic.core.database_roles import (
@@ -151,6 +157,7 @@ def grants_of(role: Role) -> list[tuple[str, str]]:
 @pytest.fixture
 def ready_patient(patient: Patient, physio: User) -> Patient:
     make_ready_for_needling(patient, by=physio)
+    signed_assessment(patient, physio)
     return patient
 
 

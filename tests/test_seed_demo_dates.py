@@ -16,6 +16,7 @@ import pytest
 import time_machine
 from django.apps import apps
 from django.core.management import call_command
+from django.db.models import F
 from django.utils import timezone
 
 from imsclinic.charting.models import NeedlingSession, NoteStatus
@@ -137,6 +138,11 @@ def assert_a_whole_demo_by_the_rules(now: dt.datetime) -> None:
     )
     assert signed.count() == 6, "the demo patient's course of six signed sessions"
     assert all(session.appointment.end < now for session in signed)
+    # Every course's needling rests on a Gunn assessment signed before its note.
+    unassessed = NeedlingSession.objects.filter(status=NoteStatus.SIGNED).exclude(
+        assessment__signed_at__lte=F("signed_at")
+    )
+    assert list(unassessed.values_list("pk", flat=True)) == []
     assert Appointment.objects.filter(
         patient__email=DEMO_PATIENT_EMAIL, status=AppointmentStatus.BOOKED, start__gt=now
     ).exists(), "the demo patient has a visit ahead"

@@ -91,6 +91,13 @@ class SessionOut(Schema):
     )
     signed_at: dt.datetime
     signed_by: str
+    assessment_id: int | None = Field(
+        description="The signed Gunn assessment current when the note was signed, if any."
+    )
+    reason_no_assessment: str = Field(
+        description="Why the first needling of a course went ahead without a current "
+        "assessment; empty when it did not."
+    )
     rows: list[NeedlingRowOut]
     addenda: list[AddendumOut] = Field(description="Corrections under the note, oldest first.")
 
@@ -153,6 +160,8 @@ def list_sessions(
             "thoracic_precaution": session.thoracic_precaution,
             "signed_at": session.signed_at,
             "signed_by": _name(session.signed_by),
+            "assessment_id": session.assessment_id,
+            "reason_no_assessment": session.reason_no_assessment,
             "rows": [
                 {
                     "position": row.position,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,6 +37,7 @@ from imsclinic.scheduling.services import (
     appointment_book,
     appointment_cancel,
 )
+from imsclinic.scheduling.waitlist import waitlist_join
 
 router = Router(tags=["scheduling"])
 
@@ -487,3 +488,94 @@ def cancel(request: HttpRequest, appointment_id: PathEx[int, P(ge=1, le=MAX_ID)]
     except NotCancellable as error:
         raise HttpError(409, str(error)) from error
     return {"id": visit.pk, "status": visit.status}
+
+
+# --- the waitlist ------------------------------------------------------------------------------
+
+
+class WaitlistIn(Schema):
+    service: str = Field(max_length=50, description="The service's slug.")
+    earliest: dt.date = Field(description="First local day that would suit (today or later).")
+    latest: dt.date = Field(description="Last local day that would suit (included).")
+    practitioner: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Only this practitioner (default: anyone)."
+    )
+    location: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Only this location (default: any)."
+    )
+    patient: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Staff only: who is waiting."
+    )
+
+
+class WaitlistEntryOut(Schema):
+    id: int
+    status: str
+    service: str = Field(description="The service's slug.")
+    practitioner: int | None
+    location: int | None
+    earliest: dt.date
+    latest: dt.date
+
+
+@router.post(
+    "/waitlist",
+    response={201: WaitlistEntryOut, 403: ErrorOut, 404: ErrorOut, **WRITE_ERRORS},
+    summary="Join the waitlist",
+    description=(
+        "Wait for a service between two local days, optionally with one practitioner or at "
+        "one location; a freed time that suits is emailed to the patient with a claim link. "
+        "Patients join for themselves; staff name the patient. 422 lists, per field, why a "
+        "wish could never be offered: among others a practitioner without a current IMS "
+        "certification for an IMS service, a follow-up before any IMS visit, or a second "
+        "initial assessment. An unknown service, practitioner or location answers 404."
+    ),
+)
+def join_waitlist(request: HttpRequest, payload: WaitlistIn) -> Status[dict[str, Any]]:
+    user = _caller(request)
+    for day in (payload.earliest, payload.latest):
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise HttpError(422, _("Those days are outside the dates the clinic books."))
+    service = _service(user, payload.service)
+    practitioner = location = None
+    if payload.practitioner is not None:
+        practitioner = Practitioner.objects.filter(pk=payload.practitioner).first()
+        if practitioner is None:
+            raise Http404
+    if payload.location is not None:
+        location = Location.objects.filter(pk=payload.location).first()
+        if location is None:
+            raise Http404
+    patient = _patient_for_booking(user, payload.patient)
+    try:
+        entry = waitlist_join(
+            patient=patient,
+            service=service,
+            practitioner=practitioner,
+            location=location,
+            earliest=payload.earliest,
+            latest=payload.latest,
+            actor=user,
+            request=request,
+        )
+    except ValidationError as refusal:
+        if not hasattr(refusal, "error_dict"):
+            raise HttpError(422, " ".join(refusal.messages)) from refusal
+        problems = [
+            {"loc": ["body", "payload", name], "msg": message, "type": "waitlist"}
+            for name, messages in refusal.message_dict.items()
+            for message in messages
+        ]
+        return Status(422, {"detail": problems})
+    return Status(
+        201,
+        {
+            "id": entry.pk,
+            "status": entry.status,
+            "service": service.slug,
+            "practitioner": entry.practitioner_id,
+            "location": entry.location_id,
+            "earliest": entry.earliest,
+            "latest": entry.latest,
+        },
+    )

@@ -1,10 +1,11 @@
 """Demo charting for seed_demo: a short course of IMS for the demo patient, signed.
 
 Three weekly visits some weeks back with the demo physiotherapist: the first with the Gunn
-assessment, each with a signed needling note, so the chart, the body chart, the patient's
-treatment notes and the lot trace have something to show. The visits are booked through the
-booking rules (`scheduling.demo`); the notes are written directly as drafts and then marked
-signed, the order the database's locks allow.
+assessment, signed before its needling (the first needling of a course rests on it), each
+with a signed needling note, so the chart, the body chart, the patient's treatment notes and
+the lot trace have something to show. The visits are booked through the booking rules
+(`scheduling.demo`); the notes are written directly as drafts and then marked signed, the
+order the database's locks allow.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def seed_demo_course(*, patient: Patient | None, physio: Any, desk: Any) -> dict
     if location is None or lot is None or len(services) < 2 or not muscles:
         return made
     today = timezone.now().astimezone(location.zone).date()
+    assessment: Assessment | None = None
     for weeks, slug, before, after, rows in COURSE:
         service = services[slug]
         visit = demo_book_near(
@@ -102,8 +104,15 @@ def seed_demo_course(*, patient: Patient | None, physio: Any, desk: Any) -> dict
         start, end = visit.start, visit.end
         made["past visits"] += 1
         signed_at = end + dt.timedelta(minutes=10)
-        if slug == "ims-initial-assessment":
-            _assessment(patient, visit, physio, signed_at)
+        if assessment is None:
+            # The course's first visit (the initial assessment, unless no time was offered for
+            # it): the assessment is signed before the needling note.
+            assessment = demo_assessment(
+                patient=patient,
+                visit=visit,
+                physio=physio,
+                signed_at=signed_at - dt.timedelta(minutes=5),
+            )
             made["assessments"] += 1
         session = NeedlingSession.objects.create(
             patient=patient,
@@ -133,41 +142,62 @@ def seed_demo_course(*, patient: Patient | None, physio: Any, desk: Any) -> dict
                 tolerance="good",
             )
         session.thoracic_precaution = any(muscles[r[0]].thoracic_precaution for r in rows)
+        session.assessment = assessment
         session.status = NoteStatus.SIGNED
         session.signed_at = signed_at
         session.signed_by = physio
-        session.save(update_fields=["thoracic_precaution", "status", "signed_at", "signed_by"])
+        session.save(
+            update_fields=["thoracic_precaution", "assessment", "status", "signed_at", "signed_by"]
+        )
         made["needling notes"] += 1
     return made
 
 
-def _assessment(patient: Patient, visit: Appointment, physio: Any, signed_at: dt.datetime) -> None:
+NECK_GOALS = (
+    "Turn the head fully to check the blind spot when driving; sleep on the right side "
+    "without waking."
+)
+NECK_NOTES = "Right-sided neck and shoulder pain for four months, worse with desk work."
+
+
+def demo_assessment(
+    *,
+    patient: Patient,
+    visit: Appointment,
+    physio: Any,
+    signed_at: dt.datetime,
+    segments: tuple[str, ...] = ("C5", "C6"),
+    goals: str = NECK_GOALS,
+    notes: str = NECK_NOTES,
+) -> Assessment:
+    """Write a signed Gunn assessment at a visit: signs found at `segments`, on the right."""
     assessment = Assessment.objects.create(
         patient=patient,
         appointment=visit,
         author=physio,
-        goals="Turn the head fully to check the blind spot when driving; sleep on the right "
-        "side without waking.",
+        goals=goals,
         plan_frequency="weekly",
         plan_expected_sessions=6,
-        notes="Right-sided neck and shoulder pain for four months, worse with desk work.",
+        notes=notes,
         created_at=visit.start,
     )
+    first, last = segments[0], segments[-1]
     for sign, finding, side, segment in (
-        ("tender_motor_points", "present", "right", "C5"),
-        ("shortened_bands", "present", "right", "C6"),
-        ("trophedema_matchstick", "present", "right", "C5"),
-        ("trophedema_skin_rolling", "present", "right", "C6"),
+        ("tender_motor_points", "present", "right", first),
+        ("shortened_bands", "present", "right", last),
+        ("trophedema_matchstick", "present", "right", first),
+        ("trophedema_skin_rolling", "present", "right", last),
         ("sudomotor", "absent", "", ""),
         ("pilomotor", "not_tested", "", ""),
-        ("range_of_motion", "present", "right", "C5"),
+        ("range_of_motion", "present", "right", first),
     ):
         AssessmentSign.objects.create(
             assessment=assessment, sign=sign, finding=finding, side=side, segment=segment
         )
-    for segment in ("C5", "C6"):
+    for segment in segments:
         DiagnosedSegment.objects.create(assessment=assessment, segment=segment, side="right")
     assessment.status = NoteStatus.SIGNED
     assessment.signed_at = signed_at
     assessment.signed_by = physio
     assessment.save(update_fields=["status", "signed_at", "signed_by"])
+    return assessment

@@ -41,3 +41,20 @@ class SignedNoteLocked(ChartingError):
 
 class CredentialNotCurrent(ChartingError):
     """The practitioner holds no current IMS credential on the day of the visit."""
+
+
+class AssessmentNotOnFile(ChartingError):
+    """The first needling of a course has no current signed assessment and no reason why."""
+
+    def __init__(self, months: int) -> None:
+        message = no_assessment_message(months)
+        super().__init__(message, errors={"reason_no_assessment": message})
+        self.months = months
+
+
+def no_assessment_message(months: int) -> str:
+    """Say that the first needling of a course needs a current assessment or a reason."""
+    return _(
+        "No signed assessment in the last %(months)d months: sign one before the first "
+        "needling, or record why."
+    ) % {"months": months}

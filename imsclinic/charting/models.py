@@ -9,6 +9,7 @@ it. Corrections are addenda, which are never changed either. Drafts keep their h
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +27,7 @@ from imsclinic.charting.segments import SEGMENTS
 SEGMENT_CHOICES = [(code, code) for code in SEGMENTS]
 SEGMENT_MAX_LENGTH = 3
 MAX_INSERTIONS = 50
+REASON_MAX_LENGTH = 240
 
 
 class View(models.TextChoices):
@@ -263,6 +265,16 @@ class Assessment(_LockedWhenSigned):
     def __str__(self) -> str:
         return f"Assessment {self.pk} ({self.status})"
 
+    @property
+    def dated_at(self) -> dt.datetime:
+        """Return the moment the assessment is dated by: its visit's start, else when written.
+
+        A note written up or signed after midnight still belongs to its visit's day;
+        `signed_at` is shown as when it was signed.
+        """
+        visit = self.appointment if self.appointment_id else None
+        return visit.start if visit is not None else self.created_at
+
 
 class _PartOfNote(models.Model):
     """A row that belongs to a note and is locked with it."""
@@ -386,6 +398,20 @@ class NeedlingSession(_LockedWhenSigned):
         help_text=_("Set when any needled muscle carries the thoracic precaution."),
     )
     notes = models.TextField(_("notes"), blank=True)
+    assessment = models.ForeignKey(
+        Assessment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("assessment on file"),
+        help_text=_("The signed Gunn assessment current when the note was signed."),
+    )
+    reason_no_assessment = models.CharField(
+        _("reason for needling without a current assessment"),
+        max_length=REASON_MAX_LENGTH,
+        blank=True,
+    )
 
     history = HistoricalRecords()
 

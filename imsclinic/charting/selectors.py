@@ -15,6 +15,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from imsclinic.charting import segments as seg
+from imsclinic.charting.errors import no_assessment_message
 from imsclinic.charting.models import (
     Addendum,
     Assessment,
@@ -25,6 +26,8 @@ from imsclinic.charting.models import (
     NeedlingSession,
     NoteStatus,
 )
+from imsclinic.clinic.models import Clinic
+from imsclinic.intake.selectors import add_months
 from imsclinic.patients.models import Patient
 
 UNSIGNED_AFTER = dt.timedelta(hours=24)
@@ -82,6 +85,7 @@ def sessions_with_rows() -> QuerySet[NeedlingSession]:
     return NeedlingSession.objects.select_related(
         "practitioner",
         "signed_by",
+        "assessment",
         "appointment__service",
         "appointment__location",
         "appointment__practitioner",
@@ -202,3 +206,104 @@ def suggest_muscles(segments: Iterable[str]) -> list[Muscle]:
         )
     )
     return [muscle for muscle in muscles if muscle.code in codes]
+
+
+# ---------------------------------------------------------------------------------------
+# The assessment a course of needling rests on
+#
+# The first needling of a course needs a signed Gunn assessment signed no more than the
+# clinic's `assessment_valid_months` before the visit (or after it: the assessment written
+# at the same visit counts), or a recorded reason why not. A visit's needling opens a course
+# when the visit belongs to a booked course with no signed needling note before it, or when
+# the patient has no signed needling note on a visit in the months before it (a gap longer
+# than the assessment stays current starts a new course).
+
+DEFAULT_ASSESSMENT_MONTHS = 12
+
+
+def assessment_valid_months() -> int:
+    """Return how many months a signed assessment stays current (the clinic's setting)."""
+    clinic = Clinic.current()
+    return clinic.assessment_valid_months if clinic is not None else DEFAULT_ASSESSMENT_MONTHS
+
+
+def current_assessment(patient_id: int, *, at: dt.datetime, months: int) -> Assessment | None:
+    """Return the patient's latest signed assessment signed at most `months` before `at`."""
+    return (
+        Assessment.objects.filter(
+            patient_id=patient_id,
+            status=NoteStatus.SIGNED,
+            signed_at__gte=add_months(at, -months),
+        )
+        .order_by("-signed_at", "-pk")
+        .first()
+    )
+
+
+def opens_course(appointment: Any, *, months: int) -> bool:
+    """Say whether needling at this visit would be the first of a course of care."""
+    earlier = NeedlingSession.objects.filter(
+        patient_id=appointment.patient_id,
+        status=NoteStatus.SIGNED,
+        appointment__start__lt=appointment.start,
+    ).exclude(appointment_id=appointment.pk)
+    if (
+        appointment.course_id is not None
+        and not earlier.filter(appointment__course_id=appointment.course_id).exists()
+    ):
+        return True
+    return not earlier.filter(
+        appointment__start__gte=add_months(appointment.start, -months)
+    ).exists()
+
+
+@dataclass(frozen=True)
+class AssessmentOnFile:
+    """What a chart says about the assessment behind the needling.
+
+    `assessment`: the current signed assessment (or None); `reason`: why the course was
+    needled without one, when it was; `needed`: needling now would open a course without a
+    current assessment, so one must be signed first or the reason recorded.
+    """
+
+    months: int
+    assessment: Assessment | None = None
+    reason: str = ""
+    needed: bool = False
+
+    @property
+    def warning(self) -> str:
+        return no_assessment_message(self.months) if self.needed else ""
+
+
+def visit_assessment_on_file(appointment: Any) -> AssessmentOnFile:
+    """Say whether needling at this visit rests on a current assessment or must wait for one.
+
+    `needed` is set when no signed assessment is current at the visit and its needling would
+    open a course: one must be signed first, or the reason recorded on the note.
+    """
+    months = assessment_valid_months()
+    assessment = current_assessment(appointment.patient_id, at=appointment.start, months=months)
+    if assessment is not None:
+        return AssessmentOnFile(months=months, assessment=assessment)
+    return AssessmentOnFile(months=months, needed=opens_course(appointment, months=months))
+
+
+def chart_assessment_on_file(chart: Chart, *, now: dt.datetime, months: int) -> AssessmentOnFile:
+    """Say, from a loaded chart, whether the patient's needling rests on a current assessment."""
+    since = add_months(now, -months)
+    current = [a for a in chart.assessments if a.is_signed and a.signed_at and a.signed_at >= since]
+    if current:
+        latest = max(current, key=lambda a: (a.signed_at, a.pk))
+        return AssessmentOnFile(months=months, assessment=latest)
+    recent = [
+        s
+        for s in chart.signed_sessions
+        if s.appointment.start >= since and s.appointment.start <= now
+    ]
+    if recent:
+        reasons = [s for s in recent if s.reason_no_assessment and s.assessment_id is None]
+        if reasons:
+            opener = max(reasons, key=lambda s: (s.appointment.start, s.pk))
+            return AssessmentOnFile(months=months, reason=opener.reason_no_assessment)
+    return AssessmentOnFile(months=months, needed=True)

@@ -9,7 +9,9 @@ Starting and signing a needling session re-check, inside the transaction, that t
 may be needled (`safety.readiness.require_needling_readiness`, which raises
 `NeedlingNotAllowed` listing what is missing), that the practitioner's IMS credential is
 current on the day of the visit (`CredentialNotCurrent`), and that every needle lot is
-usable that day (`clinic.selectors.usable_lots`).
+usable that day (`clinic.selectors.usable_lots`). The first needling of a course also needs
+a current signed assessment or a recorded reason why not (`AssessmentNotOnFile`; see
+`selectors.opens_course`); signing stores the assessment the note rests on.
 """
 
 from __future__ import annotations
@@ -27,9 +29,15 @@ from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 
 from imsclinic.charting import segments as seg
-from imsclinic.charting.errors import ChartingError, CredentialNotCurrent, SignedNoteLocked
+from imsclinic.charting.errors import (
+    AssessmentNotOnFile,
+    ChartingError,
+    CredentialNotCurrent,
+    SignedNoteLocked,
+)
 from imsclinic.charting.models import (
     MAX_INSERTIONS,
+    REASON_MAX_LENGTH,
     Addendum,
     Assessment,
     AssessmentSign,
@@ -119,6 +127,7 @@ SESSION_FIELDS = (
     "aftercare_given",
     "aftercare_notes",
     "notes",
+    "reason_no_assessment",
 )
 
 
@@ -497,12 +506,27 @@ def _require_credential(appointment: Appointment) -> None:
         )
 
 
+def _assessment_on_file(appointment: Appointment, *, reason: str) -> Assessment | None:
+    """Return the current assessment for the visit; refuse a course opener without one or why.
+
+    Raises AssessmentNotOnFile when needling at this visit opens a course, no signed
+    assessment is current and no reason is recorded.
+    """
+    from imsclinic.charting.selectors import visit_assessment_on_file
+
+    found = visit_assessment_on_file(appointment)
+    if found.needed and not reason:
+        raise AssessmentNotOnFile(found.months)
+    return found.assessment
+
+
 def session_start(
     *,
     appointment: Appointment,
     actor: Any,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
+    reason_no_assessment: str = "",
 ) -> NeedlingSession:
     """Open the draft needling note of an IMS visit (or return the one already opened).
 
@@ -510,8 +534,9 @@ def session_start(
     missed, of a service that needs an IMS credential. Refuses with NeedlingNotAllowed
     (from safety; `.missing` lists what is missing) when the patient may not be needled
     now, CredentialNotCurrent when the practitioner's IMS credential is not current on the
-    day of the visit, ChartingError for a visit that is not an IMS visit, PermissionDenied
-    for anyone else.
+    day of the visit, AssessmentNotOnFile when the visit's needling opens a course with no
+    current signed assessment and no `reason_no_assessment` (stored on the note when given),
+    ChartingError for a visit that is not an IMS visit, PermissionDenied for anyone else.
     """
     now = now or timezone.now()
     appointment = Appointment.objects.select_related(
@@ -544,15 +569,35 @@ def session_start(
         raise ChartingError(_("This visit is not an IMS treatment: it has no needling note."))
     if appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
         raise ChartingError(_("This visit was cancelled or missed: it has no needling note."))
+    reason_errors: dict[str, str] = {}
+    reason = _text(
+        reason_no_assessment,
+        limit=REASON_MAX_LENGTH,
+        name="reason_no_assessment",
+        errors=reason_errors,
+    )
+    if reason_errors:
+        raise ChartingError(
+            _("The session note was not started: correct the marked fields."), errors=reason_errors
+        )
     with transaction.atomic():
         Patient.objects.select_for_update().filter(pk=patient.pk).first()
         require_needling_readiness(patient, at=now)
         _require_credential(appointment)
+        _assessment_on_file(appointment, reason=reason)
         existing = NeedlingSession.objects.filter(appointment=appointment).first()
         if existing is not None:
             return existing
-        session = NeedlingSession(patient=patient, appointment=appointment, practitioner=actor)
+        session = NeedlingSession(
+            patient=patient,
+            appointment=appointment,
+            practitioner=actor,
+            reason_no_assessment=reason,
+        )
         session.save()
+        detail: dict[str, Any] = {"appointment": appointment.pk, "status": "draft"}
+        if reason:
+            detail["reason_no_assessment"] = True
         audit_record(
             actor=actor,
             action=Action.CREATE,
@@ -560,7 +605,7 @@ def session_start(
             object_id=session.pk,
             patient=patient,
             request=request,
-            detail={"appointment": appointment.pk, "status": "draft"},
+            detail=detail,
         )
     return session
 
@@ -581,6 +626,13 @@ def _clean_session_data(data: Mapping[str, Any], errors: dict[str, str]) -> dict
     for name in ("rom_change", "aftercare_notes", "notes"):
         if name in data:
             cleaned[name] = _text(data[name], limit=TEXT_MAX, name=name, errors=errors)
+    if "reason_no_assessment" in data:
+        cleaned["reason_no_assessment"] = _text(
+            data["reason_no_assessment"],
+            limit=REASON_MAX_LENGTH,
+            name="reason_no_assessment",
+            errors=errors,
+        )
     if "aftercare_given" in data:
         cleaned["aftercare_given"] = _bool(data["aftercare_given"])
     return cleaned
@@ -738,7 +790,8 @@ def session_save_draft(
     """Save the draft note: `data` fields that are given, and `rows`, when given, replace all.
 
     `data` holds any of nprs_before, nprs_after, rom_change, aftercare_given,
-    aftercare_notes, notes. `rows` are RowInput or dicts with the same keys (muscle_id,
+    aftercare_notes, notes, reason_no_assessment (why a course opens without a current
+    signed assessment). `rows` are RowInput or dicts with the same keys (muscle_id,
     side, segment, insertions, needle_lot_id, grasp, release, twitch, tolerance, note),
     numbered 1.. in the order given. Each lot must be usable on the visit's day.
     Refuses (changing nothing) with ChartingError (errors: field -> message, row_errors:
@@ -777,7 +830,11 @@ def session_save_draft(
             object_id=locked.pk,
             patient=locked.patient,
             request=request,
-            detail={"status": "draft", "rows": locked.rows.count()},
+            detail={
+                "status": "draft",
+                "rows": locked.rows.count(),
+                **({"reason_no_assessment": True} if "reason_no_assessment" in cleaned else {}),
+            },
         )
     return locked
 
@@ -884,9 +941,11 @@ def session_sign(
 
     Re-checks inside the transaction: the patient may be needled (NeedlingNotAllowed), the
     practitioner's IMS credential is current on the visit's day (CredentialNotCurrent),
-    the note has pain before and after and at least one row, and every row is valid with
-    a lot usable on the visit's day (ChartingError with row_errors). Sets the
-    thoracic-precaution marker from the rows.
+    the note has pain before and after and at least one row, every row is valid with
+    a lot usable on the visit's day (ChartingError with row_errors), and the first needling
+    of a course has a current signed assessment or a recorded reason why not (ChartingError,
+    errors["reason_no_assessment"]). Sets the thoracic-precaution marker from the rows and
+    stores the current assessment the note rests on.
     """
     now = now or timezone.now()
     _require_session_author(session, actor, request, verb="sign")
@@ -912,6 +971,11 @@ def session_sign(
             errors["nprs_before"] = _("Record the pain score before needling.")
         if locked.nprs_after is None:
             errors["nprs_after"] = _("Record the pain score after needling.")
+        try:
+            assessment = _assessment_on_file(appointment, reason=locked.reason_no_assessment)
+        except AssessmentNotOnFile as refusal:
+            errors.update(refusal.errors)
+            assessment = None
         rows = list(locked.rows.order_by("position"))
         if not rows:
             errors["rows"] = _("Add at least one muscle needled.")
@@ -942,11 +1006,19 @@ def session_sign(
                 row_errors=row_errors,
             )
         locked.thoracic_precaution = _precaution_from_rows(locked)
+        locked.assessment = assessment
         locked.status = NoteStatus.SIGNED
         locked.signed_at = now
         locked.signed_by = actor
         locked.save(
-            update_fields=["status", "signed_at", "signed_by", "thoracic_precaution", "updated_at"]
+            update_fields=[
+                "status",
+                "signed_at",
+                "signed_by",
+                "thoracic_precaution",
+                "assessment",
+                "updated_at",
+            ]
         )
         outcome_services.results_from_session(session=locked, actor=actor)
         followup_services.checkin_schedule(session=locked, actor=actor, request=request, now=now)

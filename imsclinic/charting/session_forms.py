@@ -11,7 +11,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from imsclinic.charting.body_chart import REGION_ORDER, region_label
-from imsclinic.charting.models import MAX_INSERTIONS, Grasp, Muscle, NeedleSide, Tolerance
+from imsclinic.charting.models import (
+    MAX_INSERTIONS,
+    REASON_MAX_LENGTH,
+    Grasp,
+    Muscle,
+    NeedleSide,
+    Tolerance,
+)
 from imsclinic.charting.segments import SEGMENTS
 
 MAX_ROWS = 60
@@ -55,6 +62,12 @@ class SessionForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=4000,
+    )
+    reason_no_assessment = forms.CharField(
+        label=gettext_lazy("Why needle without a current assessment?"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=REASON_MAX_LENGTH,
     )
 
 

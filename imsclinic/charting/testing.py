@@ -12,7 +12,7 @@ from typing import Any
 from django.utils import timezone
 
 from imsclinic.charting import services
-from imsclinic.charting.models import Muscle, NeedlingSession
+from imsclinic.charting.models import Assessment, Muscle, NeedlingSession
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
@@ -118,3 +118,18 @@ def signed_session(
         rows=rows,
     )
     return services.session_sign(session=session, actor=actor)
+
+
+def signed_assessment(
+    patient: Patient, author: Any, *, at: dt.datetime | None = None, appointment: Any = None
+) -> Assessment:
+    """Write and sign a Gunn assessment through the services (C5 right, weekly)."""
+    draft = services.assessment_save_draft(
+        patient=patient,
+        actor=author,
+        appointment=appointment,
+        data={"plan_frequency": "weekly", "goals": "Turn the head fully when driving."},
+        signs=[{"sign": "tender_motor_points", "finding": "present", "side": "right"}],
+        segments=[("C5", "right")],
+    )
+    return services.assessment_sign(assessment=draft, actor=author, now=at)

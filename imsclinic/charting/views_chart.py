@@ -20,7 +20,12 @@ from django.views.decorators.http import require_GET
 from imsclinic.charting.body_chart import BodyChart, Needled, build_chart, side_label
 from imsclinic.charting.models import NeedlingSession, SignalFinding
 from imsclinic.charting.pdf import chart_summary_pdf_bytes, portal_summary_pdf_bytes
-from imsclinic.charting.selectors import Chart, chart_for
+from imsclinic.charting.selectors import (
+    Chart,
+    assessment_valid_months,
+    chart_assessment_on_file,
+    chart_for,
+)
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import patient_page
 from imsclinic.core.audit import audit_record
@@ -104,6 +109,9 @@ def chart_page(request: HttpRequest, patient_id: int) -> HttpResponse:
         "chart": chart,
         "body": body,
         "counts": counts,
+        "on_file": chart_assessment_on_file(
+            chart, now=timezone.now(), months=assessment_valid_months()
+        ),
         "zone": clinic_zone(),
         "adverse_events_url": _adverse_events_url(patient),
         "can_chart": request.user.has_perm("charting.add_note", patient),

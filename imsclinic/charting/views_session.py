@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.contrib import messages
@@ -28,6 +28,7 @@ from imsclinic.charting.body_chart import REGION_CODES, Needled, build_chart, re
 from imsclinic.charting.errors import ChartingError
 from imsclinic.charting.models import Grasp, Muscle, NeedleSide, NeedlingSession, Tolerance
 from imsclinic.charting.segments import SEGMENTS
+from imsclinic.charting.selectors import visit_assessment_on_file
 from imsclinic.charting.session_forms import (
     AddendumForm,
     RowForm,
@@ -166,7 +167,7 @@ class Page:
 def _page(appointment: Appointment, *, region: str, query: str) -> Page:
     session = (
         NeedlingSession.objects.filter(appointment=appointment)
-        .select_related("practitioner", "signed_by")
+        .select_related("practitioner", "signed_by", "assessment")
         .first()
     )
     catalogue = list(Muscle.objects.filter(is_active=True))
@@ -229,7 +230,9 @@ def _save(request: HttpRequest, page: Page) -> SaveResult:
     rows, row_forms = _rows_from_post(request.POST, page)
     valid_rows = [(view, rf) for view, rf in zip(rows, row_forms, strict=True) if rf.is_valid()]
     header_ok = form.is_valid()
-    fields = form.cleaned_data if header_ok else _stored_header(page.session)
+    fields = dict(form.cleaned_data) if header_ok else _stored_header(page.session)
+    if "reason_no_assessment" not in request.POST:
+        fields.pop("reason_no_assessment", None)  # not on the page: keep what is stored
     try:
         services.session_save_draft(
             session=page.session,
@@ -379,12 +382,19 @@ def _copy_last(request: HttpRequest, page: Page, here: str) -> HttpResponse:
 def _start(request: HttpRequest, page: Page, here: str) -> HttpResponse:
     if page.session is not None:
         return redirect(here)
+    reason = request.POST.get("reason_no_assessment", "")
     try:
-        services.session_start(appointment=page.appointment, actor=request.user, request=request)
+        services.session_start(
+            appointment=page.appointment,
+            actor=request.user,
+            request=request,
+            reason_no_assessment=reason,
+        )
     except NeedlingNotAllowed as refusal:
-        return _render(request, page, refusal=refusal.missing)
+        return _render(request, page, refusal=refusal.missing, reason=reason)
     except ChartingError as refusal:
-        return _render(request, page, refusal=[refusal.message])
+        problems = list(dict.fromkeys([refusal.message, *refusal.errors.values()]))
+        return _render(request, page, refusal=problems, reason=reason)
     messages.success(request, _("Started the session note."))
     return redirect(here)
 
@@ -446,6 +456,7 @@ def _render(
     add_row: bool = False,
     sign_missing: list[str] | None = None,
     addendum_form: AddendumForm | None = None,
+    reason: str = "",
 ) -> HttpResponse:
     session = page.session
     context: dict[str, Any] = {
@@ -457,8 +468,15 @@ def _render(
         "region": page.region,
         "query": page.query,
         "regions": region_choices(),
+        "can_chart": request.user.has_perm("charting.add_note", page.appointment.patient),
     }
+    if session is None or not session.is_signed:
+        on_file = visit_assessment_on_file(page.appointment)
+        if on_file.needed and session is not None and session.reason_no_assessment:
+            on_file = replace(on_file, reason=session.reason_no_assessment, needed=False)
+        context["on_file"] = on_file
     if session is None:
+        context["reason_no_assessment"] = reason
         return render(request, "charting/session_start.html", context)
     chart = _session_chart(session)
     stored = chart.pop("stored")

@@ -92,6 +92,15 @@ class Clinic(models.Model):
             "never earlier. Check-in opens on the visit's day."
         ),
     )
+    assessment_valid_months = models.PositiveSmallIntegerField(
+        _("a Gunn assessment stays current for (months)"),
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text=_(
+            "The first needling of a course needs a signed Gunn assessment signed within this "
+            "many months before the visit, or a recorded reason why not."
+        ),
+    )
     measures_every_visits = models.PositiveSmallIntegerField(
         _("repeat questionnaires every (visits)"),
         default=3,
@@ -322,6 +331,17 @@ class Practitioner(models.Model):
         if not self.ims_certified_on or self.ims_certified_on > day:
             return False
         return self.ims_certification_expires_on is None or day < self.ims_certification_expires_on
+
+    def gives(self, service: Service, day: dt.date) -> bool:
+        """Say whether this practitioner may give the service on the day (IMS: if credentialed)."""
+        return not service.requires_ims_credential or self.ims_credential_current_on(day)
+
+    def first_day_giving(self, service: Service, first: dt.date, last: dt.date) -> dt.date | None:
+        """Return the first day from `first` to `last` this practitioner may give the service."""
+        day = (
+            max(first, self.ims_certified_on or first) if service.requires_ims_credential else first
+        )
+        return day if day <= last and self.gives(service, day) else None
 
     @property
     def ims_credential_current(self) -> bool:

@@ -2,8 +2,10 @@
 few other patients' courses so the clinic outcomes report has numbers. Idempotent.
 
 Each visit is booked through the booking rules (`scheduling.demo`); the notes and results
-are then written directly, the way charting/demo.py writes its course. Scores come from
-scoring.score, stored the way outcomes.services stores them (two places, half up).
+are then written directly, the way charting/demo.py writes its course. A course's first
+needling rests on a Gunn assessment signed at that visit, as the charting rules require.
+Scores come from scoring.score, stored the way outcomes.services stores them (two places,
+half up).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from imsclinic.charting.models import Muscle, NeedlingRow, NeedlingSession, NoteStatus
+from imsclinic.charting.demo import demo_assessment
+from imsclinic.charting.models import Assessment, Muscle, NeedlingRow, NeedlingSession, NoteStatus
 from imsclinic.clinic.models import Location, NeedleLot, Service
 from imsclinic.outcomes import scoring
 from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource, Timing
@@ -163,6 +166,7 @@ def chart_signed_session(
     after: int,
     muscle: Muscle,
     lot: NeedleLot,
+    assessment: Assessment | None = None,
 ) -> NeedlingSession:
     """Write a signed needling note for a completed visit and its two NPRS results."""
     session = NeedlingSession.objects.create(
@@ -189,10 +193,13 @@ def chart_signed_session(
         tolerance="good",
     )
     session.thoracic_precaution = muscle.thoracic_precaution
+    session.assessment = assessment
     session.status = NoteStatus.SIGNED
     session.signed_at = visit.end + dt.timedelta(minutes=10)
     session.signed_by = physio
-    session.save(update_fields=["thoracic_precaution", "status", "signed_at", "signed_by"])
+    session.save(
+        update_fields=["thoracic_precaution", "assessment", "status", "signed_at", "signed_by"]
+    )
     session_results(session, physio)
     return session
 
@@ -223,8 +230,31 @@ def demo_session(
     if visit is None:
         return None
     demo_attended(visit, AppointmentStatus.COMPLETED, arrived=visit.start - dt.timedelta(minutes=5))
+    assessment = (
+        Assessment.objects.filter(patient=patient, status=NoteStatus.SIGNED)
+        .order_by("-signed_at", "-pk")
+        .first()
+    )
+    if assessment is None:
+        # The course's first needling: the Gunn assessment is signed at the same visit, first.
+        segments = tuple(dict.fromkeys((muscle.root_from, muscle.root_to)))
+        assessment = demo_assessment(
+            patient=patient,
+            visit=visit,
+            physio=physio,
+            signed_at=visit.end + dt.timedelta(minutes=5),
+            segments=segments,
+            goals="Back to usual work and exercise with less pain.",
+            notes=f"Pain for several months; {muscle.name.lower()} shortened and tender.",
+        )
     return chart_signed_session(
-        visit=visit, physio=physio, before=before, after=after, muscle=muscle, lot=lot
+        visit=visit,
+        physio=physio,
+        before=before,
+        after=after,
+        muscle=muscle,
+        lot=lot,
+        assessment=assessment,
     )
 
 

@@ -8,7 +8,14 @@ from typing import Any
 from django.utils import timezone
 
 from imsclinic.charting.models import Muscle, NeedlingSession
-from imsclinic.charting.testing import ensure_catalogue, ims_visit, needle_lot, row, signed_session
+from imsclinic.charting.testing import (
+    ensure_catalogue,
+    ims_visit,
+    needle_lot,
+    row,
+    signed_assessment,
+    signed_session,
+)
 from imsclinic.clinic.models import Location, NeedleLot, Service
 from imsclinic.outcomes.demo import chart_signed_session
 from imsclinic.patients.models import Patient
@@ -17,9 +24,11 @@ from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, Appointmen
 
 
 def ready_with_lot(patient: Patient, physio: Any) -> NeedleLot:
-    """Make the patient ready for needling and return a usable needle lot."""
+    """Make the patient ready for needling, assessed, and return a usable needle lot."""
     ensure_catalogue()
     make_ready_for_needling(patient, by=physio)
+    if not patient.assessments.filter(status="signed").exists():  # type: ignore[attr-defined]
+        signed_assessment(patient, physio)
     return NeedleLot.objects.filter(lot_number="LOT-OUT-1").first() or needle_lot("LOT-OUT-1")
 
 

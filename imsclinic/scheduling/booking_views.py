@@ -135,9 +135,7 @@ def practitioners_for(
     if location is not None:
         people = people.filter(locations=location)
     found = list(people.distinct().order_by("order", "last_name", "first_name", "pk"))
-    if service.requires_ims_credential:
-        found = [p for p in found if p.ims_credential_current_on(today)]
-    return found
+    return [p for p in found if p.gives(service, today)]
 
 
 def first_ims_visit_pending(patient: Patient) -> bool:

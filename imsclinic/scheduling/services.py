@@ -85,6 +85,20 @@ class FirstVisitMustBeAssessment(BookingError):
         self.assessment = assessment
 
 
+class InitialAssessmentAlreadyBooked(BookingError):
+    """A second new-patient IMS visit for a patient who has an IMS visit booked or behind them."""
+
+    def __init__(self, service: Service) -> None:
+        super().__init__(
+            _(
+                "You already have an IMS visit booked or behind you, so %(name)s is not for "
+                "you again. Choose a follow-up instead."
+            )
+            % {"name": service.name}
+        )
+        self.service = service
+
+
 class TooLateToCancel(BookingError):
     pass
 
@@ -231,6 +245,17 @@ def needs_assessment_first(
     if not service.requires_ims_credential or service.for_new_patients:
         return False
     return not has_had_ims_visit(patient, before)
+
+
+def has_initial_assessment(patient: Patient, service: Service) -> bool:
+    """Say whether this new-patient IMS visit would be a second one (the first-visit rule).
+
+    An IMS service for new patients is the first IMS visit; a patient with any IMS visit
+    booked or behind them (`has_had_ims_visit`, the rule that opens follow-ups) has had it.
+    """
+    if not service.requires_ims_credential or not service.for_new_patients:
+        return False
+    return has_had_ims_visit(patient)
 
 
 def _check_first_visit(patient: Patient, service: Service, start: dt.datetime) -> None:

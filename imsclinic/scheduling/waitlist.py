@@ -42,8 +42,10 @@ from imsclinic.scheduling.models import (
 )
 from imsclinic.scheduling.selectors import availability_query, patient_has_visit_during
 from imsclinic.scheduling.services import (
+    InitialAssessmentAlreadyBooked,
     SlotUnavailable,
     appointment_book,
+    has_initial_assessment,
     needs_assessment_first,
 )
 
@@ -120,7 +122,13 @@ def waitlist_join(
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> WaitlistEntry:
-    """Put a patient on the waitlist for a service between two local dates (both included)."""
+    """Put a patient on the waitlist for a service between two local dates (both included).
+
+    Refuses (ValidationError by field, nothing written) a wish that could never be offered:
+    among others a practitioner who does not give the service in those dates (an IMS
+    service needs a current IMS certification) or works at no open location, a follow-up
+    before any IMS visit, and a second initial assessment (`has_initial_assessment`).
+    """
     now = now or timezone.now()
     if not _may_act_for(actor, patient):
         raise PermissionDenied(_("Patients may only join the waitlist for themselves."))
@@ -138,6 +146,18 @@ def waitlist_join(
             errors["practitioner"] = _("This practitioner is not taking bookings.")
         elif location is not None and not practitioner.locations.filter(pk=location.pk).exists():
             errors["practitioner"] = _("This practitioner does not work at that location.")
+        elif location is None and not practitioner.locations.filter(is_active=True).exists():
+            errors["practitioner"] = _(
+                "%(name)s does not see patients at any open location. Choose someone else, "
+                "or anyone."
+            ) % {"name": practitioner.display_name}
+        elif (
+            latest >= earliest and practitioner.first_day_giving(service, earliest, latest) is None
+        ):
+            errors["practitioner"] = _(
+                "%(name)s holds no current IMS certification for those dates, so cannot give "
+                "%(service)s. Choose someone else, or anyone."
+            ) % {"name": practitioner.display_name, "service": service.name}
     today = _today(now, location)
     if earliest < today:
         errors["earliest"] = _("Choose today or a later day.")
@@ -152,6 +172,8 @@ def waitlist_join(
             "Your first IMS visit must be the initial assessment. Please book or wait for "
             "that first."
         )
+    if "service" not in errors and has_initial_assessment(patient, service):
+        errors["service"] = str(InitialAssessmentAlreadyBooked(service))
     if errors:
         raise ValidationError(errors)
 
@@ -342,6 +364,8 @@ def waitlist_offer_freed_time(
                 continue
             if needs_assessment_first(entry.patient, service, start):
                 continue
+            if has_initial_assessment(entry.patient, service):
+                continue  # booked their first IMS visit since joining: no second one
             if patient_has_visit_during(
                 entry.patient, start, start + dt.timedelta(minutes=service.duration_minutes)
             ):
@@ -447,7 +471,8 @@ def waitlist_claim(
     """Book the offered time for the offer's patient if it is still free; first claim wins.
 
     Raises OfferClosed if the offer was already decided, OfferGone (after recording it) if
-    someone else booked the time first, and lets other BookingErrors through unchanged.
+    someone else booked the time first, InitialAssessmentAlreadyBooked (changing nothing) for
+    a second initial assessment, and lets other BookingErrors through unchanged.
     """
     now = now or timezone.now()
     lost = False
@@ -469,6 +494,8 @@ def waitlist_claim(
             if locked.outcome == WaitlistOffer.Outcome.OPEN:
                 _decide(locked, WaitlistOffer.Outcome.EXPIRED, now)
             raise OfferClosed(locked)
+        if has_initial_assessment(patient, entry.service):
+            raise InitialAssessmentAlreadyBooked(entry.service)
         try:
             appointment = appointment_book(
                 patient=patient,

@@ -13,8 +13,20 @@ from schemathesis import GenerationMode
 
 from imsclinic.api.tests.test_openapi import CHECKS, FUZZ, OPENAPI_URL
 from imsclinic.api.tests.test_openapi import wsgi_app as wsgi_app  # the fixture, shared
-from imsclinic.charting.services import addendum_add, session_start
-from imsclinic.charting.testing import ensure_catalogue, ims_visit, needle_lot, row, signed_session
+from imsclinic.charting.services import (
+    addendum_add,
+    session_save_draft,
+    session_sign,
+    session_start,
+)
+from imsclinic.charting.testing import (
+    ensure_catalogue,
+    ims_visit,
+    needle_lot,
+    row,
+    signed_assessment,
+    signed_session,
+)
 from imsclinic.core.models import AuditEvent, Outcome
 from imsclinic.safety.testing import make_ready_for_needling
 
@@ -35,6 +47,7 @@ def url(patient_id: int) -> str:
 def signed(patient, physio, ims_service):
     """One signed session (a pectoral and a calf) and one draft, for the treating physio."""
     make_ready_for_needling(patient, by=physio)
+    signed_assessment(patient, physio)
     lot = needle_lot("LOT-API-7", diameter="0.25", length=30)
     earlier = ims_visit(patient, physio, ims_service, start=timezone.now() - dt.timedelta(days=7))
     session = signed_session(
@@ -69,6 +82,29 @@ def test_it_lists_signed_sessions_with_every_needling_row(patient, physio, api_c
         "good",
     )
     assert session["rows"][1]["side"] == "right"
+    assert session["assessment_id"] == patient.assessments.get().pk
+    assert session["reason_no_assessment"] == ""
+
+
+def test_it_gives_the_reason_a_course_was_needled_without_an_assessment(
+    patient, physio, api_client, ims_service
+):
+    make_ready_for_needling(patient, by=physio)
+    lot = needle_lot("LOT-API-8")
+    visit = ims_visit(patient, physio, ims_service)
+    draft = session_start(
+        appointment=visit, actor=physio, reason_no_assessment="Assessed at the hospital clinic."
+    )
+    draft = session_save_draft(
+        session=draft,
+        actor=physio,
+        data={"nprs_before": 5, "nprs_after": 2},
+        rows=[row("soleus", lot)],
+    )
+    session_sign(session=draft, actor=physio)
+    session = api_client(physio).get(url(patient.pk)).json()[0]
+    assert session["assessment_id"] is None
+    assert session["reason_no_assessment"] == "Assessed at the hospital clinic."
 
 
 def test_each_read_of_sessions_is_audited(patient, physio, api_client, signed):

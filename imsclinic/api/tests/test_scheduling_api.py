@@ -23,7 +23,7 @@ from imsclinic.api.tests.test_openapi import CHECKS, FUZZ, api_schema, wsgi_app 
 from imsclinic.clinic.models import Location, Service
 from imsclinic.core.models import Action, AuditEvent
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift
+from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, WaitlistEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -101,6 +101,7 @@ def test_it_lists_practitioners_with_their_locations_and_credential(
         ("get", "/api/v1/appointments"),
         ("post", "/api/v1/appointments"),
         ("post", "/api/v1/appointments/1/cancel"),
+        ("post", "/api/v1/waitlist"),
     ],
 )
 def test_every_scheduling_endpoint_answers_401_without_a_token(method, path):
@@ -474,3 +475,91 @@ def test_the_scheduling_endpoints_keep_to_their_schema(
         case.call_and_validate(headers=headers, checks=CHECKS)
 
     check()
+
+
+# --- the waitlist ------------------------------------------------------------------------------
+
+
+def wait(client: Client, **body: object):
+    return client.post("/api/v1/waitlist", body, content_type="application/json")
+
+
+def wish(service: Service, **extra: object) -> dict[str, object]:
+    day = weekday_ahead()
+    return {
+        "service": service.slug,
+        "earliest": day.isoformat(),
+        "latest": (day + dt.timedelta(days=14)).isoformat(),
+        **extra,
+    }
+
+
+def test_a_patient_joins_the_waitlist(api_client, patient, physio, assessment):
+    response = wait(
+        api_client(patient.user), **wish(assessment, practitioner=physio.practitioner.pk)
+    )
+    assert response.status_code == 201, response.content
+    entry = WaitlistEntry.objects.get(pk=response.json()["id"])
+    assert (entry.patient, entry.service, entry.practitioner) == (
+        patient,
+        assessment,
+        physio.practitioner,
+    )
+    assert response.json()["status"] == "waiting"
+
+
+def test_the_front_desk_names_the_patient_who_waits(api_client, cast, other_patient, assessment):
+    client = api_client(cast["front_desk"])
+    assert wait(client, **wish(assessment)).status_code == 422
+    response = wait(client, **wish(assessment, patient=other_patient.pk))
+    assert response.status_code == 201
+    assert WaitlistEntry.objects.get().patient == other_patient
+
+
+def test_a_practitioner_without_a_current_ims_certification_is_refused_by_field(
+    api_client, patient, other_physio, assessment
+):
+    lapsed = other_physio.practitioner
+    lapsed.ims_certification_expires_on = timezone.localdate() - dt.timedelta(days=1)
+    lapsed.save(update_fields=["ims_certification_expires_on"])
+    response = wait(api_client(patient.user), **wish(assessment, practitioner=lapsed.pk))
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["loc"][-1] == "practitioner"
+    assert problem["msg"] == (
+        "Oscar Other holds no current IMS certification for those dates, so cannot give "
+        "IMS initial assessment. Choose someone else, or anyone."
+    )
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_a_second_initial_assessment_is_refused_by_field(
+    api_client, patient, physio, assessment, shifts
+):
+    client = api_client(patient.user)
+    start = at_ten(weekday_ahead())
+    booked = book(
+        client,
+        service=assessment.slug,
+        practitioner=physio.practitioner.pk,
+        start=start.isoformat(),
+    )
+    assert booked.status_code == 201
+    response = wait(client, **wish(assessment))
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["loc"][-1] == "service"
+    assert "IMS initial assessment is not for you again" in problem["msg"]
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_a_follow_up_before_any_ims_visit_is_refused(api_client, patient, ims_service):
+    response = wait(api_client(patient.user), **wish(ims_service))
+    assert response.status_code == 422
+    assert "initial assessment" in response.json()["detail"][0]["msg"]
+
+
+def test_an_unknown_practitioner_answers_404(api_client, patient, assessment):
+    response = wait(api_client(patient.user), **wish(assessment, practitioner=999_999))
+    assert response.status_code == 404
+    assert not WaitlistEntry.objects.exists()

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from imsclinic.accounts.models import User
-from imsclinic.charting.testing import ims_visit, needle_lot
+from imsclinic.charting.testing import ims_visit, needle_lot, signed_assessment
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.patients.models import Patient
 from imsclinic.safety.testing import make_ready_for_needling
@@ -17,10 +17,17 @@ from imsclinic.scheduling.models import Appointment
 
 
 @pytest.fixture
-def ready_patient(patient: Patient, physio: User) -> Patient:
-    """The patient with a current intake, a clearance and a signed consent."""
+def unassessed_patient(patient: Patient, physio: User) -> Patient:
+    """The patient with a current intake, a clearance and a signed consent, never assessed."""
     make_ready_for_needling(patient, by=physio)
     return patient
+
+
+@pytest.fixture
+def ready_patient(unassessed_patient: Patient, physio: User) -> Patient:
+    """The patient ready for needling, with a signed Gunn assessment on file."""
+    signed_assessment(unassessed_patient, physio)
+    return unassessed_patient
 
 
 @pytest.fixture

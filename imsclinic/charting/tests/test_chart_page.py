@@ -17,7 +17,13 @@ from bench.chart import seed_course
 from imsclinic.charting.pdf import chart_summary_html, portal_summary_html
 from imsclinic.charting.selectors import chart_for
 from imsclinic.charting.services import addendum_add, session_start
-from imsclinic.charting.testing import ensure_catalogue, ims_visit, row, signed_session
+from imsclinic.charting.testing import (
+    ensure_catalogue,
+    ims_visit,
+    row,
+    signed_assessment,
+    signed_session,
+)
 from imsclinic.charting.tests.conftest import signed_in
 from imsclinic.charting.views_chart import plain_notes
 from imsclinic.core.models import AuditEvent
@@ -37,7 +43,11 @@ def _catalogue(db: None) -> None:
 # +1: the follow-up red-flag banner every staff page shows to practitioners and owners.
 # +1: adverse-event drafts opened by red-flag follow-up check-ins, waiting to be completed.
 # +1: every session's follow-up check-in, in one query (followup.selectors.checkins_by_session).
-CHART_PAGE_QUERIES = 20
+# +1: how long an assessment stays current (Clinic.assessment_valid_months), for the line
+# saying which assessment the needling rests on.
+# +3: the assessment on file's signs, segments and addenda (prefetched: none with no
+# assessment at all, the same three however many assessments).
+CHART_PAGE_QUERIES = 24
 
 
 def chart_page_queries() -> int:
@@ -111,6 +121,7 @@ def test_the_chart_makes_the_same_number_of_queries_for_10_and_100_sessions(
     ready_patient, other_patient, physio, ims_service, lot, django_assert_num_queries
 ):
     other_patient.care_team.add(physio.practitioner)
+    signed_assessment(other_patient, physio)  # each chart has one assessment, as ready_patient
     seed_course(ready_patient, physio, ims_service, lot, sessions=10)
     # The other patient's hundred weekly visits start where the first ten end.
     seed_course(other_patient, physio, ims_service, lot, sessions=100, first_week=10)

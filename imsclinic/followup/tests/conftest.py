@@ -12,7 +12,13 @@ from django.test import Client
 
 from imsclinic.accounts.models import User
 from imsclinic.charting.models import NeedlingSession
-from imsclinic.charting.testing import ims_visit, needle_lot, row, signed_session
+from imsclinic.charting.testing import (
+    ims_visit,
+    needle_lot,
+    row,
+    signed_assessment,
+    signed_session,
+)
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.patients.models import Patient
 from imsclinic.safety.testing import make_ready_for_needling
@@ -31,6 +37,7 @@ def clock() -> Iterator[Any]:
 @pytest.fixture
 def ready_patient(clock: Any, patient: Patient, physio: User) -> Patient:
     make_ready_for_needling(patient, by=physio)
+    signed_assessment(patient, physio)
     return patient
 
 

@@ -177,6 +177,57 @@ class TestJoinPage:
         assert "already on the waitlist" in response.content.decode()
         assert WaitlistEntry.objects.count() == 1
 
+    def test_a_practitioner_without_a_current_ims_certification_is_refused_beside_the_field(
+        self, patient, patient_user, other_physio, assessment, day
+    ):
+        lapsed = other_physio.practitioner
+        lapsed.ims_certification_expires_on = day - dt.timedelta(days=1)
+        lapsed.save(update_fields=["ims_certification_expires_on"])
+        response = signed_in(patient_user).post(
+            reverse("waitlist_join"),
+            {
+                "service": assessment.pk,
+                "practitioner": lapsed.pk,
+                "earliest": day.isoformat(),
+                "latest": (day + dt.timedelta(days=7)).isoformat(),
+            },
+        )
+        assert response.status_code == 200
+        html = response.content.decode()
+        message = (
+            "Oscar Other holds no current IMS certification for those dates, so cannot give "
+            "IMS initial assessment. Choose someone else, or anyone."
+        )
+        field = html[html.index('for="id_practitioner"') :]
+        assert message in field[: field.index("</div>")]
+        assert not WaitlistEntry.objects.exists()
+
+    def test_a_second_initial_assessment_is_refused_with_a_clear_message(
+        self, patient, patient_user, physio, location, assessment, open_shifts, day, ten
+    ):
+        appointment_book(
+            patient=patient,
+            practitioner=physio.practitioner,
+            service=assessment,
+            location=location,
+            start=ten,
+            actor=patient_user,
+        )
+        response = signed_in(patient_user).post(
+            reverse("waitlist_join"),
+            {
+                "service": assessment.pk,
+                "earliest": day.isoformat(),
+                "latest": (day + dt.timedelta(days=7)).isoformat(),
+            },
+        )
+        assert response.status_code == 200
+        assert (
+            "You already have an IMS visit booked or behind you, so IMS initial assessment is "
+            "not for you again. Choose a follow-up instead."
+        ) in response.content.decode()
+        assert not WaitlistEntry.objects.exists()
+
     def test_the_portal_home_leads_to_the_waitlist(self, patient, patient_user):
         html = signed_in(patient_user).get(reverse("portal_home")).content.decode()
         assert f'href="{reverse("waitlist_join")}"' in html
@@ -279,6 +330,23 @@ class TestClaimPage:
             response["Cache-Control"].startswith("max-age=0")
             or "no-store" in response["Cache-Control"]
         )
+
+    def test_a_patient_who_booked_their_assessment_meanwhile_is_told_and_nothing_is_booked(
+        self, offers, patient, physio, location, assessment, ten
+    ):
+        later = ten.replace(hour=14)  # the same weekday, clear of the offered hour
+        appointment_book(
+            patient=patient,
+            practitioner=physio.practitioner,
+            service=assessment,
+            location=location,
+            start=later,
+            actor=patient.user,
+        )
+        response = Client().post(claim_path(offers[patient]))
+        assert response.status_code == 200
+        assert "IMS initial assessment is not for you again" in response.content.decode()
+        assert visits_at(ten) == 0
 
     def test_the_button_books_the_time_without_signing_in(self, offers, patient, ten):
         client = Client()

@@ -12,6 +12,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -210,14 +211,18 @@ class Schedule(RuleBasedStateMachine):
         if not WaitlistEntry.objects.filter(
             patient=waiting, service=visit.service, status=WaitlistStatus.WAITING
         ).exists():
-            waitlist.waitlist_join(
-                patient=waiting,
-                service=visit.service,
-                earliest=MONDAY,
-                latest=MONDAY + dt.timedelta(days=1),
-                actor=self.desk,
-                now=NOW,
-            )
+            try:
+                waitlist.waitlist_join(
+                    patient=waiting,
+                    service=visit.service,
+                    earliest=MONDAY,
+                    latest=MONDAY + dt.timedelta(days=1),
+                    actor=self.desk,
+                    now=NOW,
+                )
+            except ValidationError:
+                # These patients have had IMS: an initial assessment is the one wish refused.
+                assert services.has_initial_assessment(waiting, visit.service)
         services.appointment_cancel(appointment=visit, actor=self.desk, reason="Ill", now=NOW)
         offers = waitlist.waitlist_offer_freed_time(
             practitioner=visit.practitioner, location=visit.location, start=visit.start, now=NOW

@@ -626,3 +626,115 @@ def test_two_patients_claiming_one_freed_time_at_once_get_one_appointment(
     assert Appointment.objects.filter(start=at(9), status__in=ACTIVE_STATUSES).count() == 1
     outcomes = sorted(WaitlistOffer.objects.values_list("outcome", flat=True))
     assert outcomes == [Offered.BOOKED, Offered.GONE]
+
+
+@pytest.mark.django_db
+class TestRequestsThatCanNeverBeOffered:
+    """A wish no freed time could ever satisfy is refused when made, and never offered."""
+
+    def test_it_refuses_an_ims_service_with_a_practitioner_whose_certification_has_lapsed(
+        self, patient, patient_user, other_physio, assessment
+    ):
+        lapsed = other_physio.practitioner
+        lapsed.ims_certification_expires_on = MONDAY - dt.timedelta(days=1)
+        lapsed.save(update_fields=["ims_certification_expires_on"])
+        with pytest.raises(ValidationError) as refused:
+            join(patient, patient_user, assessment, practitioner=lapsed)
+        [message] = refused.value.message_dict["practitioner"]
+        assert message == (
+            "Oscar Other holds no current IMS certification for those dates, so cannot give "
+            "IMS initial assessment. Choose someone else, or anyone."
+        )
+        assert not WaitlistEntry.objects.exists()
+
+    def test_it_refuses_an_ims_service_with_a_practitioner_never_certified(
+        self, patient, patient_user, other_physio, assessment
+    ):
+        never = other_physio.practitioner
+        never.ims_certified_on = None
+        never.ims_certification_issuer = ""
+        never.save(update_fields=["ims_certified_on", "ims_certification_issuer"])
+        with pytest.raises(ValidationError) as refused:
+            join(patient, patient_user, assessment, practitioner=never)
+        assert "no current IMS certification" in refused.value.message_dict["practitioner"][0]
+
+    def test_a_certification_lapsing_inside_the_dates_still_leaves_days_to_offer(
+        self, patient, patient_user, other_physio, assessment
+    ):
+        lapsing = other_physio.practitioner
+        lapsing.ims_certification_expires_on = MONDAY + dt.timedelta(days=3)
+        lapsing.save(update_fields=["ims_certification_expires_on"])
+        entry = join(patient, patient_user, assessment, practitioner=lapsing)
+        assert entry.practitioner == lapsing
+
+    def test_an_uncertified_practitioner_may_be_waited_for_a_service_without_needling(
+        self, patient, patient_user, other_physio
+    ):
+        other_physio.practitioner.ims_certified_on = None
+        other_physio.practitioner.save(update_fields=["ims_certified_on"])
+        physiotherapy = Service.objects.create(
+            name="Physiotherapy assessment",
+            slug="physiotherapy-assessment",
+            duration_minutes=45,
+            price="120.00",
+        )
+        entry = join(patient, patient_user, physiotherapy, practitioner=other_physio.practitioner)
+        assert entry.service == physiotherapy
+
+    def test_it_refuses_a_practitioner_who_works_at_no_open_location(
+        self, patient, patient_user, other_physio, assessment, location
+    ):
+        location.is_active = False
+        location.save(update_fields=["is_active"])
+        with pytest.raises(ValidationError) as refused:
+            join(patient, patient_user, assessment, practitioner=other_physio.practitioner)
+        assert (
+            "does not see patients at any open location"
+            in (refused.value.message_dict["practitioner"][0])
+        )
+
+    @pytest.mark.parametrize("status", [AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED])
+    def test_it_refuses_a_second_initial_assessment(
+        self, patient, patient_user, physio, assessment, shifts, status
+    ):
+        first = book(patient, physio, assessment, at(9, day=dt.date(2031, 2, 26)))
+        Appointment.objects.filter(pk=first.pk).update(status=status)
+        with pytest.raises(ValidationError) as refused:
+            join(patient, patient_user, assessment)
+        [message] = refused.value.message_dict["service"]
+        assert message == (
+            "You already have an IMS visit booked or behind you, so IMS initial assessment is "
+            "not for you again. Choose a follow-up instead."
+        )
+        assert not WaitlistEntry.objects.exists()
+
+    def test_a_cancelled_initial_assessment_leaves_the_waitlist_open(
+        self, patient, patient_user, physio, assessment, shifts
+    ):
+        first = book(patient, physio, assessment, at(9, day=dt.date(2031, 2, 26)))
+        appointment_cancel(appointment=first, actor=patient_user, now=NOW)
+        assert join(patient, patient_user, assessment).status == WaitlistStatus.WAITING
+
+    def test_a_patient_who_booked_their_assessment_since_joining_is_offered_no_second_one(
+        self, patient, patient_user, other_patient, physio, assessment, shifts
+    ):
+        join(patient, patient_user, assessment)
+        book(patient, physio, assessment, at(9, day=dt.date(2031, 2, 26)))
+        cancelled_visit(other_patient, physio, assessment, at(9))
+        assert free(physio, at(9)) == []
+        assert not WaitlistOffer.objects.exists()
+
+    def test_an_offer_made_before_the_patient_booked_their_assessment_cannot_be_claimed(
+        self, patient, patient_user, other_patient, physio, assessment, shifts
+    ):
+        join(patient, patient_user, assessment)
+        cancelled_visit(other_patient, physio, assessment, at(9))
+        [offer] = free(physio, at(9))
+        booked = book(patient, physio, assessment, at(9, day=dt.date(2031, 2, 26)))
+        with pytest.raises(waitlist.InitialAssessmentAlreadyBooked):
+            waitlist_claim(offer=offer, actor=patient_user, now=NOW)
+        offer.refresh_from_db()
+        assert offer.outcome == Offered.OPEN
+        assert list(Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES)) == [
+            booked
+        ]
