@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('charting', '0003_signed_notes_locked'),
+        ('charting', '0004_deltoid_parts'),
     ]
 
     operations = [
