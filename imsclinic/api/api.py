@@ -8,6 +8,7 @@ explains authentication and the endpoints, and the OpenAPI document serves any c
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -15,6 +16,7 @@ from ninja.errors import AuthenticationError
 
 from imsclinic.api import charting, intake, outcomes, patients, safety, scheduling
 from imsclinic.api.auth import ApiTokenAuth
+from imsclinic.core.locking import RETRY_AFTER_SECONDS, busy_message, is_transient
 
 DESCRIPTION = """\
 The clinic's JSON API. Every call needs a personal API token, sent as
@@ -62,3 +64,13 @@ def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return api.create_response(
         request, {"detail": _("You may not do this with this token.")}, status=403
     )
+
+
+@api.exception_handler(OperationalError)
+def busy(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    """Answer 503 with Retry-After when the database gave up for now; other failures stay 500."""
+    if not is_transient(exc):
+        raise exc
+    response = api.create_response(request, {"detail": busy_message()}, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -186,7 +186,7 @@ _Note = TypeVar("_Note", Assessment, NeedlingSession)
 
 def _lock_note(note: _Note) -> _Note:  # noqa: UP047 (the Django mypy plugin needs a TypeVar)
     """Re-read the note under a row lock and refuse if it is already signed."""
-    locked = type(note).objects.select_for_update().get(pk=note.pk)
+    locked = type(note).objects.select_for_update(no_key=True).get(pk=note.pk)
     if locked.is_signed:
         raise SignedNoteLocked()
     return locked
@@ -545,7 +545,7 @@ def session_start(
     if appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
         raise ChartingError(_("This visit was cancelled or missed: it has no needling note."))
     with transaction.atomic():
-        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
         require_needling_readiness(patient, at=now)
         _require_credential(appointment)
         existing = NeedlingSession.objects.filter(appointment=appointment).first()
@@ -1009,7 +1009,7 @@ def addendum_add(
             _("The addendum was not added: correct the marked fields."), errors=errors
         )
     with transaction.atomic():
-        current = type(note).objects.select_for_update().get(pk=note.pk)
+        current = type(note).objects.select_for_update(no_key=True).get(pk=note.pk)
         if not current.is_signed:
             raise ChartingError(_("This note is still a draft: change it directly."))
         addendum = Addendum(author=actor, created_at=now, reason=reason, text=text)

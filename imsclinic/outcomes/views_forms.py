@@ -191,7 +191,7 @@ def portal_measure_fill(
             with transaction.atomic():
                 # One answer per visit and questionnaire: a second submit (or a paper entry for
                 # the same visit, which locks the same row) waits, then sees it.
-                Patient.objects.select_for_update().filter(pk=patient.pk).first()
+                Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
                 earlier = results_for(patient).filter(appointment=visit, instrument=code).first()
                 saved = (
                     None
@@ -346,7 +346,7 @@ def measures_enter(request: HttpRequest, patient_id: int) -> HttpResponse:
             day = details.cleaned_data["taken_on"]
             with transaction.atomic():
                 # One paper result per visit (or per day without one): a second submit waits.
-                Patient.objects.select_for_update().filter(pk=patient.pk).first()
+                Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
                 earlier = _paper_duplicate(patient, code, visit, day)
                 saved = (
                     None
