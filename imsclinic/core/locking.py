@@ -5,16 +5,18 @@ need but never going back up the list:
 
 1. practitioner rows, several in primary-key order (`scheduling.services._lock_practitioners`);
 2. the patient row (`scheduling.services._lock_patient`, and the patient lock at the top of
-   the intake, clearance, consent, charting, outcome and waitlist services);
-3. the visit and the rows that hang off it or off the patient: the appointment, its waitlist
-   entry and offer, notes, check-ins, results, signatures, adverse events;
+   the clearance, consent, needling-session, outcome and waitlist services);
+3. the visit: first the beds a new visit takes (`scheduling.services._lock_beds`, in pk
+   order), then the appointment and the rows that hang off it or off the patient: its
+   waitlist entry and offer, intake drafts, notes, check-ins, results, signatures, adverse
+   events and red-flag alerts;
 4. the audit log, which takes no lock at all: `core.audit.audit_record` is one plain INSERT in
    the caller's transaction (its `actor` and `patient` carry no foreign-key constraint, so the
    insert does not even share-lock the patient row), and the sealer chains committed rows
    later, in its own transaction, under its own advisory lock (decision 0008).
 
-Rows outside this chain (needle lots, sharps containers, consent documents, invitations,
-owner alerts) are locked alone, one row per transaction.
+Rows outside this chain (needle lots, sharps containers, consent documents and their
+versions, staff invitations) are locked before any row of it, never after.
 
 Every lock names only the rows the service changes or queues on: `lock_rows` below, or
 `select_for_update(of=("self",), no_key=True)` when the same query brings related rows along
@@ -100,6 +102,8 @@ def retry_transient(
     """
 
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        name = getattr(func, "__qualname__", type(func).__name__)
+
         @functools.wraps(func)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
             if connection.in_atomic_block:
@@ -113,13 +117,11 @@ def retry_transient(
                     if kind is None:
                         raise
                     if attempt >= ATTEMPTS:
-                        logger.warning(
-                            "%s: %s on each of %d attempts", func.__qualname__, kind, attempt
-                        )
+                        logger.warning("%s: %s on each of %d attempts", name, kind, attempt)
                         if conflict is not None:
                             raise conflict() from error
                         raise
-                    logger.info("%s: %s, running it again", func.__qualname__, kind)
+                    logger.info("%s: %s, running it again", name, kind)
                     time.sleep(_pause(attempt))
                     attempt += 1
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
-from imsclinic.clinic.models import Location, Practitioner, Service
+from imsclinic.clinic.models import Location, Practitioner, Room, Service
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
 from imsclinic.core.locking import lock_rows, retry_transient
@@ -245,8 +245,9 @@ def _check_first_visit(patient: Patient, service: Service, start: dt.datetime) -
 
 
 # Locks, in the one order of `imsclinic.core.locking`: the practitioners (in pk order), then
-# the patient, then the visit (`_locked_visit`); the audit log takes none. Booking, courses,
-# moves and waitlist claims take all three; cancelling and status changes only the visit.
+# the patient, then the beds a new visit takes (`_lock_beds`), then the visit
+# (`_locked_visit`); the audit log takes none. Booking, courses, moves and waitlist claims
+# take them all; cancelling and status changes only the visit.
 
 
 def _lock_practitioners(*practitioner_ids: int) -> None:
@@ -257,6 +258,17 @@ def _lock_practitioners(*practitioner_ids: int) -> None:
 def _lock_patient(patient: Patient) -> None:
     """Queue behind any other booking for this patient (after the practitioners' locks)."""
     lock_rows(Patient, patient.pk)
+
+
+def _lock_beds(*room_ids: int | None) -> None:
+    """Queue behind any other booking into these beds (in pk order), just before inserting.
+
+    Two practitioners' bookings of one bed would otherwise insert at the same moment and
+    each wait on the other's entry in the bed's overlap guard, a deadlock PostgreSQL breaks
+    by aborting one. Under the lock the second insert finds the first committed and is
+    refused at once (and `_create_checked` looks for another bed).
+    """
+    lock_rows(Room, *(pk for pk in room_ids if pk is not None))
 
 
 def _locked_visit(appointment_id: int, *related: str) -> Appointment:
@@ -331,6 +343,8 @@ def _create_checked(
     for attempt in range(BED_RETRIES + 1):
         try:
             with transaction.atomic():
+                # In the savepoint: a bed found taken is released with it.
+                _lock_beds(room_id)
                 appointment = Appointment.objects.create(
                     patient=patient,
                     practitioner=practitioner,
@@ -940,6 +954,8 @@ def course_book(
         bookable = plan.bookable
         if not bookable:
             raise SlotUnavailable(_("None of the dates of this course is available."))
+        # Every bed of the course at once, in pk order, before the first insert.
+        _lock_beds(*(o.slot.room_id for o in bookable if o.slot is not None))
         course = Course.objects.create(
             patient=patient,
             practitioner=practitioner,
