@@ -10,7 +10,9 @@ once, and every visit and cancellation was audited and announced exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import itertools
 import random
 import threading
 import time
@@ -36,6 +38,10 @@ from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, Appointmen
 from imsclinic.scheduling.services import SlotUnavailable, appointment_book
 
 RUN_SECONDS = 6.0
+# Each worker goes on past RUN_SECONDS until it has this many answers (on a loaded machine a
+# page can take a second), but never past the cap.
+MIN_ANSWERS = 3
+CAP_SECONDS = 15.0
 PATIENTS = 8
 VANCOUVER = zoneinfo.ZoneInfo("America/Vancouver")
 NOTICE_TASK = "imsclinic.scheduling.tasks.send_appointment_notice"
@@ -104,6 +110,7 @@ def test_a_busy_clinic_gets_no_server_error_no_deadlock_and_no_double_booking(
         name="Physiotherapy", slug="physiotherapy", duration_minutes=30, price=Decimal("90.00")
     )
     patients = []
+    accounts: dict[int, User] = {}
     for number in range(PATIENTS):
         user = make_user(f"racer{number}@patients.example", Role.PATIENT)
         patients.append(
@@ -115,12 +122,16 @@ def test_a_busy_clinic_gets_no_server_error_no_deadlock_and_no_double_booking(
                 email=f"racer{number}@patients.example",
             )
         )
+        accounts[patients[-1].pk] = user
     day = the_day()
     times = starts(day)
+    # Bookings and cancellations crowd the morning (races for people, beds and visits); moves
+    # take visits from anywhere, the morning's too, to the afternoon.
+    morning, afternoon = times[:6], times[6:]
     seeder = random.Random(7)
     for patient in patients:  # something to cancel and move from the first moment
         for _ in range(2):
-            try:
+            with contextlib.suppress(SlotUnavailable):  # a time already taken: fine
                 appointment_book(
                     patient=patient,
                     practitioner=seeder.choice(physios),
@@ -129,8 +140,6 @@ def test_a_busy_clinic_gets_no_server_error_no_deadlock_and_no_double_booking(
                     start=seeder.choice(times),
                     actor=front_desk,
                 )
-            except SlotUnavailable:
-                pass
 
     def api(user: User) -> Client:
         _token, raw = api_token_issue(user=user, name="busy day", actor=None)
@@ -142,9 +151,12 @@ def test_a_busy_clinic_gets_no_server_error_no_deadlock_and_no_double_booking(
         return client
 
     def booked_visit(patient: Patient | None = None) -> Appointment | None:
-        visits = Appointment.objects.filter(status=AppointmentStatus.BOOKED, start__gt=timezone.now())
+        """A booked visit: a mover's own, or one in the crowded morning for the cancellers."""
+        visits = Appointment.objects.filter(status=AppointmentStatus.BOOKED)
         if patient is not None:
             visits = visits.filter(patient=patient)
+        else:
+            visits = visits.filter(start__in=morning)
         return visits.order_by("?").first()
 
     def book_by_api(client: Client, pick: random.Random) -> tuple[str, int] | None:
@@ -154,7 +166,7 @@ def test_a_busy_clinic_gets_no_server_error_no_deadlock_and_no_double_booking(
                 "service": service.slug,
                 "practitioner": pick.choice(physios).pk,
                 "patient": pick.choice(patients).pk,
-                "start": pick.choice(times).isoformat(),
+                "start": pick.choice(morning).isoformat(),
             },
             content_type="application/json",
         )
@@ -175,25 +187,44 @@ def test_a_busy_clinic_gets_no_server_error_no_deadlock_and_no_double_booking(
         path = reverse("appointment_cancel_staff", args=[visit.pk])
         return "cancel (page)", client.post(path, {"reason": "Called in"}).status_code
 
+    def free_afternoon_time(patient_id: int, pick: random.Random) -> tuple[int, dt.datetime]:
+        """Pick a practitioner and time that look free now, as the portal's picker offers."""
+        active = Appointment.objects.filter(status__in=ACTIVE_STATUSES, start__in=afternoon)
+        rows = list(active.values_list("practitioner_id", "patient_id", "start"))
+        beds_taken = Counter(start for _practitioner, _patient, start in rows)
+        busy = {(practitioner, start) for practitioner, _patient, start in rows}
+        own = {start for _practitioner, patient, start in rows if patient == patient_id}
+        free = [
+            (practitioner.pk, start)
+            for practitioner in physios
+            for start in afternoon
+            if beds_taken[start] < 2 and (practitioner.pk, start) not in busy and start not in own
+        ]
+        return pick.choice(free) if free else (pick.choice(physios).pk, pick.choice(afternoon))
+
     def move_in_portal(clients: dict[int, Client]) -> Callable[..., tuple[str, int] | None]:
         def move(_unused: Client, pick: random.Random) -> tuple[str, int] | None:
             patient_id = pick.choice(list(clients))
             visit = booked_visit(Patient(pk=patient_id))
             if visit is None:
                 return None
+            practitioner_id, start = free_afternoon_time(patient_id, pick)
             path = reverse("portal_reschedule_confirm", args=[visit.pk])
             form = {
                 "service": service.slug,
-                "practitioner": str(pick.choice(physios).pk),
+                "practitioner": str(practitioner_id),
                 "location": str(location.pk),
-                "start": pick.choice(times).isoformat(),
+                "start": start.isoformat(),
             }
             return "move (portal)", clients[patient_id].post(path, form).status_code
 
         return move
 
+    owner_pages = itertools.cycle(["patient page", "screening queue", "outcomes report"])
+    desk_pages_in_turn = itertools.cycle(["calendar", "patient page"])
+
     def read_pages(client: Client, pick: random.Random) -> tuple[str, int] | None:
-        page = pick.choice(["patient page", "screening queue", "outcomes report"])
+        page = next(owner_pages)
         if page == "patient page":
             path = reverse("patient_detail", args=[pick.choice(patients).pk])
         else:
@@ -201,14 +232,14 @@ def test_a_busy_clinic_gets_no_server_error_no_deadlock_and_no_double_booking(
         return page, client.get(path).status_code
 
     def desk_pages(client: Client, pick: random.Random) -> tuple[str, int] | None:
-        if pick.random() < 0.5:
+        if next(desk_pages_in_turn) == "calendar":
             path = f"{reverse('calendar_day')}?location={location.pk}&date={day.isoformat()}"
             return "calendar", client.get(path).status_code
         path = reverse("patient_detail", args=[pick.choice(patients).pk])
         return "patient page", client.get(path).status_code
 
     def portal_clients(group: list[Patient]) -> dict[int, Client]:
-        return {patient.pk: signed_in(patient.user) for patient in group}
+        return {patient.pk: signed_in(accounts[patient.pk]) for patient in group}
 
     half = PATIENTS // 2
     workers: list[tuple[Callable[..., tuple[str, int] | None], Client]] = [
@@ -231,12 +262,16 @@ def test_a_busy_clinic_gets_no_server_error_no_deadlock_and_no_double_booking(
         pick = random.Random(seed)
         try:
             barrier.wait(timeout=30)
-            until = time.monotonic() + RUN_SECONDS
-            while time.monotonic() < until:
+            began = time.monotonic()
+            answered = 0
+            while time.monotonic() - began < RUN_SECONDS or (
+                answered < MIN_ANSWERS and time.monotonic() - began < CAP_SECONDS
+            ):
                 answer = step(client, pick)
                 if answer is None:
                     time.sleep(0.02)  # nothing to act on yet
                     continue
+                answered += 1
                 with record:
                     answers.append(answer)
         except BaseException as error:
@@ -254,7 +289,6 @@ def test_a_busy_clinic_gets_no_server_error_no_deadlock_and_no_double_booking(
     for thread in threads:
         thread.join()
 
-    print(Counter(answers), deadlocks() - deadlocks_before)
     assert failures == []
     unexpected = [(step, code) for step, code in answers if code not in EXPECTED[step]]
     assert unexpected == [], Counter(unexpected)
