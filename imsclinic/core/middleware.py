@@ -38,9 +38,9 @@ class TransientDatabaseErrorMiddleware:
     A deadlock PostgreSQL broke, a serialization failure or a lock timeout
     (`core.locking.is_transient`) that the services' own retry did not absorb ends here: a
     calm page, or `{"detail": ...}` under /api/ (the API's own handler answers first). The
-    request's transaction has rolled back by then, so nothing of it was saved. Last in
-    MIDDLEWARE, so that it sees the view's exception first and every other middleware still
-    sees its response.
+    transaction that failed has rolled back by then, with its audit rows and queued emails.
+    Last in MIDDLEWARE, so that it sees the view's exception first and every other middleware
+    still sees its response.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
