@@ -228,6 +228,26 @@ def test_the_api_answers_503_with_retry_after_for_a_cancellation_that_keeps_fail
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_booking_page_says_the_time_was_taken_when_the_database_keeps_deadlocking(
+    monkeypatch, client, patient, patient_user, physio, location, assessment, shifts
+) -> None:
+    flaky = Flaky(services.audit_record, failures=ATTEMPTS)
+    monkeypatch.setattr(services, "audit_record", flaky)
+    client.force_login(patient_user)
+    form = {
+        "service": assessment.slug,
+        "practitioner": str(physio.practitioner.pk),
+        "location": str(location.pk),
+        "start": ten_oclock().isoformat(),
+    }
+    response = client.post(reverse("portal_book_confirm"), form)
+    assert response.status_code == 409
+    assert "That time was just taken" in response.content.decode()
+    assert flaky.calls == ATTEMPTS
+    assert not Appointment.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_cancel_page_answers_503_with_retry_after_when_the_database_keeps_deadlocking(
     monkeypatch, client, patient, patient_user, physio, front_desk, assessment, shifts
 ) -> None:
