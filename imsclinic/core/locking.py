@@ -98,7 +98,8 @@ def retry_transient(
     Only the outermost transaction is retried: called inside another transaction, the
     service runs once and the error goes up to whoever opened that one. After the last
     attempt the error goes on, or becomes `conflict()` when given (a booking says the time
-    was taken). The service must do nothing outside its transaction before it commits.
+    was taken). The service must write nothing outside its one transaction, and after the
+    commit only read, so that a run cut short left nothing behind.
     """
 
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
