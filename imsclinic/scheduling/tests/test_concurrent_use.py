@@ -5,7 +5,9 @@ pages as the front desk, the owner and patients would: two book, two cancel (API
 page), two move visits in the portal, two read audited pages. No answer may be a server
 error or anything but what that step answers a person, PostgreSQL may not have had to
 break a single deadlock, and afterwards no practitioner, bed or patient is in two visits at
-once, and every visit and cancellation was audited and announced exactly once.
+once, and every visit and cancellation was audited and announced exactly once. And two
+practitioners' bookings inserting into the only bed at the same moment queue on the bed's
+lock rather than deadlock in its overlap guard.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from imsclinic.accounts.tokens import api_token_issue
 from imsclinic.clinic.models import Location, Room, Service
 from imsclinic.core.models import AuditEvent
 from imsclinic.patients.models import Patient
+from imsclinic.scheduling import services
 from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 from imsclinic.scheduling.services import SlotUnavailable, appointment_book
 
@@ -43,6 +46,7 @@ RUN_SECONDS = 6.0
 MIN_ANSWERS = 3
 CAP_SECONDS = 15.0
 PATIENTS = 8
+ROUNDS = 12  # bed races, one after another
 VANCOUVER = zoneinfo.ZoneInfo("America/Vancouver")
 NOTICE_TASK = "imsclinic.scheduling.tasks.send_appointment_notice"
 
@@ -313,3 +317,71 @@ def test_a_busy_clinic_gets_no_server_error_no_deadlock_and_no_double_booking(
     )
     notices = DBTaskResult.objects.filter(task_path=NOTICE_TASK).count()
     assert notices == visits + plain_cancellations
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_practitioners_inserting_into_one_bed_at_once_queue_instead_of_deadlocking(
+    location: Location,
+    physio: User,
+    other_physio: User,
+    front_desk: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    weekday_shifts(location, [physio, other_physio], timezone.localdate() - dt.timedelta(30))
+    service = Service.objects.create(
+        name="Physiotherapy", slug="physiotherapy", duration_minutes=30, price=Decimal("90.00")
+    )
+    # Both bookings of a round have checked the calendar (both see the only bed free) before
+    # either inserts, so both inserts come at once.
+    real = services.slot_is_offered
+    rounds = starts(the_day())[:ROUNDS]
+    deadlocks_before = deadlocks()
+    outcomes: list[str] = []
+    for start in rounds:
+        checked = threading.Barrier(2)
+        looked = threading.local()
+
+        def look_together(*args: object, checked: threading.Barrier = checked) -> object:
+            slot = real(*args)  # type: ignore[arg-type]
+            if not getattr(looked, "done", False):
+                looked.done = True
+                checked.wait(timeout=30)
+            return slot
+
+        monkeypatch.setattr(services, "slot_is_offered", look_together)
+
+        def attempt(practitioner: User, number: int, start: dt.datetime = start) -> None:
+            patient = Patient.objects.create(
+                given_name=f"Bed{number}",
+                family_name="Racer",
+                date_of_birth=dt.date(1990, 1, 1),
+            )
+            try:
+                appointment_book(
+                    patient=patient,
+                    practitioner=practitioner.practitioner,
+                    service=service,
+                    location=location,
+                    start=start,
+                    actor=front_desk,
+                )
+                outcomes.append("booked")
+            except SlotUnavailable:
+                outcomes.append("refused")
+            except BaseException as error:
+                outcomes.append(repr(error))
+            finally:
+                connection.close()
+
+        pair = [
+            threading.Thread(target=attempt, args=(who, number))
+            for number, who in enumerate((physio, other_physio))
+        ]
+        for thread in pair:
+            thread.start()
+        for thread in pair:
+            thread.join()
+    assert Counter(outcomes) == {"booked": ROUNDS, "refused": ROUNDS}
+    time.sleep(1.0)  # the threads' server processes report their counts as they exit
+    assert deadlocks() == deadlocks_before
