@@ -118,6 +118,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "imsclinic.core.middleware.NoStoreForHealthInformationMiddleware",
+    # Last: the first to see a view's exception (a deadlock or lock timeout answers 503).
+    "imsclinic.core.middleware.TransientDatabaseErrorMiddleware",
 ]
 
 ROOT_URLCONF = "imsclinic.urls"

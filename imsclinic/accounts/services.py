@@ -116,7 +116,9 @@ def staff_invite(
                 }
             )
         if practitioner is not None:
-            practitioner = Practitioner.objects.select_for_update().get(pk=practitioner.pk)
+            practitioner = Practitioner.objects.select_for_update(no_key=True).get(
+                pk=practitioner.pk
+            )
             if practitioner.user_id is not None:
                 raise ValidationError(
                     {"practitioner": _("This practitioner already has an account.")}
@@ -166,7 +168,7 @@ def staff_invitation_revoke(
 ) -> bool:
     """Withdraw an invitation nobody has accepted yet; say whether it was still open."""
     with transaction.atomic():
-        invitation = StaffInvitation.objects.select_for_update().get(pk=invitation.pk)
+        invitation = StaffInvitation.objects.select_for_update(no_key=True).get(pk=invitation.pk)
         if invitation.accepted_at is not None or invitation.revoked_at is not None:
             return False
         invitation.revoked_at = timezone.now()
@@ -200,7 +202,7 @@ def staff_invitation_accept(
 ) -> User:
     """Create the invited staff member's account with a verified email address."""
     with transaction.atomic():
-        invitation = StaffInvitation.objects.select_for_update().get(pk=invitation.pk)
+        invitation = StaffInvitation.objects.select_for_update(no_key=True).get(pk=invitation.pk)
         if not invitation.is_open:
             raise InvitationUnusable
         if email_in_use(invitation.email):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
@@ -17,6 +18,7 @@ from ninja.errors import AuthenticationError
 
 from imsclinic.api import charting, intake, outcomes, patients, safety, scheduling
 from imsclinic.api.auth import ApiTokenAuth
+from imsclinic.core.locking import RETRY_AFTER_SECONDS, busy_message, is_transient
 
 DESCRIPTION = """\
 The clinic's JSON API. Every call needs a personal API token, sent as
@@ -75,3 +77,13 @@ def too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
         {"detail": _("The request body is too large: send at most %(limit)s.") % {"limit": limit}},
         status=413,
     )
+
+
+@api.exception_handler(OperationalError)
+def busy(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    """Answer 503 with Retry-After when the database gave up for now; other failures stay 500."""
+    if not is_transient(exc):
+        raise exc
+    response = api.create_response(request, {"detail": busy_message()}, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

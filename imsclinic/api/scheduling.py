@@ -60,8 +60,9 @@ class ProblemOut(Schema):
     )
 
 
-# Booking and cancelling also answer 422 with one sentence for rules the schema cannot express.
-WRITE_ERRORS: dict[int, Any] = {401: ErrorOut, 422: ProblemOut}
+# Booking and cancelling also answer 422 with one sentence for rules the schema cannot express,
+# and 503 (with Retry-After) when the database stays too busy after a few tries.
+WRITE_ERRORS: dict[int, Any] = {401: ErrorOut, 422: ProblemOut, 503: ErrorOut}
 
 
 class ServiceOut(Schema):

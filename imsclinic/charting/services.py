@@ -195,7 +195,7 @@ _Note = TypeVar("_Note", Assessment, NeedlingSession)
 
 def _lock_note(note: _Note) -> _Note:  # noqa: UP047 (the Django mypy plugin needs a TypeVar)
     """Re-read the note under a row lock and refuse if it is already signed."""
-    locked = type(note).objects.select_for_update().get(pk=note.pk)
+    locked = type(note).objects.select_for_update(no_key=True).get(pk=note.pk)
     if locked.is_signed:
         raise SignedNoteLocked()
     return locked
@@ -581,7 +581,7 @@ def session_start(
             _("The session note was not started: correct the marked fields."), errors=reason_errors
         )
     with transaction.atomic():
-        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
         require_needling_readiness(patient, at=now)
         _require_credential(appointment)
         _assessment_on_file(appointment, reason=reason)
@@ -1081,7 +1081,7 @@ def addendum_add(
             _("The addendum was not added: correct the marked fields."), errors=errors
         )
     with transaction.atomic():
-        current = type(note).objects.select_for_update().get(pk=note.pk)
+        current = type(note).objects.select_for_update(no_key=True).get(pk=note.pk)
         if not current.is_signed:
             raise ChartingError(_("This note is still a draft: change it directly."))
         addendum = Addendum(author=actor, created_at=now, reason=reason, text=text)

@@ -111,7 +111,7 @@ def needle_lot_recall(
             _("Keep the reason under %(max)d characters.") % {"max": REASON_MAX}, field="reason"
         )
     with transaction.atomic():
-        locked = NeedleLot.objects.select_for_update().get(pk=lot.pk)
+        locked = NeedleLot.objects.select_for_update(no_key=True).get(pk=lot.pk)
         if locked.recalled_at is not None:
             raise StockRefused(_("This lot was already recalled."))
         locked.recalled_at = now or timezone.now()
@@ -181,7 +181,7 @@ def sharps_container_seal(
     _require_manage(actor, object_type="sharps_container", request=request)
     now = now or timezone.now()
     with transaction.atomic():
-        locked = SharpsContainer.objects.select_for_update().get(pk=container.pk)
+        locked = SharpsContainer.objects.select_for_update(no_key=True).get(pk=container.pk)
         if locked.sealed_at is not None:
             raise StockRefused(_("This container is already sealed."))
         if now < locked.opened_at:
@@ -217,7 +217,7 @@ def sharps_container_collect(
     if not name:
         raise StockRefused(_("Write the name of the person who collected it."), field="name")
     with transaction.atomic():
-        locked = SharpsContainer.objects.select_for_update().get(pk=container.pk)
+        locked = SharpsContainer.objects.select_for_update(no_key=True).get(pk=container.pk)
         if locked.collected_at is not None:
             raise StockRefused(_("This container was already collected."))
         if locked.sealed_at is None:

@@ -101,7 +101,7 @@ def consent_draft_save(
     if errors:
         raise ConsentError(errors)
     with transaction.atomic():
-        ConsentDocument.objects.select_for_update().get(pk=document.pk)
+        ConsentDocument.objects.select_for_update(no_key=True).get(pk=document.pk)
         draft = ConsentVersion.objects.filter(document=document, status=VersionStatus.DRAFT).first()
         created = draft is None
         if draft is None:
@@ -140,8 +140,8 @@ def consent_publish(*, draft: ConsentVersion, actor: Any) -> ConsentVersion:
     _require_owner(actor)
     with transaction.atomic():
         # The document's row lock orders two publishes: each gets its own number.
-        ConsentDocument.objects.select_for_update().get(pk=draft.document_id)
-        version = ConsentVersion.objects.select_for_update().get(pk=draft.pk)
+        ConsentDocument.objects.select_for_update(no_key=True).get(pk=draft.document_id)
+        version = ConsentVersion.objects.select_for_update(no_key=True).get(pk=draft.pk)
         if version.status != VersionStatus.DRAFT:
             raise ConsentError(_("This version is already published."))
         highest = ConsentVersion.objects.filter(document_id=version.document_id).aggregate(
@@ -245,7 +245,7 @@ def consent_sign(
         raise ConsentError(errors)
     with transaction.atomic():
         # The patient's row lock makes two clicks on "Sign" one signature, not two.
-        Patient.objects.select_for_update().get(pk=patient.pk)
+        Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
         latest = latest_published_version(version.document)
         if latest is None or latest.pk != version.pk:
             raise ConsentError(
@@ -322,9 +322,9 @@ def consent_withdraw(
     if len(reason) > 2000:
         raise ConsentError({"reason": _("Keep the reason under 2000 characters.")})
     with transaction.atomic():
-        Patient.objects.select_for_update().get(pk=patient.pk)
+        Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
         standing = list(
-            ConsentSignature.objects.select_for_update()
+            ConsentSignature.objects.select_for_update(of=("self",), no_key=True)
             .filter(
                 patient=patient, withdrawn_at__isnull=True, version__document__for_needling=True
             )

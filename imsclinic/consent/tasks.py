@@ -31,7 +31,7 @@ def send_signed_copy(signature_id: int) -> bool:
     """Email the patient a PDF of what was signed, once; say whether it went."""
     with transaction.atomic():
         signature = (
-            ConsentSignature.objects.select_for_update(of=("self",))
+            ConsentSignature.objects.select_for_update(of=("self",), no_key=True)
             .select_related("patient__user", "version__document", "recorded_by")
             .filter(pk=signature_id)
             .first()
@@ -80,7 +80,7 @@ def send_withdrawal_notice(signature_id: int) -> int:
     """
     with transaction.atomic():
         signature = (
-            ConsentSignature.objects.select_for_update(of=("self",))
+            ConsentSignature.objects.select_for_update(of=("self",), no_key=True)
             .select_related("patient__user")
             .filter(pk=signature_id)
             .first()

@@ -211,7 +211,7 @@ def checkin_answer(
     _validate(answers)
     with transaction.atomic():
         locked = (
-            CheckIn.objects.select_for_update(of=("self",))
+            CheckIn.objects.select_for_update(of=("self",), no_key=True)
             .select_related("session__appointment", "patient")
             .get(pk=checkin.pk)
         )
@@ -303,7 +303,7 @@ def alert_acknowledge(
             _("Only the owner and practitioners on the patient's care team acknowledge alerts.")
         )
     with transaction.atomic():
-        locked = RedFlagAlert.objects.select_for_update().get(pk=alert.pk)
+        locked = RedFlagAlert.objects.select_for_update(no_key=True).get(pk=alert.pk)
         if locked.acknowledged_at is not None:
             raise CheckInRefused(_("This alert was already acknowledged."))
         locked.acknowledged_at = now or timezone.now()
@@ -340,7 +340,7 @@ def checkin_phoned(
         )
         raise PermissionDenied(_("Only clinic staff note calls."))
     with transaction.atomic():
-        locked = CheckIn.objects.select_for_update().get(pk=checkin.pk)
+        locked = CheckIn.objects.select_for_update(no_key=True).get(pk=checkin.pk)
         if locked.phoned_at is None:
             locked.phoned_at = now or timezone.now()
             locked.phoned_by = actor

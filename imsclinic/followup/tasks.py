@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 def _claim(session_id: int) -> CheckIn | None:
     """Return the session's check-in locked, creating it if the signing did not."""
     found = (
-        CheckIn.objects.select_for_update(of=("self",))
+        CheckIn.objects.select_for_update(of=("self",), no_key=True)
         .select_related("session__appointment", "patient__user")
         .filter(session_id=session_id)
         .first()
@@ -67,7 +67,7 @@ def _claim(session_id: int) -> CheckIn | None:
     except IntegrityError:
         pass
     return (
-        CheckIn.objects.select_for_update(of=("self",))
+        CheckIn.objects.select_for_update(of=("self",), no_key=True)
         .select_related("session__appointment", "patient__user")
         .get(session_id=session_id)
     )
@@ -173,7 +173,7 @@ def alert_care_team(alert_id: int) -> int:
     follow-up check-in needs review and where to read it after signing in.
     """
     with transaction.atomic():
-        alert = RedFlagAlert.objects.select_for_update().filter(pk=alert_id).first()
+        alert = RedFlagAlert.objects.select_for_update(no_key=True).filter(pk=alert_id).first()
         if alert is None or alert.emailed_at is not None:
             return 0
         owners = User.objects.filter(role=Role.OWNER, is_active=True).values_list(

@@ -49,7 +49,7 @@ def _blank(value: object) -> bool:
 
 def _locked_draft(patient: Patient) -> Intake | None:
     return (
-        Intake.objects.select_for_update()
+        Intake.objects.select_for_update(no_key=True)
         .filter(patient=patient, status=Intake.Status.DRAFT)
         .first()
     )

@@ -250,7 +250,7 @@ def result_record(
     with transaction.atomic():
         # One result per visit and questionnaire: a second submit from any page or the API
         # waits on the patient's row, then sees the first.
-        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
         earlier = standing_duplicate(
             patient=patient,
             instrument=instrument,
@@ -366,7 +366,7 @@ def result_void(
             }
         )
     with transaction.atomic():
-        locked = OutcomeResult.objects.select_for_update().get(pk=result.pk)
+        locked = OutcomeResult.objects.select_for_update(no_key=True).get(pk=result.pk)
         if locked.voided_at is not None:
             raise OutcomeRefused(_("This result was already struck out."))
         locked.void(by=actor, reason=reason, at=now or timezone.now())
@@ -502,7 +502,7 @@ def plan_activities_set(
     if errors:
         raise OutcomeRefused(errors=errors)
     with transaction.atomic():
-        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
         plan = current_plan(patient)
         if plan is not None and plan.psfs_activities:
             raise OutcomeRefused(

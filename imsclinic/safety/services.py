@@ -74,7 +74,7 @@ def clearance_record(
         )
     with transaction.atomic():
         # Serialise decisions on one patient, and re-read what is current under the lock.
-        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
         latest = current_intake(patient)
         if latest is None or intake.patient_id != patient.pk:
             raise ClearanceRefused(_("The patient has no submitted health questions to decide on."))
@@ -215,7 +215,7 @@ def adverse_event_record(
         if draft is None:
             event = AdverseEvent.objects.create(patient=patient, **values)
         else:
-            event = AdverseEvent.objects.select_for_update().get(pk=draft.pk)
+            event = AdverseEvent.objects.select_for_update(no_key=True).get(pk=draft.pk)
             if event.patient_id != patient.pk or not event.is_draft:
                 raise AdverseEventRefused(_("This draft was already completed."))
             for name, value in values.items():
@@ -319,7 +319,7 @@ def adverse_event_acknowledge(
         )
         raise PermissionDenied(_("Only the clinic owner acknowledges adverse events."))
     with transaction.atomic():
-        locked = AdverseEvent.objects.select_for_update().get(pk=event.pk)
+        locked = AdverseEvent.objects.select_for_update(no_key=True).get(pk=event.pk)
         if locked.acknowledged_at is not None:
             raise AdverseEventRefused(_("This event was already acknowledged."))
         locked.acknowledged_at = now or timezone.now()
@@ -376,7 +376,7 @@ def adverse_event_update_add(
     if severity and severity not in Severity.values:
         raise AdverseEventRefused(_("Choose one of the severities."), field="severity")
     with transaction.atomic():
-        locked = AdverseEvent.objects.select_for_update().get(pk=event.pk)
+        locked = AdverseEvent.objects.select_for_update(no_key=True).get(pk=event.pk)
         if locked.is_draft:
             raise AdverseEventRefused(
                 _("This event is still a draft. Complete it first, then add updates.")

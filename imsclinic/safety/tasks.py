@@ -29,7 +29,7 @@ def alert_owner_of_adverse_event(event_id: int) -> int:
     that an event needs review and where to read it after signing in.
     """
     with transaction.atomic():
-        event = AdverseEvent.objects.select_for_update().filter(pk=event_id).first()
+        event = AdverseEvent.objects.select_for_update(no_key=True).filter(pk=event_id).first()
         if event is None or event.owner_alerted_at is not None or not event.alerts_owner:
             return 0
         owners = list(

@@ -15,9 +15,10 @@ from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
-from imsclinic.clinic.models import Location, Practitioner, Service
+from imsclinic.clinic.models import Location, Practitioner, Room, Service
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
+from imsclinic.core.locking import lock_rows, retry_transient
 from imsclinic.core.models import Action
 from imsclinic.core.permissions import is_clinic_staff, is_owner
 from imsclinic.patients.models import Patient
@@ -170,7 +171,10 @@ def _is_staff(actor: Any) -> bool:
 def _overlap_refused_as_taken() -> Iterator[None]:
     """Turn the database's refusal of an overlapping visit into SlotTaken.
 
-    Wrap the whole transaction: on PostgreSQL it cannot go on after the refusal anyway.
+    Wrap the whole transaction: on PostgreSQL it cannot go on after the refusal anyway. A
+    deadlock (two bookings of one bed by different practitioners can each wait on the
+    other's exclusion-constraint entry) goes on to `retry_transient`, which runs the booking
+    again and says SlotTaken only if it keeps failing.
     """
     try:
         yield
@@ -178,12 +182,6 @@ def _overlap_refused_as_taken() -> Iterator[None]:
         if PATIENT_GUARD in str(error):
             raise PatientBusy() from error
         if any(name in str(error) for name in OVERLAP_GUARDS):
-            raise SlotTaken() from error
-        raise
-    except OperationalError as error:
-        # Two bookings of one bed by different practitioners can each wait on the other's
-        # exclusion-constraint entry; PostgreSQL then aborts one of them as a deadlock.
-        if is_deadlock(error):
             raise SlotTaken() from error
         raise
 
@@ -271,16 +269,44 @@ def _check_first_visit(patient: Patient, service: Service, start: dt.datetime) -
         raise FirstVisitMustBeAssessment(assessment)
 
 
+# Locks, in the one order of `imsclinic.core.locking`: the practitioners (in pk order), then
+# the patient, then the beds a new visit takes (`_lock_beds`), then the visit
+# (`_locked_visit`); the audit log takes none. Booking, courses, moves and waitlist claims
+# take them all; cancelling and status changes only the visit.
+
+
 def _lock_practitioners(*practitioner_ids: int) -> None:
-    """Queue behind every other booking for these practitioners, always in pk order."""
-    for pk in sorted(set(practitioner_ids)):
-        # Only the lock is wanted: read back the id, not the whole row.
-        Practitioner.objects.select_for_update().filter(pk=pk).values_list("pk").first()
+    """Queue behind every other booking for these practitioners, always in pk order (first)."""
+    lock_rows(Practitioner, *practitioner_ids)
 
 
 def _lock_patient(patient: Patient) -> None:
     """Queue behind any other booking for this patient (after the practitioners' locks)."""
-    Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk").first()
+    lock_rows(Patient, patient.pk)
+
+
+def _lock_beds(*room_ids: int | None) -> None:
+    """Queue behind any other booking into these beds (in pk order), just before inserting.
+
+    Two practitioners' bookings of one bed would otherwise insert at the same moment and
+    each wait on the other's entry in the bed's overlap guard, a deadlock PostgreSQL breaks
+    by aborting one. Under the lock the second insert finds the first committed and is
+    refused at once (and `_create_checked` looks for another bed).
+    """
+    lock_rows(Room, *(pk for pk in room_ids if pk is not None))
+
+
+def _locked_visit(appointment_id: int, *related: str) -> Appointment:
+    """Re-read the visit under its row lock (last in the order), with related rows unlocked.
+
+    Only the visit's own row: locking its location and clinic too would queue this change
+    behind every booking at the location, and deadlock with them.
+    """
+    return (
+        Appointment.objects.select_for_update(of=("self",), no_key=True)
+        .select_related(*related)
+        .get(pk=appointment_id)
+    )
 
 
 def _check_patient_free(query: AvailabilityQuery, patient: Patient, start: dt.datetime) -> None:
@@ -342,6 +368,8 @@ def _create_checked(
     for attempt in range(BED_RETRIES + 1):
         try:
             with transaction.atomic():
+                # In the savepoint: a bed found taken is released with it.
+                _lock_beds(room_id)
                 appointment = Appointment.objects.create(
                     patient=patient,
                     practitioner=practitioner,
@@ -402,6 +430,7 @@ def _create_checked(
     return appointment
 
 
+@retry_transient(conflict=SlotTaken)
 def appointment_book(
     *,
     patient: Patient,
@@ -486,6 +515,7 @@ def _late_window_check(
     return late
 
 
+@retry_transient()
 def appointment_cancel(
     *,
     appointment: Appointment,
@@ -500,13 +530,7 @@ def appointment_cancel(
     reason = reason.strip()
     staff = _is_staff(actor)
     with transaction.atomic():
-        # Only the visit's own row: locking its location and clinic too would queue this
-        # cancellation behind every booking at the location, and deadlock with them.
-        locked = (
-            Appointment.objects.select_for_update(of=("self",))
-            .select_related("location__clinic", "patient", "practitioner")
-            .get(pk=appointment.pk)
-        )
+        locked = _locked_visit(appointment.pk, "location__clinic", "patient", "practitioner")
         if not staff and (actor is None or locked.patient.user_id != actor.pk):
             raise PermissionDenied(_("Patients may only cancel their own visits."))
         _check_may_act(locked, actor)
@@ -538,6 +562,7 @@ def appointment_cancel(
     return appointment
 
 
+@retry_transient(conflict=SlotTaken)
 def appointment_reschedule(
     *,
     appointment: Appointment,
@@ -570,11 +595,7 @@ def appointment_reschedule(
         # every booking.
         _lock_practitioners(old_practitioner_id, new_practitioner.pk)
         _lock_patient(appointment.patient)
-        old = (
-            Appointment.objects.select_for_update(of=("self",))
-            .select_related("location__clinic", "patient", "service")
-            .get(pk=appointment.pk)
-        )
+        old = _locked_visit(appointment.pk, "location__clinic", "patient", "service")
         if not staff and (actor is None or old.patient.user_id != actor.pk):
             raise PermissionDenied(_("Patients may only move their own visits."))
         _check_may_act(old, actor)
@@ -726,6 +747,7 @@ def appointment_set_status(
     return appointment
 
 
+@retry_transient()
 def _change_status(
     appointment: Appointment,
     target: AppointmentStatus,
@@ -734,11 +756,7 @@ def _change_status(
     now: dt.datetime,
 ) -> None:
     with transaction.atomic():
-        locked = (
-            Appointment.objects.select_for_update(of=("self",))
-            .select_related("practitioner", "patient", "location__clinic")
-            .get(pk=appointment.pk)
-        )
+        locked = _locked_visit(appointment.pk, "practitioner", "patient", "location__clinic")
         source = locked.status
         who = _TRANSITIONS.get((source, target))
         if who is None:
@@ -918,6 +936,7 @@ def _nearest(query: AvailabilityQuery, around: dt.datetime, today: dt.date) -> l
     return slots[:COURSE_ALTERNATIVES]
 
 
+@retry_transient(conflict=SlotTaken)
 def course_book(
     *,
     patient: Patient,
@@ -960,6 +979,8 @@ def course_book(
         bookable = plan.bookable
         if not bookable:
             raise SlotUnavailable(_("None of the dates of this course is available."))
+        # Every bed of the course at once, in pk order, before the first insert.
+        _lock_beds(*(o.slot.room_id for o in bookable if o.slot is not None))
         course = Course.objects.create(
             patient=patient,
             practitioner=practitioner,

@@ -43,7 +43,7 @@ def _claim_notice(appointment: Appointment, kind: NoticeKind, key: str) -> bool:
 def _load(appointment_id: int) -> Appointment | None:
     """Fetch and lock the visit, so a cancellation cannot slip in between check and send."""
     return (
-        Appointment.objects.select_for_update(of=("self",))
+        Appointment.objects.select_for_update(of=("self",), no_key=True)
         .select_related(
             "patient__user",
             "practitioner",

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
 from imsclinic.core.audit import audit_record
+from imsclinic.core.locking import lock_rows, retry_transient
 from imsclinic.core.models import Action, Outcome
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.availability import slot_is_offered
@@ -43,6 +44,7 @@ from imsclinic.scheduling.models import (
 from imsclinic.scheduling.selectors import availability_query, patient_has_visit_during
 from imsclinic.scheduling.services import (
     InitialAssessmentAlreadyBooked,
+    SlotTaken,
     SlotUnavailable,
     appointment_book,
     has_initial_assessment,
@@ -179,7 +181,7 @@ def waitlist_join(
 
     with transaction.atomic():
         # One patient's joins queue here so the limit below cannot be raced past.
-        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        lock_rows(Patient, patient.pk)
         waiting = WaitlistEntry.objects.filter(
             patient=patient, service=service, status=WaitlistStatus.WAITING
         )
@@ -245,7 +247,9 @@ def waitlist_withdraw(
     now = now or timezone.now()
     with transaction.atomic():
         locked = (
-            WaitlistEntry.objects.select_for_update().select_related("patient").get(pk=entry.pk)
+            WaitlistEntry.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("patient")
+            .get(pk=entry.pk)
         )
         if not _may_act_for(actor, locked.patient):
             raise PermissionDenied(_("Patients may only withdraw their own waitlist entries."))
@@ -276,9 +280,10 @@ def waitlist_expire(*, now: dt.datetime | None = None) -> int:
     cutoff = now.astimezone(dt.UTC).date() - dt.timedelta(days=1)
     with transaction.atomic():
         stale = list(
-            WaitlistEntry.objects.select_for_update()
+            WaitlistEntry.objects.select_for_update(of=("self",), no_key=True)
             .select_related("patient")
             .filter(status=WaitlistStatus.WAITING, latest__lt=cutoff)
+            .order_by("pk")
         )
         for entry in stale:
             entry.status = WaitlistStatus.EXPIRED
@@ -461,6 +466,7 @@ def offer_state(offer: WaitlistOffer, *, now: dt.datetime | None = None) -> str:
     return WaitlistOffer.Outcome.OPEN.value
 
 
+@retry_transient(conflict=SlotTaken)
 def waitlist_claim(
     *,
     offer: WaitlistOffer,
@@ -478,10 +484,15 @@ def waitlist_claim(
     lost = False
     with transaction.atomic():
         # Claims of one practitioner's time queue on the practitioner row (the same lock
-        # appointment_book takes), so closing the rival offers below cannot deadlock.
-        Practitioner.objects.select_for_update().filter(pk=offer.practitioner_id).first()
+        # appointment_book takes), so closing the rival offers below cannot deadlock. Then,
+        # in the same order as every booking, the patient, then the offer and its entry only.
+        lock_rows(Practitioner, offer.practitioner_id)
+        lock_rows(
+            Patient,
+            *WaitlistEntry.objects.filter(pk=offer.entry_id).values_list("patient_id", flat=True),
+        )
         locked = (
-            WaitlistOffer.objects.select_for_update()
+            WaitlistOffer.objects.select_for_update(of=("self", "entry"), no_key=True)
             .select_related("entry__patient", "entry__service", "practitioner", "location")
             .get(pk=offer.pk)
         )

@@ -1,0 +1,147 @@
+"""Row locks: the one order every service takes them in, and what happens when one still fails.
+
+The order. A transaction that locks rows takes them in this order, skipping what it does not
+need but never going back up the list:
+
+1. practitioner rows, several in primary-key order (`scheduling.services._lock_practitioners`);
+2. the patient row (`scheduling.services._lock_patient`, and the patient lock at the top of
+   the clearance, consent, needling-session, outcome and waitlist services);
+3. the visit: first the beds a new visit takes (`scheduling.services._lock_beds`, in pk
+   order), then the appointment and the rows that hang off it or off the patient: its
+   waitlist entry and offer, intake drafts, notes, check-ins, results, signatures, adverse
+   events and red-flag alerts;
+4. the audit log, which takes no lock at all: `core.audit.audit_record` is one plain INSERT in
+   the caller's transaction (its `actor` and `patient` carry no foreign-key constraint, so the
+   insert does not even share-lock the patient row), and the sealer chains committed rows
+   later, in its own transaction, under its own advisory lock (decision 0008).
+
+Rows outside this chain (needle lots, sharps containers, consent documents and their
+versions, staff invitations) are locked before any row of it, never after.
+
+Every lock names only the rows the service changes or queues on: `lock_rows` below, or
+`select_for_update(of=("self",), no_key=True)` when the same query brings related rows along
+(without `of`, PostgreSQL locks every joined row too: the visit's clinic, location and
+service, which every booking then waits for). `no_key` asks for FOR NO KEY UPDATE: no service
+changes a primary key, and a plain FOR UPDATE would also hold up every insert of a row that
+points at the locked one (a foreign-key check takes FOR KEY SHARE), a wait outside this order.
+
+What if PostgreSQL still gives up on a transaction: a deadlock it broke (40P01), a
+serialization failure (40001) or a lock it could not get in time (55P03)? Django raises
+`OperationalError` with the driver's error as its cause (`is_transient`). The booking, move,
+cancel and status services run under `retry_transient`: the whole transaction again, up to
+`ATTEMPTS` times with a short random pause. That is safe because everything such a
+transaction does is undone by its rollback: its audit rows and the task rows of its emails
+are written inside it (`core.queueing.queue_with_change`; on-commit tasks of another backend
+are dropped with it). What is left over reaches `core.middleware.TransientDatabaseErrorMiddleware`
+(pages) or the API's handler: 503 with `Retry-After`, never a 500. A booking or a move that
+keeps failing says instead that the time was just taken (409).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from django.db import OperationalError, connection
+from django.db.models import Model
+from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
+
+# PostgreSQL's SQLSTATEs for a transaction that may well succeed if simply run again.
+TRANSIENT_SQLSTATES = {
+    "40001": "serialization failure",
+    "40P01": "deadlock",
+    "55P03": "lock not available",
+}
+# How many times a retried transaction runs in all, and the pause before the next attempt.
+ATTEMPTS = 3
+BACKOFF_SECONDS = 0.05
+# What a 503 answer tells the client to wait before trying again.
+RETRY_AFTER_SECONDS = 2
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def transient_kind(error: BaseException) -> str | None:
+    """Name the transient failure behind this database error, or None if it is not one."""
+    if not isinstance(error, OperationalError):
+        return None
+    return TRANSIENT_SQLSTATES.get(str(getattr(error.__cause__, "sqlstate", None) or ""))
+
+
+def is_transient(error: BaseException) -> bool:
+    """Say whether the database gave up on this transaction for now rather than for good."""
+    return transient_kind(error) is not None
+
+
+def busy_message() -> str:
+    """Say, for a 503 answer, that the request was not carried out and to try again shortly."""
+    return _("The clinic's system is busy: your request was not carried out. Please try again.")
+
+
+def _pause(attempt: int) -> float:
+    """Return a pause growing with the attempt, jittered so that rivals do not meet again."""
+    return BACKOFF_SECONDS * attempt * (0.5 + random.random())  # noqa: S311 (not a secret)
+
+
+def retry_transient(
+    *, conflict: Callable[[], Exception] | None = None
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Run the decorated service again when the database gives up on its transaction for now.
+
+    Only the outermost transaction is retried: called inside another transaction, the
+    service runs once and the error goes up to whoever opened that one. After the last
+    attempt the error goes on, or becomes `conflict()` when given (a booking says the time
+    was taken). The service must write nothing outside its one transaction, and after the
+    commit only read, so that a run cut short left nothing behind.
+    """
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        name = getattr(func, "__qualname__", type(func).__name__)
+
+        @functools.wraps(func)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            if connection.in_atomic_block:
+                return func(*args, **kwargs)
+            attempt = 1
+            while True:
+                try:
+                    return func(*args, **kwargs)
+                except OperationalError as error:
+                    kind = transient_kind(error)
+                    if kind is None:
+                        raise
+                    if attempt >= ATTEMPTS:
+                        logger.warning("%s: %s on each of %d attempts", name, kind, attempt)
+                        if conflict is not None:
+                            raise conflict() from error
+                        raise
+                    logger.info("%s: %s, running it again", name, kind)
+                    time.sleep(_pause(attempt))
+                    attempt += 1
+
+        return run
+
+    return decorate
+
+
+def lock_rows(model: type[Model], *pks: int) -> None:
+    """Lock these rows of one table until the transaction ends, in primary-key order.
+
+    Only the lock is wanted: the ids are read back, not the rows. One statement: PostgreSQL
+    sorts before it locks, so two callers locking overlapping sets queue rather than deadlock.
+    """
+    ids = sorted(set(pks))
+    if ids:
+        list(
+            model._default_manager.select_for_update(no_key=True)
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
