@@ -87,6 +87,13 @@ def _own_audit_checkpoint_file(settings: Any, tmp_path_factory: pytest.TempPathF
     settings.AUDIT_CHECKPOINT_FILE = folder / "audit-checkpoints.log"
 
 
+@pytest.fixture(autouse=True)
+def _site_url_is_the_live_server(request: pytest.FixtureRequest, settings: Any) -> None:
+    """Links in emails point where the site is served: in browser tests, the live server."""
+    if "live_server" in request.fixturenames:
+        settings.SITE_URL = request.getfixturevalue("live_server").url
+
+
 _DB_FIXTURES = frozenset(
     {
         "db",

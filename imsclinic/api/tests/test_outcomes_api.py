@@ -15,6 +15,7 @@ from schemathesis import GenerationMode
 from imsclinic.api.tests.test_openapi import CHECKS, FUZZ, OPENAPI_URL
 from imsclinic.api.tests.test_openapi import wsgi_app as wsgi_app  # the fixture, shared
 from imsclinic.charting.testing import ims_visit
+from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.models import AuditEvent, Outcome
 from imsclinic.outcomes import services
 from imsclinic.outcomes.models import OutcomeResult
@@ -235,7 +236,10 @@ def test_a_result_dated_before_birth_or_first_visit_or_in_the_future_is_refused(
 def test_a_result_on_the_day_of_the_first_visit_is_accepted(
     patient, physio, api_client, ims_service
 ):
-    visit = ims_visit(patient, physio, ims_service, start=timezone.now() - dt.timedelta(days=40))
+    # A morning visit in the clinic's zone, so "earlier that day" is that day at any hour.
+    day = (timezone.now() - dt.timedelta(days=40)).astimezone(clinic_zone()).date()
+    start = dt.datetime.combine(day, dt.time(10), tzinfo=clinic_zone())
+    visit = ims_visit(patient, physio, ims_service, start=start)
     earlier_that_day = visit.start - dt.timedelta(minutes=30)
 
     response = api_client(physio).post(
