@@ -498,7 +498,7 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "adverse_event_update": (lambda w: {"event_id": 1}, dict.fromkeys(CAST, 405)),
     "adverse_event_acknowledge": (lambda w: {"event_id": 1}, dict.fromkeys(CAST, 405)),
     "adverse_event_report": (none, OWNER_ONLY),
-    # Follow-up (helper FOLLOWUP): the check-in link works for whoever holds it, no sign-in.
+    # Follow-up: the check-in link works for whoever holds it, no sign-in.
     # Every staff member sees the unanswered list (to phone); red flags are clinical: the
     # owner and the care team, the front desk 403, anyone else 404. The rest are POSTs.
     "checkin_answer": (checkin_link, PUBLIC),
@@ -509,7 +509,7 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     ),
     "followup_alert_acknowledge": (lambda w: {"alert_id": 1}, dict.fromkeys(CAST, 405)),
     "checkin_phoned": (lambda w: {"checkin_id": 1}, dict.fromkeys(CAST, 405)),
-    # Charts (helper B): the owner and the care team; the front desk may open the record but
+    # Charts: the owner and the care team; the front desk may open the record but
     # not the chart (403); anyone else is told nothing. The patient reads their own signed
     # notes in the portal.
     "session_note": (calendar_visit, {**BOOK_FOR_PATIENT, "front_desk": 403}),
@@ -523,7 +523,7 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     ),
     "portal_notes": (none, PORTAL),
     "portal_notes_pdf": (none, PORTAL),
-    # Progress charts (helper PROGRESS): health information, so the owner and the care team;
+    # Progress charts: health information, so the owner and the care team;
     # the front desk 403; anyone else 404. The patient sees their own in the portal. The
     # clinic outcomes report is the owner's.
     "patient_progress": (
@@ -537,19 +537,19 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
         dict.fromkeys(CAST, 405),
     ),
     "outcomes_report": (none, OWNER_ONLY),
-    # Questionnaires (helper FORMS): the patient fills in their own before a visit (someone
+    # Questionnaires: the patient fills in their own before a visit (someone
     # else's visit is a 404). Paper entry: whoever may open the record; the front desk enters
     # answers but is not shown the scores.
     "portal_measures": (none, PORTAL),
     "portal_measure_fill": (lambda w: {**portal_visit(w), "code": "ODI"}, OWN_VISIT),
     "measures_enter": (lambda w: {"patient_id": w["patient_record"].pk}, BOOK_FOR_PATIENT),
-    # The course's outcome measures (helper MEASURES): set by the owner and the care team; the
+    # The course's outcome measures: set by the owner and the care team; the
     # front desk 403; anyone else 404.
     "measures_plan": (
         lambda w: {"patient_id": w["patient_record"].pk},
         {**BOOK_FOR_PATIENT, "front_desk": 403},
     ),
-    # Gunn assessments (helper G): the owner and the care team write and read them (the
+    # Gunn assessments: the owner and the care team write and read them (the
     # author edits a draft, the others read it); the front desk 403; anyone else 404. Signing
     # and addenda are POSTs. The to-do list is a practitioner's (or the owner's) own drafts.
     "assessment_new": (

@@ -82,7 +82,7 @@ def test_a_practitioner_charts_signs_cannot_edit_and_adds_an_addendum(
     tab.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     tab.on("pageerror", lambda error: problems.append(str(error)))
 
-    # The Gunn assessment (helper G's page): one sign present, C5 left involved, a plan.
+    # The Gunn assessment: one sign present, C5 left involved, a plan.
     tab.goto(f"/staff/patients/{patient.pk}/assessments/new/")
     bands = tab.locator("tr", has_text="Shortened muscle bands").first
     bands.locator("input[value='present']").check()

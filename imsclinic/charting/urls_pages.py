@@ -1,4 +1,4 @@
-"""Helper B's charting pages: the session note, the chart, the portal notes and the PDFs."""
+"""Charting pages: the session note, the chart, the portal notes and the PDFs."""
 
 from __future__ import annotations
 

@@ -7,13 +7,12 @@ whatever the number of sessions) and draws the body chart from the rows already 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -35,16 +34,6 @@ from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 
 CHART_PERM = "charting.view_chart"
-# Helper K's adverse-event list for one patient, when that page exists.
-ADVERSE_EVENTS_URL = "patient_adverse_events"
-
-
-@dataclass(frozen=True)
-class MuscleCount:
-    muscle: str
-    region: str
-    side: str
-    count: int
 
 
 def heat_of(sessions: Iterable[NeedlingSession]) -> tuple[BodyChart, list[dict[str, Any]]]:
@@ -64,13 +53,6 @@ def heat_of(sessions: Iterable[NeedlingSession]) -> tuple[BodyChart, list[dict[s
         )
     ]
     return build_chart(needled), table
-
-
-def _adverse_events_url(patient: Patient) -> str:
-    try:
-        return reverse(ADVERSE_EVENTS_URL, kwargs={"patient_id": patient.pk})
-    except NoReverseMatch:
-        return ""
 
 
 def _audit(
@@ -113,7 +95,7 @@ def chart_page(request: HttpRequest, patient_id: int) -> HttpResponse:
             chart, now=timezone.now(), months=assessment_valid_months()
         ),
         "zone": clinic_zone(),
-        "adverse_events_url": _adverse_events_url(patient),
+        "adverse_events_url": reverse("patient_adverse_events", kwargs={"patient_id": patient.pk}),
         "can_chart": request.user.has_perm("charting.add_note", patient),
     }
     return render(request, "charting/chart_page.html", context)

@@ -544,7 +544,7 @@ def instrument_text_load(
 ) -> Any:
     """Store a clinic's licensed wording of one questionnaire once it fits the instrument.
 
-    Helper FORMS's: ``data`` is a parsed wording file (see docs/OUTCOMES.md); bad files raise
+    ``data`` is a parsed wording file (see docs/OUTCOMES.md); bad files raise
     ``instruments.WordingInvalid``. ``actor`` is None when an operator runs the command
     without naming themselves; a named actor must be allowed to configure the clinic.
     """

@@ -199,22 +199,15 @@ def portal_visit_notes(
     patient: Patient, visits: Iterable[Appointment], *, at: dt.datetime | None = None
 ) -> dict[int, list[VisitNote]]:
     """Return, per IMS visit, what the patient should know or do before it."""
-    from django.urls import NoReverseMatch, reverse
+    from django.urls import reverse
 
     at = at or timezone.now()
     ims = [v for v in visits if v.service.requires_ims_credential]
     if not ims:
         return {}
     screening = screening_for(patient, at=at)
-
-    def url(name: str) -> str:
-        try:
-            return reverse(name)
-        except NoReverseMatch:  # the intake pages are not installed
-            return ""
-
     # The intake page offers both: filling the questions in and re-confirming old answers.
-    intake_url = url("intake_start")
+    intake_url = reverse("intake_start")
     months = intake_valid_months() if screening.intake is not None else 0
     notes: dict[int, list[VisitNote]] = {}
     for visit in ims:

@@ -1,4 +1,5 @@
-"""Second review: numbering of early or paper answers, ended visits, one answer per visit."""
+"""Questionnaires at the edges: ended visits, one answer per visit from paper and portal, and
+numbering of early or paper answers."""
 
 from __future__ import annotations
 
