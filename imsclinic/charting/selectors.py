@@ -116,11 +116,6 @@ def assessment_detail(assessment_id: int) -> Assessment | None:
     return assessments_with_parts().select_related("patient").filter(pk=assessment_id).first()
 
 
-def session_detail(session_id: int) -> NeedlingSession | None:
-    """Return one needling session with its patient, visit, rows and addenda, or None."""
-    return sessions_with_rows().select_related("patient").filter(pk=session_id).first()
-
-
 @dataclass(frozen=True)
 class UnsignedNote:
     """A draft the user wrote more than a day ago and has not signed."""

@@ -116,11 +116,6 @@ BACK_OUTLINE_ONLY: list[Shape] = [
 ]
 
 
-def regions_for(view: View) -> list[tuple[str, Promise]]:
-    """Return the (code, label) pairs of one figure, in reading order."""
-    return [(code, label) for code, label, where in REGIONS if where == view]
-
-
 def region_label(code: str) -> str:
     """Return a region's label, or the code itself for one this version does not know."""
     for known, label, _view in REGIONS:

@@ -27,7 +27,6 @@ from imsclinic.safety.models import (
     AdverseEvent,
     AdverseEventUpdate,
     Clearance,
-    Decision,
     EventStatus,
 )
 from imsclinic.safety.screening import ABSOLUTE, RELATIVE, Flag, screen
@@ -407,10 +406,6 @@ def review_queue(user: Any, *, at: dt.datetime | None = None) -> ReviewQueue:
     expiring.sort(key=lambda row: row.when or at)
     consents.sort(key=lambda row: row.when or at)
     return ReviewQueue(decisions, expiring, consents)
-
-
-def decision_label(decision: str) -> str:
-    return str(Decision(decision).label)
 
 
 # Adverse events
