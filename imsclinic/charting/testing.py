@@ -50,13 +50,23 @@ def ims_visit(
     start: dt.datetime | None = None,
     status: str = AppointmentStatus.IN_TREATMENT,
 ) -> Appointment:
-    """Put an IMS visit with this practitioner straight into the book (test data)."""
-    start = start or timezone.now() - dt.timedelta(minutes=10)
+    """Put an IMS visit with this practitioner straight into the book (test data).
+
+    Without a start, the visit began up to ten minutes ago and on the location's today: just
+    after local midnight it began at midnight, so "today's visit" holds at any hour.
+    """
+    location = user.practitioner.locations.get()
+    if start is None:
+        now = timezone.now()
+        midnight = dt.datetime.combine(
+            now.astimezone(location.zone).date(), dt.time(), location.zone
+        )
+        start = max(now - dt.timedelta(minutes=10), midnight)
     end = start + dt.timedelta(minutes=service.duration_minutes)
     return Appointment.objects.create(
         patient=patient,
         practitioner=user.practitioner,
-        location=user.practitioner.locations.get(),
+        location=location,
         service=service,
         start=start,
         end=end,
