@@ -1,9 +1,8 @@
 """How a service refuses: one exception type, one sentence for the user, its fields' messages.
 
 Every app's refusals subclass `Refused` and keep their own names (`StockRefused`,
-`SlotUnavailable`, `OutcomeDuplicate` ...), which say why; a page or the API catches the
-subclass it answers differently and `Refused` for the rest. `core.form_errors.refusal_to_form`
-puts one on a form.
+`SlotUnavailable`, `OutcomeDuplicate` ...), which say why, so a page or the API catches the
+ones it answers in its own way. `core.form_errors.refusal_to_form` puts one on a form.
 """
 
 from __future__ import annotations
@@ -15,10 +14,11 @@ class Refused(Exception):
     """A change the rules do not allow as given; nothing was changed.
 
     `message` is one sentence for the user and `str(refusal)` is that sentence.
-    `errors` maps the name of each field at fault to its message, one sentence a field:
-    every service says one thing per field, which is what a form shows beside it, so a plain
-    string is enough and callers never unpack a list. A field inside a numbered row is named
-    with its 0-based index, "answers.3" or "rows.2.muscle". The three shapes:
+    `errors` maps the name of each field at fault to its message, one sentence a field: the
+    services say one thing about a field, which a form shows beside it, so callers never
+    unpack a list (the intake's validation, which can find several things, joins them and
+    keeps the lists in `IntakeInvalid.answer_errors`). A field inside a numbered row is
+    named with its 0-based index, "answers.3" or "rows.2.muscle". The three shapes:
 
     - about the change as a whole: `Refused("This lot was already recalled.")`, no errors;
     - about one field: `Refused("Say why.", field="reason")`, and `refusal.field` names it;

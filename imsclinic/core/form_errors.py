@@ -12,7 +12,9 @@ from imsclinic.core.errors import Refused
 FieldMap = Mapping[str, str | None] | Callable[[str], str | None]
 
 
-def refusal_to_form(form: Any, refusal: Refused, *, field_map: FieldMap | None = None) -> None:
+def refusal_to_form(
+    form: forms.BaseForm, refusal: Refused, *, field_map: FieldMap | None = None
+) -> None:
     """Put each of the refusal's messages beside its field, or at the top if the form has none.
 
     `field_map` renames the service's field names to the form's (a mapping, or a function of
