@@ -152,7 +152,7 @@ def post_intake(
     except IntakeInvalid as error:
         detail = [
             {"loc": ["body", "answers", key], "msg": message, "type": "intake"}
-            for key, messages in error.errors.items()
+            for key, messages in error.answer_errors.items()
             for message in messages
         ]
         return Status(422, {"detail": detail})

@@ -6,13 +6,15 @@ from collections.abc import Mapping
 
 from django.utils.translation import gettext as _
 
+from imsclinic.core.errors import Refused
 
-class ChartingError(Exception):
+
+class ChartingError(Refused):
     """A note that cannot be saved or signed as given.
 
-    `errors` maps a field name to its message; `row_errors` maps a row's index (0-based, in
-    the order the rows were given) to {field: message}. Either may be empty when the
-    message is about the note as a whole.
+    `errors` maps a field of the note to its message; `row_errors` maps a row's index
+    (0-based, in the order the rows were given) to {field: message}, which the note's pages
+    put on their row forms. Either may be empty when the message is about the note as a whole.
     """
 
     def __init__(
@@ -22,9 +24,7 @@ class ChartingError(Exception):
         errors: Mapping[str, str] | None = None,
         row_errors: Mapping[int, Mapping[str, str]] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.errors: dict[str, str] = dict(errors or {})
+        super().__init__(message, errors=errors)
         self.row_errors: dict[int, dict[str, str]] = {
             index: dict(fields) for index, fields in (row_errors or {}).items()
         }

@@ -34,6 +34,7 @@ from imsclinic.charting.models import Assessment
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import record_refusal, refuse, require_perm
 from imsclinic.core.audit import audit_record
+from imsclinic.core.form_errors import refusal_to_form
 from imsclinic.core.models import Action
 from imsclinic.core.params import id_param
 from imsclinic.patients.models import Patient
@@ -331,10 +332,7 @@ def assessment_addendum_page(request: HttpRequest, assessment_id: int) -> HttpRe
                 request=request,
             )
         except ChartingError as refusal:
-            for name, message in refusal.errors.items():
-                form.add_error(name if name in form.fields else None, message)
-            if not refusal.errors:
-                form.add_error(None, refusal.message)
+            refusal_to_form(form, refusal)
         else:
             messages.success(request, _("Addendum added."))
             return redirect("assessment_detail", assessment_id=assessment.pk)

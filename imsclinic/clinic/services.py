@@ -15,17 +15,14 @@ from django.utils.translation import gettext as _
 from imsclinic.clinic.models import Location, NeedleLot, SharpsContainer
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
+from imsclinic.core.errors import Refused
 from imsclinic.core.models import Action
 
 REASON_MAX = 2000
 
 
-class StockRefused(Exception):
-    """A stock or sharps change the rules do not allow; str() is for the user."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+class StockRefused(Refused):
+    """A stock or sharps change the rules do not allow."""
 
 
 def _require_manage(actor: Any, *, object_type: str, request: HttpRequest | None) -> None:

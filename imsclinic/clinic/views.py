@@ -33,6 +33,7 @@ from imsclinic.clinic.services import (
 )
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
+from imsclinic.core.form_errors import refusal_to_form
 from imsclinic.core.models import Action
 
 
@@ -95,7 +96,7 @@ def stock_lot_new(request: HttpRequest) -> HttpResponse:
                 request=request,
             )
         except StockRefused as refusal:
-            form.add_error(refusal.field, str(refusal))
+            refusal_to_form(form, refusal)
         else:
             messages.success(request, _("Added lot %(lot)s to stock.") % {"lot": lot.lot_number})
             return redirect("stock_lots")
@@ -115,7 +116,7 @@ def stock_lot_recall(request: HttpRequest, lot_id: int) -> HttpResponse:
                 lot=lot, reason=form.cleaned_data["reason"], actor=user, request=request
             )
         except StockRefused as refusal:
-            form.add_error("reason" if refusal.field else None, str(refusal))
+            refusal_to_form(form, refusal)
         else:
             messages.success(
                 request,
@@ -242,7 +243,7 @@ def sharps_log_page(request: HttpRequest) -> HttpResponse:
                     request=request,
                 )
             except StockRefused as refusal:
-                form.add_error(refusal.field, str(refusal))
+                refusal_to_form(form, refusal)
             else:
                 messages.success(request, _("Recorded the new container as opened."))
                 return redirect("sharps_log")
@@ -299,7 +300,7 @@ def sharps_collect(request: HttpRequest, container_id: int) -> HttpResponse:
                 request=request,
             )
         except StockRefused as refusal:
-            form.add_error("name" if refusal.field else None, str(refusal))
+            refusal_to_form(form, refusal)
         else:
             messages.success(
                 request,

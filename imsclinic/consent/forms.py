@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from imsclinic.consent.models import Signer
+from imsclinic.core.errors import Refused
+from imsclinic.core.form_errors import refusal_to_form
 
 
 class DocumentForm(forms.Form):
@@ -99,18 +100,12 @@ class SignForm(forms.Form):
             return Signer.SELF
         return self.cleaned_data.get("signer") or Signer.SELF
 
-    def add_service_errors(self, error: ValidationError) -> None:
-        """Put the service's refusals next to the fields they are about."""
-        if not hasattr(error, "error_dict"):
-            for message in error.messages:
-                self.add_error(None, message)
-            return
-        for field, messages in error.message_dict.items():
-            target = field if field in self.fields and field != "drawn_signature" else None
-            if field == "signer" and "signer" not in self.fields:
-                target = None
-            for message in messages:
-                self.add_error(target, message)
+    def add_service_errors(self, refusal: Refused) -> None:
+        """Put the service's refusal next to the fields it is about.
+
+        The drawn signature is a hidden field, so what is wrong with it shows at the top.
+        """
+        refusal_to_form(self, refusal, field_map={"drawn_signature": None})
 
 
 class WithdrawForm(forms.Form):

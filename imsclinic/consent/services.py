@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max
 from django.http import HttpRequest
@@ -35,6 +35,7 @@ from imsclinic.consent.models import (
 from imsclinic.consent.selectors import latest_published_version
 from imsclinic.consent.text import DrawnSignatureError, check_drawn_signature
 from imsclinic.core.audit import audit_record, client_ip
+from imsclinic.core.errors import Refused
 from imsclinic.core.models import Action
 from imsclinic.core.permissions import is_clinic_staff, is_owner, is_the_patient
 from imsclinic.core.queueing import queue_with_change
@@ -45,8 +46,8 @@ MAX_BODY_CHARS = 50_000
 USER_AGENT_MAX = 500
 
 
-class ConsentError(ValidationError):
-    """A consent change the rules refuse; message_dict (or messages) are for the user."""
+class ConsentError(Refused):
+    """A consent change the rules refuse."""
 
 
 def _require_owner(actor: Any) -> None:
@@ -67,7 +68,7 @@ def consent_document_create(
     if for_needling and ConsentDocument.objects.filter(for_needling=True).exists():
         errors["for_needling"] = _("The clinic already has a consent to needling.")
     if errors:
-        raise ConsentError(errors)
+        raise ConsentError(errors=errors)
     with transaction.atomic():
         document = ConsentDocument.objects.create(
             slug=slug, title=title.strip(), for_needling=for_needling
@@ -99,7 +100,7 @@ def consent_draft_save(
             "max": MAX_BODY_CHARS
         }
     if errors:
-        raise ConsentError(errors)
+        raise ConsentError(errors=errors)
     with transaction.atomic():
         ConsentDocument.objects.select_for_update(no_key=True).get(pk=document.pk)
         draft = ConsentVersion.objects.filter(document=document, status=VersionStatus.DRAFT).first()
@@ -242,7 +243,7 @@ def consent_sign(
         errors["drawn_signature"] = str(_DRAWN_MESSAGES[str(exc)])
         drawn = ""
     if errors:
-        raise ConsentError(errors)
+        raise ConsentError(errors=errors)
     with transaction.atomic():
         # The patient's row lock makes two clicks on "Sign" one signature, not two.
         Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
@@ -320,7 +321,7 @@ def consent_withdraw(
         raise PermissionDenied
     reason = reason.strip()
     if len(reason) > 2000:
-        raise ConsentError({"reason": _("Keep the reason under 2000 characters.")})
+        raise ConsentError(errors={"reason": _("Keep the reason under 2000 characters.")})
     with transaction.atomic():
         Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
         standing = list(

@@ -42,6 +42,7 @@ from imsclinic.consent.services import (
 from imsclinic.consent.text import body_html
 from imsclinic.core.access import patient_page, refuse
 from imsclinic.core.audit import audit_record
+from imsclinic.core.form_errors import refusal_to_form
 from imsclinic.core.models import Action
 from imsclinic.core.permissions import is_clinic_staff, is_owner
 from imsclinic.patients.models import Patient
@@ -214,7 +215,7 @@ def portal_consent_withdraw(request: HttpRequest, patient: Patient) -> HttpRespo
                 actor=request.user,
             )
         except ConsentError as exc:
-            messages.error(request, " ".join(exc.messages))
+            messages.error(request, str(exc))
         else:
             text = _("Your consent is withdrawn. You will not be needled unless you sign again.")
             if patient.contact_email:
@@ -321,7 +322,7 @@ def staff_consent_withdraw(request: HttpRequest, patient_id: int) -> HttpRespons
                 actor=request.user,
             )
         except ConsentError as exc:
-            messages.error(request, " ".join(exc.messages))
+            messages.error(request, str(exc))
         else:
             parts = [_("Recorded the withdrawal of consent.")]
             if withdrawal_notice_team(patient):
@@ -384,9 +385,7 @@ def consent_document_new(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
             )
         except ConsentError as exc:
-            for field, errors in exc.message_dict.items():
-                for error in errors:
-                    form.add_error(field, error)
+            refusal_to_form(form, exc)
         else:
             return redirect("consent_draft_edit", document_id=document.pk)
     return render(request, "consent/admin_document_new.html", {"form": form})
@@ -416,9 +415,7 @@ def consent_draft_edit(request: HttpRequest, document_id: int) -> HttpResponse:
                 actor=request.user,
             )
         except ConsentError as exc:
-            for field, errors in exc.message_dict.items():
-                for error in errors:
-                    form.add_error(field, error)
+            refusal_to_form(form, exc)
         else:
             messages.success(request, _("Saved the draft. Patients do not see it yet."))
             return redirect("consent_version_detail", version_id=saved.pk)
@@ -460,7 +457,7 @@ def consent_publish_page(request: HttpRequest, version_id: int) -> HttpResponse:
         try:
             version = consent_publish(draft=draft, actor=request.user)
         except ConsentError as exc:
-            form.add_error(None, " ".join(exc.messages))
+            refusal_to_form(form, exc)
         else:
             messages.success(
                 request, _("Published version %(number)d.") % {"number": version.number}

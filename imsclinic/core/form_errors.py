@@ -1,10 +1,36 @@
-"""The error summary at the top of a form page: every error, each linking to its field."""
+"""Errors on forms: a service's refusal put on its form, and the summary at the top of a page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django import forms
+
+from imsclinic.core.errors import Refused
+
+FieldMap = Mapping[str, str | None] | Callable[[str], str | None]
+
+
+def refusal_to_form(
+    form: forms.BaseForm, refusal: Refused, *, field_map: FieldMap | None = None
+) -> None:
+    """Put each of the refusal's messages beside its field, or at the top if the form has none.
+
+    `field_map` renames the service's field names to the form's (a mapping, or a function of
+    the name); a name mapped to None goes to the top. A refusal that names no field puts its
+    message at the top.
+    """
+    for key, message in refusal.errors.items():
+        if field_map is None:
+            name: str | None = key
+        elif callable(field_map):
+            name = field_map(key)
+        else:
+            name = field_map.get(key, key)
+        form.add_error(name if name in form.fields else None, message)
+    if not refusal.errors:
+        form.add_error(None, refusal.message)
 
 
 def error_target(form: Any, name: str) -> str:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
+from imsclinic.core.errors import Refused
 
-class CheckInRefused(Exception):
+
+class CheckInRefused(Refused):
     """A check-in answer or alert action that cannot be taken as given."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from imsclinic.clinic.selectors import clinic_date_text, clinic_zone
 from imsclinic.core.access import record_refusal, refuse, require_perm
 from imsclinic.core.audit import audit_record
-from imsclinic.core.form_errors import error_summary
+from imsclinic.core.form_errors import error_summary, refusal_to_form
 from imsclinic.core.models import Action
 from imsclinic.core.permissions import is_owner, is_practitioner
 from imsclinic.followup.errors import CheckInRefused
@@ -79,7 +79,7 @@ def checkin_answer_view(request: HttpRequest, token: str) -> HttpResponse:
             checkin_answer(checkin=checkin, answers=form.answers(), request=request)
         except CheckInRefused as refusal:
             if refusal.field:
-                form.add_error(refusal.field, str(refusal))
+                refusal_to_form(form, refusal)
             else:
                 messages.info(request, str(refusal))
                 return redirect("checkin_answer", token=token)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imsclinic.core.audit import audit_record
+from imsclinic.core.errors import Refused
 from imsclinic.core.models import Action
 from imsclinic.intake.models import Intake, IntakeLocked
 from imsclinic.intake.questions import FORM_VERSION
@@ -31,12 +32,18 @@ __all__ = [
 ]
 
 
-class IntakeInvalid(Exception):
-    """The answers are not acceptable; `errors` says why, question by question."""
+class IntakeInvalid(Refused):
+    """The answers are not acceptable; `errors` says why, question by question.
 
-    def __init__(self, errors: Errors) -> None:
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
-        self.errors = errors
+    `answer_errors` keeps every message of each question apart, as validation gives them.
+    """
+
+    def __init__(self, answer_errors: Errors) -> None:
+        super().__init__(
+            "; ".join(f"{k}: {' '.join(v)}" for k, v in answer_errors.items()),
+            errors={key: " ".join(messages) for key, messages in answer_errors.items()},
+        )
+        self.answer_errors = answer_errors
 
 
 class NothingToConfirm(Exception):

@@ -311,7 +311,7 @@ def staff_intake_paper(request: HttpRequest, patient_id: int) -> HttpResponse:
                     patient=patient, answers=form.typed, actor=request.user, request=request
                 )
             except IntakeInvalid as error:  # pragma: no cover - the form checks the same
-                for key, problems in error.errors.items():
+                for key, problems in error.answer_errors.items():
                     for message in problems:
                         form.add_error(key if key in form.fields else None, message)
             else:

@@ -7,8 +7,10 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from imsclinic.core.errors import Refused
 
-class OutcomeRefused(Exception):
+
+class OutcomeRefused(Refused):
     """A result or plan that cannot be recorded as given.
 
     `errors` maps a field name ("answers", "answers.3" for the fourth item, "instrument",
@@ -18,9 +20,7 @@ class OutcomeRefused(Exception):
     def __init__(
         self, message: str | None = None, *, errors: Mapping[str, str] | None = None
     ) -> None:
-        self.errors: dict[str, str] = dict(errors or {})
-        self.message = message or _("Correct the marked answers.")
-        super().__init__(self.message)
+        super().__init__(message or _("Correct the marked answers."), errors=errors)
 
 
 class OutcomeDuplicate(OutcomeRefused):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import own_visit, patient_page
 from imsclinic.core.audit import audit_record
-from imsclinic.core.form_errors import error_summary
+from imsclinic.core.form_errors import error_summary, refusal_to_form
 from imsclinic.core.models import Action
 from imsclinic.outcomes import services
 from imsclinic.outcomes.errors import OutcomeDuplicate, OutcomeRefused
@@ -44,24 +45,24 @@ CLOSED = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
 PATIENT_SOURCES = (ResultSource.PORTAL, ResultSource.PAPER, ResultSource.API)
 
 
-def _refusal_to_form(form: MeasureForm, error: OutcomeRefused) -> None:
-    """Put the service's field errors on the form's items (answers.3 is item 4)."""
+def _item_fields(form: MeasureForm) -> Callable[[str], str | None]:
+    """Name the form's field for each answer the service refers to (answers.3 is item 4).
+
+    Every other name the service gives goes to the top of the form.
+    """
     numbers = form.item_numbers()
     if form.name_activities:
         data = form.cleaned_data
         numbers = [n for n in numbers if (data.get(activity_field_name(n)) or "").strip()]
-    placed = False
-    for key, message in error.errors.items():
+
+    def field_for(key: str) -> str | None:
         if key.startswith("answers."):
             index = int(key.split(".", 1)[1])
             if 0 <= index < len(numbers):
-                form.add_error(item_field_name(numbers[index]), message)
-                placed = True
-                continue
-        form.add_error(None, message)
-        placed = True
-    if not placed:
-        form.add_error(None, error.message)
+                return item_field_name(numbers[index])
+        return None
+
+    return field_for
 
 
 def _psfs_setup(patient: Patient) -> tuple[list[str], bool]:
@@ -116,7 +117,7 @@ def _record(
             details.add_error("taken_on", error.errors.pop("taken_at"))
             if not error.errors:
                 return None
-        _refusal_to_form(form, error)
+        refusal_to_form(form, error, field_map=_item_fields(form))
         return None
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from imsclinic.clinic.models import Clinic
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.audit import audit_record
+from imsclinic.core.form_errors import refusal_to_form
 from imsclinic.core.models import Action
 from imsclinic.core.params import id_param
 from imsclinic.outcomes.errors import OutcomeRefused
@@ -92,9 +93,7 @@ def plan_page(request: HttpRequest, patient_id: int) -> HttpResponse:
                     request=request,
                 )
             except OutcomeRefused as refusal:
-                for field, message in refusal.errors.items():
-                    target = "activity_1" if field == "psfs_activities" else field
-                    form.add_error(target if target in form.fields else None, message)
+                refusal_to_form(form, refusal, field_map={"psfs_activities": "activity_1"})
             else:
                 messages.success(request, _("Saved the outcome measures for this course."))
                 return redirect("measures_plan", patient_id=patient.pk)

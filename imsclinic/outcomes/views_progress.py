@@ -284,7 +284,7 @@ def result_strike_out(request: HttpRequest, patient_id: int, result_id: int) -> 
             request=request,
         )
     except OutcomeRefused as refusal:
-        for message in list(refusal.errors.values()) or [refusal.message]:
+        for message in refusal.messages:
             messages.error(request, message)
     else:
         messages.success(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from django.utils.translation import gettext as _
 
-from imsclinic.scheduling.services import BookingError
+from imsclinic.core.errors import BookingError, Refused
 
 
 class OnlineImsBookingStopped(BookingError):
@@ -27,17 +27,9 @@ class NeedlingNotAllowed(BookingError):
         )
 
 
-class ClearanceRefused(Exception):
-    """A clearance decision that cannot be recorded as given; str() is for the user."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+class ClearanceRefused(Refused):
+    """A clearance decision that cannot be recorded as given."""
 
 
-class AdverseEventRefused(Exception):
+class AdverseEventRefused(Refused):
     """An adverse event record or acknowledgement that cannot be made as given."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import refuse, require_perm
 from imsclinic.core.audit import audit_record
+from imsclinic.core.form_errors import refusal_to_form
 from imsclinic.core.models import Action
 from imsclinic.core.params import id_param
 from imsclinic.intake.models import Intake
@@ -86,7 +87,7 @@ def patient_screening(request: HttpRequest, patient_id: int) -> HttpResponse:
                     request=request,
                 )
             except ClearanceRefused as refusal:
-                form.add_error(refusal.field, str(refusal))
+                refusal_to_form(form, refusal)
             else:
                 messages.success(request, _("Recorded the decision."))
                 return redirect("patient_screening", patient_id=patient.pk)
@@ -257,7 +258,7 @@ def adverse_event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                     request=request,
                 )
             except AdverseEventRefused as refusal:
-                form.add_error(refusal.field, str(refusal))
+                refusal_to_form(form, refusal)
             else:
                 if event.alerts_owner:
                     messages.success(
@@ -396,7 +397,7 @@ def adverse_event_update(request: HttpRequest, event_id: int) -> HttpResponse:
                 request=request,
             )
         except AdverseEventRefused as refusal:
-            form.add_error(refusal.field, str(refusal))
+            refusal_to_form(form, refusal)
         else:
             # The service saved a locked copy: read the severity it left.
             event.refresh_from_db(fields=["severity", "status"])

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from imsclinic.clinic.models import Location, Practitioner, Room, Service
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
+from imsclinic.core.errors import BookingError
 from imsclinic.core.locking import lock_rows, retry_transient
 from imsclinic.core.models import Action
 from imsclinic.core.permissions import is_clinic_staff, is_owner
@@ -52,10 +53,6 @@ MAX_COURSE_SESSIONS = 52
 # How many local days either side of a failed course date to look for other times.
 COURSE_ALTERNATIVE_DAYS = 7
 COURSE_ALTERNATIVES = 5
-
-
-class BookingError(Exception):
-    """A booking or cancellation the clinic's rules do not allow; str() is for the user."""
 
 
 class SlotUnavailable(BookingError):

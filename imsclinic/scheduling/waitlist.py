@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
 from imsclinic.core.audit import audit_record
+from imsclinic.core.errors import Refused
 from imsclinic.core.locking import lock_rows, retry_transient
 from imsclinic.core.models import Action, Outcome
 from imsclinic.patients.models import Patient
@@ -58,7 +59,7 @@ CLAIM_SALT = "imsclinic.scheduling.waitlist.claim"
 CLAIM_LINK_LIFETIME = dt.timedelta(hours=48)
 
 
-class WaitlistError(Exception):
+class WaitlistError(Refused):
     """A waitlist action the rules do not allow; str() is for the user."""
 
 

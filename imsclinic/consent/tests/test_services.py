@@ -64,7 +64,7 @@ def sign_as_patient(patient: Patient, version: ConsentVersion, **extra: object) 
 
 
 def errors_of(excinfo: pytest.ExceptionInfo[ConsentError]) -> dict[str, list[str]]:
-    return excinfo.value.message_dict
+    return {field: [message] for field, message in excinfo.value.errors.items()}
 
 
 # Drafts and publishing
