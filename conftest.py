@@ -67,7 +67,7 @@ def _flush_may_empty_the_audit_log() -> Iterator[None]:
     """Let the flush that ends a transactional test empty the append-only audit tables."""
     from django.db.backends.base.operations import BaseDatabaseOperations
 
-    from imsclinic.core.testing import audit_guards_lifted
+    from tests.factories.audit import audit_guards_lifted
 
     original = BaseDatabaseOperations.execute_sql_flush
 
@@ -126,7 +126,7 @@ def _empty_cache(request: pytest.FixtureRequest, django_db_blocker: object) -> N
         # The muscle catalogue comes from a data migration; a transactional test (the
         # browser tests) empties every table when it ends, so put it back for the next one.
         from imsclinic.charting.models import Muscle
-        from imsclinic.charting.testing import ensure_catalogue
+        from tests.factories.charting import ensure_catalogue
 
         if not Muscle.objects.exists():
             ensure_catalogue()

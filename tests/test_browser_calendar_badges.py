@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from conftest import weekday_shifts
 from imsclinic.intake.services import intake_submit
-from imsclinic.intake.tests.factories import complete_answers
 from imsclinic.patients.models import Patient
 from imsclinic.safety.selectors import patients_needing_review
 from imsclinic.scheduling.selectors import available_slots
 from imsclinic.scheduling.services import appointment_book
+from tests.factories.intake import complete_answers
 from tests.test_browser_calendar import sign_in_as
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

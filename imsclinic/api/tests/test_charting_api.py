@@ -19,7 +19,8 @@ from imsclinic.charting.services import (
     session_sign,
     session_start,
 )
-from imsclinic.charting.testing import (
+from imsclinic.core.models import AuditEvent, Outcome
+from tests.factories.charting import (
     ensure_catalogue,
     ims_visit,
     needle_lot,
@@ -27,8 +28,7 @@ from imsclinic.charting.testing import (
     signed_assessment,
     signed_session,
 )
-from imsclinic.core.models import AuditEvent, Outcome
-from imsclinic.safety.testing import make_ready_for_needling
+from tests.factories.safety import make_ready_for_needling
 
 pytestmark = pytest.mark.django_db
 

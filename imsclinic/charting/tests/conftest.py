@@ -9,11 +9,11 @@ from django.test import Client
 from django.utils import timezone
 
 from imsclinic.accounts.models import User
-from imsclinic.charting.testing import ims_visit, needle_lot, signed_assessment
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.patients.models import Patient
-from imsclinic.safety.testing import make_ready_for_needling
 from imsclinic.scheduling.models import Appointment
+from tests.factories.charting import ims_visit, needle_lot, signed_assessment
+from tests.factories.safety import make_ready_for_needling
 
 
 @pytest.fixture

@@ -14,7 +14,13 @@ from pypdf import PdfReader
 
 from imsclinic.charting.pdf import chart_summary_html, portal_summary_html
 from imsclinic.charting.selectors import chart_for
-from imsclinic.charting.testing import (
+from imsclinic.charting.tests.conftest import signed_in
+from imsclinic.charting.views_chart import plain_notes
+from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.outcomes.report import mcid_table
+from imsclinic.outcomes.selectors_progress import clinic_courses
+from imsclinic.safety.selectors import adverse_event_counts
+from tests.factories.charting import (
     ensure_catalogue,
     ims_visit,
     needle_lot,
@@ -22,13 +28,7 @@ from imsclinic.charting.testing import (
     signed_assessment,
     signed_session,
 )
-from imsclinic.charting.tests.conftest import signed_in
-from imsclinic.charting.views_chart import plain_notes
-from imsclinic.clinic.selectors import clinic_zone
-from imsclinic.outcomes.report import mcid_table
-from imsclinic.outcomes.selectors_progress import clinic_courses
-from imsclinic.safety.selectors import adverse_event_counts
-from imsclinic.safety.testing import make_ready_for_needling
+from tests.factories.safety import make_ready_for_needling
 
 pytestmark = pytest.mark.django_db
 

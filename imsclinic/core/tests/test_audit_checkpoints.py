@@ -26,8 +26,8 @@ from imsclinic.core.checkpoints import (
     database_label,
 )
 from imsclinic.core.models import GENESIS_HASH, Action, AuditEvent, AuditSeal
-from imsclinic.core.testing import audit_guards_lifted
 from imsclinic.patients.models import Patient
+from tests.factories.audit import audit_guards_lifted
 
 
 def checkpoint_path() -> Path:

@@ -12,16 +12,16 @@ from django.test import Client
 
 from imsclinic.accounts.models import User
 from imsclinic.charting.models import NeedlingSession
-from imsclinic.charting.testing import (
+from imsclinic.clinic.models import NeedleLot, Service
+from imsclinic.patients.models import Patient
+from tests.factories.charting import (
     ims_visit,
     needle_lot,
     row,
     signed_assessment,
     signed_session,
 )
-from imsclinic.clinic.models import NeedleLot, Service
-from imsclinic.patients.models import Patient
-from imsclinic.safety.testing import make_ready_for_needling
+from tests.factories.safety import make_ready_for_needling
 
 # Wednesday 12 March 2031, 11:00 in Vancouver: the visit is under way.
 T0 = dt.datetime(2031, 3, 12, 18, 0, tzinfo=dt.UTC)

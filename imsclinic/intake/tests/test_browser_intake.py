@@ -148,7 +148,7 @@ def test_a_physio_types_in_a_paper_form_and_reads_it_back(page, location, patien
     from imsclinic.accounts.models import Role
     from imsclinic.clinic.management.commands.seed_demo import current_code
     from imsclinic.intake.questions import QUESTIONS
-    from imsclinic.intake.tests.factories import complete_answers
+    from tests.factories.intake import complete_answers
 
     user = make_user("paper.physio@cedar.example", Role.PRACTITIONER, mfa=False, first="Pia")
     patient.care_team.add(make_practitioner(user, location, "pia-paper", "PT-2001"))

@@ -15,13 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from imsclinic.charting.models import Muscle
-from imsclinic.charting.testing import needle_lot
 from imsclinic.clinic.models import Location, Service
 from imsclinic.core.models import AuditEvent
 from imsclinic.outcomes.models import ResultSource
 from imsclinic.outcomes.services import result_record
-from imsclinic.outcomes.testing import signed_past_visit
 from imsclinic.patients.models import Patient
+from tests.factories.charting import needle_lot
+from tests.factories.outcomes import signed_past_visit
 
 pytestmark = pytest.mark.django_db
 

@@ -12,13 +12,13 @@ from imsclinic.core.models import AuditEvent
 from imsclinic.patients.models import Patient
 from imsclinic.safety.models import Decision
 from imsclinic.safety.selectors import review_queue
-from imsclinic.safety.testing import clearance, published_consent, signature, submitted_intake
 from imsclinic.safety.tests.conftest import (
     ON_ANTICOAGULANTS,
     SEVERE_PHOBIA,
     make_visit,
     signed_in,
 )
+from tests.factories.safety import clearance, published_consent, signature, submitted_intake
 
 pytestmark = pytest.mark.django_db
 

@@ -15,16 +15,16 @@ from imsclinic.core.models import AuditEvent, Outcome
 from imsclinic.safety.errors import NeedlingNotAllowed
 from imsclinic.safety.models import Decision
 from imsclinic.safety.readiness import needling_readiness, require_needling_readiness
-from imsclinic.safety.testing import (
+from imsclinic.safety.tests.conftest import make_visit, signed_in
+from imsclinic.scheduling.models import AppointmentStatus
+from imsclinic.scheduling.services import BookingError, appointment_set_status
+from tests.factories.safety import (
     clearance,
     make_ready_for_needling,
     published_consent,
     signature,
     submitted_intake,
 )
-from imsclinic.safety.tests.conftest import make_visit, signed_in
-from imsclinic.scheduling.models import AppointmentStatus
-from imsclinic.scheduling.services import BookingError, appointment_set_status
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,6 @@ from imsclinic.accounts.models import User
 from imsclinic.charting.models import NeedlingSession
 from imsclinic.clinic.models import Clinic, Location, Room, Service
 from imsclinic.patients.models import Patient
-from imsclinic.safety.testing import make_ready_for_needling
 from imsclinic.scheduling.calendar_grid import day_grid
 from imsclinic.scheduling.models import (
     Appointment,
@@ -30,6 +29,7 @@ from imsclinic.scheduling.models import (
     ShiftBreak,
     TimeOff,
 )
+from tests.factories.safety import make_ready_for_needling
 
 pytestmark = pytest.mark.django_db
 

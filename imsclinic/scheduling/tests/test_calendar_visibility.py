@@ -24,9 +24,9 @@ from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, Room, Service
 from imsclinic.core.models import Action, AuditEvent
 from imsclinic.patients.models import Patient
-from imsclinic.safety.testing import submitted_intake
 from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.services import appointment_book
+from tests.factories.safety import submitted_intake
 
 pytestmark = pytest.mark.django_db
 

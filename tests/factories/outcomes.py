@@ -8,7 +8,11 @@ from typing import Any
 from django.utils import timezone
 
 from imsclinic.charting.models import Muscle, NeedlingSession
-from imsclinic.charting.testing import (
+from imsclinic.clinic.models import Location, NeedleLot, Service
+from imsclinic.outcomes.demo import chart_signed_session
+from imsclinic.patients.models import Patient
+from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
+from tests.factories.charting import (
     ensure_catalogue,
     ims_visit,
     needle_lot,
@@ -16,11 +20,7 @@ from imsclinic.charting.testing import (
     signed_assessment,
     signed_session,
 )
-from imsclinic.clinic.models import Location, NeedleLot, Service
-from imsclinic.outcomes.demo import chart_signed_session
-from imsclinic.patients.models import Patient
-from imsclinic.safety.testing import make_ready_for_needling
-from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
+from tests.factories.safety import make_ready_for_needling
 
 
 def ready_with_lot(patient: Patient, physio: Any) -> NeedleLot:

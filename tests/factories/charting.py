@@ -1,6 +1,6 @@
 """Test data for charting: needle lots, IMS visits, and notes written through the services.
 
-Used by the charting tests (G's and B's) and by apps that read charts.
+Used by the charting tests and by the tests of apps that read charts.
 """
 
 from __future__ import annotations
