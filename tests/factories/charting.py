@@ -50,7 +50,11 @@ def ims_visit(
     start: dt.datetime | None = None,
     status: str = AppointmentStatus.IN_TREATMENT,
 ) -> Appointment:
-    """Put an IMS visit with this practitioner straight into the book (test data)."""
+    """Put a visit with this practitioner straight into the book (test data).
+
+    By default it began ten minutes ago and is under way; pass `start` and `status` for a
+    visit booked ahead, arrived, or in the past. Booking itself is tested through the services.
+    """
     start = start or timezone.now() - dt.timedelta(minutes=10)
     end = start + dt.timedelta(minutes=service.duration_minutes)
     return Appointment.objects.create(
