@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from imsclinic.accounts.models import User
@@ -49,9 +48,3 @@ def recalled_lot(db: None) -> NeedleLot:
 def visit(ready_patient: Patient, physio: User, ims_service: Service) -> Appointment:
     """An IMS visit of the ready patient with the treating physio, under way now."""
     return ims_visit(ready_patient, physio, ims_service)
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client

@@ -17,7 +17,6 @@ from bench.chart import seed_course
 from imsclinic.charting.pdf import chart_summary_html, portal_summary_html
 from imsclinic.charting.selectors import chart_for
 from imsclinic.charting.services import addendum_add, session_start
-from imsclinic.charting.tests.conftest import signed_in
 from imsclinic.charting.views_chart import plain_notes
 from imsclinic.core.models import AuditEvent
 from tests.factories.charting import (
@@ -27,6 +26,7 @@ from tests.factories.charting import (
     signed_assessment,
     signed_session,
 )
+from tests.factories.clients import signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,6 @@ from pypdf import PdfReader
 
 from imsclinic.charting.pdf import chart_summary_html, portal_summary_html
 from imsclinic.charting.selectors import chart_for
-from imsclinic.charting.tests.conftest import signed_in
 from imsclinic.charting.views_chart import plain_notes
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.outcomes.report import mcid_table
@@ -28,6 +27,7 @@ from tests.factories.charting import (
     signed_assessment,
     signed_session,
 )
+from tests.factories.clients import signed_in
 from tests.factories.safety import make_ready_for_needling
 
 pytestmark = pytest.mark.django_db

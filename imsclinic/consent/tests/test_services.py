@@ -33,9 +33,9 @@ from imsclinic.consent.services import (
     consent_withdraw,
 )
 from imsclinic.consent.tasks import send_withdrawal_notice
-from imsclinic.consent.tests.conftest import publish_version
 from imsclinic.core.models import AuditEvent
 from imsclinic.patients.models import Patient
+from tests.factories.consent import publish_version
 
 pytestmark = pytest.mark.django_db
 

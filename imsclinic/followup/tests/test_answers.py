@@ -20,11 +20,12 @@ from imsclinic.core.models import AuditEvent
 from imsclinic.followup.models import CheckIn, CheckInStatus, RedFlagAlert
 from imsclinic.followup.selectors import followup_stats, unanswered_checkins
 from imsclinic.followup.tasks import alert_care_team, send_checkin
-from imsclinic.followup.tests.conftest import sign_visit, signed_in
 from imsclinic.followup.tokens import checkin_token
 from imsclinic.patients.models import Patient
 from imsclinic.safety.models import AdverseEvent, AdverseEventType, EventStatus
 from imsclinic.safety.selectors import adverse_event_alerts, adverse_event_counts
+from tests.factories.clients import signed_in
+from tests.factories.followup import sign_visit
 
 ALERT_TASK = "imsclinic.followup.tasks.alert_care_team"
 

@@ -16,10 +16,10 @@ from imsclinic.charting import services as charting_services
 from imsclinic.clinic.models import Clinic, NeedleLot, Service
 from imsclinic.followup.models import CheckIn, CheckInStatus
 from imsclinic.followup.tasks import send_checkin
-from imsclinic.followup.tests.conftest import sign_visit
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from tests.factories.charting import ims_visit
+from tests.factories.followup import sign_visit
 
 CHECKIN_TASK = "imsclinic.followup.tasks.send_checkin"
 
