@@ -11,8 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from imsclinic.api.tests.test_openapi import CHECKS, FUZZ, OPENAPI_URL
-from imsclinic.api.tests.test_openapi import wsgi_app as wsgi_app  # the fixture, shared
 from imsclinic.charting.services import (
     addendum_add,
     session_save_draft,
@@ -20,6 +18,7 @@ from imsclinic.charting.services import (
     session_start,
 )
 from imsclinic.core.models import AuditEvent, Outcome
+from tests.factories.api import CHECKS, FUZZ, OPENAPI_URL
 from tests.factories.charting import (
     ensure_catalogue,
     ims_visit,

@@ -12,12 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from imsclinic.api.tests.test_openapi import CHECKS, FUZZ, OPENAPI_URL
-from imsclinic.api.tests.test_openapi import wsgi_app as wsgi_app  # the fixture, shared
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.models import AuditEvent, Outcome
 from imsclinic.outcomes import services
 from imsclinic.outcomes.models import OutcomeResult
+from tests.factories.api import CHECKS, FUZZ, OPENAPI_URL
 from tests.factories.charting import ims_visit
 from tests.factories.outcomes import ready_with_lot, signed_visit
 
