@@ -14,7 +14,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from conftest import PASSWORD, staff_tab
-from imsclinic.outcomes.tests.test_progress_pages import course
+from tests.factories.outcomes import course
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

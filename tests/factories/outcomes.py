@@ -1,15 +1,26 @@
-"""Test data for outcomes: signed needling visits days ago or on a given day, with their pain."""
+"""Test data for outcomes: signed needling visits with their pain, plans, questionnaires.
+
+`course` charts weekly sessions with pain falling and ODI and PSFS results at sessions 1, 4
+and 6; `book` puts a visit a few days ahead in the book; the rest build portal and paper
+questionnaire requests.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 
+from imsclinic.accounts.models import User
 from imsclinic.charting.models import Muscle, NeedlingSession
 from imsclinic.clinic.models import Location, NeedleLot, Service
+from imsclinic.outcomes import services
 from imsclinic.outcomes.demo import chart_signed_session
+from imsclinic.outcomes.models import ResultSource
+from imsclinic.outcomes.services import result_record
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 from tests.factories.charting import (
@@ -92,3 +103,100 @@ def signed_past_visit(
     return chart_signed_session(
         visit=visit, physio=physio, before=before, after=after, muscle=muscle, lot=lot
     )
+
+
+def book(patient: Patient, physio: User, *, days: int = 3) -> Appointment:
+    service, _ = Service.objects.get_or_create(
+        slug="ims-visit",
+        defaults={"name": "IMS visit", "duration_minutes": 30, "price": Decimal("95")},
+    )
+    practitioner = physio.practitioner  # type: ignore[attr-defined]
+    start = timezone.now() + dt.timedelta(days=days)
+    return Appointment.objects.create(
+        patient=patient,
+        practitioner=practitioner,
+        location=practitioner.locations.get(),
+        service=service,
+        start=start,
+        end=start + dt.timedelta(minutes=30),
+    )
+
+
+def plan(patient: Patient, physio: User, *, activities: list[str] | None = None) -> None:
+    services.plan_set(
+        patient=patient,
+        region_instrument="ODI",
+        psfs_activities=activities if activities is not None else ["Walk the dog", "Garden", "Sit"],
+        every_visits=3,
+        actor=physio,
+    )
+
+
+def odi_post(**answers: str) -> dict[str, str]:
+    data = {f"item_{n}": "2" for n in range(1, 11)}
+    data.update(answers)
+    return data
+
+
+def fill_url(visit: Appointment, code: str) -> str:
+    return reverse("portal_measure_fill", args=[visit.pk, code])
+
+
+def enter_url(patient: Patient, code: str = "") -> str:
+    url = reverse("measures_enter", args=[patient.pk])
+    return f"{url}?instrument={code}" if code else url
+
+
+def paper(code: str, day: dt.date, **extra: str) -> dict[str, str]:
+    return {"instrument": code, "taken_on": day.isoformat(), **extra}
+
+
+ACTIVITIES = ["Sitting an hour", "Lifting my child", "Running 5 km"]
+PAIN = ((7, 5), (6, 4), (5, 3), (4, 2), (4, 2), (3, 1), (3, 1), (2, 1), (2, 1), (2, 0))
+ODI = {1: [3, 2, 2, 3, 2, 3, 2, 2, 3, 1], 4: [2, 2, 1, 2, 2, 2, 2, 1, 2, 1], 6: [1] * 10}
+PSFS = {1: [2, 4, 3], 4: [5, 5, 4], 6: [8, 6, 7]}
+
+
+def course(
+    patient: Patient, physio: Any, location: Location, service: Service, *, sessions: int
+) -> None:
+    """Chart `sessions` weekly signed sessions with pain falling, ODI and PSFS at 1, 4, 6."""
+    lot = needle_lot(f"LOT-{patient.pk}")
+    muscle = Muscle.objects.get(code="quadratus_lumborum")
+    today = timezone.localdate()
+    visits = []
+    for index in range(sessions):
+        before, after = PAIN[index]
+        visits.append(
+            signed_past_visit(
+                patient=patient,
+                physio=physio,
+                location=location,
+                service=service,
+                day=today - dt.timedelta(weeks=sessions - index),
+                before=before,
+                after=after,
+                muscle=muscle,
+                lot=lot,
+            )
+        )
+    for number in (1, 4, 6):
+        if number > sessions:
+            continue
+        appointment = visits[number - 1].appointment
+        taken = appointment.start - dt.timedelta(hours=1)
+        for code, answers, labels in (
+            ("ODI", ODI[number], None),
+            ("PSFS", PSFS[number], ACTIVITIES),
+        ):
+            result_record(
+                patient=patient,
+                instrument=code,
+                answers=answers,
+                labels=labels,
+                actor=physio,
+                source=ResultSource.PAPER,
+                taken_at=taken,
+                appointment=appointment,
+                now=taken,
+            )

@@ -30,7 +30,6 @@ from imsclinic.scheduling.models import (
     WaitlistStatus,
 )
 from imsclinic.scheduling.services import appointment_book, appointment_cancel
-from imsclinic.scheduling.tests.test_booking import MONDAY, NOW, at
 from imsclinic.scheduling.waitlist import (
     ClaimLinkExpired,
     ClaimLinkInvalid,
@@ -45,6 +44,7 @@ from imsclinic.scheduling.waitlist import (
     waitlist_offer_freed_time,
     waitlist_withdraw,
 )
+from tests.factories.scheduling import MONDAY, NOW, at
 
 WEEK = dt.timedelta(days=7)
 Offered = WaitlistOffer.Outcome
