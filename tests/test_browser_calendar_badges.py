@@ -21,8 +21,8 @@ from imsclinic.patients.models import Patient
 from imsclinic.safety.selectors import patients_needing_review
 from imsclinic.scheduling.selectors import available_slots
 from imsclinic.scheduling.services import appointment_book
+from tests.factories.browser import sign_in_as
 from tests.factories.intake import complete_answers
-from tests.test_browser_calendar import sign_in_as
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

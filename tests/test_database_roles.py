@@ -13,7 +13,6 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -35,6 +34,7 @@ from imsclinic.core.models import Action, AuditEvent
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from imsclinic.scheduling.services import appointment_book
+from tests.factories import VANCOUVER
 from tests.factories.charting import (
     ims_visit,
     needle_lot,
@@ -44,7 +44,6 @@ from tests.factories.charting import (
 )
 from tests.factories.safety import make_ready_for_needling
 
-VANCOUVER = ZoneInfo("America/Vancouver")
 MONDAY = dt.date(2031, 3, 3)
 BOOKED_AT = dt.datetime(2031, 2, 24, 12, 0, tzinfo=dt.UTC)
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")

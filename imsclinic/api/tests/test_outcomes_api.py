@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 import schemathesis
@@ -16,6 +15,7 @@ from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.models import AuditEvent, Outcome
 from imsclinic.outcomes import services
 from imsclinic.outcomes.models import OutcomeResult
+from tests.factories import VANCOUVER
 from tests.factories.api import CHECKS, FUZZ, OPENAPI_URL
 from tests.factories.charting import ims_visit
 from tests.factories.outcomes import ready_with_lot, signed_visit
@@ -23,7 +23,6 @@ from tests.factories.outcomes import ready_with_lot, signed_visit
 pytestmark = pytest.mark.django_db
 
 ACTIVITIES = ["Lift my toddler", "Run 5 km", "Sit through a film"]
-VANCOUVER = ZoneInfo("America/Vancouver")
 
 
 def url(patient_id: int) -> str:

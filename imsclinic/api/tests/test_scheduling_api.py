@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from decimal import Decimal
 
 import pytest
@@ -22,11 +21,10 @@ from imsclinic.clinic.models import Location, Service
 from imsclinic.core.models import Action, AuditEvent
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, WaitlistEntry
+from tests.factories import VANCOUVER
 from tests.factories.api import CHECKS, FUZZ
 
 pytestmark = pytest.mark.django_db
-
-VANCOUVER = zoneinfo.ZoneInfo("America/Vancouver")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -19,6 +18,7 @@ from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.outcomes.report import mcid_table
 from imsclinic.outcomes.selectors_progress import clinic_courses
 from imsclinic.safety.selectors import adverse_event_counts
+from tests.factories import VANCOUVER
 from tests.factories.charting import (
     ensure_catalogue,
     ims_visit,
@@ -32,7 +32,6 @@ from tests.factories.safety import make_ready_for_needling
 
 pytestmark = pytest.mark.django_db
 
-VANCOUVER = ZoneInfo("America/Vancouver")
 VISIT_DAY = dt.date(2026, 3, 3)
 NEXT_DAY = dt.date(2026, 3, 4)
 # 20:00 PST on 3 March is 04:00 UTC on 4 March; the notes are signed at 00:40 on 4 March.

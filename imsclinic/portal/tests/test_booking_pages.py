@@ -6,7 +6,6 @@ import datetime as dt
 import html
 import re
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -24,10 +23,9 @@ from imsclinic.scheduling.services import (
     appointment_cancel,
     appointment_reschedule,
 )
+from tests.factories import VANCOUVER
 
 pytestmark = pytest.mark.django_db
-
-VANCOUVER = ZoneInfo("America/Vancouver")
 
 
 def signed_in(user) -> Client:

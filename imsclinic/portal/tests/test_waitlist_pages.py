@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -24,9 +23,9 @@ from imsclinic.scheduling.models import (
 )
 from imsclinic.scheduling.services import appointment_book, appointment_cancel
 from imsclinic.scheduling.waitlist import claim_token, waitlist_join, waitlist_offer_freed_time
+from tests.factories import VANCOUVER
 
 pytestmark = pytest.mark.django_db
-VANCOUVER = ZoneInfo("America/Vancouver")
 
 
 def a_weekday_soon() -> dt.date:

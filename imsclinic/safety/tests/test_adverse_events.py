@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -26,6 +25,7 @@ from imsclinic.safety.models import AdverseEvent
 from imsclinic.safety.selectors import adverse_event_counts
 from imsclinic.safety.services import adverse_event_acknowledge, adverse_event_record
 from imsclinic.safety.tasks import alert_owner_of_adverse_event
+from tests.factories import VANCOUVER
 
 pytestmark = pytest.mark.django_db
 
@@ -176,7 +176,7 @@ class TestPages:
         page = client.get(url, {"session": session.pk}).content.decode()
         assert f'<option value="{session.pk}" selected>' in page
         # Typed as the clinic's wall-clock time (the location is in Vancouver).
-        onset = timezone.now().astimezone(ZoneInfo("America/Vancouver")).strftime("%Y-%m-%dT%H:%M")
+        onset = timezone.now().astimezone(VANCOUVER).strftime("%Y-%m-%dT%H:%M")
         response = client.post(
             url,
             {

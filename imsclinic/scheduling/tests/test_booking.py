@@ -28,7 +28,8 @@ from imsclinic.scheduling.services import (
     appointment_book,
     appointment_cancel,
 )
-from tests.factories.scheduling import MONDAY, NOW, VANCOUVER, at, book
+from tests.factories import VANCOUVER
+from tests.factories.scheduling import MONDAY, NOW, at, book
 
 
 @pytest.mark.django_db

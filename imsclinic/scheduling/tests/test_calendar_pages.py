@@ -29,11 +29,11 @@ from imsclinic.scheduling.models import (
     ShiftBreak,
     TimeOff,
 )
+from tests.factories import VANCOUVER
 from tests.factories.safety import make_ready_for_needling
 
 pytestmark = pytest.mark.django_db
 
-VANCOUVER = ZoneInfo("America/Vancouver")
 TORONTO = ZoneInfo("America/Toronto")
 MONDAY = dt.date(2031, 3, 3)  # PST; DST starts on Sunday 9 March 2031
 SPRING_SUNDAY = dt.date(2031, 3, 9)

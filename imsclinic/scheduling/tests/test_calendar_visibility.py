@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -26,11 +25,11 @@ from imsclinic.core.models import Action, AuditEvent
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.services import appointment_book
+from tests.factories import VANCOUVER
 from tests.factories.safety import submitted_intake
 
 pytestmark = pytest.mark.django_db
 
-VANCOUVER = ZoneInfo("America/Vancouver")
 MONDAY = dt.date(2031, 3, 3)
 # Visits are booked the week before, as the front desk would.
 BOOKED_ON = dt.datetime(2031, 2, 24, 12, tzinfo=VANCOUVER)

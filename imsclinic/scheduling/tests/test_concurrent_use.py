@@ -18,7 +18,6 @@ import itertools
 import random
 import threading
 import time
-import zoneinfo
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
@@ -39,6 +38,7 @@ from imsclinic.patients.models import Patient
 from imsclinic.scheduling import services
 from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 from imsclinic.scheduling.services import SlotUnavailable, appointment_book
+from tests.factories import VANCOUVER
 
 RUN_SECONDS = 6.0
 # Each worker goes on past RUN_SECONDS until it has this many answers (on a loaded machine a
@@ -47,7 +47,6 @@ MIN_ANSWERS = 3
 CAP_SECONDS = 15.0
 PATIENTS = 8
 ROUNDS = 12  # bed races, one after another
-VANCOUVER = zoneinfo.ZoneInfo("America/Vancouver")
 NOTICE_TASK = "imsclinic.scheduling.tasks.send_appointment_notice"
 
 # What each kind of step may answer: anything else (and any 5xx) fails the test.

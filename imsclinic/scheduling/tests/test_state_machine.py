@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -40,8 +39,8 @@ from imsclinic.scheduling.models import (
     WaitlistStatus,
 )
 from imsclinic.scheduling.selectors import available_slots
+from tests.factories import VANCOUVER
 
-VANCOUVER = ZoneInfo("America/Vancouver")
 MONDAY = dt.date(2031, 3, 3)
 NOW = dt.datetime(2031, 2, 24, 12, 0, tzinfo=dt.UTC)
 # Every quarter hour from just before the shifts start to just after they end, Monday and

@@ -8,7 +8,6 @@ real ones.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
@@ -32,8 +31,8 @@ from imsclinic.patients.models import Patient
 from imsclinic.scheduling import services
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift
 from imsclinic.scheduling.services import SlotTaken, appointment_book, appointment_cancel
+from tests.factories import VANCOUVER
 
-VANCOUVER = zoneinfo.ZoneInfo("America/Vancouver")
 NOTICE_TASK = "imsclinic.scheduling.tasks.send_appointment_notice"
 
 
