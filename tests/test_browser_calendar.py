@@ -14,12 +14,12 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 
-from conftest import PASSWORD, make_user
 from imsclinic.accounts.models import Role
 from imsclinic.clinic.management.commands.seed_demo import current_code
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, ShiftBreak
 from tests.factories.browser import sign_in_as
+from tests.factories.people import PASSWORD, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -18,7 +18,6 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from conftest import weekday_shifts
 from imsclinic.accounts.models import User
 from imsclinic.charting.models import NeedlingSession
 from imsclinic.clinic.models import Location, Service
@@ -43,6 +42,7 @@ from tests.factories.charting import (
     signed_session,
 )
 from tests.factories.safety import make_ready_for_needling
+from tests.factories.scheduling import weekday_shifts
 
 MONDAY = dt.date(2031, 3, 3)
 BOOKED_AT = dt.datetime(2031, 2, 24, 12, 0, tzinfo=dt.UTC)

@@ -1,12 +1,13 @@
-"""The booking tests' week: a Monday in March 2031 seen from a week before, and booking then."""
+"""Working weeks to book into, and the booking tests' week: a Monday in March 2031 and booking."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from imsclinic.accounts.models import User
-from imsclinic.clinic.models import Service
+from imsclinic.clinic.models import Location, Service
 from imsclinic.patients.models import Patient
+from imsclinic.scheduling.models import Shift, ShiftBreak
 from imsclinic.scheduling.services import appointment_book
 from tests.factories import VANCOUVER
 
@@ -28,3 +29,21 @@ def book(patient: Patient, user: User, service: Service, start: dt.datetime, act
         actor=actor,
         now=NOW,
     )
+
+
+def weekday_shifts(location: Location, users: list[User], valid_from: dt.date) -> list[Shift]:
+    """Give each user's practitioner weekdays 09:00-17:00 with lunch 12:00-13:00."""
+    made = []
+    for user in users:
+        for weekday in range(5):
+            shift = Shift.objects.create(
+                practitioner=user.practitioner,
+                location=location,
+                weekday=weekday,
+                start_time=dt.time(9),
+                end_time=dt.time(17),
+                valid_from=valid_from,
+            )
+            ShiftBreak.objects.create(shift=shift, start_time=dt.time(12), end_time=dt.time(13))
+            made.append(shift)
+    return made

@@ -15,7 +15,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from conftest import weekday_shifts
 from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, Service
 from imsclinic.core.models import Action, AuditEvent
@@ -23,6 +22,7 @@ from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, WaitlistEntry
 from tests.factories import VANCOUVER
 from tests.factories.api import CHECKS, FUZZ
+from tests.factories.scheduling import weekday_shifts
 
 pytestmark = pytest.mark.django_db
 

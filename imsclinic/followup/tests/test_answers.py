@@ -13,7 +13,6 @@ from django.test import Client
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from conftest import MailServer
 from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Clinic, NeedleLot, Service
 from imsclinic.core.models import AuditEvent
@@ -26,6 +25,7 @@ from imsclinic.safety.models import AdverseEvent, AdverseEventType, EventStatus
 from imsclinic.safety.selectors import adverse_event_alerts, adverse_event_counts
 from tests.factories.clients import signed_in
 from tests.factories.followup import sign_visit
+from tests.factories.mail import MailServer
 
 ALERT_TASK = "imsclinic.followup.tasks.alert_care_team"
 

@@ -12,7 +12,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import weekday_shifts
 from imsclinic.clinic.models import Service
 from imsclinic.scheduling.availability import Slot
 from imsclinic.scheduling.booking_views import Flow, picker_context, time_label
@@ -24,6 +23,7 @@ from imsclinic.scheduling.services import (
     appointment_reschedule,
 )
 from tests.factories import VANCOUVER
+from tests.factories.scheduling import weekday_shifts
 
 pytestmark = pytest.mark.django_db
 

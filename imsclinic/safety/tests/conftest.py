@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import weekday_shifts
 from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, Service
 from imsclinic.scheduling.models import Shift
+from tests.factories.scheduling import weekday_shifts
 
 
 @pytest.fixture

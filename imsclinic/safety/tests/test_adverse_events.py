@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from conftest import MailServer, make_user
 from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.tests.needling import make_lot, needling_session
 from imsclinic.core.models import AuditEvent
@@ -26,6 +25,8 @@ from imsclinic.safety.selectors import adverse_event_counts
 from imsclinic.safety.services import adverse_event_acknowledge, adverse_event_record
 from imsclinic.safety.tasks import alert_owner_of_adverse_event
 from tests.factories import VANCOUVER
+from tests.factories.mail import MailServer
+from tests.factories.people import make_user
 
 pytestmark = pytest.mark.django_db
 

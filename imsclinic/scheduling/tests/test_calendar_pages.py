@@ -15,7 +15,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import weekday_shifts
 from imsclinic.accounts.models import User
 from imsclinic.charting.models import NeedlingSession
 from imsclinic.clinic.models import Clinic, Location, Room, Service
@@ -31,6 +30,7 @@ from imsclinic.scheduling.models import (
 )
 from tests.factories import VANCOUVER
 from tests.factories.safety import make_ready_for_needling
+from tests.factories.scheduling import weekday_shifts
 
 pytestmark = pytest.mark.django_db
 

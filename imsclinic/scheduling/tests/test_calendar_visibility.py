@@ -18,7 +18,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from conftest import weekday_shifts
 from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, Room, Service
 from imsclinic.core.models import Action, AuditEvent
@@ -27,6 +26,7 @@ from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.services import appointment_book
 from tests.factories import VANCOUVER
 from tests.factories.safety import submitted_intake
+from tests.factories.scheduling import weekday_shifts
 
 pytestmark = pytest.mark.django_db
 

@@ -29,7 +29,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from conftest import make_practitioner, make_user, weekday_shifts
 from imsclinic.accounts.models import Role, User
 from imsclinic.accounts.tokens import api_token_issue
 from imsclinic.clinic.models import Location, Room, Service
@@ -39,6 +38,8 @@ from imsclinic.scheduling import services
 from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 from imsclinic.scheduling.services import SlotUnavailable, appointment_book
 from tests.factories import VANCOUVER
+from tests.factories.people import make_practitioner, make_user
+from tests.factories.scheduling import weekday_shifts
 
 RUN_SECONDS = 6.0
 # Each worker goes on past RUN_SECONDS until it has this many answers (on a loaded machine a

@@ -23,7 +23,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from conftest import make_user
 from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.models import Location, Room, Service
 from imsclinic.patients.models import Patient
@@ -40,6 +39,7 @@ from imsclinic.scheduling.models import (
 )
 from imsclinic.scheduling.selectors import available_slots
 from tests.factories import VANCOUVER
+from tests.factories.people import make_user
 
 MONDAY = dt.date(2031, 3, 3)
 NOW = dt.datetime(2031, 2, 24, 12, 0, tzinfo=dt.UTC)

@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from conftest import weekday_shifts
 from imsclinic.accounts.models import User
 from imsclinic.accounts.tokens import api_token_issue
 from imsclinic.clinic.models import Location, Service
@@ -32,6 +31,7 @@ from imsclinic.scheduling import services
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift
 from imsclinic.scheduling.services import SlotTaken, appointment_book, appointment_cancel
 from tests.factories import VANCOUVER
+from tests.factories.scheduling import weekday_shifts
 
 NOTICE_TASK = "imsclinic.scheduling.tasks.send_appointment_notice"
 
