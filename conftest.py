@@ -10,18 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from allauth.account.models import EmailAddress
-from allauth.mfa.models import Authenticator
-from django.core.mail import EmailMessage
 from django.db import connection
 
 from imsclinic.accounts.models import Role, User
-from imsclinic.clinic.models import Clinic, Location, OpeningHours, Practitioner, Room, Service
+from imsclinic.clinic.models import Clinic, Location, OpeningHours, Room, Service
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling.models import Shift, ShiftBreak
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-PASSWORD = "correct-horse-battery-staple"
+from tests.factories import IN_CI
+from tests.factories.mail import MailServer
+from tests.factories.people import make_practitioner, make_user
 
 
 def chromium_path() -> str | None:
@@ -67,7 +63,7 @@ def _flush_may_empty_the_audit_log() -> Iterator[None]:
     """Let the flush that ends a transactional test empty the append-only audit tables."""
     from django.db.backends.base.operations import BaseDatabaseOperations
 
-    from imsclinic.core.testing import audit_guards_lifted
+    from tests.factories.audit import audit_guards_lifted
 
     original = BaseDatabaseOperations.execute_sql_flush
 
@@ -126,7 +122,7 @@ def _empty_cache(request: pytest.FixtureRequest, django_db_blocker: object) -> N
         # The muscle catalogue comes from a data migration; a transactional test (the
         # browser tests) empties every table when it ends, so put it back for the next one.
         from imsclinic.charting.models import Muscle
-        from imsclinic.charting.testing import ensure_catalogue
+        from tests.factories.charting import ensure_catalogue
 
         if not Muscle.objects.exists():
             ensure_catalogue()
@@ -153,75 +149,9 @@ def _force_login_counts_as_a_full_sign_in(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(Client, "force_login", force_login)
 
 
-STAND_IN_SECRET = "JBSWY3DPEHPK3PXP"  # the authenticator make_user gives staff
-
-
-class MailServer:
-    """The outgoing mail server in a test: take it down, refuse one address, bring it back."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self._monkeypatch = monkeypatch
-        self._real_send = EmailMessage.send
-        self._refused: set[str] = set()
-        self._down = False
-
-    def down(self) -> None:
-        self._down = True
-        self._patch()
-
-    def refuse(self, address: str) -> None:
-        self._refused.add(address)
-        self._patch()
-
-    def back_up(self) -> None:
-        self._down = False
-        self._refused.clear()
-
-    def _patch(self) -> None:
-        server = self
-
-        def send(message: EmailMessage, fail_silently: bool = False) -> int:
-            if server._down or server._refused & set(message.to):
-                raise ConnectionRefusedError("the mail server refused the message")
-            return server._real_send(message, fail_silently)
-
-        self._monkeypatch.setattr(EmailMessage, "send", send)
-
-
 @pytest.fixture
 def mail_server(monkeypatch: pytest.MonkeyPatch) -> MailServer:
     return MailServer(monkeypatch)
-
-
-def staff_tab(chromium, live_server, email: str, *, viewport: dict[str, int] | None = None):
-    """Open a browser of its own (its own cookies) and sign a staff member in with a code."""
-    from imsclinic.accounts.tests.helpers import totp_code
-
-    context = chromium.new_context(
-        base_url=live_server.url, viewport=viewport or {"width": 1280, "height": 900}
-    )
-    tab = context.new_page()
-    tab.goto("/accounts/login/")
-    tab.locator("input[name='login']").fill(email)
-    tab.locator("input[name='password']").fill(PASSWORD)
-    tab.locator("input[name='password']").press("Enter")
-    code = tab.locator("input[name='code']")
-    code.wait_for()
-    code.fill(totp_code(STAND_IN_SECRET))
-    code.press("Enter")
-    tab.wait_for_url("**/staff/patients/")
-    return tab
-
-
-def make_user(email: str, role: str, *, mfa: bool = True, first: str = "", last: str = "") -> User:
-    user = User.objects.create_user(email, PASSWORD, role=role, first_name=first, last_name=last)
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    if mfa and role != Role.PATIENT:
-        # A stand-in authenticator row: tests of MFA enrolment create real ones.
-        Authenticator.objects.create(
-            user=user, type=Authenticator.Type.TOTP, data={"secret": STAND_IN_SECRET}
-        )
-    return user
 
 
 @pytest.fixture
@@ -275,24 +205,6 @@ def assessment(db: None) -> Service:
     )
 
 
-def weekday_shifts(location: Location, users: list[User], valid_from: dt.date) -> list[Shift]:
-    """Give each user's practitioner weekdays 09:00-17:00 with lunch 12:00-13:00."""
-    made = []
-    for user in users:
-        for weekday in range(5):
-            shift = Shift.objects.create(
-                practitioner=user.practitioner,
-                location=location,
-                weekday=weekday,
-                start_time=dt.time(9),
-                end_time=dt.time(17),
-                valid_from=valid_from,
-            )
-            ShiftBreak.objects.create(shift=shift, start_time=dt.time(12), end_time=dt.time(13))
-            made.append(shift)
-    return made
-
-
 @pytest.fixture
 def owner(db: None) -> User:
     return make_user("owner@cedar.example", Role.OWNER, first="Olive", last="Owner")
@@ -301,22 +213,6 @@ def owner(db: None) -> User:
 @pytest.fixture
 def front_desk(db: None) -> User:
     return make_user("desk@cedar.example", Role.FRONT_DESK, first="Frank", last="Desk")
-
-
-def make_practitioner(user: User, location: Location, slug: str, reg: str) -> Practitioner:
-    practitioner = Practitioner.objects.create(
-        user=user,
-        first_name=user.first_name,
-        last_name=user.last_name,
-        slug=slug,
-        registration_body="College of Physical Therapists of BC",
-        registration_number=reg,
-        ims_certification_issuer="iSTOP",
-        ims_certified_on=dt.date(2012, 6, 1),
-        ims_practice_since=2012,
-    )
-    practitioner.locations.add(location)
-    return practitioner
 
 
 @pytest.fixture

@@ -791,7 +791,7 @@ def api_client(user: Any) -> Client:
 def submitted_intake(w: dict[str, Any]) -> None:
     """The patient sends their health questions (so reading them has something to show)."""
     from imsclinic.intake.services import intake_submit
-    from imsclinic.intake.tests.factories import complete_answers
+    from tests.factories.intake import complete_answers
 
     intake_submit(patient=w["patient_record"], answers=complete_answers(), actor=w["patient"])
 

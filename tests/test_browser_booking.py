@@ -8,8 +8,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 
-from conftest import PASSWORD, weekday_shifts
 from imsclinic.scheduling.models import Appointment
+from tests.factories.people import PASSWORD
+from tests.factories.scheduling import weekday_shifts
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

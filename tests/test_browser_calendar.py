@@ -12,15 +12,14 @@ import pytest
 from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from axe_playwright_python.sync_playwright import Axe
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 
-from conftest import PASSWORD, make_user
 from imsclinic.accounts.models import Role
 from imsclinic.clinic.management.commands.seed_demo import current_code
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, ShiftBreak
+from tests.factories.browser import sign_in_as
+from tests.factories.people import PASSWORD, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -127,16 +126,6 @@ def test_the_front_desk_checks_a_patient_in_from_the_day_view(page, todays_clini
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "calendar-day.png"), full_page=True)
     assert problems == []
-
-
-def sign_in_as(page, live_server, user) -> None:
-    """Give the browser tab a signed-in session for this user (sign-in itself is tested above)."""
-    client = Client()
-    client.force_login(user)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-    )
 
 
 def serious_violations(page) -> list[tuple[str, list[object]]]:

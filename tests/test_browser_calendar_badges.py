@@ -15,14 +15,14 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 
-from conftest import weekday_shifts
 from imsclinic.intake.services import intake_submit
-from imsclinic.intake.tests.factories import complete_answers
 from imsclinic.patients.models import Patient
 from imsclinic.safety.selectors import patients_needing_review
 from imsclinic.scheduling.selectors import available_slots
 from imsclinic.scheduling.services import appointment_book
-from tests.test_browser_calendar import sign_in_as
+from tests.factories.browser import sign_in_as
+from tests.factories.intake import complete_answers
+from tests.factories.scheduling import weekday_shifts
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -16,10 +16,10 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.db import OperationalError
 
-from conftest import staff_tab
 from imsclinic.charting.models import Addendum, Assessment, Muscle, NeedlingSession
-from imsclinic.charting.testing import ensure_catalogue, ims_visit, needle_lot
-from imsclinic.safety.testing import make_ready_for_needling
+from tests.factories.browser import staff_tab
+from tests.factories.charting import ensure_catalogue, ims_visit, needle_lot
+from tests.factories.safety import make_ready_for_needling
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

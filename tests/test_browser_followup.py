@@ -11,12 +11,12 @@ from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from conftest import staff_tab
 from imsclinic.clinic.tests.needling import make_lot, needling_session
 from imsclinic.followup.models import CheckIn, CheckInStatus, RedFlagAlert
 from imsclinic.followup.services import CheckInAnswers, checkin_answer
 from imsclinic.followup.tokens import checkin_token
 from imsclinic.safety.models import AdverseEvent
+from tests.factories.browser import staff_tab
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

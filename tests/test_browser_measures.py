@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from conftest import PASSWORD
 from imsclinic.accounts.models import User
 from imsclinic.outcomes.models import OutcomeResult, ResultSource
-from imsclinic.outcomes.tests.test_portal_measures import book, plan
 from imsclinic.patients.models import Patient
+from tests.factories.outcomes import book, plan
+from tests.factories.people import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from conftest import PASSWORD, staff_tab
-from imsclinic.outcomes.tests.test_progress_pages import course
+from tests.factories.browser import staff_tab
+from tests.factories.outcomes import course
+from tests.factories.people import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -19,17 +19,19 @@ from axe_playwright_python.sync_playwright import Axe
 from django.core import mail
 from django.utils import timezone
 
-from conftest import PASSWORD, staff_tab, weekday_shifts
 from imsclinic.clinic.models import Service
 from imsclinic.consent.models import ConsentSignature
 from imsclinic.intake.models import Intake
 from imsclinic.intake.questions import SECTIONS
-from imsclinic.intake.tests.factories import complete_answers
 from imsclinic.patients.models import Patient
 from imsclinic.safety.models import Clearance, Decision
-from imsclinic.safety.testing import published_consent, submitted_intake
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from imsclinic.scheduling.selectors import available_slots
+from tests.factories.browser import staff_tab
+from tests.factories.intake import complete_answers
+from tests.factories.people import PASSWORD
+from tests.factories.safety import published_consent, submitted_intake
+from tests.factories.scheduling import weekday_shifts
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

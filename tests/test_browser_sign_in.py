@@ -8,9 +8,9 @@ import pytest
 from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
-from conftest import PASSWORD, make_user
 from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.management.commands.seed_demo import current_code
+from tests.factories.people import PASSWORD, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

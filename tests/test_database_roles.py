@@ -13,22 +13,13 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from conftest import weekday_shifts
 from imsclinic.accounts.models import User
 from imsclinic.charting.models import NeedlingSession
-from imsclinic.charting.testing import (
-    ims_visit,
-    needle_lot,
-    row,
-    signed_assessment,
-    signed_session,
-)
 from imsclinic.clinic.models import Location, Service
 from imsclinic.core.audit import audit_record, verify_chain
 from imsclinic.core.database_roles import (
@@ -40,11 +31,19 @@ from imsclinic.core.database_roles import (
 )
 from imsclinic.core.models import Action, AuditEvent
 from imsclinic.patients.models import Patient
-from imsclinic.safety.testing import make_ready_for_needling
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from imsclinic.scheduling.services import appointment_book
+from tests.factories import VANCOUVER
+from tests.factories.charting import (
+    ims_visit,
+    needle_lot,
+    row,
+    signed_assessment,
+    signed_session,
+)
+from tests.factories.safety import make_ready_for_needling
+from tests.factories.scheduling import weekday_shifts
 
-VANCOUVER = ZoneInfo("America/Vancouver")
 MONDAY = dt.date(2031, 3, 3)
 BOOKED_AT = dt.datetime(2031, 2, 24, 12, 0, tzinfo=dt.UTC)
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")

@@ -39,8 +39,8 @@ from typing import Any
 import dj_database_url
 import pytest
 
-from conftest import IN_CI
 from imsclinic.clinic.management.commands.seed_demo import current_code
+from tests.factories import IN_CI
 
 pytestmark = pytest.mark.postgres
 

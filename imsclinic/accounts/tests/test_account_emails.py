@@ -11,8 +11,8 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from conftest import PASSWORD
 from imsclinic.accounts.adapter import AccountAdapter, email_context
+from tests.factories.people import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

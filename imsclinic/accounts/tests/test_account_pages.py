@@ -9,9 +9,9 @@ from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from django.test import Client
 from django.urls import reverse
 
-from conftest import PASSWORD, make_user
 from imsclinic.accounts.models import Role
-from imsclinic.accounts.tests.helpers import STAND_IN_SECRET, sign_in
+from tests.factories.accounts import sign_in
+from tests.factories.people import PASSWORD, STAND_IN_SECRET, make_user
 
 pytestmark = pytest.mark.django_db
 

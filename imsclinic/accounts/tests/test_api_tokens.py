@@ -14,10 +14,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import make_user
 from imsclinic.accounts.models import ApiToken, Role, hash_secret
 from imsclinic.accounts.tokens import api_token_authenticate, api_token_issue, api_token_revoke
 from imsclinic.core.models import AuditEvent
+from tests.factories.people import make_user
 
 pytestmark = pytest.mark.django_db
 

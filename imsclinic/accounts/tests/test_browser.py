@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from conftest import PASSWORD, make_user
 from imsclinic.accounts.models import Role
-from imsclinic.accounts.tests.helpers import totp_code
+from tests.factories.accounts import totp_code
+from tests.factories.people import PASSWORD, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from imsclinic.accounts.models import Role, StaffInvitation, User, hash_secret
 from imsclinic.accounts.services import staff_invite
-from imsclinic.accounts.tests.helpers import start_anonymous_session, totp_code
 from imsclinic.clinic.models import Practitioner
 from imsclinic.core.models import Action, AuditEvent
+from tests.factories.accounts import start_anonymous_session, totp_code
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
 from django.test import Client
 from django.urls import reverse
 
-from conftest import make_user
 from imsclinic.accounts.models import Role
-from imsclinic.accounts.tests.helpers import STAND_IN_SECRET, sign_in, totp_code
+from tests.factories.accounts import sign_in, totp_code
+from tests.factories.people import STAND_IN_SECRET, make_user
 
 pytestmark = pytest.mark.django_db
 

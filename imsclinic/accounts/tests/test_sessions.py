@@ -11,13 +11,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from conftest import PASSWORD
 from imsclinic.accounts.middleware import SESSION_LAST_SEEN, SESSION_STARTED
-from imsclinic.accounts.tests.helpers import (
-    STAND_IN_SECRET,
-    sign_in,
-    start_anonymous_session,
-)
+from tests.factories.accounts import sign_in, start_anonymous_session
+from tests.factories.people import PASSWORD, STAND_IN_SECRET
 
 pytestmark = pytest.mark.django_db
 

@@ -11,15 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from imsclinic.api.tests.test_openapi import CHECKS, FUZZ, OPENAPI_URL
-from imsclinic.api.tests.test_openapi import wsgi_app as wsgi_app  # the fixture, shared
 from imsclinic.charting.services import (
     addendum_add,
     session_save_draft,
     session_sign,
     session_start,
 )
-from imsclinic.charting.testing import (
+from imsclinic.core.models import AuditEvent, Outcome
+from tests.factories.api import CHECKS, FUZZ, OPENAPI_URL
+from tests.factories.charting import (
     ensure_catalogue,
     ims_visit,
     needle_lot,
@@ -27,8 +27,7 @@ from imsclinic.charting.testing import (
     signed_assessment,
     signed_session,
 )
-from imsclinic.core.models import AuditEvent, Outcome
-from imsclinic.safety.testing import make_ready_for_needling
+from tests.factories.safety import make_ready_for_needling
 
 pytestmark = pytest.mark.django_db
 

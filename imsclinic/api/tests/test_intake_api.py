@@ -12,8 +12,8 @@ from imsclinic.core.models import AuditEvent
 from imsclinic.intake.models import Intake
 from imsclinic.intake.selectors import current_intake
 from imsclinic.intake.services import intake_submit
-from imsclinic.intake.tests.factories import complete_answers
 from imsclinic.patients.models import Patient
+from tests.factories.intake import complete_answers
 
 pytestmark = pytest.mark.django_db
 

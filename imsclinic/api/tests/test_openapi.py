@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from django.test import Client
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+
+from tests.factories.api import CHECKS, FUZZ, OPENAPI_URL
 
 pytestmark = pytest.mark.django_db
 
-OPENAPI_URL = "/api/v1/openapi.json"
 LIST_PATH = "/api/v1/patients"
 DETAIL_PATH = "/api/v1/patients/{patient_id}"
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
 
 
 def test_the_openapi_document_is_public_json_with_both_paths(db):
@@ -52,35 +38,6 @@ def test_the_openapi_document_declares_bearer_authentication(db):
 def test_the_swagger_page_is_switched_off_because_our_csp_would_block_it(db):
     # It loads scripts from a CDN and runs inline code; docs/API.md documents the API instead.
     assert Client().get("/api/v1/docs").status_code == 404
-
-
-@pytest.fixture
-def wsgi_app():
-    """Django as a WSGI app that keeps the test's database connection open between calls.
-
-    Django's test client does the same: left connected, these handlers would close the
-    connection (and with it the test's transaction) at the end of each request.
-    """
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        yield WSGIHandler()
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-
-
-@pytest.fixture
-def api_schema(wsgi_app, db):
-    return schemathesis.openapi.from_wsgi(OPENAPI_URL, wsgi_app)
-
-
-FUZZ = settings(
-    max_examples=25,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 
 
 @pytest.mark.parametrize("who", ["front_desk", "physio"])

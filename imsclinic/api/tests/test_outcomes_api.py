@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 import schemathesis
@@ -12,19 +11,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from imsclinic.api.tests.test_openapi import CHECKS, FUZZ, OPENAPI_URL
-from imsclinic.api.tests.test_openapi import wsgi_app as wsgi_app  # the fixture, shared
-from imsclinic.charting.testing import ims_visit
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.models import AuditEvent, Outcome
 from imsclinic.outcomes import services
 from imsclinic.outcomes.models import OutcomeResult
-from imsclinic.outcomes.testing import ready_with_lot, signed_visit
+from tests.factories import VANCOUVER
+from tests.factories.api import CHECKS, FUZZ, OPENAPI_URL
+from tests.factories.charting import ims_visit
+from tests.factories.outcomes import ready_with_lot, signed_visit
 
 pytestmark = pytest.mark.django_db
 
 ACTIVITIES = ["Lift my toddler", "Run 5 km", "Sit through a film"]
-VANCOUVER = ZoneInfo("America/Vancouver")
 
 
 def url(patient_id: int) -> str:

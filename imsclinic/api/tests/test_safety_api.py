@@ -8,8 +8,14 @@ import pytest
 
 from imsclinic.core.models import AuditEvent, Outcome
 from imsclinic.safety.models import Decision
-from imsclinic.safety.testing import clearance, published_consent, signature, submitted_intake
-from imsclinic.safety.tests.conftest import ON_ANTICOAGULANTS, SEVERE_PHOBIA
+from tests.factories.safety import (
+    ON_ANTICOAGULANTS,
+    SEVERE_PHOBIA,
+    clearance,
+    published_consent,
+    signature,
+    submitted_intake,
+)
 
 pytestmark = pytest.mark.django_db
 

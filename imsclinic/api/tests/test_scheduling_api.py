@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from decimal import Decimal
 
 import pytest
@@ -16,18 +15,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-# The schemathesis fixtures and checks of the patient endpoints, reused for these.
-from conftest import weekday_shifts
 from imsclinic.accounts.models import User
-from imsclinic.api.tests.test_openapi import CHECKS, FUZZ, api_schema, wsgi_app  # noqa: F401
 from imsclinic.clinic.models import Location, Service
 from imsclinic.core.models import Action, AuditEvent
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, WaitlistEntry
+from tests.factories import VANCOUVER
+from tests.factories.api import CHECKS, FUZZ
+from tests.factories.scheduling import weekday_shifts
 
 pytestmark = pytest.mark.django_db
-
-VANCOUVER = zoneinfo.ZoneInfo("America/Vancouver")
 
 
 @pytest.fixture
@@ -437,7 +434,7 @@ def test_openapi_lists_the_scheduling_paths_and_their_errors():
 
 @pytest.mark.parametrize("who", ["patient", "front_desk"])
 def test_the_scheduling_endpoints_keep_to_their_schema(
-    api_schema,  # noqa: F811  (the fixture imported above)
+    api_schema,
     cast,
     patient,
     assessment,

@@ -5,15 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from imsclinic.accounts.models import User
-from imsclinic.charting.testing import ims_visit, needle_lot, signed_assessment
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.patients.models import Patient
-from imsclinic.safety.testing import make_ready_for_needling
 from imsclinic.scheduling.models import Appointment
+from tests.factories.charting import ims_visit, needle_lot, signed_assessment
+from tests.factories.safety import make_ready_for_needling
 
 
 @pytest.fixture
@@ -49,9 +48,3 @@ def recalled_lot(db: None) -> NeedleLot:
 def visit(ready_patient: Patient, physio: User, ims_service: Service) -> Appointment:
     """An IMS visit of the ready patient with the treating physio, under way now."""
     return ims_visit(ready_patient, physio, ims_service)
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client

@@ -12,17 +12,17 @@ from django.utils import timezone
 from imsclinic.charting import services
 from imsclinic.charting.errors import AssessmentNotOnFile, ChartingError
 from imsclinic.charting.models import NeedlingSession, NoteStatus
-from imsclinic.charting.testing import (
+from imsclinic.clinic.models import Clinic
+from imsclinic.core.models import AuditEvent
+from imsclinic.scheduling.models import Course
+from tests.factories.charting import (
     ensure_catalogue,
     ims_visit,
     row,
     signed_assessment,
     signed_session,
 )
-from imsclinic.charting.tests.conftest import signed_in
-from imsclinic.clinic.models import Clinic
-from imsclinic.core.models import AuditEvent
-from imsclinic.scheduling.models import Course
+from tests.factories.clients import signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -13,10 +13,10 @@ from django.utils import timezone
 from imsclinic.accounts.models import User
 from imsclinic.charting import services
 from imsclinic.charting.models import Assessment, Muscle, NeedlingSession, NoteStatus
-from imsclinic.charting.tests.conftest import signed_in
 from imsclinic.core.models import AuditEvent
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment
+from tests.factories.clients import signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from imsclinic.charting.testing import ensure_catalogue, ims_visit, row, signed_session
-from imsclinic.charting.tests.conftest import signed_in
+from tests.factories.charting import ensure_catalogue, ims_visit, row, signed_session
+from tests.factories.clients import signed_in
 
 pytestmark = pytest.mark.django_db
 

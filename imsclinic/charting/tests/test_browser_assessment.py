@@ -11,7 +11,7 @@ from django.conf import settings
 from django.test import Client
 
 from imsclinic.charting.models import Assessment, NoteStatus
-from imsclinic.charting.testing import ensure_catalogue
+from tests.factories.charting import ensure_catalogue
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -17,16 +16,17 @@ from bench.chart import seed_course
 from imsclinic.charting.pdf import chart_summary_html, portal_summary_html
 from imsclinic.charting.selectors import chart_for
 from imsclinic.charting.services import addendum_add, session_start
-from imsclinic.charting.testing import (
+from imsclinic.charting.views_chart import plain_notes
+from imsclinic.core.models import AuditEvent
+from tests.factories import VANCOUVER
+from tests.factories.charting import (
     ensure_catalogue,
     ims_visit,
     row,
     signed_assessment,
     signed_session,
 )
-from imsclinic.charting.tests.conftest import signed_in
-from imsclinic.charting.views_chart import plain_notes
-from imsclinic.core.models import AuditEvent
+from tests.factories.clients import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -137,9 +137,7 @@ def test_the_chart_makes_the_same_number_of_queries_for_10_and_100_sessions(
 def test_the_referral_summary_lists_sessions_muscles_and_pain_and_is_audited(
     ready_patient, physio, two_sessions
 ):
-    html = chart_summary_html(
-        chart_for(ready_patient), author=physio, zone=ZoneInfo("America/Vancouver")
-    )
+    html = chart_summary_html(chart_for(ready_patient), author=physio, zone=VANCOUVER)
     assert "IMS treatment summary" in html
     assert "Gastrocnemius (right, S1)" in html
     assert "7/10" in html and "4/10" in html
@@ -176,9 +174,7 @@ def test_the_patient_reads_only_signed_notes_in_plain_words(
 
 
 def test_the_patient_downloads_a_pdf_of_their_notes(ready_patient, patient_user, two_sessions):
-    html = portal_summary_html(
-        ready_patient, plain_notes(chart_for(ready_patient)), zone=ZoneInfo("America/Vancouver")
-    )
+    html = portal_summary_html(ready_patient, plain_notes(chart_for(ready_patient)), zone=VANCOUVER)
     assert "Gastrocnemius (right)" in html and "LOT-OK-1" not in html
     response = signed_in(patient_user).get(reverse("portal_notes_pdf"))
     assert response.status_code == 200

@@ -15,10 +15,10 @@ from imsclinic.charting.models import (
     NeedlingRow,
     NeedlingSession,
 )
-from imsclinic.charting.testing import muscle, row, signed_session
 from imsclinic.clinic.models import NeedleLot
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment
+from tests.factories.charting import muscle, row, signed_session
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 LOCKED = "charting_signed_note_locked"

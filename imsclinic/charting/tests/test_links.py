@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from imsclinic.charting.tests.conftest import signed_in
+from tests.factories.clients import signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from imsclinic.accounts.models import User
 from imsclinic.charting import selectors, services
-from imsclinic.charting.testing import ims_visit, row, signed_session
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.patients.models import Patient
+from tests.factories.charting import ims_visit, row, signed_session
 
 pytestmark = pytest.mark.django_db
 

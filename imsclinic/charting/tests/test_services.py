@@ -21,13 +21,13 @@ from imsclinic.charting.models import (
     NeedlingSession,
     NoteStatus,
 )
-from imsclinic.charting.testing import ims_visit, muscle, needle_lot, row, signed_session
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.consent.models import ConsentSignature
 from imsclinic.core.models import AuditEvent, Outcome
 from imsclinic.patients.models import Patient
 from imsclinic.safety.errors import NeedlingNotAllowed
 from imsclinic.scheduling.models import Appointment
+from tests.factories.charting import ims_visit, muscle, needle_lot, row, signed_session
 
 SIGNS: list[dict[str, Any]] = [
     {"sign": "tender_motor_points", "finding": "present", "side": "left", "segment": "C6"},

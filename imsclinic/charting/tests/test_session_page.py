@@ -9,9 +9,9 @@ from django.urls import reverse
 
 from imsclinic.charting.models import Addendum, NeedlingSession
 from imsclinic.charting.services import session_start
-from imsclinic.charting.testing import ensure_catalogue, ims_visit, muscle, row, signed_session
-from imsclinic.charting.tests.conftest import signed_in
 from imsclinic.core.models import AuditEvent
+from tests.factories.charting import ensure_catalogue, ims_visit, muscle, row, signed_session
+from tests.factories.clients import signed_in
 
 pytestmark = pytest.mark.django_db
 

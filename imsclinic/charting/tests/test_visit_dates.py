@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -14,7 +13,13 @@ from pypdf import PdfReader
 
 from imsclinic.charting.pdf import chart_summary_html, portal_summary_html
 from imsclinic.charting.selectors import chart_for
-from imsclinic.charting.testing import (
+from imsclinic.charting.views_chart import plain_notes
+from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.outcomes.report import mcid_table
+from imsclinic.outcomes.selectors_progress import clinic_courses
+from imsclinic.safety.selectors import adverse_event_counts
+from tests.factories import VANCOUVER
+from tests.factories.charting import (
     ensure_catalogue,
     ims_visit,
     needle_lot,
@@ -22,17 +27,11 @@ from imsclinic.charting.testing import (
     signed_assessment,
     signed_session,
 )
-from imsclinic.charting.tests.conftest import signed_in
-from imsclinic.charting.views_chart import plain_notes
-from imsclinic.clinic.selectors import clinic_zone
-from imsclinic.outcomes.report import mcid_table
-from imsclinic.outcomes.selectors_progress import clinic_courses
-from imsclinic.safety.selectors import adverse_event_counts
-from imsclinic.safety.testing import make_ready_for_needling
+from tests.factories.clients import signed_in
+from tests.factories.safety import make_ready_for_needling
 
 pytestmark = pytest.mark.django_db
 
-VANCOUVER = ZoneInfo("America/Vancouver")
 VISIT_DAY = dt.date(2026, 3, 3)
 NEXT_DAY = dt.date(2026, 3, 4)
 # 20:00 PST on 3 March is 04:00 UTC on 4 March; the notes are signed at 00:40 on 4 March.

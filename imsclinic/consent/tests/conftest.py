@@ -1,4 +1,4 @@
-"""A published needling consent to sign, and helpers to sign it."""
+"""A published needling consent to sign."""
 
 from __future__ import annotations
 
@@ -6,16 +6,8 @@ import pytest
 
 from imsclinic.accounts.models import User
 from imsclinic.consent.models import ConsentDocument, ConsentVersion
-from imsclinic.consent.services import (
-    consent_document_create,
-    consent_draft_save,
-    consent_publish,
-)
-
-BODY = (
-    "## What IMS is\n\nA thin needle is placed in tight muscle.\n\n"
-    "- Soreness for 24-48 hours is common.\n- Bruising can happen."
-)
+from imsclinic.consent.services import consent_document_create
+from tests.factories.consent import publish_version
 
 
 @pytest.fixture
@@ -23,13 +15,6 @@ def document(owner: User) -> ConsentDocument:
     return consent_document_create(
         slug="needling", title="Consent to IMS", for_needling=True, actor=owner
     )
-
-
-def publish_version(
-    document: ConsentDocument, owner: User, body: str = BODY, title: str = "Consent to IMS"
-) -> ConsentVersion:
-    draft = consent_draft_save(document=document, title=title, body=body, actor=owner)
-    return consent_publish(draft=draft, actor=owner)
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from django.test import Client
 
-from conftest import PASSWORD
 from imsclinic.accounts.models import User
 from imsclinic.consent.models import ConsentSignature, ConsentVersion
 from imsclinic.patients.models import Patient
+from tests.factories.people import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -18,9 +18,9 @@ from imsclinic.consent.pdf import signature_html
 from imsclinic.consent.selectors import StateCode, consent_state
 from imsclinic.consent.services import consent_sign, consent_withdraw
 from imsclinic.consent.tasks import send_signed_copy
-from imsclinic.consent.tests.conftest import publish_version
 from imsclinic.core.models import Action, AuditEvent
 from imsclinic.patients.models import Patient
+from tests.factories.consent import publish_version
 
 pytestmark = pytest.mark.django_db
 

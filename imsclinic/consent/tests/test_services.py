@@ -12,7 +12,6 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from conftest import MailServer
 from imsclinic.accounts.models import User
 from imsclinic.consent.models import (
     Channel,
@@ -33,9 +32,10 @@ from imsclinic.consent.services import (
     consent_withdraw,
 )
 from imsclinic.consent.tasks import send_withdrawal_notice
-from imsclinic.consent.tests.conftest import publish_version
 from imsclinic.core.models import AuditEvent
 from imsclinic.patients.models import Patient
+from tests.factories.consent import publish_version
+from tests.factories.mail import MailServer
 
 pytestmark = pytest.mark.django_db
 

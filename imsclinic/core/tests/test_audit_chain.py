@@ -36,7 +36,7 @@ from imsclinic.core.models import (
     Outcome,
     SealScheme,
 )
-from imsclinic.core.testing import audit_guards_lifted
+from tests.factories.audit import audit_guards_lifted
 
 NO_CHECKPOINT = "No checkpoint of this database in "
 

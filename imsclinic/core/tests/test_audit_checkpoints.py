@@ -16,7 +16,6 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from conftest import MailServer, make_user
 from imsclinic.accounts.models import Role, User
 from imsclinic.core.audit import audit_record, chain_head, seal_pending, verify_chain
 from imsclinic.core.checkpoints import (
@@ -26,8 +25,10 @@ from imsclinic.core.checkpoints import (
     database_label,
 )
 from imsclinic.core.models import GENESIS_HASH, Action, AuditEvent, AuditSeal
-from imsclinic.core.testing import audit_guards_lifted
 from imsclinic.patients.models import Patient
+from tests.factories.audit import audit_guards_lifted
+from tests.factories.mail import MailServer
+from tests.factories.people import make_user
 
 
 def checkpoint_path() -> Path:

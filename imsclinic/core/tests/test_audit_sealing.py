@@ -20,8 +20,8 @@ from django.db import connection, transaction
 
 from imsclinic.core.audit import audit_record, seal_pending, verify_chain
 from imsclinic.core.models import Action, AuditEvent, AuditSeal
-from imsclinic.core.testing import audit_guards_lifted
 from imsclinic.core.tests.audit_processes import WAIT_S, check, finish, stalled, start
+from tests.factories.audit import audit_guards_lifted
 
 
 def all_sealed_once(rows: int) -> dict[str, Any]:

@@ -8,8 +8,8 @@ import logging
 import pytest
 from django.core import mail
 
-from conftest import MailServer
 from imsclinic.core.mailing import RETRY_AFTER, retry_at, send_each
+from tests.factories.mail import MailServer
 
 NOW = dt.datetime(2031, 3, 3, 12, 0, tzinfo=dt.UTC)
 

@@ -13,18 +13,19 @@ from django.test import Client
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from conftest import MailServer
 from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Clinic, NeedleLot, Service
 from imsclinic.core.models import AuditEvent
 from imsclinic.followup.models import CheckIn, CheckInStatus, RedFlagAlert
 from imsclinic.followup.selectors import followup_stats, unanswered_checkins
 from imsclinic.followup.tasks import alert_care_team, send_checkin
-from imsclinic.followup.tests.conftest import sign_visit, signed_in
 from imsclinic.followup.tokens import checkin_token
 from imsclinic.patients.models import Patient
 from imsclinic.safety.models import AdverseEvent, AdverseEventType, EventStatus
 from imsclinic.safety.selectors import adverse_event_alerts, adverse_event_counts
+from tests.factories.clients import signed_in
+from tests.factories.followup import sign_visit
+from tests.factories.mail import MailServer
 
 ALERT_TASK = "imsclinic.followup.tasks.alert_care_team"
 

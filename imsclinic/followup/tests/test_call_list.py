@@ -16,15 +16,16 @@ from django_tasks_db.models import DBTaskResult
 
 from imsclinic.accounts.models import User
 from imsclinic.charting import services as charting_services
-from imsclinic.charting.testing import ims_visit, row
 from imsclinic.clinic.models import Clinic, NeedleLot, Service
 from imsclinic.clinic.tests.needling import make_lot, needling_session
 from imsclinic.core.models import AuditEvent
 from imsclinic.followup.models import SKIP_LATE, SKIP_NO_EMAIL, CheckIn, CheckInStatus
 from imsclinic.followup.selectors import unanswered_checkins
 from imsclinic.followup.tasks import send_checkin
-from imsclinic.followup.tests.conftest import sign_visit, signed_in
 from imsclinic.patients.models import Patient
+from tests.factories.charting import ims_visit, row
+from tests.factories.clients import signed_in
+from tests.factories.followup import sign_visit
 
 CHECKIN_TASK = "imsclinic.followup.tasks.send_checkin"
 # Session, user, MFA, clinic and zone, the banner, the call list, the open red flags, the

@@ -13,13 +13,13 @@ from django_tasks_db.models import DBTaskResult
 
 from imsclinic.accounts.models import User
 from imsclinic.charting import services as charting_services
-from imsclinic.charting.testing import ims_visit
 from imsclinic.clinic.models import Clinic, NeedleLot, Service
 from imsclinic.followup.models import CheckIn, CheckInStatus
 from imsclinic.followup.tasks import send_checkin
-from imsclinic.followup.tests.conftest import sign_visit
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
+from tests.factories.charting import ims_visit
+from tests.factories.followup import sign_visit
 
 CHECKIN_TASK = "imsclinic.followup.tasks.send_checkin"
 
@@ -77,7 +77,7 @@ def test_the_checkin_goes_at_once_when_a_note_is_signed_after_the_due_time(
 ) -> None:
     visit = ims_visit(ready_patient, physio, ims_service)
     session = charting_services.session_start(appointment=visit, actor=physio)
-    from imsclinic.charting.testing import row
+    from tests.factories.charting import row
 
     session = charting_services.session_save_draft(
         session=session,

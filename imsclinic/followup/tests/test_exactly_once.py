@@ -26,12 +26,12 @@ from django_tasks_db.models import DBTaskResult
 
 from imsclinic.accounts.models import User
 from imsclinic.charting.models import NeedlingSession, NoteStatus
-from imsclinic.charting.testing import ims_visit
 from imsclinic.clinic.models import Clinic, Service
 from imsclinic.followup.models import CheckIn, CheckInStatus
 from imsclinic.followup.tasks import send_checkin
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import AppointmentStatus
+from tests.factories.charting import ims_visit
 
 ROOT = Path(__file__).resolve().parents[3]
 SESSIONS = 6

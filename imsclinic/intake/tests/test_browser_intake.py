@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from conftest import PASSWORD
 from imsclinic.intake.selectors import current_intake
+from tests.factories.people import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -144,11 +144,11 @@ def test_a_patient_answers_the_health_questions_on_a_phone(page, clinic, patient
 def test_a_physio_types_in_a_paper_form_and_reads_it_back(page, location, patient) -> None:
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
-    from conftest import make_practitioner, make_user
     from imsclinic.accounts.models import Role
     from imsclinic.clinic.management.commands.seed_demo import current_code
     from imsclinic.intake.questions import QUESTIONS
-    from imsclinic.intake.tests.factories import complete_answers
+    from tests.factories.intake import complete_answers
+    from tests.factories.people import make_practitioner, make_user
 
     user = make_user("paper.physio@cedar.example", Role.PRACTITIONER, mfa=False, first="Pia")
     patient.care_team.add(make_practitioner(user, location, "pia-paper", "PT-2001"))

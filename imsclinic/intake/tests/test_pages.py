@@ -16,8 +16,8 @@ from imsclinic.intake.models import Intake
 from imsclinic.intake.questions import SECTIONS
 from imsclinic.intake.selectors import current_intake
 from imsclinic.intake.services import intake_submit
-from imsclinic.intake.tests.factories import complete_answers
 from imsclinic.patients.models import Patient
+from tests.factories.intake import complete_answers
 
 DETAILS = {
     "preferred_name": "",

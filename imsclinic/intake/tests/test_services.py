@@ -18,8 +18,8 @@ from imsclinic.intake.services import (
     intake_save_draft,
     intake_submit,
 )
-from imsclinic.intake.tests.factories import complete_answers
 from imsclinic.patients.models import Patient
+from tests.factories.intake import complete_answers
 
 
 def audit_rows(patient: Patient) -> list[AuditEvent]:

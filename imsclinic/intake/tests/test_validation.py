@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from imsclinic.intake.body_map import REGION_CODES, REGIONS, SHAPES
 from imsclinic.intake.questions import QUESTIONS, SECTIONS, readable
-from imsclinic.intake.tests.factories import complete_answers
 from imsclinic.intake.validation import incomplete_sections, normalise, validate
+from tests.factories.intake import complete_answers
 
 
 def test_a_complete_set_of_answers_has_no_errors() -> None:

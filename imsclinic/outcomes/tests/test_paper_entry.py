@@ -5,12 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import html
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 
 from imsclinic.accounts.models import User
@@ -19,22 +17,13 @@ from imsclinic.core.models import AuditEvent
 from imsclinic.outcomes import services
 from imsclinic.outcomes.models import OutcomeResult, ResultSource
 from imsclinic.outcomes.selectors import current_plan
-from imsclinic.outcomes.tests.test_portal_measures import book, odi_post, plan
 from imsclinic.patients.models import Patient
+from tests.factories import VANCOUVER
+from tests.factories.outcomes import book, enter_url, odi_post, paper, plan
 
 pytestmark = pytest.mark.django_db
 
-VANCOUVER = ZoneInfo("America/Vancouver")
 SKIP_VALUE = "skip"
-
-
-def enter_url(patient: Patient, code: str = "") -> str:
-    url = reverse("measures_enter", args=[patient.pk])
-    return f"{url}?instrument={code}" if code else url
-
-
-def paper(code: str, day: dt.date, **extra: str) -> dict[str, str]:
-    return {"instrument": code, "taken_on": day.isoformat(), **extra}
 
 
 @pytest.fixture(autouse=True)

@@ -12,15 +12,15 @@ from django.utils import timezone
 
 from imsclinic.accounts.models import User
 from imsclinic.charting.models import Assessment, DiagnosedSegment
-from imsclinic.charting.testing import ims_visit
 from imsclinic.clinic.models import Service
 from imsclinic.core.models import AuditEvent
 from imsclinic.outcomes import selectors, services
 from imsclinic.outcomes.errors import OutcomeRefused
 from imsclinic.outcomes.models import MeasurePlan
-from imsclinic.outcomes.testing import ready_with_lot, signed_visit
 from imsclinic.outcomes.views_plan import suggested_region_instrument
 from imsclinic.patients.models import Patient
+from tests.factories.charting import ims_visit
+from tests.factories.outcomes import ready_with_lot, signed_visit
 
 pytestmark = pytest.mark.django_db
 

@@ -2,67 +2,27 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from imsclinic.accounts.models import User
-from imsclinic.clinic.models import Service
 from imsclinic.core.models import AuditEvent
-from imsclinic.outcomes import services
 from imsclinic.outcomes.models import OutcomeResult, ResultSource
 from imsclinic.outcomes.selectors import current_plan
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
+from tests.factories.outcomes import book, fill_url, odi_post, plan
 
 pytestmark = pytest.mark.django_db
-
-
-def book(patient: Patient, physio: User, *, days: int = 3) -> Appointment:
-    service, _ = Service.objects.get_or_create(
-        slug="ims-visit",
-        defaults={"name": "IMS visit", "duration_minutes": 30, "price": Decimal("95")},
-    )
-    practitioner = physio.practitioner  # type: ignore[attr-defined]
-    start = timezone.now() + dt.timedelta(days=days)
-    return Appointment.objects.create(
-        patient=patient,
-        practitioner=practitioner,
-        location=practitioner.locations.get(),
-        service=service,
-        start=start,
-        end=start + dt.timedelta(minutes=30),
-    )
-
-
-def plan(patient: Patient, physio: User, *, activities: list[str] | None = None) -> None:
-    services.plan_set(
-        patient=patient,
-        region_instrument="ODI",
-        psfs_activities=activities if activities is not None else ["Walk the dog", "Garden", "Sit"],
-        every_visits=3,
-        actor=physio,
-    )
-
-
-def odi_post(**answers: str) -> dict[str, str]:
-    data = {f"item_{n}": "2" for n in range(1, 11)}
-    data.update(answers)
-    return data
 
 
 @pytest.fixture
 def signed_in(client: Client, patient_user: User) -> Client:
     client.force_login(patient_user)
     return client
-
-
-def fill_url(visit: Appointment, code: str) -> str:
-    return reverse("portal_measure_fill", args=[visit.pk, code])
 
 
 def test_it_lists_what_is_due_before_the_next_visit_with_a_link_to_each(

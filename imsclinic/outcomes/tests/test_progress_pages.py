@@ -14,72 +14,18 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from imsclinic.charting.models import Muscle
-from imsclinic.charting.testing import needle_lot
 from imsclinic.clinic.models import Location, Service
 from imsclinic.core.models import AuditEvent
-from imsclinic.outcomes.models import ResultSource
-from imsclinic.outcomes.services import result_record
-from imsclinic.outcomes.testing import signed_past_visit
 from imsclinic.patients.models import Patient
+from tests.factories.outcomes import course
 
 pytestmark = pytest.mark.django_db
-
-ACTIVITIES = ["Sitting an hour", "Lifting my child", "Running 5 km"]
-PAIN = ((7, 5), (6, 4), (5, 3), (4, 2), (4, 2), (3, 1), (3, 1), (2, 1), (2, 1), (2, 0))
-ODI = {1: [3, 2, 2, 3, 2, 3, 2, 2, 3, 1], 4: [2, 2, 1, 2, 2, 2, 2, 1, 2, 1], 6: [1] * 10}
-PSFS = {1: [2, 4, 3], 4: [5, 5, 4], 6: [8, 6, 7]}
 
 
 def signed_in(user: Any) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def course(
-    patient: Patient, physio: Any, location: Location, service: Service, *, sessions: int
-) -> None:
-    """Chart `sessions` weekly signed sessions with pain falling, ODI and PSFS at 1, 4, 6."""
-    lot = needle_lot(f"LOT-{patient.pk}")
-    muscle = Muscle.objects.get(code="quadratus_lumborum")
-    today = timezone.localdate()
-    visits = []
-    for index in range(sessions):
-        before, after = PAIN[index]
-        visits.append(
-            signed_past_visit(
-                patient=patient,
-                physio=physio,
-                location=location,
-                service=service,
-                day=today - dt.timedelta(weeks=sessions - index),
-                before=before,
-                after=after,
-                muscle=muscle,
-                lot=lot,
-            )
-        )
-    for number in (1, 4, 6):
-        if number > sessions:
-            continue
-        appointment = visits[number - 1].appointment
-        taken = appointment.start - dt.timedelta(hours=1)
-        for code, answers, labels in (
-            ("ODI", ODI[number], None),
-            ("PSFS", PSFS[number], ACTIVITIES),
-        ):
-            result_record(
-                patient=patient,
-                instrument=code,
-                answers=answers,
-                labels=labels,
-                actor=physio,
-                source=ResultSource.PAPER,
-                taken_at=taken,
-                appointment=appointment,
-                now=taken,
-            )
 
 
 def progress_data(response: Any) -> dict[str, Any]:

@@ -14,16 +14,21 @@ from django.urls import reverse
 from django.utils import timezone
 
 from imsclinic.charting.models import Muscle
-from imsclinic.charting.testing import needle_lot
 from imsclinic.clinic.models import Location, Service
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.outcomes.models import OutcomeResult
 from imsclinic.outcomes.selectors_progress import progress_points
-from imsclinic.outcomes.testing import signed_past_visit
-from imsclinic.outcomes.tests.test_paper_entry import enter_url, paper
-from imsclinic.outcomes.tests.test_portal_measures import book, fill_url, odi_post
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment
+from tests.factories.charting import needle_lot
+from tests.factories.outcomes import (
+    book,
+    enter_url,
+    fill_url,
+    odi_post,
+    paper,
+    signed_past_visit,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,8 @@ from imsclinic.core.models import AuditEvent
 from imsclinic.outcomes import selectors, services
 from imsclinic.outcomes.errors import OutcomeRefused
 from imsclinic.outcomes.models import OutcomeResult, ResultIsFinal, ResultSource
-from imsclinic.outcomes.testing import ready_with_lot, signed_visit
 from imsclinic.patients.models import Patient
+from tests.factories.outcomes import ready_with_lot, signed_visit
 
 pytestmark = pytest.mark.django_db
 

@@ -6,14 +6,12 @@ import datetime as dt
 import html
 import re
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import weekday_shifts
 from imsclinic.clinic.models import Service
 from imsclinic.scheduling.availability import Slot
 from imsclinic.scheduling.booking_views import Flow, picker_context, time_label
@@ -24,10 +22,10 @@ from imsclinic.scheduling.services import (
     appointment_cancel,
     appointment_reschedule,
 )
+from tests.factories import VANCOUVER
+from tests.factories.scheduling import weekday_shifts
 
 pytestmark = pytest.mark.django_db
-
-VANCOUVER = ZoneInfo("America/Vancouver")
 
 
 def signed_in(user) -> Client:

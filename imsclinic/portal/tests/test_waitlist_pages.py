@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import make_user, weekday_shifts
 from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.models import Location, Service
 from imsclinic.patients.models import Patient
@@ -24,9 +22,11 @@ from imsclinic.scheduling.models import (
 )
 from imsclinic.scheduling.services import appointment_book, appointment_cancel
 from imsclinic.scheduling.waitlist import claim_token, waitlist_join, waitlist_offer_freed_time
+from tests.factories import VANCOUVER
+from tests.factories.people import make_user
+from tests.factories.scheduling import weekday_shifts
 
 pytestmark = pytest.mark.django_db
-VANCOUVER = ZoneInfo("America/Vancouver")
 
 
 def a_weekday_soon() -> dt.date:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -15,7 +14,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from conftest import MailServer, make_user
 from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.tests.needling import make_lot, needling_session
 from imsclinic.core.models import AuditEvent
@@ -26,6 +24,9 @@ from imsclinic.safety.models import AdverseEvent
 from imsclinic.safety.selectors import adverse_event_counts
 from imsclinic.safety.services import adverse_event_acknowledge, adverse_event_record
 from imsclinic.safety.tasks import alert_owner_of_adverse_event
+from tests.factories import VANCOUVER
+from tests.factories.mail import MailServer
+from tests.factories.people import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -176,7 +177,7 @@ class TestPages:
         page = client.get(url, {"session": session.pk}).content.decode()
         assert f'<option value="{session.pk}" selected>' in page
         # Typed as the clinic's wall-clock time (the location is in Vancouver).
-        onset = timezone.now().astimezone(ZoneInfo("America/Vancouver")).strftime("%Y-%m-%dT%H:%M")
+        onset = timezone.now().astimezone(VANCOUVER).strftime("%Y-%m-%dT%H:%M")
         response = client.post(
             url,
             {

@@ -15,8 +15,8 @@ from imsclinic.safety.errors import ClearanceRefused
 from imsclinic.safety.models import Clearance, ClearanceIsFinal, Decision
 from imsclinic.safety.selectors import current_clearance, screening_for
 from imsclinic.safety.services import clearance_record
-from imsclinic.safety.testing import clearance, submitted_intake
-from imsclinic.safety.tests.conftest import ON_ANTICOAGULANTS, signed_in
+from tests.factories.clients import signed_in
+from tests.factories.safety import ON_ANTICOAGULANTS, clearance, submitted_intake
 
 pytestmark = pytest.mark.django_db
 

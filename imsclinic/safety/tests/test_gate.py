@@ -11,11 +11,11 @@ from django.utils import timezone
 from imsclinic.safety.errors import OnlineImsBookingStopped
 from imsclinic.safety.models import Decision
 from imsclinic.safety.selectors import online_ims_refusal, visit_needs_review
-from imsclinic.safety.testing import clearance, submitted_intake
-from imsclinic.safety.tests.conftest import ON_ANTICOAGULANTS, SEVERE_PHOBIA, signed_in
 from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.selectors import available_slots
 from imsclinic.scheduling.services import appointment_book
+from tests.factories.clients import signed_in
+from tests.factories.safety import ON_ANTICOAGULANTS, SEVERE_PHOBIA, clearance, submitted_intake
 
 pytestmark = pytest.mark.django_db
 

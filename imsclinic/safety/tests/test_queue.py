@@ -12,12 +12,16 @@ from imsclinic.core.models import AuditEvent
 from imsclinic.patients.models import Patient
 from imsclinic.safety.models import Decision
 from imsclinic.safety.selectors import review_queue
-from imsclinic.safety.testing import clearance, published_consent, signature, submitted_intake
-from imsclinic.safety.tests.conftest import (
+from imsclinic.scheduling.models import AppointmentStatus
+from tests.factories.charting import ims_visit
+from tests.factories.clients import signed_in
+from tests.factories.safety import (
     ON_ANTICOAGULANTS,
     SEVERE_PHOBIA,
-    make_visit,
-    signed_in,
+    clearance,
+    published_consent,
+    signature,
+    submitted_intake,
 )
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +75,13 @@ class TestQueue:
     ):
         intake = submitted_intake(patient, at=NOW - dt.timedelta(days=170))
         clearance(patient, intake, by=physio, at=NOW - dt.timedelta(days=169))
-        make_visit(patient, physio, ims_service, start=NOW + dt.timedelta(days=40))
+        ims_visit(
+            patient,
+            physio,
+            ims_service,
+            start=NOW + dt.timedelta(days=40),
+            status=AppointmentStatus.BOOKED,
+        )
         [row] = review_queue(physio, at=NOW).expiring
         assert "before the next IMS visit" in row.text
 
@@ -91,14 +101,26 @@ class TestQueue:
         self, patient, physio, ims_service
     ):
         published_consent()
-        make_visit(patient, physio, ims_service, start=NOW + dt.timedelta(days=3))
+        ims_visit(
+            patient,
+            physio,
+            ims_service,
+            start=NOW + dt.timedelta(days=3),
+            status=AppointmentStatus.BOOKED,
+        )
         [row] = review_queue(physio, at=NOW).consents
         assert "Has not signed" in row.text
 
     def test_an_out_of_date_consent_is_listed_too(self, patient, physio, ims_service):
         signature(patient, published_consent(1))
         published_consent(2)
-        make_visit(patient, physio, ims_service, start=NOW + dt.timedelta(days=3))
+        ims_visit(
+            patient,
+            physio,
+            ims_service,
+            start=NOW + dt.timedelta(days=3),
+            status=AppointmentStatus.BOOKED,
+        )
         [row] = review_queue(physio, at=NOW).consents
         assert "version 2" in row.text
 
@@ -106,8 +128,20 @@ class TestQueue:
         self, patient, other_patient, physio, owner, ims_service
     ):
         signature(patient, published_consent())
-        make_visit(patient, physio, ims_service, start=NOW + dt.timedelta(days=3))
-        make_visit(other_patient, physio, ims_service, start=NOW + dt.timedelta(days=30))
+        ims_visit(
+            patient,
+            physio,
+            ims_service,
+            start=NOW + dt.timedelta(days=3),
+            status=AppointmentStatus.BOOKED,
+        )
+        ims_visit(
+            other_patient,
+            physio,
+            ims_service,
+            start=NOW + dt.timedelta(days=30),
+            status=AppointmentStatus.BOOKED,
+        )
         assert review_queue(owner, at=NOW).consents == []
 
     def test_it_takes_a_fixed_number_of_queries(
@@ -121,7 +155,13 @@ class TestQueue:
             )
             if n % 3 == 0:
                 clearance(person, intake, by=physio, decision=Decision.CLEARED)
-            make_visit(person, physio, ims_service, start=NOW + dt.timedelta(days=n + 1))
+            ims_visit(
+                person,
+                physio,
+                ims_service,
+                start=NOW + dt.timedelta(days=n + 1),
+                status=AppointmentStatus.BOOKED,
+            )
         # Clinic setting, clinic time zone, latest answers, next visits, consent version,
         # signatures: the same six however many patients wait.
         with django_assert_max_num_queries(6):
@@ -157,7 +197,13 @@ class TestQueuePage:
         for n in range(5):
             person = new_patient(n, physio)
             submitted_intake(person, SEVERE_PHOBIA)
-            make_visit(person, physio, ims_service, start=NOW + dt.timedelta(days=2, hours=n))
+            ims_visit(
+                person,
+                physio,
+                ims_service,
+                start=NOW + dt.timedelta(days=2, hours=n),
+                status=AppointmentStatus.BOOKED,
+            )
         # The signed-in staff page's own (session, user, MFA, clinic...), the queue's five
         # and the audit row's.
         with django_assert_max_num_queries(20):
@@ -170,7 +216,13 @@ class TestMarks:
         self, patient, physio, location, ims_service
     ):
         submitted_intake(patient, ON_ANTICOAGULANTS)
-        make_visit(patient, physio, ims_service, start=NOW + dt.timedelta(hours=1))
+        ims_visit(
+            patient,
+            physio,
+            ims_service,
+            start=NOW + dt.timedelta(hours=1),
+            status=AppointmentStatus.BOOKED,
+        )
         url = day_url(location, NOW + dt.timedelta(hours=1))
         page = signed_in(physio).get(url).content.decode()
         assert "Needs practitioner review" in page
@@ -179,14 +231,14 @@ class TestMarks:
         intake = submitted_intake(patient, ON_ANTICOAGULANTS)
         clearance(patient, intake, by=physio, decision=Decision.CLEARED_WITH_PRECAUTIONS)
         start = NOW + dt.timedelta(hours=1)
-        make_visit(patient, physio, ims_service, start=start)
+        ims_visit(patient, physio, ims_service, start=start, status=AppointmentStatus.BOOKED)
         url = day_url(location, start)
         assert "Needs practitioner review" not in signed_in(physio).get(url).content.decode()
 
     def test_the_week_and_own_day_mark_it_too(self, patient, physio, location, ims_service):
         submitted_intake(patient, ON_ANTICOAGULANTS)
         start = NOW + dt.timedelta(hours=1)
-        make_visit(patient, physio, ims_service, start=start)
+        ims_visit(patient, physio, ims_service, start=start, status=AppointmentStatus.BOOKED)
         day = timezone.localdate(start, location.zone).isoformat()
         client = signed_in(physio)
         week = client.get(f"{reverse('calendar_week')}?location={location.pk}&date={day}")
@@ -205,7 +257,13 @@ class TestMarks:
         for n in range(6):
             person = new_patient(n, physio)
             submitted_intake(person, ON_ANTICOAGULANTS)
-            make_visit(person, physio, ims_service, start=start + dt.timedelta(minutes=30 * n))
+            ims_visit(
+                person,
+                physio,
+                ims_service,
+                start=start + dt.timedelta(minutes=30 * n),
+                status=AppointmentStatus.BOOKED,
+            )
         # The page's own, and one statement for the audit log's row per patient shown.
         with django_assert_max_num_queries(17 + 1):
             response = client.get(url)

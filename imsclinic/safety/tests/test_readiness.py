@@ -15,16 +15,17 @@ from imsclinic.core.models import AuditEvent, Outcome
 from imsclinic.safety.errors import NeedlingNotAllowed
 from imsclinic.safety.models import Decision
 from imsclinic.safety.readiness import needling_readiness, require_needling_readiness
-from imsclinic.safety.testing import (
+from imsclinic.scheduling.models import AppointmentStatus
+from imsclinic.scheduling.services import BookingError, appointment_set_status
+from tests.factories.charting import ims_visit
+from tests.factories.clients import signed_in
+from tests.factories.safety import (
     clearance,
     make_ready_for_needling,
     published_consent,
     signature,
     submitted_intake,
 )
-from imsclinic.safety.tests.conftest import make_visit, signed_in
-from imsclinic.scheduling.models import AppointmentStatus
-from imsclinic.scheduling.services import BookingError, appointment_set_status
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +97,7 @@ MISSING: dict[str, tuple[Callable[..., None], str]] = {
 
 @pytest.fixture
 def arrived(patient, physio, ims_service):
-    return make_visit(patient, physio, ims_service, status=AppointmentStatus.ARRIVED)
+    return ims_visit(patient, physio, ims_service, status=AppointmentStatus.ARRIVED)
 
 
 def start_treatment(visit, actor):
@@ -156,7 +157,7 @@ def test_a_clearance_with_precautions_counts(arrived, patient, physio):
 
 
 def test_a_visit_without_needling_is_not_held_up(patient, physio, massage):
-    visit = make_visit(patient, physio, massage, status=AppointmentStatus.ARRIVED)
+    visit = ims_visit(patient, physio, massage, status=AppointmentStatus.ARRIVED)
     assert start_treatment(visit, physio).status == AppointmentStatus.IN_TREATMENT
 
 

@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from conftest import weekday_shifts
 from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location
 from imsclinic.scheduling.models import Shift
+from tests.factories.scheduling import weekday_shifts
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from imsclinic.scheduling.selectors import nearest_alternatives
-from imsclinic.scheduling.tests.test_booking import MONDAY, NOW, at, book
+from tests.factories.scheduling import MONDAY, NOW, at, book
 
 
 def nearest(physio, assessment, around, **options):

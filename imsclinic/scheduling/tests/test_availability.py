@@ -19,8 +19,8 @@ from imsclinic.scheduling.availability import (
     find_slots,
     slot_is_offered,
 )
+from tests.factories import VANCOUVER
 
-VANCOUVER = ZoneInfo("America/Vancouver")
 TORONTO = ZoneInfo("America/Toronto")
 MONDAY = dt.date(2026, 1, 5)
 TUESDAY = MONDAY + dt.timedelta(days=1)

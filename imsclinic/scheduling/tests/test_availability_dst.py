@@ -23,6 +23,7 @@ from imsclinic.scheduling.availability import (
     slot_is_offered,
     wall_instant,
 )
+from tests.factories import VANCOUVER
 
 PHYSIO = 1
 CLINIC = 10
@@ -226,7 +227,7 @@ def test_slot_is_offered_refuses_a_skipped_wall_time_even_if_it_reads_as_a_grid_
 
 
 def test_a_skipped_boundary_means_the_moment_the_clocks_jump():
-    zone = ZoneInfo("America/Vancouver")
+    zone = VANCOUVER
     jump = dt.datetime(2026, 3, 8, 10, 0, tzinfo=dt.UTC).timestamp()
     assert wall_instant(dt.datetime(2026, 3, 8, 2, 30), zone) is None
     assert boundary_instant(dt.datetime(2026, 3, 8, 2, 30), zone) == jump

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Room, Service
 from imsclinic.core.models import AuditEvent
-from imsclinic.patients.models import Patient
 from imsclinic.scheduling import services
 from imsclinic.scheduling.availability import Slot
 from imsclinic.scheduling.models import (
@@ -31,26 +28,8 @@ from imsclinic.scheduling.services import (
     appointment_book,
     appointment_cancel,
 )
-
-VANCOUVER = ZoneInfo("America/Vancouver")
-MONDAY = dt.date(2031, 3, 3)
-NOW = dt.datetime(2031, 2, 24, 12, 0, tzinfo=dt.UTC)
-
-
-def at(hour: int, minute: int = 0, day: dt.date = MONDAY) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=VANCOUVER)
-
-
-def book(patient: Patient, user: User, service: Service, start: dt.datetime, actor: User):
-    return appointment_book(
-        patient=patient,
-        practitioner=user.practitioner,
-        service=service,
-        location=user.practitioner.locations.get(),
-        start=start,
-        actor=actor,
-        now=NOW,
-    )
+from tests.factories import VANCOUVER
+from tests.factories.scheduling import MONDAY, NOW, at, book
 
 
 @pytest.mark.django_db

@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from conftest import weekday_shifts
 from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, Practitioner, Room, Service
 from imsclinic.patients.models import Patient
@@ -20,6 +19,7 @@ from imsclinic.scheduling.models import (
     TimeOff,
 )
 from imsclinic.scheduling.selectors import availability_query, booking_check_query
+from tests.factories.scheduling import weekday_shifts
 
 MONDAY = dt.date(2030, 1, 7)
 NOW = dt.datetime(2030, 1, 2, 12, tzinfo=dt.UTC)

@@ -14,7 +14,7 @@ from imsclinic.patients.models import Patient
 from imsclinic.scheduling import services
 from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment
 from imsclinic.scheduling.services import SlotUnavailable, appointment_book
-from imsclinic.scheduling.tests.test_booking import NOW, at
+from tests.factories.scheduling import NOW, at
 
 RIVALS = 50
 

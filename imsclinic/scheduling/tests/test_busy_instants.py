@@ -6,13 +6,13 @@ import datetime as dt
 
 import pytest
 
-from conftest import weekday_shifts
 from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, Room, Service
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling import selectors
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, TimeOff
 from imsclinic.scheduling.selectors import availability_query
+from tests.factories.scheduling import weekday_shifts
 
 MONDAY = dt.date(2030, 1, 7)
 NOW = dt.datetime(2030, 1, 2, 12, tzinfo=dt.UTC)

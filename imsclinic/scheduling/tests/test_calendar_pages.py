@@ -15,12 +15,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import weekday_shifts
 from imsclinic.accounts.models import User
 from imsclinic.charting.models import NeedlingSession
 from imsclinic.clinic.models import Clinic, Location, Room, Service
 from imsclinic.patients.models import Patient
-from imsclinic.safety.testing import make_ready_for_needling
 from imsclinic.scheduling.calendar_grid import day_grid
 from imsclinic.scheduling.models import (
     Appointment,
@@ -30,10 +28,12 @@ from imsclinic.scheduling.models import (
     ShiftBreak,
     TimeOff,
 )
+from tests.factories import VANCOUVER
+from tests.factories.safety import make_ready_for_needling
+from tests.factories.scheduling import weekday_shifts
 
 pytestmark = pytest.mark.django_db
 
-VANCOUVER = ZoneInfo("America/Vancouver")
 TORONTO = ZoneInfo("America/Toronto")
 MONDAY = dt.date(2031, 3, 3)  # PST; DST starts on Sunday 9 March 2031
 SPRING_SUNDAY = dt.date(2031, 3, 9)

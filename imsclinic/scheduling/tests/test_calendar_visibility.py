@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -19,18 +18,18 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from conftest import weekday_shifts
 from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, Room, Service
 from imsclinic.core.models import Action, AuditEvent
 from imsclinic.patients.models import Patient
-from imsclinic.safety.testing import submitted_intake
 from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.services import appointment_book
+from tests.factories import VANCOUVER
+from tests.factories.safety import submitted_intake
+from tests.factories.scheduling import weekday_shifts
 
 pytestmark = pytest.mark.django_db
 
-VANCOUVER = ZoneInfo("America/Vancouver")
 MONDAY = dt.date(2031, 3, 3)
 # Visits are booked the week before, as the front desk would.
 BOOKED_ON = dt.datetime(2031, 2, 24, 12, tzinfo=VANCOUVER)

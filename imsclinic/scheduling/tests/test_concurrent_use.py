@@ -18,7 +18,6 @@ import itertools
 import random
 import threading
 import time
-import zoneinfo
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
@@ -30,7 +29,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from conftest import make_practitioner, make_user, weekday_shifts
 from imsclinic.accounts.models import Role, User
 from imsclinic.accounts.tokens import api_token_issue
 from imsclinic.clinic.models import Location, Room, Service
@@ -39,6 +37,9 @@ from imsclinic.patients.models import Patient
 from imsclinic.scheduling import services
 from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 from imsclinic.scheduling.services import SlotUnavailable, appointment_book
+from tests.factories import VANCOUVER
+from tests.factories.people import make_practitioner, make_user
+from tests.factories.scheduling import weekday_shifts
 
 RUN_SECONDS = 6.0
 # Each worker goes on past RUN_SECONDS until it has this many answers (on a loaded machine a
@@ -47,7 +48,6 @@ MIN_ANSWERS = 3
 CAP_SECONDS = 15.0
 PATIENTS = 8
 ROUNDS = 12  # bed races, one after another
-VANCOUVER = zoneinfo.ZoneInfo("America/Vancouver")
 NOTICE_TASK = "imsclinic.scheduling.tasks.send_appointment_notice"
 
 # What each kind of step may answer: anything else (and any 5xx) fails the test.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -36,8 +35,8 @@ from imsclinic.scheduling.services import (
     course_book,
     course_plan,
 )
+from tests.factories import VANCOUVER
 
-VANCOUVER = ZoneInfo("America/Vancouver")
 # Vancouver's clocks go back on Sunday 2031-11-02: the course below starts in PDT (UTC-7)
 # and ends in PST (UTC-8).
 FIRST = dt.datetime(2031, 10, 20, 10, 0, tzinfo=VANCOUVER)  # a Monday

@@ -13,8 +13,8 @@ from imsclinic.clinic.models import Clinic, Location, Service
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.ics import appointment_ics, practitioner_feed_ics
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
+from tests.factories import VANCOUVER
 
-VANCOUVER = ZoneInfo("America/Vancouver")
 LONDON = ZoneInfo("Europe/London")
 
 

@@ -7,7 +7,6 @@ import email
 from email.message import EmailMessage as ParsedMessage
 from email.policy import default as default_policy
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import LazySettings
@@ -27,8 +26,8 @@ from imsclinic.scheduling.services import (
     appointment_reschedule,
 )
 from imsclinic.scheduling.tasks import send_appointment_notice
+from tests.factories import VANCOUVER
 
-VANCOUVER = ZoneInfo("America/Vancouver")
 NOW = dt.datetime(2031, 2, 24, 12, 0, tzinfo=dt.UTC)
 NOTICE_TASK = "imsclinic.scheduling.tasks.send_appointment_notice"
 REMINDER_TASK = "imsclinic.scheduling.tasks.send_reminder"

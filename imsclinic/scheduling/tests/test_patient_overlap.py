@@ -12,7 +12,7 @@ from imsclinic.scheduling.availability import Busy, find_slots
 from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.selectors import availability_query, available_slots
 from imsclinic.scheduling.services import PatientBusy, appointment_book
-from imsclinic.scheduling.tests.test_booking import NOW, at
+from tests.factories.scheduling import NOW, at
 
 pytestmark = pytest.mark.django_db
 

@@ -40,9 +40,9 @@ from imsclinic.scheduling.models import (
 )
 from imsclinic.scheduling.notifications import reminder_due, reminder_schedule
 from imsclinic.scheduling.tasks import send_appointment_notice, send_reminder
+from tests.factories import VANCOUVER
 
 ROOT = Path(__file__).resolve().parents[3]
-VANCOUVER = ZoneInfo("America/Vancouver")
 LONDON = ZoneInfo("Europe/London")
 REMINDER_TASK = "imsclinic.scheduling.tasks.send_reminder"
 

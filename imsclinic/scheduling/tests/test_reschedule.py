@@ -19,7 +19,7 @@ from imsclinic.scheduling.services import (
     appointment_cancel,
     appointment_reschedule,
 )
-from imsclinic.scheduling.tests.test_booking import MONDAY, NOW, at, book
+from tests.factories.scheduling import MONDAY, NOW, at, book
 
 TUESDAY = MONDAY + dt.timedelta(days=1)
 

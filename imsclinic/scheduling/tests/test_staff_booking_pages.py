@@ -12,10 +12,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import weekday_shifts
 from imsclinic.clinic.models import Service
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Course, TimeOff
 from imsclinic.scheduling.selectors import available_slots
+from tests.factories.scheduling import weekday_shifts
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -24,7 +23,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from conftest import make_user
 from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.models import Location, Room, Service
 from imsclinic.patients.models import Patient
@@ -40,8 +38,9 @@ from imsclinic.scheduling.models import (
     WaitlistStatus,
 )
 from imsclinic.scheduling.selectors import available_slots
+from tests.factories import VANCOUVER
+from tests.factories.people import make_user
 
-VANCOUVER = ZoneInfo("America/Vancouver")
 MONDAY = dt.date(2031, 3, 3)
 NOW = dt.datetime(2031, 2, 24, 12, 0, tzinfo=dt.UTC)
 # Every quarter hour from just before the shifts start to just after they end, Monday and

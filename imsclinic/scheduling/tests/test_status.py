@@ -8,14 +8,14 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from imsclinic.core.models import AuditEvent
-from imsclinic.safety.testing import make_ready_for_needling
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from imsclinic.scheduling.services import (
     StatusChangeNotAllowed,
     allowed_status_changes,
     appointment_set_status,
 )
-from imsclinic.scheduling.tests.test_booking import MONDAY, at, book
+from tests.factories.safety import make_ready_for_needling
+from tests.factories.scheduling import MONDAY, at, book
 
 S = AppointmentStatus
 DURING = at(9, 5)  # five minutes into the visit

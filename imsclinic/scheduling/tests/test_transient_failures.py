@@ -8,7 +8,6 @@ real ones.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +19,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from conftest import weekday_shifts
 from imsclinic.accounts.models import User
 from imsclinic.accounts.tokens import api_token_issue
 from imsclinic.clinic.models import Location, Service
@@ -32,8 +30,9 @@ from imsclinic.patients.models import Patient
 from imsclinic.scheduling import services
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift
 from imsclinic.scheduling.services import SlotTaken, appointment_book, appointment_cancel
+from tests.factories import VANCOUVER
+from tests.factories.scheduling import weekday_shifts
 
-VANCOUVER = zoneinfo.ZoneInfo("America/Vancouver")
 NOTICE_TASK = "imsclinic.scheduling.tasks.send_appointment_notice"
 
 

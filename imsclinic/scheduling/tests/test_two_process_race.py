@@ -24,12 +24,13 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-from conftest import make_user, weekday_shifts
 from imsclinic.accounts.models import Role, User
 from imsclinic.accounts.tokens import api_token_issue
 from imsclinic.clinic.models import Location, Service
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment
+from tests.factories.people import make_user
+from tests.factories.scheduling import weekday_shifts
 
 ROOT = Path(__file__).resolve().parents[3]
 RIVALS = 50

@@ -15,7 +15,6 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
-from conftest import make_user
 from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.models import Location, Service
 from imsclinic.core.models import AuditEvent
@@ -30,7 +29,6 @@ from imsclinic.scheduling.models import (
     WaitlistStatus,
 )
 from imsclinic.scheduling.services import appointment_book, appointment_cancel
-from imsclinic.scheduling.tests.test_booking import MONDAY, NOW, at
 from imsclinic.scheduling.waitlist import (
     ClaimLinkExpired,
     ClaimLinkInvalid,
@@ -45,6 +43,8 @@ from imsclinic.scheduling.waitlist import (
     waitlist_offer_freed_time,
     waitlist_withdraw,
 )
+from tests.factories.people import make_user
+from tests.factories.scheduling import MONDAY, NOW, at
 
 WEEK = dt.timedelta(days=7)
 Offered = WaitlistOffer.Outcome

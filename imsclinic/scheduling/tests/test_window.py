@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from conftest import weekday_shifts
 from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, Service
 from imsclinic.patients.models import Patient
@@ -19,6 +18,7 @@ from imsclinic.scheduling.selectors import (
     availability_query,
     available_slots,
 )
+from tests.factories.scheduling import weekday_shifts
 
 NOW = dt.datetime(2030, 1, 2, 12, tzinfo=dt.UTC)
 FIRST_DAY = dt.date.min  # 0001-01-01, a Monday

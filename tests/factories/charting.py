@@ -1,6 +1,6 @@
 """Test data for charting: needle lots, IMS visits, and notes written through the services.
 
-Used by the charting tests (G's and B's) and by apps that read charts.
+Used by the charting tests and by the tests of apps that read charts.
 """
 
 from __future__ import annotations
@@ -50,10 +50,12 @@ def ims_visit(
     start: dt.datetime | None = None,
     status: str = AppointmentStatus.IN_TREATMENT,
 ) -> Appointment:
-    """Put an IMS visit with this practitioner straight into the book (test data).
+    """Put a visit with this practitioner straight into the book (test data).
 
-    Without a start, the visit began up to ten minutes ago and on the location's today: just
-    after local midnight it began at midnight, so "today's visit" holds at any hour.
+    By default it is under way: it began up to ten minutes ago, on the location's today (just
+    after local midnight it began at midnight, so "today's visit" holds at any hour). Pass
+    `start` and `status` for a visit booked ahead, arrived, or in the past. Booking itself is
+    tested through the services.
     """
     location = user.practitioner.locations.get()
     if start is None:

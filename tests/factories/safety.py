@@ -23,6 +23,10 @@ from imsclinic.intake.models import Intake
 from imsclinic.patients.models import Patient
 from imsclinic.safety.models import Clearance, Decision
 
+# Intake answers that hold needling back until a practitioner decides.
+SEVERE_PHOBIA = {"needle_fear": "severe"}
+ON_ANTICOAGULANTS = {"anticoagulants": "yes"}
+
 
 def submitted_intake(
     patient: Patient, answers: dict[str, Any] | None = None, *, at: dt.datetime | None = None

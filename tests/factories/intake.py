@@ -1,4 +1,4 @@
-"""Complete, synthetic intake answers for tests (other apps' tests may use them too)."""
+"""Complete, synthetic intake answers for the intake tests and those of other apps."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Helpers for account tests: sign in through the real allauth forms, make TOTP codes."""
+"""Signing in through the real allauth forms, TOTP codes, and a visitor's stored session."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from conftest import PASSWORD
-
-STAND_IN_SECRET = "JBSWY3DPEHPK3PXP"  # the secret conftest.make_user gives staff
+from tests.factories.people import PASSWORD
 
 
 def totp_code(secret: str, *, periods_ago: int = 0) -> str:
