@@ -17,6 +17,7 @@ from django.utils import timezone
 from imsclinic.accounts.models import ApiToken, Role, hash_secret
 from imsclinic.accounts.tokens import api_token_authenticate, api_token_issue, api_token_revoke
 from imsclinic.core.models import AuditEvent
+from tests.factories.clients import signed_in
 from tests.factories.people import make_user
 
 pytestmark = pytest.mark.django_db
@@ -26,12 +27,6 @@ PATIENTS_URL = "/api/v1/patients"
 
 def bearer(raw: str) -> Client:
     return Client(headers={"Authorization": f"Bearer {raw}"})
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def stored_text() -> str:

@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,14 +25,9 @@ from imsclinic.clinic.services import (
 from imsclinic.clinic.tests.needling import make_lot, needling_session
 from imsclinic.core.models import AuditEvent
 from imsclinic.patients.models import Patient
+from tests.factories.clients import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 LOT_FORM = {

@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,6 +19,7 @@ from imsclinic.outcomes.models import MeasurePlan
 from imsclinic.outcomes.views_plan import suggested_region_instrument
 from imsclinic.patients.models import Patient
 from tests.factories.charting import ims_visit
+from tests.factories.clients import signed_in
 from tests.factories.outcomes import ready_with_lot, signed_visit
 
 pytestmark = pytest.mark.django_db
@@ -35,12 +35,6 @@ def set_plan(patient: Patient, actor: User, **changes: object) -> MeasurePlan:
     }
     values.update(changes)
     return services.plan_set(patient=patient, actor=actor, **values)  # type: ignore[arg-type]
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_the_latest_plan_is_the_current_one(patient: Patient, physio: User) -> None:

@@ -17,15 +17,10 @@ from django.utils import timezone
 from imsclinic.clinic.models import Location, Service
 from imsclinic.core.models import AuditEvent
 from imsclinic.patients.models import Patient
+from tests.factories.clients import signed_in
 from tests.factories.outcomes import course
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def progress_data(response: Any) -> dict[str, Any]:

@@ -8,7 +8,6 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,15 +22,10 @@ from imsclinic.scheduling.services import (
     appointment_reschedule,
 )
 from tests.factories import VANCOUVER
+from tests.factories.clients import signed_in
 from tests.factories.scheduling import weekday_shifts
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def hrefs(response, css_class: str) -> list[str]:

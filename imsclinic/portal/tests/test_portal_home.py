@@ -10,14 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
+from tests.factories.clients import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def book(patient, practitioner, location, service, start, status=AppointmentStatus.BOOKED):

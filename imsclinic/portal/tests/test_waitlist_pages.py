@@ -23,6 +23,7 @@ from imsclinic.scheduling.models import (
 from imsclinic.scheduling.services import appointment_book, appointment_cancel
 from imsclinic.scheduling.waitlist import claim_token, waitlist_join, waitlist_offer_freed_time
 from tests.factories import VANCOUVER
+from tests.factories.clients import signed_in
 from tests.factories.people import make_user
 from tests.factories.scheduling import weekday_shifts
 
@@ -35,12 +36,6 @@ def a_weekday_soon() -> dt.date:
     while day.weekday() >= 5:
         day += dt.timedelta(days=1)
     return day
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -27,16 +26,11 @@ from imsclinic.safety.services import (
     adverse_event_update_add,
 )
 from imsclinic.safety.tasks import alert_owner_of_adverse_event
+from tests.factories.clients import signed_in
 
 pytestmark = pytest.mark.django_db
 
 ALERT_TASK = "imsclinic.safety.tasks.alert_owner_of_adverse_event"
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def record(patient: Patient, actor: User, **extra: Any) -> AdverseEvent:

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -25,18 +24,13 @@ from imsclinic.safety.selectors import adverse_event_counts
 from imsclinic.safety.services import adverse_event_acknowledge, adverse_event_record
 from imsclinic.safety.tasks import alert_owner_of_adverse_event
 from tests.factories import VANCOUVER
+from tests.factories.clients import signed_in
 from tests.factories.mail import MailServer
 from tests.factories.people import make_user
 
 pytestmark = pytest.mark.django_db
 
 ALERT_TASK = "imsclinic.safety.tasks.alert_owner_of_adverse_event"
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def record(patient: Patient, actor: User, **extra: Any) -> AdverseEvent:

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, Service
 from imsclinic.patients.models import Patient
+from tests.factories.clients import signed_in
 
 pytestmark = pytest.mark.django_db
 
 BAD_IDS = ["²", "١٢", "99999999999999999999", "-1", "1e3", " 7"]
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize("bad", BAD_IDS)

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from imsclinic.scheduling.models import Shift
+from tests.factories.clients import signed_in
 
 PAGES = ("scheduling_shift", "scheduling_timeoff", "scheduling_clinicclosure")
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.django_db

@@ -29,6 +29,7 @@ from imsclinic.scheduling.models import (
     TimeOff,
 )
 from tests.factories import VANCOUVER
+from tests.factories.clients import signed_in
 from tests.factories.safety import make_ready_for_needling
 from tests.factories.scheduling import weekday_shifts
 
@@ -65,12 +66,6 @@ def visit(
         end=start + dt.timedelta(minutes=service.duration_minutes),
         status=status,
     )
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def day_url(location: Location, day: dt.date = MONDAY) -> str:

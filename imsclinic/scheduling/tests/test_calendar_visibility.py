@@ -25,6 +25,7 @@ from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.services import appointment_book
 from tests.factories import VANCOUVER
+from tests.factories.clients import signed_in
 from tests.factories.safety import submitted_intake
 from tests.factories.scheduling import weekday_shifts
 
@@ -73,12 +74,6 @@ def newcomer(n: int) -> Patient:
     return Patient.objects.create(
         given_name=f"Newcomer{n}", family_name="Zed", date_of_birth=dt.date(1980, 1, 1)
     )
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def day_url(location: Location) -> str:

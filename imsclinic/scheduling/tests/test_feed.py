@@ -18,6 +18,7 @@ from imsclinic.patients.models import Patient
 from imsclinic.scheduling.feed import FEED_SALT, feed_path, feed_token
 from imsclinic.scheduling.feed_services import practitioner_feed_revoke
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
+from tests.factories.clients import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -38,12 +39,6 @@ def visit(patient: Patient, practitioner_user, service: Service, start: dt.datet
 def soon(days: int = 3, hour: int = 17) -> dt.datetime:
     day = timezone.now().date() + dt.timedelta(days=days)
     return dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -8,22 +8,16 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from imsclinic.clinic.models import Service
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Course, TimeOff
 from imsclinic.scheduling.selectors import available_slots
+from tests.factories.clients import signed_in
 from tests.factories.scheduling import weekday_shifts
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def slot_links(response) -> list[str]:
