@@ -40,7 +40,7 @@ from imsclinic.consent.services import (
     patient_is_minor,
 )
 from imsclinic.consent.text import body_html
-from imsclinic.core.access import patient_page, refuse
+from imsclinic.core.access import patient_page, patients_own, refuse
 from imsclinic.core.audit import audit_record
 from imsclinic.core.form_errors import refusal_to_form
 from imsclinic.core.models import Action
@@ -136,20 +136,10 @@ def _sign_page(
 
 def _own_signature(request: HttpRequest, patient: Patient, signature_id: int) -> ConsentSignature:
     """Return the patient's signed consent; anyone else's is a 404 like a missing one, audited."""
-    signature = (
-        ConsentSignature.objects.select_related("version__document", "patient", "recorded_by")
-        .filter(pk=signature_id)
-        .first()
+    signatures = ConsentSignature.objects.select_related(
+        "version__document", "patient", "recorded_by"
     )
-    if signature is None or signature.patient_id != patient.pk:
-        raise refuse(
-            request,
-            object_type="consent_signature",
-            object_id=signature_id,
-            patient_id=signature.patient_id if signature else None,
-            reason="" if signature else "no such signature",
-        )
-    return signature
+    return patients_own(request, patient, signatures, signature_id, object_type="consent_signature")
 
 
 # ---------------------------------------------------------------------------------------------

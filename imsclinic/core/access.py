@@ -3,8 +3,9 @@
 `core.permissions` decides who may do what. This module is how pages, the API and services
 act on that decision:
 
-- `own_patient`, `own_visit` and `patient_page`: the signed-in patient's own record and
-  visits, and the decorator every patient-facing page uses to reach them;
+- `own_patient`, `patients_own`, `own_visit` and `patient_page`: the signed-in patient's own
+  record and rows (visits, signed consents, waitlist entries), and the decorator every
+  patient-facing page uses to reach them;
 - `record_refusal`: write a refused attempt to the audit log, as a denied look at (or
   change of) exactly what was asked for; `refuse` writes it and returns the error to
   raise. Someone with no right to a thing gets the same 404 as for a thing that does not
@@ -27,6 +28,8 @@ from imsclinic.core.models import Action, Outcome
 from imsclinic.core.permissions import is_clinic_staff
 
 if TYPE_CHECKING:
+    from django.db.models import Model, QuerySet
+
     from imsclinic.patients.models import Patient
     from imsclinic.scheduling.models import Appointment
 
@@ -116,24 +119,33 @@ def own_patient(user: Any) -> Patient | None:
     return patient
 
 
+def patients_own[M: Model](
+    request: HttpRequest, patient: Patient | None, rows: QuerySet[M], pk: int, *, object_type: str
+) -> M:
+    """Return row `pk` of `rows` if it belongs to this patient; otherwise refuse (404, audited).
+
+    Someone else's row, a missing one, and any row for an account with no record all get the
+    same 404, written to the audit log as a denied look at `object_type`.
+    """
+    row = rows.filter(pk=pk).first()
+    owner = getattr(row, "patient_id", None)
+    if row is None or patient is None or owner != patient.pk:
+        raise refuse(
+            request,
+            object_type=object_type,
+            object_id=pk,
+            patient_id=owner,
+            reason="" if row else "no such " + object_type.replace("_", " "),
+        )
+    return row
+
+
 def own_visit(request: HttpRequest, patient: Patient, appointment_id: int) -> Appointment:
     """Return one of this patient's visits; anyone else's is a 404 like a missing one, audited."""
     from imsclinic.scheduling.models import Appointment
 
-    visit = (
-        Appointment.objects.select_related("service", "practitioner", "location__clinic")
-        .filter(pk=appointment_id)
-        .first()
-    )
-    if visit is None or visit.patient_id != patient.pk:
-        raise refuse(
-            request,
-            object_type="appointment",
-            object_id=appointment_id,
-            patient_id=visit.patient_id if visit else None,
-            reason="" if visit else "no such visit",
-        )
-    return visit
+    visits = Appointment.objects.select_related("service", "practitioner", "location__clinic")
+    return patients_own(request, patient, visits, appointment_id, object_type="appointment")
 
 
 PatientView = Callable[..., HttpResponse]

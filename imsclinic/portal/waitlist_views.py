@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from imsclinic.clinic.models import Location, Practitioner, Service
-from imsclinic.core.access import own_patient, patient_page, record_refusal, refuse
+from imsclinic.core.access import own_patient, patient_page, patients_own, record_refusal
 from imsclinic.core.params import id_param
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import WaitlistEntry
@@ -135,15 +135,9 @@ def waitlist_list(request: HttpRequest, patient: Patient) -> HttpResponse:
 def waitlist_withdraw_page(request: HttpRequest, entry_id: int) -> HttpResponse:
     """Take one of the patient's own entries off the waitlist."""
     patient = own_patient(request.user)
-    entry = WaitlistEntry.objects.filter(pk=entry_id).first()
-    if entry is None or patient is None or entry.patient_id != patient.pk:
-        raise refuse(
-            request,
-            object_type="waitlist_entry",
-            object_id=entry_id,
-            patient_id=entry.patient_id if entry else None,
-            reason="" if entry else "no such waitlist entry",
-        )
+    entry = patients_own(
+        request, patient, WaitlistEntry.objects.all(), entry_id, object_type="waitlist_entry"
+    )
     try:
         waitlist_withdraw(entry=entry, actor=request.user, request=request)
     except WaitlistError as error:
