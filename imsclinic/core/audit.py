@@ -31,6 +31,7 @@ from imsclinic.core.models import (
     Action,
     AuditEvent,
     AuditSeal,
+    ObjectType,
     Outcome,
     SealScheme,
     canonical_detail,
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from imsclinic.accounts.models import User
+    from imsclinic.core.http import SignedInRequest
     from imsclinic.patients.models import Patient
 
 # Any fixed 64-bit number: the key of the PostgreSQL advisory lock one sealer holds at a time.
@@ -122,6 +124,29 @@ def audit_record(
     )
     event.save()
     return event
+
+
+def audit_view(
+    request: SignedInRequest,
+    object_type: ObjectType,
+    *,
+    patient: Patient | None = None,
+    object_id: object = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Record that the signed-in user was shown this: the one way a page audits a view.
+
+    A refused look is recorded by `core.access.refuse` instead, as a denied row.
+    """
+    return audit_record(
+        actor=request.user,
+        action=Action.VIEW,
+        object_type=object_type,
+        object_id=object_id,
+        patient=patient,
+        request=request,
+        detail=detail,
+    )
 
 
 def audit_record_per_patient(

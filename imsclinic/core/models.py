@@ -127,6 +127,66 @@ class Outcome(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class ObjectType(models.TextChoices):
+    """What an audit row is about: every audited thing, named once.
+
+    The values are stored in each row and covered by its seal, so a value never changes:
+    rename the member, never the string. A page listing many things of a kind names the
+    list ("adverse_events", "patient_list"), a page about one thing names the thing.
+    """
+
+    ADDENDUM = "addendum", _("Addendum")
+    ADVERSE_EVENT = "adverse_event", _("Adverse event")
+    ADVERSE_EVENT_FORM = "adverse_event_form", _("Adverse event form")
+    ADVERSE_EVENT_REPORT = "adverse_event_report", _("Adverse event report")
+    ADVERSE_EVENT_UPDATE = "adverse_event_update", _("Adverse event update")
+    ADVERSE_EVENTS = "adverse_events", _("Adverse events")
+    API_TOKEN = "api_token", _("API token")
+    APPOINTMENT = "appointment", _("Visit")
+    APPOINTMENT_LIST = "appointment_list", _("Visit list")
+    ASSESSMENT = "assessment", _("Gunn assessment")
+    ASSESSMENT_FORM = "assessment_form", _("Gunn assessment form")
+    AUDIT_LOG = "audit_log", _("Audit log")
+    CALENDAR = "calendar", _("Calendar")
+    CALENDAR_FEED = "calendar_feed", _("Calendar feed")
+    CHART = "chart", _("Chart")
+    CHART_SUMMARY = "chart_summary", _("Chart summary")
+    CHECKIN = "checkin", _("Check-in at the desk")
+    CLEARANCE = "clearance", _("Clearance")
+    CONSENT = "consent", _("Consent")
+    CONSENT_DOCUMENT = "consent_document", _("Consent document")
+    CONSENT_SIGNATURE = "consent_signature", _("Signed consent")
+    CONSENT_TABLET = "consent_tablet", _("Consent on the clinic tablet")
+    CONSENT_VERSION = "consent_version", _("Consent version")
+    CONSENT_WITHDRAWAL = "consent_withdrawal", _("Consent withdrawal")
+    COURSE = "course", _("Course of visits")
+    FOLLOWUP_ALERT = "followup_alert", _("Follow-up alert")
+    FOLLOWUP_CHECKIN = "followup_checkin", _("After-visit check-in")
+    FOLLOWUP_LIST = "followup_list", _("Follow-up list")
+    INSTRUMENT_TEXT = "instrument_text", _("Questionnaire text")
+    INTAKE = "intake", _("Intake")
+    MEASURE_PLAN = "measure_plan", _("Outcome measure plan")
+    MUSCLE_CATALOGUE = "muscle_catalogue", _("Muscle catalogue")
+    NEEDLE_LOT = "needle_lot", _("Needle lot")
+    NEEDLE_LOT_PATIENTS = "needle_lot_patients", _("Patients needled from a lot")
+    NEEDLING_SESSION = "needling_session", _("Needling note")
+    OUTCOME_PROGRESS = "outcome_progress", _("Progress")
+    OUTCOME_RESULT = "outcome_result", _("Outcome result")
+    OUTCOME_RESULTS = "outcome_results", _("Outcome results")
+    OUTCOMES_REPORT = "outcomes_report", _("Outcomes report")
+    PATIENT = "patient", _("Patient")
+    PATIENT_LIST = "patient_list", _("Patient list")
+    PORTAL_NOTES = "portal_notes", _("Notes shown in the portal")
+    SCREENING = "screening", _("Screening")
+    SCREENING_QUEUE = "screening_queue", _("Screening queue")
+    SHARPS_CONTAINER = "sharps_container", _("Sharps container")
+    STAFF_INVITATION = "staff_invitation", _("Staff invitation")
+    UNSIGNED_NOTES = "unsigned_notes", _("Unsigned notes")
+    USER = "user", _("User")
+    WAITLIST_ENTRY = "waitlist_entry", _("Waitlist entry")
+    WAITLIST_OFFER = "waitlist_offer", _("Waitlist offer")
+
+
 class AuditEvent(models.Model):
     """One view or change of health information, by whom, when, from where."""
 
