@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "imsclinic.followup",
     "imsclinic.web",
     "imsclinic.portal",
+    "imsclinic.demo",
     "imsclinic.api",
 ]
 

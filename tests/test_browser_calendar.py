@@ -15,7 +15,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 
 from imsclinic.accounts.models import Role
-from imsclinic.clinic.management.commands.seed_demo import current_code
+from imsclinic.demo.logins import current_code
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, ShiftBreak
 from tests.factories.browser import sign_in_as

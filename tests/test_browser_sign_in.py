@@ -9,7 +9,7 @@ from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from imsclinic.accounts.models import Role, User
-from imsclinic.clinic.management.commands.seed_demo import current_code
+from imsclinic.demo.logins import current_code
 from tests.factories.people import PASSWORD, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

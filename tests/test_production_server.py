@@ -39,7 +39,7 @@ from typing import Any
 import dj_database_url
 import pytest
 
-from imsclinic.clinic.management.commands.seed_demo import current_code
+from imsclinic.demo.logins import current_code
 from tests.factories import IN_CI
 
 pytestmark = pytest.mark.postgres

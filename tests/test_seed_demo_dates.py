@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from imsclinic.charting.models import NeedlingSession, NoteStatus
-from imsclinic.clinic.management.commands.seed_demo import DEMO_PATIENT_EMAIL
+from imsclinic.demo.logins import DEMO_PATIENT_EMAIL
 from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Shift
 
 pytestmark = pytest.mark.django_db

@@ -17,8 +17,8 @@ from django.utils import timezone
 from imsclinic.accounts.models import User
 from imsclinic.charting.models import Muscle, NeedlingSession
 from imsclinic.clinic.models import Location, NeedleLot, Service
+from imsclinic.demo.outcomes import chart_signed_session
 from imsclinic.outcomes import services
-from imsclinic.outcomes.demo import chart_signed_session
 from imsclinic.outcomes.models import ResultSource
 from imsclinic.outcomes.services import result_record
 from imsclinic.patients.models import Patient

@@ -88,7 +88,7 @@ def test_the_same_lot_number_from_the_same_maker_is_refused() -> None:
 
 @pytest.mark.django_db
 def test_the_demo_stock_has_lots_in_every_state_and_is_made_once(physio, location) -> None:
-    from imsclinic.clinic.demo import seed_needle_stock
+    from imsclinic.demo.clinic import seed_needle_stock
 
     made = seed_needle_stock(staff=physio, locations=[location])
     assert made == {"needle lots": 5, "sharps containers": 2}

@@ -145,7 +145,7 @@ def test_a_physio_types_in_a_paper_form_and_reads_it_back(page, location, patien
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
     from imsclinic.accounts.models import Role
-    from imsclinic.clinic.management.commands.seed_demo import current_code
+    from imsclinic.demo.logins import current_code
     from imsclinic.intake.questions import QUESTIONS
     from tests.factories.intake import complete_answers
     from tests.factories.people import make_practitioner, make_user

@@ -2,7 +2,7 @@
 
 Idempotent: every row is found by a natural key (slug, email, registration number) and
 created only when missing; nothing that exists is changed. Every visit is booked through the
-booking service by the demo front desk (scheduling/demo.py), so the demo loads on any date
+booking service by the demo front desk (imsclinic/demo/scheduling.py), so the demo loads on any date
 and its bookings are in the audit log like any other.
 """
 
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP
 from allauth.mfa.utils import decrypt
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -30,15 +30,18 @@ from rich.table import Table
 
 from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.models import Clinic, Location, OpeningHours, Practitioner, Room, Service
+from imsclinic.demo.logins import (
+    DEMO_PASSWORD,
+    DEMO_PATIENT_EMAIL,
+    DEMO_TOTP_SECRET,
+    current_code,
+)
+from imsclinic.demo.scheduling import demo_attended, demo_book, demo_book_near, demo_cancel
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling.demo import demo_attended, demo_book, demo_book_near, demo_cancel
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, ShiftBreak
 from imsclinic.scheduling.services import needs_assessment_first
 from imsclinic.web.models import FaqEntry
 
-DEMO_PASSWORD = "ims-demo-password"
-# A fixed secret so one authenticator-app entry serves every demo staff login.
-DEMO_TOTP_SECRET = "NFWXGY3MNFXGSYZNMRSW23ZNGJTGCIJB"
 FAKER_SEED = 2718
 PATIENT_COUNT = 20
 PATIENTS_WITH_VISITS = 6
@@ -217,7 +220,6 @@ STAFF = (
     StaffSpec("frontdesk@cedarims.test", Role.FRONT_DESK, "Felix", "Ortega"),
     StaffSpec("physio@cedarims.test", Role.PRACTITIONER, "Maya", "Okafor"),
 )
-DEMO_PATIENT_EMAIL = "patient@example.com"
 
 
 @dataclass
@@ -300,14 +302,6 @@ def synthetic_patients() -> list[PatientSpec]:
             )
         )
     return people
-
-
-def current_code(secret: str, at: float | None = None) -> str:
-    """Return the six-digit code an authenticator app shows for this secret now."""
-    from allauth.mfa import app_settings
-
-    counter = int(at if at is not None else time.time()) // app_settings.TOTP_PERIOD
-    return format_hotp_value(hotp_value(secret, counter))
 
 
 class Command(BaseCommand):
@@ -724,7 +718,7 @@ class Command(BaseCommand):
 
     def seed_consent(self, staff: list[User], patients: list[Patient], tally: Tally) -> None:
         """Publish the demo consent to IMS and have the demo patient sign it."""
-        from imsclinic.consent.demo import seed_needling_consent
+        from imsclinic.demo.consent import seed_needling_consent
 
         owner = next(user for user in staff if user.role == Role.OWNER)
         demo_patient = next((p for p in patients if p.email == DEMO_PATIENT_EMAIL), None)
@@ -735,7 +729,7 @@ class Command(BaseCommand):
 
     def seed_screening(self, staff: list[User], patients: list[Patient], tally: Tally) -> None:
         """Give the demo patients health questions, decisions and consents in every state."""
-        from imsclinic.safety.demo import seed_screening
+        from imsclinic.demo.safety import seed_screening
 
         physio = next(user for user in staff if user.role == Role.PRACTITIONER)
         for kind, count in seed_screening(patients=patients, fallback_practitioner=physio).items():
@@ -743,7 +737,7 @@ class Command(BaseCommand):
 
     def seed_stock(self, staff: list[User], locations: list[Location], tally: Tally) -> None:
         """Stock needle lots in every state and start a sharps log at each location."""
-        from imsclinic.clinic.demo import seed_needle_stock
+        from imsclinic.demo.clinic import seed_needle_stock
 
         physio = next(user for user in staff if user.role == Role.PRACTITIONER)
         for kind, count in seed_needle_stock(staff=physio, locations=locations).items():
@@ -751,7 +745,7 @@ class Command(BaseCommand):
 
     def seed_charting(self, staff: list[User], patients: list[Patient], tally: Tally) -> None:
         """Chart a short, signed course of IMS for the demo patient with the demo physio."""
-        from imsclinic.charting.demo import seed_demo_course
+        from imsclinic.demo.charting import seed_demo_course
 
         physio = next(user for user in staff if user.role == Role.PRACTITIONER)
         desk = next(user for user in staff if user.role == Role.FRONT_DESK)
@@ -759,13 +753,13 @@ class Command(BaseCommand):
         for kind, count in seed_demo_course(patient=demo_patient, physio=physio, desk=desk).items():
             tally.created[kind] += count
         # Outcome measures: six sessions of progress and a few other courses.
-        from imsclinic.outcomes.demo import seed_outcomes
+        from imsclinic.demo.outcomes import seed_outcomes
 
         made = seed_outcomes(patient=demo_patient, physio=physio, desk=desk, others=patients)
         for kind, count in made.items():
             tally.created[kind] += count
         # Follow-up: answered, unanswered and red-flag check-ins.
-        from imsclinic.followup.demo import seed_followup
+        from imsclinic.demo.followup import seed_followup
 
         for kind, count in seed_followup(physio=physio).items():
             tally.created[kind] += count

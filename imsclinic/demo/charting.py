@@ -25,8 +25,8 @@ from imsclinic.charting.models import (
     NoteStatus,
 )
 from imsclinic.clinic.models import NeedleLot, Service
+from imsclinic.demo.scheduling import days_back_from, demo_attended, demo_book_near
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling.demo import days_back_from, demo_attended, demo_book_near
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 
 # Weeks back, service slug, pain before and after, rows (muscle code, side, insertions,

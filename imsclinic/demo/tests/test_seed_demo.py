@@ -16,9 +16,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from imsclinic.accounts.models import Role, User
-from imsclinic.clinic.management.commands.seed_demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from imsclinic.clinic.models import Clinic, Location, OpeningHours, Practitioner, Room, Service
 from imsclinic.core.models import AuditEvent
+from imsclinic.demo.logins import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from imsclinic.web.content import DEFAULT_FAQ

@@ -17,13 +17,13 @@ from typing import Any
 
 from django.utils import timezone
 
-from imsclinic.charting.demo import demo_assessment
 from imsclinic.charting.models import Assessment, Muscle, NeedlingRow, NeedlingSession, NoteStatus
 from imsclinic.clinic.models import Location, NeedleLot, Service
+from imsclinic.demo.charting import demo_assessment
+from imsclinic.demo.scheduling import days_back_from, demo_attended, demo_book_near
 from imsclinic.outcomes import scoring
 from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource, Timing
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling.demo import days_back_from, demo_attended, demo_book_near
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 
 FOLLOW_UP = "ims-follow-up"
