@@ -137,7 +137,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "imsclinic.core.context_processors.clinic",
+                "imsclinic.clinic.context_processors.clinic",
                 "imsclinic.followup.context_processors.followup_alerts",
             ],
         },

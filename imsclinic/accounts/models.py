@@ -11,17 +11,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from imsclinic.core.roles import STAFF_ROLES, Role
 from imsclinic.core.validators import validate_single_line
-
-
-class Role(models.TextChoices):
-    PATIENT = "patient", _("Patient")
-    FRONT_DESK = "front_desk", _("Front desk")
-    PRACTITIONER = "practitioner", _("Practitioner")
-    OWNER = "owner", _("Owner")
-
-
-STAFF_ROLES = frozenset({Role.FRONT_DESK, Role.PRACTITIONER, Role.OWNER})
 
 
 class UserManager(BaseUserManager["User"]):

@@ -160,7 +160,11 @@ def _fsync_directory(folder: Path) -> None:
 
 
 def _email_owners(checkpoint: Checkpoint, path: Path) -> int:
-    from imsclinic.accounts.models import Role, User
+    from django.contrib.auth import get_user_model
+
+    from imsclinic.core.roles import Role
+
+    User = get_user_model()
 
     owners = (
         User.objects.filter(role=Role.OWNER, is_active=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from imsclinic.accounts.models import STAFF_ROLES, User
 from imsclinic.core.models import Action, Outcome
+from imsclinic.core.roles import STAFF_ROLES
 
 
 class DateInput(forms.DateInput):
@@ -30,7 +31,7 @@ class AuditFilterForm(forms.Form):
     user = StaffChoiceField(
         label=_("Staff member"),
         # Former staff stay in the list: their past access is what an audit asks about.
-        queryset=User.objects.filter(role__in=STAFF_ROLES).order_by("email"),
+        queryset=get_user_model().objects.filter(role__in=STAFF_ROLES).order_by("email"),
         required=False,
         empty_label=_("Anyone"),
     )

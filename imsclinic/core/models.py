@@ -17,6 +17,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils.translation import gettext_lazy as _
 
+from imsclinic.core.roles import Role
+
 GENESIS_HASH = "0" * 64
 
 
@@ -250,8 +252,6 @@ class AuditEvent(models.Model):
     @property
     def role_label(self) -> str:
         """Return the role the person had at the time, in words."""
-        from imsclinic.accounts.models import Role
-
         if self.role == "anonymous":
             return str(_("Not signed in"))
         labels = {value: str(label) for value, label in Role.choices}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import rules
 
-from imsclinic.accounts.models import STAFF_ROLES, Role
+from imsclinic.core.roles import STAFF_ROLES, Role
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet

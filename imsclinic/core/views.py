@@ -20,7 +20,6 @@ from imsclinic.core.audit import audit_record
 from imsclinic.core.forms import AuditFilterForm
 from imsclinic.core.models import Action, AuditEvent
 from imsclinic.core.selectors import audit_events_for_form
-from imsclinic.patients.models import Patient
 
 PAGE_SIZE = 50
 CSV_HEADER = (
@@ -47,7 +46,9 @@ def _require_owner(request: HttpRequest, action: Action) -> None:
 
 def _filter_context(form: AuditFilterForm) -> dict[str, Any]:
     chosen_id = form.cleaned_data.get("patient") if form.is_valid() else None
-    chosen = Patient.objects.filter(pk=chosen_id).first() if chosen_id else None
+    # The patient model is the one audit rows point at; core does not import the patients app.
+    patients = AuditEvent._meta.get_field("patient").related_model._default_manager
+    chosen = patients.filter(pk=chosen_id).first() if chosen_id else None
     return {"form": form, "patient_id": chosen_id, "chosen_patient": chosen}
 
 
