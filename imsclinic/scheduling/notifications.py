@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from email.message import MIMEPart
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -35,6 +36,7 @@ from imsclinic.clinic.models import Clinic
 from imsclinic.core.queueing import queue_with_change
 from imsclinic.scheduling.ics import Method, appointment_ics, portal_url
 from imsclinic.scheduling.models import Appointment, NoticeKind
+from imsclinic.scheduling.signals import reminder_composing
 
 logger = logging.getLogger(__name__)
 
@@ -161,15 +163,13 @@ def _calendar_part(content: bytes, *, method: Method, filename: str) -> MIMEPart
     return part
 
 
-def _measures_url(appointment: Appointment) -> str:
-    """Return the portal's questionnaire page when something is due before this visit."""
-    from django.urls import reverse
-
-    from imsclinic.outcomes.selectors import due_measures
-
-    if not due_measures(appointment):
-        return ""
-    return settings.SITE_URL + reverse("portal_measures")
+def _reminder_extras(appointment: Appointment) -> dict[str, Any]:
+    """Return what the areas above scheduling add to a reminder (`signals.reminder_composing`)."""
+    extras: dict[str, Any] = {"measures_url": ""}
+    for _receiver, answer in reminder_composing.send(sender=Appointment, appointment=appointment):
+        if isinstance(answer, dict):
+            extras.update(answer)
+    return extras
 
 
 def send_notice_email(*, appointment: Appointment, kind: NoticeKind) -> bool:
@@ -184,7 +184,7 @@ def send_notice_email(*, appointment: Appointment, kind: NoticeKind) -> bool:
         when = local_time_label(appointment.start, zone)
         previous = appointment.rescheduled_from if kind == NoticeKind.CHANGE else None
         patient = appointment.patient
-        context = {
+        context: dict[str, Any] = {
             "kind": str(kind),
             "headline": _headline(kind),
             "name": patient.preferred_name or patient.given_name,
@@ -201,8 +201,10 @@ def send_notice_email(*, appointment: Appointment, kind: NoticeKind) -> bool:
             "portal_url": portal_url(),
             "late_hours": clinic.late_cancellation_hours,
             "cancelled": kind == NoticeKind.CANCELLATION,
-            "measures_url": _measures_url(appointment) if kind == NoticeKind.REMINDER else "",
+            "measures_url": "",
         }
+        if kind == NoticeKind.REMINDER:
+            context.update(_reminder_extras(appointment))
         message = EmailMultiAlternatives(
             subject=_subject(kind, appointment, when),
             body=render_to_string("scheduling/email/notice.txt", context),
