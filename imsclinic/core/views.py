@@ -18,6 +18,7 @@ from django.utils import timezone
 from imsclinic.core.access import refuse
 from imsclinic.core.audit import audit_record
 from imsclinic.core.forms import AuditFilterForm
+from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import Action, AuditEvent
 from imsclinic.core.selectors import audit_events_for_form
 
@@ -53,7 +54,7 @@ def _filter_context(form: AuditFilterForm) -> dict[str, Any]:
 
 
 @login_required
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: SignedInRequest) -> HttpResponse:
     _require_owner(request, Action.VIEW)
     form = AuditFilterForm(request.GET)
     context = _filter_context(form)
@@ -65,7 +66,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     )
     events = list(page.object_list)  # read before this look is itself written down
     audit_record(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         action=Action.VIEW,
         object_type="audit_log",
         patient_id=context["patient_id"],
@@ -117,14 +118,14 @@ def _csv_lines(events: QuerySet[AuditEvent]) -> Iterator[str]:
 
 
 @login_required
-def audit_log_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+def audit_log_csv(request: SignedInRequest) -> HttpResponse | StreamingHttpResponse:
     _require_owner(request, Action.EXPORT)
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         context = {**_filter_context(form), "page": None}
         return render(request, "core/audit_log.html", context, status=400)
     audit_record(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         action=Action.EXPORT,
         object_type="audit_log",
         patient_id=form.cleaned_data.get("patient"),
