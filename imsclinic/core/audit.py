@@ -201,7 +201,9 @@ def seal_pending(*, batch_size: int = SEAL_BATCH) -> int:
 
 
 def _seal_batch(limit: int) -> int:
-    with transaction.atomic():
+    # Durable: a batch sealed inside someone else's transaction could pass over rows that
+    # commit after it, and the advisory lock would outlive the batch.
+    with transaction.atomic(durable=True):
         postgres = connection.vendor == "postgresql"
         if postgres:
             # One sealer at a time; a second waits here, then carries on from the first's end.

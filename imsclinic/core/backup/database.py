@@ -108,7 +108,7 @@ def dump(into: Path) -> tuple[Path, Facts]:
 
 def _dump_postgresql(path: Path) -> Facts:
     pg_dump = _tool("pg_dump")
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(durable=True), connection.cursor() as cursor:
         # The first statement of the transaction: every read below, and pg_dump, see one instant.
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         cursor.execute("SELECT pg_export_snapshot()")
