@@ -16,7 +16,7 @@ from imsclinic.accounts.models import User
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
 from imsclinic.core.access import own_patient
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action, clean_text
+from imsclinic.core.models import Action, ObjectType, clean_text
 from imsclinic.outcomes import scoring
 from imsclinic.outcomes.errors import OutcomeDuplicate, OutcomeRefused
 from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource, Timing
@@ -121,7 +121,11 @@ def _patient(request: HttpRequest, user: User, patient_id: int, *, perm: str) ->
         return own
     try:
         return patient_for_user(
-            request, user=user, patient_id=patient_id, perm=perm, asked_for="outcome_results"
+            request,
+            user=user,
+            patient_id=patient_id,
+            perm=perm,
+            asked_for=ObjectType.OUTCOME_RESULTS,
         )
     except PermissionDenied as error:
         raise HttpError(
@@ -232,7 +236,7 @@ def get_outcomes(
     audit_record(
         actor=user,
         action=Action.VIEW,
-        object_type="outcome_results",
+        object_type=ObjectType.OUTCOME_RESULTS,
         object_id=patient.pk,
         patient=patient,
         request=request,

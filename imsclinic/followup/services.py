@@ -27,7 +27,7 @@ from imsclinic.clinic.models import Clinic
 from imsclinic.clinic.selectors import clinic_date_text
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.core.queueing import queue_with_change
 from imsclinic.followup.errors import CheckInRefused
 from imsclinic.followup.models import SKIP_LATE, CheckIn, CheckInStatus, RedFlagAlert
@@ -93,7 +93,7 @@ def checkin_schedule(
     audit_record(
         actor=actor if actor is not None else session.signed_by,
         action=Action.CREATE,
-        object_type="followup_checkin",
+        object_type=ObjectType.FOLLOWUP_CHECKIN,
         object_id=checkin.pk,
         patient_id=session.patient_id,
         request=request,
@@ -209,7 +209,7 @@ def checkin_answer(
 
     now = now or timezone.now()
     _validate(answers)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = (
             CheckIn.objects.select_for_update(of=("self",), no_key=True)
             .select_related("session__appointment", "patient")
@@ -235,7 +235,7 @@ def checkin_answer(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="followup_checkin",
+            object_type=ObjectType.FOLLOWUP_CHECKIN,
             object_id=locked.pk,
             patient_id=locked.patient_id,
             request=request,
@@ -264,7 +264,7 @@ def checkin_answer(
             audit_record(
                 actor=actor,
                 action=Action.CREATE,
-                object_type="followup_alert",
+                object_type=ObjectType.FOLLOWUP_ALERT,
                 object_id=alert.pk,
                 patient_id=locked.patient_id,
                 request=request,
@@ -295,14 +295,14 @@ def alert_acknowledge(
             request,
             actor=actor,
             action=Action.UPDATE,
-            object_type="followup_alert",
+            object_type=ObjectType.FOLLOWUP_ALERT,
             object_id=alert.pk,
             patient_id=alert.patient_id,
         )
         raise PermissionDenied(
             _("Only the owner and practitioners on the patient's care team acknowledge alerts.")
         )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = RedFlagAlert.objects.select_for_update(no_key=True).get(pk=alert.pk)
         if locked.acknowledged_at is not None:
             raise CheckInRefused(_("This alert was already acknowledged."))
@@ -312,7 +312,7 @@ def alert_acknowledge(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="followup_alert",
+            object_type=ObjectType.FOLLOWUP_ALERT,
             object_id=locked.pk,
             patient_id=locked.patient_id,
             request=request,
@@ -334,12 +334,12 @@ def checkin_phoned(
             request,
             actor=actor,
             action=Action.UPDATE,
-            object_type="followup_checkin",
+            object_type=ObjectType.FOLLOWUP_CHECKIN,
             object_id=checkin.pk,
             patient_id=checkin.patient_id,
         )
         raise PermissionDenied(_("Only clinic staff note calls."))
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = CheckIn.objects.select_for_update(no_key=True).get(pk=checkin.pk)
         if locked.phoned_at is None:
             locked.phoned_at = now or timezone.now()
@@ -348,7 +348,7 @@ def checkin_phoned(
             audit_record(
                 actor=actor,
                 action=Action.UPDATE,
-                object_type="followup_checkin",
+                object_type=ObjectType.FOLLOWUP_CHECKIN,
                 object_id=locked.pk,
                 patient_id=locked.patient_id,
                 request=request,

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action, clean_text
+from imsclinic.core.models import Action, ObjectType, clean_text
 from imsclinic.outcomes import scoring
 from imsclinic.outcomes.errors import OutcomeDuplicate, OutcomeRefused
 from imsclinic.outcomes.instruments import definition
@@ -215,7 +215,7 @@ def result_record(
         record_refusal(
             actor=actor,
             action=Action.CREATE,
-            object_type="outcome_result",
+            object_type=ObjectType.OUTCOME_RESULT,
             patient=patient,
             request=request,
         )
@@ -280,13 +280,48 @@ def result_record(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="outcome_result",
+            object_type=ObjectType.OUTCOME_RESULT,
             object_id=stored.pk,
             patient=patient,
             request=request,
             detail={"instrument": instrument, "source": source, "timing": timing},
         )
     return stored
+
+
+def result_record_naming_activities(
+    *,
+    patient: Patient,
+    instrument: str,
+    answers: Any,
+    activities: Sequence[str],
+    actor: Any,
+    source: str,
+    taken_at: dt.datetime | None = None,
+    appointment: Any = None,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> OutcomeResult:
+    """Keep the PSFS activities just named on the patient's plan and record their ratings.
+
+    Both or neither: a refused result leaves the plan as it was.
+    """
+    with transaction.atomic(durable=True):
+        plan_activities_set(
+            patient=patient, psfs_activities=activities, actor=actor, request=request, now=now
+        )
+        return result_record(
+            patient=patient,
+            instrument=instrument,
+            answers=answers,
+            labels=activities,
+            actor=actor,
+            source=source,
+            taken_at=taken_at,
+            appointment=appointment,
+            request=request,
+            now=now,
+        )
 
 
 def results_from_session(*, session: Any, actor: Any) -> None:
@@ -328,7 +363,7 @@ def results_from_session(*, session: Any, actor: Any) -> None:
             audit_record(
                 actor=actor,
                 action=Action.CREATE,
-                object_type="outcome_result",
+                object_type=ObjectType.OUTCOME_RESULT,
                 object_id=",".join(str(pk) for pk in created),
                 patient_id=session.patient_id,
                 detail={"instrument": "NPRS", "source": "session_note", "session": session.pk},
@@ -349,7 +384,7 @@ def result_void(
         record_refusal(
             actor=actor,
             action=Action.UPDATE,
-            object_type="outcome_result",
+            object_type=ObjectType.OUTCOME_RESULT,
             patient=patient,
             request=request,
         )
@@ -365,7 +400,7 @@ def result_void(
                 "reason": _("Keep the reason under %(max)d characters.") % {"max": VOID_REASON_MAX}
             }
         )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = OutcomeResult.objects.select_for_update(no_key=True).get(pk=result.pk)
         if locked.voided_at is not None:
             raise OutcomeRefused(_("This result was already struck out."))
@@ -373,7 +408,7 @@ def result_void(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="outcome_result",
+            object_type=ObjectType.OUTCOME_RESULT,
             object_id=locked.pk,
             patient=patient,
             request=request,
@@ -416,7 +451,7 @@ def plan_set(
         record_refusal(
             actor=actor,
             action=Action.CREATE,
-            object_type="measure_plan",
+            object_type=ObjectType.MEASURE_PLAN,
             patient=patient,
             request=request,
         )
@@ -445,7 +480,7 @@ def plan_set(
         errors["assessment"] = _("That assessment is not this patient's.")
     if errors:
         raise OutcomeRefused(errors=errors)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         plan = MeasurePlan.objects.create(
             patient=patient,
             assessment=assessment,
@@ -458,7 +493,7 @@ def plan_set(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="measure_plan",
+            object_type=ObjectType.MEASURE_PLAN,
             object_id=plan.pk,
             patient=patient,
             request=request,
@@ -487,7 +522,7 @@ def plan_activities_set(
         record_refusal(
             actor=actor,
             action=Action.CREATE,
-            object_type="measure_plan",
+            object_type=ObjectType.MEASURE_PLAN,
             patient=patient,
             request=request,
         )
@@ -526,7 +561,7 @@ def plan_activities_set(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="measure_plan",
+            object_type=ObjectType.MEASURE_PLAN,
             object_id=created.pk,
             patient=patient,
             request=request,
@@ -556,7 +591,7 @@ def instrument_text_load(
             request,
             actor=actor,
             action=Action.CREATE,
-            object_type="instrument_text",
+            object_type=ObjectType.INSTRUMENT_TEXT,
         )
         raise PermissionDenied(_("Only the owner loads questionnaire wording."))
     if not isinstance(data, dict):
@@ -566,7 +601,7 @@ def instrument_text_load(
         raise WordingInvalid(f"Unknown instrument {code!r}.")
     items = check_wording(code, data)
     licence = str(data.get("licence") or "").strip()[:300]
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         text = InstrumentText.objects.create(
             instrument=code,
             version=str(data["version"]),
@@ -578,7 +613,7 @@ def instrument_text_load(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="instrument_text",
+            object_type=ObjectType.INSTRUMENT_TEXT,
             object_id=text.pk,
             request=request,
             detail={"instrument": code, "version": text.version, "items": len(items)},
