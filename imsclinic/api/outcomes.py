@@ -21,8 +21,7 @@ from imsclinic.outcomes import scoring
 from imsclinic.outcomes.errors import OutcomeDuplicate, OutcomeRefused
 from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource, Timing
 from imsclinic.outcomes.progress import SignedSession, number_result
-from imsclinic.outcomes.selectors import current_plan, results_for
-from imsclinic.outcomes.selectors_progress import paper_day_start, signed_sessions
+from imsclinic.outcomes.selectors import current_plan, paper_day_start, results_for, signed_sessions
 from imsclinic.outcomes.services import result_record
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 
 from imsclinic.accounts.models import User
 from imsclinic.core.models import AuditEvent
-from imsclinic.outcomes.forms import SKIP, MeasureForm
+from imsclinic.outcomes.forms.measures import SKIP, MeasureForm
 from imsclinic.outcomes.instruments import (
     CODES,
     FREE_TO_REPRODUCE,

@@ -32,7 +32,7 @@ from imsclinic.outcomes.progress import (
     subject,
     summary,
 )
-from imsclinic.outcomes.selectors_progress import Progress, StruckOut, course_progress
+from imsclinic.outcomes.selectors import Progress, StruckOut, course_progress
 from imsclinic.outcomes.services import result_void
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user

@@ -23,7 +23,7 @@ from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import ObjectType
 from imsclinic.outcomes import services
 from imsclinic.outcomes.errors import OutcomeDuplicate, OutcomeRefused
-from imsclinic.outcomes.forms import (
+from imsclinic.outcomes.forms.measures import (
     MeasureForm,
     PaperDetailsForm,
     activity_field_name,

@@ -18,7 +18,7 @@ from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import ObjectType
 from imsclinic.core.params import id_param
 from imsclinic.outcomes.errors import OutcomeRefused
-from imsclinic.outcomes.forms_plan import ACTIVITY_FIELDS, MeasurePlanForm
+from imsclinic.outcomes.forms.plan import ACTIVITY_FIELDS, MeasurePlanForm
 from imsclinic.outcomes.models import MeasurePlan
 from imsclinic.outcomes.selectors import current_plan
 from imsclinic.outcomes.services import plan_set

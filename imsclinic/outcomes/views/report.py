@@ -15,7 +15,7 @@ from imsclinic.core.models import ObjectType
 from imsclinic.followup.selectors import answer_hours, followup_stats
 from imsclinic.outcomes.progress import points_text
 from imsclinic.outcomes.report import MILESTONES, followup_rates, mcid_table
-from imsclinic.outcomes.selectors_progress import clinic_courses
+from imsclinic.outcomes.selectors import clinic_courses
 from imsclinic.safety import ae_rates
 from imsclinic.safety.forms import ReportPeriodForm
 from imsclinic.safety.models import AdverseEventType, Severity
