@@ -35,7 +35,6 @@ from imsclinic.followup.selectors import answer_hours
 from imsclinic.safety.models import AdverseEventType
 
 DEFAULT_CHECKIN_HOURS = 24
-TEXT_MAX = 2000
 
 
 def checkin_hours() -> int:
@@ -150,19 +149,6 @@ RED_FLAG_TYPES = (
 )
 
 
-def _validate(answers: CheckInAnswers) -> None:
-    if answers.soreness is None or not 0 <= answers.soreness <= 10:
-        raise CheckInRefused(_("Choose a number from 0 to 10."), field="soreness")
-    for name, _type in RED_FLAG_TYPES:
-        if getattr(answers, name) is None:
-            raise CheckInRefused(_("Answer yes or no."), field=name)
-    for name in ("other_symptoms", "notes"):
-        if len(getattr(answers, name)) > TEXT_MAX:
-            raise CheckInRefused(
-                _("Keep this under %(max)d characters.") % {"max": TEXT_MAX}, field=name
-            )
-
-
 def _yes_no(value: bool | None) -> str:
     if value is None:
         return _("not answered")
@@ -208,7 +194,6 @@ def checkin_answer(
     from imsclinic.safety.services import adverse_event_draft_open
 
     now = now or timezone.now()
-    _validate(answers)
     with transaction.atomic(durable=True):
         locked = (
             CheckIn.objects.select_for_update(of=("self",), no_key=True)

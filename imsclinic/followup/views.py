@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from imsclinic.clinic.selectors import clinic_date_text, clinic_zone
 from imsclinic.core.access import record_refusal, refuse, require_perm
 from imsclinic.core.audit import audit_record_per_patient, audit_view
-from imsclinic.core.form_errors import error_summary, refusal_to_form
+from imsclinic.core.form_errors import error_summary
 from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import Action, ObjectType
 from imsclinic.core.permissions import is_owner, is_practitioner
@@ -79,11 +79,9 @@ def checkin_answer_view(request: HttpRequest, token: str) -> HttpResponse:
         try:
             checkin_answer(checkin=checkin, answers=form.answers(), request=request)
         except CheckInRefused as refusal:
-            if refusal.field:
-                refusal_to_form(form, refusal)
-            else:
-                messages.info(request, str(refusal))
-                return redirect("checkin_answer", token=token)
+            # Answered or closed meanwhile: the link now says so.
+            messages.info(request, str(refusal))
+            return redirect("checkin_answer", token=token)
         else:
             request.session[_just_answered_key(checkin.pk)] = True
             return redirect("checkin_answer", token=token)

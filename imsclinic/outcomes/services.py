@@ -18,12 +18,17 @@ from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, ObjectType, clean_text
 from imsclinic.outcomes import scoring
-from imsclinic.outcomes.errors import OutcomeDuplicate, OutcomeRefused
+from imsclinic.outcomes.errors import OutcomeDuplicate, OutcomeRefused, WordingInvalid
 from imsclinic.outcomes.instruments import definition
 from imsclinic.outcomes.models import (
+    EVERY_VISITS_MAX,
+    LICENCE_MAX_LENGTH,
+    NOT_SCORED_REASON_MAX_LENGTH,
+    PSFS_ACTIVITY_MAX_LENGTH,
     PSFS_MAX_ACTIVITIES,
     PSFS_MIN_ACTIVITIES,
     REGION_INSTRUMENTS,
+    VOID_REASON_MAX_LENGTH,
     MeasurePlan,
     OutcomeResult,
     ResultSource,
@@ -33,9 +38,6 @@ from imsclinic.patients.models import Patient
 
 # A clock a few minutes fast on a tablet should not refuse "just now".
 FUTURE_SLACK = dt.timedelta(minutes=10)
-ACTIVITY_MAX = 120
-VOID_REASON_MAX = 240
-EVERY_VISITS_MAX = 20
 
 
 def _answers_errors(inst: scoring.Instrument, answers: Any) -> dict[str, str]:
@@ -80,7 +82,7 @@ def _clean_labels(
 
         plan = current_plan(patient)
         labels = list(plan.psfs_activities) if plan is not None else []
-    cleaned = [clean_text(str(label)).strip()[:ACTIVITY_MAX] for label in labels]
+    cleaned = [clean_text(str(label)).strip()[:PSFS_ACTIVITY_MAX_LENGTH] for label in labels]
     if len(cleaned) != len(answers) or not all(cleaned):
         raise OutcomeRefused(
             errors={"labels": _("Name each activity rated, in the order of the ratings.")}
@@ -268,7 +270,7 @@ def result_record(
             answers=list(answers),
             labels=cleaned_labels,
             score=value,
-            not_scored_reason=(result.reason or "")[:200],
+            not_scored_reason=(result.reason or "")[:NOT_SCORED_REASON_MAX_LENGTH],
             answered=result.answered,
             timing=timing,
             appointment=appointment,
@@ -394,10 +396,11 @@ def result_void(
     reason = (reason or "").strip()
     if not reason:
         raise OutcomeRefused(errors={"reason": _("Say why the result is struck out.")})
-    if len(reason) > VOID_REASON_MAX:
+    if len(reason) > VOID_REASON_MAX_LENGTH:
         raise OutcomeRefused(
             errors={
-                "reason": _("Keep the reason under %(max)d characters.") % {"max": VOID_REASON_MAX}
+                "reason": _("Keep the reason under %(max)d characters.")
+                % {"max": VOID_REASON_MAX_LENGTH}
             }
         )
     with transaction.atomic(durable=True):
@@ -427,9 +430,9 @@ def _clean_activities(psfs_activities: Sequence[str] | None, errors: dict[str, s
             "low": PSFS_MIN_ACTIVITIES,
             "high": PSFS_MAX_ACTIVITIES,
         }
-    elif any(len(text) > ACTIVITY_MAX for text in activities):
+    elif any(len(text) > PSFS_ACTIVITY_MAX_LENGTH for text in activities):
         errors["psfs_activities"] = _("Keep each activity under %(max)d characters.") % {
-            "max": ACTIVITY_MAX
+            "max": PSFS_ACTIVITY_MAX_LENGTH
         }
     return activities
 
@@ -580,10 +583,10 @@ def instrument_text_load(
     """Store a clinic's licensed wording of one questionnaire once it fits the instrument.
 
     ``data`` is a parsed wording file (see docs/OUTCOMES.md); bad files raise
-    ``instruments.WordingInvalid``. ``actor`` is None when an operator runs the command
+    ``errors.WordingInvalid``. ``actor`` is None when an operator runs the command
     without naming themselves; a named actor must be allowed to configure the clinic.
     """
-    from imsclinic.outcomes.instruments import WordingInvalid, check_wording
+    from imsclinic.outcomes.instruments import check_wording
     from imsclinic.outcomes.models import InstrumentText
 
     if actor is not None and not actor.has_perm("clinic.configure"):
@@ -600,7 +603,7 @@ def instrument_text_load(
     if code not in scoring.INSTRUMENTS:
         raise WordingInvalid(f"Unknown instrument {code!r}.")
     items = check_wording(code, data)
-    licence = str(data.get("licence") or "").strip()[:300]
+    licence = str(data.get("licence") or "").strip()[:LICENCE_MAX_LENGTH]
     with transaction.atomic(durable=True):
         text = InstrumentText.objects.create(
             instrument=code,
