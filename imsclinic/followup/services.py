@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -33,6 +33,9 @@ from imsclinic.followup.errors import CheckInRefused
 from imsclinic.followup.models import SKIP_LATE, CheckIn, CheckInStatus, RedFlagAlert
 from imsclinic.followup.selectors import answer_hours
 from imsclinic.safety.models import AdverseEventType
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 DEFAULT_CHECKIN_HOURS = 24
 
@@ -62,7 +65,7 @@ def new_checkin(session: NeedlingSession, **fields: Any) -> CheckIn:
 def checkin_schedule(
     *,
     session: NeedlingSession,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> CheckIn | None:
@@ -186,7 +189,7 @@ def checkin_answer(
     *,
     checkin: CheckIn,
     answers: CheckInAnswers,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> CheckIn:
@@ -270,7 +273,7 @@ def checkin_answer(
 def alert_acknowledge(
     *,
     alert: RedFlagAlert,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> RedFlagAlert:
@@ -309,7 +312,7 @@ def alert_acknowledge(
 def checkin_phoned(
     *,
     checkin: CheckIn,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> CheckIn:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
@@ -148,7 +149,7 @@ def signed_sessions(patient_ids: list[int] | None) -> dict[int, list[SignedSessi
 def _point(
     instrument: str,
     taken_at: dt.datetime,
-    score: object,
+    score: Decimal | None,
     session_id: int | None,
     appointment_id: int | None,
     visit_start: dt.datetime | None,
@@ -172,7 +173,7 @@ def _point(
     return ResultPoint(
         instrument=instrument,
         taken_at=taken_at,
-        score=None if score is None else float(score),  # type: ignore[arg-type]
+        score=None if score is None else float(score),
         sessions_done=numbering.sessions_done,
         timing=timing,
         answers=list(answers or []),

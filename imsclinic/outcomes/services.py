@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -35,6 +35,11 @@ from imsclinic.outcomes.models import (
     Timing,
 )
 from imsclinic.patients.models import Patient
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
+    from imsclinic.charting.models import Assessment, NeedlingSession
+    from imsclinic.scheduling.models import Appointment
 
 # A clock a few minutes fast on a tablet should not refuse "just now".
 FUTURE_SLACK = dt.timedelta(minutes=10)
@@ -132,8 +137,8 @@ def duplicate_message(earlier: OutcomeResult) -> str:
     found = {
         "name": definition(earlier.instrument).name,
         "date": formats.date_format(earlier.taken_at.astimezone(clinic_zone()), "j M Y"),
-        "source": earlier.get_source_display(),  # type: ignore[attr-defined]
-        "timing": earlier.get_timing_display().lower(),  # type: ignore[attr-defined]
+        "source": earlier.get_source_display(),
+        "timing": earlier.get_timing_display().lower(),
     }
     if earlier.appointment_id is None:
         return (
@@ -169,7 +174,7 @@ def standing_duplicate(
     source: str,
     taken_at: dt.datetime,
     timing: str = "",
-    appointment: Any = None,
+    appointment: Appointment | None = None,
 ) -> OutcomeResult | None:
     """Return the standing result a new one would repeat, or None.
 
@@ -201,12 +206,12 @@ def result_record(
     patient: Patient,
     instrument: str,
     answers: Any,
-    actor: Any,
+    actor: User | None,
     source: str,
     taken_at: dt.datetime | None = None,
     timing: str = "",
-    appointment: Any = None,
-    session: Any = None,
+    appointment: Appointment | None = None,
+    session: NeedlingSession | None = None,
     labels: Sequence[str] | None = None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
@@ -297,10 +302,10 @@ def result_record_naming_activities(
     instrument: str,
     answers: Any,
     activities: Sequence[str],
-    actor: Any,
+    actor: User | None,
     source: str,
     taken_at: dt.datetime | None = None,
-    appointment: Any = None,
+    appointment: Appointment | None = None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> OutcomeResult:
@@ -326,7 +331,7 @@ def result_record_naming_activities(
         )
 
 
-def results_from_session(*, session: Any, actor: Any) -> None:
+def results_from_session(*, session: NeedlingSession, actor: User) -> None:
     """Store the signed note's pain before and after as NPRS results (once per session)."""
     from imsclinic.scheduling.models import Appointment
 
@@ -376,7 +381,7 @@ def result_void(
     *,
     result: OutcomeResult,
     reason: str,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> OutcomeResult:
@@ -443,8 +448,8 @@ def plan_set(
     region_instrument: str,
     psfs_activities: Sequence[str],
     every_visits: int | None,
-    actor: Any,
-    assessment: Any = None,
+    actor: User | None,
+    assessment: Assessment | None = None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> MeasurePlan:
@@ -513,7 +518,7 @@ def plan_activities_set(
     *,
     patient: Patient,
     psfs_activities: Sequence[str],
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> MeasurePlan:
@@ -576,7 +581,7 @@ def plan_activities_set(
 def instrument_text_load(
     *,
     data: Any,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> Any:
