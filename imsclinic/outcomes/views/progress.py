@@ -22,7 +22,7 @@ from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import ObjectType
 from imsclinic.outcomes.errors import OutcomeRefused
 from imsclinic.outcomes.instruments import definition
-from imsclinic.outcomes.models import OutcomeResult
+from imsclinic.outcomes.models import VOID_REASON_MAX_LENGTH, OutcomeResult
 from imsclinic.outcomes.progress import (
     Series,
     SeriesPoint,
@@ -231,6 +231,7 @@ def progress_context(progress: Progress, *, can_strike_out: bool = False) -> dic
         "sessions": progress.sessions,
         "progress_data": data,
         "can_strike_out": can_strike_out,
+        "reason_max_length": VOID_REASON_MAX_LENGTH,
         "struck": _struck_view(progress.struck, zone) if can_strike_out else [],
     }
 
