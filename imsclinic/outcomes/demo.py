@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.utils import timezone
 
@@ -25,9 +25,6 @@ from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource, 
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.demo import days_back_from, demo_attended, demo_book_near
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
-
-if TYPE_CHECKING:
-    from imsclinic.accounts.models import User
 
 FOLLOW_UP = "ims-follow-up"
 ASSESSMENT = "ims-initial-assessment"
@@ -98,7 +95,7 @@ def stored_result(
     patient: Patient,
     instrument: str,
     answers: list[int | None],
-    actor: User,
+    actor: Any,
     source: str,
     taken_at: dt.datetime,
     appointment: Appointment | None = None,
@@ -131,7 +128,7 @@ def stored_result(
     )
 
 
-def session_results(session: NeedlingSession, actor: User) -> int:
+def session_results(session: NeedlingSession, actor: Any) -> int:
     """Store a signed note's pain before and after as NPRS results, once; return how many."""
     have = set(
         OutcomeResult.objects.filter(session=session, instrument="NPRS").values_list(
@@ -319,7 +316,7 @@ def seed_demo_progress(*, patient: Patient | None, physio: Any, desk: Any) -> di
     if not MeasurePlan.objects.filter(patient=patient).exists():
         MeasurePlan.objects.create(
             patient=patient,
-            assessment=patient.assessments.order_by("created_at").first(),
+            assessment=patient.assessments.order_by("created_at").first(),  # type: ignore[attr-defined]
             region_instrument="NDI",
             psfs_activities=DEMO_ACTIVITIES,
             every_visits=3,
@@ -363,11 +360,12 @@ def seed_other_courses(*, patients: list[Patient], physio: Any, desk: Any) -> di
     team = [
         p
         for p in patients
-        if p.care_team.filter(pk=physio.practitioner.pk).exists() and p.user_id is None
+        if p.care_team.filter(pk=physio.practitioner.pk).exists()  # type: ignore[attr-defined]
+        and p.user_id is None
     ]
     today = timezone.now().astimezone(location.zone).date()
     for patient, course in zip(team, OTHER_COURSES, strict=False):
-        if patient.needling_sessions.exists() or course.muscle not in muscles:
+        if patient.needling_sessions.exists() or course.muscle not in muscles:  # type: ignore[attr-defined]
             continue
         count = len(course.nprs)
         sessions: dict[int, NeedlingSession] = {}
