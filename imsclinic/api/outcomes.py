@@ -16,13 +16,20 @@ from imsclinic.accounts.models import User
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
 from imsclinic.core.access import own_patient
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action, clean_text
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.outcomes import scoring
 from imsclinic.outcomes.errors import OutcomeDuplicate, OutcomeRefused
-from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource, Timing
+from imsclinic.outcomes.models import (
+    INSTRUMENT_MAX_LENGTH,
+    PSFS_MAX_ACTIVITIES,
+    TIMING_MAX_LENGTH,
+    MeasurePlan,
+    OutcomeResult,
+    ResultSource,
+    Timing,
+)
 from imsclinic.outcomes.progress import SignedSession, number_result
-from imsclinic.outcomes.selectors import current_plan, results_for
-from imsclinic.outcomes.selectors_progress import paper_day_start, signed_sessions
+from imsclinic.outcomes.selectors import current_plan, paper_day_start, results_for, signed_sessions
 from imsclinic.outcomes.services import result_record
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
@@ -32,7 +39,6 @@ router = Router(tags=["outcomes"])
 
 MAX_ID = 2**63 - 1
 MAX_ANSWERS = 40
-MAX_LABEL = 120
 
 
 class ResultOut(Schema):
@@ -94,7 +100,9 @@ class OutcomesOut(Schema):
 
 
 class ResultIn(Schema):
-    instrument: str = Field(max_length=12, description="NPRS, PSFS, ODI, NDI, QuickDASH or LEFS.")
+    instrument: str = Field(
+        max_length=INSTRUMENT_MAX_LENGTH, description="NPRS, PSFS, ODI, NDI, QuickDASH or LEFS."
+    )
     answers: list[StrictInt | None] = Field(
         max_length=MAX_ANSWERS, description="Item values in item order; null = left blank."
     )
@@ -102,10 +110,12 @@ class ResultIn(Schema):
         default=None, description="When answered, with its offset; default now."
     )
     appointment_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    timing: str = Field(default="", max_length=6, description='"before", "after" or "".')
+    timing: str = Field(
+        default="", max_length=TIMING_MAX_LENGTH, description='"before", "after" or "".'
+    )
     labels: list[str] | None = Field(
         default=None,
-        max_length=5,
+        max_length=PSFS_MAX_ACTIVITIES,
         description="PSFS: the activity of each rating; default the plan's activities.",
     )
 
@@ -121,7 +131,11 @@ def _patient(request: HttpRequest, user: User, patient_id: int, *, perm: str) ->
         return own
     try:
         return patient_for_user(
-            request, user=user, patient_id=patient_id, perm=perm, asked_for="outcome_results"
+            request,
+            user=user,
+            patient_id=patient_id,
+            perm=perm,
+            asked_for=ObjectType.OUTCOME_RESULTS,
         )
     except PermissionDenied as error:
         raise HttpError(
@@ -232,7 +246,7 @@ def get_outcomes(
     audit_record(
         actor=user,
         action=Action.VIEW,
-        object_type="outcome_results",
+        object_type=ObjectType.OUTCOME_RESULTS,
         object_id=patient.pk,
         patient=patient,
         request=request,
@@ -307,11 +321,6 @@ def post_outcome(
                     ]
                 },
             )
-    labels = (
-        [clean_text(label)[:MAX_LABEL] for label in payload.labels]
-        if payload.labels is not None
-        else None
-    )
     try:
         result = result_record(
             patient=patient,
@@ -320,7 +329,7 @@ def post_outcome(
             taken_at=payload.taken_at,
             timing=payload.timing,
             appointment=appointment,
-            labels=labels,
+            labels=payload.labels,
             source=ResultSource.API,
             actor=user,
             request=request,

@@ -7,7 +7,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from imsclinic.followup.services import TEXT_MAX, CheckInAnswers
+from imsclinic.followup.models import CHECKIN_TEXT_MAX_LENGTH
+from imsclinic.followup.services import CheckInAnswers
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 SORENESS_CHOICES = [(str(n), str(n)) for n in range(11)]
@@ -50,13 +51,13 @@ class CheckInForm(forms.Form):
     other_symptoms = forms.CharField(
         label=_("Anything else you have noticed (optional)"),
         required=False,
-        max_length=TEXT_MAX,
+        max_length=CHECKIN_TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     notes = forms.CharField(
         label=_("Anything you would like to tell your physiotherapist (optional)"),
         required=False,
-        max_length=TEXT_MAX,
+        max_length=CHECKIN_TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 

@@ -23,6 +23,9 @@ class CheckInStatus(models.TextChoices):
     SKIPPED = "skipped", _("Not sent")
 
 
+# The longest free text a patient may write in a check-in, in each box.
+CHECKIN_TEXT_MAX_LENGTH = 2000
+
 # Why a check-in was not sent (CheckIn.skip_reason). The first two put it on the call list.
 SKIP_NO_EMAIL = "no_email"
 SKIP_LATE = "late"  # the note was signed after the answer window had already closed
@@ -72,8 +75,10 @@ class CheckIn(models.Model):
 
     soreness = models.PositiveSmallIntegerField(_("soreness (0-10)"), null=True, blank=True)
     bruising = models.BooleanField(_("bruising"), null=True, blank=True)
-    other_symptoms = models.TextField(_("other symptoms"), blank=True)
-    notes = models.TextField(_("notes"), blank=True)
+    other_symptoms = models.TextField(
+        _("other symptoms"), max_length=CHECKIN_TEXT_MAX_LENGTH, blank=True
+    )
+    notes = models.TextField(_("notes"), max_length=CHECKIN_TEXT_MAX_LENGTH, blank=True)
 
     breathless_or_chest_pain = models.BooleanField(
         _("breathlessness or chest pain"), null=True, blank=True

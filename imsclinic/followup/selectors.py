@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import (
     BooleanField,
@@ -21,6 +21,9 @@ from imsclinic.clinic.models import Clinic
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.permissions import is_owner, is_practitioner, patients_visible_to
 from imsclinic.followup.models import CALL_SKIP_REASONS, CheckIn, CheckInStatus, RedFlagAlert
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 DEFAULT_ANSWER_HOURS = 48
 # A check-in still SCHEDULED this long after it was due did not go out: call instead.
@@ -80,7 +83,7 @@ def followup_stats(*, since: dt.date | None = None, until: dt.date | None = None
     return FollowupStats(**counts)
 
 
-def open_alerts_for(user: Any) -> QuerySet[RedFlagAlert]:
+def open_alerts_for(user: User) -> QuerySet[RedFlagAlert]:
     """Return the unacknowledged red flags this user is shown: owners all, practitioners theirs."""
     alerts = RedFlagAlert.objects.filter(acknowledged_at__isnull=True)
     if is_owner(user):
@@ -94,14 +97,16 @@ def open_alerts_for(user: Any) -> QuerySet[RedFlagAlert]:
     )
 
 
-def _for_user(checkins: QuerySet[CheckIn], user: Any) -> QuerySet[CheckIn]:
+def _for_user(checkins: QuerySet[CheckIn], user: User | None) -> QuerySet[CheckIn]:
     """Keep the check-ins of patients whose record this user may open (all: no user given)."""
     if user is None:
         return checkins
     return checkins.filter(patient_id__in=patients_visible_to(user).values("pk"))
 
 
-def unanswered_checkins(now: dt.datetime | None = None, *, user: Any = None) -> QuerySet[CheckIn]:
+def unanswered_checkins(
+    now: dt.datetime | None = None, *, user: User | None = None
+) -> QuerySet[CheckIn]:
     """Return the check-ins someone should phone about: not yet phoned first, oldest due first.
 
     Sent more than checkin_answer_hours ago and not answered; never sent because the patient
@@ -130,7 +135,7 @@ def unanswered_checkins(now: dt.datetime | None = None, *, user: Any = None) -> 
     )
 
 
-def recently_answered(user: Any, now: dt.datetime | None = None) -> QuerySet[CheckIn]:
+def recently_answered(user: User, now: dt.datetime | None = None) -> QuerySet[CheckIn]:
     """Return the check-ins answered in the last 7 days for this clinician's patients."""
     if not (is_owner(user) or is_practitioner(user)):
         return CheckIn.objects.none()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -27,15 +27,17 @@ from imsclinic.clinic.models import Clinic
 from imsclinic.clinic.selectors import clinic_date_text
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.core.queueing import queue_with_change
 from imsclinic.followup.errors import CheckInRefused
 from imsclinic.followup.models import SKIP_LATE, CheckIn, CheckInStatus, RedFlagAlert
 from imsclinic.followup.selectors import answer_hours
 from imsclinic.safety.models import AdverseEventType
 
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
+
 DEFAULT_CHECKIN_HOURS = 24
-TEXT_MAX = 2000
 
 
 def checkin_hours() -> int:
@@ -63,7 +65,7 @@ def new_checkin(session: NeedlingSession, **fields: Any) -> CheckIn:
 def checkin_schedule(
     *,
     session: NeedlingSession,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> CheckIn | None:
@@ -93,7 +95,7 @@ def checkin_schedule(
     audit_record(
         actor=actor if actor is not None else session.signed_by,
         action=Action.CREATE,
-        object_type="followup_checkin",
+        object_type=ObjectType.FOLLOWUP_CHECKIN,
         object_id=checkin.pk,
         patient_id=session.patient_id,
         request=request,
@@ -150,19 +152,6 @@ RED_FLAG_TYPES = (
 )
 
 
-def _validate(answers: CheckInAnswers) -> None:
-    if answers.soreness is None or not 0 <= answers.soreness <= 10:
-        raise CheckInRefused(_("Choose a number from 0 to 10."), field="soreness")
-    for name, _type in RED_FLAG_TYPES:
-        if getattr(answers, name) is None:
-            raise CheckInRefused(_("Answer yes or no."), field=name)
-    for name in ("other_symptoms", "notes"):
-        if len(getattr(answers, name)) > TEXT_MAX:
-            raise CheckInRefused(
-                _("Keep this under %(max)d characters.") % {"max": TEXT_MAX}, field=name
-            )
-
-
 def _yes_no(value: bool | None) -> str:
     if value is None:
         return _("not answered")
@@ -200,7 +189,7 @@ def checkin_answer(
     *,
     checkin: CheckIn,
     answers: CheckInAnswers,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> CheckIn:
@@ -208,8 +197,7 @@ def checkin_answer(
     from imsclinic.safety.services import adverse_event_draft_open
 
     now = now or timezone.now()
-    _validate(answers)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = (
             CheckIn.objects.select_for_update(of=("self",), no_key=True)
             .select_related("session__appointment", "patient")
@@ -235,7 +223,7 @@ def checkin_answer(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="followup_checkin",
+            object_type=ObjectType.FOLLOWUP_CHECKIN,
             object_id=locked.pk,
             patient_id=locked.patient_id,
             request=request,
@@ -264,7 +252,7 @@ def checkin_answer(
             audit_record(
                 actor=actor,
                 action=Action.CREATE,
-                object_type="followup_alert",
+                object_type=ObjectType.FOLLOWUP_ALERT,
                 object_id=alert.pk,
                 patient_id=locked.patient_id,
                 request=request,
@@ -285,7 +273,7 @@ def checkin_answer(
 def alert_acknowledge(
     *,
     alert: RedFlagAlert,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> RedFlagAlert:
@@ -295,14 +283,14 @@ def alert_acknowledge(
             request,
             actor=actor,
             action=Action.UPDATE,
-            object_type="followup_alert",
+            object_type=ObjectType.FOLLOWUP_ALERT,
             object_id=alert.pk,
             patient_id=alert.patient_id,
         )
         raise PermissionDenied(
             _("Only the owner and practitioners on the patient's care team acknowledge alerts.")
         )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = RedFlagAlert.objects.select_for_update(no_key=True).get(pk=alert.pk)
         if locked.acknowledged_at is not None:
             raise CheckInRefused(_("This alert was already acknowledged."))
@@ -312,7 +300,7 @@ def alert_acknowledge(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="followup_alert",
+            object_type=ObjectType.FOLLOWUP_ALERT,
             object_id=locked.pk,
             patient_id=locked.patient_id,
             request=request,
@@ -324,7 +312,7 @@ def alert_acknowledge(
 def checkin_phoned(
     *,
     checkin: CheckIn,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> CheckIn:
@@ -334,12 +322,12 @@ def checkin_phoned(
             request,
             actor=actor,
             action=Action.UPDATE,
-            object_type="followup_checkin",
+            object_type=ObjectType.FOLLOWUP_CHECKIN,
             object_id=checkin.pk,
             patient_id=checkin.patient_id,
         )
         raise PermissionDenied(_("Only clinic staff note calls."))
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = CheckIn.objects.select_for_update(no_key=True).get(pk=checkin.pk)
         if locked.phoned_at is None:
             locked.phoned_at = now or timezone.now()
@@ -348,7 +336,7 @@ def checkin_phoned(
             audit_record(
                 actor=actor,
                 action=Action.UPDATE,
-                object_type="followup_checkin",
+                object_type=ObjectType.FOLLOWUP_CHECKIN,
                 object_id=locked.pk,
                 patient_id=locked.patient_id,
                 request=request,

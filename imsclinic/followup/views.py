@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -14,9 +12,10 @@ from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.selectors import clinic_date_text, clinic_zone
 from imsclinic.core.access import record_refusal, refuse, require_perm
-from imsclinic.core.audit import audit_record
-from imsclinic.core.form_errors import error_summary, refusal_to_form
-from imsclinic.core.models import Action
+from imsclinic.core.audit import audit_record_per_patient, audit_view
+from imsclinic.core.form_errors import error_summary
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.core.permissions import is_owner, is_practitioner
 from imsclinic.followup.errors import CheckInRefused
 from imsclinic.followup.forms import CheckInForm
@@ -50,7 +49,9 @@ def checkin_answer_view(request: HttpRequest, token: str) -> HttpResponse:
         # A link that does not open (expired, mistyped or forged) is a refused look, on record.
         expired = found is TokenProblem.EXPIRED
         record_refusal(
-            request, object_type="checkin", reason="expired link" if expired else "invalid link"
+            request,
+            object_type=ObjectType.CHECKIN,
+            reason="expired link" if expired else "invalid link",
         )
         return _link_problem(request, 410 if expired else 404)
     checkin = (
@@ -59,7 +60,7 @@ def checkin_answer_view(request: HttpRequest, token: str) -> HttpResponse:
         .first()
     )
     if checkin is None:
-        record_refusal(request, object_type="checkin", object_id=found, reason="not open")
+        record_refusal(request, object_type=ObjectType.CHECKIN, object_id=found, reason="not open")
         return _link_problem(request, 404)
     day = clinic_date_text(checkin.session.appointment.start)
     if checkin.status == CheckInStatus.ANSWERED:
@@ -78,11 +79,9 @@ def checkin_answer_view(request: HttpRequest, token: str) -> HttpResponse:
         try:
             checkin_answer(checkin=checkin, answers=form.answers(), request=request)
         except CheckInRefused as refusal:
-            if refusal.field:
-                refusal_to_form(form, refusal)
-            else:
-                messages.info(request, str(refusal))
-                return redirect("checkin_answer", token=token)
+            # Answered or closed meanwhile: the link now says so.
+            messages.info(request, str(refusal))
+            return redirect("checkin_answer", token=token)
         else:
             request.session[_just_answered_key(checkin.pk)] = True
             return redirect("checkin_answer", token=token)
@@ -94,7 +93,7 @@ def checkin_answer_view(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def _alert_for(request: HttpRequest, alert_id: int, *, perm: str) -> RedFlagAlert:
+def _alert_for(request: SignedInRequest, alert_id: int, *, perm: str) -> RedFlagAlert:
     """Return the alert if the user may see its patient's clinical follow-up; else 404/403."""
     alert = (
         RedFlagAlert.objects.select_related(
@@ -109,32 +108,28 @@ def _alert_for(request: HttpRequest, alert_id: int, *, perm: str) -> RedFlagAler
     )
     if alert is None:
         raise refuse(
-            request, object_type="followup_alert", object_id=alert_id, reason="no such alert"
+            request,
+            object_type=ObjectType.FOLLOWUP_ALERT,
+            object_id=alert_id,
+            reason="no such alert",
         )
     patient_for_user(
         request,
         user=request.user,
         patient_id=alert.patient_id,
         perm=perm,
-        asked_for="followup_alert",
+        asked_for=ObjectType.FOLLOWUP_ALERT,
         asked_id=alert.pk,
     )
     return alert
 
 
 @login_required
-def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
+def alert_detail(request: SignedInRequest, alert_id: int) -> HttpResponse:
     """Show a red flag: the answers, the session, the draft; acknowledge it here."""
     alert = _alert_for(request, alert_id, perm="followup.view_alert")
-    user: Any = request.user
-    audit_record(
-        actor=user,
-        action=Action.VIEW,
-        object_type="followup_alert",
-        object_id=alert.pk,
-        patient_id=alert.patient_id,
-        request=request,
-    )
+    user = request.user
+    audit_view(request, ObjectType.FOLLOWUP_ALERT, patient=alert.patient, object_id=alert.pk)
     return render(
         request,
         "followup/alert_detail.html",
@@ -151,7 +146,7 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+def alert_acknowledge_view(request: SignedInRequest, alert_id: int) -> HttpResponse:
     """Acknowledge a red flag, then show it again."""
     alert = _alert_for(request, alert_id, perm="followup.acknowledge_alert")
     try:
@@ -164,15 +159,25 @@ def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
 
 
 @login_required
-def followup_list(request: HttpRequest) -> HttpResponse:
+def followup_list(request: SignedInRequest) -> HttpResponse:
     """List check-ins nobody answered in time (to phone), and open red flags for clinicians."""
-    user: Any = request.user
-    require_perm(request, "followup.view_list", object_type="followup_list")
+    user = request.user
+    require_perm(request, "followup.view_list", object_type=ObjectType.FOLLOWUP_LIST)
     clinical = is_owner(user) or is_practitioner(user)
     checkins = list(unanswered_checkins(user=user))
     alerts = list(open_alerts_for(user))
     answered = list(recently_answered(user)) if clinical else []
-    _audit_list_view(request, user, checkins=checkins, alerts=alerts, answered=answered)
+    shown = _shown_per_patient(checkins=checkins, alerts=alerts, answered=answered)
+    if shown:
+        audit_record_per_patient(
+            actor=user,
+            action=Action.VIEW,
+            object_type=ObjectType.FOLLOWUP_LIST,
+            shown=shown,
+            request=request,
+        )
+    else:
+        audit_view(request, ObjectType.FOLLOWUP_LIST)
     return render(
         request,
         "followup/followup_list.html",
@@ -189,48 +194,36 @@ def followup_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _audit_list_view(
-    request: HttpRequest,
-    user: Any,
-    *,
-    checkins: list[CheckIn],
-    alerts: list[RedFlagAlert],
-    answered: list[CheckIn],
-) -> None:
-    """Write one VIEW row per patient the list shows (one without a patient if it is empty)."""
-    rows: dict[int, dict[str, list[int]]] = {}
+def _shown_per_patient(
+    *, checkins: list[CheckIn], alerts: list[RedFlagAlert], answered: list[CheckIn]
+) -> dict[int, dict[str, list[int]]]:
+    """Return what the list shows of each patient, by patient id in order, for the audit."""
+    shown: dict[int, dict[str, list[int]]] = {}
     for key, items in (("checkins", checkins), ("alerts", alerts), ("answered", answered)):
         for item in items:
-            shown = rows.setdefault(item.patient_id, {"checkins": [], "alerts": [], "answered": []})
-            shown[key].append(item.pk)
-    if not rows:
-        audit_record(actor=user, action=Action.VIEW, object_type="followup_list", request=request)
-        return
-    for patient_id, detail in sorted(rows.items()):
-        audit_record(
-            actor=user,
-            action=Action.VIEW,
-            object_type="followup_list",
-            patient_id=patient_id,
-            request=request,
-            detail=detail,
-        )
+            row = shown.setdefault(item.patient_id, {"checkins": [], "alerts": [], "answered": []})
+            row[key].append(item.pk)
+    return dict(sorted(shown.items()))
 
 
 @require_POST
 @login_required
-def checkin_phoned_view(request: HttpRequest, checkin_id: int) -> HttpResponse:
+def checkin_phoned_view(request: SignedInRequest, checkin_id: int) -> HttpResponse:
     """Note that the patient was phoned about an unanswered check-in."""
-    user: Any = request.user
-    require_perm(request, "followup.view_list", object_type="checkin")
+    user = request.user
+    require_perm(request, "followup.view_list", object_type=ObjectType.CHECKIN)
     checkin = CheckIn.objects.filter(pk=checkin_id).first()
     if checkin is None:
         raise refuse(
-            request, object_type="checkin", object_id=checkin_id, reason="no such check-in"
+            request, object_type=ObjectType.CHECKIN, object_id=checkin_id, reason="no such check-in"
         )
     # Only for a patient on the user's list: others get the same 404 (audited).
     patient_for_user(
-        request, user=user, patient_id=checkin.patient_id, asked_for="checkin", asked_id=checkin.pk
+        request,
+        user=user,
+        patient_id=checkin.patient_id,
+        asked_for=ObjectType.CHECKIN,
+        asked_id=checkin.pk,
     )
     checkin_phoned(checkin=checkin, actor=user, request=request)
     messages.success(request, _("Noted: the patient was phoned."))

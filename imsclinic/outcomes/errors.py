@@ -32,3 +32,7 @@ class OutcomeDuplicate(OutcomeRefused):
     def __init__(self, message: str, *, earlier: Any) -> None:
         super().__init__(message)
         self.earlier = earlier
+
+
+class WordingInvalid(Refused):
+    """A questionnaire's wording file that does not fit the instrument's structure."""

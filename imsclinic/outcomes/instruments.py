@@ -21,6 +21,7 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from imsclinic.outcomes.errors import WordingInvalid
 from imsclinic.outcomes.scoring import INSTRUMENTS
 
 Text = str | Promise
@@ -243,10 +244,6 @@ def psfs(activities: Sequence[str]) -> Definition:
     base = _SHIPPED["PSFS"]
     items = tuple(Item(title=name, low=PSFS_LOW, high=PSFS_HIGH) for name in activities)
     return replace(base, items=items)
-
-
-class WordingInvalid(ValueError):
-    """The wording file does not fit the instrument's structure."""
 
 
 def check_wording(code: str, data: Mapping[str, Any]) -> list[dict[str, Any]]:

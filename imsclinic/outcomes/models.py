@@ -22,6 +22,14 @@ INSTRUMENT_CODES: tuple[str, ...] = tuple(INSTRUMENTS)
 REGION_INSTRUMENTS: tuple[str, ...] = ("ODI", "NDI", "QuickDASH", "LEFS")
 PSFS_MIN_ACTIVITIES = 3
 PSFS_MAX_ACTIVITIES = 5
+# The limits of fields that forms, services and the API take in, each declared once here.
+INSTRUMENT_MAX_LENGTH = 12
+TIMING_MAX_LENGTH = 6
+PSFS_ACTIVITY_MAX_LENGTH = 120
+VOID_REASON_MAX_LENGTH = 240
+NOT_SCORED_REASON_MAX_LENGTH = 200
+LICENCE_MAX_LENGTH = 300
+EVERY_VISITS_MAX = 20
 VOID_FIELDS = ("voided_at", "voided_by", "void_reason")
 
 
@@ -59,15 +67,21 @@ class OutcomeResult(models.Model):
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="outcome_results"
     )
-    instrument = models.CharField(_("questionnaire"), max_length=12)
+    instrument = models.CharField(_("questionnaire"), max_length=INSTRUMENT_MAX_LENGTH)
     instrument_version = models.CharField(_("version"), max_length=40)
     answers = models.JSONField(_("answers"))
     labels = models.JSONField(_("activities"), default=list, blank=True)
     score = models.DecimalField(_("score"), max_digits=6, decimal_places=2, null=True, blank=True)
-    not_scored_reason = models.CharField(_("why not scored"), max_length=200, blank=True)
+    not_scored_reason = models.CharField(
+        _("why not scored"), max_length=NOT_SCORED_REASON_MAX_LENGTH, blank=True
+    )
     answered = models.PositiveSmallIntegerField(_("items answered"))
     timing = models.CharField(
-        _("timing"), max_length=6, choices=Timing.choices, blank=True, default=Timing.NONE
+        _("timing"),
+        max_length=TIMING_MAX_LENGTH,
+        choices=Timing.choices,
+        blank=True,
+        default=Timing.NONE,
     )
     appointment = models.ForeignKey(
         "scheduling.Appointment",
@@ -103,7 +117,9 @@ class OutcomeResult(models.Model):
         related_name="+",
         verbose_name=_("struck out by"),
     )
-    void_reason = models.CharField(_("why struck out"), max_length=240, blank=True)
+    void_reason = models.CharField(
+        _("why struck out"), max_length=VOID_REASON_MAX_LENGTH, blank=True
+    )
 
     objects = OutcomeResultQuerySet.as_manager()
 
@@ -185,7 +201,9 @@ class MeasurePlan(models.Model):
         related_name="measure_plans",
         verbose_name=_("assessment"),
     )
-    region_instrument = models.CharField(_("body-region questionnaire"), max_length=12, blank=True)
+    region_instrument = models.CharField(
+        _("body-region questionnaire"), max_length=INSTRUMENT_MAX_LENGTH, blank=True
+    )
     psfs_activities = models.JSONField(_("activities (PSFS)"), default=list, blank=True)
     every_visits = models.PositiveSmallIntegerField(_("repeat every (visits)"), default=3)
     set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -203,7 +221,7 @@ class MeasurePlan(models.Model):
                 name="outcomes_plan_known_region_instrument",
             ),
             models.CheckConstraint(
-                condition=Q(every_visits__gte=1, every_visits__lte=20),
+                condition=Q(every_visits__gte=1, every_visits__lte=EVERY_VISITS_MAX),
                 name="outcomes_plan_every_1_20",
             ),
         ]
@@ -227,10 +245,10 @@ class InstrumentText(models.Model):
     the instrument's version, else the shipped short titles and anchors (instruments.py).
     """
 
-    instrument = models.CharField(_("questionnaire"), max_length=12)
+    instrument = models.CharField(_("questionnaire"), max_length=INSTRUMENT_MAX_LENGTH)
     version = models.CharField(_("version"), max_length=40)
     items = models.JSONField(_("items"))
-    licence = models.CharField(_("licence"), max_length=300, blank=True)
+    licence = models.CharField(_("licence"), max_length=LICENCE_MAX_LENGTH, blank=True)
     loaded_at = models.DateTimeField(_("loaded at"), default=timezone.now)
     loaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

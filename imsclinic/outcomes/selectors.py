@@ -1,13 +1,30 @@
-"""Reads of outcome results and plans that pages, the API and other apps share."""
+"""Reads of outcome results and plans: what pages, the API and other apps share.
+
+The progress pages and the clinic outcomes report read theirs in a fixed number of queries.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
-from imsclinic.outcomes.models import MeasurePlan, OutcomeResult
+from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource
+from imsclinic.outcomes.progress import (
+    ResultPoint,
+    Series,
+    SessionPair,
+    SignedSession,
+    build_all,
+    number_result,
+    session_pairs,
+)
+from imsclinic.outcomes.report import PatientCourse
 from imsclinic.outcomes.schedule import PlanFacts, instruments_due
 
 if TYPE_CHECKING:
@@ -91,3 +108,189 @@ def due_measures(appointment: Appointment) -> list[str]:
         recent = recent.filter(taken_at__gt=previous_end)
     answered = tied | set(recent.values_list("instrument", flat=True))
     return instruments_due(facts, visit_number=visit_number(appointment), already_answered=answered)
+
+
+# Progress pages and the clinic outcomes report
+
+
+@dataclass(frozen=True)
+class StruckOut:
+    instrument: str
+    taken_at: dt.datetime
+    score: float | None
+    reason: str
+    struck_at: dt.datetime
+    struck_by: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    series: list[Series]
+    pairs: list[SessionPair]
+    sessions: int  # signed needling sessions so far
+    struck: list[StruckOut] = field(default_factory=list)  # results struck out, oldest first
+
+
+def signed_sessions(patient_ids: list[int] | None) -> dict[int, list[SignedSession]]:
+    """Return each patient's signed sessions (pk, visit pk, visit start), ascending."""
+    from imsclinic.charting.models import NeedlingSession, NoteStatus
+
+    rows = NeedlingSession.objects.filter(status=NoteStatus.SIGNED)
+    if patient_ids is not None:
+        rows = rows.filter(patient_id__in=patient_ids)
+    found: dict[int, list[SignedSession]] = defaultdict(list)
+    for patient_id, pk, appointment_id, start in rows.order_by(
+        "appointment__start", "pk"
+    ).values_list("patient_id", "pk", "appointment_id", "appointment__start"):
+        found[patient_id].append(SignedSession(pk=pk, appointment_id=appointment_id, start=start))
+    return found
+
+
+def _point(
+    instrument: str,
+    taken_at: dt.datetime,
+    score: Decimal | None,
+    session_id: int | None,
+    appointment_id: int | None,
+    visit_start: dt.datetime | None,
+    timing: str,
+    answers: list[int | None],
+    labels: list[str],
+    signed: list[SignedSession],
+    result_id: int | None = None,
+    source: str = "",
+) -> ResultPoint:
+    """Turn a stored result into a point numbered by the sessions done when it was measured."""
+    numbering = number_result(
+        signed=signed,
+        taken_at=taken_at,
+        timing=timing,
+        session_id=session_id,
+        appointment_id=appointment_id,
+        visit_start=visit_start,
+        day_start=paper_day_start(source, appointment_id, taken_at),
+    )
+    return ResultPoint(
+        instrument=instrument,
+        taken_at=taken_at,
+        score=None if score is None else float(score),
+        sessions_done=numbering.sessions_done,
+        timing=timing,
+        answers=list(answers or []),
+        labels=list(labels or []),
+        session=numbering.session,
+        result_id=result_id,
+    )
+
+
+_FIELDS = (
+    "patient_id",
+    "instrument",
+    "taken_at",
+    "score",
+    "session_id",
+    "appointment_id",
+    "appointment__start",
+    "timing",
+    "source",
+)
+
+
+def paper_day_start(
+    source: str, appointment_id: int | None, taken_at: dt.datetime
+) -> dt.datetime | None:
+    """Return the start of a paper form's date (clinic time) when it names no visit."""
+    if source != ResultSource.PAPER or appointment_id is not None:
+        return None
+    day = taken_at.astimezone(clinic_zone()).date()
+    return dt.datetime.combine(day, dt.time(0), tzinfo=clinic_zone())
+
+
+def _struck_by(first: str | None, last: str | None, email: str | None) -> str:
+    return f"{first or ''} {last or ''}".strip() or (email or "")
+
+
+def progress_points(patient: Patient) -> tuple[list[ResultPoint], int, list[StruckOut]]:
+    """Return the patient's standing results as points, signed session count, struck-out ones."""
+    sessions = signed_sessions([patient.pk]).get(patient.pk, [])
+    rows = (
+        OutcomeResult.objects.filter(patient=patient)
+        .order_by("taken_at", "pk")
+        .values_list(
+            *_FIELDS,
+            "answers",
+            "labels",
+            "pk",
+            "voided_at",
+            "void_reason",
+            "voided_by__first_name",
+            "voided_by__last_name",
+            "voided_by__email",
+        )
+    )
+    points: list[ResultPoint] = []
+    struck: list[StruckOut] = []
+    for row in rows:
+        _pid, code, at, score, session_id, visit_id, start, timing, source = row[:9]
+        answers, labels, pk, voided_at, reason, first, last, email = row[9:]
+        if voided_at is not None:
+            struck.append(
+                StruckOut(
+                    instrument=code,
+                    taken_at=at,
+                    score=None if score is None else float(score),
+                    reason=reason,
+                    struck_at=voided_at,
+                    struck_by=_struck_by(first, last, email),
+                )
+            )
+            continue
+        points.append(
+            _point(
+                code,
+                at,
+                score,
+                session_id,
+                visit_id,
+                start,
+                timing,
+                answers,
+                labels,
+                sessions,
+                pk,
+                source,
+            )
+        )
+    return points, len(sessions), struck
+
+
+def course_progress(patient: Patient) -> Progress:
+    """Return the patient's series per instrument, NPRS pairs and struck-out results."""
+    points, sessions, struck = progress_points(patient)
+    return Progress(
+        series=build_all(points), pairs=session_pairs(points), sessions=sessions, struck=struck
+    )
+
+
+def clinic_courses() -> list[PatientCourse]:
+    """Return every patient's points and signed session count (two queries)."""
+    sessions = signed_sessions(None)
+    rows = (
+        OutcomeResult.objects.filter(voided_at__isnull=True)
+        .order_by("patient_id", "taken_at", "pk")
+        .values_list(*_FIELDS)
+    )
+    points: dict[int, list[ResultPoint]] = defaultdict(list)
+    for patient_id, code, at, score, session_id, visit_id, start, timing, source in rows:
+        signed = sessions.get(patient_id, [])
+        points[patient_id].append(
+            _point(
+                code, at, score, session_id, visit_id, start, timing, [], [], signed, None, source
+            )
+        )
+    return [
+        PatientCourse(
+            patient_id=patient_id, points=found, sessions=len(sessions.get(patient_id, []))
+        )
+        for patient_id, found in points.items()
+    ]

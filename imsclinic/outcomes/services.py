@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -16,14 +16,19 @@ from django.utils.translation import gettext as _
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action, clean_text
+from imsclinic.core.models import Action, ObjectType, clean_text
 from imsclinic.outcomes import scoring
-from imsclinic.outcomes.errors import OutcomeDuplicate, OutcomeRefused
+from imsclinic.outcomes.errors import OutcomeDuplicate, OutcomeRefused, WordingInvalid
 from imsclinic.outcomes.instruments import definition
 from imsclinic.outcomes.models import (
+    EVERY_VISITS_MAX,
+    LICENCE_MAX_LENGTH,
+    NOT_SCORED_REASON_MAX_LENGTH,
+    PSFS_ACTIVITY_MAX_LENGTH,
     PSFS_MAX_ACTIVITIES,
     PSFS_MIN_ACTIVITIES,
     REGION_INSTRUMENTS,
+    VOID_REASON_MAX_LENGTH,
     MeasurePlan,
     OutcomeResult,
     ResultSource,
@@ -31,11 +36,13 @@ from imsclinic.outcomes.models import (
 )
 from imsclinic.patients.models import Patient
 
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
+    from imsclinic.charting.models import Assessment, NeedlingSession
+    from imsclinic.scheduling.models import Appointment
+
 # A clock a few minutes fast on a tablet should not refuse "just now".
 FUTURE_SLACK = dt.timedelta(minutes=10)
-ACTIVITY_MAX = 120
-VOID_REASON_MAX = 240
-EVERY_VISITS_MAX = 20
 
 
 def _answers_errors(inst: scoring.Instrument, answers: Any) -> dict[str, str]:
@@ -80,7 +87,7 @@ def _clean_labels(
 
         plan = current_plan(patient)
         labels = list(plan.psfs_activities) if plan is not None else []
-    cleaned = [clean_text(str(label)).strip()[:ACTIVITY_MAX] for label in labels]
+    cleaned = [clean_text(str(label)).strip()[:PSFS_ACTIVITY_MAX_LENGTH] for label in labels]
     if len(cleaned) != len(answers) or not all(cleaned):
         raise OutcomeRefused(
             errors={"labels": _("Name each activity rated, in the order of the ratings.")}
@@ -130,8 +137,8 @@ def duplicate_message(earlier: OutcomeResult) -> str:
     found = {
         "name": definition(earlier.instrument).name,
         "date": formats.date_format(earlier.taken_at.astimezone(clinic_zone()), "j M Y"),
-        "source": earlier.get_source_display(),  # type: ignore[attr-defined]
-        "timing": earlier.get_timing_display().lower(),  # type: ignore[attr-defined]
+        "source": earlier.get_source_display(),
+        "timing": earlier.get_timing_display().lower(),
     }
     if earlier.appointment_id is None:
         return (
@@ -167,7 +174,7 @@ def standing_duplicate(
     source: str,
     taken_at: dt.datetime,
     timing: str = "",
-    appointment: Any = None,
+    appointment: Appointment | None = None,
 ) -> OutcomeResult | None:
     """Return the standing result a new one would repeat, or None.
 
@@ -199,12 +206,12 @@ def result_record(
     patient: Patient,
     instrument: str,
     answers: Any,
-    actor: Any,
+    actor: User | None,
     source: str,
     taken_at: dt.datetime | None = None,
     timing: str = "",
-    appointment: Any = None,
-    session: Any = None,
+    appointment: Appointment | None = None,
+    session: NeedlingSession | None = None,
     labels: Sequence[str] | None = None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
@@ -215,7 +222,7 @@ def result_record(
         record_refusal(
             actor=actor,
             action=Action.CREATE,
-            object_type="outcome_result",
+            object_type=ObjectType.OUTCOME_RESULT,
             patient=patient,
             request=request,
         )
@@ -268,7 +275,7 @@ def result_record(
             answers=list(answers),
             labels=cleaned_labels,
             score=value,
-            not_scored_reason=(result.reason or "")[:200],
+            not_scored_reason=(result.reason or "")[:NOT_SCORED_REASON_MAX_LENGTH],
             answered=result.answered,
             timing=timing,
             appointment=appointment,
@@ -280,7 +287,7 @@ def result_record(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="outcome_result",
+            object_type=ObjectType.OUTCOME_RESULT,
             object_id=stored.pk,
             patient=patient,
             request=request,
@@ -289,7 +296,42 @@ def result_record(
     return stored
 
 
-def results_from_session(*, session: Any, actor: Any) -> None:
+def result_record_naming_activities(
+    *,
+    patient: Patient,
+    instrument: str,
+    answers: Any,
+    activities: Sequence[str],
+    actor: User | None,
+    source: str,
+    taken_at: dt.datetime | None = None,
+    appointment: Appointment | None = None,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> OutcomeResult:
+    """Keep the PSFS activities just named on the patient's plan and record their ratings.
+
+    Both or neither: a refused result leaves the plan as it was.
+    """
+    with transaction.atomic(durable=True):
+        plan_activities_set(
+            patient=patient, psfs_activities=activities, actor=actor, request=request, now=now
+        )
+        return result_record(
+            patient=patient,
+            instrument=instrument,
+            answers=answers,
+            labels=activities,
+            actor=actor,
+            source=source,
+            taken_at=taken_at,
+            appointment=appointment,
+            request=request,
+            now=now,
+        )
+
+
+def results_from_session(*, session: NeedlingSession, actor: User) -> None:
     """Store the signed note's pain before and after as NPRS results (once per session)."""
     from imsclinic.scheduling.models import Appointment
 
@@ -328,7 +370,7 @@ def results_from_session(*, session: Any, actor: Any) -> None:
             audit_record(
                 actor=actor,
                 action=Action.CREATE,
-                object_type="outcome_result",
+                object_type=ObjectType.OUTCOME_RESULT,
                 object_id=",".join(str(pk) for pk in created),
                 patient_id=session.patient_id,
                 detail={"instrument": "NPRS", "source": "session_note", "session": session.pk},
@@ -339,7 +381,7 @@ def result_void(
     *,
     result: OutcomeResult,
     reason: str,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> OutcomeResult:
@@ -349,7 +391,7 @@ def result_void(
         record_refusal(
             actor=actor,
             action=Action.UPDATE,
-            object_type="outcome_result",
+            object_type=ObjectType.OUTCOME_RESULT,
             patient=patient,
             request=request,
         )
@@ -359,13 +401,14 @@ def result_void(
     reason = (reason or "").strip()
     if not reason:
         raise OutcomeRefused(errors={"reason": _("Say why the result is struck out.")})
-    if len(reason) > VOID_REASON_MAX:
+    if len(reason) > VOID_REASON_MAX_LENGTH:
         raise OutcomeRefused(
             errors={
-                "reason": _("Keep the reason under %(max)d characters.") % {"max": VOID_REASON_MAX}
+                "reason": _("Keep the reason under %(max)d characters.")
+                % {"max": VOID_REASON_MAX_LENGTH}
             }
         )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = OutcomeResult.objects.select_for_update(no_key=True).get(pk=result.pk)
         if locked.voided_at is not None:
             raise OutcomeRefused(_("This result was already struck out."))
@@ -373,7 +416,7 @@ def result_void(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="outcome_result",
+            object_type=ObjectType.OUTCOME_RESULT,
             object_id=locked.pk,
             patient=patient,
             request=request,
@@ -392,9 +435,9 @@ def _clean_activities(psfs_activities: Sequence[str] | None, errors: dict[str, s
             "low": PSFS_MIN_ACTIVITIES,
             "high": PSFS_MAX_ACTIVITIES,
         }
-    elif any(len(text) > ACTIVITY_MAX for text in activities):
+    elif any(len(text) > PSFS_ACTIVITY_MAX_LENGTH for text in activities):
         errors["psfs_activities"] = _("Keep each activity under %(max)d characters.") % {
-            "max": ACTIVITY_MAX
+            "max": PSFS_ACTIVITY_MAX_LENGTH
         }
     return activities
 
@@ -405,8 +448,8 @@ def plan_set(
     region_instrument: str,
     psfs_activities: Sequence[str],
     every_visits: int | None,
-    actor: Any,
-    assessment: Any = None,
+    actor: User | None,
+    assessment: Assessment | None = None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> MeasurePlan:
@@ -416,7 +459,7 @@ def plan_set(
         record_refusal(
             actor=actor,
             action=Action.CREATE,
-            object_type="measure_plan",
+            object_type=ObjectType.MEASURE_PLAN,
             patient=patient,
             request=request,
         )
@@ -445,7 +488,7 @@ def plan_set(
         errors["assessment"] = _("That assessment is not this patient's.")
     if errors:
         raise OutcomeRefused(errors=errors)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         plan = MeasurePlan.objects.create(
             patient=patient,
             assessment=assessment,
@@ -458,7 +501,7 @@ def plan_set(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="measure_plan",
+            object_type=ObjectType.MEASURE_PLAN,
             object_id=plan.pk,
             patient=patient,
             request=request,
@@ -475,7 +518,7 @@ def plan_activities_set(
     *,
     patient: Patient,
     psfs_activities: Sequence[str],
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> MeasurePlan:
@@ -487,7 +530,7 @@ def plan_activities_set(
         record_refusal(
             actor=actor,
             action=Action.CREATE,
-            object_type="measure_plan",
+            object_type=ObjectType.MEASURE_PLAN,
             patient=patient,
             request=request,
         )
@@ -526,7 +569,7 @@ def plan_activities_set(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="measure_plan",
+            object_type=ObjectType.MEASURE_PLAN,
             object_id=created.pk,
             patient=patient,
             request=request,
@@ -538,17 +581,17 @@ def plan_activities_set(
 def instrument_text_load(
     *,
     data: Any,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> Any:
     """Store a clinic's licensed wording of one questionnaire once it fits the instrument.
 
     ``data`` is a parsed wording file (see docs/OUTCOMES.md); bad files raise
-    ``instruments.WordingInvalid``. ``actor`` is None when an operator runs the command
+    ``errors.WordingInvalid``. ``actor`` is None when an operator runs the command
     without naming themselves; a named actor must be allowed to configure the clinic.
     """
-    from imsclinic.outcomes.instruments import WordingInvalid, check_wording
+    from imsclinic.outcomes.instruments import check_wording
     from imsclinic.outcomes.models import InstrumentText
 
     if actor is not None and not actor.has_perm("clinic.configure"):
@@ -556,7 +599,7 @@ def instrument_text_load(
             request,
             actor=actor,
             action=Action.CREATE,
-            object_type="instrument_text",
+            object_type=ObjectType.INSTRUMENT_TEXT,
         )
         raise PermissionDenied(_("Only the owner loads questionnaire wording."))
     if not isinstance(data, dict):
@@ -565,8 +608,8 @@ def instrument_text_load(
     if code not in scoring.INSTRUMENTS:
         raise WordingInvalid(f"Unknown instrument {code!r}.")
     items = check_wording(code, data)
-    licence = str(data.get("licence") or "").strip()[:300]
-    with transaction.atomic():
+    licence = str(data.get("licence") or "").strip()[:LICENCE_MAX_LENGTH]
+    with transaction.atomic(durable=True):
         text = InstrumentText.objects.create(
             instrument=code,
             version=str(data["version"]),
@@ -578,7 +621,7 @@ def instrument_text_load(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="instrument_text",
+            object_type=ObjectType.INSTRUMENT_TEXT,
             object_id=text.pk,
             request=request,
             detail={"instrument": code, "version": text.version, "items": len(items)},

@@ -16,7 +16,7 @@ from imsclinic.charting.selectors import chart_for
 from imsclinic.charting.views_chart import plain_notes
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.outcomes.report import mcid_table
-from imsclinic.outcomes.selectors_progress import clinic_courses
+from imsclinic.outcomes.selectors import clinic_courses
 from imsclinic.safety.selectors import adverse_event_counts
 from tests.factories import VANCOUVER
 from tests.factories.charting import (

@@ -11,12 +11,12 @@ from django.core.management import CommandError, call_command
 
 from imsclinic.accounts.models import User
 from imsclinic.core.models import AuditEvent
-from imsclinic.outcomes.forms import SKIP, MeasureForm
+from imsclinic.outcomes.errors import WordingInvalid
+from imsclinic.outcomes.forms.measures import SKIP, MeasureForm
 from imsclinic.outcomes.instruments import (
     CODES,
     FREE_TO_REPRODUCE,
     LICENSED,
-    WordingInvalid,
     check_wording,
     definition,
     psfs,

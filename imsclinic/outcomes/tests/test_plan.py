@@ -16,7 +16,7 @@ from imsclinic.core.models import AuditEvent
 from imsclinic.outcomes import selectors, services
 from imsclinic.outcomes.errors import OutcomeRefused
 from imsclinic.outcomes.models import MeasurePlan
-from imsclinic.outcomes.views_plan import suggested_region_instrument
+from imsclinic.outcomes.views.plan import suggested_region_instrument
 from imsclinic.patients.models import Patient
 from tests.factories.charting import ims_visit
 from tests.factories.clients import signed_in

@@ -237,7 +237,7 @@ def test_the_demo_patient_has_six_sessions_of_progress_and_seeding_twice_adds_no
 def mcid_rows_for_demo() -> dict[str, Any]:
     from imsclinic.clinic.selectors import clinic_zone
     from imsclinic.outcomes.report import mcid_table
-    from imsclinic.outcomes.selectors_progress import clinic_courses
+    from imsclinic.outcomes.selectors import clinic_courses
 
     rows = mcid_table(clinic_courses(), since=None, until=None, zone=clinic_zone())
     return {row.instrument.code: row for row in rows}

@@ -17,7 +17,7 @@ from imsclinic.charting.models import Muscle
 from imsclinic.clinic.models import Location, Service
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.outcomes.models import OutcomeResult
-from imsclinic.outcomes.selectors_progress import progress_points
+from imsclinic.outcomes.selectors import progress_points
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment
 from tests.factories.charting import needle_lot

@@ -10,7 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from imsclinic.accounts.models import User
-from imsclinic.outcomes.instruments import LICENSED, WordingInvalid, template
+from imsclinic.outcomes.errors import WordingInvalid
+from imsclinic.outcomes.instruments import LICENSED, template
 from imsclinic.outcomes.services import instrument_text_load
 
 

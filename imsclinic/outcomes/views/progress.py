@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats
 from django.utils.translation import gettext as _
@@ -17,11 +17,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import patient_page
-from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.audit import audit_view
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import ObjectType
 from imsclinic.outcomes.errors import OutcomeRefused
 from imsclinic.outcomes.instruments import definition
-from imsclinic.outcomes.models import OutcomeResult
+from imsclinic.outcomes.models import VOID_REASON_MAX_LENGTH, OutcomeResult
 from imsclinic.outcomes.progress import (
     Series,
     SeriesPoint,
@@ -31,7 +32,7 @@ from imsclinic.outcomes.progress import (
     subject,
     summary,
 )
-from imsclinic.outcomes.selectors_progress import Progress, StruckOut, course_progress
+from imsclinic.outcomes.selectors import Progress, StruckOut, course_progress
 from imsclinic.outcomes.services import result_void
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
@@ -230,48 +231,38 @@ def progress_context(progress: Progress, *, can_strike_out: bool = False) -> dic
         "sessions": progress.sessions,
         "progress_data": data,
         "can_strike_out": can_strike_out,
+        "reason_max_length": VOID_REASON_MAX_LENGTH,
         "struck": _struck_view(progress.struck, zone) if can_strike_out else [],
     }
 
 
-def _audit(request: HttpRequest, patient: Patient) -> None:
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action=Action.VIEW,
-        object_type="outcome_progress",
-        object_id=patient.pk,
-        patient=patient,
-        request=request,
-    )
-
-
 @login_required
 @require_GET
-def patient_progress(request: HttpRequest, patient_id: int) -> HttpResponse:
+def patient_progress(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """Show the care team a patient's progress: a chart and a table per instrument."""
     patient = patient_for_user(
         request,
         user=request.user,
         patient_id=patient_id,
         perm=VIEW_PERM,
-        asked_for="outcome_progress",
+        asked_for=ObjectType.OUTCOME_PROGRESS,
     )
     can_strike_out = request.user.has_perm("outcomes.void_result", patient)
     context = progress_context(course_progress(patient), can_strike_out=can_strike_out)
-    _audit(request, patient)
+    audit_view(request, ObjectType.OUTCOME_PROGRESS, patient=patient, object_id=patient.pk)
     return render(request, "outcomes/progress_staff.html", {"patient": patient, **context})
 
 
 @require_POST
 @login_required
-def result_strike_out(request: HttpRequest, patient_id: int, result_id: int) -> HttpResponse:
+def result_strike_out(request: SignedInRequest, patient_id: int, result_id: int) -> HttpResponse:
     """Strike out a wrong result with the reason; it leaves the charts and stays marked."""
     patient = patient_for_user(
         request,
         user=request.user,
         patient_id=patient_id,
         perm=VIEW_PERM,
-        asked_for="outcome_progress",
+        asked_for=ObjectType.OUTCOME_PROGRESS,
     )
     result = get_object_or_404(
         OutcomeResult.objects.select_related("patient"), pk=result_id, patient=patient
@@ -303,8 +294,8 @@ def result_strike_out(request: HttpRequest, patient_id: int, result_id: int) -> 
 
 @require_GET
 @patient_page
-def portal_progress(request: HttpRequest, patient: Patient) -> HttpResponse:
+def portal_progress(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Show the signed-in patient their own progress: a chart and a table per questionnaire."""
     context = progress_context(course_progress(patient))
-    _audit(request, patient)
+    audit_view(request, ObjectType.OUTCOME_PROGRESS, patient=patient, object_id=patient.pk)
     return render(request, "outcomes/progress_portal.html", {"patient": patient, **context})

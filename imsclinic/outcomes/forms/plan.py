@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from imsclinic.outcomes.models import PSFS_MAX_ACTIVITIES, PSFS_MIN_ACTIVITIES
+from imsclinic.outcomes.models import (
+    EVERY_VISITS_MAX,
+    PSFS_ACTIVITY_MAX_LENGTH,
+    PSFS_MAX_ACTIVITIES,
+    PSFS_MIN_ACTIVITIES,
+)
 
 REGION_CHOICES = [
     ("ODI", _("ODI: low back (Oswestry Disability Index)")),
@@ -32,22 +38,26 @@ class MeasurePlanForm(forms.Form):
     every_visits = forms.IntegerField(
         label=_("Repeat the questionnaires every (IMS visits)"),
         min_value=1,
-        max_value=20,
+        max_value=EVERY_VISITS_MAX,
         error_messages={
             "required": _("Enter how many visits apart to repeat them."),
-            "min_value": _("Choose a number of visits from 1 to 20."),
-            "max_value": _("Choose a number of visits from 1 to 20."),
             "invalid": _("Enter a whole number of visits."),
         },
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        out_of_range = gettext("Choose a number of visits from 1 to %(max)d.") % {
+            "max": EVERY_VISITS_MAX
+        }
+        self.fields["every_visits"].error_messages.update(
+            min_value=out_of_range, max_value=out_of_range
+        )
         for number, name in enumerate(ACTIVITY_FIELDS, start=1):
             self.fields[name] = forms.CharField(
                 label=_("Activity %(number)d") % {"number": number},
                 required=False,
-                max_length=120,
+                max_length=PSFS_ACTIVITY_MAX_LENGTH,
             )
 
     @property

@@ -20,10 +20,10 @@ from imsclinic.outcomes.instruments import (
     Definition,
     Item,
 )
+from imsclinic.outcomes.models import PSFS_ACTIVITY_MAX_LENGTH
 from imsclinic.scheduling.models import Appointment
 
 SKIP = "skip"  # the "leave blank" choice: lets someone undo a choice without scripts
-ACTIVITY_MAX_LENGTH = 80
 
 
 def _answer(value: str) -> int | None:
@@ -68,7 +68,7 @@ class MeasureForm(forms.Form):
             for number in range(1, PSFS_MAX_ACTIVITIES + 1):
                 self.fields[activity_field_name(number)] = forms.CharField(
                     label=_("Activity %(number)d: what it is") % {"number": number},
-                    max_length=ACTIVITY_MAX_LENGTH,
+                    max_length=PSFS_ACTIVITY_MAX_LENGTH,
                     required=False,
                 )
                 self.fields[item_field_name(number)] = self._item_field(

@@ -9,8 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,12 +17,13 @@ from django.utils.translation import gettext as _
 
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import own_visit, patient_page
-from imsclinic.core.audit import audit_record
+from imsclinic.core.audit import audit_view
 from imsclinic.core.form_errors import error_summary, refusal_to_form
-from imsclinic.core.models import Action
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import ObjectType
 from imsclinic.outcomes import services
 from imsclinic.outcomes.errors import OutcomeDuplicate, OutcomeRefused
-from imsclinic.outcomes.forms import (
+from imsclinic.outcomes.forms.measures import (
     MeasureForm,
     PaperDetailsForm,
     activity_field_name,
@@ -72,15 +72,8 @@ def _psfs_setup(patient: Patient) -> tuple[list[str], bool]:
     return activities, not activities
 
 
-def _save_activities(request: HttpRequest, patient: Patient, names: list[str]) -> None:
-    """Keep newly named PSFS activities on the patient's plan for the next time."""
-    services.plan_activities_set(
-        patient=patient, psfs_activities=names, actor=request.user, request=request
-    )
-
-
 def _record(
-    request: HttpRequest,
+    request: SignedInRequest,
     *,
     patient: Patient,
     form: MeasureForm,
@@ -92,24 +85,34 @@ def _record(
     """Save the form through the services; on a refusal put the errors on the form.
 
     A duplicate (`OutcomeDuplicate`) is the caller's to report; on paper a refused date goes
-    next to the form's date.
+    next to the form's date. Newly named PSFS activities are kept on the patient's plan for
+    the next time, with the ratings or not at all.
     """
-    labels = form.labels()
+    code = form.definition.code
     try:
-        with transaction.atomic():
-            if form.name_activities:
-                _save_activities(request, patient, labels)
-            return services.result_record(
+        if form.name_activities:
+            return services.result_record_naming_activities(
                 patient=patient,
-                instrument=form.definition.code,
+                instrument=code,
                 answers=form.answers(),
-                labels=labels if form.definition.code == "PSFS" else None,
+                activities=form.labels(),
                 actor=request.user,
                 source=source,
                 taken_at=taken_at,
                 appointment=appointment,
                 request=request,
             )
+        return services.result_record(
+            patient=patient,
+            instrument=code,
+            answers=form.answers(),
+            labels=form.labels() if code == "PSFS" else None,
+            actor=request.user,
+            source=source,
+            taken_at=taken_at,
+            appointment=appointment,
+            request=request,
+        )
     except OutcomeDuplicate:
         raise
     except OutcomeRefused as error:
@@ -121,23 +124,12 @@ def _record(
         return None
 
 
-def _audit_view(request: HttpRequest, patient: Patient, what: str) -> None:
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action=Action.VIEW,
-        object_type=what,
-        object_id=patient.pk,
-        patient=patient,
-        request=request,
-    )
-
-
 # ---------------------------------------------------------------------------------------------
 # Portal
 
 
 @patient_page
-def portal_measures(request: HttpRequest, patient: Patient) -> HttpResponse:
+def portal_measures(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """List what to fill in before the next visits, and what was answered when."""
     now = timezone.now()
     visits = list(
@@ -162,7 +154,7 @@ def portal_measures(request: HttpRequest, patient: Patient) -> HttpResponse:
     )
     for result in answered:
         result.definition = definition(result.instrument)  # type: ignore[attr-defined]
-    _audit_view(request, patient, "outcome_results")
+    audit_view(request, ObjectType.OUTCOME_RESULTS, patient=patient, object_id=patient.pk)
     context = {
         "patient": patient,
         "upcoming": upcoming,
@@ -175,7 +167,7 @@ def portal_measures(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 @patient_page
 def portal_measure_fill(
-    request: HttpRequest, patient: Patient, appointment_id: int, code: str
+    request: SignedInRequest, patient: Patient, appointment_id: int, code: str
 ) -> HttpResponse:
     """Fill in one questionnaire before a visit; the answers are scored and kept."""
     visit = own_visit(request, patient, appointment_id)
@@ -253,21 +245,8 @@ def paper_taken_at(day: dt.date, now: dt.datetime) -> dt.datetime:
     return min(dt.datetime.combine(day, dt.time(12), tzinfo=clinic_zone()), now)
 
 
-def _audit_paper_page(request: HttpRequest, patient: Patient, plan: Any) -> None:
-    """Audit the paper-entry page: it shows the course's plan and PSFS activities."""
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action=Action.VIEW,
-        object_type="measure_plan",
-        object_id=plan.pk if plan is not None else "",
-        patient=patient,
-        request=request,
-        detail={"page": "paper_entry"},
-    )
-
-
 @login_required
-def measures_enter(request: HttpRequest, patient_id: int) -> HttpResponse:
+def measures_enter(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """Type in a questionnaire the patient filled in on paper: the same form as the portal.
 
     The front desk may enter answers but not read them back: after saving they see only that
@@ -285,15 +264,33 @@ def measures_enter(request: HttpRequest, patient_id: int) -> HttpResponse:
         "codes": [definition(c) for c in CODES],
         "planned": plan.instruments if plan is not None else [],
     }
-    if code not in CODES:
-        _audit_paper_page(request, patient, plan)
-        return render(request, "outcomes/measures_enter.html", context)
+    if code in CODES:
+        saved = _paper_form(request, patient, code, context)
+        if saved is not None:
+            messages.success(request, _saved_message(request, patient, saved))
+            return redirect(reverse("measures_enter", kwargs={"patient_id": patient.pk}))
+    # The page shows the course's plan and PSFS activities.
+    audit_view(
+        request,
+        ObjectType.MEASURE_PLAN,
+        patient=patient,
+        object_id=plan.pk if plan is not None else "",
+        detail={"page": "paper_entry"},
+    )
+    return render(request, "outcomes/measures_enter.html", context)
+
+
+def _paper_form(
+    request: SignedInRequest, patient: Patient, code: str, context: dict[str, Any]
+) -> OutcomeResult | None:
+    """Show the questionnaire's paper form in `context`; on a valid POST, save it."""
     now = timezone.now()
     zone = clinic_zone()
     today = now.astimezone(zone).date()
     activities, naming = _psfs_setup(patient) if code == "PSFS" else ([], False)
     shown = shown_definition(code, activities=activities)
     visits = _paper_visits(patient, now)
+    saved = None
     if request.method == "POST":
         details = PaperDetailsForm(request.POST, visits=visits, today=today)
         form = MeasureForm(request.POST, definition=shown, name_activities=naming)
@@ -313,13 +310,9 @@ def measures_enter(request: HttpRequest, patient_id: int) -> HttpResponse:
                     details=details,
                 )
             except OutcomeDuplicate as duplicate:
-                saved = None
                 details.add_error(
                     "appointment" if visit is not None else "taken_on", str(duplicate)
                 )
-            if saved is not None:
-                messages.success(request, _saved_message(request, patient, saved))
-                return redirect(reverse("measures_enter", kwargs={"patient_id": patient.pk}))
     else:
         todays = next(
             (v for v in visits if timezone.localtime(v.start, zone).date() == today), None
@@ -338,11 +331,10 @@ def measures_enter(request: HttpRequest, patient_id: int) -> HttpResponse:
             "errors": error_summary(details, form),
         }
     )
-    _audit_paper_page(request, patient, plan)
-    return render(request, "outcomes/measures_enter.html", context)
+    return saved
 
 
-def _saved_message(request: HttpRequest, patient: Patient, result: OutcomeResult) -> str:
+def _saved_message(request: SignedInRequest, patient: Patient, result: OutcomeResult) -> str:
     """Say the paper form is saved; give the score only to those who may read it."""
     name = definition(result.instrument).name
     if not request.user.has_perm("outcomes.view_results", patient):

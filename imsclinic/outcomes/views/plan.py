@@ -6,18 +6,19 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from imsclinic.clinic.models import Clinic
 from imsclinic.clinic.selectors import clinic_zone
-from imsclinic.core.audit import audit_record
+from imsclinic.core.audit import audit_view
 from imsclinic.core.form_errors import refusal_to_form
-from imsclinic.core.models import Action
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import ObjectType
 from imsclinic.core.params import id_param
 from imsclinic.outcomes.errors import OutcomeRefused
-from imsclinic.outcomes.forms_plan import ACTIVITY_FIELDS, MeasurePlanForm
+from imsclinic.outcomes.forms.plan import ACTIVITY_FIELDS, MeasurePlanForm
 from imsclinic.outcomes.models import MeasurePlan
 from imsclinic.outcomes.selectors import current_plan
 from imsclinic.outcomes.services import plan_set
@@ -68,14 +69,14 @@ def _initial(plan: MeasurePlan | None, assessment: Any) -> dict[str, Any]:
 
 
 @login_required
-def plan_page(request: HttpRequest, patient_id: int) -> HttpResponse:
+def plan_page(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """Show and set the patient's outcome measures for this course."""
     patient = patient_for_user(
         request,
         user=request.user,
         patient_id=patient_id,
         perm="outcomes.set_plan",
-        asked_for="measure_plan",
+        asked_for=ObjectType.MEASURE_PLAN,
     )
     plan = current_plan(patient)
     assessment = _assessment_for(patient, request.GET.get("assessment", ""))
@@ -99,13 +100,11 @@ def plan_page(request: HttpRequest, patient_id: int) -> HttpResponse:
                 return redirect("measures_plan", patient_id=patient.pk)
     else:
         form = MeasurePlanForm(initial=_initial(plan, assessment))
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action=Action.VIEW,
-        object_type="measure_plan",
-        object_id=plan.pk if plan is not None else "",
+    audit_view(
+        request,
+        ObjectType.MEASURE_PLAN,
         patient=patient,
-        request=request,
+        object_id=plan.pk if plan is not None else "",
     )
     status = 400 if request.method == "POST" else 200
     return render(

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import require_perm
-from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.audit import audit_view
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import ObjectType
 from imsclinic.followup.selectors import answer_hours, followup_stats
 from imsclinic.outcomes.progress import points_text
 from imsclinic.outcomes.report import MILESTONES, followup_rates, mcid_table
-from imsclinic.outcomes.selectors_progress import clinic_courses
+from imsclinic.outcomes.selectors import clinic_courses
 from imsclinic.safety import ae_rates
 from imsclinic.safety.forms import ReportPeriodForm
 from imsclinic.safety.models import AdverseEventType, Severity
@@ -25,9 +24,9 @@ from imsclinic.safety.selectors import adverse_event_counts
 
 @login_required
 @require_GET
-def outcomes_report(request: HttpRequest) -> HttpResponse:
+def outcomes_report(request: SignedInRequest) -> HttpResponse:
     """Show who reached a clinically important change by session 3, 6 and 10, and safety rates."""
-    require_perm(request, "outcomes.view_report", object_type="outcomes_report")
+    require_perm(request, "outcomes.view_report", object_type=ObjectType.OUTCOMES_REPORT)
     form = ReportPeriodForm(request.GET or None)
     since = until = None
     if form.is_bound and form.is_valid():
@@ -54,12 +53,9 @@ def outcomes_report(request: HttpRequest) -> HttpResponse:
     )
     by_type = {line.key: line for line in charts.by_type}
     by_severity = {line.key: line for line in charts.by_severity}
-    user: Any = request.user
-    audit_record(
-        actor=user,
-        action=Action.VIEW,
-        object_type="outcomes_report",
-        request=request,
+    audit_view(
+        request,
+        ObjectType.OUTCOMES_REPORT,
         detail={
             "since": since.isoformat() if since else None,
             "until": until.isoformat() if until else None,

@@ -1,0 +1,1 @@
+"""Outcome measure pages, a module for each: questionnaires, the plan, progress, the report."""
