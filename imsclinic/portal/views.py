@@ -17,18 +17,6 @@ from django.utils.translation import gettext as _
 from imsclinic.core.access import own_patient, own_visit, patient_page
 from imsclinic.patients.models import Patient
 from imsclinic.portal.forms import CancelForm
-from imsclinic.scheduling.booking_views import (
-    Flow,
-    SlotForm,
-    book_chosen_time,
-    confirm_page,
-    course_page,
-    picker_context,
-    render_picker,
-    services_for,
-    taken_response,
-    when_label,
-)
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from imsclinic.scheduling.notifications import gets_reminder
 from imsclinic.scheduling.selectors import upcoming_appointments_for_patient
@@ -39,6 +27,18 @@ from imsclinic.scheduling.services import (
     appointment_cancel,
     appointment_reschedule,
     inside_late_window,
+)
+from imsclinic.scheduling.views.booking import (
+    Flow,
+    SlotForm,
+    book_chosen_time,
+    confirm_page,
+    course_page,
+    picker_context,
+    render_picker,
+    services_for,
+    taken_response,
+    when_label,
 )
 
 PAST_VISITS_SHOWN = 10

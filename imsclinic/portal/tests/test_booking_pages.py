@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from imsclinic.clinic.models import Service
 from imsclinic.scheduling.availability import Slot
-from imsclinic.scheduling.booking_views import Flow, picker_context, time_label
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Course, Shift, TimeOff
 from imsclinic.scheduling.selectors import available_slots
 from imsclinic.scheduling.services import (
@@ -21,6 +20,7 @@ from imsclinic.scheduling.services import (
     appointment_cancel,
     appointment_reschedule,
 )
+from imsclinic.scheduling.views.booking import Flow, picker_context, time_label
 from tests.factories import VANCOUVER
 from tests.factories.clients import signed_in
 from tests.factories.scheduling import weekday_shifts
