@@ -28,7 +28,7 @@ from imsclinic.scheduling.selectors import (
     nearest_alternatives,
     visits_shown_recorded,
 )
-from imsclinic.scheduling.services import (
+from imsclinic.scheduling.services.booking import (
     FirstVisitMustBeAssessment,
     NotCancellable,
     PatientBusy,
@@ -37,7 +37,7 @@ from imsclinic.scheduling.services import (
     appointment_book,
     appointment_cancel,
 )
-from imsclinic.scheduling.waitlist import waitlist_join
+from imsclinic.scheduling.services.waitlist import waitlist_join
 
 router = Router(tags=["scheduling"])
 

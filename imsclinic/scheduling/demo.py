@@ -19,7 +19,11 @@ from imsclinic.clinic.models import Location, Practitioner, Service
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 from imsclinic.scheduling.selectors import available_slots
-from imsclinic.scheduling.services import SlotUnavailable, appointment_book, appointment_cancel
+from imsclinic.scheduling.services.booking import (
+    SlotUnavailable,
+    appointment_book,
+    appointment_cancel,
+)
 
 # Demo visits were booked this long before their day (or now, for days further ahead).
 BOOKED_AHEAD = dt.timedelta(days=7)

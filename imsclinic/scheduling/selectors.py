@@ -718,3 +718,79 @@ def nearest_alternatives(
     target = around.timestamp()
     slots.sort(key=lambda slot: (abs(slot.start.timestamp() - target), slot.start.timestamp()))
     return slots[:limit]
+
+
+# ---------------------------------------------------------------------------------------------
+# What the booking picker offers, and whether a chosen time was booked already.
+
+
+def services_for(*, staff: bool) -> QuerySet[Service]:
+    """Return the services this kind of user may book: patients only those bookable online."""
+    services = Service.objects.filter(is_active=True).order_by("order", "name", "pk")
+    return services if staff else services.filter(bookable_online=True)
+
+
+def open_locations() -> list[Location]:
+    return list(Location.objects.filter(is_active=True).select_related("clinic"))
+
+
+def practitioners_for(
+    service: Service, location: Location | None, *, today: dt.date
+) -> list[Practitioner]:
+    """Return who can give this service (at this location), IMS credential current if needed."""
+    people = Practitioner.objects.filter(is_active=True, locations__is_active=True)
+    if location is not None:
+        people = people.filter(locations=location)
+    found = list(people.distinct().order_by("order", "last_name", "first_name", "pk"))
+    return [p for p in found if p.gives(service, today)]
+
+
+def visit_booked_at(
+    *, patient: Patient, practitioner: Practitioner, service: Service, start: dt.datetime
+) -> Appointment | None:
+    """Return this patient's active visit at exactly this time: a repeated submission."""
+    return (
+        Appointment.objects.filter(
+            patient=patient,
+            practitioner=practitioner,
+            service=service,
+            start=start,
+            status=AppointmentStatus.BOOKED,
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def course_booked_at(
+    *, patient: Patient, practitioner: Practitioner, service: Service, start: dt.datetime
+) -> bool:
+    """Say whether a course starting at exactly this time was booked for the patient."""
+    return Appointment.objects.filter(
+        patient=patient,
+        practitioner=practitioner,
+        service=service,
+        start=start,
+        status=AppointmentStatus.BOOKED,
+        course__isnull=False,
+    ).exists()
+
+
+def is_still_offered(
+    *,
+    service: Service,
+    practitioner: Practitioner,
+    location: Location,
+    start: dt.datetime,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Say whether the chosen time is still free, without booking it."""
+    slots = available_slots(
+        service=service,
+        start_date=start.astimezone(location.zone).date(),
+        days=1,
+        practitioner=practitioner,
+        location=location,
+        now=now,
+    )
+    return any(slot.start == start for slot in slots)

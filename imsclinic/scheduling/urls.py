@@ -2,17 +2,17 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from imsclinic.scheduling.views import booking, calendar
+from imsclinic.scheduling.views import booking, calendar, feed
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # Staff calendar.
     path("calendar/", calendar.calendar_day, name="calendar_day"),
     path("calendar/week/", calendar.calendar_week, name="calendar_week"),
     path("calendar/mine/", calendar.calendar_mine, name="calendar_mine"),
-    path("calendar/feed/", calendar.calendar_feed_settings, name="calendar_feed_settings"),
+    path("calendar/feed/", feed.calendar_feed_settings, name="calendar_feed_settings"),
     path(
         "calendar/feed/revoke/",
-        calendar.calendar_feed_revoke,
+        feed.calendar_feed_revoke,
         name="calendar_feed_revoke",
     ),
     path(
@@ -44,5 +44,5 @@ urlpatterns += [
 
 # The practitioner's private iCal feed: no sign-in, the signed token is the key.
 feed_urlpatterns: list[URLPattern | URLResolver] = [
-    path("feed/<str:token>.ics", calendar.calendar_feed, name="calendar_feed"),
+    path("feed/<str:token>.ics", feed.calendar_feed, name="calendar_feed"),
 ]

@@ -19,7 +19,6 @@ from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.models import Location, Service
 from imsclinic.core.models import AuditEvent
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling import waitlist
 from imsclinic.scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -28,8 +27,9 @@ from imsclinic.scheduling.models import (
     WaitlistOffer,
     WaitlistStatus,
 )
-from imsclinic.scheduling.services import appointment_book, appointment_cancel
-from imsclinic.scheduling.waitlist import (
+from imsclinic.scheduling.services import waitlist
+from imsclinic.scheduling.services.booking import appointment_book, appointment_cancel
+from imsclinic.scheduling.services.waitlist import (
     ClaimLinkExpired,
     ClaimLinkInvalid,
     OfferClosed,
@@ -43,6 +43,7 @@ from imsclinic.scheduling.waitlist import (
     waitlist_offer_freed_time,
     waitlist_withdraw,
 )
+from imsclinic.scheduling.tasks import offer_freed_time
 from tests.factories.people import make_user
 from tests.factories.scheduling import MONDAY, NOW, at
 
@@ -441,9 +442,7 @@ class TestOffering:
         cancelled_visit(other_patient, physio, assessment, at(9))
         # The task reads the clock itself; hold it at the test's "now" (Django's, not ours).
         monkeypatch.setattr(waitlist.timezone, "now", lambda: NOW)
-        made = waitlist.offer_freed_time.call(
-            physio.practitioner.pk, location.pk, at(9).isoformat()
-        )
+        made = offer_freed_time.call(physio.practitioner.pk, location.pk, at(9).isoformat())
         assert made == 1
         assert WaitlistOffer.objects.get().start == at(9)
 
@@ -464,7 +463,7 @@ class TestOffering:
         with django_capture_on_commit_callbacks(execute=True):
             appointment_cancel(appointment=visit, actor=other_patient.user, now=NOW)
         (queued,) = DBTaskResult.objects.filter(
-            task_path="imsclinic.scheduling.waitlist.offer_freed_time"
+            task_path="imsclinic.scheduling.tasks.offer_freed_time"
         )
         result = queued.task_result
         assert result.args == [physio.practitioner.pk, location.pk, "2031-03-03T17:00:00+00:00"]

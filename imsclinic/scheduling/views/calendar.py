@@ -1,4 +1,4 @@
-"""Staff calendar pages (day, week, a practitioner's own day), status actions and the iCal feed."""
+"""Staff calendar pages (day, week, a practitioner's own day) and acting on their visits."""
 
 from __future__ import annotations
 
@@ -7,24 +7,21 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.models import Location, Practitioner
 from imsclinic.core.access import refuse
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action
-from imsclinic.core.params import id_param
 from imsclinic.core.permissions import is_clinic_staff
 from imsclinic.scheduling.calendar_grid import (
     Visit,
@@ -34,16 +31,10 @@ from imsclinic.scheduling.calendar_grid import (
     time_range_label,
     week_grid,
 )
-from imsclinic.scheduling.feed import (
-    feed_appointments,
-    feed_path,
-    practitioner_for_feed_token,
-)
-from imsclinic.scheduling.feed_services import practitioner_feed_revoke
-from imsclinic.scheduling.ics import practitioner_feed_ics
+from imsclinic.scheduling.forms import FIRST_DAY, LAST_DAY, CalendarForm, CancelForm
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from imsclinic.scheduling.selectors import visits_shown_recorded
-from imsclinic.scheduling.services import (
+from imsclinic.scheduling.services.booking import (
     BookingError,
     allowed_status_changes,
     appointment_cancel,
@@ -51,49 +42,21 @@ from imsclinic.scheduling.services import (
     inside_late_window,
 )
 
-FIRST_DAY = dt.date(2000, 1, 1)
-LAST_DAY = dt.date(2199, 12, 31)
-
-
 # -- who may use the calendar ---------------------------------------------------------
 
 
-def _require_staff(request: HttpRequest, *, asked_for: str) -> None:
+def require_staff(request: HttpRequest, *, asked_for: str) -> None:
     if not is_clinic_staff(request.user):
         raise refuse(request, object_type=asked_for, error=PermissionDenied())
 
 
-def _own_practitioner(request: HttpRequest) -> Practitioner | None:
+def own_practitioner(request: HttpRequest) -> Practitioner | None:
     if request.user.pk is None:
         return None
     return Practitioner.objects.filter(user_id=request.user.pk, is_active=True).first()
 
 
 # -- the choice of location and day ---------------------------------------------------
-
-
-class CalendarForm(forms.Form):
-    location = forms.TypedChoiceField(label=gettext_lazy("Location"), coerce=int, required=False)
-    date = forms.DateField(
-        label=gettext_lazy("Day"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-
-    def __init__(self, *args: Any, locations: list[Location], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["location"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = [(loc.pk, loc.name) for loc in locations]
-
-    def clean_date(self) -> dt.date | None:
-        day: dt.date | None = self.cleaned_data.get("date")
-        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-            raise forms.ValidationError(
-                _("Choose a day between %(first)s and %(last)s.")
-                % {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()}
-            )
-        return day
 
 
 @dataclass
@@ -219,8 +182,8 @@ def _record_shown(request: HttpRequest, visits: list[Visit], detail: dict[str, A
 
 @login_required
 def calendar_day(request: HttpRequest) -> HttpResponse:
-    _require_staff(request, asked_for="calendar")
-    is_practitioner = _own_practitioner(request) is not None
+    require_staff(request, asked_for="calendar")
+    is_practitioner = own_practitioner(request) is not None
     if is_practitioner and not request.GET:
         # A practitioner's calendar opens on their own day; the Day tab names a location.
         return redirect("calendar_mine")
@@ -251,7 +214,7 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def calendar_week(request: HttpRequest) -> HttpResponse:
-    _require_staff(request, asked_for="calendar")
+    require_staff(request, asked_for="calendar")
     choice = _choose(request)
     # The week starts on the Monday of the chosen day.
     monday = choice.day - dt.timedelta(days=choice.day.weekday())
@@ -261,7 +224,7 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
         "choice": choice,
         "form": choice.form,
         "links": _day_links("calendar_week", choice, 7),
-        "is_practitioner": _own_practitioner(request) is not None,
+        "is_practitioner": own_practitioner(request) is not None,
         "view": "week",
         "today": timezone.now()
         .astimezone(choice.location.zone if choice.location else dt.UTC)
@@ -280,8 +243,8 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def calendar_mine(request: HttpRequest) -> HttpResponse:
-    _require_staff(request, asked_for="calendar")
-    practitioner = _own_practitioner(request)
+    require_staff(request, asked_for="calendar")
+    practitioner = own_practitioner(request)
     if practitioner is None:
         return redirect("calendar_day")
     choice = _choose(request)
@@ -329,7 +292,7 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 
 def _staff_appointment(request: HttpRequest, appointment_id: int) -> Appointment:
     """Return the visit if this staff member may act on it; otherwise 404, audited."""
-    _require_staff(request, asked_for="appointment")
+    require_staff(request, asked_for="appointment")
     visit = (
         Appointment.objects.select_related(
             "patient", "practitioner", "location__clinic", "service", "room"
@@ -383,15 +346,6 @@ def appointment_status(request: HttpRequest, appointment_id: int) -> HttpRespons
     return redirect(target)
 
 
-class CancelForm(forms.Form):
-    reason = forms.CharField(
-        label=gettext_lazy("Reason for cancelling"),
-        required=False,
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-
-
 @login_required
 def appointment_cancel_staff(request: HttpRequest, appointment_id: int) -> HttpResponse:
     appointment = _staff_appointment(request, appointment_id)
@@ -442,77 +396,3 @@ def appointment_cancel_staff(request: HttpRequest, appointment_id: int) -> HttpR
         "back": back,
     }
     return render(request, "scheduling/calendar_cancel.html", context)
-
-
-# -- the private iCal feed ------------------------------------------------------------
-
-
-@login_required
-def calendar_feed_settings(request: HttpRequest) -> HttpResponse:
-    _require_staff(request, asked_for="calendar_feed")
-    practitioner = _own_practitioner(request)
-    manages_all = request.user.has_perm("clinic.configure")
-    if practitioner is None and not manages_all:
-        raise PermissionDenied
-    context: dict[str, Any] = {
-        "practitioner": practitioner,
-        "feed_url": request.build_absolute_uri(feed_path(practitioner)) if practitioner else "",
-        "others": list(Practitioner.objects.filter(is_active=True)) if manages_all else [],
-    }
-    return render(request, "scheduling/feed_settings.html", context)
-
-
-@require_POST
-@login_required
-def calendar_feed_revoke(request: HttpRequest) -> HttpResponse:
-    _require_staff(request, asked_for="calendar_feed")
-    raw = request.POST.get("practitioner", "")
-    if raw:
-        practitioner_id = id_param(raw)
-        if practitioner_id is None:
-            raise Http404
-        practitioner = get_object_or_404(Practitioner, pk=practitioner_id)
-    else:
-        own = _own_practitioner(request)
-        if own is None:
-            raise PermissionDenied
-        practitioner = own
-    practitioner_feed_revoke(practitioner=practitioner, actor=request.user, request=request)
-    if practitioner.user_id == request.user.pk:
-        messages.success(
-            request,
-            _(
-                "Your calendar has a new address. The old one no longer works: add the new "
-                "one to your calendar app."
-            ),
-        )
-    else:
-        messages.success(
-            request,
-            _("%(name)s's calendar feed has a new address; the old one no longer works.")
-            % {"name": practitioner.display_name},
-        )
-    return redirect("calendar_feed_settings")
-
-
-def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
-    """Serve a practitioner's feed to whoever holds the current signed address."""
-    practitioner = practitioner_for_feed_token(token)
-    if practitioner is None:
-        raise Http404
-    appointments = list(feed_appointments(practitioner))
-    body = practitioner_feed_ics(practitioner, appointments)
-    # Calendar apps fetch with no session; record the fetch (initials only leave the clinic).
-    audit_record(
-        actor=None,
-        action=Action.VIEW,
-        object_type="calendar_feed",
-        object_id=practitioner.pk,
-        request=request,
-        detail={"appointments": len(appointments)},
-    )
-    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Disposition"] = 'inline; filename="visits.ics"'
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response

@@ -33,7 +33,7 @@ from imsclinic.clinic.models import Clinic, Location, OpeningHours, Practitioner
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.demo import demo_attended, demo_book, demo_book_near, demo_cancel
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, ShiftBreak
-from imsclinic.scheduling.services import needs_assessment_first
+from imsclinic.scheduling.services.booking import needs_assessment_first
 from imsclinic.web.models import FaqEntry
 
 DEMO_PASSWORD = "ims-demo-password"

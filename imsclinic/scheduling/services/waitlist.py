@@ -1,7 +1,7 @@
 """The waitlist: patients waiting for a time, offers when one frees up, first claim books it.
 
 Flow: `waitlist_join` records what a patient waits for. When a cancellation or a reschedule
-frees a time, `offer_freed_time` (a django.tasks task, queued in the freeing transaction)
+frees a time, `tasks.offer_freed_time` (a django.tasks task, queued in the freeing transaction)
 finds the waiting entries that time suits, checks with the availability engine that the
 freed start is really bookable for each entry's service, records one `WaitlistOffer` per
 entry and emails each patient a signed claim link. `waitlist_claim` books through
@@ -23,7 +23,6 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Case, Q, QuerySet, Value, When
 from django.http import HttpRequest
-from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -43,7 +42,7 @@ from imsclinic.scheduling.models import (
     WaitlistStatus,
 )
 from imsclinic.scheduling.selectors import availability_query, patient_has_visit_during
-from imsclinic.scheduling.services import (
+from imsclinic.scheduling.services.booking import (
     InitialAssessmentAlreadyBooked,
     SlotTaken,
     SlotUnavailable,
@@ -402,20 +401,6 @@ def waitlist_offer_freed_time(
                 transaction.on_commit(partial(_send_offer, offer.pk), robust=True)
             made.append(offer)
     return made
-
-
-@task()
-def offer_freed_time(practitioner_id: int, location_id: int, start_iso: str) -> int:
-    """Offer a time a cancellation or reschedule freed to the waitlist; return offers made."""
-    practitioner = Practitioner.objects.filter(pk=practitioner_id).first()
-    location = Location.objects.filter(pk=location_id).first()
-    if practitioner is None or location is None:
-        return 0
-    start = dt.datetime.fromisoformat(start_iso)
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=dt.UTC)
-    offers = waitlist_offer_freed_time(practitioner=practitioner, location=location, start=start)
-    return len(offers)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -12,17 +11,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from imsclinic.clinic.models import Location, Practitioner, Service
+from imsclinic.clinic.models import Service
 from imsclinic.core.access import own_patient, patient_page, patients_own, record_refusal
 from imsclinic.core.params import id_param
 from imsclinic.patients.models import Patient
+from imsclinic.portal.forms import WaitlistJoinForm
 from imsclinic.scheduling.models import WaitlistEntry
-from imsclinic.scheduling.services import BookingError
-from imsclinic.scheduling.waitlist import (
+from imsclinic.scheduling.services.booking import BookingError
+from imsclinic.scheduling.services.waitlist import (
     ClaimLinkExpired,
     ClaimLinkInvalid,
     OfferClosed,
@@ -37,34 +36,6 @@ from imsclinic.scheduling.waitlist import (
 )
 
 DEFAULT_WAIT_DAYS = 28
-
-
-class WaitlistJoinForm(forms.Form):
-    service = forms.ModelChoiceField(
-        label=gettext_lazy("Service"),
-        queryset=Service.objects.filter(is_active=True, bookable_online=True),
-        empty_label=None,
-    )
-    practitioner = forms.ModelChoiceField(
-        label=gettext_lazy("Practitioner"),
-        queryset=Practitioner.objects.filter(is_active=True),
-        required=False,
-        empty_label=gettext_lazy("Anyone"),
-    )
-    location = forms.ModelChoiceField(
-        label=gettext_lazy("Location"),
-        queryset=Location.objects.filter(is_active=True),
-        required=False,
-        empty_label=gettext_lazy("Any location"),
-    )
-    earliest = forms.DateField(
-        label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    latest = forms.DateField(
-        label=gettext_lazy("Until"),
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=gettext_lazy("Both days included."),
-    )
 
 
 def _initial(request: HttpRequest) -> dict[str, object]:
