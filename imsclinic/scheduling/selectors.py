@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from enum import IntEnum
 from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet, Value
-from django.http import HttpRequest
 from django.utils import timezone
 
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Room, Service
-from imsclinic.core.audit import audit_record, audit_record_per_patient
-from imsclinic.core.models import Action
 from imsclinic.core.permissions import is_clinic_staff, sees_every_patient, visits_actionable_by
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.availability import (
@@ -66,40 +63,6 @@ def with_patient_shown(visits: QuerySet[Appointment], user: Any) -> QuerySet[App
         return visits.annotate(patient_shown=Value(True))
     actionable = visits_actionable_by(user).filter(pk=OuterRef("pk"))
     return visits.annotate(patient_shown=Exists(actionable))
-
-
-def visits_shown_recorded(
-    request: HttpRequest | None,
-    *,
-    user: Any,
-    object_type: str,
-    visits: Iterable[Appointment],
-    detail: dict[str, Any],
-) -> None:
-    """Write one VIEW row per patient whose visits a page or list showed this user by name.
-
-    The row names the patient and the visits shown; a page that named nobody writes one row
-    without a patient. Visits shown as busy time only are not patient information and are
-    left out.
-    """
-    shown: dict[int, list[int]] = {}
-    for visit in visits:
-        shown.setdefault(visit.patient_id, []).append(visit.pk)
-    if not shown:
-        audit_record(
-            actor=user, action=Action.VIEW, object_type=object_type, request=request, detail=detail
-        )
-        return
-    audit_record_per_patient(
-        actor=user,
-        action=Action.VIEW,
-        object_type=object_type,
-        request=request,
-        shown={
-            patient_id: {**detail, "visits": sorted(visit_ids)}
-            for patient_id, visit_ids in sorted(shown.items())
-        },
-    )
 
 
 def _window(start_date: dt.date, days: int) -> tuple[dt.datetime, dt.datetime]:

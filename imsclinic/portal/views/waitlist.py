@@ -6,7 +6,6 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,6 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from imsclinic.clinic.models import Service
 from imsclinic.core.access import own_patient, patient_page, patients_own, record_refusal
+from imsclinic.core.form_errors import refusal_to_form
+from imsclinic.core.models import ObjectType
 from imsclinic.core.params import id_param
 from imsclinic.patients.models import Patient
 from imsclinic.portal.forms import WaitlistJoinForm
@@ -81,8 +82,8 @@ def waitlist_join_page(request: HttpRequest, patient: Patient) -> HttpResponse:
                     actor=request.user,
                     request=request,
                 )
-            except ValidationError as error:
-                form.add_error(None, error)
+            except WaitlistError as refusal:
+                refusal_to_form(form, refusal)
             else:
                 messages.success(
                     request,
@@ -107,7 +108,11 @@ def waitlist_withdraw_page(request: HttpRequest, entry_id: int) -> HttpResponse:
     """Take one of the patient's own entries off the waitlist."""
     patient = own_patient(request.user)
     entry = patients_own(
-        request, patient, WaitlistEntry.objects.all(), entry_id, object_type="waitlist_entry"
+        request,
+        patient,
+        WaitlistEntry.objects.all(),
+        entry_id,
+        object_type=ObjectType.WAITLIST_ENTRY,
     )
     try:
         waitlist_withdraw(entry=entry, actor=request.user, request=request)
@@ -132,7 +137,7 @@ def waitlist_claim_page(request: HttpRequest, token: str) -> HttpResponse:
     try:
         offer = offer_for_token(token)
     except ClaimLinkInvalid as error:
-        record_refusal(request, object_type="waitlist_offer", reason="invalid claim link")
+        record_refusal(request, object_type=ObjectType.WAITLIST_OFFER, reason="invalid claim link")
         return render(request, "portal/waitlist_claim.html", {"problem": str(error)}, status=404)
     except ClaimLinkExpired as error:
         return render(request, "portal/waitlist_claim.html", {"problem": str(error)})

@@ -19,7 +19,7 @@ from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
 from imsclinic.core.errors import BookingError
 from imsclinic.core.locking import lock_rows, retry_transient
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.core.permissions import is_clinic_staff, is_owner
 from imsclinic.patients.models import Patient
 from imsclinic.patients.services import patient_care_team_add
@@ -364,7 +364,7 @@ def create_checked(
     audit_record(
         actor=actor,
         action=Action.CREATE,
-        object_type="appointment",
+        object_type=ObjectType.APPOINTMENT,
         object_id=appointment.pk,
         patient=patient,
         request=request,
@@ -489,8 +489,12 @@ def _late_window_check(
         raise TooLateToCancel(message % {"hours": hours})
     if late and not reason:
         if moving:
-            raise TooLateToCancel(_("Give a reason to move a visit inside the late window."))
-        raise TooLateToCancel(_("Give a reason to cancel inside the late-cancellation window."))
+            raise TooLateToCancel(
+                _("Give a reason to move a visit inside the late window."), field="reason"
+            )
+        raise TooLateToCancel(
+            _("Give a reason to cancel inside the late-cancellation window."), field="reason"
+        )
     return late
 
 
@@ -529,7 +533,7 @@ def appointment_cancel(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="appointment",
+            object_type=ObjectType.APPOINTMENT,
             object_id=locked.pk,
             patient=locked.patient,
             request=request,
@@ -635,7 +639,7 @@ def appointment_reschedule(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="appointment",
+            object_type=ObjectType.APPOINTMENT,
             object_id=old.pk,
             patient=old.patient,
             request=request,
@@ -716,7 +720,7 @@ def appointment_set_status(
             request,
             actor=actor,
             action=Action.UPDATE,
-            object_type="appointment",
+            object_type=ObjectType.APPOINTMENT,
             object_id=appointment.pk,
             patient_id=appointment.patient_id,
             detail={"status": {"to": str(status)}, "missing": len(refusal.missing)},
@@ -777,7 +781,7 @@ def _change_status(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="appointment",
+            object_type=ObjectType.APPOINTMENT,
             object_id=locked.pk,
             patient=locked.patient,
             request=request,

@@ -16,7 +16,7 @@ from imsclinic.clinic.models import Location, Practitioner, Service
 from imsclinic.core.audit import audit_record
 from imsclinic.core.errors import BookingError
 from imsclinic.core.locking import retry_transient
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.availability import (
     AvailabilityQuery,
@@ -280,7 +280,7 @@ def course_book(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="course",
+            object_type=ObjectType.COURSE,
             object_id=course.pk,
             patient=patient,
             request=request,

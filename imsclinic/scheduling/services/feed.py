@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from imsclinic.clinic.models import Practitioner
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 
 
 def practitioner_feed_revoke(
@@ -32,7 +32,7 @@ def practitioner_feed_revoke(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="calendar_feed",
+            object_type=ObjectType.CALENDAR_FEED,
             object_id=practitioner.pk,
             request=request,
             detail={"revoked": True, "version": practitioner.calendar_feed_version},

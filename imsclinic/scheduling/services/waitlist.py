@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Case, Q, QuerySet, Value, When
@@ -32,7 +32,7 @@ from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
 from imsclinic.core.audit import audit_record
 from imsclinic.core.errors import Refused
 from imsclinic.core.locking import lock_rows, retry_transient
-from imsclinic.core.models import Action, Outcome
+from imsclinic.core.models import Action, ObjectType, Outcome
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.availability import slot_is_offered
 from imsclinic.scheduling.models import (
@@ -126,7 +126,7 @@ def waitlist_join(
 ) -> WaitlistEntry:
     """Put a patient on the waitlist for a service between two local dates (both included).
 
-    Refuses (ValidationError by field, nothing written) a wish that could never be offered:
+    Refuses (WaitlistError by field, nothing written) a wish that could never be offered:
     among others a practitioner who does not give the service in those dates (an IMS
     service needs a current IMS certification) or works at no open location, a follow-up
     before any IMS visit, and a second initial assessment (`has_initial_assessment`).
@@ -177,7 +177,7 @@ def waitlist_join(
     if "service" not in errors and has_initial_assessment(patient, service):
         errors["service"] = str(InitialAssessmentAlreadyBooked(service))
     if errors:
-        raise ValidationError(errors)
+        raise WaitlistError(errors=errors)
 
     with transaction.atomic():
         # One patient's joins queue here so the limit below cannot be raced past.
@@ -192,7 +192,7 @@ def waitlist_join(
             latest__gte=earliest,
         ).first()
         if same_wish is not None:
-            raise ValidationError(
+            raise WaitlistError(
                 _(
                     "You are already on the waitlist for %(service)s from %(first)s to "
                     "%(last)s. Withdraw that entry first to change the dates."
@@ -204,7 +204,7 @@ def waitlist_join(
                 }
             )
         if waiting.count() >= MAX_WAITING_PER_SERVICE:
-            raise ValidationError(
+            raise WaitlistError(
                 _("You can wait for %(service)s in at most %(count)d ways at once.")
                 % {"service": service.name, "count": MAX_WAITING_PER_SERVICE}
             )
@@ -221,7 +221,7 @@ def waitlist_join(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="waitlist_entry",
+            object_type=ObjectType.WAITLIST_ENTRY,
             object_id=entry.pk,
             patient=patient,
             request=request,
@@ -263,7 +263,7 @@ def waitlist_withdraw(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="waitlist_entry",
+            object_type=ObjectType.WAITLIST_ENTRY,
             object_id=locked.pk,
             patient=locked.patient,
             request=request,
@@ -291,7 +291,7 @@ def waitlist_expire(*, now: dt.datetime | None = None) -> int:
             audit_record(
                 actor=None,
                 action=Action.UPDATE,
-                object_type="waitlist_entry",
+                object_type=ObjectType.WAITLIST_ENTRY,
                 object_id=entry.pk,
                 patient=entry.patient,
                 detail={"status": WaitlistStatus.EXPIRED.value},
@@ -388,7 +388,7 @@ def waitlist_offer_freed_time(
                 audit_record(
                     actor=None,
                     action=Action.CREATE,
-                    object_type="waitlist_offer",
+                    object_type=ObjectType.WAITLIST_OFFER,
                     object_id=offer.pk,
                     patient=entry.patient,
                     detail={
@@ -525,7 +525,7 @@ def waitlist_claim(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="waitlist_offer",
+            object_type=ObjectType.WAITLIST_OFFER,
             object_id=locked.pk,
             patient=patient,
             outcome=Outcome.FAILED if lost else Outcome.ALLOWED,

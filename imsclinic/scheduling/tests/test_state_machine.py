@@ -11,7 +11,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -221,7 +220,7 @@ class Schedule(RuleBasedStateMachine):
                     actor=self.desk,
                     now=NOW,
                 )
-            except ValidationError:
+            except waitlist.WaitlistError:
                 # These patients have had IMS: an initial assessment is the one wish refused.
                 assert booking_services.has_initial_assessment(waiting, visit.service)
         booking_services.appointment_cancel(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,8 +20,10 @@ from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.models import Location, Practitioner
 from imsclinic.core.access import refuse
-from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.audit import audit_view
+from imsclinic.core.form_errors import refusal_to_form
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import ObjectType
 from imsclinic.core.permissions import is_clinic_staff
 from imsclinic.scheduling.calendar_grid import (
     Visit,
@@ -33,7 +35,7 @@ from imsclinic.scheduling.calendar_grid import (
 )
 from imsclinic.scheduling.forms import FIRST_DAY, LAST_DAY, CalendarForm, CancelForm
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
-from imsclinic.scheduling.selectors import visits_shown_recorded
+from imsclinic.scheduling.services.audit import visits_shown_record
 from imsclinic.scheduling.services.booking import (
     BookingError,
     allowed_status_changes,
@@ -42,15 +44,20 @@ from imsclinic.scheduling.services.booking import (
     inside_late_window,
 )
 
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
+
+
 # -- who may use the calendar ---------------------------------------------------------
 
 
-def require_staff(request: HttpRequest, *, asked_for: str) -> None:
+def require_staff(request: SignedInRequest, *, object_type: ObjectType) -> None:
+    """Refuse (403, audited as a denied look at `object_type`) anyone not on the clinic's staff."""
     if not is_clinic_staff(request.user):
-        raise refuse(request, object_type=asked_for, error=PermissionDenied())
+        raise refuse(request, object_type=object_type, error=PermissionDenied())
 
 
-def own_practitioner(request: HttpRequest) -> Practitioner | None:
+def own_practitioner(request: SignedInRequest) -> Practitioner | None:
     if request.user.pk is None:
         return None
     return Practitioner.objects.filter(user_id=request.user.pk, is_active=True).first()
@@ -67,7 +74,7 @@ class Choice:
     day: dt.date
 
 
-def _choose(request: HttpRequest) -> Choice:
+def _choose(request: SignedInRequest) -> Choice:
     """Read ?location=&date= (bad values fall back to defaults, with the error shown)."""
     locations = list(Location.objects.filter(is_active=True).select_related("clinic"))
     form = CalendarForm(request.GET or None, locations=locations)
@@ -134,7 +141,7 @@ def _action_label(target: str) -> str:
     return labels.get(target) or str(AppointmentStatus(target).label)
 
 
-def _actions_for(visit: Visit, user: Any, now: dt.datetime) -> list[StatusAction]:
+def _actions_for(visit: Visit, user: User, now: dt.datetime) -> list[StatusAction]:
     """Return the status changes this user may make now; the service has the last word."""
     appointment = visit.appointment
     # The page's query already answered the visit rule for every visit (`shows_patient`).
@@ -146,7 +153,7 @@ def _actions_for(visit: Visit, user: Any, now: dt.datetime) -> list[StatusAction
     ]
 
 
-def _decorate(visits: list[Visit], request: HttpRequest, now: dt.datetime) -> None:
+def _decorate(visits: list[Visit], request: SignedInRequest, now: dt.datetime) -> None:
     """Attach each visit's buttons and whether its patient's record may be opened."""
     for visit in visits:
         if not visit.shows_patient:
@@ -166,12 +173,12 @@ def _decorate(visits: list[Visit], request: HttpRequest, now: dt.datetime) -> No
         )
 
 
-def _record_shown(request: HttpRequest, visits: list[Visit], detail: dict[str, Any]) -> None:
+def _record_shown(request: SignedInRequest, visits: list[Visit], detail: dict[str, Any]) -> None:
     """Audit the page: one VIEW row per patient it named (busy time names nobody)."""
-    visits_shown_recorded(
+    visits_shown_record(
         request,
         user=request.user,
-        object_type="calendar",
+        object_type=ObjectType.CALENDAR,
         visits=[visit.appointment for visit in visits if visit.shows_patient],
         detail=detail,
     )
@@ -181,8 +188,8 @@ def _record_shown(request: HttpRequest, visits: list[Visit], detail: dict[str, A
 
 
 @login_required
-def calendar_day(request: HttpRequest) -> HttpResponse:
-    require_staff(request, asked_for="calendar")
+def calendar_day(request: SignedInRequest) -> HttpResponse:
+    require_staff(request, object_type=ObjectType.CALENDAR)
     is_practitioner = own_practitioner(request) is not None
     if is_practitioner and not request.GET:
         # A practitioner's calendar opens on their own day; the Day tab names a location.
@@ -213,8 +220,8 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def calendar_week(request: HttpRequest) -> HttpResponse:
-    require_staff(request, asked_for="calendar")
+def calendar_week(request: SignedInRequest) -> HttpResponse:
+    require_staff(request, object_type=ObjectType.CALENDAR)
     choice = _choose(request)
     # The week starts on the Monday of the chosen day.
     monday = choice.day - dt.timedelta(days=choice.day.weekday())
@@ -242,8 +249,8 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def calendar_mine(request: HttpRequest) -> HttpResponse:
-    require_staff(request, asked_for="calendar")
+def calendar_mine(request: SignedInRequest) -> HttpResponse:
+    require_staff(request, object_type=ObjectType.CALENDAR)
     practitioner = own_practitioner(request)
     if practitioner is None:
         return redirect("calendar_day")
@@ -281,7 +288,7 @@ def calendar_mine(request: HttpRequest) -> HttpResponse:
     return render(request, "scheduling/calendar_mine.html", context)
 
 
-def _safe_next(request: HttpRequest, fallback: str) -> str:
+def _safe_next(request: SignedInRequest, fallback: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -290,9 +297,9 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
-def _staff_appointment(request: HttpRequest, appointment_id: int) -> Appointment:
+def _staff_appointment(request: SignedInRequest, appointment_id: int) -> Appointment:
     """Return the visit if this staff member may act on it; otherwise 404, audited."""
-    require_staff(request, asked_for="appointment")
+    require_staff(request, object_type=ObjectType.APPOINTMENT)
     visit = (
         Appointment.objects.select_related(
             "patient", "practitioner", "location__clinic", "service", "room"
@@ -303,7 +310,7 @@ def _staff_appointment(request: HttpRequest, appointment_id: int) -> Appointment
     if visit is None or not request.user.has_perm("scheduling.act_on_visit", visit):
         raise refuse(
             request,
-            object_type="appointment",
+            object_type=ObjectType.APPOINTMENT,
             object_id=appointment_id,
             patient_id=visit.patient_id if visit is not None else None,
             reason="" if visit is not None else "no such visit",
@@ -318,7 +325,7 @@ def _back_to_calendar(appointment: Appointment) -> str:
 
 @require_POST
 @login_required
-def appointment_status(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def appointment_status(request: SignedInRequest, appointment_id: int) -> HttpResponse:
     appointment = _staff_appointment(request, appointment_id)
     target = _safe_next(request, _back_to_calendar(appointment))
     status = request.POST.get("status", "")
@@ -347,45 +354,37 @@ def appointment_status(request: HttpRequest, appointment_id: int) -> HttpRespons
 
 
 @login_required
-def appointment_cancel_staff(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def appointment_cancel_staff(request: SignedInRequest, appointment_id: int) -> HttpResponse:
     appointment = _staff_appointment(request, appointment_id)
     back = _safe_next(request, _back_to_calendar(appointment))
     now = timezone.now()
     late = inside_late_window(appointment, now)
     form = CancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        reason = form.cleaned_data["reason"]
-        if late and not reason.strip():
-            form.add_error(
-                "reason", _("Give a reason to cancel inside the late-cancellation window.")
+        try:
+            appointment_cancel(
+                appointment=appointment,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                request=request,
             )
+        except BookingError as refusal:
+            refusal_to_form(form, refusal)
         else:
-            try:
-                appointment_cancel(
-                    appointment=appointment, actor=request.user, reason=reason, request=request
-                )
-            except BookingError as error:
-                form.add_error(None, str(error))
-            else:
-                messages.success(
-                    request,
-                    _("Cancelled %(patient)s's visit at %(time)s.")
-                    % {
-                        "patient": appointment.patient.display_name,
-                        "time": time_range_label(
-                            appointment.start, appointment.end, appointment.location.zone
-                        ),
-                    },
-                )
-                return redirect(back)
+            messages.success(
+                request,
+                _("Cancelled %(patient)s's visit at %(time)s.")
+                % {
+                    "patient": appointment.patient.display_name,
+                    "time": time_range_label(
+                        appointment.start, appointment.end, appointment.location.zone
+                    ),
+                },
+            )
+            return redirect(back)
     # The page names the patient: a look at their visit.
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action=Action.VIEW,
-        object_type="appointment",
-        object_id=appointment.pk,
-        patient_id=appointment.patient_id,
-        request=request,
+    audit_view(
+        request, ObjectType.APPOINTMENT, patient=appointment.patient, object_id=appointment.pk
     )
     context = {
         "appointment": appointment,

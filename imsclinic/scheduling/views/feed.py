@@ -14,7 +14,8 @@ from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.models import Practitioner
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.core.params import id_param
 from imsclinic.scheduling.feed import (
     feed_appointments,
@@ -27,8 +28,8 @@ from imsclinic.scheduling.views.calendar import own_practitioner, require_staff
 
 
 @login_required
-def calendar_feed_settings(request: HttpRequest) -> HttpResponse:
-    require_staff(request, asked_for="calendar_feed")
+def calendar_feed_settings(request: SignedInRequest) -> HttpResponse:
+    require_staff(request, object_type=ObjectType.CALENDAR_FEED)
     practitioner = own_practitioner(request)
     manages_all = request.user.has_perm("clinic.configure")
     if practitioner is None and not manages_all:
@@ -43,8 +44,8 @@ def calendar_feed_settings(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def calendar_feed_revoke(request: HttpRequest) -> HttpResponse:
-    require_staff(request, asked_for="calendar_feed")
+def calendar_feed_revoke(request: SignedInRequest) -> HttpResponse:
+    require_staff(request, object_type=ObjectType.CALENDAR_FEED)
     raw = request.POST.get("practitioner", "")
     if raw:
         practitioner_id = id_param(raw)
@@ -85,7 +86,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     audit_record(
         actor=None,
         action=Action.VIEW,
-        object_type="calendar_feed",
+        object_type=ObjectType.CALENDAR_FEED,
         object_id=practitioner.pk,
         request=request,
         detail={"appointments": len(appointments)},
