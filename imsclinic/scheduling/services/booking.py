@@ -738,7 +738,9 @@ def _change_status(
     request: HttpRequest | None,
     now: dt.datetime,
 ) -> None:
-    with transaction.atomic():
+    # Never inside a caller's transaction: a refused start of needling is recorded after
+    # this one rolls back (appointment_set_status), and must not roll back with the caller's.
+    with transaction.atomic(durable=True):
         locked = _locked_visit(appointment.pk, "practitioner", "patient", "location__clinic")
         source = locked.status
         who = _TRANSITIONS.get((source, target))

@@ -24,7 +24,7 @@ def practitioner_feed_revoke(
     )
     if not (is_self or (actor is not None and actor.has_perm("clinic.configure"))):
         raise PermissionDenied(_("Only the practitioner or the owner may renew this address."))
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         Practitioner.objects.filter(pk=practitioner.pk).update(
             calendar_feed_version=F("calendar_feed_version") + 1
         )

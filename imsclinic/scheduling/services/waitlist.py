@@ -245,7 +245,7 @@ def waitlist_withdraw(
 ) -> WaitlistEntry:
     """Take a waiting entry off the waitlist; its open offers close with it."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = (
             WaitlistEntry.objects.select_for_update(of=("self",), no_key=True)
             .select_related("patient")
