@@ -6,7 +6,7 @@ import datetime as dt
 import sqlite3
 from collections.abc import Sequence
 from enum import IntEnum
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet, Value
@@ -35,6 +35,9 @@ from imsclinic.scheduling.models import (
     TimeOff,
 )
 
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
+
 
 def upcoming_appointments_for_patient(patient: Patient, limit: int = 10) -> QuerySet[Appointment]:
     """Return the patient's next visits that are still going ahead, soonest first."""
@@ -49,7 +52,7 @@ def upcoming_appointments_for_patient(patient: Patient, limit: int = 10) -> Quer
     )
 
 
-def with_patient_shown(visits: QuerySet[Appointment], user: Any) -> QuerySet[Appointment]:
+def with_patient_shown(visits: QuerySet[Appointment], user: User | None) -> QuerySet[Appointment]:
     """Annotate each visit with `patient_shown`: whether this user sees whose visit it is.
 
     The same rule as acting on the visit (`scheduling.act_on_visit`): the owner and the front

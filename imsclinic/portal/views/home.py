@@ -6,11 +6,12 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from imsclinic.core.access import own_patient
+from imsclinic.core.http import SignedInRequest
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from imsclinic.scheduling.selectors import upcoming_appointments_for_patient
 from imsclinic.scheduling.services.booking import inside_late_window
@@ -19,9 +20,9 @@ PAST_VISITS_SHOWN = 10
 
 
 @login_required
-def portal_home(request: HttpRequest) -> HttpResponse:
+def portal_home(request: SignedInRequest) -> HttpResponse:
     """Show a patient their upcoming and recent visits and the details the clinic holds."""
-    if request.user.is_clinic_staff:  # type: ignore[union-attr]
+    if request.user.is_clinic_staff:
         return redirect("patient_list")
     patient = own_patient(request.user)
     now = timezone.now()

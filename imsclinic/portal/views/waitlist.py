@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from imsclinic.clinic.models import Service
 from imsclinic.core.access import own_patient, patient_page, patients_own, record_refusal
 from imsclinic.core.form_errors import refusal_to_form
+from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import ObjectType
 from imsclinic.core.params import id_param
 from imsclinic.patients.models import Patient
@@ -65,7 +66,7 @@ def _initial(request: HttpRequest) -> dict[str, object]:
 
 @require_http_methods(["GET", "POST"])
 @patient_page
-def waitlist_join_page(request: HttpRequest, patient: Patient) -> HttpResponse:
+def waitlist_join_page(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Let a patient say which service (and optionally who, where, when) they are waiting for."""
     if request.method == "POST":
         form = WaitlistJoinForm(request.POST)
@@ -96,7 +97,7 @@ def waitlist_join_page(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 
 @patient_page
-def waitlist_list(request: HttpRequest, patient: Patient) -> HttpResponse:
+def waitlist_list(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Show a patient what they are waiting for, with a way to leave."""
     entries = waitlist_entries_for_patient(patient)
     return render(request, "portal/waitlist_list.html", {"entries": entries})
@@ -104,7 +105,7 @@ def waitlist_list(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 @require_POST
 @login_required
-def waitlist_withdraw_page(request: HttpRequest, entry_id: int) -> HttpResponse:
+def waitlist_withdraw_page(request: SignedInRequest, entry_id: int) -> HttpResponse:
     """Take one of the patient's own entries off the waitlist."""
     patient = own_patient(request.user)
     entry = patients_own(

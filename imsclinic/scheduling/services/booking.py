@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError, transaction
@@ -36,6 +36,9 @@ from imsclinic.scheduling.models import (
     NoticeKind,
 )
 from imsclinic.scheduling.selectors import booking_check_query, visit_booked_at
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 # The names the database gives its overlap guards (constraints on PostgreSQL, triggers on
 # SQLite); an IntegrityError naming one of them means another booking got there first.
@@ -106,7 +109,7 @@ def is_deadlock(error: BaseException) -> bool:
     return getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
 
 
-def _is_staff(actor: Any) -> bool:
+def _is_staff(actor: User | None) -> bool:
     return bool(getattr(actor, "is_clinic_staff", False))
 
 
@@ -129,9 +132,13 @@ def overlap_refused_as_taken() -> Iterator[None]:
         raise
 
 
-def _check_may_act(visit: Appointment, actor: Any) -> None:
+def _check_may_act(visit: Appointment, actor: User | None) -> None:
     """Refuse a staff member who may not act on this visit (`scheduling.act_on_visit`)."""
-    if _is_staff(actor) and not actor.has_perm("scheduling.act_on_visit", visit):
+    if (
+        actor is not None
+        and _is_staff(actor)
+        and not actor.has_perm("scheduling.act_on_visit", visit)
+    ):
         raise PermissionDenied(
             _("You may act only on your own visits and those of patients in your care.")
         )
@@ -144,7 +151,7 @@ def notify_patient(appointment: Appointment, kind: NoticeKind) -> None:
     appointment_changed(appointment=appointment, kind=kind)
 
 
-def check_may_book(*, patient: Patient, service: Service, actor: Any) -> None:
+def check_may_book(*, patient: Patient, service: Service, actor: User | None) -> None:
     """Refuse what appointment_book refuses before looking at the calendar."""
     if not _is_staff(actor) and (actor is None or patient.user_id != actor.pk):
         raise PermissionDenied(_("Patients may only book visits for themselves."))
@@ -292,7 +299,7 @@ def create_checked(
     service: Service,
     location: Location,
     slot: Slot,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None,
     course: Course | None = None,
     rescheduled_from: Appointment | None = None,
@@ -381,7 +388,7 @@ def appointment_book(
     service: Service,
     location: Location,
     start: dt.datetime,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
     notify: bool = True,
@@ -434,7 +441,7 @@ def appointment_book_once(
     service: Service,
     location: Location,
     start: dt.datetime,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> Appointment:
@@ -502,7 +509,7 @@ def _late_window_check(
 def appointment_cancel(
     *,
     appointment: Appointment,
-    actor: Any,
+    actor: User | None,
     reason: str = "",
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
@@ -550,7 +557,7 @@ def appointment_reschedule(
     *,
     appointment: Appointment,
     start: dt.datetime,
-    actor: Any,
+    actor: User | None,
     practitioner: Practitioner | None = None,
     location: Location | None = None,
     reason: str = "",
@@ -667,7 +674,7 @@ _TRANSITIONS: dict[tuple[str, str], str] = {
 
 
 def allowed_status_changes(
-    appointment: Appointment, actor: Any, *, may_act: bool | None = None
+    appointment: Appointment, actor: User | None, *, may_act: bool | None = None
 ) -> list[str]:
     """Return the statuses this actor may move the visit to now (for buttons on pages).
 
@@ -687,7 +694,7 @@ def allowed_status_changes(
     ]
 
 
-def _may_change(appointment: Appointment, actor: Any, who: str) -> bool:
+def _may_change(appointment: Appointment, actor: User | None, who: str) -> bool:
     """Say whether the table lets this staff member make a change (the visit rule is apart)."""
     if actor is None or not is_clinic_staff(actor):
         return False
@@ -700,7 +707,7 @@ def appointment_set_status(
     *,
     appointment: Appointment,
     status: str,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> Appointment:
@@ -734,7 +741,7 @@ def appointment_set_status(
 def _change_status(
     appointment: Appointment,
     target: AppointmentStatus,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None,
     now: dt.datetime,
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -14,9 +14,12 @@ from imsclinic.clinic.models import Practitioner
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, ObjectType
 
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
+
 
 def practitioner_feed_revoke(
-    *, practitioner: Practitioner, actor: Any, request: HttpRequest | None = None
+    *, practitioner: Practitioner, actor: User | None, request: HttpRequest | None = None
 ) -> Practitioner:
     """Give the practitioner a new feed address; every earlier address stops working."""
     is_self = (

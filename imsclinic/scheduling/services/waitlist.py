@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -51,6 +51,9 @@ from imsclinic.scheduling.services.booking import (
     needs_assessment_first,
 )
 
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
+
 # A patient may wait for one service in a few ways at once (say, two date ranges), not more.
 MAX_WAITING_PER_SERVICE = 3
 CLAIM_SALT = "imsclinic.scheduling.waitlist.claim"
@@ -87,11 +90,11 @@ class ClaimLinkExpired(WaitlistError):
     """The link is genuine but too old."""
 
 
-def _is_staff(actor: Any) -> bool:
+def _is_staff(actor: User | None) -> bool:
     return bool(getattr(actor, "is_clinic_staff", False))
 
 
-def _may_act_for(actor: Any, patient: Patient) -> bool:
+def _may_act_for(actor: User | None, patient: Patient) -> bool:
     if actor is None or not getattr(actor, "is_authenticated", False):
         return False
     if _is_staff(actor):
@@ -118,7 +121,7 @@ def waitlist_join(
     service: Service,
     earliest: dt.date,
     latest: dt.date,
-    actor: Any,
+    actor: User | None,
     practitioner: Practitioner | None = None,
     location: Location | None = None,
     request: HttpRequest | None = None,
@@ -239,7 +242,7 @@ def waitlist_join(
 def waitlist_withdraw(
     *,
     entry: WaitlistEntry,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> WaitlistEntry:
@@ -456,7 +459,7 @@ def offer_state(offer: WaitlistOffer, *, now: dt.datetime | None = None) -> str:
 def waitlist_claim(
     *,
     offer: WaitlistOffer,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> Appointment:
