@@ -358,7 +358,7 @@ def free_places(clinic: Clinic, first: dt.date, now: dt.datetime, count: int) ->
 def time_booking(clinic: Clinic, now: dt.datetime) -> tuple[list[float], list[float]]:
     """Book free places through the service, then insert as many bare rows; return ms each."""
     from imsclinic.scheduling.models import Appointment, AppointmentStatus
-    from imsclinic.scheduling.services import appointment_book
+    from imsclinic.scheduling.services.booking import appointment_book
 
     by_pk = {p.pk: p for p in clinic.practitioners}
     booked_from = clinic.today + dt.timedelta(days=FUTURE_DAYS + 1)

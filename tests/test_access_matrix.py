@@ -106,7 +106,7 @@ def waitlist_offer(w: dict[str, Any]) -> dict[str, Any]:
 
     from imsclinic.clinic.models import Service
     from imsclinic.scheduling.models import WaitlistEntry, WaitlistOffer
-    from imsclinic.scheduling.waitlist import claim_token
+    from imsclinic.scheduling.services.waitlist import claim_token
 
     practitioner = w["physio"].practitioner
     service = Service.objects.create(

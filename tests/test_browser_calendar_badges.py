@@ -19,7 +19,7 @@ from imsclinic.intake.services import intake_submit
 from imsclinic.patients.models import Patient
 from imsclinic.safety.selectors import patients_needing_review
 from imsclinic.scheduling.selectors import available_slots
-from imsclinic.scheduling.services import appointment_book
+from imsclinic.scheduling.services.booking import appointment_book
 from tests.factories.browser import sign_in_as
 from tests.factories.intake import complete_answers
 from tests.factories.scheduling import weekday_shifts

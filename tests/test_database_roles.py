@@ -32,7 +32,7 @@ from imsclinic.core.database_roles import (
 from imsclinic.core.models import Action, AuditEvent
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
-from imsclinic.scheduling.services import appointment_book
+from imsclinic.scheduling.services.booking import appointment_book
 from tests.factories import VANCOUVER
 from tests.factories.charting import (
     ims_visit,

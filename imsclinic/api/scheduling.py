@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,7 +18,7 @@ from imsclinic.accounts.models import User
 from imsclinic.api.schemas import ErrorOut, SingleLine, ValidationErrorOut
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
 from imsclinic.core.access import record_refusal
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.core.permissions import visits_actionable_by
 from imsclinic.patients.models import Patient
 from imsclinic.safety.errors import OnlineImsBookingStopped
@@ -26,9 +26,9 @@ from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.selectors import (
     available_slots,
     nearest_alternatives,
-    visits_shown_recorded,
 )
-from imsclinic.scheduling.services import (
+from imsclinic.scheduling.services.audit import visits_shown_record
+from imsclinic.scheduling.services.booking import (
     FirstVisitMustBeAssessment,
     NotCancellable,
     PatientBusy,
@@ -37,7 +37,7 @@ from imsclinic.scheduling.services import (
     appointment_book,
     appointment_cancel,
 )
-from imsclinic.scheduling.waitlist import waitlist_join
+from imsclinic.scheduling.services.waitlist import WaitlistError, waitlist_join
 
 router = Router(tags=["scheduling"])
 
@@ -415,10 +415,10 @@ def list_appointments(request: HttpRequest) -> dict[str, Any]:
         visits = visits.filter(start__gte=timezone.now())
     listed = list(visits.order_by("start", "pk")[:LIST_LIMIT])
     if user.is_clinic_staff:
-        visits_shown_recorded(
+        visits_shown_record(
             request,
             user=user,
-            object_type="appointment_list",
+            object_type=ObjectType.APPOINTMENT_LIST,
             visits=listed,
             detail={"via": "api"},
         )
@@ -465,7 +465,7 @@ def cancel(request: HttpRequest, appointment_id: PathEx[int, P(ge=1, le=MAX_ID)]
             request,
             actor=user,
             action=Action.UPDATE,
-            object_type="appointment",
+            object_type=ObjectType.APPOINTMENT,
             object_id=appointment_id,
             patient_id=Appointment.objects.filter(pk=appointment_id)
             .values_list("patient_id", flat=True)
@@ -559,13 +559,12 @@ def join_waitlist(request: HttpRequest, payload: WaitlistIn) -> Status[dict[str,
             actor=user,
             request=request,
         )
-    except ValidationError as refusal:
-        if not hasattr(refusal, "error_dict"):
-            raise HttpError(422, " ".join(refusal.messages)) from refusal
+    except WaitlistError as refusal:
+        if not refusal.errors:
+            raise HttpError(422, refusal.message) from refusal
         problems = [
             {"loc": ["body", "payload", name], "msg": message, "type": "waitlist"}
-            for name, messages in refusal.message_dict.items()
-            for message in messages
+            for name, message in refusal.errors.items()
         ]
         return Status(422, {"detail": problems})
     return Status(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
@@ -19,7 +19,14 @@ from imsclinic.clinic.models import Location, Practitioner, Service
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 from imsclinic.scheduling.selectors import available_slots
-from imsclinic.scheduling.services import SlotUnavailable, appointment_book, appointment_cancel
+from imsclinic.scheduling.services.booking import (
+    SlotUnavailable,
+    appointment_book,
+    appointment_cancel,
+)
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 # Demo visits were booked this long before their day (or now, for days further ahead).
 BOOKED_AHEAD = dt.timedelta(days=7)
@@ -49,7 +56,7 @@ def demo_book(
     service: Service,
     location: Location,
     day: dt.date,
-    actor: Any,
+    actor: User | None,
     earliest: dt.time | None = None,
     latest: dt.time | None = None,
     ends_by: dt.datetime | None = None,
@@ -110,7 +117,7 @@ def days_back_from(day: dt.date, count: int = 5) -> list[dt.date]:
     return [day - dt.timedelta(days=n) for n in range(count)]
 
 
-def demo_cancel(visit: Appointment, *, actor: Any, now: dt.datetime) -> None:
+def demo_cancel(visit: Appointment, *, actor: User | None, now: dt.datetime) -> None:
     """Cancel a demo visit the day before it (or now, if that is sooner), by phone."""
     appointment_cancel(
         appointment=visit,

@@ -1,7 +1,7 @@
 """A practitioner's private calendar feed: the signed address and the visits it carries.
 
 The address holds a signed (practitioner id, feed version) pair. Raising the practitioner's
-`calendar_feed_version` (see `feed_services.practitioner_feed_revoke`) makes every address
+`calendar_feed_version` (see `services.feed.practitioner_feed_revoke`) makes every address
 handed out before answer 404, so a leaked link can be shut off without touching anything else.
 """
 

@@ -141,7 +141,7 @@ class Appointment(models.Model):
         if self.status != AppointmentStatus.CANCELLED:
             return None
         try:
-            return self.rescheduled_to  # type: ignore[no-any-return]
+            return self.rescheduled_to
         except Appointment.DoesNotExist:
             return None
 
@@ -150,7 +150,7 @@ class Appointment(models.Model):
         """Return the status in words; a moved visit says when it moved to, not "Cancelled"."""
         moved = self.moved_to
         if moved is None:
-            return str(self.get_status_display())  # type: ignore[attr-defined]
+            return str(self.get_status_display())
         local = moved.start.astimezone(ZoneInfo(moved.location.time_zone))
         when = f"{dateformat.format(local, 'D j M Y, g:i A')} {local.tzname()}"
         return gettext("Moved to %(when)s") % {"when": when}

@@ -109,9 +109,9 @@ def reminder_schedule(
 
 
 def freed_time_offer(appointment: Appointment) -> None:
-    """Queue offering a freed visit's time to waiting patients (waitlist.offer_freed_time)."""
+    """Queue offering a freed visit's time to waiting patients (tasks.offer_freed_time)."""
     # Imported here: the waitlist books through the services, which call this module.
-    from imsclinic.scheduling.waitlist import offer_freed_time
+    from imsclinic.scheduling.tasks import offer_freed_time
 
     offer_freed_time.enqueue(
         appointment.practitioner_id,

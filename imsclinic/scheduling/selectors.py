@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet, Value
-from django.http import HttpRequest
 from django.utils import timezone
 
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Room, Service
-from imsclinic.core.audit import audit_record, audit_record_per_patient
-from imsclinic.core.models import Action
 from imsclinic.core.permissions import is_clinic_staff, sees_every_patient, visits_actionable_by
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.availability import (
@@ -37,6 +35,9 @@ from imsclinic.scheduling.models import (
     TimeOff,
 )
 
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
+
 
 def upcoming_appointments_for_patient(patient: Patient, limit: int = 10) -> QuerySet[Appointment]:
     """Return the patient's next visits that are still going ahead, soonest first."""
@@ -51,7 +52,7 @@ def upcoming_appointments_for_patient(patient: Patient, limit: int = 10) -> Quer
     )
 
 
-def with_patient_shown(visits: QuerySet[Appointment], user: Any) -> QuerySet[Appointment]:
+def with_patient_shown(visits: QuerySet[Appointment], user: User | None) -> QuerySet[Appointment]:
     """Annotate each visit with `patient_shown`: whether this user sees whose visit it is.
 
     The same rule as acting on the visit (`scheduling.act_on_visit`): the owner and the front
@@ -65,40 +66,6 @@ def with_patient_shown(visits: QuerySet[Appointment], user: Any) -> QuerySet[App
         return visits.annotate(patient_shown=Value(True))
     actionable = visits_actionable_by(user).filter(pk=OuterRef("pk"))
     return visits.annotate(patient_shown=Exists(actionable))
-
-
-def visits_shown_recorded(
-    request: HttpRequest | None,
-    *,
-    user: Any,
-    object_type: str,
-    visits: Iterable[Appointment],
-    detail: dict[str, Any],
-) -> None:
-    """Write one VIEW row per patient whose visits a page or list showed this user by name.
-
-    The row names the patient and the visits shown; a page that named nobody writes one row
-    without a patient. Visits shown as busy time only are not patient information and are
-    left out.
-    """
-    shown: dict[int, list[int]] = {}
-    for visit in visits:
-        shown.setdefault(visit.patient_id, []).append(visit.pk)
-    if not shown:
-        audit_record(
-            actor=user, action=Action.VIEW, object_type=object_type, request=request, detail=detail
-        )
-        return
-    audit_record_per_patient(
-        actor=user,
-        action=Action.VIEW,
-        object_type=object_type,
-        request=request,
-        shown={
-            patient_id: {**detail, "visits": sorted(visit_ids)}
-            for patient_id, visit_ids in sorted(shown.items())
-        },
-    )
 
 
 def _window(start_date: dt.date, days: int) -> tuple[dt.datetime, dt.datetime]:
@@ -457,6 +424,82 @@ def _time(value: str) -> dt.time:
     return dt.time.fromisoformat(value)
 
 
+# The re-check's rows. Its single statement is a UNION of seven reads with one column layout:
+# kind, two ids, two numbers, six texts (`booking_check_query` shows which read fills which
+# column). Each kind of row is read into its own named tuple by `_check_row`, so the code
+# that uses them reads names, not positions.
+
+
+class _CheckKind(IntEnum):
+    SHIFT = 0  # a shift, with one of its breaks
+    PLACE = 1  # the practitioner and the location, only when both are active
+    BED = 2
+    CLOSURE = 3
+    TIME_OFF = 4
+    BUSY = 5  # a visit of the practitioner's, or in one of the location's beds
+    OWN_VISIT = 6  # a visit of the patient's own
+
+
+class _ShiftRow(NamedTuple):
+    shift_id: int
+    weekday: int
+    start_time: str
+    end_time: str
+    valid_from: str
+    valid_until: str | None
+    break_start: str | None  # None: a shift without breaks
+    break_end: str | None
+
+
+class _PlaceRow(NamedTuple):
+    practitioner_id: int
+    location_id: int
+    step_minutes: int
+    ims_certified_on: str | None
+    ims_certification_expires_on: str | None
+    time_zone: str
+
+
+class _BedRow(NamedTuple):
+    room_id: int
+    place: int  # the order the search tries beds in: by name, then id
+
+
+class _ClosureRow(NamedTuple):
+    first_day: str
+    last_day: str
+
+
+class _BusyRow(NamedTuple):
+    """Time off, a busy visit or one of the patient's own: whose, which bed, when."""
+
+    owner_id: int  # the practitioner, or for the patient's own visits the patient
+    room_id: int | None
+    begins: Any  # as `_epoch_sql` selects it
+    ends: Any
+
+
+_CheckRow = _ShiftRow | _PlaceRow | _BedRow | _ClosureRow | _BusyRow
+
+# For each kind, its named tuple and the columns (0 is the kind) that fill it, in order.
+_CHECK_COLUMNS: dict[_CheckKind, tuple[type[_CheckRow], tuple[int, ...]]] = {
+    _CheckKind.SHIFT: (_ShiftRow, (1, 2, 5, 6, 7, 8, 9, 10)),
+    _CheckKind.PLACE: (_PlaceRow, (1, 2, 3, 5, 6, 7)),
+    _CheckKind.BED: (_BedRow, (1, 2)),
+    _CheckKind.CLOSURE: (_ClosureRow, (5, 6)),
+    _CheckKind.TIME_OFF: (_BusyRow, (1, 2, 3, 4)),
+    _CheckKind.BUSY: (_BusyRow, (1, 2, 3, 4)),
+    _CheckKind.OWN_VISIT: (_BusyRow, (1, 2, 3, 4)),
+}
+
+
+def _check_row(row: Sequence[Any]) -> tuple[_CheckKind, _CheckRow]:
+    """Return a re-check row's kind and its values by name."""
+    kind = _CheckKind(row[0])
+    row_type, columns = _CHECK_COLUMNS[kind]
+    return kind, row_type._make(row[column] for column in columns)
+
+
 def booking_check_query(
     *,
     service: Service,
@@ -495,43 +538,45 @@ def booking_check_query(
     end = "t." + ops.quote_name("end")
     none = "CAST(NULL AS BIGINT)"
     text_none = _text("NULL")
-    # Columns: kind, four numbers, six texts. Kinds: 0 a shift (with one of its breaks),
-    # 1 the practitioner and location (only when both are active), 2 a bed, 3 a closure,
-    # 4 time off, 5 a busy visit, 6 a visit of the patient's own.
+    # Columns: kind, two ids, two numbers, six texts; `_CHECK_COLUMNS` names them by kind.
+    kinds = {kind.name: int(kind) for kind in _CheckKind}
     sql = (
-        f"SELECT 0, s.id, s.weekday, {none}, {none}, {_text('s.start_time')},"  # noqa: S608
+        f"SELECT {kinds['SHIFT']}, s.id, s.weekday, {none}, {none}, {_text('s.start_time')},"  # noqa: S608
         f" {_text('s.end_time')}, {_text('s.valid_from')}, {_text('s.valid_until')},"
         f" {_text('b.start_time')}, {_text('b.end_time')}"
         f" FROM {_table(Shift)} s LEFT OUTER JOIN {_table(ShiftBreak)} b ON b.shift_id = s.id"
         " WHERE s.practitioner_id = %s AND s.location_id = %s AND s.weekday = %s"
         " AND s.valid_from <= %s AND (s.valid_until IS NULL OR s.valid_until >= %s)"
-        f" UNION ALL SELECT 1, p.id, l.id, c.slot_step_minutes, {none},"
+        f" UNION ALL SELECT {kinds['PLACE']}, p.id, l.id, c.slot_step_minutes, {none},"
         f" {_text('p.ims_certified_on')}, {_text('p.ims_certification_expires_on')},"
         f" l.time_zone, {text_none}, {text_none}, {text_none}"
         f" FROM {_table(Practitioner)} p, {_table(Location)} l"
         f" INNER JOIN {_table(Clinic)} c ON c.id = l.clinic_id"
         " WHERE p.id = %s AND p.is_active AND l.id = %s AND l.is_active"
         # Beds numbered in the order the search tries them (by name, then id).
-        f" UNION ALL SELECT 2, r.id, ROW_NUMBER() OVER (ORDER BY r.name, r.id), {none}, {none},"
+        f" UNION ALL SELECT {kinds['BED']}, r.id, ROW_NUMBER() OVER (ORDER BY r.name, r.id),"
+        f" {none}, {none},"
         f" {text_none}, {text_none}, {text_none}, {text_none}, {text_none}, {text_none}"
         f" FROM {_table(Room)} r"
         " WHERE r.location_id = %s AND r.kind = %s AND r.is_active"
-        f" UNION ALL SELECT 3, {none}, {none}, {none}, {none}, {_text('z.first_day')},"
+        f" UNION ALL SELECT {kinds['CLOSURE']}, {none}, {none}, {none}, {none},"
+        f" {_text('z.first_day')},"
         f" {_text('z.last_day')}, {text_none}, {text_none}, {text_none}, {text_none}"
         f" FROM {_table(ClinicClosure)} z"
         " WHERE z.location_id = %s AND z.first_day <= %s AND z.last_day >= %s"
-        f" UNION ALL SELECT 4, t.practitioner_id, {none}, {_epoch_sql('t.start')},"
+        f" UNION ALL SELECT {kinds['TIME_OFF']}, t.practitioner_id, {none},"
+        f" {_epoch_sql('t.start')},"
         f" {_epoch_sql(end)}, {text_none}, {text_none}, {text_none}, {text_none}, {text_none},"
         f" {text_none} FROM {_table(TimeOff)} t"
         f" WHERE t.practitioner_id = %s AND t.start < %s AND {end} > %s"
-        f" UNION ALL SELECT 5, a.practitioner_id, a.room_id, {_epoch_sql('a.start')},"
+        f" UNION ALL SELECT {kinds['BUSY']}, a.practitioner_id, a.room_id, {_epoch_sql('a.start')},"
         f" {_epoch_sql('a.busy_until')}, {text_none}, {text_none}, {text_none}, {text_none},"
         f" {text_none}, {text_none} FROM {_table(Appointment)} a WHERE {window_sql}"
         " AND (a.practitioner_id = %s"
         f" OR a.room_id IN (SELECT id FROM {_table(Room)}"
         " WHERE location_id = %s AND kind = %s AND is_active))"
         f" AND a.status IN ({_marks(statuses)})"
-        f" UNION ALL SELECT 6, a.patient_id, {none}, {_epoch_sql('a.start')},"
+        f" UNION ALL SELECT {kinds['OWN_VISIT']}, a.patient_id, {none}, {_epoch_sql('a.start')},"
         f" {_epoch_sql('a.' + ops.quote_name('end'))}, {text_none}, {text_none}, {text_none},"
         f" {text_none}, {text_none}, {text_none} FROM {_table(Appointment)} a"
         f" WHERE a.patient_id = %s AND a.start < %s AND a.{ops.quote_name('end')} > %s"
@@ -558,38 +603,45 @@ def booking_check_query(
         *statuses,
     ]
     units = _epoch_units()
-    shifts: dict[int, tuple[Any, ...]] = {}
+    shifts: dict[int, _ShiftRow] = {}
     breaks: dict[int, list[tuple[dt.time, dt.time]]] = {}
-    who: tuple[Any, ...] | None = None
-    beds: list[tuple[int, int]] = []
+    place: _PlaceRow | None = None
+    beds: list[_BedRow] = []
     closures: list[tuple[dt.date, dt.date]] = []
     time_off: list[BusyTime] = []
     person_busy: list[BusyTime] = []
     bed_busy: dict[int, list[BusyTime]] = {}
     own_visits: list[BusyTime] = []
-    for row in _fetch(sql, params):
-        match row[0]:
-            case 0:
-                shifts.setdefault(row[1], row)
-                if row[9] is not None:
-                    breaks.setdefault(row[1], []).append((_time(row[9]), _time(row[10])))
-            case 1:
-                who = row
-            case 2:
-                beds.append((row[2], row[1]))
-            case 3:
-                closures.append((dt.date.fromisoformat(row[5]), dt.date.fromisoformat(row[6])))
-            case 4:
-                time_off.append(_busy_time(row[3], row[4], units))
-            case 6:
-                own_visits.append(_busy_time(row[3], row[4], units))
-            case _:
-                interval = _busy_time(row[3], row[4], units)
-                if row[1] == practitioner.pk:
+    for raw in _fetch(sql, params):
+        match _check_row(raw):
+            case _CheckKind.SHIFT, _ShiftRow() as shift:
+                shifts.setdefault(shift.shift_id, shift)
+                if shift.break_start is not None and shift.break_end is not None:
+                    breaks.setdefault(shift.shift_id, []).append(
+                        (_time(shift.break_start), _time(shift.break_end))
+                    )
+            case _CheckKind.PLACE, _PlaceRow() as row:
+                place = row
+            case _CheckKind.BED, _BedRow() as bed:
+                beds.append(bed)
+            case _CheckKind.CLOSURE, _ClosureRow() as closure:
+                closures.append(
+                    (
+                        dt.date.fromisoformat(closure.first_day),
+                        dt.date.fromisoformat(closure.last_day),
+                    )
+                )
+            case _CheckKind.TIME_OFF, _BusyRow() as busy:
+                time_off.append(_busy_time(busy.begins, busy.ends, units))
+            case _CheckKind.OWN_VISIT, _BusyRow() as busy:
+                own_visits.append(_busy_time(busy.begins, busy.ends, units))
+            case _CheckKind.BUSY, _BusyRow() as busy:
+                interval = _busy_time(busy.begins, busy.ends, units)
+                if busy.owner_id == practitioner.pk:
                     person_busy.append(interval)
-                if row[2] is not None:
-                    bed_busy.setdefault(row[2], []).append(interval)
-    if who is None or not shifts:
+                if busy.room_id is not None:
+                    bed_busy.setdefault(busy.room_id, []).append(interval)
+    if place is None or not shifts:
         return AvailabilityQuery(
             service=service_info(service),
             start_date=day,
@@ -599,7 +651,7 @@ def booking_check_query(
             locations=(),
             shifts=(),
         )
-    room_ids = tuple(room_id for _place, room_id in sorted(beds))
+    room_ids = tuple(bed.room_id for bed in sorted(beds, key=lambda bed: bed.place))
     return AvailabilityQuery(
         service=service_info(service),
         start_date=day,
@@ -608,14 +660,14 @@ def booking_check_query(
         practitioners=(
             PractitionerInfo(
                 practitioner_id=practitioner.pk,
-                ims_certified_on=_date_or_none(who[5]),
-                ims_certification_expires_on=_date_or_none(who[6]),
+                ims_certified_on=_date_or_none(place.ims_certified_on),
+                ims_certification_expires_on=_date_or_none(place.ims_certification_expires_on),
             ),
         ),
         locations=(
             LocationInfo(
                 location_id=location.pk,
-                time_zone=who[7],
+                time_zone=place.time_zone,
                 room_ids=room_ids,
                 closures=tuple(closures),
             ),
@@ -624,21 +676,21 @@ def booking_check_query(
             ShiftRule(
                 practitioner_id=practitioner.pk,
                 location_id=location.pk,
-                weekday=row[2],
-                start=_time(row[5]),
-                end=_time(row[6]),
-                valid_from=dt.date.fromisoformat(row[7]),
-                valid_until=_date_or_none(row[8]),
+                weekday=shift.weekday,
+                start=_time(shift.start_time),
+                end=_time(shift.end_time),
+                valid_from=dt.date.fromisoformat(shift.valid_from),
+                valid_until=_date_or_none(shift.valid_until),
                 breaks=tuple(breaks.get(pk, ())),
             )
-            for pk, row in shifts.items()
+            for pk, shift in shifts.items()
         ),
         practitioner_busy={practitioner.pk: tuple(person_busy)} if person_busy else {},
         practitioner_time_off={practitioner.pk: tuple(time_off)} if time_off else {},
         room_busy={
             room_id: tuple(bed_busy[room_id]) for room_id in room_ids if room_id in bed_busy
         },
-        step_minutes=who[3],
+        step_minutes=place.step_minutes,
         patient_busy=tuple(own_visits),
     )
 
@@ -718,3 +770,79 @@ def nearest_alternatives(
     target = around.timestamp()
     slots.sort(key=lambda slot: (abs(slot.start.timestamp() - target), slot.start.timestamp()))
     return slots[:limit]
+
+
+# ---------------------------------------------------------------------------------------------
+# What the booking picker offers, and whether a chosen time was booked already.
+
+
+def services_for(*, staff: bool) -> QuerySet[Service]:
+    """Return the services this kind of user may book: patients only those bookable online."""
+    services = Service.objects.filter(is_active=True).order_by("order", "name", "pk")
+    return services if staff else services.filter(bookable_online=True)
+
+
+def open_locations() -> list[Location]:
+    return list(Location.objects.filter(is_active=True).select_related("clinic"))
+
+
+def practitioners_for(
+    service: Service, location: Location | None, *, today: dt.date
+) -> list[Practitioner]:
+    """Return who can give this service (at this location), IMS credential current if needed."""
+    people = Practitioner.objects.filter(is_active=True, locations__is_active=True)
+    if location is not None:
+        people = people.filter(locations=location)
+    found = list(people.distinct().order_by("order", "last_name", "first_name", "pk"))
+    return [p for p in found if p.gives(service, today)]
+
+
+def visit_booked_at(
+    *, patient: Patient, practitioner: Practitioner, service: Service, start: dt.datetime
+) -> Appointment | None:
+    """Return this patient's active visit at exactly this time: a repeated submission."""
+    return (
+        Appointment.objects.filter(
+            patient=patient,
+            practitioner=practitioner,
+            service=service,
+            start=start,
+            status=AppointmentStatus.BOOKED,
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def course_booked_at(
+    *, patient: Patient, practitioner: Practitioner, service: Service, start: dt.datetime
+) -> bool:
+    """Say whether a course starting at exactly this time was booked for the patient."""
+    return Appointment.objects.filter(
+        patient=patient,
+        practitioner=practitioner,
+        service=service,
+        start=start,
+        status=AppointmentStatus.BOOKED,
+        course__isnull=False,
+    ).exists()
+
+
+def is_still_offered(
+    *,
+    service: Service,
+    practitioner: Practitioner,
+    location: Location,
+    start: dt.datetime,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Say whether the chosen time is still free, without booking it."""
+    slots = available_slots(
+        service=service,
+        start_date=start.astimezone(location.zone).date(),
+        days=1,
+        practitioner=practitioner,
+        location=location,
+        now=now,
+    )
+    return any(slot.start == start for slot in slots)

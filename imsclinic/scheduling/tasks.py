@@ -1,4 +1,4 @@
-"""Background work for visits: the emails about them, each sent exactly once.
+"""Background work for visits: the emails about them, each sent exactly once, and waitlist offers.
 
 Exactly once, even with several `db_worker` processes: a task first inserts its
 `AppointmentNotice(appointment, kind, key)` row, then sends, all inside one transaction. A
@@ -17,12 +17,14 @@ from django.db import IntegrityError, transaction
 from django.tasks import task
 from django.utils import timezone
 
+from imsclinic.clinic.models import Location, Practitioner
 from imsclinic.scheduling.models import (
     Appointment,
     AppointmentNotice,
     AppointmentStatus,
     NoticeKind,
 )
+from imsclinic.scheduling.services.waitlist import waitlist_offer_freed_time
 
 logger = logging.getLogger(__name__)
 
@@ -106,3 +108,17 @@ def send_reminder(appointment_id: int, start_iso: str) -> bool:
         if not sent:
             transaction.set_rollback(True)
         return sent
+
+
+@task()
+def offer_freed_time(practitioner_id: int, location_id: int, start_iso: str) -> int:
+    """Offer a time a cancellation or reschedule freed to the waitlist; return offers made."""
+    practitioner = Practitioner.objects.filter(pk=practitioner_id).first()
+    location = Location.objects.filter(pk=location_id).first()
+    if practitioner is None or location is None:
+        return 0
+    start = dt.datetime.fromisoformat(start_iso)
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=dt.UTC)
+    offers = waitlist_offer_freed_time(practitioner=practitioner, location=location, start=start)
+    return len(offers)

@@ -8,7 +8,7 @@ from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, Service
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Shift, ShiftBreak
-from imsclinic.scheduling.services import appointment_book
+from imsclinic.scheduling.services.booking import appointment_book
 from tests.factories import VANCOUVER
 
 MONDAY = dt.date(2031, 3, 3)

@@ -41,10 +41,10 @@ def _fill(clock: time_machine.Traveller) -> None:  # type: ignore[name-defined] 
     from imsclinic.accounts.models import User
     from imsclinic.clinic.models import Service
     from imsclinic.patients.models import Patient
-    from imsclinic.scheduling import services as scheduling
     from imsclinic.scheduling.availability import Slot
     from imsclinic.scheduling.models import AppointmentStatus
     from imsclinic.scheduling.selectors import available_slots
+    from imsclinic.scheduling.services import booking as scheduling
     from tests.factories.charting import needle_lot, row, signed_session
 
     call_command("seed_demo", stdout=io.StringIO())

@@ -13,14 +13,15 @@ from django.utils import timezone
 
 from imsclinic.clinic.models import Service
 from imsclinic.scheduling.availability import Slot
-from imsclinic.scheduling.booking_views import Flow, picker_context, time_label
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Course, Shift, TimeOff
+from imsclinic.scheduling.picker import Flow, time_label
 from imsclinic.scheduling.selectors import available_slots
-from imsclinic.scheduling.services import (
+from imsclinic.scheduling.services.booking import (
     appointment_book,
     appointment_cancel,
     appointment_reschedule,
 )
+from imsclinic.scheduling.views.picker import picker_context
 from tests.factories import VANCOUVER
 from tests.factories.clients import signed_in
 from tests.factories.scheduling import weekday_shifts

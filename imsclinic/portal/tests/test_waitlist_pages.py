@@ -20,8 +20,12 @@ from imsclinic.scheduling.models import (
     WaitlistOffer,
     WaitlistStatus,
 )
-from imsclinic.scheduling.services import appointment_book, appointment_cancel
-from imsclinic.scheduling.waitlist import claim_token, waitlist_join, waitlist_offer_freed_time
+from imsclinic.scheduling.services.booking import appointment_book, appointment_cancel
+from imsclinic.scheduling.services.waitlist import (
+    claim_token,
+    waitlist_join,
+    waitlist_offer_freed_time,
+)
 from tests.factories import VANCOUVER
 from tests.factories.clients import signed_in
 from tests.factories.people import make_user

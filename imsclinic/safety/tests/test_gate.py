@@ -13,7 +13,7 @@ from imsclinic.safety.models import Decision
 from imsclinic.safety.selectors import online_ims_refusal, visit_needs_review
 from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.selectors import available_slots
-from imsclinic.scheduling.services import appointment_book
+from imsclinic.scheduling.services.booking import appointment_book
 from tests.factories.clients import signed_in
 from tests.factories.safety import ON_ANTICOAGULANTS, SEVERE_PHOBIA, clearance, submitted_intake
 
@@ -72,7 +72,7 @@ class TestService:
     def test_a_patient_with_an_absolute_flag_cannot_move_an_ims_visit_online_either(
         self, clinic, patient, patient_user, front_desk, physio, assessment, shifts
     ):
-        from imsclinic.scheduling.services import appointment_reschedule
+        from imsclinic.scheduling.services.booking import appointment_reschedule
 
         visit = book(patient, physio, assessment, patient_user)
         submitted_intake(patient, SEVERE_PHOBIA)

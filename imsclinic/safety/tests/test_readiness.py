@@ -16,7 +16,7 @@ from imsclinic.safety.errors import NeedlingNotAllowed
 from imsclinic.safety.models import Decision
 from imsclinic.safety.readiness import needling_readiness, require_needling_readiness
 from imsclinic.scheduling.models import AppointmentStatus
-from imsclinic.scheduling.services import BookingError, appointment_set_status
+from imsclinic.scheduling.services.booking import BookingError, appointment_set_status
 from tests.factories.charting import ims_visit
 from tests.factories.clients import signed_in
 from tests.factories.safety import (

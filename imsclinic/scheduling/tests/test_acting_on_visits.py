@@ -16,7 +16,7 @@ from imsclinic.clinic.models import Service
 from imsclinic.core.permissions import visits_actionable_by
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
-from imsclinic.scheduling.services import (
+from imsclinic.scheduling.services.booking import (
     StatusChangeNotAllowed,
     allowed_status_changes,
     appointment_cancel,

@@ -9,7 +9,6 @@ from django.core.exceptions import PermissionDenied
 
 from imsclinic.clinic.models import Room, Service
 from imsclinic.core.models import AuditEvent
-from imsclinic.scheduling import services
 from imsclinic.scheduling.availability import Slot
 from imsclinic.scheduling.models import (
     Appointment,
@@ -19,7 +18,8 @@ from imsclinic.scheduling.models import (
     TimeOff,
 )
 from imsclinic.scheduling.selectors import availability_query
-from imsclinic.scheduling.services import (
+from imsclinic.scheduling.services import booking as booking_services
+from imsclinic.scheduling.services.booking import (
     FirstVisitMustBeAssessment,
     NotCancellable,
     SlotTaken,
@@ -192,7 +192,7 @@ class TestBooking:
         # Stand in for a rival whose booking lands between our re-check and our insert.
         taken = book(patient, physio, assessment, at(9), patient_user)
         stale_offer = Slot(at(9), at(10), physio.practitioner.pk, taken.location_id, taken.room_id)
-        monkeypatch.setattr(services, "slot_is_offered", lambda *args: stale_offer)
+        monkeypatch.setattr(booking_services, "slot_is_offered", lambda *args: stale_offer)
         with pytest.raises(SlotTaken, match="just taken"):
             book(other_patient, physio, assessment, at(9), front_desk)
         assert Appointment.objects.count() == 1

@@ -11,9 +11,9 @@ from django.db import connection
 from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, Room, Service
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling import services
 from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment
-from imsclinic.scheduling.services import SlotUnavailable, appointment_book
+from imsclinic.scheduling.services import booking as booking_services
+from imsclinic.scheduling.services.booking import SlotUnavailable, appointment_book
 from tests.factories.scheduling import NOW, at
 
 RIVALS = 50
@@ -117,7 +117,7 @@ def test_two_practitioners_booking_the_same_time_both_get_a_bed_when_there_are_t
     # either inserts. The loser's insert is refused by the bed guard and must find Bed 2.
     checked = threading.Barrier(2)
     first_look = threading.local()
-    real = services.slot_is_offered
+    real = booking_services.slot_is_offered
 
     def look_together(*args: object) -> object:
         slot = real(*args)  # type: ignore[arg-type]
@@ -126,7 +126,7 @@ def test_two_practitioners_booking_the_same_time_both_get_a_bed_when_there_are_t
             checked.wait(timeout=30)
         return slot
 
-    monkeypatch.setattr(services, "slot_is_offered", look_together)
+    monkeypatch.setattr(booking_services, "slot_is_offered", look_together)
     first, second = rivals(2)
     booked, refused, failed = race(
         [(first, physio), (second, other_physio)], location, front_desk, assessment

@@ -23,7 +23,7 @@ from imsclinic.clinic.models import Location, Room, Service
 from imsclinic.core.models import Action, AuditEvent
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment
-from imsclinic.scheduling.services import appointment_book
+from imsclinic.scheduling.services.booking import appointment_book
 from tests.factories import VANCOUVER
 from tests.factories.clients import signed_in
 from tests.factories.safety import submitted_intake

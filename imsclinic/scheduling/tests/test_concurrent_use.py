@@ -34,9 +34,9 @@ from imsclinic.accounts.tokens import api_token_issue
 from imsclinic.clinic.models import Location, Room, Service
 from imsclinic.core.models import AuditEvent
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling import services
 from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
-from imsclinic.scheduling.services import SlotUnavailable, appointment_book
+from imsclinic.scheduling.services import booking as booking_services
+from imsclinic.scheduling.services.booking import SlotUnavailable, appointment_book
 from tests.factories import VANCOUVER
 from tests.factories.people import make_practitioner, make_user
 from tests.factories.scheduling import weekday_shifts
@@ -334,7 +334,7 @@ def test_two_practitioners_inserting_into_one_bed_at_once_queue_instead_of_deadl
     )
     # Both bookings of a round have checked the calendar (both see the only bed free) before
     # either inserts, so both inserts come at once.
-    real = services.slot_is_offered
+    real = booking_services.slot_is_offered
     rounds = starts(the_day())[:ROUNDS]
     deadlocks_before = deadlocks()
     outcomes: list[str] = []
@@ -349,7 +349,7 @@ def test_two_practitioners_inserting_into_one_bed_at_once_queue_instead_of_deadl
                 checked.wait(timeout=30)
             return slot
 
-        monkeypatch.setattr(services, "slot_is_offered", look_together)
+        monkeypatch.setattr(booking_services, "slot_is_offered", look_together)
 
         def attempt(practitioner: User, number: int, start: dt.datetime = start) -> None:
             patient = Patient.objects.create(

@@ -13,7 +13,7 @@ from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, Room, Service
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, ShiftBreak
-from imsclinic.scheduling.services import is_deadlock
+from imsclinic.scheduling.services.booking import is_deadlock
 
 NINE = dt.datetime(2031, 3, 3, 17, 0, tzinfo=dt.UTC)
 

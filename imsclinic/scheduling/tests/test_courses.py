@@ -14,7 +14,6 @@ from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, Room, Service
 from imsclinic.core.models import AuditEvent
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling import services
 from imsclinic.scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -24,14 +23,17 @@ from imsclinic.scheduling.models import (
     TimeOff,
 )
 from imsclinic.scheduling.selectors import availability_query
-from imsclinic.scheduling.services import (
+from imsclinic.scheduling.services import courses as course_services
+from imsclinic.scheduling.services.booking import (
     BookingError,
-    CourseHasConflicts,
-    CoursePlan,
     FirstVisitMustBeAssessment,
     SlotTaken,
     SlotUnavailable,
     appointment_book,
+)
+from imsclinic.scheduling.services.courses import (
+    CourseHasConflicts,
+    CoursePlan,
     course_book,
     course_plan,
 )
@@ -80,7 +82,7 @@ def plan(patient: Patient, physio: User, service: Service, **options) -> CourseP
 
 def book_course(
     patient: Patient, physio: User, service: Service, actor: User, **options
-) -> services.CourseResult:
+) -> course_services.CourseResult:
     practitioner = physio.practitioner
     arguments: dict[str, Any] = {
         "patient": patient,
@@ -304,7 +306,7 @@ class TestBooking:
             start=week(2),
             end=week(2, 10, 30),
         )
-        monkeypatch.setattr(services, "availability_query", lambda **kwargs: stale)
+        monkeypatch.setattr(course_services, "availability_query", lambda **kwargs: stale)
         with pytest.raises(SlotTaken):
             book_course(assessed, physio, ims_service, front_desk, book_partial=True)
         assert course_visits(assessed) == []

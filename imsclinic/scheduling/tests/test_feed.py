@@ -16,8 +16,8 @@ from imsclinic.clinic.models import Service
 from imsclinic.core.models import AuditEvent
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.feed import FEED_SALT, feed_path, feed_token
-from imsclinic.scheduling.feed_services import practitioner_feed_revoke
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
+from imsclinic.scheduling.services.feed import practitioner_feed_revoke
 from tests.factories.clients import signed_in
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ from imsclinic.clinic.models import Location, Service
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentNotice, NoticeKind, Shift
 from imsclinic.scheduling.notifications import appointment_changed
-from imsclinic.scheduling.services import (
+from imsclinic.scheduling.services.booking import (
     appointment_book,
     appointment_cancel,
     appointment_reschedule,
@@ -31,7 +31,7 @@ from tests.factories import VANCOUVER
 NOW = dt.datetime(2031, 2, 24, 12, 0, tzinfo=dt.UTC)
 NOTICE_TASK = "imsclinic.scheduling.tasks.send_appointment_notice"
 REMINDER_TASK = "imsclinic.scheduling.tasks.send_reminder"
-WAITLIST_TASK = "imsclinic.scheduling.waitlist.offer_freed_time"
+WAITLIST_TASK = "imsclinic.scheduling.tasks.offer_freed_time"
 
 pytestmark = pytest.mark.django_db
 

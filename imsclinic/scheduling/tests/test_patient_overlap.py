@@ -11,7 +11,7 @@ from imsclinic.clinic.models import Room
 from imsclinic.scheduling.availability import Busy, find_slots
 from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.selectors import availability_query, available_slots
-from imsclinic.scheduling.services import PatientBusy, appointment_book
+from imsclinic.scheduling.services.booking import PatientBusy, appointment_book
 from tests.factories.scheduling import NOW, at
 
 pytestmark = pytest.mark.django_db

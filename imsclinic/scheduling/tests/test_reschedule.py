@@ -8,10 +8,10 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from imsclinic.core.models import AuditEvent
-from imsclinic.scheduling import services
 from imsclinic.scheduling.availability import Slot
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Course
-from imsclinic.scheduling.services import (
+from imsclinic.scheduling.services import booking as booking_services
+from imsclinic.scheduling.services.booking import (
     NotCancellable,
     SlotTaken,
     SlotUnavailable,
@@ -187,7 +187,7 @@ class TestRescheduling:
             rival.location_id,
             rival.room_id,
         )
-        monkeypatch.setattr(services, "slot_is_offered", lambda *args: stale)
+        monkeypatch.setattr(booking_services, "slot_is_offered", lambda *args: stale)
         with pytest.raises(SlotTaken):
             appointment_reschedule(
                 appointment=old, start=at(14, day=TUESDAY), actor=patient_user, now=NOW

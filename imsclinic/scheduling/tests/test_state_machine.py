@@ -11,7 +11,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -26,7 +25,6 @@ from hypothesis.stateful import (
 from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.models import Location, Room, Service
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling import services, waitlist
 from imsclinic.scheduling.availability import Slot
 from imsclinic.scheduling.models import (
     ACTIVE_STATUSES,
@@ -38,6 +36,9 @@ from imsclinic.scheduling.models import (
     WaitlistStatus,
 )
 from imsclinic.scheduling.selectors import available_slots
+from imsclinic.scheduling.services import booking as booking_services
+from imsclinic.scheduling.services import courses as course_services
+from imsclinic.scheduling.services import waitlist
 from tests.factories import VANCOUVER
 from tests.factories.people import make_user
 
@@ -100,7 +101,7 @@ class Schedule(RuleBasedStateMachine):
         if not offered:
             return
         slot = data.draw(st.sampled_from(offered))
-        visit = services.appointment_book(
+        visit = booking_services.appointment_book(
             patient=patient,
             practitioner=practitioner,
             service=service,
@@ -118,7 +119,7 @@ class Schedule(RuleBasedStateMachine):
         patient = data.draw(st.sampled_from(self.patients))
         offered = {slot.start for slot in self._offered(service, practitioner, patient)}
         try:
-            services.appointment_book(
+            booking_services.appointment_book(
                 patient=patient,
                 practitioner=practitioner,
                 service=service,
@@ -127,7 +128,7 @@ class Schedule(RuleBasedStateMachine):
                 actor=self.desk,
                 now=NOW,
             )
-        except services.SlotUnavailable:
+        except booking_services.SlotUnavailable:
             assert start not in offered
         else:
             assert start in offered
@@ -136,7 +137,7 @@ class Schedule(RuleBasedStateMachine):
     @rule(data=st.data())
     def cancel(self, data: st.DataObject) -> None:
         visit = data.draw(st.sampled_from(self._active()))
-        services.appointment_cancel(
+        booking_services.appointment_cancel(
             appointment=visit, actor=self.desk, reason="Patient phoned", now=NOW
         )
         visit.refresh_from_db()
@@ -148,10 +149,10 @@ class Schedule(RuleBasedStateMachine):
         visit = data.draw(st.sampled_from(self._active()))
         before = (visit.start, visit.status)
         try:
-            moved = services.appointment_reschedule(
+            moved = booking_services.appointment_reschedule(
                 appointment=visit, start=start, actor=self.desk, reason="Asked to", now=NOW
             )
-        except services.SlotUnavailable:
+        except booking_services.SlotUnavailable:
             visit.refresh_from_db()
             assert (visit.start, visit.status) == before
         else:
@@ -172,7 +173,7 @@ class Schedule(RuleBasedStateMachine):
         practitioner = data.draw(st.sampled_from(self.practitioners))
         patient = data.draw(st.sampled_from(self.patients))
         service = self.services[0]
-        plan = services.course_plan(
+        plan = course_services.course_plan(
             patient=patient,
             practitioner=practitioner,
             service=service,
@@ -184,7 +185,7 @@ class Schedule(RuleBasedStateMachine):
         free = [item for item in plan.occurrences if item.available]
         count = Appointment.objects.count()
         try:
-            result = services.course_book(
+            result = course_services.course_book(
                 patient=patient,
                 practitioner=practitioner,
                 service=service,
@@ -195,7 +196,7 @@ class Schedule(RuleBasedStateMachine):
                 book_partial=book_partial,
                 now=NOW,
             )
-        except services.BookingError:
+        except booking_services.BookingError:
             assert Appointment.objects.count() == count
             assert not book_partial or not free
         else:
@@ -219,10 +220,12 @@ class Schedule(RuleBasedStateMachine):
                     actor=self.desk,
                     now=NOW,
                 )
-            except ValidationError:
+            except waitlist.WaitlistError:
                 # These patients have had IMS: an initial assessment is the one wish refused.
-                assert services.has_initial_assessment(waiting, visit.service)
-        services.appointment_cancel(appointment=visit, actor=self.desk, reason="Ill", now=NOW)
+                assert booking_services.has_initial_assessment(waiting, visit.service)
+        booking_services.appointment_cancel(
+            appointment=visit, actor=self.desk, reason="Ill", now=NOW
+        )
         offers = waitlist.waitlist_offer_freed_time(
             practitioner=visit.practitioner, location=visit.location, start=visit.start, now=NOW
         )
@@ -235,7 +238,7 @@ class Schedule(RuleBasedStateMachine):
             except (waitlist.OfferGone, waitlist.OfferClosed):
                 offer.refresh_from_db()
                 assert offer.outcome != WaitlistOffer.Outcome.BOOKED
-            except services.FirstVisitMustBeAssessment:
+            except booking_services.FirstVisitMustBeAssessment:
                 pass
             else:
                 booked += 1

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 
 from imsclinic.core.models import AuditEvent
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
-from imsclinic.scheduling.services import (
+from imsclinic.scheduling.services.booking import (
     StatusChangeNotAllowed,
     allowed_status_changes,
     appointment_set_status,

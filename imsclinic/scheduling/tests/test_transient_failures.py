@@ -27,9 +27,9 @@ from imsclinic.core.locking import ATTEMPTS, RETRY_AFTER_SECONDS, is_transient, 
 from imsclinic.core.models import AuditEvent
 from imsclinic.patients import views as patient_views
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling import services
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift
-from imsclinic.scheduling.services import SlotTaken, appointment_book, appointment_cancel
+from imsclinic.scheduling.services import booking as booking_services
+from imsclinic.scheduling.services.booking import SlotTaken, appointment_book, appointment_cancel
 from tests.factories import VANCOUVER
 from tests.factories.scheduling import weekday_shifts
 
@@ -154,8 +154,8 @@ def notices() -> int:
 def test_a_booking_deadlocked_once_is_booked_audited_and_announced_once(
     monkeypatch, patient, physio, front_desk, assessment, shifts
 ) -> None:
-    flaky = Flaky(services.audit_record, failures=1)
-    monkeypatch.setattr(services, "audit_record", flaky)
+    flaky = Flaky(booking_services.audit_record, failures=1)
+    monkeypatch.setattr(booking_services, "audit_record", flaky)
     visit = book(patient, physio, assessment, front_desk)
     assert flaky.calls == 2  # the first attempt's row went with its rollback
     assert list(Appointment.objects.values_list("pk", flat=True)) == [visit.pk]
@@ -168,8 +168,8 @@ def test_a_cancellation_deadlocked_once_is_cancelled_audited_and_announced_once(
     monkeypatch, patient, physio, front_desk, assessment, shifts
 ) -> None:
     visit = book(patient, physio, assessment, front_desk)
-    flaky = Flaky(services.audit_record, failures=1)
-    monkeypatch.setattr(services, "audit_record", flaky)
+    flaky = Flaky(booking_services.audit_record, failures=1)
+    monkeypatch.setattr(booking_services, "audit_record", flaky)
     appointment_cancel(appointment=visit, actor=front_desk, reason="Unwell")
     visit.refresh_from_db()
     assert visit.status == AppointmentStatus.CANCELLED
@@ -189,8 +189,8 @@ def api_client(user: User) -> Client:
 def test_the_api_answers_409_for_a_booking_that_keeps_deadlocking(
     monkeypatch, patient, physio, front_desk, assessment, shifts
 ) -> None:
-    flaky = Flaky(services.audit_record, failures=ATTEMPTS)
-    monkeypatch.setattr(services, "audit_record", flaky)
+    flaky = Flaky(booking_services.audit_record, failures=ATTEMPTS)
+    monkeypatch.setattr(booking_services, "audit_record", flaky)
     response = api_client(front_desk).post(
         "/api/v1/appointments",
         {
@@ -212,8 +212,10 @@ def test_the_api_answers_503_with_retry_after_for_a_cancellation_that_keeps_fail
     monkeypatch, patient, physio, front_desk, assessment, shifts
 ) -> None:
     visit = book(patient, physio, assessment, front_desk)
-    flaky = Flaky(services.audit_record, failures=ATTEMPTS, kind=psycopg.errors.LockNotAvailable)
-    monkeypatch.setattr(services, "audit_record", flaky)
+    flaky = Flaky(
+        booking_services.audit_record, failures=ATTEMPTS, kind=psycopg.errors.LockNotAvailable
+    )
+    monkeypatch.setattr(booking_services, "audit_record", flaky)
     response = api_client(front_desk).post(
         f"/api/v1/appointments/{visit.pk}/cancel", {}, content_type="application/json"
     )
@@ -230,8 +232,8 @@ def test_the_api_answers_503_with_retry_after_for_a_cancellation_that_keeps_fail
 def test_the_booking_page_says_the_time_was_taken_when_the_database_keeps_deadlocking(
     monkeypatch, client, patient, patient_user, physio, location, assessment, shifts
 ) -> None:
-    flaky = Flaky(services.audit_record, failures=ATTEMPTS)
-    monkeypatch.setattr(services, "audit_record", flaky)
+    flaky = Flaky(booking_services.audit_record, failures=ATTEMPTS)
+    monkeypatch.setattr(booking_services, "audit_record", flaky)
     client.force_login(patient_user)
     form = {
         "service": assessment.slug,
@@ -251,7 +253,9 @@ def test_the_cancel_page_answers_503_with_retry_after_when_the_database_keeps_de
     monkeypatch, client, patient, patient_user, physio, front_desk, assessment, shifts
 ) -> None:
     visit = book(patient, physio, assessment, front_desk)
-    monkeypatch.setattr(services, "audit_record", Flaky(services.audit_record, failures=ATTEMPTS))
+    monkeypatch.setattr(
+        booking_services, "audit_record", Flaky(booking_services.audit_record, failures=ATTEMPTS)
+    )
     client.force_login(patient_user)
     response = client.post(reverse("portal_cancel", args=[visit.pk]), {"reason": ""})
     assert response.status_code == 503

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.core import mail, signing
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django_tasks_db.models import DBTaskResult
@@ -19,7 +19,6 @@ from imsclinic.accounts.models import Role, User
 from imsclinic.clinic.models import Location, Service
 from imsclinic.core.models import AuditEvent
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling import waitlist
 from imsclinic.scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -28,8 +27,9 @@ from imsclinic.scheduling.models import (
     WaitlistOffer,
     WaitlistStatus,
 )
-from imsclinic.scheduling.services import appointment_book, appointment_cancel
-from imsclinic.scheduling.waitlist import (
+from imsclinic.scheduling.services import waitlist
+from imsclinic.scheduling.services.booking import appointment_book, appointment_cancel
+from imsclinic.scheduling.services.waitlist import (
     ClaimLinkExpired,
     ClaimLinkInvalid,
     OfferClosed,
@@ -43,6 +43,7 @@ from imsclinic.scheduling.waitlist import (
     waitlist_offer_freed_time,
     waitlist_withdraw,
 )
+from imsclinic.scheduling.tasks import offer_freed_time
 from tests.factories.people import make_user
 from tests.factories.scheduling import MONDAY, NOW, at
 
@@ -142,44 +143,44 @@ class TestJoining:
 
     def test_it_refuses_a_first_day_in_the_past(self, patient, patient_user, assessment):
         yesterday = dt.date(2031, 2, 23)
-        with pytest.raises(ValidationError) as refused:
+        with pytest.raises(WaitlistError) as refused:
             join(patient, patient_user, assessment, earliest=yesterday)
-        assert "earliest" in refused.value.message_dict
+        assert "earliest" in refused.value.errors
         assert not WaitlistEntry.objects.exists()
 
     def test_it_refuses_a_last_day_before_the_first(self, patient, patient_user, assessment):
-        with pytest.raises(ValidationError) as refused:
+        with pytest.raises(WaitlistError) as refused:
             join(patient, patient_user, assessment, latest=MONDAY - dt.timedelta(days=1))
-        assert "latest" in refused.value.message_dict
+        assert "latest" in refused.value.errors
 
     def test_it_refuses_a_range_longer_than_the_booking_horizon(
         self, patient, patient_user, assessment
     ):
-        with pytest.raises(ValidationError) as refused:
+        with pytest.raises(WaitlistError) as refused:
             join(patient, patient_user, assessment, latest=MONDAY + dt.timedelta(days=91))
-        assert "90 days" in refused.value.message_dict["latest"][0]
+        assert "90 days" in refused.value.errors["latest"]
         join(patient, patient_user, assessment, latest=MONDAY + dt.timedelta(days=90))
 
     def test_a_new_patient_cannot_wait_for_a_follow_up(
         self, patient, patient_user, assessment, ims_service
     ):
-        with pytest.raises(ValidationError) as refused:
+        with pytest.raises(WaitlistError) as refused:
             join(patient, patient_user, ims_service)
-        assert "initial assessment" in refused.value.message_dict["service"][0]
+        assert "initial assessment" in refused.value.errors["service"]
 
     def test_a_patient_cannot_wait_for_a_service_that_is_only_booked_by_phone(
         self, patient, patient_user, assessment
     ):
         assessment.bookable_online = False
         assessment.save()
-        with pytest.raises(ValidationError) as refused:
+        with pytest.raises(WaitlistError) as refused:
             join(patient, patient_user, assessment)
-        assert "call the clinic" in refused.value.message_dict["service"][0]
+        assert "call the clinic" in refused.value.errors["service"]
 
     def test_it_refuses_a_practitioner_who_does_not_work_at_the_chosen_location(
         self, patient, patient_user, physio, assessment, elsewhere
     ):
-        with pytest.raises(ValidationError) as refused:
+        with pytest.raises(WaitlistError) as refused:
             join(
                 patient,
                 patient_user,
@@ -187,11 +188,11 @@ class TestJoining:
                 practitioner=physio.practitioner,
                 location=elsewhere,
             )
-        assert "practitioner" in refused.value.message_dict
+        assert "practitioner" in refused.value.errors
 
     def test_it_refuses_the_same_wish_twice_and_says_so(self, patient, patient_user, assessment):
         join(patient, patient_user, assessment)
-        with pytest.raises(ValidationError) as refused:
+        with pytest.raises(WaitlistError) as refused:
             join(patient, patient_user, assessment, earliest=MONDAY + dt.timedelta(days=3))
         assert "already on the waitlist" in refused.value.messages[0]
         assert WaitlistEntry.objects.count() == 1
@@ -202,7 +203,7 @@ class TestJoining:
         join(patient, patient_user, assessment)
         join(patient, patient_user, assessment, practitioner=physio.practitioner)
         join(patient, patient_user, assessment, practitioner=other_physio.practitioner)
-        with pytest.raises(ValidationError) as refused:
+        with pytest.raises(WaitlistError) as refused:
             join(
                 patient,
                 patient_user,
@@ -441,9 +442,7 @@ class TestOffering:
         cancelled_visit(other_patient, physio, assessment, at(9))
         # The task reads the clock itself; hold it at the test's "now" (Django's, not ours).
         monkeypatch.setattr(waitlist.timezone, "now", lambda: NOW)
-        made = waitlist.offer_freed_time.call(
-            physio.practitioner.pk, location.pk, at(9).isoformat()
-        )
+        made = offer_freed_time.call(physio.practitioner.pk, location.pk, at(9).isoformat())
         assert made == 1
         assert WaitlistOffer.objects.get().start == at(9)
 
@@ -464,7 +463,7 @@ class TestOffering:
         with django_capture_on_commit_callbacks(execute=True):
             appointment_cancel(appointment=visit, actor=other_patient.user, now=NOW)
         (queued,) = DBTaskResult.objects.filter(
-            task_path="imsclinic.scheduling.waitlist.offer_freed_time"
+            task_path="imsclinic.scheduling.tasks.offer_freed_time"
         )
         result = queued.task_result
         assert result.args == [physio.practitioner.pk, location.pk, "2031-03-03T17:00:00+00:00"]
@@ -638,9 +637,9 @@ class TestRequestsThatCanNeverBeOffered:
         lapsed = other_physio.practitioner
         lapsed.ims_certification_expires_on = MONDAY - dt.timedelta(days=1)
         lapsed.save(update_fields=["ims_certification_expires_on"])
-        with pytest.raises(ValidationError) as refused:
+        with pytest.raises(WaitlistError) as refused:
             join(patient, patient_user, assessment, practitioner=lapsed)
-        [message] = refused.value.message_dict["practitioner"]
+        message = refused.value.errors["practitioner"]
         assert message == (
             "Oscar Other holds no current IMS certification for those dates, so cannot give "
             "IMS initial assessment. Choose someone else, or anyone."
@@ -654,9 +653,9 @@ class TestRequestsThatCanNeverBeOffered:
         never.ims_certified_on = None
         never.ims_certification_issuer = ""
         never.save(update_fields=["ims_certified_on", "ims_certification_issuer"])
-        with pytest.raises(ValidationError) as refused:
+        with pytest.raises(WaitlistError) as refused:
             join(patient, patient_user, assessment, practitioner=never)
-        assert "no current IMS certification" in refused.value.message_dict["practitioner"][0]
+        assert "no current IMS certification" in refused.value.errors["practitioner"]
 
     def test_a_certification_lapsing_inside_the_dates_still_leaves_days_to_offer(
         self, patient, patient_user, other_physio, assessment
@@ -686,11 +685,10 @@ class TestRequestsThatCanNeverBeOffered:
     ):
         location.is_active = False
         location.save(update_fields=["is_active"])
-        with pytest.raises(ValidationError) as refused:
+        with pytest.raises(WaitlistError) as refused:
             join(patient, patient_user, assessment, practitioner=other_physio.practitioner)
         assert (
-            "does not see patients at any open location"
-            in (refused.value.message_dict["practitioner"][0])
+            "does not see patients at any open location" in (refused.value.errors["practitioner"])
         )
 
     @pytest.mark.parametrize("status", [AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED])
@@ -699,9 +697,9 @@ class TestRequestsThatCanNeverBeOffered:
     ):
         first = book(patient, physio, assessment, at(9, day=dt.date(2031, 2, 26)))
         Appointment.objects.filter(pk=first.pk).update(status=status)
-        with pytest.raises(ValidationError) as refused:
+        with pytest.raises(WaitlistError) as refused:
             join(patient, patient_user, assessment)
-        [message] = refused.value.message_dict["service"]
+        message = refused.value.errors["service"]
         assert message == (
             "You already have an IMS visit booked or behind you, so IMS initial assessment is "
             "not for you again. Choose a follow-up instead."

@@ -39,7 +39,7 @@ from imsclinic.demo.logins import (
 from imsclinic.demo.scheduling import demo_attended, demo_book, demo_book_near, demo_cancel
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, ShiftBreak
-from imsclinic.scheduling.services import needs_assessment_first
+from imsclinic.scheduling.services.booking import needs_assessment_first
 from imsclinic.web.models import FaqEntry
 
 FAKER_SEED = 2718

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -12,11 +12,14 @@ from django.utils.translation import gettext as _
 
 from imsclinic.clinic.models import Practitioner
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 
 def practitioner_feed_revoke(
-    *, practitioner: Practitioner, actor: Any, request: HttpRequest | None = None
+    *, practitioner: Practitioner, actor: User | None, request: HttpRequest | None = None
 ) -> Practitioner:
     """Give the practitioner a new feed address; every earlier address stops working."""
     is_self = (
@@ -24,7 +27,7 @@ def practitioner_feed_revoke(
     )
     if not (is_self or (actor is not None and actor.has_perm("clinic.configure"))):
         raise PermissionDenied(_("Only the practitioner or the owner may renew this address."))
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         Practitioner.objects.filter(pk=practitioner.pk).update(
             calendar_feed_version=F("calendar_feed_version") + 1
         )
@@ -32,7 +35,7 @@ def practitioner_feed_revoke(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="calendar_feed",
+            object_type=ObjectType.CALENDAR_FEED,
             object_id=practitioner.pk,
             request=request,
             detail={"revoked": True, "version": practitioner.calendar_feed_version},

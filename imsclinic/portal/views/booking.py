@@ -1,4 +1,4 @@
-"""Pages for signed-in patients: their own visits, booking, moving and cancelling them."""
+"""The patient's booking pages: booking a visit or a course, moving and cancelling visits."""
 
 from __future__ import annotations
 
@@ -6,33 +6,22 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from imsclinic.core.access import own_patient, own_visit, patient_page
+from imsclinic.core.access import own_visit, patient_page
+from imsclinic.core.http import SignedInRequest
 from imsclinic.patients.models import Patient
 from imsclinic.portal.forms import CancelForm
-from imsclinic.scheduling.booking_views import (
-    Flow,
-    SlotForm,
-    book_chosen_time,
-    confirm_page,
-    course_page,
-    picker_context,
-    render_picker,
-    services_for,
-    taken_response,
-    when_label,
-)
+from imsclinic.scheduling.forms import SlotForm
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from imsclinic.scheduling.notifications import gets_reminder
-from imsclinic.scheduling.selectors import upcoming_appointments_for_patient
-from imsclinic.scheduling.services import (
+from imsclinic.scheduling.picker import Flow, when_label
+from imsclinic.scheduling.selectors import services_for
+from imsclinic.scheduling.services.booking import (
     NotCancellable,
     SlotUnavailable,
     TooLateToCancel,
@@ -40,37 +29,13 @@ from imsclinic.scheduling.services import (
     appointment_reschedule,
     inside_late_window,
 )
-
-PAST_VISITS_SHOWN = 10
-
-
-@login_required
-def portal_home(request: HttpRequest) -> HttpResponse:
-    """Show a patient their upcoming and recent visits and the details the clinic holds."""
-    if request.user.is_clinic_staff:  # type: ignore[union-attr]
-        return redirect("patient_list")
-    patient = own_patient(request.user)
-    now = timezone.now()
-    upcoming: list[dict[str, Any]] = []
-    past: list[Appointment] = []
-    if patient is not None:
-        for visit in upcoming_appointments_for_patient(patient).select_related("location__clinic"):
-            upcoming.append(
-                {
-                    "visit": visit,
-                    "changeable": visit.status == AppointmentStatus.BOOKED,
-                    "late": inside_late_window(visit, now),
-                }
-            )
-        past = list(
-            Appointment.objects.filter(patient=patient)
-            .filter(Q(start__lt=now) | Q(status=AppointmentStatus.CANCELLED))
-            .select_related("service", "practitioner", "location", "rescheduled_to__location")
-            .order_by("-start", "-pk")[:PAST_VISITS_SHOWN]
-        )
-    context = {"patient": patient, "upcoming": upcoming, "past": past}
-    return render(request, "portal/home.html", context)
-
+from imsclinic.scheduling.views.booking import (
+    book_chosen_time,
+    confirm_page,
+    course_page,
+    taken_response,
+)
+from imsclinic.scheduling.views.picker import picker_context, render_picker
 
 # ---------------------------------------------------------------------------------------------
 # Booking
@@ -97,7 +62,7 @@ def _book_page(*, course: bool) -> dict[str, Any]:
 
 
 @patient_page
-def portal_book(request: HttpRequest, patient: Patient) -> HttpResponse:
+def portal_book(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Choose a service, a practitioner and place, a day and a time."""
     course = request.GET.get("course") == "1"
     context = picker_context(request.GET, flow=_book_flow(patient, course=course))
@@ -105,7 +70,7 @@ def portal_book(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 
 @patient_page
-def portal_book_confirm(request: HttpRequest, patient: Patient) -> HttpResponse:
+def portal_book_confirm(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Show the chosen time with a button; POST books it, once however often it is sent."""
     flow = _book_flow(patient, course=False)
     page = _book_page(course=False)
@@ -119,7 +84,7 @@ def portal_book_confirm(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 
 @patient_page
-def portal_course_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
+def portal_course_plan(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Show which weekly dates of a course are free; book the free ones, all, or none."""
     return course_page(
         request,
@@ -130,7 +95,7 @@ def portal_course_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 
 @patient_page
-def portal_booked(request: HttpRequest, patient: Patient, appointment_id: int) -> HttpResponse:
+def portal_booked(request: SignedInRequest, patient: Patient, appointment_id: int) -> HttpResponse:
     """Say the visit is booked (or moved) and what happens next."""
     visit = own_visit(request, patient, appointment_id)
     clinic = visit.location.clinic
@@ -166,7 +131,7 @@ def _change_context(visit: Appointment, now: dt.datetime) -> dict[str, Any]:
 
 
 @patient_page
-def portal_cancel(request: HttpRequest, patient: Patient, appointment_id: int) -> HttpResponse:
+def portal_cancel(request: SignedInRequest, patient: Patient, appointment_id: int) -> HttpResponse:
     """Ask before cancelling; inside the late window, say to call instead."""
     visit = own_visit(request, patient, appointment_id)
     form = CancelForm(request.POST if request.method == "POST" else None)
@@ -216,7 +181,7 @@ def _reschedule_page(visit: Appointment) -> dict[str, Any]:
 
 
 def _cannot_move(
-    request: HttpRequest, visit: Appointment, problem: str = ""
+    request: SignedInRequest, visit: Appointment, problem: str = ""
 ) -> HttpResponse | None:
     """Answer with the "please call" page when this visit cannot be moved online."""
     context = _change_context(visit, timezone.now())
@@ -233,7 +198,9 @@ def _cannot_move(
 
 
 @patient_page
-def portal_reschedule(request: HttpRequest, patient: Patient, appointment_id: int) -> HttpResponse:
+def portal_reschedule(
+    request: SignedInRequest, patient: Patient, appointment_id: int
+) -> HttpResponse:
     """Choose a new time for a visit (same service), with the same picker as booking."""
     visit = own_visit(request, patient, appointment_id)
     refused = _cannot_move(request, visit)
@@ -248,7 +215,7 @@ def portal_reschedule(request: HttpRequest, patient: Patient, appointment_id: in
 
 @patient_page
 def portal_reschedule_confirm(
-    request: HttpRequest, patient: Patient, appointment_id: int
+    request: SignedInRequest, patient: Patient, appointment_id: int
 ) -> HttpResponse:
     """Show the old and new times; POST moves the visit, or says why it could not."""
     visit = own_visit(request, patient, appointment_id)

@@ -1,7 +1,7 @@
 """The waitlist: patients waiting for a time, offers when one frees up, first claim books it.
 
 Flow: `waitlist_join` records what a patient waits for. When a cancellation or a reschedule
-frees a time, `offer_freed_time` (a django.tasks task, queued in the freeing transaction)
+frees a time, `tasks.offer_freed_time` (a django.tasks task, queued in the freeing transaction)
 finds the waiting entries that time suits, checks with the availability engine that the
 freed start is really bookable for each entry's service, records one `WaitlistOffer` per
 entry and emails each patient a signed claim link. `waitlist_claim` books through
@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Case, Q, QuerySet, Value, When
 from django.http import HttpRequest
-from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -33,7 +32,7 @@ from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
 from imsclinic.core.audit import audit_record
 from imsclinic.core.errors import Refused
 from imsclinic.core.locking import lock_rows, retry_transient
-from imsclinic.core.models import Action, Outcome
+from imsclinic.core.models import Action, ObjectType, Outcome
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.availability import slot_is_offered
 from imsclinic.scheduling.models import (
@@ -43,7 +42,7 @@ from imsclinic.scheduling.models import (
     WaitlistStatus,
 )
 from imsclinic.scheduling.selectors import availability_query, patient_has_visit_during
-from imsclinic.scheduling.services import (
+from imsclinic.scheduling.services.booking import (
     InitialAssessmentAlreadyBooked,
     SlotTaken,
     SlotUnavailable,
@@ -51,6 +50,9 @@ from imsclinic.scheduling.services import (
     has_initial_assessment,
     needs_assessment_first,
 )
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 # A patient may wait for one service in a few ways at once (say, two date ranges), not more.
 MAX_WAITING_PER_SERVICE = 3
@@ -88,11 +90,11 @@ class ClaimLinkExpired(WaitlistError):
     """The link is genuine but too old."""
 
 
-def _is_staff(actor: Any) -> bool:
+def _is_staff(actor: User | None) -> bool:
     return bool(getattr(actor, "is_clinic_staff", False))
 
 
-def _may_act_for(actor: Any, patient: Patient) -> bool:
+def _may_act_for(actor: User | None, patient: Patient) -> bool:
     if actor is None or not getattr(actor, "is_authenticated", False):
         return False
     if _is_staff(actor):
@@ -119,7 +121,7 @@ def waitlist_join(
     service: Service,
     earliest: dt.date,
     latest: dt.date,
-    actor: Any,
+    actor: User | None,
     practitioner: Practitioner | None = None,
     location: Location | None = None,
     request: HttpRequest | None = None,
@@ -127,7 +129,7 @@ def waitlist_join(
 ) -> WaitlistEntry:
     """Put a patient on the waitlist for a service between two local dates (both included).
 
-    Refuses (ValidationError by field, nothing written) a wish that could never be offered:
+    Refuses (WaitlistError by field, nothing written) a wish that could never be offered:
     among others a practitioner who does not give the service in those dates (an IMS
     service needs a current IMS certification) or works at no open location, a follow-up
     before any IMS visit, and a second initial assessment (`has_initial_assessment`).
@@ -178,7 +180,7 @@ def waitlist_join(
     if "service" not in errors and has_initial_assessment(patient, service):
         errors["service"] = str(InitialAssessmentAlreadyBooked(service))
     if errors:
-        raise ValidationError(errors)
+        raise WaitlistError(errors=errors)
 
     with transaction.atomic():
         # One patient's joins queue here so the limit below cannot be raced past.
@@ -193,7 +195,7 @@ def waitlist_join(
             latest__gte=earliest,
         ).first()
         if same_wish is not None:
-            raise ValidationError(
+            raise WaitlistError(
                 _(
                     "You are already on the waitlist for %(service)s from %(first)s to "
                     "%(last)s. Withdraw that entry first to change the dates."
@@ -205,7 +207,7 @@ def waitlist_join(
                 }
             )
         if waiting.count() >= MAX_WAITING_PER_SERVICE:
-            raise ValidationError(
+            raise WaitlistError(
                 _("You can wait for %(service)s in at most %(count)d ways at once.")
                 % {"service": service.name, "count": MAX_WAITING_PER_SERVICE}
             )
@@ -222,7 +224,7 @@ def waitlist_join(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="waitlist_entry",
+            object_type=ObjectType.WAITLIST_ENTRY,
             object_id=entry.pk,
             patient=patient,
             request=request,
@@ -240,13 +242,13 @@ def waitlist_join(
 def waitlist_withdraw(
     *,
     entry: WaitlistEntry,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> WaitlistEntry:
     """Take a waiting entry off the waitlist; its open offers close with it."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = (
             WaitlistEntry.objects.select_for_update(of=("self",), no_key=True)
             .select_related("patient")
@@ -264,7 +266,7 @@ def waitlist_withdraw(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="waitlist_entry",
+            object_type=ObjectType.WAITLIST_ENTRY,
             object_id=locked.pk,
             patient=locked.patient,
             request=request,
@@ -292,7 +294,7 @@ def waitlist_expire(*, now: dt.datetime | None = None) -> int:
             audit_record(
                 actor=None,
                 action=Action.UPDATE,
-                object_type="waitlist_entry",
+                object_type=ObjectType.WAITLIST_ENTRY,
                 object_id=entry.pk,
                 patient=entry.patient,
                 detail={"status": WaitlistStatus.EXPIRED.value},
@@ -389,7 +391,7 @@ def waitlist_offer_freed_time(
                 audit_record(
                     actor=None,
                     action=Action.CREATE,
-                    object_type="waitlist_offer",
+                    object_type=ObjectType.WAITLIST_OFFER,
                     object_id=offer.pk,
                     patient=entry.patient,
                     detail={
@@ -402,20 +404,6 @@ def waitlist_offer_freed_time(
                 transaction.on_commit(partial(_send_offer, offer.pk), robust=True)
             made.append(offer)
     return made
-
-
-@task()
-def offer_freed_time(practitioner_id: int, location_id: int, start_iso: str) -> int:
-    """Offer a time a cancellation or reschedule freed to the waitlist; return offers made."""
-    practitioner = Practitioner.objects.filter(pk=practitioner_id).first()
-    location = Location.objects.filter(pk=location_id).first()
-    if practitioner is None or location is None:
-        return 0
-    start = dt.datetime.fromisoformat(start_iso)
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=dt.UTC)
-    offers = waitlist_offer_freed_time(practitioner=practitioner, location=location, start=start)
-    return len(offers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -471,7 +459,7 @@ def offer_state(offer: WaitlistOffer, *, now: dt.datetime | None = None) -> str:
 def waitlist_claim(
     *,
     offer: WaitlistOffer,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> Appointment:
@@ -540,7 +528,7 @@ def waitlist_claim(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="waitlist_offer",
+            object_type=ObjectType.WAITLIST_OFFER,
             object_id=locked.pk,
             patient=patient,
             outcome=Outcome.FAILED if lost else Outcome.ALLOWED,

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError, transaction
@@ -20,17 +19,14 @@ from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
 from imsclinic.core.errors import BookingError
 from imsclinic.core.locking import lock_rows, retry_transient
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.core.permissions import is_clinic_staff, is_owner
 from imsclinic.patients.models import Patient
 from imsclinic.patients.services import patient_care_team_add
 from imsclinic.scheduling.availability import (
     AvailabilityQuery,
-    Busy,
     Slot,
-    find_slots,
     slot_is_offered,
-    wall_instant,
 )
 from imsclinic.scheduling.models import (
     ACTIVE_STATUSES,
@@ -39,7 +35,10 @@ from imsclinic.scheduling.models import (
     Course,
     NoticeKind,
 )
-from imsclinic.scheduling.selectors import availability_query, booking_check_query
+from imsclinic.scheduling.selectors import booking_check_query, visit_booked_at
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 # The names the database gives its overlap guards (constraints on PostgreSQL, triggers on
 # SQLite); an IntegrityError naming one of them means another booking got there first.
@@ -49,10 +48,6 @@ PATIENT_GUARD = "appointment_patient_no_overlap"
 # How often to look for another free bed when a rival booking took ours at the last moment.
 BED_RETRIES = 3
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
-MAX_COURSE_SESSIONS = 52
-# How many local days either side of a failed course date to look for other times.
-COURSE_ALTERNATIVE_DAYS = 7
-COURSE_ALTERNATIVES = 5
 
 
 class SlotUnavailable(BookingError):
@@ -109,63 +104,17 @@ class StatusChangeNotAllowed(BookingError):
     """A status change the transition table (or the actor's role) does not allow."""
 
 
-class CourseHasConflicts(BookingError):
-    """Some dates of a course are not available and the caller did not ask to book the rest."""
-
-    def __init__(self, plan: CoursePlan) -> None:
-        super().__init__(
-            _(
-                "%(count)d of the %(total)d dates are not available. Book the others, "
-                "or choose another time."
-            )
-            % {"count": len(plan.conflicts), "total": len(plan.occurrences)}
-        )
-        self.plan = plan
-
-
-@dataclass(frozen=True)
-class CourseOccurrence:
-    """One weekly date of a planned course and whether it can be booked."""
-
-    index: int  # 0 for the first session
-    start: dt.datetime  # aware, in the location's zone
-    available: bool
-    reason: str  # why not, for the user; empty when available
-    alternatives: list[Slot]  # the nearest free times when not available
-    slot: Slot | None = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class CoursePlan:
-    occurrences: list[CourseOccurrence]
-
-    @property
-    def bookable(self) -> list[CourseOccurrence]:
-        return [o for o in self.occurrences if o.available]
-
-    @property
-    def conflicts(self) -> list[CourseOccurrence]:
-        return [o for o in self.occurrences if not o.available]
-
-
-@dataclass(frozen=True)
-class CourseResult:
-    course: Course
-    booked: list[Appointment]
-    skipped: list[CourseOccurrence]
-
-
 def is_deadlock(error: BaseException) -> bool:
     """Say whether PostgreSQL aborted this transaction to break a deadlock."""
     return getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
 
 
-def _is_staff(actor: Any) -> bool:
+def _is_staff(actor: User | None) -> bool:
     return bool(getattr(actor, "is_clinic_staff", False))
 
 
 @contextmanager
-def _overlap_refused_as_taken() -> Iterator[None]:
+def overlap_refused_as_taken() -> Iterator[None]:
     """Turn the database's refusal of an overlapping visit into SlotTaken.
 
     Wrap the whole transaction: on PostgreSQL it cannot go on after the refusal anyway. A
@@ -183,22 +132,26 @@ def _overlap_refused_as_taken() -> Iterator[None]:
         raise
 
 
-def _check_may_act(visit: Appointment, actor: Any) -> None:
+def _check_may_act(visit: Appointment, actor: User | None) -> None:
     """Refuse a staff member who may not act on this visit (`scheduling.act_on_visit`)."""
-    if _is_staff(actor) and not actor.has_perm("scheduling.act_on_visit", visit):
+    if (
+        actor is not None
+        and _is_staff(actor)
+        and not actor.has_perm("scheduling.act_on_visit", visit)
+    ):
         raise PermissionDenied(
             _("You may act only on your own visits and those of patients in your care.")
         )
 
 
-def _notify(appointment: Appointment, kind: NoticeKind) -> None:
+def notify_patient(appointment: Appointment, kind: NoticeKind) -> None:
     # Imported here: the notifications module reaches back into scheduling services.
     from imsclinic.scheduling.notifications import appointment_changed
 
     appointment_changed(appointment=appointment, kind=kind)
 
 
-def _check_may_book(*, patient: Patient, service: Service, actor: Any) -> None:
+def check_may_book(*, patient: Patient, service: Service, actor: User | None) -> None:
     """Refuse what appointment_book refuses before looking at the calendar."""
     if not _is_staff(actor) and (actor is None or patient.user_id != actor.pk):
         raise PermissionDenied(_("Patients may only book visits for themselves."))
@@ -253,7 +206,7 @@ def has_initial_assessment(patient: Patient, service: Service) -> bool:
     return has_had_ims_visit(patient)
 
 
-def _check_first_visit(patient: Patient, service: Service, start: dt.datetime) -> None:
+def check_first_visit(patient: Patient, service: Service, start: dt.datetime) -> None:
     """Refuse an IMS follow-up for a patient who has not had an IMS visit before it."""
     if needs_assessment_first(patient, service, start):
         assessment = (
@@ -267,28 +220,28 @@ def _check_first_visit(patient: Patient, service: Service, start: dt.datetime) -
 
 
 # Locks, in the one order of `imsclinic.core.locking`: the practitioners (in pk order), then
-# the patient, then the beds a new visit takes (`_lock_beds`), then the visit
+# the patient, then the beds a new visit takes (`lock_beds`), then the visit
 # (`_locked_visit`); the audit log takes none. Booking, courses, moves and waitlist claims
 # take them all; cancelling and status changes only the visit.
 
 
-def _lock_practitioners(*practitioner_ids: int) -> None:
+def lock_practitioners(*practitioner_ids: int) -> None:
     """Queue behind every other booking for these practitioners, always in pk order (first)."""
     lock_rows(Practitioner, *practitioner_ids)
 
 
-def _lock_patient(patient: Patient) -> None:
+def lock_patient(patient: Patient) -> None:
     """Queue behind any other booking for this patient (after the practitioners' locks)."""
     lock_rows(Patient, patient.pk)
 
 
-def _lock_beds(*room_ids: int | None) -> None:
+def lock_beds(*room_ids: int | None) -> None:
     """Queue behind any other booking into these beds (in pk order), just before inserting.
 
     Two practitioners' bookings of one bed would otherwise insert at the same moment and
     each wait on the other's entry in the bed's overlap guard, a deadlock PostgreSQL breaks
     by aborting one. Under the lock the second insert finds the first committed and is
-    refused at once (and `_create_checked` looks for another bed).
+    refused at once (and `create_checked` looks for another bed).
     """
     lock_rows(Room, *(pk for pk in room_ids if pk is not None))
 
@@ -339,14 +292,14 @@ def _query_for_day(
     )
 
 
-def _create_checked(
+def create_checked(
     *,
     patient: Patient,
     practitioner: Practitioner,
     service: Service,
     location: Location,
     slot: Slot,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None,
     course: Course | None = None,
     rescheduled_from: Appointment | None = None,
@@ -354,7 +307,7 @@ def _create_checked(
 ) -> Appointment:
     """Insert a visit for a slot just checked under the practitioner's lock, and audit it.
 
-    Run inside `_overlap_refused_as_taken()` and a transaction: the database's guards still
+    Run inside `overlap_refused_as_taken()` and a transaction: the database's guards still
     refuse an overlap the check missed (another practitioner's visit in the same bed). The
     caller checks the first-visit rule.
     """
@@ -366,7 +319,7 @@ def _create_checked(
         try:
             with transaction.atomic():
                 # In the savepoint: a bed found taken is released with it.
-                _lock_beds(room_id)
+                lock_beds(room_id)
                 appointment = Appointment.objects.create(
                     patient=patient,
                     practitioner=practitioner,
@@ -418,7 +371,7 @@ def _create_checked(
     audit_record(
         actor=actor,
         action=Action.CREATE,
-        object_type="appointment",
+        object_type=ObjectType.APPOINTMENT,
         object_id=appointment.pk,
         patient=patient,
         request=request,
@@ -435,7 +388,7 @@ def appointment_book(
     service: Service,
     location: Location,
     start: dt.datetime,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
     notify: bool = True,
@@ -447,13 +400,13 @@ def appointment_book(
     """
     if start.tzinfo is None:
         raise ValueError("start must be an aware datetime")
-    _check_may_book(patient=patient, service=service, actor=actor)
-    with _overlap_refused_as_taken(), transaction.atomic():
+    check_may_book(patient=patient, service=service, actor=actor)
+    with overlap_refused_as_taken(), transaction.atomic():
         # Bookings for one practitioner queue here, so the re-check below sees every
         # booking committed before ours.
-        _lock_practitioners(practitioner.pk)
-        _lock_patient(patient)
-        _check_first_visit(patient, service, start)
+        lock_practitioners(practitioner.pk)
+        lock_patient(patient)
+        check_first_visit(patient, service, start)
         query = _query_for_day(
             service=service,
             practitioner=practitioner,
@@ -466,7 +419,7 @@ def appointment_book(
         if slot is None:
             _check_patient_free(query, patient, start)
             raise SlotUnavailable()
-        appointment = _create_checked(
+        appointment = create_checked(
             patient=patient,
             practitioner=practitioner,
             service=service,
@@ -477,8 +430,44 @@ def appointment_book(
             now=now,
         )
         if notify:
-            _notify(appointment, NoticeKind.CONFIRMATION)
+            notify_patient(appointment, NoticeKind.CONFIRMATION)
     return appointment
+
+
+def appointment_book_once(
+    *,
+    patient: Patient,
+    practitioner: Practitioner,
+    service: Service,
+    location: Location,
+    start: dt.datetime,
+    actor: User | None,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Book a visit as `appointment_book` does; the same booking sent again returns the first.
+
+    A form sent twice (a double click, a reload) finds its time taken by its own first
+    request: that visit is the answer, not a refusal.
+    """
+    try:
+        return appointment_book(
+            patient=patient,
+            practitioner=practitioner,
+            service=service,
+            location=location,
+            start=start,
+            actor=actor,
+            request=request,
+            now=now,
+        )
+    except SlotUnavailable:
+        repeated = visit_booked_at(
+            patient=patient, practitioner=practitioner, service=service, start=start
+        )
+        if repeated is None:
+            raise
+        return repeated
 
 
 def inside_late_window(visit: Appointment, now: dt.datetime) -> bool:
@@ -507,8 +496,12 @@ def _late_window_check(
         raise TooLateToCancel(message % {"hours": hours})
     if late and not reason:
         if moving:
-            raise TooLateToCancel(_("Give a reason to move a visit inside the late window."))
-        raise TooLateToCancel(_("Give a reason to cancel inside the late-cancellation window."))
+            raise TooLateToCancel(
+                _("Give a reason to move a visit inside the late window."), field="reason"
+            )
+        raise TooLateToCancel(
+            _("Give a reason to cancel inside the late-cancellation window."), field="reason"
+        )
     return late
 
 
@@ -516,7 +509,7 @@ def _late_window_check(
 def appointment_cancel(
     *,
     appointment: Appointment,
-    actor: Any,
+    actor: User | None,
     reason: str = "",
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
@@ -547,14 +540,14 @@ def appointment_cancel(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="appointment",
+            object_type=ObjectType.APPOINTMENT,
             object_id=locked.pk,
             patient=locked.patient,
             request=request,
             detail={"status": "cancelled", "late": late, "staff_override": late and staff},
         )
         if notify:
-            _notify(locked, NoticeKind.CANCELLATION)
+            notify_patient(locked, NoticeKind.CANCELLATION)
     appointment.refresh_from_db()
     return appointment
 
@@ -564,7 +557,7 @@ def appointment_reschedule(
     *,
     appointment: Appointment,
     start: dt.datetime,
-    actor: Any,
+    actor: User | None,
     practitioner: Practitioner | None = None,
     location: Location | None = None,
     reason: str = "",
@@ -581,7 +574,7 @@ def appointment_reschedule(
     now = now or timezone.now()
     reason = reason.strip()
     staff = _is_staff(actor)
-    with _overlap_refused_as_taken(), transaction.atomic():
+    with overlap_refused_as_taken(), transaction.atomic():
         old_practitioner_id = (
             Appointment.objects.filter(pk=appointment.pk)
             .values_list("practitioner_id", flat=True)
@@ -590,8 +583,8 @@ def appointment_reschedule(
         new_practitioner = practitioner or Practitioner.objects.get(pk=old_practitioner_id)
         # Both practitioners in pk order, the patient, then the visit: the same order as
         # every booking.
-        _lock_practitioners(old_practitioner_id, new_practitioner.pk)
-        _lock_patient(appointment.patient)
+        lock_practitioners(old_practitioner_id, new_practitioner.pk)
+        lock_patient(appointment.patient)
         old = _locked_visit(appointment.pk, "location__clinic", "patient", "service")
         if not staff and (actor is None or old.patient.user_id != actor.pk):
             raise PermissionDenied(_("Patients may only move their own visits."))
@@ -637,8 +630,8 @@ def appointment_reschedule(
         if slot is None:
             _check_patient_free(query, old.patient, start)
             raise SlotUnavailable()
-        _check_first_visit(old.patient, service, slot.start)
-        new = _create_checked(
+        check_first_visit(old.patient, service, slot.start)
+        new = create_checked(
             patient=old.patient,
             practitioner=new_practitioner,
             service=service,
@@ -653,7 +646,7 @@ def appointment_reschedule(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="appointment",
+            object_type=ObjectType.APPOINTMENT,
             object_id=old.pk,
             patient=old.patient,
             request=request,
@@ -664,7 +657,7 @@ def appointment_reschedule(
                 "staff_override": late and staff,
             },
         )
-        _notify(new, NoticeKind.CHANGE)
+        notify_patient(new, NoticeKind.CHANGE)
     return new
 
 
@@ -681,7 +674,7 @@ _TRANSITIONS: dict[tuple[str, str], str] = {
 
 
 def allowed_status_changes(
-    appointment: Appointment, actor: Any, *, may_act: bool | None = None
+    appointment: Appointment, actor: User | None, *, may_act: bool | None = None
 ) -> list[str]:
     """Return the statuses this actor may move the visit to now (for buttons on pages).
 
@@ -701,7 +694,7 @@ def allowed_status_changes(
     ]
 
 
-def _may_change(appointment: Appointment, actor: Any, who: str) -> bool:
+def _may_change(appointment: Appointment, actor: User | None, who: str) -> bool:
     """Say whether the table lets this staff member make a change (the visit rule is apart)."""
     if actor is None or not is_clinic_staff(actor):
         return False
@@ -714,7 +707,7 @@ def appointment_set_status(
     *,
     appointment: Appointment,
     status: str,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> Appointment:
@@ -734,7 +727,7 @@ def appointment_set_status(
             request,
             actor=actor,
             action=Action.UPDATE,
-            object_type="appointment",
+            object_type=ObjectType.APPOINTMENT,
             object_id=appointment.pk,
             patient_id=appointment.patient_id,
             detail={"status": {"to": str(status)}, "missing": len(refusal.missing)},
@@ -748,11 +741,13 @@ def appointment_set_status(
 def _change_status(
     appointment: Appointment,
     target: AppointmentStatus,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None,
     now: dt.datetime,
 ) -> None:
-    with transaction.atomic():
+    # Never inside a caller's transaction: a refused start of needling is recorded after
+    # this one rolls back (appointment_set_status), and must not roll back with the caller's.
+    with transaction.atomic(durable=True):
         locked = _locked_visit(appointment.pk, "practitioner", "patient", "location__clinic")
         source = locked.status
         who = _TRANSITIONS.get((source, target))
@@ -795,7 +790,7 @@ def _change_status(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="appointment",
+            object_type=ObjectType.APPOINTMENT,
             object_id=locked.pk,
             patient=locked.patient,
             request=request,
@@ -820,204 +815,3 @@ def _check_the_clock(visit: Appointment, target: AppointmentStatus, now: dt.date
                 _("Treatment can start from %(time)s, shortly before the visit.")
                 % {"time": time_format(opens.astimezone(zone), "H:i")}
             )
-
-
-def _check_sessions(sessions: int) -> None:
-    if not 1 <= sessions <= MAX_COURSE_SESSIONS:
-        raise BookingError(
-            _("A course has between 1 and %(max)d weekly sessions.") % {"max": MAX_COURSE_SESSIONS}
-        )
-
-
-def _with_busy(
-    query: AvailabilityQuery, practitioner_id: int, slots: Sequence[Slot]
-) -> AvailabilityQuery:
-    """Return the query with these planned visits (and their buffers) counted as busy."""
-    if not slots:
-        return query
-    occupied = dt.timedelta(minutes=query.service.duration_minutes + query.service.buffer_minutes)
-    practitioner_busy = dict(query.practitioner_busy)
-    room_busy = dict(query.room_busy)
-    extra = tuple(Busy(slot.start, slot.start + occupied) for slot in slots)
-    practitioner_busy[practitioner_id] = practitioner_busy.get(practitioner_id, ()) + extra
-    for slot in slots:
-        if slot.room_id is not None:
-            interval = Busy(slot.start, slot.start + occupied)
-            room_busy[slot.room_id] = (*room_busy.get(slot.room_id, ()), interval)
-    return replace(query, practitioner_busy=practitioner_busy, room_busy=room_busy)
-
-
-def course_plan(
-    *,
-    patient: Patient,
-    practitioner: Practitioner,
-    service: Service,
-    location: Location,
-    first_start: dt.datetime,
-    sessions: int,
-    now: dt.datetime | None = None,
-) -> CoursePlan:
-    """Check each weekly date of a course at the same local wall time; change nothing.
-
-    Occurrence k falls k weeks after the first at the same wall time in the location's zone,
-    so across a DST change its UTC time moves by the hour. A wall time the clocks skip that
-    day is not available. Availability is read once for the whole span.
-    """
-    if first_start.tzinfo is None:
-        raise ValueError("first_start must be an aware datetime")
-    _check_sessions(sessions)
-    now = now or timezone.now()
-    zone = location.zone
-    wall = first_start.astimezone(zone).replace(tzinfo=None)
-    walls = [wall + dt.timedelta(weeks=k) for k in range(sessions)]
-    today = now.astimezone(zone).date()
-    span_first = max(walls[0].date() - dt.timedelta(days=COURSE_ALTERNATIVE_DAYS), today)
-    span_last = walls[-1].date() + dt.timedelta(days=COURSE_ALTERNATIVE_DAYS)
-    query = availability_query(
-        service=service,
-        start_date=span_first,
-        days=max((span_last - span_first).days + 1, 1),
-        practitioner=practitioner,
-        location=location,
-        now=now,
-        patient=patient,
-    )
-    planned: list[Slot] = []
-    found: list[tuple[dt.datetime, Slot | None, str]] = []
-    for local in walls:
-        start = local.replace(tzinfo=zone)
-        if wall_instant(local, zone) is None:
-            found.append((start, None, _("The clocks change that day: this time does not exist.")))
-            continue
-        # Earlier dates of this same course count as taken when checking later ones.
-        slot = slot_is_offered(
-            _with_busy(query, practitioner.pk, planned), practitioner.pk, location.pk, start
-        )
-        if slot is None:
-            found.append((start, None, _("That time is not available.")))
-        else:
-            planned.append(slot)
-            found.append((start, slot, ""))
-
-    occurrences = []
-    with_plan: AvailabilityQuery | None = None
-    for index, (start, slot, reason) in enumerate(found):
-        alternatives: list[Slot] = []
-        if slot is None:
-            with_plan = with_plan or _with_busy(query, practitioner.pk, planned)
-            alternatives = _nearest(with_plan, start, today)
-        occurrences.append(
-            CourseOccurrence(
-                index=index,
-                start=start,
-                available=slot is not None,
-                reason=reason,
-                alternatives=alternatives,
-                slot=slot,
-            )
-        )
-    return CoursePlan(occurrences=occurrences)
-
-
-def _nearest(query: AvailabilityQuery, around: dt.datetime, today: dt.date) -> list[Slot]:
-    """Return the free times closest to a failed course date, within a week either side."""
-    middle = around.date()
-    first = max(middle - dt.timedelta(days=COURSE_ALTERNATIVE_DAYS), today)
-    last = middle + dt.timedelta(days=COURSE_ALTERNATIVE_DAYS)
-    if last < first:
-        return []
-    slots = find_slots(replace(query, start_date=first, days=(last - first).days + 1))
-    # Instants, not wall times: within one zone Python subtracts wall clocks.
-    target = around.timestamp()
-    slots.sort(key=lambda slot: (abs(slot.start.timestamp() - target), slot.start.timestamp()))
-    return slots[:COURSE_ALTERNATIVES]
-
-
-@retry_transient(conflict=SlotTaken)
-def course_book(
-    *,
-    patient: Patient,
-    practitioner: Practitioner,
-    service: Service,
-    location: Location,
-    first_start: dt.datetime,
-    sessions: int,
-    actor: Any,
-    book_partial: bool,
-    request: HttpRequest | None = None,
-    now: dt.datetime | None = None,
-) -> CourseResult:
-    """Book a course of weekly visits in one go: all dates, or the free ones if asked.
-
-    The plan is made again under the practitioner's lock; if the database still refuses one
-    date (another practitioner took the bed), the whole course rolls back with SlotTaken.
-    """
-    if first_start.tzinfo is None:
-        raise ValueError("first_start must be an aware datetime")
-    _check_sessions(sessions)
-    _check_may_book(patient=patient, service=service, actor=actor)
-    now = now or timezone.now()
-    with _overlap_refused_as_taken(), transaction.atomic():
-        _lock_practitioners(practitioner.pk)
-        _lock_patient(patient)
-        plan = course_plan(
-            patient=patient,
-            practitioner=practitioner,
-            service=service,
-            location=location,
-            first_start=first_start,
-            sessions=sessions,
-            now=now,
-        )
-        # Later sessions follow the first, so the rule only bites before it.
-        _check_first_visit(patient, service, first_start)
-        if plan.conflicts and not book_partial:
-            raise CourseHasConflicts(plan)
-        bookable = plan.bookable
-        if not bookable:
-            raise SlotUnavailable(_("None of the dates of this course is available."))
-        # Every bed of the course at once, in pk order, before the first insert.
-        _lock_beds(*(o.slot.room_id for o in bookable if o.slot is not None))
-        course = Course.objects.create(
-            patient=patient,
-            practitioner=practitioner,
-            location=location,
-            service=service,
-            sessions_planned=sessions,
-            created_at=now,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        )
-        booked = []
-        for occurrence in bookable:
-            assert occurrence.slot is not None  # every bookable occurrence has its slot
-            booked.append(
-                _create_checked(
-                    patient=patient,
-                    practitioner=practitioner,
-                    service=service,
-                    location=location,
-                    slot=occurrence.slot,
-                    actor=actor,
-                    request=request,
-                    course=course,
-                    now=now,
-                )
-            )
-        audit_record(
-            actor=actor,
-            action=Action.CREATE,
-            object_type="course",
-            object_id=course.pk,
-            patient=patient,
-            request=request,
-            detail={
-                "service": service.slug,
-                "practitioner": practitioner.pk,
-                "sessions": sessions,
-                "appointments": [visit.pk for visit in booked],
-                "skipped": [o.start.astimezone(dt.UTC).isoformat() for o in plan.conflicts],
-            },
-        )
-        for visit in booked:
-            _notify(visit, NoticeKind.CONFIRMATION)
-    return CourseResult(course=course, booked=booked, skipped=plan.conflicts)

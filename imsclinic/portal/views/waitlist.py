@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from imsclinic.clinic.models import Location, Practitioner, Service
+from imsclinic.clinic.models import Service
 from imsclinic.core.access import own_patient, patient_page, patients_own, record_refusal
+from imsclinic.core.form_errors import refusal_to_form
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import ObjectType
 from imsclinic.core.params import id_param
 from imsclinic.patients.models import Patient
+from imsclinic.portal.forms import WaitlistJoinForm
 from imsclinic.scheduling.models import WaitlistEntry
-from imsclinic.scheduling.services import BookingError
-from imsclinic.scheduling.waitlist import (
+from imsclinic.scheduling.services.booking import BookingError
+from imsclinic.scheduling.services.waitlist import (
     ClaimLinkExpired,
     ClaimLinkInvalid,
     OfferClosed,
@@ -37,34 +38,6 @@ from imsclinic.scheduling.waitlist import (
 )
 
 DEFAULT_WAIT_DAYS = 28
-
-
-class WaitlistJoinForm(forms.Form):
-    service = forms.ModelChoiceField(
-        label=gettext_lazy("Service"),
-        queryset=Service.objects.filter(is_active=True, bookable_online=True),
-        empty_label=None,
-    )
-    practitioner = forms.ModelChoiceField(
-        label=gettext_lazy("Practitioner"),
-        queryset=Practitioner.objects.filter(is_active=True),
-        required=False,
-        empty_label=gettext_lazy("Anyone"),
-    )
-    location = forms.ModelChoiceField(
-        label=gettext_lazy("Location"),
-        queryset=Location.objects.filter(is_active=True),
-        required=False,
-        empty_label=gettext_lazy("Any location"),
-    )
-    earliest = forms.DateField(
-        label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    latest = forms.DateField(
-        label=gettext_lazy("Until"),
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=gettext_lazy("Both days included."),
-    )
 
 
 def _initial(request: HttpRequest) -> dict[str, object]:
@@ -93,7 +66,7 @@ def _initial(request: HttpRequest) -> dict[str, object]:
 
 @require_http_methods(["GET", "POST"])
 @patient_page
-def waitlist_join_page(request: HttpRequest, patient: Patient) -> HttpResponse:
+def waitlist_join_page(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Let a patient say which service (and optionally who, where, when) they are waiting for."""
     if request.method == "POST":
         form = WaitlistJoinForm(request.POST)
@@ -110,8 +83,8 @@ def waitlist_join_page(request: HttpRequest, patient: Patient) -> HttpResponse:
                     actor=request.user,
                     request=request,
                 )
-            except ValidationError as error:
-                form.add_error(None, error)
+            except WaitlistError as refusal:
+                refusal_to_form(form, refusal)
             else:
                 messages.success(
                     request,
@@ -124,7 +97,7 @@ def waitlist_join_page(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 
 @patient_page
-def waitlist_list(request: HttpRequest, patient: Patient) -> HttpResponse:
+def waitlist_list(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Show a patient what they are waiting for, with a way to leave."""
     entries = waitlist_entries_for_patient(patient)
     return render(request, "portal/waitlist_list.html", {"entries": entries})
@@ -132,11 +105,15 @@ def waitlist_list(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 @require_POST
 @login_required
-def waitlist_withdraw_page(request: HttpRequest, entry_id: int) -> HttpResponse:
+def waitlist_withdraw_page(request: SignedInRequest, entry_id: int) -> HttpResponse:
     """Take one of the patient's own entries off the waitlist."""
     patient = own_patient(request.user)
     entry = patients_own(
-        request, patient, WaitlistEntry.objects.all(), entry_id, object_type="waitlist_entry"
+        request,
+        patient,
+        WaitlistEntry.objects.all(),
+        entry_id,
+        object_type=ObjectType.WAITLIST_ENTRY,
     )
     try:
         waitlist_withdraw(entry=entry, actor=request.user, request=request)
@@ -161,7 +138,7 @@ def waitlist_claim_page(request: HttpRequest, token: str) -> HttpResponse:
     try:
         offer = offer_for_token(token)
     except ClaimLinkInvalid as error:
-        record_refusal(request, object_type="waitlist_offer", reason="invalid claim link")
+        record_refusal(request, object_type=ObjectType.WAITLIST_OFFER, reason="invalid claim link")
         return render(request, "portal/waitlist_claim.html", {"problem": str(error)}, status=404)
     except ClaimLinkExpired as error:
         return render(request, "portal/waitlist_claim.html", {"problem": str(error)})

@@ -1,30 +1,29 @@
-"""Staff calendar pages (day, week, a practitioner's own day), status actions and the iCal feed."""
+"""Staff calendar pages (day, week, a practitioner's own day) and acting on their visits."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.models import Location, Practitioner
 from imsclinic.core.access import refuse
-from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
-from imsclinic.core.params import id_param
+from imsclinic.core.audit import audit_view
+from imsclinic.core.form_errors import refusal_to_form
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import ObjectType
 from imsclinic.core.permissions import is_clinic_staff
 from imsclinic.scheduling.calendar_grid import (
     Visit,
@@ -34,16 +33,10 @@ from imsclinic.scheduling.calendar_grid import (
     time_range_label,
     week_grid,
 )
-from imsclinic.scheduling.feed import (
-    feed_appointments,
-    feed_path,
-    practitioner_for_feed_token,
-)
-from imsclinic.scheduling.feed_services import practitioner_feed_revoke
-from imsclinic.scheduling.ics import practitioner_feed_ics
+from imsclinic.scheduling.forms import FIRST_DAY, LAST_DAY, CalendarForm, CancelForm
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
-from imsclinic.scheduling.selectors import visits_shown_recorded
-from imsclinic.scheduling.services import (
+from imsclinic.scheduling.services.audit import visits_shown_record
+from imsclinic.scheduling.services.booking import (
     BookingError,
     allowed_status_changes,
     appointment_cancel,
@@ -51,49 +44,26 @@ from imsclinic.scheduling.services import (
     inside_late_window,
 )
 
-FIRST_DAY = dt.date(2000, 1, 1)
-LAST_DAY = dt.date(2199, 12, 31)
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 
 # -- who may use the calendar ---------------------------------------------------------
 
 
-def _require_staff(request: HttpRequest, *, asked_for: str) -> None:
+def require_staff(request: SignedInRequest, *, object_type: ObjectType) -> None:
+    """Refuse (403, audited as a denied look at `object_type`) anyone not on the clinic's staff."""
     if not is_clinic_staff(request.user):
-        raise refuse(request, object_type=asked_for, error=PermissionDenied())
+        raise refuse(request, object_type=object_type, error=PermissionDenied())
 
 
-def _own_practitioner(request: HttpRequest) -> Practitioner | None:
+def own_practitioner(request: SignedInRequest) -> Practitioner | None:
     if request.user.pk is None:
         return None
     return Practitioner.objects.filter(user_id=request.user.pk, is_active=True).first()
 
 
 # -- the choice of location and day ---------------------------------------------------
-
-
-class CalendarForm(forms.Form):
-    location = forms.TypedChoiceField(label=gettext_lazy("Location"), coerce=int, required=False)
-    date = forms.DateField(
-        label=gettext_lazy("Day"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-
-    def __init__(self, *args: Any, locations: list[Location], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["location"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = [(loc.pk, loc.name) for loc in locations]
-
-    def clean_date(self) -> dt.date | None:
-        day: dt.date | None = self.cleaned_data.get("date")
-        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-            raise forms.ValidationError(
-                _("Choose a day between %(first)s and %(last)s.")
-                % {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()}
-            )
-        return day
 
 
 @dataclass
@@ -104,7 +74,7 @@ class Choice:
     day: dt.date
 
 
-def _choose(request: HttpRequest) -> Choice:
+def _choose(request: SignedInRequest) -> Choice:
     """Read ?location=&date= (bad values fall back to defaults, with the error shown)."""
     locations = list(Location.objects.filter(is_active=True).select_related("clinic"))
     form = CalendarForm(request.GET or None, locations=locations)
@@ -171,7 +141,7 @@ def _action_label(target: str) -> str:
     return labels.get(target) or str(AppointmentStatus(target).label)
 
 
-def _actions_for(visit: Visit, user: Any, now: dt.datetime) -> list[StatusAction]:
+def _actions_for(visit: Visit, user: User, now: dt.datetime) -> list[StatusAction]:
     """Return the status changes this user may make now; the service has the last word."""
     appointment = visit.appointment
     # The page's query already answered the visit rule for every visit (`shows_patient`).
@@ -183,7 +153,7 @@ def _actions_for(visit: Visit, user: Any, now: dt.datetime) -> list[StatusAction
     ]
 
 
-def _decorate(visits: list[Visit], request: HttpRequest, now: dt.datetime) -> None:
+def _decorate(visits: list[Visit], request: SignedInRequest, now: dt.datetime) -> None:
     """Attach each visit's buttons and whether its patient's record may be opened."""
     for visit in visits:
         if not visit.shows_patient:
@@ -203,12 +173,12 @@ def _decorate(visits: list[Visit], request: HttpRequest, now: dt.datetime) -> No
         )
 
 
-def _record_shown(request: HttpRequest, visits: list[Visit], detail: dict[str, Any]) -> None:
+def _record_shown(request: SignedInRequest, visits: list[Visit], detail: dict[str, Any]) -> None:
     """Audit the page: one VIEW row per patient it named (busy time names nobody)."""
-    visits_shown_recorded(
+    visits_shown_record(
         request,
         user=request.user,
-        object_type="calendar",
+        object_type=ObjectType.CALENDAR,
         visits=[visit.appointment for visit in visits if visit.shows_patient],
         detail=detail,
     )
@@ -218,9 +188,9 @@ def _record_shown(request: HttpRequest, visits: list[Visit], detail: dict[str, A
 
 
 @login_required
-def calendar_day(request: HttpRequest) -> HttpResponse:
-    _require_staff(request, asked_for="calendar")
-    is_practitioner = _own_practitioner(request) is not None
+def calendar_day(request: SignedInRequest) -> HttpResponse:
+    require_staff(request, object_type=ObjectType.CALENDAR)
+    is_practitioner = own_practitioner(request) is not None
     if is_practitioner and not request.GET:
         # A practitioner's calendar opens on their own day; the Day tab names a location.
         return redirect("calendar_mine")
@@ -250,8 +220,8 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def calendar_week(request: HttpRequest) -> HttpResponse:
-    _require_staff(request, asked_for="calendar")
+def calendar_week(request: SignedInRequest) -> HttpResponse:
+    require_staff(request, object_type=ObjectType.CALENDAR)
     choice = _choose(request)
     # The week starts on the Monday of the chosen day.
     monday = choice.day - dt.timedelta(days=choice.day.weekday())
@@ -261,7 +231,7 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
         "choice": choice,
         "form": choice.form,
         "links": _day_links("calendar_week", choice, 7),
-        "is_practitioner": _own_practitioner(request) is not None,
+        "is_practitioner": own_practitioner(request) is not None,
         "view": "week",
         "today": timezone.now()
         .astimezone(choice.location.zone if choice.location else dt.UTC)
@@ -279,9 +249,9 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def calendar_mine(request: HttpRequest) -> HttpResponse:
-    _require_staff(request, asked_for="calendar")
-    practitioner = _own_practitioner(request)
+def calendar_mine(request: SignedInRequest) -> HttpResponse:
+    require_staff(request, object_type=ObjectType.CALENDAR)
+    practitioner = own_practitioner(request)
     if practitioner is None:
         return redirect("calendar_day")
     choice = _choose(request)
@@ -318,7 +288,7 @@ def calendar_mine(request: HttpRequest) -> HttpResponse:
     return render(request, "scheduling/calendar_mine.html", context)
 
 
-def _safe_next(request: HttpRequest, fallback: str) -> str:
+def _safe_next(request: SignedInRequest, fallback: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -327,9 +297,9 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
-def _staff_appointment(request: HttpRequest, appointment_id: int) -> Appointment:
+def _staff_appointment(request: SignedInRequest, appointment_id: int) -> Appointment:
     """Return the visit if this staff member may act on it; otherwise 404, audited."""
-    _require_staff(request, asked_for="appointment")
+    require_staff(request, object_type=ObjectType.APPOINTMENT)
     visit = (
         Appointment.objects.select_related(
             "patient", "practitioner", "location__clinic", "service", "room"
@@ -340,7 +310,7 @@ def _staff_appointment(request: HttpRequest, appointment_id: int) -> Appointment
     if visit is None or not request.user.has_perm("scheduling.act_on_visit", visit):
         raise refuse(
             request,
-            object_type="appointment",
+            object_type=ObjectType.APPOINTMENT,
             object_id=appointment_id,
             patient_id=visit.patient_id if visit is not None else None,
             reason="" if visit is not None else "no such visit",
@@ -355,7 +325,7 @@ def _back_to_calendar(appointment: Appointment) -> str:
 
 @require_POST
 @login_required
-def appointment_status(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def appointment_status(request: SignedInRequest, appointment_id: int) -> HttpResponse:
     appointment = _staff_appointment(request, appointment_id)
     target = _safe_next(request, _back_to_calendar(appointment))
     status = request.POST.get("status", "")
@@ -383,55 +353,38 @@ def appointment_status(request: HttpRequest, appointment_id: int) -> HttpRespons
     return redirect(target)
 
 
-class CancelForm(forms.Form):
-    reason = forms.CharField(
-        label=gettext_lazy("Reason for cancelling"),
-        required=False,
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-
-
 @login_required
-def appointment_cancel_staff(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def appointment_cancel_staff(request: SignedInRequest, appointment_id: int) -> HttpResponse:
     appointment = _staff_appointment(request, appointment_id)
     back = _safe_next(request, _back_to_calendar(appointment))
     now = timezone.now()
     late = inside_late_window(appointment, now)
     form = CancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        reason = form.cleaned_data["reason"]
-        if late and not reason.strip():
-            form.add_error(
-                "reason", _("Give a reason to cancel inside the late-cancellation window.")
+        try:
+            appointment_cancel(
+                appointment=appointment,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                request=request,
             )
+        except BookingError as refusal:
+            refusal_to_form(form, refusal)
         else:
-            try:
-                appointment_cancel(
-                    appointment=appointment, actor=request.user, reason=reason, request=request
-                )
-            except BookingError as error:
-                form.add_error(None, str(error))
-            else:
-                messages.success(
-                    request,
-                    _("Cancelled %(patient)s's visit at %(time)s.")
-                    % {
-                        "patient": appointment.patient.display_name,
-                        "time": time_range_label(
-                            appointment.start, appointment.end, appointment.location.zone
-                        ),
-                    },
-                )
-                return redirect(back)
+            messages.success(
+                request,
+                _("Cancelled %(patient)s's visit at %(time)s.")
+                % {
+                    "patient": appointment.patient.display_name,
+                    "time": time_range_label(
+                        appointment.start, appointment.end, appointment.location.zone
+                    ),
+                },
+            )
+            return redirect(back)
     # The page names the patient: a look at their visit.
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action=Action.VIEW,
-        object_type="appointment",
-        object_id=appointment.pk,
-        patient_id=appointment.patient_id,
-        request=request,
+    audit_view(
+        request, ObjectType.APPOINTMENT, patient=appointment.patient, object_id=appointment.pk
     )
     context = {
         "appointment": appointment,
@@ -442,77 +395,3 @@ def appointment_cancel_staff(request: HttpRequest, appointment_id: int) -> HttpR
         "back": back,
     }
     return render(request, "scheduling/calendar_cancel.html", context)
-
-
-# -- the private iCal feed ------------------------------------------------------------
-
-
-@login_required
-def calendar_feed_settings(request: HttpRequest) -> HttpResponse:
-    _require_staff(request, asked_for="calendar_feed")
-    practitioner = _own_practitioner(request)
-    manages_all = request.user.has_perm("clinic.configure")
-    if practitioner is None and not manages_all:
-        raise PermissionDenied
-    context: dict[str, Any] = {
-        "practitioner": practitioner,
-        "feed_url": request.build_absolute_uri(feed_path(practitioner)) if practitioner else "",
-        "others": list(Practitioner.objects.filter(is_active=True)) if manages_all else [],
-    }
-    return render(request, "scheduling/feed_settings.html", context)
-
-
-@require_POST
-@login_required
-def calendar_feed_revoke(request: HttpRequest) -> HttpResponse:
-    _require_staff(request, asked_for="calendar_feed")
-    raw = request.POST.get("practitioner", "")
-    if raw:
-        practitioner_id = id_param(raw)
-        if practitioner_id is None:
-            raise Http404
-        practitioner = get_object_or_404(Practitioner, pk=practitioner_id)
-    else:
-        own = _own_practitioner(request)
-        if own is None:
-            raise PermissionDenied
-        practitioner = own
-    practitioner_feed_revoke(practitioner=practitioner, actor=request.user, request=request)
-    if practitioner.user_id == request.user.pk:
-        messages.success(
-            request,
-            _(
-                "Your calendar has a new address. The old one no longer works: add the new "
-                "one to your calendar app."
-            ),
-        )
-    else:
-        messages.success(
-            request,
-            _("%(name)s's calendar feed has a new address; the old one no longer works.")
-            % {"name": practitioner.display_name},
-        )
-    return redirect("calendar_feed_settings")
-
-
-def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
-    """Serve a practitioner's feed to whoever holds the current signed address."""
-    practitioner = practitioner_for_feed_token(token)
-    if practitioner is None:
-        raise Http404
-    appointments = list(feed_appointments(practitioner))
-    body = practitioner_feed_ics(practitioner, appointments)
-    # Calendar apps fetch with no session; record the fetch (initials only leave the clinic).
-    audit_record(
-        actor=None,
-        action=Action.VIEW,
-        object_type="calendar_feed",
-        object_id=practitioner.pk,
-        request=request,
-        detail={"appointments": len(appointments)},
-    )
-    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Disposition"] = 'inline; filename="visits.ics"'
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response

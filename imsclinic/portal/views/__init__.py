@@ -1,0 +1,1 @@
+"""Pages for signed-in patients: their visits, booking, moving, cancelling, the waitlist."""

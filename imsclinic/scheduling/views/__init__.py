@@ -1,0 +1,1 @@
+"""Staff scheduling pages: the calendar, acting on visits, booking for a patient, the feed."""
