@@ -91,9 +91,7 @@ def lot_patients(lot: NeedleLot, *, user: Any) -> LotTrace:
     Drafts count: a draft note still records needles that went into a patient, and a recall
     must reach everyone exposed.
     """
-    from imsclinic.charting.models import NeedlingRow, NoteStatus
-
-    rows = NeedlingRow.objects.filter(needle_lot=lot)
+    rows = lot.needling_rows.all()
     shown = rows
     not_shown = 0
     if not is_owner(user):
@@ -114,7 +112,8 @@ def lot_patients(lot: NeedleLot, *, user: Any) -> LotTrace:
         )
         .annotate(
             session_count=Count("session", distinct=True),
-            unsigned=Count("session", filter=~Q(session__status=NoteStatus.SIGNED), distinct=True),
+            # A note is signed exactly when it has a signing time (the session's constraint).
+            unsigned=Count("session", filter=Q(session__signed_at__isnull=True), distinct=True),
             insertion_total=Sum("insertions"),
             first=Min("session__appointment__start"),
             last=Max("session__appointment__start"),

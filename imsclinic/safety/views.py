@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +24,7 @@ from imsclinic.core.form_errors import refusal_to_form
 from imsclinic.core.models import Action
 from imsclinic.core.params import id_param
 from imsclinic.intake.models import Intake
+from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 from imsclinic.safety.ae_rates import (
     BOYCE_2020,
@@ -173,13 +175,9 @@ def _event_for(request: HttpRequest, event_id: int, *, perm: str) -> AdverseEven
     return event
 
 
-def _session_choices(patient: Any, zone: ZoneInfo) -> list[tuple[int, str]]:
-    from imsclinic.charting.models import NeedlingSession
-
-    sessions = (
-        NeedlingSession.objects.filter(patient=patient)
-        .select_related("appointment")
-        .order_by("-appointment__start")
+def _session_choices(patient: Patient, zone: ZoneInfo) -> list[tuple[int, str]]:
+    sessions = patient.needling_sessions.select_related("appointment").order_by(
+        "-appointment__start"
     )
     return [
         (
@@ -191,22 +189,25 @@ def _session_choices(patient: Any, zone: ZoneInfo) -> list[tuple[int, str]]:
     ]
 
 
-def _muscle_choices() -> list[tuple[int, str]]:
-    from imsclinic.charting.models import Muscle
+def _muscles() -> QuerySet[Any]:
+    """Return the muscle catalogue, reached through the event's own link to it.
 
+    Charting imports safety (the needling interlock), so safety does not import charting.
+    """
+    model = cast("type[Model]", AdverseEvent._meta.get_field("muscle").related_model)
+    return model._default_manager.all()
+
+
+def _muscle_choices() -> list[tuple[int, str]]:
     return [
         (pk, str(name))
-        for pk, name in Muscle.objects.filter(is_active=True)
-        .order_by("name")
-        .values_list("pk", "name")
+        for pk, name in _muscles().filter(is_active=True).order_by("name").values_list("pk", "name")
     ]
 
 
 @login_required
 def adverse_event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Record an adverse event for a patient, optionally tied to one of their sessions."""
-    from imsclinic.charting.models import Muscle, NeedlingSession
-
     patient = patient_for_user(
         request,
         user=request.user,
@@ -233,13 +234,11 @@ def adverse_event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             data = form.cleaned_data
             session = None
             if data["session"] is not None and data["session"] in session_ids:
-                session = NeedlingSession.objects.select_related("appointment").get(
+                session = patient.needling_sessions.select_related("appointment").get(
                     pk=data["session"]
                 )
             muscle = (
-                Muscle.objects.filter(pk=data["muscle"]).first()
-                if data["muscle"] is not None
-                else None
+                _muscles().filter(pk=data["muscle"]).first() if data["muscle"] is not None else None
             )
             try:
                 event = adverse_event_record(
