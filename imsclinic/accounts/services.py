@@ -7,7 +7,6 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
@@ -16,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from imsclinic.accounts.errors import InvitationRefused, InvitationUnusable
 from imsclinic.accounts.models import (
     STAFF_ROLES,
     Role,
@@ -95,33 +95,32 @@ def staff_invite(
     """Invite a new staff member by email; return the invitation and its one-time token."""
     email = email.strip().lower()
     if role not in STAFF_ROLES:
-        raise ValidationError({"role": _("Choose a staff role.")})
+        raise InvitationRefused(_("Choose a staff role."), field="role")
     if practitioner is not None and role != Role.PRACTITIONER:
-        raise ValidationError(
-            {"practitioner": _("Only a practitioner can be linked to a practitioner profile.")}
+        raise InvitationRefused(
+            _("Only a practitioner can be linked to a practitioner profile."), field="practitioner"
         )
     token = new_secret()
     with transaction.atomic():
         if email_in_use(email):
-            raise ValidationError(
-                {"email": _("Someone already has an account with this email address.")}
+            raise InvitationRefused(
+                _("Someone already has an account with this email address."), field="email"
             )
         if open_invitations().filter(email__iexact=email).exists():
-            raise ValidationError(
-                {
-                    "email": _(
-                        "This address already has an invitation waiting. Revoke it first "
-                        "to send a new one."
-                    )
-                }
+            raise InvitationRefused(
+                _(
+                    "This address already has an invitation waiting. Revoke it first "
+                    "to send a new one."
+                ),
+                field="email",
             )
         if practitioner is not None:
             practitioner = Practitioner.objects.select_for_update(no_key=True).get(
                 pk=practitioner.pk
             )
             if practitioner.user_id is not None:
-                raise ValidationError(
-                    {"practitioner": _("This practitioner already has an account.")}
+                raise InvitationRefused(
+                    _("This practitioner already has an account."), field="practitioner"
                 )
         invitation = StaffInvitation.objects.create(
             email=email,
@@ -193,10 +192,6 @@ def invitation_for_token(token: str) -> StaffInvitation | None:
     )
 
 
-class InvitationUnusable(Exception):
-    """The invitation was accepted, revoked or expired before it could be used."""
-
-
 def staff_invitation_accept(
     *, invitation: StaffInvitation, password: str, request: HttpRequest | None = None
 ) -> User:
@@ -206,7 +201,7 @@ def staff_invitation_accept(
         if not invitation.is_open:
             raise InvitationUnusable
         if email_in_use(invitation.email):
-            raise ValidationError(
+            raise InvitationRefused(
                 _(
                     "An account with this email address already exists. Ask the clinic owner "
                     "to invite you with another address."
@@ -226,7 +221,7 @@ def staff_invitation_accept(
                 pk=invitation.practitioner_id, user__isnull=True
             ).update(user=user)
             if not linked:
-                raise ValidationError(
+                raise InvitationRefused(
                     _("The practitioner profile in this invitation already has an account.")
                 )
         invitation.accepted_at = timezone.now()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -13,7 +13,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from imsclinic.accounts import tokens
+from imsclinic.accounts.errors import TokenRefused
 from imsclinic.accounts.models import ApiToken
+from imsclinic.core.form_errors import refusal_to_form
 
 
 class ApiTokenForm(forms.Form):
@@ -44,9 +46,8 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
                     actor=request.user,
                     request=request,
                 )
-            except ValidationError as error:
-                # The service's own rules land next to the field they concern, like any other.
-                form.add_error(None, error)
+            except TokenRefused as refusal:
+                refusal_to_form(form, refusal)
             else:
                 # No redirect here: the raw token exists only in this response, so it is
                 # shown once and never kept in the session or the database.

@@ -11,13 +11,13 @@ import datetime as dt
 import logging
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from imsclinic.accounts.errors import TokenRefused
 from imsclinic.accounts.middleware import user_has_mfa
 from imsclinic.accounts.models import ApiToken, User, hash_secret, new_secret
 from imsclinic.core.audit import audit_record
@@ -44,15 +44,15 @@ def api_token_issue(
     """Create a token for the user and return it with its raw value, which is never stored."""
     name = name.strip()
     if not name:
-        raise ValidationError({"name": _("Give the token a name, such as what will use it.")})
+        raise TokenRefused(_("Give the token a name, such as what will use it."), field="name")
     if len(name) > ApiToken._meta.get_field("name").max_length:  # type: ignore[operator]
-        raise ValidationError({"name": _("Keep the name to 100 characters or fewer.")})
+        raise TokenRefused(_("Keep the name to 100 characters or fewer."), field="name")
     if not user.is_active:
-        raise ValidationError(_("This account is deactivated, so it cannot hold an API token."))
+        raise TokenRefused(_("This account is deactivated, so it cannot hold an API token."))
     if user.is_clinic_staff and not user_has_mfa(user):
         # A token skips the second factor at every call, so it is only as safe as an account
         # that has one: staff get a token once their authenticator app is set up.
-        raise ValidationError(
+        raise TokenRefused(
             _(
                 "Staff accounts need two-factor authentication before they can hold an API "
                 "token. Set up an authenticator app (Account, Two-factor authentication), "

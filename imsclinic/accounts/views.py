@@ -7,7 +7,7 @@ from allauth.account.internal.flows.reauthentication import reauthenticate_by_pa
 from allauth.account.models import Login
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,16 +17,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from imsclinic.accounts.errors import InvitationRefused, InvitationUnusable
 from imsclinic.accounts.forms import AcceptInvitationForm, StaffInviteForm
 from imsclinic.accounts.middleware import user_has_mfa
 from imsclinic.accounts.models import StaffInvitation
 from imsclinic.accounts.services import (
-    InvitationUnusable,
     invitation_for_token,
     staff_invitation_accept,
     staff_invitation_revoke,
     staff_invite,
 )
+from imsclinic.core.form_errors import refusal_to_form
 
 
 @login_required
@@ -69,10 +70,8 @@ def invite_staff(request: HttpRequest) -> HttpResponse:
                 actor=request.user,  # type: ignore[arg-type]
                 request=request,
             )
-        except ValidationError as error:
-            for field, problems in error.message_dict.items():
-                for problem in problems:
-                    form.add_error(field if field in form.fields else None, problem)
+        except InvitationRefused as refusal:
+            refusal_to_form(form, refusal)
         else:
             messages.success(
                 request,
@@ -124,9 +123,8 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             )
         except InvitationUnusable:
             return _invitation_gone(request, status=410)
-        except ValidationError as error:
-            for problem in error.messages:
-                form.add_error(None, problem)
+        except InvitationRefused as refusal:
+            refusal_to_form(form, refusal)
         else:
             # allauth's own password sign-in: Django's login() gives a new session id.
             response = perform_password_login(

@@ -8,8 +8,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from imsclinic.consent.models import Signer
-from imsclinic.core.errors import Refused
-from imsclinic.core.form_errors import refusal_to_form
 
 
 class DocumentForm(forms.Form):
@@ -99,13 +97,6 @@ class SignForm(forms.Form):
         if self.guardian == "none":
             return Signer.SELF
         return self.cleaned_data.get("signer") or Signer.SELF
-
-    def add_service_errors(self, refusal: Refused) -> None:
-        """Put the service's refusal next to the fields it is about.
-
-        The drawn signature is a hidden field, so what is wrong with it shows at the top.
-        """
-        refusal_to_form(self, refusal, field_map={"drawn_signature": None})
 
 
 class WithdrawForm(forms.Form):

@@ -121,7 +121,8 @@ def _sign_page(
                     data["version_id"] = str(version.pk)
                     form = SignForm(data, guardian=guardian)
                     form.is_valid()
-                form.add_service_errors(exc)
+                # The drawn signature is a hidden field: what is wrong with it shows at the top.
+                refusal_to_form(form, exc, field_map={"drawn_signature": None})
             else:
                 return redirect(done_url)
     else:

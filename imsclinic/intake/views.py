@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import patient_page
-from imsclinic.core.form_errors import error_summary
+from imsclinic.core.form_errors import error_summary, refusal_to_form
 from imsclinic.intake.body_map import BACK_OUTLINE_ONLY, REGIONS, SHAPES
 from imsclinic.intake.forms import AnswersForm, DetailsForm, missing_details
 from imsclinic.intake.questions import QUESTIONS, SECTION_SLUGS, SECTIONS, readable, section
@@ -310,10 +310,8 @@ def staff_intake_paper(request: HttpRequest, patient_id: int) -> HttpResponse:
                 intake_enter_from_paper(
                     patient=patient, answers=form.typed, actor=request.user, request=request
                 )
-            except IntakeInvalid as error:  # pragma: no cover - the form checks the same
-                for key, problems in error.answer_errors.items():
-                    for message in problems:
-                        form.add_error(key if key in form.fields else None, message)
+            except IntakeInvalid as refusal:  # pragma: no cover - the form checks the same
+                refusal_to_form(form, refusal)
             else:
                 messages.success(request, _("The paper form is saved on the patient's record."))
                 return redirect("staff_intake", patient_id=patient.pk)
