@@ -26,7 +26,7 @@ from imsclinic.accounts.models import (
 )
 from imsclinic.clinic.models import Practitioner
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.patients.models import Patient
 from imsclinic.patients.services import patient_create
 
@@ -135,7 +135,7 @@ def staff_invite(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="staff_invitation",
+            object_type=ObjectType.STAFF_INVITATION,
             object_id=invitation.pk,
             request=request,
             detail={"role": role, "practitioner": practitioner.pk if practitioner else None},
@@ -175,7 +175,7 @@ def staff_invitation_revoke(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="staff_invitation",
+            object_type=ObjectType.STAFF_INVITATION,
             object_id=invitation.pk,
             request=request,
             detail={"revoked": True},
@@ -230,7 +230,7 @@ def staff_invitation_accept(
         audit_record(
             actor=user,
             action=Action.CREATE,
-            object_type="user",
+            object_type=ObjectType.USER,
             object_id=user.pk,
             request=request,
             detail={"invitation": invitation.pk, "role": user.role},

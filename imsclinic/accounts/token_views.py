@@ -16,6 +16,7 @@ from imsclinic.accounts import tokens
 from imsclinic.accounts.errors import TokenRefused
 from imsclinic.accounts.models import ApiToken
 from imsclinic.core.form_errors import refusal_to_form
+from imsclinic.core.http import SignedInRequest
 
 
 class ApiTokenForm(forms.Form):
@@ -33,7 +34,7 @@ def _require_token_permission(request: HttpRequest) -> None:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def api_tokens(request: HttpRequest) -> HttpResponse:
+def api_tokens(request: SignedInRequest) -> HttpResponse:
     _require_token_permission(request)
     new_token: str | None = None
     if request.method == "POST":
@@ -64,7 +65,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+def api_token_revoke(request: SignedInRequest, token_id: int) -> HttpResponse:
     _require_token_permission(request)
     # Only the holder's own tokens: anyone else's is "not found".
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)

@@ -21,7 +21,7 @@ from imsclinic.accounts.errors import TokenRefused
 from imsclinic.accounts.middleware import user_has_mfa
 from imsclinic.accounts.models import ApiToken, User, hash_secret, new_secret
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def api_token_issue(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="api_token",
+            object_type=ObjectType.API_TOKEN,
             object_id=token.pk,
             request=request,
             detail={"holder": user.email, "name": name, "hint": token.hint},
@@ -90,7 +90,7 @@ def api_token_revoke(*, token: ApiToken, actor: Any, request: HttpRequest | None
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="api_token",
+            object_type=ObjectType.API_TOKEN,
             object_id=token.pk,
             request=request,
             detail={"holder": token.user.email, "hint": token.hint, "revoked": True},

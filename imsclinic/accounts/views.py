@@ -28,10 +28,11 @@ from imsclinic.accounts.services import (
     staff_invite,
 )
 from imsclinic.core.form_errors import refusal_to_form
+from imsclinic.core.http import SignedInRequest
 
 
 @login_required
-def after_login(request: HttpRequest) -> HttpResponse:
+def after_login(request: SignedInRequest) -> HttpResponse:
     """Send staff to the patient list and patients to their portal."""
     if request.user.is_clinic_staff:  # type: ignore[union-attr]
         return redirect("patient_list")
@@ -39,7 +40,7 @@ def after_login(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def account_settings(request: HttpRequest) -> HttpResponse:
+def account_settings(request: SignedInRequest) -> HttpResponse:
     """Show who is signed in and where to change password, email and two-factor settings."""
     user = request.user
     context = {
@@ -55,7 +56,7 @@ def _require_invite_permission(request: HttpRequest) -> None:
 
 
 @login_required
-def invite_staff(request: HttpRequest) -> HttpResponse:
+def invite_staff(request: SignedInRequest) -> HttpResponse:
     """Let the owner invite staff by email and see every invitation sent."""
     _require_invite_permission(request)
     form = StaffInviteForm(request.POST or None)
@@ -85,7 +86,7 @@ def invite_staff(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def revoke_invitation(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def revoke_invitation(request: SignedInRequest, invitation_id: int) -> HttpResponse:
     """Withdraw an invitation that has not been accepted yet."""
     _require_invite_permission(request)
     invitation = get_object_or_404(StaffInvitation, pk=invitation_id)

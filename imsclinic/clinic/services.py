@@ -16,7 +16,7 @@ from imsclinic.clinic.models import Location, NeedleLot, SharpsContainer
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
 from imsclinic.core.errors import Refused
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 
 REASON_MAX = 2000
 
@@ -25,7 +25,7 @@ class StockRefused(Refused):
     """A stock or sharps change the rules do not allow."""
 
 
-def _require_manage(actor: Any, *, object_type: str, request: HttpRequest | None) -> None:
+def _require_manage(actor: Any, *, object_type: ObjectType, request: HttpRequest | None) -> None:
     if actor is None or not actor.has_perm("clinic.manage_stock"):
         record_refusal(
             request,
@@ -49,7 +49,7 @@ def needle_lot_add(
     request: HttpRequest | None = None,
 ) -> NeedleLot:
     """Record a delivered lot of needles."""
-    _require_manage(actor, object_type="needle_lot", request=request)
+    _require_manage(actor, object_type=ObjectType.NEEDLE_LOT, request=request)
     lot = NeedleLot(
         lot_number=(lot_number or "").strip(),
         manufacturer=(manufacturer or "").strip(),
@@ -76,7 +76,7 @@ def needle_lot_add(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="needle_lot",
+            object_type=ObjectType.NEEDLE_LOT,
             object_id=lot.pk,
             request=request,
             detail={
@@ -99,7 +99,7 @@ def needle_lot_recall(
     now: dt.datetime | None = None,
 ) -> NeedleLot:
     """Withdraw a lot from use for good, with the reason (a manufacturer's notice, a fault)."""
-    _require_manage(actor, object_type="needle_lot", request=request)
+    _require_manage(actor, object_type=ObjectType.NEEDLE_LOT, request=request)
     reason = (reason or "").strip()
     if not reason:
         raise StockRefused(_("Say why the lot is recalled."), field="reason")
@@ -117,7 +117,7 @@ def needle_lot_recall(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="needle_lot",
+            object_type=ObjectType.NEEDLE_LOT,
             object_id=locked.pk,
             request=request,
             detail={"recalled": True, "lot_number": locked.lot_number, "reason": reason},
@@ -136,7 +136,7 @@ def sharps_container_open(
     now: dt.datetime | None = None,
 ) -> SharpsContainer:
     """Put a new sharps container into use."""
-    _require_manage(actor, object_type="sharps_container", request=request)
+    _require_manage(actor, object_type=ObjectType.SHARPS_CONTAINER, request=request)
     label = (label or "").strip()
     if not label:
         raise StockRefused(_("Write the label on the container."), field="label")
@@ -159,7 +159,7 @@ def sharps_container_open(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="sharps_container",
+            object_type=ObjectType.SHARPS_CONTAINER,
             object_id=container.pk,
             request=request,
             detail={"event": "opened", "label": label, "location": location.pk},
@@ -175,7 +175,7 @@ def sharps_container_seal(
     now: dt.datetime | None = None,
 ) -> SharpsContainer:
     """Seal a full container; it then waits for collection."""
-    _require_manage(actor, object_type="sharps_container", request=request)
+    _require_manage(actor, object_type=ObjectType.SHARPS_CONTAINER, request=request)
     now = now or timezone.now()
     with transaction.atomic():
         locked = SharpsContainer.objects.select_for_update(no_key=True).get(pk=container.pk)
@@ -189,7 +189,7 @@ def sharps_container_seal(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="sharps_container",
+            object_type=ObjectType.SHARPS_CONTAINER,
             object_id=locked.pk,
             request=request,
             detail={"event": "sealed", "label": locked.label},
@@ -207,7 +207,7 @@ def sharps_container_collect(
     now: dt.datetime | None = None,
 ) -> SharpsContainer:
     """Record that a sealed container was picked up for disposal, and by whom."""
-    _require_manage(actor, object_type="sharps_container", request=request)
+    _require_manage(actor, object_type=ObjectType.SHARPS_CONTAINER, request=request)
     now = now or timezone.now()
     name = (collected_by_name or "").strip()
     company = (collected_by_company or "").strip()
@@ -228,7 +228,7 @@ def sharps_container_collect(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="sharps_container",
+            object_type=ObjectType.SHARPS_CONTAINER,
             object_id=locked.pk,
             request=request,
             detail={"event": "collected", "label": locked.label, "company": company},

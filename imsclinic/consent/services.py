@@ -36,7 +36,7 @@ from imsclinic.consent.selectors import latest_published_version
 from imsclinic.consent.text import DrawnSignatureError, check_drawn_signature
 from imsclinic.core.audit import audit_record, client_ip
 from imsclinic.core.errors import Refused
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.core.permissions import is_clinic_staff, is_owner, is_the_patient
 from imsclinic.core.queueing import queue_with_change
 from imsclinic.patients.models import Patient
@@ -76,7 +76,7 @@ def consent_document_create(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="consent_document",
+            object_type=ObjectType.CONSENT_DOCUMENT,
             object_id=document.pk,
             detail={"slug": slug, "for_needling": for_needling},
         )
@@ -114,7 +114,7 @@ def consent_draft_save(
         audit_record(
             actor=actor,
             action=Action.CREATE if created else Action.UPDATE,
-            object_type="consent_version",
+            object_type=ObjectType.CONSENT_VERSION,
             object_id=draft.pk,
             detail={"document": document.pk, "status": "draft", "body_sha256": draft.body_sha256},
         )
@@ -159,7 +159,7 @@ def consent_publish(*, draft: ConsentVersion, actor: Any) -> ConsentVersion:
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="consent_version",
+            object_type=ObjectType.CONSENT_VERSION,
             object_id=version.pk,
             detail={
                 "document": version.document_id,
@@ -281,7 +281,7 @@ def consent_sign(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="consent_signature",
+            object_type=ObjectType.CONSENT_SIGNATURE,
             object_id=signature.pk,
             patient=patient,
             request=request,
@@ -342,7 +342,7 @@ def consent_withdraw(
             audit_record(
                 actor=actor,
                 action=Action.UPDATE,
-                object_type="consent_signature",
+                object_type=ObjectType.CONSENT_SIGNATURE,
                 object_id=signature.pk,
                 patient=patient,
                 request=request,

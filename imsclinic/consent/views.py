@@ -41,9 +41,10 @@ from imsclinic.consent.services import (
 )
 from imsclinic.consent.text import body_html
 from imsclinic.core.access import patient_page, patients_own, refuse
-from imsclinic.core.audit import audit_record
+from imsclinic.core.audit import audit_record, audit_view
 from imsclinic.core.form_errors import refusal_to_form
-from imsclinic.core.models import Action
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.core.permissions import is_clinic_staff, is_owner
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
@@ -57,7 +58,7 @@ def _pdf_response(request: HttpRequest, signature: ConsentSignature) -> HttpResp
     audit_record(
         actor=request.user,  # type: ignore[arg-type]
         action=Action.EXPORT,
-        object_type="consent_signature",
+        object_type=ObjectType.CONSENT_SIGNATURE,
         object_id=signature.pk,
         patient_id=signature.patient_id,
         request=request,
@@ -140,7 +141,9 @@ def _own_signature(request: HttpRequest, patient: Patient, signature_id: int) ->
     signatures = ConsentSignature.objects.select_related(
         "version__document", "patient", "recorded_by"
     )
-    return patients_own(request, patient, signatures, signature_id, object_type="consent_signature")
+    return patients_own(
+        request, patient, signatures, signature_id, object_type=ObjectType.CONSENT_SIGNATURE
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,18 +151,11 @@ def _own_signature(request: HttpRequest, patient: Patient, signature_id: int) ->
 
 
 @patient_page
-def portal_consent(request: HttpRequest, patient: Patient) -> HttpResponse:
+def portal_consent(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Show the patient where their consent stands and what they have signed."""
     state = consent_state(patient)
     zone = clinic_zone()
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action=Action.VIEW,
-        object_type="consent",
-        patient=patient,
-        request=request,
-        detail={"page": "portal"},
-    )
+    audit_view(request, ObjectType.CONSENT, patient=patient, detail={"page": "portal"})
     context = {
         "patient": patient,
         "state": state,
@@ -180,7 +176,7 @@ def portal_consent(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 @patient_page
 @require_http_methods(["GET", "POST"])
-def portal_consent_sign(request: HttpRequest, patient: Patient) -> HttpResponse:
+def portal_consent_sign(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Show the exact consent text and let the patient (or guardian) sign it."""
     return _sign_page(
         request,
@@ -193,7 +189,7 @@ def portal_consent_sign(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 @patient_page
 @require_http_methods(["GET", "POST"])
-def portal_consent_withdraw(request: HttpRequest, patient: Patient) -> HttpResponse:
+def portal_consent_withdraw(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Explain what withdrawing means, then withdraw when the patient confirms."""
     state = consent_state(patient)
     form = WithdrawForm(request.POST if request.method == "POST" else None)
@@ -220,7 +216,9 @@ def portal_consent_withdraw(request: HttpRequest, patient: Patient) -> HttpRespo
 
 
 @patient_page
-def portal_consent_pdf(request: HttpRequest, patient: Patient, signature_id: int) -> HttpResponse:
+def portal_consent_pdf(
+    request: SignedInRequest, patient: Patient, signature_id: int
+) -> HttpResponse:
     """Download one of the patient's own signed consents as a PDF."""
     return _pdf_response(request, _own_signature(request, patient, signature_id))
 
@@ -229,25 +227,18 @@ def portal_consent_pdf(request: HttpRequest, patient: Patient, signature_id: int
 # Staff: the tablet, downloads, withdrawals on the patient's behalf
 
 
-def _staff_patient(request: HttpRequest, patient_id: int, *, asked_for: str) -> Patient:
+def _staff_patient(request: HttpRequest, patient_id: int, *, asked_for: ObjectType) -> Patient:
     """Return a patient this staff member may open; patients and outsiders get a 404."""
     return patient_for_user(request, user=request.user, patient_id=patient_id, asked_for=asked_for)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def staff_consent_tablet(request: HttpRequest, patient_id: int) -> HttpResponse:
+def staff_consent_tablet(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """Show the signing form in a hand-the-tablet-to-the-patient layout."""
-    patient = _staff_patient(request, patient_id, asked_for="consent_tablet")
+    patient = _staff_patient(request, patient_id, asked_for=ObjectType.CONSENT_TABLET)
     if request.method == "GET":
-        audit_record(
-            actor=request.user,  # type: ignore[arg-type]
-            action=Action.VIEW,
-            object_type="consent_tablet",
-            object_id=patient.pk,
-            patient=patient,
-            request=request,
-        )
+        audit_view(request, ObjectType.CONSENT_TABLET, patient=patient, object_id=patient.pk)
     return _sign_page(
         request,
         patient,
@@ -258,22 +249,22 @@ def staff_consent_tablet(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 
 @login_required
-def staff_consent_tablet_done(request: HttpRequest, patient_id: int) -> HttpResponse:
+def staff_consent_tablet_done(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """Thank the signer and ask for the tablet back, showing nothing about anyone."""
-    patient = _staff_patient(request, patient_id, asked_for="consent_tablet")
+    patient = _staff_patient(request, patient_id, asked_for=ObjectType.CONSENT_TABLET)
     return render(request, "consent/tablet_done.html", {"patient_id": patient.pk})
 
 
 @login_required
-def staff_consent_pdf(request: HttpRequest, patient_id: int, signature_id: int) -> HttpResponse:
+def staff_consent_pdf(request: SignedInRequest, patient_id: int, signature_id: int) -> HttpResponse:
     """Download a patient's signed consent as a PDF."""
-    patient = _staff_patient(request, patient_id, asked_for="consent_signature")
+    patient = _staff_patient(request, patient_id, asked_for=ObjectType.CONSENT_SIGNATURE)
     return _pdf_response(request, _own_signature(request, patient, signature_id))
 
 
 @login_required
 @require_GET
-def staff_consent_withdrawal(request: HttpRequest, signature_id: int) -> HttpResponse:
+def staff_consent_withdrawal(request: SignedInRequest, signature_id: int) -> HttpResponse:
     """Open the patient whose consent this withdrawal ended, for staff who may see them.
 
     The care team's email links here rather than to the patient, so that the email holds
@@ -287,19 +278,19 @@ def staff_consent_withdrawal(request: HttpRequest, signature_id: int) -> HttpRes
     if patient_id is None:
         raise refuse(
             request,
-            object_type="consent_withdrawal",
+            object_type=ObjectType.CONSENT_WITHDRAWAL,
             object_id=signature_id,
             reason="no such withdrawal",
         )
-    patient = _staff_patient(request, patient_id, asked_for="consent_withdrawal")
+    patient = _staff_patient(request, patient_id, asked_for=ObjectType.CONSENT_WITHDRAWAL)
     return redirect("patient_detail", patient_id=patient.pk)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def staff_consent_withdraw(request: HttpRequest, patient_id: int) -> HttpResponse:
+def staff_consent_withdraw(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """Record that the patient withdrew consent (said so at the clinic or by phone)."""
-    patient = _staff_patient(request, patient_id, asked_for="consent_withdrawal")
+    patient = _staff_patient(request, patient_id, asked_for=ObjectType.CONSENT_WITHDRAWAL)
     state = consent_state(patient)
     form = WithdrawForm(request.POST if request.method == "POST" else None)
     form.fields["reason"].label = _("What the patient said (optional)")
@@ -342,16 +333,16 @@ def staff_consent_withdraw(request: HttpRequest, patient_id: int) -> HttpRespons
 
 def _staff_only(request: HttpRequest) -> None:
     if not is_clinic_staff(request.user):
-        raise refuse(request, object_type="consent_document", error=PermissionDenied())
+        raise refuse(request, object_type=ObjectType.CONSENT_DOCUMENT, error=PermissionDenied())
 
 
 def _owner_only(request: HttpRequest) -> None:
     if not is_owner(request.user):
-        raise refuse(request, object_type="consent_document", error=PermissionDenied())
+        raise refuse(request, object_type=ObjectType.CONSENT_DOCUMENT, error=PermissionDenied())
 
 
 @login_required
-def consent_admin(request: HttpRequest) -> HttpResponse:
+def consent_admin(request: SignedInRequest) -> HttpResponse:
     """List the clinic's consent documents and their versions."""
     _staff_only(request)
     documents = ConsentDocument.objects.prefetch_related("versions")
@@ -361,7 +352,7 @@ def consent_admin(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def consent_document_new(request: HttpRequest) -> HttpResponse:
+def consent_document_new(request: SignedInRequest) -> HttpResponse:
     """Start a new consent document."""
     _owner_only(request)
     has_needling = ConsentDocument.objects.filter(for_needling=True).exists()
@@ -384,7 +375,7 @@ def consent_document_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def consent_draft_edit(request: HttpRequest, document_id: int) -> HttpResponse:
+def consent_draft_edit(request: SignedInRequest, document_id: int) -> HttpResponse:
     """Write or change the document's draft; a new draft starts from the latest version."""
     _owner_only(request)
     document = get_object_or_404(ConsentDocument, pk=document_id)
@@ -415,7 +406,7 @@ def consent_draft_edit(request: HttpRequest, document_id: int) -> HttpResponse:
 
 
 @login_required
-def consent_version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
+def consent_version_detail(request: SignedInRequest, version_id: int) -> HttpResponse:
     """Preview a draft or read a published version as patients see it."""
     _staff_only(request)
     version = get_object_or_404(ConsentVersion.objects.select_related("document"), pk=version_id)
@@ -433,7 +424,7 @@ def consent_version_detail(request: HttpRequest, version_id: int) -> HttpRespons
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def consent_publish_page(request: HttpRequest, version_id: int) -> HttpResponse:
+def consent_publish_page(request: SignedInRequest, version_id: int) -> HttpResponse:
     """Ask the owner to confirm, then publish the draft as the next version."""
     _owner_only(request)
     draft = get_object_or_404(

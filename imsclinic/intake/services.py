@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from imsclinic.core.audit import audit_record
 from imsclinic.core.errors import Refused
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.intake.models import Intake, IntakeLocked
 from imsclinic.intake.questions import FORM_VERSION
 from imsclinic.intake.selectors import current_intake
@@ -89,7 +89,7 @@ def _audit(
     audit_record(
         actor=actor,
         action=action,
-        object_type="intake",
+        object_type=ObjectType.INTAKE,
         object_id=intake.pk,
         patient_id=intake.patient_id,
         request=request,

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.core.queueing import queue_with_change
 from imsclinic.intake.models import Intake
 from imsclinic.intake.selectors import current_intake
@@ -52,7 +52,7 @@ def clearance_record(
             request,
             actor=actor,
             action=Action.CREATE,
-            object_type="clearance",
+            object_type=ObjectType.CLEARANCE,
             patient=patient,
         )
         raise PermissionDenied(
@@ -107,7 +107,7 @@ def clearance_record(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="clearance",
+            object_type=ObjectType.CLEARANCE,
             object_id=clearance.pk,
             patient=patient,
             request=request,
@@ -154,7 +154,7 @@ def adverse_event_record(
             request,
             actor=actor,
             action=Action.CREATE,
-            object_type="adverse_event",
+            object_type=ObjectType.ADVERSE_EVENT,
             patient=patient,
         )
         raise PermissionDenied(
@@ -225,7 +225,7 @@ def adverse_event_record(
         audit_record(
             actor=actor,
             action=Action.CREATE if draft is None else Action.UPDATE,
-            object_type="adverse_event",
+            object_type=ObjectType.ADVERSE_EVENT,
             object_id=event.pk,
             patient=patient,
             request=request,
@@ -291,7 +291,7 @@ def adverse_event_draft_open(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="adverse_event",
+            object_type=ObjectType.ADVERSE_EVENT,
             object_id=event.pk,
             patient=patient,
             request=request,
@@ -313,7 +313,7 @@ def adverse_event_acknowledge(
             request,
             actor=actor,
             action=Action.UPDATE,
-            object_type="adverse_event",
+            object_type=ObjectType.ADVERSE_EVENT,
             object_id=event.pk,
             patient_id=event.patient_id,
         )
@@ -328,7 +328,7 @@ def adverse_event_acknowledge(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="adverse_event",
+            object_type=ObjectType.ADVERSE_EVENT,
             object_id=locked.pk,
             patient_id=locked.patient_id,
             request=request,
@@ -358,7 +358,7 @@ def adverse_event_update_add(
             request,
             actor=actor,
             action=Action.CREATE,
-            object_type="adverse_event_update",
+            object_type=ObjectType.ADVERSE_EVENT_UPDATE,
             object_id=event.pk,
             patient_id=event.patient_id,
         )
@@ -416,7 +416,7 @@ def adverse_event_update_add(
             audit_record(
                 actor=actor,
                 action=Action.UPDATE,
-                object_type="adverse_event",
+                object_type=ObjectType.ADVERSE_EVENT,
                 object_id=locked.pk,
                 patient_id=locked.patient_id,
                 request=request,
@@ -425,7 +425,7 @@ def adverse_event_update_add(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="adverse_event_update",
+            object_type=ObjectType.ADVERSE_EVENT_UPDATE,
             object_id=update.pk,
             patient_id=locked.patient_id,
             request=request,
