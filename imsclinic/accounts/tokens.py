@@ -19,7 +19,13 @@ from django.utils.translation import gettext as _
 
 from imsclinic.accounts.errors import TokenRefused
 from imsclinic.accounts.middleware import user_has_mfa
-from imsclinic.accounts.models import ApiToken, User, hash_secret, new_secret
+from imsclinic.accounts.models import (
+    TOKEN_NAME_MAX_LENGTH,
+    ApiToken,
+    User,
+    hash_secret,
+    new_secret,
+)
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, ObjectType
 
@@ -45,8 +51,11 @@ def api_token_issue(
     name = name.strip()
     if not name:
         raise TokenRefused(_("Give the token a name, such as what will use it."), field="name")
-    if len(name) > ApiToken._meta.get_field("name").max_length:  # type: ignore[operator]
-        raise TokenRefused(_("Keep the name to 100 characters or fewer."), field="name")
+    if len(name) > TOKEN_NAME_MAX_LENGTH:
+        raise TokenRefused(
+            _("Keep the name to %(max)d characters or fewer.") % {"max": TOKEN_NAME_MAX_LENGTH},
+            field="name",
+        )
     if not user.is_active:
         raise TokenRefused(_("This account is deactivated, so it cannot hold an API token."))
     if user.is_clinic_staff and not user_has_mfa(user):

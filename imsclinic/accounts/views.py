@@ -1,4 +1,4 @@
-"""Account pages: where to go after sign-in, account settings, staff invitations."""
+"""Account pages: where to go after sign-in, account settings, staff invitations, API tokens."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from imsclinic.accounts.errors import InvitationRefused, InvitationUnusable
-from imsclinic.accounts.forms import AcceptInvitationForm, StaffInviteForm
+from imsclinic.accounts import tokens
+from imsclinic.accounts.errors import InvitationRefused, InvitationUnusable, TokenRefused
+from imsclinic.accounts.forms import AcceptInvitationForm, ApiTokenForm, StaffInviteForm
 from imsclinic.accounts.middleware import user_has_mfa
-from imsclinic.accounts.models import StaffInvitation
+from imsclinic.accounts.models import ApiToken, StaffInvitation
 from imsclinic.accounts.services import (
     invitation_for_token,
     staff_invitation_accept,
@@ -140,3 +141,62 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request, "accounts/accept_invitation.html", {"form": form, "invitation": invitation}
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Personal API tokens
+
+
+def _require_token_permission(request: SignedInRequest) -> None:
+    if not request.user.has_perm("accounts.use_api_tokens"):
+        raise PermissionDenied
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: SignedInRequest) -> HttpResponse:
+    _require_token_permission(request)
+    new_token: str | None = None
+    if request.method == "POST":
+        form = ApiTokenForm(request.POST)
+        if form.is_valid():
+            try:
+                _issued, new_token = tokens.api_token_issue(
+                    user=request.user,
+                    name=form.cleaned_data["name"],
+                    actor=request.user,
+                    request=request,
+                )
+            except TokenRefused as refusal:
+                refusal_to_form(form, refusal)
+            else:
+                # No redirect here: the raw token exists only in this response, so it is
+                # shown once and never kept in the session or the database.
+                form = ApiTokenForm()
+    else:
+        form = ApiTokenForm()
+    context = {
+        "form": form,
+        "tokens": tokens.api_tokens_for_user(request.user),
+        "new_token": new_token,
+    }
+    return render(request, "accounts/api_tokens.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_token_revoke(request: SignedInRequest, token_id: int) -> HttpResponse:
+    _require_token_permission(request)
+    # Only the holder's own tokens: anyone else's is "not found".
+    token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
+    if request.method == "POST":
+        if tokens.api_token_revoke(token=token, actor=request.user, request=request):
+            messages.success(
+                request,
+                _("Revoked the token “%(name)s”. Programs using it can no longer connect.")
+                % {"name": token.name},
+            )
+        else:
+            messages.info(request, _("That token was already revoked."))
+        return redirect("api_tokens")
+    return render(request, "accounts/api_token_revoke.html", {"token": token})
