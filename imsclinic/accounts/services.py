@@ -101,7 +101,7 @@ def staff_invite(
             _("Only a practitioner can be linked to a practitioner profile."), field="practitioner"
         )
     token = new_secret()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         if email_in_use(email):
             raise InvitationRefused(
                 _("Someone already has an account with this email address."), field="email"
@@ -166,7 +166,7 @@ def staff_invitation_revoke(
     *, invitation: StaffInvitation, actor: User, request: HttpRequest | None = None
 ) -> bool:
     """Withdraw an invitation nobody has accepted yet; say whether it was still open."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         invitation = StaffInvitation.objects.select_for_update(no_key=True).get(pk=invitation.pk)
         if invitation.accepted_at is not None or invitation.revoked_at is not None:
             return False
@@ -196,7 +196,7 @@ def staff_invitation_accept(
     *, invitation: StaffInvitation, password: str, request: HttpRequest | None = None
 ) -> User:
     """Create the invited staff member's account with a verified email address."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         invitation = StaffInvitation.objects.select_for_update(no_key=True).get(pk=invitation.pk)
         if not invitation.is_open:
             raise InvitationUnusable

@@ -69,7 +69,7 @@ def api_token_issue(
             )
         )
     raw = ApiToken.PREFIX + new_secret()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         token = ApiToken.objects.create(
             user=user, name=name, token_hash=hash_secret(raw), hint=raw[:HINT_LENGTH]
         )
@@ -88,7 +88,7 @@ def api_token_issue(
 def api_token_revoke(*, token: ApiToken, actor: Any, request: HttpRequest | None = None) -> bool:
     """Revoke the token at once; say whether it was still active (revoking twice is harmless)."""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
             revoked_at=now
         )

@@ -64,7 +64,7 @@ def needle_lot_add(
     except ValidationError as error:
         field, messages = next(iter(error.message_dict.items()))
         raise StockRefused(messages[0], field=None if field == "__all__" else field) from None
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         duplicate = NeedleLot.objects.filter(
             manufacturer__iexact=lot.manufacturer, lot_number__iexact=lot.lot_number
         ).exists()
@@ -107,7 +107,7 @@ def needle_lot_recall(
         raise StockRefused(
             _("Keep the reason under %(max)d characters.") % {"max": REASON_MAX}, field="reason"
         )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = NeedleLot.objects.select_for_update(no_key=True).get(pk=lot.pk)
         if locked.recalled_at is not None:
             raise StockRefused(_("This lot was already recalled."))
@@ -140,7 +140,7 @@ def sharps_container_open(
     label = (label or "").strip()
     if not label:
         raise StockRefused(_("Write the label on the container."), field="label")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         in_use = SharpsContainer.objects.filter(
             label__iexact=label, location=location, collected_at__isnull=True
         ).exists()
@@ -177,7 +177,7 @@ def sharps_container_seal(
     """Seal a full container; it then waits for collection."""
     _require_manage(actor, object_type=ObjectType.SHARPS_CONTAINER, request=request)
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = SharpsContainer.objects.select_for_update(no_key=True).get(pk=container.pk)
         if locked.sealed_at is not None:
             raise StockRefused(_("This container is already sealed."))
@@ -213,7 +213,7 @@ def sharps_container_collect(
     company = (collected_by_company or "").strip()
     if not name:
         raise StockRefused(_("Write the name of the person who collected it."), field="name")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = SharpsContainer.objects.select_for_update(no_key=True).get(pk=container.pk)
         if locked.collected_at is not None:
             raise StockRefused(_("This container was already collected."))

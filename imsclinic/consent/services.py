@@ -69,7 +69,7 @@ def consent_document_create(
         errors["for_needling"] = _("The clinic already has a consent to needling.")
     if errors:
         raise ConsentError(errors=errors)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         document = ConsentDocument.objects.create(
             slug=slug, title=title.strip(), for_needling=for_needling
         )
@@ -101,7 +101,7 @@ def consent_draft_save(
         }
     if errors:
         raise ConsentError(errors=errors)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         ConsentDocument.objects.select_for_update(no_key=True).get(pk=document.pk)
         draft = ConsentVersion.objects.filter(document=document, status=VersionStatus.DRAFT).first()
         created = draft is None
@@ -139,7 +139,7 @@ def consent_version_change(*, version: ConsentVersion, actor: Any, **fields: Any
 def consent_publish(*, draft: ConsentVersion, actor: Any) -> ConsentVersion:
     """Freeze the draft as the document's next version number (the owner only)."""
     _require_owner(actor)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         # The document's row lock orders two publishes: each gets its own number.
         ConsentDocument.objects.select_for_update(no_key=True).get(pk=draft.document_id)
         version = ConsentVersion.objects.select_for_update(no_key=True).get(pk=draft.pk)
@@ -244,7 +244,7 @@ def consent_sign(
         drawn = ""
     if errors:
         raise ConsentError(errors=errors)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         # The patient's row lock makes two clicks on "Sign" one signature, not two.
         Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
         latest = latest_published_version(version.document)
@@ -322,7 +322,7 @@ def consent_withdraw(
     reason = reason.strip()
     if len(reason) > 2000:
         raise ConsentError(errors={"reason": _("Keep the reason under 2000 characters.")})
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
         standing = list(
             ConsentSignature.objects.select_for_update(of=("self",), no_key=True)

@@ -113,7 +113,7 @@ def intake_save_draft(
     errors = validate(answers, complete=False)
     if errors:
         raise IntakeInvalid(errors)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         draft, created = _draft_for_update(patient)
         merged = dict(draft.answers)
         for key, value in answers.items():
@@ -177,7 +177,7 @@ def intake_submit(
     IntakeInvalid says which, and nothing changes. The submitted intake is never changed
     again. A draft begun as a re-confirmation keeps its link to the intake it re-confirms.
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         draft = _locked_draft(patient)
         if answers is None:
             if draft is None:
@@ -194,7 +194,7 @@ def intake_reconfirm_start(
 
     Anything already typed in a draft in progress is kept over the old answers.
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         current = current_intake(patient)
         if current is None:
             raise NothingToConfirm
@@ -224,7 +224,7 @@ def intake_reconfirm(
 
     The earlier intake stays as it was; the new one points at it (`confirms`).
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         current = current_intake(patient)
         if current is None:
             raise NothingToConfirm
@@ -258,6 +258,6 @@ def intake_enter_from_paper(
     """
     if not actor.has_perm("intake.enter_paper", patient):
         raise PermissionDenied
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         intake = Intake(patient=patient, source=Intake.Source.PAPER, entered_by=actor)
         return _submit(intake, answers=answers, actor=actor, request=request, action=Action.CREATE)

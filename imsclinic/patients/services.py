@@ -41,7 +41,7 @@ def patient_update_demographics(
     ]
     if not changed:
         return []
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         for name in changed:
             setattr(patient, name, data[name])
         patient.full_clean()

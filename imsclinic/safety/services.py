@@ -72,7 +72,7 @@ def clearance_record(
         raise ClearanceRefused(
             _("Keep the reason under %(max)d characters.") % {"max": REASON_MAX}, field="reason"
         )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         # Serialise decisions on one patient, and re-read what is current under the lock.
         Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
         latest = current_intake(patient)
@@ -211,7 +211,7 @@ def adverse_event_record(
         "recorded_by": actor,
         "recorded_at": now,
     }
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         if draft is None:
             event = AdverseEvent.objects.create(patient=patient, **values)
         else:
@@ -318,7 +318,7 @@ def adverse_event_acknowledge(
             patient_id=event.patient_id,
         )
         raise PermissionDenied(_("Only the clinic owner acknowledges adverse events."))
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = AdverseEvent.objects.select_for_update(no_key=True).get(pk=event.pk)
         if locked.acknowledged_at is not None:
             raise AdverseEventRefused(_("This event was already acknowledged."))
@@ -375,7 +375,7 @@ def adverse_event_update_add(
     severity = severity or ""
     if severity and severity not in Severity.values:
         raise AdverseEventRefused(_("Choose one of the severities."), field="severity")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = AdverseEvent.objects.select_for_update(no_key=True).get(pk=event.pk)
         if locked.is_draft:
             raise AdverseEventRefused(
