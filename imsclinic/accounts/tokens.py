@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -45,7 +44,7 @@ def api_tokens_for_user(user: User) -> QuerySet[ApiToken]:
 
 
 def api_token_issue(
-    *, user: User, name: str, actor: Any, request: HttpRequest | None = None
+    *, user: User, name: str, actor: User | None, request: HttpRequest | None = None
 ) -> tuple[ApiToken, str]:
     """Create a token for the user and return it with its raw value, which is never stored."""
     name = name.strip()
@@ -85,7 +84,9 @@ def api_token_issue(
     return token, raw
 
 
-def api_token_revoke(*, token: ApiToken, actor: Any, request: HttpRequest | None = None) -> bool:
+def api_token_revoke(
+    *, token: ApiToken, actor: User | None, request: HttpRequest | None = None
+) -> bool:
     """Revoke the token at once; say whether it was still active (revoking twice is harmless)."""
     now = timezone.now()
     with transaction.atomic(durable=True):

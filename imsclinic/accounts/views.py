@@ -35,7 +35,7 @@ from imsclinic.core.http import SignedInRequest
 @login_required
 def after_login(request: SignedInRequest) -> HttpResponse:
     """Send staff to the patient list and patients to their portal."""
-    if request.user.is_clinic_staff:  # type: ignore[union-attr]
+    if request.user.is_clinic_staff:
         return redirect("patient_list")
     return redirect("portal_home")
 
@@ -46,7 +46,7 @@ def account_settings(request: SignedInRequest) -> HttpResponse:
     user = request.user
     context = {
         "has_totp": user_has_mfa(user),
-        "is_staff_member": user.is_clinic_staff,  # type: ignore[union-attr]
+        "is_staff_member": user.is_clinic_staff,
     }
     return render(request, "accounts/settings.html", context)
 
@@ -69,7 +69,7 @@ def invite_staff(request: SignedInRequest) -> HttpResponse:
                 first_name=form.cleaned_data["first_name"],
                 last_name=form.cleaned_data["last_name"],
                 practitioner=form.cleaned_data["practitioner"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 request=request,
             )
         except InvitationRefused as refusal:
@@ -91,7 +91,7 @@ def revoke_invitation(request: SignedInRequest, invitation_id: int) -> HttpRespo
     """Withdraw an invitation that has not been accepted yet."""
     _require_invite_permission(request)
     invitation = get_object_or_404(StaffInvitation, pk=invitation_id)
-    if staff_invitation_revoke(invitation=invitation, actor=request.user, request=request):  # type: ignore[arg-type]
+    if staff_invitation_revoke(invitation=invitation, actor=request.user, request=request):
         messages.success(
             request, _("The invitation to %(email)s was revoked.") % {"email": invitation.email}
         )

@@ -19,7 +19,7 @@ from imsclinic.api.schemas import (
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, ObjectType
 from imsclinic.patients.models import Patient
-from imsclinic.patients.selectors import patient_for_user, patient_search
+from imsclinic.patients.selectors import SEARCH_MAX_LENGTH, patient_for_user, patient_search
 from imsclinic.patients.services import patient_search_recorded
 from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.selectors import upcoming_appointments_for_patient
@@ -77,7 +77,7 @@ def list_patients(
     search: QueryEx[
         str,
         P(
-            max_length=100,
+            max_length=SEARCH_MAX_LENGTH,
             pattern=r"^[^\x00]*$",  # NUL cannot be stored or searched; refuse it up front
             description="Part of a name, a date of birth (YYYY-MM-DD) or a phone number.",
         ),

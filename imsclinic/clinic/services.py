@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -12,20 +12,23 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from imsclinic.clinic.models import Location, NeedleLot, SharpsContainer
+from imsclinic.clinic.models import RECALL_REASON_MAX, Location, NeedleLot, SharpsContainer
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
 from imsclinic.core.errors import Refused
 from imsclinic.core.models import Action, ObjectType
 
-REASON_MAX = 2000
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 
 class StockRefused(Refused):
     """A stock or sharps change the rules do not allow."""
 
 
-def _require_manage(actor: Any, *, object_type: ObjectType, request: HttpRequest | None) -> None:
+def _require_manage(
+    actor: User | None, *, object_type: ObjectType, request: HttpRequest | None
+) -> None:
     if actor is None or not actor.has_perm("clinic.manage_stock"):
         record_refusal(
             request,
@@ -45,7 +48,7 @@ def needle_lot_add(
     expires_on: dt.date,
     quantity_received: int,
     received_on: dt.date,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
 ) -> NeedleLot:
     """Record a delivered lot of needles."""
@@ -94,7 +97,7 @@ def needle_lot_recall(
     *,
     lot: NeedleLot,
     reason: str,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> NeedleLot:
@@ -103,9 +106,10 @@ def needle_lot_recall(
     reason = (reason or "").strip()
     if not reason:
         raise StockRefused(_("Say why the lot is recalled."), field="reason")
-    if len(reason) > REASON_MAX:
+    if len(reason) > RECALL_REASON_MAX:
         raise StockRefused(
-            _("Keep the reason under %(max)d characters.") % {"max": REASON_MAX}, field="reason"
+            _("Keep the reason under %(max)d characters.") % {"max": RECALL_REASON_MAX},
+            field="reason",
         )
     with transaction.atomic(durable=True):
         locked = NeedleLot.objects.select_for_update(no_key=True).get(pk=lot.pk)
@@ -131,7 +135,7 @@ def sharps_container_open(
     label: str,
     location: Location,
     notes: str = "",
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> SharpsContainer:
@@ -170,7 +174,7 @@ def sharps_container_open(
 def sharps_container_seal(
     *,
     container: SharpsContainer,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> SharpsContainer:
@@ -202,7 +206,7 @@ def sharps_container_collect(
     container: SharpsContainer,
     collected_by_name: str,
     collected_by_company: str = "",
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> SharpsContainer:

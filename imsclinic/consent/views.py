@@ -53,10 +53,10 @@ from imsclinic.patients.selectors import patient_for_user
 # Shared pieces
 
 
-def _pdf_response(request: HttpRequest, signature: ConsentSignature) -> HttpResponse:
+def _pdf_response(request: SignedInRequest, signature: ConsentSignature) -> HttpResponse:
     """Send the signed copy as a PDF download, audited and never cached."""
     audit_record(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         action=Action.EXPORT,
         object_type=ObjectType.CONSENT_SIGNATURE,
         object_id=signature.pk,
@@ -71,7 +71,7 @@ def _pdf_response(request: HttpRequest, signature: ConsentSignature) -> HttpResp
 
 
 def _sign_page(
-    request: HttpRequest,
+    request: SignedInRequest,
     patient: Patient,
     *,
     channel: Channel,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -19,6 +19,9 @@ from imsclinic.intake.questions import FORM_VERSION
 from imsclinic.intake.selectors import current_intake
 from imsclinic.intake.validation import Errors, normalise, validate
 from imsclinic.patients.models import Patient
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 __all__ = [
     "IntakeInvalid",
@@ -83,7 +86,7 @@ def _draft_for_update(patient: Patient) -> tuple[Intake, bool]:
 
 
 def _audit(
-    intake: Intake, *, action: Action, actor: Any, request: HttpRequest | None, **detail: Any
+    intake: Intake, *, action: Action, actor: User, request: HttpRequest | None, **detail: Any
 ) -> None:
     # Question keys and ids only: the answers themselves stay out of the log.
     audit_record(
@@ -101,7 +104,7 @@ def intake_save_draft(
     *,
     patient: Patient,
     answers: Mapping[str, Any],
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
 ) -> Intake:
     """Merge some answers into the patient's intake in progress, starting one if needed.
@@ -138,7 +141,7 @@ def _submit(
     intake: Intake,
     *,
     answers: Mapping[str, Any],
-    actor: Any,
+    actor: User,
     request: HttpRequest | None,
     action: Action,
 ) -> Intake:
@@ -167,7 +170,7 @@ def _submit(
 def intake_submit(
     *,
     patient: Patient,
-    actor: Any,
+    actor: User,
     answers: Mapping[str, Any] | None = None,
     request: HttpRequest | None = None,
 ) -> Intake:
@@ -188,7 +191,7 @@ def intake_submit(
 
 
 def intake_reconfirm_start(
-    *, patient: Patient, actor: Any, request: HttpRequest | None = None
+    *, patient: Patient, actor: User, request: HttpRequest | None = None
 ) -> Intake:
     """Begin re-confirming: a draft filled in from the latest submitted intake.
 
@@ -216,7 +219,7 @@ def intake_reconfirm_start(
 def intake_reconfirm(
     *,
     patient: Patient,
-    actor: Any,
+    actor: User,
     changes: Mapping[str, Any] | None = None,
     request: HttpRequest | None = None,
 ) -> Intake:
@@ -248,7 +251,7 @@ def intake_enter_from_paper(
     *,
     patient: Patient,
     answers: Mapping[str, Any],
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
 ) -> Intake:
     """Record a paper intake form a staff member typed in for the patient.

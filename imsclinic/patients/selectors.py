@@ -16,6 +16,8 @@ from imsclinic.core.permissions import patients_visible_to
 from imsclinic.patients.models import Patient
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y/%m/%d")
+# The longest search the patient list and the API accept.
+SEARCH_MAX_LENGTH = 100
 
 
 def _parse_date(text: str) -> dt.date | None:

@@ -33,7 +33,7 @@ DEMOGRAPHIC_FIELDS = (
 
 
 def patient_update_demographics(
-    *, patient: Patient, data: dict[str, Any], actor: Any, request: HttpRequest | None = None
+    *, patient: Patient, data: dict[str, Any], actor: User, request: HttpRequest | None = None
 ) -> list[str]:
     """Change a patient's demographics and contact details; return the fields changed."""
     changed = [
@@ -60,7 +60,7 @@ def patient_update_demographics(
 
 
 def patient_create(
-    *, data: dict[str, Any], actor: Any, request: HttpRequest | None = None, user: Any = None
+    *, data: dict[str, Any], actor: User, request: HttpRequest | None = None, user: Any = None
 ) -> Patient:
     """Register a new patient record, audited; `user` links the patient's own sign-in."""
     with transaction.atomic():
@@ -79,7 +79,7 @@ def patient_create(
 
 
 def patient_care_team_add(
-    *, patient: Patient, practitioner: Any, actor: Any, request: HttpRequest | None = None
+    *, patient: Patient, practitioner: Any, actor: User, request: HttpRequest | None = None
 ) -> bool:
     """Put a practitioner on the patient's care team (who may open the chart); say if new."""
     if patient.care_team.filter(pk=practitioner.pk).exists():

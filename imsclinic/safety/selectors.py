@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db.models import Count, Exists, Min, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
@@ -30,6 +30,9 @@ from imsclinic.safety.models import (
     EventStatus,
 )
 from imsclinic.safety.screening import ABSOLUTE, RELATIVE, Flag, screen
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 # Safety reads visits through the patient's `appointments` and does not import scheduling,
 # which imports safety for its booking gate: these are the stored values of
@@ -338,7 +341,7 @@ def _consent_gaps(patient_ids: set[int]) -> dict[int, str]:
     return gaps
 
 
-def review_queue(user: Any, *, at: dt.datetime | None = None) -> ReviewQueue:
+def review_queue(user: User, *, at: dt.datetime | None = None) -> ReviewQueue:
     """Return what waits for this practitioner (the owner: everyone) in a fixed few queries."""
     at = at or timezone.now()
     # The owner's queue holds everyone; a practitioner's their care team; the front desk none.

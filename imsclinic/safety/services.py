@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -20,7 +20,10 @@ from imsclinic.intake.selectors import current_intake
 from imsclinic.patients.models import Patient
 from imsclinic.safety.errors import AdverseEventRefused, ClearanceRefused
 from imsclinic.safety.models import (
+    AE_TEXT_MAX,
+    REASON_MAX,
     SEVERITY_ORDER,
+    SITE_MAX,
     AdverseEvent,
     AdverseEventType,
     AdverseEventUpdate,
@@ -32,7 +35,8 @@ from imsclinic.safety.models import (
 from imsclinic.safety.screening import ABSOLUTE
 from imsclinic.safety.selectors import intake_flags
 
-REASON_MAX = 4000
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 
 def clearance_record(
@@ -41,7 +45,7 @@ def clearance_record(
     intake: Intake,
     decision: str,
     reason: str,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> Clearance:
@@ -122,7 +126,6 @@ def clearance_record(
 
 # Adverse events
 
-AE_TEXT_MAX = 4000
 # A clock a few minutes fast on a tablet should not refuse an onset of "just now".
 ONSET_FUTURE_SLACK = dt.timedelta(minutes=10)
 
@@ -140,7 +143,7 @@ def adverse_event_record(
     session: Any = None,
     muscle: Any = None,
     draft: AdverseEvent | None = None,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> AdverseEvent:
@@ -187,8 +190,10 @@ def adverse_event_record(
             raise AdverseEventRefused(
                 _("Keep this under %(max)d characters.") % {"max": AE_TEXT_MAX}, field=name
             )
-    if len(site) > 200:
-        raise AdverseEventRefused(_("Keep the site under 200 characters."), field="site")
+    if len(site) > SITE_MAX:
+        raise AdverseEventRefused(
+            _("Keep the site under %(max)d characters.") % {"max": SITE_MAX}, field="site"
+        )
     if session is not None:
         if session.patient_id != patient.pk:
             raise AdverseEventRefused(
@@ -262,7 +267,7 @@ def adverse_event_draft_open(
     onset: dt.datetime,
     description: str,
     practitioner: Any,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> AdverseEvent:
@@ -303,7 +308,7 @@ def adverse_event_draft_open(
 def adverse_event_acknowledge(
     *,
     event: AdverseEvent,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> AdverseEvent:
@@ -342,7 +347,7 @@ def adverse_event_update_add(
     event: AdverseEvent,
     outcome: str,
     severity: str | None = None,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> AdverseEventUpdate:
