@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.utils import formats
 
 from imsclinic.clinic.models import Location, NeedleLot, SharpsContainer
 from imsclinic.core.permissions import is_owner, patients_visible_to
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 
 def clinic_zone() -> zoneinfo.ZoneInfo:
@@ -85,7 +88,7 @@ class LotTrace:
     not_shown: int
 
 
-def lot_patients(lot: NeedleLot, *, user: Any) -> LotTrace:
+def lot_patients(lot: NeedleLot, *, user: User) -> LotTrace:
     """Return the patients needled with this lot, signed notes and drafts alike, by name.
 
     Drafts count: a draft note still records needles that went into a patient, and a recall

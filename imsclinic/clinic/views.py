@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import csv
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from imsclinic.accounts.models import User
 from imsclinic.clinic.forms import NeedleLotForm, RecallForm, SharpsCollectForm, SharpsOpenForm
 from imsclinic.clinic.models import NeedleLot, SharpsContainer
 from imsclinic.clinic.selectors import (
@@ -38,8 +38,8 @@ from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import Action, ObjectType
 
 
-def _require(request: HttpRequest, perm: str, object_type: ObjectType) -> Any:
-    user: Any = request.user
+def _require(request: SignedInRequest, perm: str, object_type: ObjectType) -> User:
+    user = request.user
     if not user.has_perm(perm):
         if perm == "clinic.trace_lot":
             # A refused look at who was needled is worth a line in the log.
@@ -134,7 +134,7 @@ def stock_lot_recall(request: SignedInRequest, lot_id: int) -> HttpResponse:
     )
 
 
-def _trace(request: HttpRequest, lot_id: int, *, action: Action) -> LotTrace:
+def _trace(request: SignedInRequest, lot_id: int, *, action: Action) -> LotTrace:
     user = _require(request, "clinic.trace_lot", ObjectType.NEEDLE_LOT_PATIENTS)
     lot = _lot(lot_id)
     trace = lot_patients(lot, user=user)

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -136,7 +136,9 @@ def _sign_page(
     return render(request, template, context)
 
 
-def _own_signature(request: HttpRequest, patient: Patient, signature_id: int) -> ConsentSignature:
+def _own_signature(
+    request: SignedInRequest, patient: Patient, signature_id: int
+) -> ConsentSignature:
     """Return the patient's signed consent; anyone else's is a 404 like a missing one, audited."""
     signatures = ConsentSignature.objects.select_related(
         "version__document", "patient", "recorded_by"
@@ -227,7 +229,7 @@ def portal_consent_pdf(
 # Staff: the tablet, downloads, withdrawals on the patient's behalf
 
 
-def _staff_patient(request: HttpRequest, patient_id: int, *, asked_for: ObjectType) -> Patient:
+def _staff_patient(request: SignedInRequest, patient_id: int, *, asked_for: ObjectType) -> Patient:
     """Return a patient this staff member may open; patients and outsiders get a 404."""
     return patient_for_user(request, user=request.user, patient_id=patient_id, asked_for=asked_for)
 
@@ -331,12 +333,12 @@ def staff_consent_withdraw(request: SignedInRequest, patient_id: int) -> HttpRes
 # The owner: documents, drafts, publishing
 
 
-def _staff_only(request: HttpRequest) -> None:
+def _staff_only(request: SignedInRequest) -> None:
     if not is_clinic_staff(request.user):
         raise refuse(request, object_type=ObjectType.CONSENT_DOCUMENT, error=PermissionDenied())
 
 
-def _owner_only(request: HttpRequest) -> None:
+def _owner_only(request: SignedInRequest) -> None:
     if not is_owner(request.user):
         raise refuse(request, object_type=ObjectType.CONSENT_DOCUMENT, error=PermissionDenied())
 
