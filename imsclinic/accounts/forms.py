@@ -1,4 +1,4 @@
-"""Forms for accounts: patient sign-up extras, staff invitations, accepting one."""
+"""Forms for accounts: patient sign-up extras, staff invitations, accepting one, API tokens."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from imsclinic.accounts.models import Role, StaffInvitation, User
+from imsclinic.accounts.models import TOKEN_NAME_MAX_LENGTH, Role, StaffInvitation, User
 from imsclinic.accounts.services import patient_signup_complete
 from imsclinic.clinic.models import Practitioner
 from imsclinic.core.validators import validate_single_line
@@ -170,3 +170,11 @@ class AcceptInvitationForm(forms.Form):
             except ValidationError as error:
                 self.add_error("password1", error)
         return data
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=TOKEN_NAME_MAX_LENGTH,
+        help_text=_("What will use the token, e.g. “Monthly report script”."),
+    )

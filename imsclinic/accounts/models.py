@@ -132,13 +132,17 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+# The longest name a personal API token may have: the form, the model and the service's check.
+TOKEN_NAME_MAX_LENGTH = 100
+
+
 class ApiToken(models.Model):
     """A personal bearer token for /api/v1/, stored only as a hash."""
 
     PREFIX = "ims_"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=TOKEN_NAME_MAX_LENGTH)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     hint = models.CharField(
         max_length=12, editable=False, help_text="First characters, to tell tokens apart"

@@ -7,7 +7,6 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
@@ -16,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from imsclinic.accounts.errors import InvitationRefused, InvitationUnusable
 from imsclinic.accounts.models import (
     STAFF_ROLES,
     Role,
@@ -26,7 +26,7 @@ from imsclinic.accounts.models import (
 )
 from imsclinic.clinic.models import Practitioner
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.patients.models import Patient
 from imsclinic.patients.services import patient_create
 
@@ -95,33 +95,32 @@ def staff_invite(
     """Invite a new staff member by email; return the invitation and its one-time token."""
     email = email.strip().lower()
     if role not in STAFF_ROLES:
-        raise ValidationError({"role": _("Choose a staff role.")})
+        raise InvitationRefused(_("Choose a staff role."), field="role")
     if practitioner is not None and role != Role.PRACTITIONER:
-        raise ValidationError(
-            {"practitioner": _("Only a practitioner can be linked to a practitioner profile.")}
+        raise InvitationRefused(
+            _("Only a practitioner can be linked to a practitioner profile."), field="practitioner"
         )
     token = new_secret()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         if email_in_use(email):
-            raise ValidationError(
-                {"email": _("Someone already has an account with this email address.")}
+            raise InvitationRefused(
+                _("Someone already has an account with this email address."), field="email"
             )
         if open_invitations().filter(email__iexact=email).exists():
-            raise ValidationError(
-                {
-                    "email": _(
-                        "This address already has an invitation waiting. Revoke it first "
-                        "to send a new one."
-                    )
-                }
+            raise InvitationRefused(
+                _(
+                    "This address already has an invitation waiting. Revoke it first "
+                    "to send a new one."
+                ),
+                field="email",
             )
         if practitioner is not None:
             practitioner = Practitioner.objects.select_for_update(no_key=True).get(
                 pk=practitioner.pk
             )
             if practitioner.user_id is not None:
-                raise ValidationError(
-                    {"practitioner": _("This practitioner already has an account.")}
+                raise InvitationRefused(
+                    _("This practitioner already has an account."), field="practitioner"
                 )
         invitation = StaffInvitation.objects.create(
             email=email,
@@ -136,7 +135,7 @@ def staff_invite(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="staff_invitation",
+            object_type=ObjectType.STAFF_INVITATION,
             object_id=invitation.pk,
             request=request,
             detail={"role": role, "practitioner": practitioner.pk if practitioner else None},
@@ -167,7 +166,7 @@ def staff_invitation_revoke(
     *, invitation: StaffInvitation, actor: User, request: HttpRequest | None = None
 ) -> bool:
     """Withdraw an invitation nobody has accepted yet; say whether it was still open."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         invitation = StaffInvitation.objects.select_for_update(no_key=True).get(pk=invitation.pk)
         if invitation.accepted_at is not None or invitation.revoked_at is not None:
             return False
@@ -176,7 +175,7 @@ def staff_invitation_revoke(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="staff_invitation",
+            object_type=ObjectType.STAFF_INVITATION,
             object_id=invitation.pk,
             request=request,
             detail={"revoked": True},
@@ -193,20 +192,16 @@ def invitation_for_token(token: str) -> StaffInvitation | None:
     )
 
 
-class InvitationUnusable(Exception):
-    """The invitation was accepted, revoked or expired before it could be used."""
-
-
 def staff_invitation_accept(
     *, invitation: StaffInvitation, password: str, request: HttpRequest | None = None
 ) -> User:
     """Create the invited staff member's account with a verified email address."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         invitation = StaffInvitation.objects.select_for_update(no_key=True).get(pk=invitation.pk)
         if not invitation.is_open:
             raise InvitationUnusable
         if email_in_use(invitation.email):
-            raise ValidationError(
+            raise InvitationRefused(
                 _(
                     "An account with this email address already exists. Ask the clinic owner "
                     "to invite you with another address."
@@ -226,7 +221,7 @@ def staff_invitation_accept(
                 pk=invitation.practitioner_id, user__isnull=True
             ).update(user=user)
             if not linked:
-                raise ValidationError(
+                raise InvitationRefused(
                     _("The practitioner profile in this invitation already has an account.")
                 )
         invitation.accepted_at = timezone.now()
@@ -235,7 +230,7 @@ def staff_invitation_accept(
         audit_record(
             actor=user,
             action=Action.CREATE,
-            object_type="user",
+            object_type=ObjectType.USER,
             object_id=user.pk,
             request=request,
             detail={"invitation": invitation.pk, "role": user.role},

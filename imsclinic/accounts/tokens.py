@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from imsclinic.accounts.errors import TokenRefused
 from imsclinic.accounts.middleware import user_has_mfa
-from imsclinic.accounts.models import ApiToken, User, hash_secret, new_secret
+from imsclinic.accounts.models import (
+    TOKEN_NAME_MAX_LENGTH,
+    ApiToken,
+    User,
+    hash_secret,
+    new_secret,
+)
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 
 logger = logging.getLogger(__name__)
 
@@ -39,20 +44,23 @@ def api_tokens_for_user(user: User) -> QuerySet[ApiToken]:
 
 
 def api_token_issue(
-    *, user: User, name: str, actor: Any, request: HttpRequest | None = None
+    *, user: User, name: str, actor: User | None, request: HttpRequest | None = None
 ) -> tuple[ApiToken, str]:
     """Create a token for the user and return it with its raw value, which is never stored."""
     name = name.strip()
     if not name:
-        raise ValidationError({"name": _("Give the token a name, such as what will use it.")})
-    if len(name) > ApiToken._meta.get_field("name").max_length:  # type: ignore[operator]
-        raise ValidationError({"name": _("Keep the name to 100 characters or fewer.")})
+        raise TokenRefused(_("Give the token a name, such as what will use it."), field="name")
+    if len(name) > TOKEN_NAME_MAX_LENGTH:
+        raise TokenRefused(
+            _("Keep the name to %(max)d characters or fewer.") % {"max": TOKEN_NAME_MAX_LENGTH},
+            field="name",
+        )
     if not user.is_active:
-        raise ValidationError(_("This account is deactivated, so it cannot hold an API token."))
+        raise TokenRefused(_("This account is deactivated, so it cannot hold an API token."))
     if user.is_clinic_staff and not user_has_mfa(user):
         # A token skips the second factor at every call, so it is only as safe as an account
         # that has one: staff get a token once their authenticator app is set up.
-        raise ValidationError(
+        raise TokenRefused(
             _(
                 "Staff accounts need two-factor authentication before they can hold an API "
                 "token. Set up an authenticator app (Account, Two-factor authentication), "
@@ -60,14 +68,14 @@ def api_token_issue(
             )
         )
     raw = ApiToken.PREFIX + new_secret()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         token = ApiToken.objects.create(
             user=user, name=name, token_hash=hash_secret(raw), hint=raw[:HINT_LENGTH]
         )
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="api_token",
+            object_type=ObjectType.API_TOKEN,
             object_id=token.pk,
             request=request,
             detail={"holder": user.email, "name": name, "hint": token.hint},
@@ -76,10 +84,12 @@ def api_token_issue(
     return token, raw
 
 
-def api_token_revoke(*, token: ApiToken, actor: Any, request: HttpRequest | None = None) -> bool:
+def api_token_revoke(
+    *, token: ApiToken, actor: User | None, request: HttpRequest | None = None
+) -> bool:
     """Revoke the token at once; say whether it was still active (revoking twice is harmless)."""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
             revoked_at=now
         )
@@ -90,7 +100,7 @@ def api_token_revoke(*, token: ApiToken, actor: Any, request: HttpRequest | None
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="api_token",
+            object_type=ObjectType.API_TOKEN,
             object_id=token.pk,
             request=request,
             detail={"holder": token.user.email, "hint": token.hint, "revoked": True},

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from imsclinic.accounts import token_views, views
+from imsclinic.accounts import views
 
 urlpatterns = [
     path("after-login/", views.after_login, name="after_login"),
@@ -12,6 +12,6 @@ urlpatterns = [
         name="revoke_invitation",
     ),
     path("invitation/<str:token>/", views.accept_invitation, name="accept_invitation"),
-    path("tokens/", token_views.api_tokens, name="api_tokens"),
-    path("tokens/<int:token_id>/revoke/", token_views.api_token_revoke, name="api_token_revoke"),
+    path("tokens/", views.api_tokens, name="api_tokens"),
+    path("tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
 ]

@@ -1,4 +1,4 @@
-"""Account pages: where to go after sign-in, account settings, staff invitations."""
+"""Account pages: where to go after sign-in, account settings, staff invitations, API tokens."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from allauth.account.internal.flows.reauthentication import reauthenticate_by_pa
 from allauth.account.models import Login
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,35 +15,38 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from imsclinic.accounts.forms import AcceptInvitationForm, StaffInviteForm
+from imsclinic.accounts import tokens
+from imsclinic.accounts.errors import InvitationRefused, InvitationUnusable, TokenRefused
+from imsclinic.accounts.forms import AcceptInvitationForm, ApiTokenForm, StaffInviteForm
 from imsclinic.accounts.middleware import user_has_mfa
-from imsclinic.accounts.models import StaffInvitation
+from imsclinic.accounts.models import ApiToken, StaffInvitation
 from imsclinic.accounts.services import (
-    InvitationUnusable,
     invitation_for_token,
     staff_invitation_accept,
     staff_invitation_revoke,
     staff_invite,
 )
+from imsclinic.core.form_errors import refusal_to_form
+from imsclinic.core.http import SignedInRequest
 
 
 @login_required
-def after_login(request: HttpRequest) -> HttpResponse:
+def after_login(request: SignedInRequest) -> HttpResponse:
     """Send staff to the patient list and patients to their portal."""
-    if request.user.is_clinic_staff:  # type: ignore[union-attr]
+    if request.user.is_clinic_staff:
         return redirect("patient_list")
     return redirect("portal_home")
 
 
 @login_required
-def account_settings(request: HttpRequest) -> HttpResponse:
+def account_settings(request: SignedInRequest) -> HttpResponse:
     """Show who is signed in and where to change password, email and two-factor settings."""
     user = request.user
     context = {
         "has_totp": user_has_mfa(user),
-        "is_staff_member": user.is_clinic_staff,  # type: ignore[union-attr]
+        "is_staff_member": user.is_clinic_staff,
     }
     return render(request, "accounts/settings.html", context)
 
@@ -54,7 +57,7 @@ def _require_invite_permission(request: HttpRequest) -> None:
 
 
 @login_required
-def invite_staff(request: HttpRequest) -> HttpResponse:
+def invite_staff(request: SignedInRequest) -> HttpResponse:
     """Let the owner invite staff by email and see every invitation sent."""
     _require_invite_permission(request)
     form = StaffInviteForm(request.POST or None)
@@ -66,13 +69,11 @@ def invite_staff(request: HttpRequest) -> HttpResponse:
                 first_name=form.cleaned_data["first_name"],
                 last_name=form.cleaned_data["last_name"],
                 practitioner=form.cleaned_data["practitioner"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 request=request,
             )
-        except ValidationError as error:
-            for field, problems in error.message_dict.items():
-                for problem in problems:
-                    form.add_error(field if field in form.fields else None, problem)
+        except InvitationRefused as refusal:
+            refusal_to_form(form, refusal)
         else:
             messages.success(
                 request,
@@ -86,11 +87,11 @@ def invite_staff(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def revoke_invitation(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def revoke_invitation(request: SignedInRequest, invitation_id: int) -> HttpResponse:
     """Withdraw an invitation that has not been accepted yet."""
     _require_invite_permission(request)
     invitation = get_object_or_404(StaffInvitation, pk=invitation_id)
-    if staff_invitation_revoke(invitation=invitation, actor=request.user, request=request):  # type: ignore[arg-type]
+    if staff_invitation_revoke(invitation=invitation, actor=request.user, request=request):
         messages.success(
             request, _("The invitation to %(email)s was revoked.") % {"email": invitation.email}
         )
@@ -124,9 +125,8 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             )
         except InvitationUnusable:
             return _invitation_gone(request, status=410)
-        except ValidationError as error:
-            for problem in error.messages:
-                form.add_error(None, problem)
+        except InvitationRefused as refusal:
+            refusal_to_form(form, refusal)
         else:
             # allauth's own password sign-in: Django's login() gives a new session id.
             response = perform_password_login(
@@ -141,3 +141,62 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request, "accounts/accept_invitation.html", {"form": form, "invitation": invitation}
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Personal API tokens
+
+
+def _require_token_permission(request: SignedInRequest) -> None:
+    if not request.user.has_perm("accounts.use_api_tokens"):
+        raise PermissionDenied
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: SignedInRequest) -> HttpResponse:
+    _require_token_permission(request)
+    new_token: str | None = None
+    if request.method == "POST":
+        form = ApiTokenForm(request.POST)
+        if form.is_valid():
+            try:
+                _issued, new_token = tokens.api_token_issue(
+                    user=request.user,
+                    name=form.cleaned_data["name"],
+                    actor=request.user,
+                    request=request,
+                )
+            except TokenRefused as refusal:
+                refusal_to_form(form, refusal)
+            else:
+                # No redirect here: the raw token exists only in this response, so it is
+                # shown once and never kept in the session or the database.
+                form = ApiTokenForm()
+    else:
+        form = ApiTokenForm()
+    context = {
+        "form": form,
+        "tokens": tokens.api_tokens_for_user(request.user),
+        "new_token": new_token,
+    }
+    return render(request, "accounts/api_tokens.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_token_revoke(request: SignedInRequest, token_id: int) -> HttpResponse:
+    _require_token_permission(request)
+    # Only the holder's own tokens: anyone else's is "not found".
+    token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
+    if request.method == "POST":
+        if tokens.api_token_revoke(token=token, actor=request.user, request=request):
+            messages.success(
+                request,
+                _("Revoked the token “%(name)s”. Programs using it can no longer connect.")
+                % {"name": token.name},
+            )
+        else:
+            messages.info(request, _("That token was already revoked."))
+        return redirect("api_tokens")
+    return render(request, "accounts/api_token_revoke.html", {"token": token})

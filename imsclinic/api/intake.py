@@ -15,10 +15,11 @@ from pydantic import Field
 from imsclinic.accounts.models import User
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
 from imsclinic.core.access import own_patient, refuse
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.intake.models import Intake
 from imsclinic.intake.selectors import (
     current_intake,
-    intake_answers_view,
     intake_is_current,
     intake_valid_until,
 )
@@ -63,7 +64,9 @@ def _patient(request: HttpRequest, user: User, patient_id: int) -> tuple[Patient
     own = own_patient(user)
     if own is not None and own.pk == patient_id:
         return own, True
-    return patient_for_user(request, user=user, patient_id=patient_id, asked_for="intake"), False
+    return patient_for_user(
+        request, user=user, patient_id=patient_id, asked_for=ObjectType.INTAKE
+    ), False
 
 
 def _out(intake: Intake, *, with_answers: bool) -> dict[str, Any]:
@@ -98,7 +101,7 @@ def get_intake(request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)]
     if not own and not user.has_perm("intake.view_answers", patient):
         raise refuse(
             request,
-            object_type="intake",
+            object_type=ObjectType.INTAKE,
             patient=patient,
             error=HttpError(
                 403, _("The answers are clinical: only the owner and the care team may read them.")
@@ -107,7 +110,15 @@ def get_intake(request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)]
     intake = current_intake(patient)
     if intake is None:
         raise HttpError(404, _("This patient has not sent any health questions yet."))
-    intake_answers_view(request, user=user, intake=intake, via="api")
+    audit_record(
+        actor=user,
+        action=Action.VIEW,
+        object_type=ObjectType.INTAKE,
+        object_id=intake.pk,
+        patient_id=intake.patient_id,
+        request=request,
+        detail={"via": "api"},
+    )
     return _out(intake, with_answers=True)
 
 
@@ -142,7 +153,7 @@ def post_intake(
             if not user.has_perm("intake.enter_paper", patient):
                 raise refuse(
                     request,
-                    object_type="intake",
+                    object_type=ObjectType.INTAKE,
                     patient=patient,
                     error=HttpError(403, _("You may not enter health questions for this patient.")),
                 )

@@ -16,8 +16,11 @@ from imsclinic.api.schemas import (
     ValidationErrorOut,
     VisitOut,
 )
+from imsclinic.core.audit import audit_record
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.patients.models import Patient
-from imsclinic.patients.selectors import patient_search, patient_search_recorded, patient_view
+from imsclinic.patients.selectors import SEARCH_MAX_LENGTH, patient_for_user, patient_search
+from imsclinic.patients.services import patient_search_recorded
 from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.selectors import upcoming_appointments_for_patient
 
@@ -74,7 +77,7 @@ def list_patients(
     search: QueryEx[
         str,
         P(
-            max_length=100,
+            max_length=SEARCH_MAX_LENGTH,
             pattern=r"^[^\x00]*$",  # NUL cannot be stored or searched; refuse it up front
             description="Part of a name, a date of birth (YYYY-MM-DD) or a phone number.",
         ),
@@ -84,7 +87,7 @@ def list_patients(
         PAGE_SIZE
     ),
 ) -> dict[str, Any]:
-    user = staff_caller(request, asked_for="patient_list")
+    user = staff_caller(request, asked_for=ObjectType.PATIENT_LIST)
     query = search.strip()
     patients = patient_search(user=user, query=query)
     offset = (page - 1) * page_size
@@ -110,8 +113,17 @@ def list_patients(
 def get_patient(
     request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)]
 ) -> dict[str, Any]:
-    user = staff_caller(request, asked_for="patient")
-    patient = patient_view(request, user=user, patient_id=patient_id, via="api")
+    user = staff_caller(request, asked_for=ObjectType.PATIENT)
+    patient = patient_for_user(request, user=user, patient_id=patient_id)
+    audit_record(
+        actor=user,
+        action=Action.VIEW,
+        object_type=ObjectType.PATIENT,
+        object_id=patient.pk,
+        patient=patient,
+        request=request,
+        detail={"via": "api"},
+    )
     care_team = [
         CareTeamMemberOut(id=p.pk, name=p.display_name, slug=p.slug)
         for p in patient.care_team.filter(is_active=True)

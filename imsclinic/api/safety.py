@@ -17,7 +17,7 @@ from imsclinic.api.auth import staff_caller
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
 from imsclinic.consent.selectors import consent_state
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.patients.selectors import patient_for_user
 from imsclinic.safety.readiness import needling_readiness
 from imsclinic.safety.selectors import screening_for
@@ -89,14 +89,14 @@ class ScreeningOut(Schema):
 def get_screening(
     request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)]
 ) -> dict[str, Any]:
-    user = staff_caller(request, asked_for="screening")
+    user = staff_caller(request, asked_for=ObjectType.SCREENING)
     try:
         patient = patient_for_user(
             request,
             user=user,
             patient_id=patient_id,
             perm="safety.view_screening",
-            asked_for="screening",
+            asked_for=ObjectType.SCREENING,
         )
     except PermissionDenied as error:
         raise HttpError(
@@ -109,7 +109,7 @@ def get_screening(
     audit_record(
         actor=user,
         action=Action.VIEW,
-        object_type="screening",
+        object_type=ObjectType.SCREENING,
         object_id=patient.pk,
         patient=patient,
         request=request,

@@ -18,8 +18,6 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 
 from imsclinic.clinic.models import Clinic, Location, OpeningHours, Practitioner, Room, Service
-from imsclinic.scheduling.models import ClinicClosure, Shift, ShiftBreak, TimeOff
-from imsclinic.web.models import FaqEntry
 
 
 class OwnerAdminSite(admin.AdminSite):
@@ -143,40 +141,3 @@ class ServiceAdmin(OwnerModelAdmin):
         "is_active",
     )
     prepopulated_fields = {"slug": ("name",)}
-
-
-class ShiftBreakInline(OpeningHoursInline):
-    model = ShiftBreak  # type: ignore[assignment]
-
-
-@admin.register(Shift, site=owner_site)
-class ShiftAdmin(OwnerModelAdmin):
-    list_display = (
-        "practitioner",
-        "location",
-        "weekday",
-        "start_time",
-        "end_time",
-        "valid_from",
-        "valid_until",
-    )
-    list_filter = ("location", "practitioner", "weekday")
-    inlines = (ShiftBreakInline,)
-
-
-@admin.register(TimeOff, site=owner_site)
-class TimeOffAdmin(OwnerModelAdmin):
-    list_display = ("practitioner", "start", "end", "reason")
-    list_filter = ("practitioner",)
-
-
-@admin.register(ClinicClosure, site=owner_site)
-class ClinicClosureAdmin(OwnerModelAdmin):
-    list_display = ("location", "first_day", "last_day", "reason")
-    list_filter = ("location",)
-
-
-@admin.register(FaqEntry, site=owner_site)
-class FaqEntryAdmin(OwnerModelAdmin):
-    list_display = ("question", "order", "is_published")
-    list_editable = ("order", "is_published")

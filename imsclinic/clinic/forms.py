@@ -7,8 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from imsclinic.clinic.models import Location, NeedleLot
-from imsclinic.clinic.services import REASON_MAX
+from imsclinic.clinic.models import RECALL_REASON_MAX, Location, NeedleLot
 
 
 def _date_widget() -> forms.DateInput:
@@ -57,7 +56,7 @@ class RecallForm(forms.Form):
     reason = forms.CharField(
         label=_("Why is the lot recalled?"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=REASON_MAX,
+        max_length=RECALL_REASON_MAX,
         help_text=_("For example: the manufacturer's recall notice and its reference."),
         error_messages={"required": _("Say why the lot is recalled.")},
     )

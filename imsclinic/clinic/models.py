@@ -411,6 +411,10 @@ class Service(models.Model):
         return self.name
 
 
+# The longest reason for a recall, declared once: the model field, the form and the service.
+RECALL_REASON_MAX = 2000
+
+
 class NeedleLot(models.Model):
     """A delivered lot of sterile single-use needles of one size, traceable to its patients."""
 
@@ -432,7 +436,9 @@ class NeedleLot(models.Model):
     )
     received_on = models.DateField(_("received on"))
     recalled_at = models.DateTimeField(_("recalled at"), null=True, blank=True)
-    recall_reason = models.TextField(_("reason for the recall"), blank=True)
+    recall_reason = models.TextField(
+        _("reason for the recall"), max_length=RECALL_REASON_MAX, blank=True
+    )
 
     class Meta:
         ordering = ("expires_on", "lot_number")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.utils import formats
 
 from imsclinic.clinic.models import Location, NeedleLot, SharpsContainer
 from imsclinic.core.permissions import is_owner, patients_visible_to
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 
 def clinic_zone() -> zoneinfo.ZoneInfo:
@@ -85,15 +88,13 @@ class LotTrace:
     not_shown: int
 
 
-def lot_patients(lot: NeedleLot, *, user: Any) -> LotTrace:
+def lot_patients(lot: NeedleLot, *, user: User) -> LotTrace:
     """Return the patients needled with this lot, signed notes and drafts alike, by name.
 
     Drafts count: a draft note still records needles that went into a patient, and a recall
     must reach everyone exposed.
     """
-    from imsclinic.charting.models import NeedlingRow, NoteStatus
-
-    rows = NeedlingRow.objects.filter(needle_lot=lot)
+    rows = lot.needling_rows.all()
     shown = rows
     not_shown = 0
     if not is_owner(user):
@@ -114,7 +115,8 @@ def lot_patients(lot: NeedleLot, *, user: Any) -> LotTrace:
         )
         .annotate(
             session_count=Count("session", distinct=True),
-            unsigned=Count("session", filter=~Q(session__status=NoteStatus.SIGNED), distinct=True),
+            # A note is signed exactly when it has a signing time (the session's constraint).
+            unsigned=Count("session", filter=Q(session__signed_at__isnull=True), distinct=True),
             insertion_total=Sum("insertions"),
             first=Min("session__appointment__start"),
             last=Max("session__appointment__start"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -12,20 +12,23 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from imsclinic.clinic.models import Location, NeedleLot, SharpsContainer
+from imsclinic.clinic.models import RECALL_REASON_MAX, Location, NeedleLot, SharpsContainer
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
 from imsclinic.core.errors import Refused
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 
-REASON_MAX = 2000
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 
 class StockRefused(Refused):
     """A stock or sharps change the rules do not allow."""
 
 
-def _require_manage(actor: Any, *, object_type: str, request: HttpRequest | None) -> None:
+def _require_manage(
+    actor: User | None, *, object_type: ObjectType, request: HttpRequest | None
+) -> None:
     if actor is None or not actor.has_perm("clinic.manage_stock"):
         record_refusal(
             request,
@@ -45,11 +48,11 @@ def needle_lot_add(
     expires_on: dt.date,
     quantity_received: int,
     received_on: dt.date,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
 ) -> NeedleLot:
     """Record a delivered lot of needles."""
-    _require_manage(actor, object_type="needle_lot", request=request)
+    _require_manage(actor, object_type=ObjectType.NEEDLE_LOT, request=request)
     lot = NeedleLot(
         lot_number=(lot_number or "").strip(),
         manufacturer=(manufacturer or "").strip(),
@@ -64,7 +67,7 @@ def needle_lot_add(
     except ValidationError as error:
         field, messages = next(iter(error.message_dict.items()))
         raise StockRefused(messages[0], field=None if field == "__all__" else field) from None
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         duplicate = NeedleLot.objects.filter(
             manufacturer__iexact=lot.manufacturer, lot_number__iexact=lot.lot_number
         ).exists()
@@ -76,7 +79,7 @@ def needle_lot_add(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="needle_lot",
+            object_type=ObjectType.NEEDLE_LOT,
             object_id=lot.pk,
             request=request,
             detail={
@@ -94,20 +97,21 @@ def needle_lot_recall(
     *,
     lot: NeedleLot,
     reason: str,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> NeedleLot:
     """Withdraw a lot from use for good, with the reason (a manufacturer's notice, a fault)."""
-    _require_manage(actor, object_type="needle_lot", request=request)
+    _require_manage(actor, object_type=ObjectType.NEEDLE_LOT, request=request)
     reason = (reason or "").strip()
     if not reason:
         raise StockRefused(_("Say why the lot is recalled."), field="reason")
-    if len(reason) > REASON_MAX:
+    if len(reason) > RECALL_REASON_MAX:
         raise StockRefused(
-            _("Keep the reason under %(max)d characters.") % {"max": REASON_MAX}, field="reason"
+            _("Keep the reason under %(max)d characters.") % {"max": RECALL_REASON_MAX},
+            field="reason",
         )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = NeedleLot.objects.select_for_update(no_key=True).get(pk=lot.pk)
         if locked.recalled_at is not None:
             raise StockRefused(_("This lot was already recalled."))
@@ -117,7 +121,7 @@ def needle_lot_recall(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="needle_lot",
+            object_type=ObjectType.NEEDLE_LOT,
             object_id=locked.pk,
             request=request,
             detail={"recalled": True, "lot_number": locked.lot_number, "reason": reason},
@@ -131,16 +135,16 @@ def sharps_container_open(
     label: str,
     location: Location,
     notes: str = "",
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> SharpsContainer:
     """Put a new sharps container into use."""
-    _require_manage(actor, object_type="sharps_container", request=request)
+    _require_manage(actor, object_type=ObjectType.SHARPS_CONTAINER, request=request)
     label = (label or "").strip()
     if not label:
         raise StockRefused(_("Write the label on the container."), field="label")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         in_use = SharpsContainer.objects.filter(
             label__iexact=label, location=location, collected_at__isnull=True
         ).exists()
@@ -159,7 +163,7 @@ def sharps_container_open(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="sharps_container",
+            object_type=ObjectType.SHARPS_CONTAINER,
             object_id=container.pk,
             request=request,
             detail={"event": "opened", "label": label, "location": location.pk},
@@ -170,14 +174,14 @@ def sharps_container_open(
 def sharps_container_seal(
     *,
     container: SharpsContainer,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> SharpsContainer:
     """Seal a full container; it then waits for collection."""
-    _require_manage(actor, object_type="sharps_container", request=request)
+    _require_manage(actor, object_type=ObjectType.SHARPS_CONTAINER, request=request)
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = SharpsContainer.objects.select_for_update(no_key=True).get(pk=container.pk)
         if locked.sealed_at is not None:
             raise StockRefused(_("This container is already sealed."))
@@ -189,7 +193,7 @@ def sharps_container_seal(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="sharps_container",
+            object_type=ObjectType.SHARPS_CONTAINER,
             object_id=locked.pk,
             request=request,
             detail={"event": "sealed", "label": locked.label},
@@ -202,18 +206,18 @@ def sharps_container_collect(
     container: SharpsContainer,
     collected_by_name: str,
     collected_by_company: str = "",
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> SharpsContainer:
     """Record that a sealed container was picked up for disposal, and by whom."""
-    _require_manage(actor, object_type="sharps_container", request=request)
+    _require_manage(actor, object_type=ObjectType.SHARPS_CONTAINER, request=request)
     now = now or timezone.now()
     name = (collected_by_name or "").strip()
     company = (collected_by_company or "").strip()
     if not name:
         raise StockRefused(_("Write the name of the person who collected it."), field="name")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = SharpsContainer.objects.select_for_update(no_key=True).get(pk=container.pk)
         if locked.collected_at is not None:
             raise StockRefused(_("This container was already collected."))
@@ -228,7 +232,7 @@ def sharps_container_collect(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="sharps_container",
+            object_type=ObjectType.SHARPS_CONTAINER,
             object_id=locked.pk,
             request=request,
             detail={"event": "collected", "label": locked.label, "company": company},

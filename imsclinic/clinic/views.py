@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import csv
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from imsclinic.accounts.models import User
 from imsclinic.clinic.forms import NeedleLotForm, RecallForm, SharpsCollectForm, SharpsOpenForm
 from imsclinic.clinic.models import NeedleLot, SharpsContainer
 from imsclinic.clinic.selectors import (
@@ -34,11 +34,12 @@ from imsclinic.clinic.services import (
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
 from imsclinic.core.form_errors import refusal_to_form
-from imsclinic.core.models import Action
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import Action, ObjectType
 
 
-def _require(request: HttpRequest, perm: str, object_type: str) -> Any:
-    user: Any = request.user
+def _require(request: SignedInRequest, perm: str, object_type: ObjectType) -> User:
+    user = request.user
     if not user.has_perm(perm):
         if perm == "clinic.trace_lot":
             # A refused look at who was needled is worth a line in the log.
@@ -60,9 +61,9 @@ def _lot(lot_id: int) -> NeedleLot:
 
 
 @login_required
-def stock_lots(request: HttpRequest) -> HttpResponse:
+def stock_lots(request: SignedInRequest) -> HttpResponse:
     """List every needle lot, saying in words which may be used today."""
-    user = _require(request, "clinic.view_stock", "needle_lot")
+    user = _require(request, "clinic.view_stock", ObjectType.NEEDLE_LOT)
     today = timezone.localdate()
     return render(
         request,
@@ -77,9 +78,9 @@ def stock_lots(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def stock_lot_new(request: HttpRequest) -> HttpResponse:
+def stock_lot_new(request: SignedInRequest) -> HttpResponse:
     """Record a delivered lot."""
-    user = _require(request, "clinic.manage_stock", "needle_lot")
+    user = _require(request, "clinic.manage_stock", ObjectType.NEEDLE_LOT)
     form = NeedleLotForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -105,9 +106,9 @@ def stock_lot_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def stock_lot_recall(request: HttpRequest, lot_id: int) -> HttpResponse:
+def stock_lot_recall(request: SignedInRequest, lot_id: int) -> HttpResponse:
     """Recall a lot so that no one can choose it again; the reason is kept."""
-    user = _require(request, "clinic.manage_stock", "needle_lot")
+    user = _require(request, "clinic.manage_stock", ObjectType.NEEDLE_LOT)
     lot = _lot(lot_id)
     form = RecallForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -133,14 +134,14 @@ def stock_lot_recall(request: HttpRequest, lot_id: int) -> HttpResponse:
     )
 
 
-def _trace(request: HttpRequest, lot_id: int, *, action: Action) -> LotTrace:
-    user = _require(request, "clinic.trace_lot", "needle_lot_patients")
+def _trace(request: SignedInRequest, lot_id: int, *, action: Action) -> LotTrace:
+    user = _require(request, "clinic.trace_lot", ObjectType.NEEDLE_LOT_PATIENTS)
     lot = _lot(lot_id)
     trace = lot_patients(lot, user=user)
     audit_record(
         actor=user,
         action=action,
-        object_type="needle_lot_patients",
+        object_type=ObjectType.NEEDLE_LOT_PATIENTS,
         object_id=lot.pk,
         request=request,
         detail={
@@ -154,7 +155,7 @@ def _trace(request: HttpRequest, lot_id: int, *, action: Action) -> LotTrace:
 
 
 @login_required
-def stock_lot_patients(request: HttpRequest, lot_id: int) -> HttpResponse:
+def stock_lot_patients(request: SignedInRequest, lot_id: int) -> HttpResponse:
     """Show which patients were needled with a lot (for a recall), with how to reach them."""
     trace = _trace(request, lot_id, action=Action.VIEW)
     return render(
@@ -178,7 +179,7 @@ def _cell(value: object) -> str:
 
 
 @login_required
-def stock_lot_patients_csv(request: HttpRequest, lot_id: int) -> HttpResponse:
+def stock_lot_patients_csv(request: SignedInRequest, lot_id: int) -> HttpResponse:
     """Download the same list as a spreadsheet, for calling patients about a recall."""
     trace = _trace(request, lot_id, action=Action.EXPORT)
     local = clinic_zone()
@@ -225,9 +226,9 @@ def stock_lot_patients_csv(request: HttpRequest, lot_id: int) -> HttpResponse:
 
 
 @login_required
-def sharps_log_page(request: HttpRequest) -> HttpResponse:
+def sharps_log_page(request: SignedInRequest) -> HttpResponse:
     """List the sharps containers with when each was opened, sealed and collected."""
-    user = _require(request, "clinic.view_stock", "sharps_container")
+    user = _require(request, "clinic.view_stock", ObjectType.SHARPS_CONTAINER)
     can_manage = user.has_perm("clinic.manage_stock")
     form = SharpsOpenForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
@@ -271,9 +272,9 @@ def _container(container_id: int) -> SharpsContainer:
 
 @require_POST
 @login_required
-def sharps_seal(request: HttpRequest, container_id: int) -> HttpResponse:
+def sharps_seal(request: SignedInRequest, container_id: int) -> HttpResponse:
     """Seal a full container."""
-    user = _require(request, "clinic.manage_stock", "sharps_container")
+    user = _require(request, "clinic.manage_stock", ObjectType.SHARPS_CONTAINER)
     container = _container(container_id)
     try:
         sharps_container_seal(container=container, actor=user, request=request)
@@ -285,9 +286,9 @@ def sharps_seal(request: HttpRequest, container_id: int) -> HttpResponse:
 
 
 @login_required
-def sharps_collect(request: HttpRequest, container_id: int) -> HttpResponse:
+def sharps_collect(request: SignedInRequest, container_id: int) -> HttpResponse:
     """Record the pick-up of a sealed container."""
-    user = _require(request, "clinic.manage_stock", "sharps_container")
+    user = _require(request, "clinic.manage_stock", ObjectType.SHARPS_CONTAINER)
     container = _container(container_id)
     form = SharpsCollectForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

@@ -7,13 +7,17 @@ from typing import Any, cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from imsclinic.consent.models import Signer
-from imsclinic.core.errors import Refused
-from imsclinic.core.form_errors import refusal_to_form
+from imsclinic.consent.models import (
+    GUARDIAN_RELATIONSHIP_MAX,
+    SIGNER_NAME_MAX,
+    TITLE_MAX,
+    WITHDRAWAL_REASON_MAX,
+    Signer,
+)
 
 
 class DocumentForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=200)
+    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX)
     slug = forms.SlugField(
         label=_("Short name"),
         max_length=50,
@@ -27,7 +31,7 @@ class DocumentForm(forms.Form):
 
 
 class DraftForm(forms.Form):
-    title = forms.CharField(label=_("Title patients see"), max_length=200)
+    title = forms.CharField(label=_("Title patients see"), max_length=TITLE_MAX)
     body = forms.CharField(
         label=_("Text"),
         widget=forms.Textarea(attrs={"rows": 24}),
@@ -58,13 +62,13 @@ class SignForm(forms.Form):
     )
     signer_name = forms.CharField(
         label=_("Your full name"),
-        max_length=200,
+        max_length=SIGNER_NAME_MAX,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     guardian_relationship = forms.CharField(
         label=_("Your relationship to the patient"),
-        max_length=100,
+        max_length=GUARDIAN_RELATIONSHIP_MAX,
         required=False,
         help_text=_("For example: mother, father, legal guardian."),
     )
@@ -100,19 +104,12 @@ class SignForm(forms.Form):
             return Signer.SELF
         return self.cleaned_data.get("signer") or Signer.SELF
 
-    def add_service_errors(self, refusal: Refused) -> None:
-        """Put the service's refusal next to the fields it is about.
-
-        The drawn signature is a hidden field, so what is wrong with it shows at the top.
-        """
-        refusal_to_form(self, refusal, field_map={"drawn_signature": None})
-
 
 class WithdrawForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason (optional)"),
         required=False,
-        max_length=2000,
+        max_length=WITHDRAWAL_REASON_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("You do not have to give a reason."),
     )

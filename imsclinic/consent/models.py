@@ -24,11 +24,21 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# The longest texts consent records hold, declared once: the model fields, the forms and
+# the services' checks use these.
+TITLE_MAX = 200  # a document's and a version's title
+BODY_MAX = 50_000  # a version's text
+SIGNER_NAME_MAX = 200
+GUARDIAN_RELATIONSHIP_MAX = 100
+USER_AGENT_MAX = 500  # the signing browser's User-Agent, cut to this
+WITHDRAWAL_REASON_MAX = 2000
+
+
 class ConsentDocument(models.Model):
     """A consent form the clinic keeps; one of them is the consent to needling."""
 
     slug = models.SlugField(_("short name"), unique=True)
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(_("title"), max_length=TITLE_MAX)
     for_needling = models.BooleanField(
         _("consent to needling"),
         default=False,
@@ -61,9 +71,11 @@ class ConsentVersion(models.Model):
     document = models.ForeignKey(ConsentDocument, on_delete=models.PROTECT, related_name="versions")
     # Drafts have no number yet: publishing gives the next one.
     number = models.PositiveIntegerField(_("version"), null=True, blank=True)
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(_("title"), max_length=TITLE_MAX)
     body = models.TextField(
-        _("text"), help_text=_("Plain text. Leave a blank line between paragraphs.")
+        _("text"),
+        max_length=BODY_MAX,
+        help_text=_("Plain text. Leave a blank line between paragraphs."),
     )
     body_sha256 = models.CharField(max_length=64, editable=False)
     status = models.CharField(
@@ -134,15 +146,15 @@ class ConsentSignature(models.Model):
     text_shown = models.TextField()
     text_sha256 = models.CharField(max_length=64)
     signer = models.CharField(max_length=10, choices=Signer.choices, default=Signer.SELF)
-    signer_name = models.CharField(_("full name"), max_length=200)
+    signer_name = models.CharField(_("full name"), max_length=SIGNER_NAME_MAX)
     guardian_relationship = models.CharField(
-        _("relationship to the patient"), max_length=100, blank=True
+        _("relationship to the patient"), max_length=GUARDIAN_RELATIONSHIP_MAX, blank=True
     )
     agreed = models.BooleanField()
     drawn_signature = models.TextField(blank=True)
     signed_at = models.DateTimeField(default=timezone.now)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=500, blank=True)
+    user_agent = models.CharField(max_length=USER_AGENT_MAX, blank=True)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     signed_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -154,7 +166,7 @@ class ConsentSignature(models.Model):
     withdrawn_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    withdrawal_reason = models.TextField(blank=True)
+    withdrawal_reason = models.TextField(max_length=WITHDRAWAL_REASON_MAX, blank=True)
     copy_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set on the first signature a withdrawal covered once its notices have gone.
     withdrawal_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)

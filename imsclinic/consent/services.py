@@ -11,7 +11,7 @@ Who may sign:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -23,7 +23,12 @@ from django.utils.translation import gettext_lazy
 
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.consent.models import (
+    BODY_MAX,
     DRAWN_SIGNATURE_MAX_CHARS,
+    GUARDIAN_RELATIONSHIP_MAX,
+    SIGNER_NAME_MAX,
+    USER_AGENT_MAX,
+    WITHDRAWAL_REASON_MAX,
     Channel,
     ConsentDocument,
     ConsentSignature,
@@ -36,27 +41,28 @@ from imsclinic.consent.selectors import latest_published_version
 from imsclinic.consent.text import DrawnSignatureError, check_drawn_signature
 from imsclinic.core.audit import audit_record, client_ip
 from imsclinic.core.errors import Refused
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.core.permissions import is_clinic_staff, is_owner, is_the_patient
 from imsclinic.core.queueing import queue_with_change
 from imsclinic.patients.models import Patient
 
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
+
 ADULT_AGE = 18
-MAX_BODY_CHARS = 50_000
-USER_AGENT_MAX = 500
 
 
 class ConsentError(Refused):
     """A consent change the rules refuse."""
 
 
-def _require_owner(actor: Any) -> None:
+def _require_owner(actor: User) -> None:
     if not is_owner(actor):
         raise PermissionDenied
 
 
 def consent_document_create(
-    *, slug: str, title: str, for_needling: bool = False, actor: Any
+    *, slug: str, title: str, for_needling: bool = False, actor: User
 ) -> ConsentDocument:
     """Start a new consent document (the owner only)."""
     _require_owner(actor)
@@ -69,14 +75,14 @@ def consent_document_create(
         errors["for_needling"] = _("The clinic already has a consent to needling.")
     if errors:
         raise ConsentError(errors=errors)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         document = ConsentDocument.objects.create(
             slug=slug, title=title.strip(), for_needling=for_needling
         )
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="consent_document",
+            object_type=ObjectType.CONSENT_DOCUMENT,
             object_id=document.pk,
             detail={"slug": slug, "for_needling": for_needling},
         )
@@ -84,7 +90,7 @@ def consent_document_create(
 
 
 def consent_draft_save(
-    *, document: ConsentDocument, title: str, body: str, actor: Any
+    *, document: ConsentDocument, title: str, body: str, actor: User
 ) -> ConsentVersion:
     """Create or change the document's one draft (the owner only)."""
     _require_owner(actor)
@@ -95,13 +101,11 @@ def consent_draft_save(
         errors["title"] = _("Give the consent a title.")
     if not body:
         errors["body"] = _("Write the text patients will read and agree to.")
-    elif len(body) > MAX_BODY_CHARS:
-        errors["body"] = _("The text is too long (at most %(max)d characters).") % {
-            "max": MAX_BODY_CHARS
-        }
+    elif len(body) > BODY_MAX:
+        errors["body"] = _("The text is too long (at most %(max)d characters).") % {"max": BODY_MAX}
     if errors:
         raise ConsentError(errors=errors)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         ConsentDocument.objects.select_for_update(no_key=True).get(pk=document.pk)
         draft = ConsentVersion.objects.filter(document=document, status=VersionStatus.DRAFT).first()
         created = draft is None
@@ -114,14 +118,14 @@ def consent_draft_save(
         audit_record(
             actor=actor,
             action=Action.CREATE if created else Action.UPDATE,
-            object_type="consent_version",
+            object_type=ObjectType.CONSENT_VERSION,
             object_id=draft.pk,
             detail={"document": document.pk, "status": "draft", "body_sha256": draft.body_sha256},
         )
     return draft
 
 
-def consent_version_change(*, version: ConsentVersion, actor: Any, **fields: Any) -> None:
+def consent_version_change(*, version: ConsentVersion, actor: User, **fields: Any) -> None:
     """Refuse: a published version is frozen (drafts change through consent_draft_save)."""
     if version.status == VersionStatus.PUBLISHED:
         raise ConsentError(
@@ -136,10 +140,10 @@ def consent_version_change(*, version: ConsentVersion, actor: Any, **fields: Any
     )
 
 
-def consent_publish(*, draft: ConsentVersion, actor: Any) -> ConsentVersion:
+def consent_publish(*, draft: ConsentVersion, actor: User) -> ConsentVersion:
     """Freeze the draft as the document's next version number (the owner only)."""
     _require_owner(actor)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         # The document's row lock orders two publishes: each gets its own number.
         ConsentDocument.objects.select_for_update(no_key=True).get(pk=draft.document_id)
         version = ConsentVersion.objects.select_for_update(no_key=True).get(pk=draft.pk)
@@ -159,7 +163,7 @@ def consent_publish(*, draft: ConsentVersion, actor: Any) -> ConsentVersion:
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="consent_version",
+            object_type=ObjectType.CONSENT_VERSION,
             object_id=version.pk,
             detail={
                 "document": version.document_id,
@@ -202,7 +206,7 @@ def consent_sign(
     drawn_signature: str = "",
     channel: str = Channel.PORTAL,
     request: HttpRequest | None = None,
-    actor: Any,
+    actor: User | None,
 ) -> ConsentSignature:
     """Record the patient's (or guardian's) agreement to the latest version, exactly as shown."""
     channel = Channel(channel)
@@ -211,7 +215,7 @@ def consent_sign(
     if channel == Channel.PORTAL and not is_the_patient(actor, patient):
         raise PermissionDenied
     if channel == Channel.TABLET and not (
-        staff and actor.has_perm("patients.view_patient", patient)
+        staff and actor is not None and actor.has_perm("patients.view_patient", patient)
     ):
         raise PermissionDenied
     signer_name = " ".join(signer_name.split())
@@ -221,8 +225,10 @@ def consent_sign(
         errors["agreed"] = _("Tick the box to say you have read and agree to the text.")
     if not signer_name:
         errors["signer_name"] = _("Type your full name.")
-    elif len(signer_name) > 200:
-        errors["signer_name"] = _("The name is too long (at most 200 characters).")
+    elif len(signer_name) > SIGNER_NAME_MAX:
+        errors["signer_name"] = _("The name is too long (at most %(max)d characters).") % {
+            "max": SIGNER_NAME_MAX
+        }
     minor = patient_is_minor(patient)
     if minor and signer != Signer.GUARDIAN:
         errors["signer"] = _("The patient is under 18, so a parent or guardian must sign for them.")
@@ -235,8 +241,10 @@ def consent_sign(
         errors["guardian_relationship"] = _(
             "Say how you are related to the patient (for example, mother or legal guardian)."
         )
-    elif len(guardian_relationship) > 100:
-        errors["guardian_relationship"] = _("Keep this under 100 characters.")
+    elif len(guardian_relationship) > GUARDIAN_RELATIONSHIP_MAX:
+        errors["guardian_relationship"] = _("Keep this under %(max)d characters.") % {
+            "max": GUARDIAN_RELATIONSHIP_MAX
+        }
     try:
         drawn = check_drawn_signature(drawn_signature, max_chars=DRAWN_SIGNATURE_MAX_CHARS)
     except DrawnSignatureError as exc:
@@ -244,7 +252,7 @@ def consent_sign(
         drawn = ""
     if errors:
         raise ConsentError(errors=errors)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         # The patient's row lock makes two clicks on "Sign" one signature, not two.
         Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
         latest = latest_published_version(version.document)
@@ -281,7 +289,7 @@ def consent_sign(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="consent_signature",
+            object_type=ObjectType.CONSENT_SIGNATURE,
             object_id=signature.pk,
             patient=patient,
             request=request,
@@ -311,18 +319,25 @@ def consent_withdraw(
     patient: Patient,
     reason: str = "",
     request: HttpRequest | None = None,
-    actor: Any,
+    actor: User | None,
 ) -> list[ConsentSignature]:
     """Withdraw the patient's standing consent to needling: no needling until they sign again."""
     allowed = is_the_patient(actor, patient) or (
-        is_clinic_staff(actor) and actor.has_perm("patients.view_patient", patient)
+        is_clinic_staff(actor)
+        and actor is not None
+        and actor.has_perm("patients.view_patient", patient)
     )
     if not allowed:
         raise PermissionDenied
     reason = reason.strip()
-    if len(reason) > 2000:
-        raise ConsentError(errors={"reason": _("Keep the reason under 2000 characters.")})
-    with transaction.atomic():
+    if len(reason) > WITHDRAWAL_REASON_MAX:
+        raise ConsentError(
+            errors={
+                "reason": _("Keep the reason under %(max)d characters.")
+                % {"max": WITHDRAWAL_REASON_MAX}
+            }
+        )
+    with transaction.atomic(durable=True):
         Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
         standing = list(
             ConsentSignature.objects.select_for_update(of=("self",), no_key=True)
@@ -342,7 +357,7 @@ def consent_withdraw(
             audit_record(
                 actor=actor,
                 action=Action.UPDATE,
-                object_type="consent_signature",
+                object_type=ObjectType.CONSENT_SIGNATURE,
                 object_id=signature.pk,
                 patient=patient,
                 request=request,

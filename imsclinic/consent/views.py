@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -41,9 +41,10 @@ from imsclinic.consent.services import (
 )
 from imsclinic.consent.text import body_html
 from imsclinic.core.access import patient_page, patients_own, refuse
-from imsclinic.core.audit import audit_record
+from imsclinic.core.audit import audit_record, audit_view
 from imsclinic.core.form_errors import refusal_to_form
-from imsclinic.core.models import Action
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.core.permissions import is_clinic_staff, is_owner
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
@@ -52,12 +53,12 @@ from imsclinic.patients.selectors import patient_for_user
 # Shared pieces
 
 
-def _pdf_response(request: HttpRequest, signature: ConsentSignature) -> HttpResponse:
+def _pdf_response(request: SignedInRequest, signature: ConsentSignature) -> HttpResponse:
     """Send the signed copy as a PDF download, audited and never cached."""
     audit_record(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         action=Action.EXPORT,
-        object_type="consent_signature",
+        object_type=ObjectType.CONSENT_SIGNATURE,
         object_id=signature.pk,
         patient_id=signature.patient_id,
         request=request,
@@ -70,7 +71,7 @@ def _pdf_response(request: HttpRequest, signature: ConsentSignature) -> HttpResp
 
 
 def _sign_page(
-    request: HttpRequest,
+    request: SignedInRequest,
     patient: Patient,
     *,
     channel: Channel,
@@ -121,7 +122,8 @@ def _sign_page(
                     data["version_id"] = str(version.pk)
                     form = SignForm(data, guardian=guardian)
                     form.is_valid()
-                form.add_service_errors(exc)
+                # The drawn signature is a hidden field: what is wrong with it shows at the top.
+                refusal_to_form(form, exc, field_map={"drawn_signature": None})
             else:
                 return redirect(done_url)
     else:
@@ -134,12 +136,16 @@ def _sign_page(
     return render(request, template, context)
 
 
-def _own_signature(request: HttpRequest, patient: Patient, signature_id: int) -> ConsentSignature:
+def _own_signature(
+    request: SignedInRequest, patient: Patient, signature_id: int
+) -> ConsentSignature:
     """Return the patient's signed consent; anyone else's is a 404 like a missing one, audited."""
     signatures = ConsentSignature.objects.select_related(
         "version__document", "patient", "recorded_by"
     )
-    return patients_own(request, patient, signatures, signature_id, object_type="consent_signature")
+    return patients_own(
+        request, patient, signatures, signature_id, object_type=ObjectType.CONSENT_SIGNATURE
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,18 +153,11 @@ def _own_signature(request: HttpRequest, patient: Patient, signature_id: int) ->
 
 
 @patient_page
-def portal_consent(request: HttpRequest, patient: Patient) -> HttpResponse:
+def portal_consent(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Show the patient where their consent stands and what they have signed."""
     state = consent_state(patient)
     zone = clinic_zone()
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action=Action.VIEW,
-        object_type="consent",
-        patient=patient,
-        request=request,
-        detail={"page": "portal"},
-    )
+    audit_view(request, ObjectType.CONSENT, patient=patient, detail={"page": "portal"})
     context = {
         "patient": patient,
         "state": state,
@@ -179,7 +178,7 @@ def portal_consent(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 @patient_page
 @require_http_methods(["GET", "POST"])
-def portal_consent_sign(request: HttpRequest, patient: Patient) -> HttpResponse:
+def portal_consent_sign(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Show the exact consent text and let the patient (or guardian) sign it."""
     return _sign_page(
         request,
@@ -192,7 +191,7 @@ def portal_consent_sign(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 @patient_page
 @require_http_methods(["GET", "POST"])
-def portal_consent_withdraw(request: HttpRequest, patient: Patient) -> HttpResponse:
+def portal_consent_withdraw(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Explain what withdrawing means, then withdraw when the patient confirms."""
     state = consent_state(patient)
     form = WithdrawForm(request.POST if request.method == "POST" else None)
@@ -219,7 +218,9 @@ def portal_consent_withdraw(request: HttpRequest, patient: Patient) -> HttpRespo
 
 
 @patient_page
-def portal_consent_pdf(request: HttpRequest, patient: Patient, signature_id: int) -> HttpResponse:
+def portal_consent_pdf(
+    request: SignedInRequest, patient: Patient, signature_id: int
+) -> HttpResponse:
     """Download one of the patient's own signed consents as a PDF."""
     return _pdf_response(request, _own_signature(request, patient, signature_id))
 
@@ -228,25 +229,18 @@ def portal_consent_pdf(request: HttpRequest, patient: Patient, signature_id: int
 # Staff: the tablet, downloads, withdrawals on the patient's behalf
 
 
-def _staff_patient(request: HttpRequest, patient_id: int, *, asked_for: str) -> Patient:
+def _staff_patient(request: SignedInRequest, patient_id: int, *, asked_for: ObjectType) -> Patient:
     """Return a patient this staff member may open; patients and outsiders get a 404."""
     return patient_for_user(request, user=request.user, patient_id=patient_id, asked_for=asked_for)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def staff_consent_tablet(request: HttpRequest, patient_id: int) -> HttpResponse:
+def staff_consent_tablet(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """Show the signing form in a hand-the-tablet-to-the-patient layout."""
-    patient = _staff_patient(request, patient_id, asked_for="consent_tablet")
+    patient = _staff_patient(request, patient_id, asked_for=ObjectType.CONSENT_TABLET)
     if request.method == "GET":
-        audit_record(
-            actor=request.user,  # type: ignore[arg-type]
-            action=Action.VIEW,
-            object_type="consent_tablet",
-            object_id=patient.pk,
-            patient=patient,
-            request=request,
-        )
+        audit_view(request, ObjectType.CONSENT_TABLET, patient=patient, object_id=patient.pk)
     return _sign_page(
         request,
         patient,
@@ -257,22 +251,22 @@ def staff_consent_tablet(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 
 @login_required
-def staff_consent_tablet_done(request: HttpRequest, patient_id: int) -> HttpResponse:
+def staff_consent_tablet_done(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """Thank the signer and ask for the tablet back, showing nothing about anyone."""
-    patient = _staff_patient(request, patient_id, asked_for="consent_tablet")
+    patient = _staff_patient(request, patient_id, asked_for=ObjectType.CONSENT_TABLET)
     return render(request, "consent/tablet_done.html", {"patient_id": patient.pk})
 
 
 @login_required
-def staff_consent_pdf(request: HttpRequest, patient_id: int, signature_id: int) -> HttpResponse:
+def staff_consent_pdf(request: SignedInRequest, patient_id: int, signature_id: int) -> HttpResponse:
     """Download a patient's signed consent as a PDF."""
-    patient = _staff_patient(request, patient_id, asked_for="consent_signature")
+    patient = _staff_patient(request, patient_id, asked_for=ObjectType.CONSENT_SIGNATURE)
     return _pdf_response(request, _own_signature(request, patient, signature_id))
 
 
 @login_required
 @require_GET
-def staff_consent_withdrawal(request: HttpRequest, signature_id: int) -> HttpResponse:
+def staff_consent_withdrawal(request: SignedInRequest, signature_id: int) -> HttpResponse:
     """Open the patient whose consent this withdrawal ended, for staff who may see them.
 
     The care team's email links here rather than to the patient, so that the email holds
@@ -286,19 +280,19 @@ def staff_consent_withdrawal(request: HttpRequest, signature_id: int) -> HttpRes
     if patient_id is None:
         raise refuse(
             request,
-            object_type="consent_withdrawal",
+            object_type=ObjectType.CONSENT_WITHDRAWAL,
             object_id=signature_id,
             reason="no such withdrawal",
         )
-    patient = _staff_patient(request, patient_id, asked_for="consent_withdrawal")
+    patient = _staff_patient(request, patient_id, asked_for=ObjectType.CONSENT_WITHDRAWAL)
     return redirect("patient_detail", patient_id=patient.pk)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def staff_consent_withdraw(request: HttpRequest, patient_id: int) -> HttpResponse:
+def staff_consent_withdraw(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """Record that the patient withdrew consent (said so at the clinic or by phone)."""
-    patient = _staff_patient(request, patient_id, asked_for="consent_withdrawal")
+    patient = _staff_patient(request, patient_id, asked_for=ObjectType.CONSENT_WITHDRAWAL)
     state = consent_state(patient)
     form = WithdrawForm(request.POST if request.method == "POST" else None)
     form.fields["reason"].label = _("What the patient said (optional)")
@@ -339,18 +333,18 @@ def staff_consent_withdraw(request: HttpRequest, patient_id: int) -> HttpRespons
 # The owner: documents, drafts, publishing
 
 
-def _staff_only(request: HttpRequest) -> None:
+def _staff_only(request: SignedInRequest) -> None:
     if not is_clinic_staff(request.user):
-        raise refuse(request, object_type="consent_document", error=PermissionDenied())
+        raise refuse(request, object_type=ObjectType.CONSENT_DOCUMENT, error=PermissionDenied())
 
 
-def _owner_only(request: HttpRequest) -> None:
+def _owner_only(request: SignedInRequest) -> None:
     if not is_owner(request.user):
-        raise refuse(request, object_type="consent_document", error=PermissionDenied())
+        raise refuse(request, object_type=ObjectType.CONSENT_DOCUMENT, error=PermissionDenied())
 
 
 @login_required
-def consent_admin(request: HttpRequest) -> HttpResponse:
+def consent_admin(request: SignedInRequest) -> HttpResponse:
     """List the clinic's consent documents and their versions."""
     _staff_only(request)
     documents = ConsentDocument.objects.prefetch_related("versions")
@@ -360,7 +354,7 @@ def consent_admin(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def consent_document_new(request: HttpRequest) -> HttpResponse:
+def consent_document_new(request: SignedInRequest) -> HttpResponse:
     """Start a new consent document."""
     _owner_only(request)
     has_needling = ConsentDocument.objects.filter(for_needling=True).exists()
@@ -383,7 +377,7 @@ def consent_document_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def consent_draft_edit(request: HttpRequest, document_id: int) -> HttpResponse:
+def consent_draft_edit(request: SignedInRequest, document_id: int) -> HttpResponse:
     """Write or change the document's draft; a new draft starts from the latest version."""
     _owner_only(request)
     document = get_object_or_404(ConsentDocument, pk=document_id)
@@ -414,7 +408,7 @@ def consent_draft_edit(request: HttpRequest, document_id: int) -> HttpResponse:
 
 
 @login_required
-def consent_version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
+def consent_version_detail(request: SignedInRequest, version_id: int) -> HttpResponse:
     """Preview a draft or read a published version as patients see it."""
     _staff_only(request)
     version = get_object_or_404(ConsentVersion.objects.select_related("document"), pk=version_id)
@@ -432,7 +426,7 @@ def consent_version_detail(request: HttpRequest, version_id: int) -> HttpRespons
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def consent_publish_page(request: HttpRequest, version_id: int) -> HttpResponse:
+def consent_publish_page(request: SignedInRequest, version_id: int) -> HttpResponse:
     """Ask the owner to confirm, then publish the draft as the next version."""
     _owner_only(request)
     draft = get_object_or_404(

@@ -5,13 +5,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
-
-from django.http import HttpRequest
 
 from imsclinic.clinic.models import Clinic
-from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
 from imsclinic.intake.models import Intake
 from imsclinic.patients.models import Patient
 
@@ -67,22 +62,6 @@ def intake_history(patient: Patient) -> list[Intake]:
         .select_related("submitted_by", "entered_by")
         .order_by("-submitted_at", "-pk")
     )
-
-
-def intake_answers_view(
-    request: HttpRequest | None, *, user: Any, intake: Intake, via: str = "web"
-) -> Intake:
-    """Record in the audit log that this user was shown an intake's answers."""
-    audit_record(
-        actor=user,
-        action=Action.VIEW,
-        object_type="intake",
-        object_id=intake.pk,
-        patient_id=intake.patient_id,
-        request=request,
-        detail={} if via == "web" else {"via": via},
-    )
-    return intake
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -13,12 +13,15 @@ from django.utils.translation import gettext as _
 
 from imsclinic.core.audit import audit_record
 from imsclinic.core.errors import Refused
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.intake.models import Intake, IntakeLocked
 from imsclinic.intake.questions import FORM_VERSION
 from imsclinic.intake.selectors import current_intake
 from imsclinic.intake.validation import Errors, normalise, validate
 from imsclinic.patients.models import Patient
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 __all__ = [
     "IntakeInvalid",
@@ -83,13 +86,13 @@ def _draft_for_update(patient: Patient) -> tuple[Intake, bool]:
 
 
 def _audit(
-    intake: Intake, *, action: Action, actor: Any, request: HttpRequest | None, **detail: Any
+    intake: Intake, *, action: Action, actor: User, request: HttpRequest | None, **detail: Any
 ) -> None:
     # Question keys and ids only: the answers themselves stay out of the log.
     audit_record(
         actor=actor,
         action=action,
-        object_type="intake",
+        object_type=ObjectType.INTAKE,
         object_id=intake.pk,
         patient_id=intake.patient_id,
         request=request,
@@ -101,7 +104,7 @@ def intake_save_draft(
     *,
     patient: Patient,
     answers: Mapping[str, Any],
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
 ) -> Intake:
     """Merge some answers into the patient's intake in progress, starting one if needed.
@@ -113,7 +116,7 @@ def intake_save_draft(
     errors = validate(answers, complete=False)
     if errors:
         raise IntakeInvalid(errors)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         draft, created = _draft_for_update(patient)
         merged = dict(draft.answers)
         for key, value in answers.items():
@@ -138,7 +141,7 @@ def _submit(
     intake: Intake,
     *,
     answers: Mapping[str, Any],
-    actor: Any,
+    actor: User,
     request: HttpRequest | None,
     action: Action,
 ) -> Intake:
@@ -167,7 +170,7 @@ def _submit(
 def intake_submit(
     *,
     patient: Patient,
-    actor: Any,
+    actor: User,
     answers: Mapping[str, Any] | None = None,
     request: HttpRequest | None = None,
 ) -> Intake:
@@ -177,7 +180,7 @@ def intake_submit(
     IntakeInvalid says which, and nothing changes. The submitted intake is never changed
     again. A draft begun as a re-confirmation keeps its link to the intake it re-confirms.
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         draft = _locked_draft(patient)
         if answers is None:
             if draft is None:
@@ -188,13 +191,13 @@ def intake_submit(
 
 
 def intake_reconfirm_start(
-    *, patient: Patient, actor: Any, request: HttpRequest | None = None
+    *, patient: Patient, actor: User, request: HttpRequest | None = None
 ) -> Intake:
     """Begin re-confirming: a draft filled in from the latest submitted intake.
 
     Anything already typed in a draft in progress is kept over the old answers.
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         current = current_intake(patient)
         if current is None:
             raise NothingToConfirm
@@ -216,7 +219,7 @@ def intake_reconfirm_start(
 def intake_reconfirm(
     *,
     patient: Patient,
-    actor: Any,
+    actor: User,
     changes: Mapping[str, Any] | None = None,
     request: HttpRequest | None = None,
 ) -> Intake:
@@ -224,7 +227,7 @@ def intake_reconfirm(
 
     The earlier intake stays as it was; the new one points at it (`confirms`).
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         current = current_intake(patient)
         if current is None:
             raise NothingToConfirm
@@ -248,7 +251,7 @@ def intake_enter_from_paper(
     *,
     patient: Patient,
     answers: Mapping[str, Any],
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
 ) -> Intake:
     """Record a paper intake form a staff member typed in for the patient.
@@ -258,6 +261,6 @@ def intake_enter_from_paper(
     """
     if not actor.has_perm("intake.enter_paper", patient):
         raise PermissionDenied
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         intake = Intake(patient=patient, source=Intake.Source.PAPER, entered_by=actor)
         return _submit(intake, answers=answers, actor=actor, request=request, action=Action.CREATE)

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,14 +17,16 @@ from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import patient_page
-from imsclinic.core.form_errors import error_summary
+from imsclinic.core.audit import audit_view
+from imsclinic.core.form_errors import error_summary, refusal_to_form
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import ObjectType
 from imsclinic.intake.body_map import BACK_OUTLINE_ONLY, REGIONS, SHAPES
 from imsclinic.intake.forms import AnswersForm, DetailsForm, missing_details
 from imsclinic.intake.questions import QUESTIONS, SECTION_SLUGS, SECTIONS, readable, section
 from imsclinic.intake.questions import section_of as question_section
 from imsclinic.intake.selectors import (
     current_intake,
-    intake_answers_view,
     intake_draft,
     intake_history,
     intake_is_current,
@@ -104,7 +106,7 @@ def _section_nav(slug: str) -> tuple[str | None, str | None]:
 
 
 @patient_page
-def intake_start(request: HttpRequest, patient: Patient) -> HttpResponse:
+def intake_start(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Show where the patient is with their health questions and how to go on."""
     draft = intake_draft(patient)
     status = intake_status(patient, at=timezone.now())
@@ -128,7 +130,7 @@ def intake_start(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 
 @patient_page
-def intake_section(request: HttpRequest, patient: Patient, slug: str) -> HttpResponse:
+def intake_section(request: SignedInRequest, patient: Patient, slug: str) -> HttpResponse:
     """One section of the questionnaire: each "Save and continue" saves the draft."""
     try:
         part = section(slug)
@@ -168,7 +170,7 @@ def intake_section(request: HttpRequest, patient: Patient, slug: str) -> HttpRes
     else:
         form = AnswersForm(initial=draft.answers if draft else {}, sections=[part])
         if draft is not None:
-            intake_answers_view(request, user=request.user, intake=draft)
+            audit_view(request, ObjectType.INTAKE, patient=patient, object_id=draft.pk)
         if slug == "about":
             details = DetailsForm(instance=patient)
     context = {
@@ -212,7 +214,7 @@ def _review_errors(patient: Patient, answers: dict[str, Any]) -> list[dict[str, 
 
 
 @patient_page
-def intake_review(request: HttpRequest, patient: Patient) -> HttpResponse:
+def intake_review(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Show every answer to check, with links back; sending it submits the intake."""
     draft = intake_draft(patient)
     if draft is None:
@@ -226,7 +228,7 @@ def intake_review(request: HttpRequest, patient: Patient) -> HttpResponse:
             return redirect("intake_done")
     problems = _review_errors(patient, draft.answers)
     # The review shows every answer: a view of health information, audited like staff's.
-    intake_answers_view(request, user=request.user, intake=draft)
+    audit_view(request, ObjectType.INTAKE, patient=patient, object_id=draft.pk)
     context = {
         "patient": patient,
         "draft": draft,
@@ -239,7 +241,7 @@ def intake_review(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 
 @patient_page
-def intake_done(request: HttpRequest, patient: Patient) -> HttpResponse:
+def intake_done(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Say plainly what happens after the answers are sent."""
     intake = current_intake(patient)
     if intake is None:
@@ -250,7 +252,7 @@ def intake_done(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 @require_POST
 @patient_page
-def intake_reconfirm(request: HttpRequest, patient: Patient) -> HttpResponse:
+def intake_reconfirm(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Start checking the last answers: a draft filled in from them, opened at the review."""
     try:
         intake_reconfirm_start(patient=patient, actor=request.user, request=request)
@@ -264,20 +266,20 @@ def intake_reconfirm(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 
 @login_required
-def staff_intake(request: HttpRequest, patient_id: int) -> HttpResponse:
+def staff_intake(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """The patient's health questions: the answers for the care team and the owner.
 
     The front desk may open the page but sees only whether and when an intake arrived:
     the answers are clinical.
     """
     patient = patient_for_user(
-        request, user=request.user, patient_id=patient_id, asked_for="intake"
+        request, user=request.user, patient_id=patient_id, asked_for=ObjectType.INTAKE
     )
     history = intake_history(patient)
     current = history[0] if history else None
     may_read = request.user.has_perm("intake.view_answers", patient)
     if current is not None and may_read:
-        intake_answers_view(request, user=request.user, intake=current)
+        audit_view(request, ObjectType.INTAKE, patient=patient, object_id=current.pk)
     now = timezone.now()
     context = {
         "patient": patient,
@@ -295,7 +297,7 @@ def staff_intake(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 
 @login_required
-def staff_intake_paper(request: HttpRequest, patient_id: int) -> HttpResponse:
+def staff_intake_paper(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """Type in a paper intake form for the patient: the same questions and checks."""
     patient = patient_for_user(
         request, user=request.user, patient_id=patient_id, perm="intake.enter_paper"
@@ -310,10 +312,8 @@ def staff_intake_paper(request: HttpRequest, patient_id: int) -> HttpResponse:
                 intake_enter_from_paper(
                     patient=patient, answers=form.typed, actor=request.user, request=request
                 )
-            except IntakeInvalid as error:  # pragma: no cover - the form checks the same
-                for key, problems in error.answer_errors.items():
-                    for message in problems:
-                        form.add_error(key if key in form.fields else None, message)
+            except IntakeInvalid as refusal:  # pragma: no cover - the form checks the same
+                refusal_to_form(form, refusal)
             else:
                 messages.success(request, _("The paper form is saved on the patient's record."))
                 return redirect("staff_intake", patient_id=patient.pk)

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from imsclinic.patients.models import Patient
+from imsclinic.patients.selectors import SEARCH_MAX_LENGTH
 from imsclinic.patients.services import DEMOGRAPHIC_FIELDS
 
 
@@ -11,7 +12,7 @@ class PatientSearchForm(forms.Form):
     q = forms.CharField(
         label=_("Search by name, date of birth (YYYY-MM-DD) or phone"),
         required=False,
-        max_length=100,
+        max_length=SEARCH_MAX_LENGTH,
     )
 
 

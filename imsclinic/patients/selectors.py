@@ -11,12 +11,13 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from imsclinic.core.access import refuse
-from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.models import ObjectType
 from imsclinic.core.permissions import patients_visible_to
 from imsclinic.patients.models import Patient
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y/%m/%d")
+# The longest search the patient list and the API accept.
+SEARCH_MAX_LENGTH = 100
 
 
 def _parse_date(text: str) -> dt.date | None:
@@ -57,7 +58,7 @@ def patient_for_user(
     user: Any,
     patient_id: int,
     perm: str = "patients.view_patient",
-    asked_for: str = "patient",
+    asked_for: str = ObjectType.PATIENT,
     asked_id: object = None,
 ) -> Patient:
     """Return the patient if this user may open the record and do `perm`; otherwise refuse.
@@ -89,38 +90,3 @@ def patient_for_user(
             error=PermissionDenied(),
         )
     return patient
-
-
-def patient_view(
-    request: HttpRequest | None, *, user: Any, patient_id: int, via: str = "web"
-) -> Patient:
-    """Open a patient's record for this user and write the look to the audit log."""
-    patient = patient_for_user(request, user=user, patient_id=patient_id)
-    audit_record(
-        actor=user,
-        action=Action.VIEW,
-        object_type="patient",
-        object_id=patient.pk,
-        patient=patient,
-        request=request,
-        detail={} if via == "web" else {"via": via},
-    )
-    return patient
-
-
-def patient_search_recorded(
-    request: HttpRequest | None,
-    *,
-    user: Any,
-    query: str,
-    page: int,
-    shown: list[Patient],
-    via: str = "web",
-) -> None:
-    """Write to the audit log which patients a search showed this user."""
-    detail: dict[str, Any] = {"query": query, "page": page, "shown": [p.pk for p in shown]}
-    if via != "web":
-        detail["via"] = via
-    audit_record(
-        actor=user, action=Action.SEARCH, object_type="patient_list", request=request, detail=detail
-    )

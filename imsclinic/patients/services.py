@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.http import HttpRequest
 
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.patients.models import Patient
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 DEMOGRAPHIC_FIELDS = (
     "given_name",
@@ -30,7 +33,7 @@ DEMOGRAPHIC_FIELDS = (
 
 
 def patient_update_demographics(
-    *, patient: Patient, data: dict[str, Any], actor: Any, request: HttpRequest | None = None
+    *, patient: Patient, data: dict[str, Any], actor: User, request: HttpRequest | None = None
 ) -> list[str]:
     """Change a patient's demographics and contact details; return the fields changed."""
     changed = [
@@ -38,7 +41,7 @@ def patient_update_demographics(
     ]
     if not changed:
         return []
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         for name in changed:
             setattr(patient, name, data[name])
         patient.full_clean()
@@ -47,7 +50,7 @@ def patient_update_demographics(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="patient",
+            object_type=ObjectType.PATIENT,
             object_id=patient.pk,
             patient=patient,
             request=request,
@@ -57,7 +60,7 @@ def patient_update_demographics(
 
 
 def patient_create(
-    *, data: dict[str, Any], actor: Any, request: HttpRequest | None = None, user: Any = None
+    *, data: dict[str, Any], actor: User, request: HttpRequest | None = None, user: Any = None
 ) -> Patient:
     """Register a new patient record, audited; `user` links the patient's own sign-in."""
     with transaction.atomic():
@@ -67,7 +70,7 @@ def patient_create(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="patient",
+            object_type=ObjectType.PATIENT,
             object_id=patient.pk,
             patient=patient,
             request=request,
@@ -76,7 +79,7 @@ def patient_create(
 
 
 def patient_care_team_add(
-    *, patient: Patient, practitioner: Any, actor: Any, request: HttpRequest | None = None
+    *, patient: Patient, practitioner: Any, actor: User, request: HttpRequest | None = None
 ) -> bool:
     """Put a practitioner on the patient's care team (who may open the chart); say if new."""
     if patient.care_team.filter(pk=practitioner.pk).exists():
@@ -86,10 +89,32 @@ def patient_care_team_add(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="patient",
+            object_type=ObjectType.PATIENT,
             object_id=patient.pk,
             patient=patient,
             request=request,
             detail={"care_team_added": practitioner.pk},
         )
     return True
+
+
+def patient_search_recorded(
+    request: HttpRequest | None,
+    *,
+    user: User,
+    query: str,
+    page: int,
+    shown: list[Patient],
+    via: str = "web",
+) -> None:
+    """Write to the audit log which patients a search showed this user."""
+    detail: dict[str, Any] = {"query": query, "page": page, "shown": [p.pk for p in shown]}
+    if via != "web":
+        detail["via"] = via
+    audit_record(
+        actor=user,
+        action=Action.SEARCH,
+        object_type=ObjectType.PATIENT_LIST,
+        request=request,
+        detail=detail,
+    )

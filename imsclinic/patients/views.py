@@ -8,29 +8,29 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from imsclinic.core.access import require_perm
-from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.audit import audit_view
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import ObjectType
 from imsclinic.patients.forms import DemographicsForm, PatientSearchForm
-from imsclinic.patients.selectors import (
-    patient_for_user,
-    patient_search,
+from imsclinic.patients.selectors import patient_for_user, patient_search
+from imsclinic.patients.services import (
+    patient_create,
     patient_search_recorded,
-    patient_view,
+    patient_update_demographics,
 )
-from imsclinic.patients.services import patient_create, patient_update_demographics
 from imsclinic.scheduling.selectors import upcoming_appointments_for_patient
 
 PAGE_SIZE = 25
 
 
 @login_required
-def patient_list(request: HttpRequest) -> HttpResponse:
-    require_perm(request, "patients.list_patients", object_type="patient_list")
+def patient_list(request: SignedInRequest) -> HttpResponse:
+    require_perm(request, "patients.list_patients", object_type=ObjectType.PATIENT_LIST)
     form = PatientSearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     patients = patient_search(user=request.user, query=query)
@@ -43,8 +43,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
-    patient = patient_view(request, user=request.user, patient_id=patient_id)
+def patient_detail(request: SignedInRequest, patient_id: int) -> HttpResponse:
+    patient = patient_for_user(request, user=request.user, patient_id=patient_id)
+    audit_view(request, ObjectType.PATIENT, patient=patient, object_id=patient.pk)
     context = {
         "patient": patient,
         "upcoming": upcoming_appointments_for_patient(patient),
@@ -56,7 +57,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 
 @login_required
-def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
+def patient_edit(request: SignedInRequest, patient_id: int) -> HttpResponse:
     patient = patient_for_user(
         request, user=request.user, patient_id=patient_id, perm="patients.change_demographics"
     )
@@ -75,20 +76,14 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     else:
         form = DemographicsForm(instance=patient)
     # The form shows the record's details: a look at the record, like its summary page.
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action=Action.VIEW,
-        object_type="patient",
-        object_id=patient.pk,
-        patient=patient,
-        request=request,
-        detail={"page": "edit"},
+    audit_view(
+        request, ObjectType.PATIENT, patient=patient, object_id=patient.pk, detail={"page": "edit"}
     )
     return render(request, "patients/patient_edit.html", {"patient": patient, "form": form})
 
 
 @login_required
-def patient_new(request: HttpRequest) -> HttpResponse:
+def patient_new(request: SignedInRequest) -> HttpResponse:
     if not request.user.has_perm("patients.add_patient"):
         raise PermissionDenied
     if request.method == "POST":

@@ -9,8 +9,15 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from imsclinic.safety.models import SEVERITY_ORDER, AdverseEventType, Decision, Severity
-from imsclinic.safety.services import AE_TEXT_MAX, REASON_MAX
+from imsclinic.safety.models import (
+    AE_TEXT_MAX,
+    REASON_MAX,
+    SEVERITY_ORDER,
+    SITE_MAX,
+    AdverseEventType,
+    Decision,
+    Severity,
+)
 
 
 class ClearanceForm(forms.Form):
@@ -73,7 +80,7 @@ class AdverseEventForm(forms.Form):
     site = forms.CharField(
         label=_("Site"),
         required=False,
-        max_length=200,
+        max_length=SITE_MAX,
         help_text=_("Where on the body, if no single muscle names it."),
     )
     description = forms.CharField(

@@ -12,6 +12,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+# The longest texts the safety records hold, declared once: the model fields, the forms and
+# the services' checks use these.
+REASON_MAX = 4000  # a clearance's reason
+AE_TEXT_MAX = 4000  # each account of an adverse event and of its follow-up updates
+SITE_MAX = 200  # where on the body an adverse event was
+
 
 class ClearanceIsFinal(Exception):
     """A recorded decision is part of the record: a new decision is a new row."""
@@ -49,6 +55,7 @@ class Clearance(models.Model):
     decision = models.CharField(_("decision"), max_length=30, choices=Decision.choices)
     reason = models.TextField(
         _("reason"),
+        max_length=REASON_MAX,
         help_text=_("Why; for a clearance with precautions, the precautions to take."),
     )
     decided_by = models.ForeignKey(
@@ -150,7 +157,7 @@ class AdverseEvent(models.Model):
     )
     site = models.CharField(
         _("site"),
-        max_length=200,
+        max_length=SITE_MAX,
         blank=True,
         help_text=_("Where on the body, if no single muscle names it (e.g. left upper back)."),
     )
@@ -171,10 +178,15 @@ class AdverseEvent(models.Model):
     )
     onset = models.DateTimeField(_("onset"), help_text=_("When it started, as best known."))
     description = models.TextField(
-        _("what happened"), blank=True, help_text=_("Needed when the type is “other”.")
+        _("what happened"),
+        max_length=AE_TEXT_MAX,
+        blank=True,
+        help_text=_("Needed when the type is “other”."),
     )
-    action_taken = models.TextField(_("action taken"))
-    outcome = models.TextField(_("outcome"), blank=True, help_text=_("As known when recorded."))
+    action_taken = models.TextField(_("action taken"), max_length=AE_TEXT_MAX)
+    outcome = models.TextField(
+        _("outcome"), max_length=AE_TEXT_MAX, blank=True, help_text=_("As known when recorded.")
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -270,7 +282,7 @@ class AdverseEventUpdate(models.Model):
         related_name="+",
         verbose_name=_("written by"),
     )
-    outcome = models.TextField(_("outcome since"))
+    outcome = models.TextField(_("outcome since"), max_length=AE_TEXT_MAX)
     # Set only when this update raised the event's severity: from what, to what.
     severity_before = models.CharField(
         _("severity before"), max_length=12, choices=Severity.choices, blank=True

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db.models import Count, Exists, Min, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from imsclinic.clinic.models import Clinic
+from imsclinic.clinic.models import Clinic, Service
 from imsclinic.clinic.selectors import clinic_date_text, clinic_zone
 from imsclinic.consent.models import ConsentSignature, ConsentVersion, VersionStatus
 from imsclinic.core.permissions import is_owner, is_practitioner, patients_visible_to
@@ -30,12 +30,33 @@ from imsclinic.safety.models import (
     EventStatus,
 )
 from imsclinic.safety.screening import ABSOLUTE, RELATIVE, Flag, screen
-from imsclinic.scheduling.models import Appointment, AppointmentStatus
 
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
+
+# Safety reads visits through the patient's `appointments` and does not import scheduling,
+# which imports safety for its booking gate: these are the stored values of
+# scheduling.models.AppointmentStatus (a test holds them equal).
+BOOKED, ARRIVED, IN_TREATMENT = "booked", "arrived", "in_treatment"
 # Visits still to come (or under way) that the safety rules look ahead to.
-OPEN_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED)
+OPEN_STATUSES = (BOOKED, ARRIVED)
 QUEUE_EXPIRY_DAYS = 30
 QUEUE_CONSENT_DAYS = 14
+
+
+class Visit(Protocol):
+    """What the safety rules read of a visit (a scheduling Appointment)."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def patient(self) -> Patient: ...
+    @property
+    def service(self) -> Service: ...
+    @property
+    def start(self) -> dt.datetime: ...
+    @property
+    def status(self) -> str: ...
 
 
 def age_at(patient: Patient, at: dt.datetime) -> int:
@@ -176,11 +197,11 @@ def patients_needing_review(patient_ids: Iterable[int], *, at: dt.datetime) -> s
     }
 
 
-def visit_needs_review(appointment: Appointment, *, at: dt.datetime | None = None) -> bool:
+def visit_needs_review(appointment: Visit, *, at: dt.datetime | None = None) -> bool:
     """Say whether an IMS visit is waiting for a practitioner to review the patient's flags."""
     if not appointment.service.requires_ims_credential:
         return False
-    if appointment.status not in (*OPEN_STATUSES, AppointmentStatus.IN_TREATMENT):
+    if appointment.status not in (*OPEN_STATUSES, IN_TREATMENT):
         return False
     return screening_for(appointment.patient, at=at).needs_review
 
@@ -195,7 +216,7 @@ class VisitNote:
 
 
 def portal_visit_notes(
-    patient: Patient, visits: Iterable[Appointment], *, at: dt.datetime | None = None
+    patient: Patient, visits: Iterable[Visit], *, at: dt.datetime | None = None
 ) -> dict[int, list[VisitNote]]:
     """Return, per IMS visit, what the patient should know or do before it."""
     from django.urls import reverse
@@ -320,7 +341,7 @@ def _consent_gaps(patient_ids: set[int]) -> dict[int, str]:
     return gaps
 
 
-def review_queue(user: Any, *, at: dt.datetime | None = None) -> ReviewQueue:
+def review_queue(user: User, *, at: dt.datetime | None = None) -> ReviewQueue:
     """Return what waits for this practitioner (the owner: everyone) in a fixed few queries."""
     at = at or timezone.now()
     # The owner's queue holds everyone; a practitioner's their care team; the front desk none.
@@ -333,16 +354,17 @@ def review_queue(user: Any, *, at: dt.datetime | None = None) -> ReviewQueue:
     months = intake_valid_months()
     zone = clinic_zone()
     intakes = list(_latest_intakes(visible))
+    # One filter() call: the conditions hold for the same visit, whose start is the minimum.
     next_visit = dict(
-        Appointment.objects.filter(
-            patient__in=visible,
-            service__requires_ims_credential=True,
-            status__in=OPEN_STATUSES,
-            start__gte=at,
+        Patient.objects.filter(
+            pk__in=visible.values("pk"),
+            appointments__service__requires_ims_credential=True,
+            appointments__status__in=OPEN_STATUSES,
+            appointments__start__gte=at,
         )
-        .values("patient_id")
-        .annotate(first=Min("start"))
-        .values_list("patient_id", "first")
+        .values("pk")
+        .annotate(first=Min("appointments__start"))
+        .values_list("pk", "first")
     )
     decisions: list[QueueRow] = []
     expiring: list[QueueRow] = []
@@ -448,31 +470,34 @@ def adverse_event_counts(
     The period is by the visit's date in the clinic's time zone (both ends included). Events
     count when linked to a signed session of the period; the others are counted apart.
     """
-    from imsclinic.charting.models import NeedlingSession, NoteStatus
-
     zone = clinic_zone()
-    sessions = NeedlingSession.objects.filter(status=NoteStatus.SIGNED)
-    # Drafts (opened by a follow-up check-in, not yet completed) are not counted yet.
+    # The signed sessions of the period, named from the patient's side (a note is signed
+    # exactly when it has a signing time) so that safety does not import charting. Drafts
+    # (opened by a follow-up check-in, not yet completed) are not counted yet.
+    in_period: dict[str, Any] = {"signed_at__isnull": False}
     events = AdverseEvent.objects.filter(status=EventStatus.RECORDED)
     if since is not None:
         start = dt.datetime.combine(since, dt.time.min, tzinfo=zone)
-        sessions = sessions.filter(appointment__start__gte=start)
+        in_period["appointment__start__gte"] = start
         events = events.filter(onset__gte=start)
     if until is not None:
         end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
-        sessions = sessions.filter(appointment__start__lt=end)
+        in_period["appointment__start__lt"] = end
         events = events.filter(onset__lt=end)
     linked = AdverseEvent.objects.filter(
-        status=EventStatus.RECORDED, session__in=sessions.values("pk")
+        status=EventStatus.RECORDED,
+        **{f"session__{lookup}": value for lookup, value in in_period.items()},
     )
     by_severity = dict(linked.values_list("severity").annotate(n=Count("pk")).order_by("severity"))
     by_type = dict(linked.values_list("event_type").annotate(n=Count("pk")).order_by("event_type"))
-    with_event = (
-        sessions.filter(adverse_events__status=EventStatus.RECORDED).values("pk").distinct().count()
-    )
+    with_event = linked.values("session").order_by().distinct().count()
     not_counted = events.exclude(pk__in=linked.values("pk")).count()
+    # One filter() call: every condition holds for the same session, which Count counts.
+    sessions = Patient.objects.filter(
+        **{f"needling_sessions__{lookup}": value for lookup, value in in_period.items()}
+    ).aggregate(n=Count("needling_sessions"))["n"]
     return ReportCounts(
-        sessions=sessions.count(),
+        sessions=sessions,
         sessions_with_event=with_event,
         by_severity=by_severity,
         by_type=by_type,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -13,14 +13,17 @@ from django.utils.translation import gettext as _
 
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.core.queueing import queue_with_change
 from imsclinic.intake.models import Intake
 from imsclinic.intake.selectors import current_intake
 from imsclinic.patients.models import Patient
 from imsclinic.safety.errors import AdverseEventRefused, ClearanceRefused
 from imsclinic.safety.models import (
+    AE_TEXT_MAX,
+    REASON_MAX,
     SEVERITY_ORDER,
+    SITE_MAX,
     AdverseEvent,
     AdverseEventType,
     AdverseEventUpdate,
@@ -32,7 +35,8 @@ from imsclinic.safety.models import (
 from imsclinic.safety.screening import ABSOLUTE
 from imsclinic.safety.selectors import intake_flags
 
-REASON_MAX = 4000
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 
 def clearance_record(
@@ -41,7 +45,7 @@ def clearance_record(
     intake: Intake,
     decision: str,
     reason: str,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> Clearance:
@@ -52,7 +56,7 @@ def clearance_record(
             request,
             actor=actor,
             action=Action.CREATE,
-            object_type="clearance",
+            object_type=ObjectType.CLEARANCE,
             patient=patient,
         )
         raise PermissionDenied(
@@ -72,7 +76,7 @@ def clearance_record(
         raise ClearanceRefused(
             _("Keep the reason under %(max)d characters.") % {"max": REASON_MAX}, field="reason"
         )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         # Serialise decisions on one patient, and re-read what is current under the lock.
         Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
         latest = current_intake(patient)
@@ -107,7 +111,7 @@ def clearance_record(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="clearance",
+            object_type=ObjectType.CLEARANCE,
             object_id=clearance.pk,
             patient=patient,
             request=request,
@@ -122,7 +126,6 @@ def clearance_record(
 
 # Adverse events
 
-AE_TEXT_MAX = 4000
 # A clock a few minutes fast on a tablet should not refuse an onset of "just now".
 ONSET_FUTURE_SLACK = dt.timedelta(minutes=10)
 
@@ -140,7 +143,7 @@ def adverse_event_record(
     session: Any = None,
     muscle: Any = None,
     draft: AdverseEvent | None = None,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> AdverseEvent:
@@ -154,7 +157,7 @@ def adverse_event_record(
             request,
             actor=actor,
             action=Action.CREATE,
-            object_type="adverse_event",
+            object_type=ObjectType.ADVERSE_EVENT,
             patient=patient,
         )
         raise PermissionDenied(
@@ -187,8 +190,10 @@ def adverse_event_record(
             raise AdverseEventRefused(
                 _("Keep this under %(max)d characters.") % {"max": AE_TEXT_MAX}, field=name
             )
-    if len(site) > 200:
-        raise AdverseEventRefused(_("Keep the site under 200 characters."), field="site")
+    if len(site) > SITE_MAX:
+        raise AdverseEventRefused(
+            _("Keep the site under %(max)d characters.") % {"max": SITE_MAX}, field="site"
+        )
     if session is not None:
         if session.patient_id != patient.pk:
             raise AdverseEventRefused(
@@ -211,7 +216,7 @@ def adverse_event_record(
         "recorded_by": actor,
         "recorded_at": now,
     }
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         if draft is None:
             event = AdverseEvent.objects.create(patient=patient, **values)
         else:
@@ -225,7 +230,7 @@ def adverse_event_record(
         audit_record(
             actor=actor,
             action=Action.CREATE if draft is None else Action.UPDATE,
-            object_type="adverse_event",
+            object_type=ObjectType.ADVERSE_EVENT,
             object_id=event.pk,
             patient=patient,
             request=request,
@@ -262,7 +267,7 @@ def adverse_event_draft_open(
     onset: dt.datetime,
     description: str,
     practitioner: Any,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> AdverseEvent:
@@ -291,7 +296,7 @@ def adverse_event_draft_open(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="adverse_event",
+            object_type=ObjectType.ADVERSE_EVENT,
             object_id=event.pk,
             patient=patient,
             request=request,
@@ -303,7 +308,7 @@ def adverse_event_draft_open(
 def adverse_event_acknowledge(
     *,
     event: AdverseEvent,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> AdverseEvent:
@@ -313,12 +318,12 @@ def adverse_event_acknowledge(
             request,
             actor=actor,
             action=Action.UPDATE,
-            object_type="adverse_event",
+            object_type=ObjectType.ADVERSE_EVENT,
             object_id=event.pk,
             patient_id=event.patient_id,
         )
         raise PermissionDenied(_("Only the clinic owner acknowledges adverse events."))
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = AdverseEvent.objects.select_for_update(no_key=True).get(pk=event.pk)
         if locked.acknowledged_at is not None:
             raise AdverseEventRefused(_("This event was already acknowledged."))
@@ -328,7 +333,7 @@ def adverse_event_acknowledge(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="adverse_event",
+            object_type=ObjectType.ADVERSE_EVENT,
             object_id=locked.pk,
             patient_id=locked.patient_id,
             request=request,
@@ -342,7 +347,7 @@ def adverse_event_update_add(
     event: AdverseEvent,
     outcome: str,
     severity: str | None = None,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> AdverseEventUpdate:
@@ -358,7 +363,7 @@ def adverse_event_update_add(
             request,
             actor=actor,
             action=Action.CREATE,
-            object_type="adverse_event_update",
+            object_type=ObjectType.ADVERSE_EVENT_UPDATE,
             object_id=event.pk,
             patient_id=event.patient_id,
         )
@@ -375,7 +380,7 @@ def adverse_event_update_add(
     severity = severity or ""
     if severity and severity not in Severity.values:
         raise AdverseEventRefused(_("Choose one of the severities."), field="severity")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = AdverseEvent.objects.select_for_update(no_key=True).get(pk=event.pk)
         if locked.is_draft:
             raise AdverseEventRefused(
@@ -416,7 +421,7 @@ def adverse_event_update_add(
             audit_record(
                 actor=actor,
                 action=Action.UPDATE,
-                object_type="adverse_event",
+                object_type=ObjectType.ADVERSE_EVENT,
                 object_id=locked.pk,
                 patient_id=locked.patient_id,
                 request=request,
@@ -425,7 +430,7 @@ def adverse_event_update_add(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="adverse_event_update",
+            object_type=ObjectType.ADVERSE_EVENT_UPDATE,
             object_id=update.pk,
             patient_id=locked.patient_id,
             request=request,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Model, QuerySet
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,11 +19,13 @@ from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import refuse, require_perm
-from imsclinic.core.audit import audit_record
+from imsclinic.core.audit import audit_view
 from imsclinic.core.form_errors import refusal_to_form
-from imsclinic.core.models import Action
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import ObjectType
 from imsclinic.core.params import id_param
 from imsclinic.intake.models import Intake
+from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 from imsclinic.safety.ae_rates import (
     BOYCE_2020,
@@ -57,14 +60,14 @@ from imsclinic.safety.services import (
 
 
 @login_required
-def patient_screening(request: HttpRequest, patient_id: int) -> HttpResponse:
+def patient_screening(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """Show a patient's flags, decisions and readiness; POST records a decision."""
     patient = patient_for_user(
         request,
         user=request.user,
         patient_id=patient_id,
         perm="safety.view_screening",
-        asked_for="screening",
+        asked_for=ObjectType.SCREENING,
     )
     now = timezone.now()
     screening = screening_for(patient, at=now)
@@ -91,15 +94,7 @@ def patient_screening(request: HttpRequest, patient_id: int) -> HttpResponse:
             else:
                 messages.success(request, _("Recorded the decision."))
                 return redirect("patient_screening", patient_id=patient.pk)
-    user: Any = request.user
-    audit_record(
-        actor=user,
-        action=Action.VIEW,
-        object_type="screening",
-        object_id=patient.pk,
-        patient=patient,
-        request=request,
-    )
+    audit_view(request, ObjectType.SCREENING, patient=patient, object_id=patient.pk)
     context = {
         "patient": patient,
         "screening": screening,
@@ -113,25 +108,18 @@ def patient_screening(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 
 @login_required
-def review_queue_page(request: HttpRequest) -> HttpResponse:
+def review_queue_page(request: SignedInRequest) -> HttpResponse:
     """List what waits for the practitioner: decisions, expiring intakes, missing consents."""
-    require_perm(request, "safety.view_review_queue", object_type="screening_queue")
-    user: Any = request.user
-    queue = review_queue(user)
-    audit_record(
-        actor=user,
-        action=Action.VIEW,
-        object_type="screening_queue",
-        request=request,
-        detail={"shown": queue.patient_ids},
-    )
+    require_perm(request, "safety.view_review_queue", object_type=ObjectType.SCREENING_QUEUE)
+    queue = review_queue(request.user)
+    audit_view(request, ObjectType.SCREENING_QUEUE, detail={"shown": queue.patient_ids})
     return render(request, "safety/review_queue.html", {"queue": queue, "zone": clinic_zone()})
 
 
 @login_required
-def screening_rules_page(request: HttpRequest) -> HttpResponse:
+def screening_rules_page(request: SignedInRequest) -> HttpResponse:
     """Show the screening rules in words, for clinicians to review."""
-    if not request.user.is_clinic_staff:  # type: ignore[union-attr]
+    if not request.user.is_clinic_staff:
         raise PermissionDenied
     rules = [
         {
@@ -149,7 +137,7 @@ def screening_rules_page(request: HttpRequest) -> HttpResponse:
 # Adverse events
 
 
-def _event_for(request: HttpRequest, event_id: int, *, perm: str) -> AdverseEvent:
+def _event_for(request: SignedInRequest, event_id: int, *, perm: str) -> AdverseEvent:
     """Return the event if this user may see its patient's adverse events; else 404 or 403."""
     event = (
         AdverseEvent.objects.select_related(
@@ -160,26 +148,25 @@ def _event_for(request: HttpRequest, event_id: int, *, perm: str) -> AdverseEven
     )
     if event is None:
         raise refuse(
-            request, object_type="adverse_event", object_id=event_id, reason="no such event"
+            request,
+            object_type=ObjectType.ADVERSE_EVENT,
+            object_id=event_id,
+            reason="no such event",
         )
     patient_for_user(
         request,
         user=request.user,
         patient_id=event.patient_id,
         perm=perm,
-        asked_for="adverse_event",
+        asked_for=ObjectType.ADVERSE_EVENT,
         asked_id=event.pk,
     )
     return event
 
 
-def _session_choices(patient: Any, zone: ZoneInfo) -> list[tuple[int, str]]:
-    from imsclinic.charting.models import NeedlingSession
-
-    sessions = (
-        NeedlingSession.objects.filter(patient=patient)
-        .select_related("appointment")
-        .order_by("-appointment__start")
+def _session_choices(patient: Patient, zone: ZoneInfo) -> list[tuple[int, str]]:
+    sessions = patient.needling_sessions.select_related("appointment").order_by(
+        "-appointment__start"
     )
     return [
         (
@@ -191,28 +178,31 @@ def _session_choices(patient: Any, zone: ZoneInfo) -> list[tuple[int, str]]:
     ]
 
 
-def _muscle_choices() -> list[tuple[int, str]]:
-    from imsclinic.charting.models import Muscle
+def _muscles() -> QuerySet[Any]:
+    """Return the muscle catalogue, reached through the event's own link to it.
 
+    Charting imports safety (the needling interlock), so safety does not import charting.
+    """
+    model = cast("type[Model]", AdverseEvent._meta.get_field("muscle").related_model)
+    return model._default_manager.all()
+
+
+def _muscle_choices() -> list[tuple[int, str]]:
     return [
         (pk, str(name))
-        for pk, name in Muscle.objects.filter(is_active=True)
-        .order_by("name")
-        .values_list("pk", "name")
+        for pk, name in _muscles().filter(is_active=True).order_by("name").values_list("pk", "name")
     ]
 
 
 @login_required
-def adverse_event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+def adverse_event_new(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """Record an adverse event for a patient, optionally tied to one of their sessions."""
-    from imsclinic.charting.models import Muscle, NeedlingSession
-
     patient = patient_for_user(
         request,
         user=request.user,
         patient_id=patient_id,
         perm="safety.record_adverse_event",
-        asked_for="adverse_event_form",
+        asked_for=ObjectType.ADVERSE_EVENT_FORM,
     )
     zone = clinic_zone()
     sessions = _session_choices(patient, zone)
@@ -233,13 +223,11 @@ def adverse_event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             data = form.cleaned_data
             session = None
             if data["session"] is not None and data["session"] in session_ids:
-                session = NeedlingSession.objects.select_related("appointment").get(
+                session = patient.needling_sessions.select_related("appointment").get(
                     pk=data["session"]
                 )
             muscle = (
-                Muscle.objects.filter(pk=data["muscle"]).first()
-                if data["muscle"] is not None
-                else None
+                _muscles().filter(pk=data["muscle"]).first() if data["muscle"] is not None else None
             )
             try:
                 event = adverse_event_record(
@@ -282,15 +270,7 @@ def adverse_event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                 description=draft.description,
             )
         form = AdverseEventForm(initial=initial, **options)
-    user: Any = request.user
-    audit_record(
-        actor=user,
-        action=Action.VIEW,
-        object_type="adverse_event_form",
-        object_id=patient.pk,
-        patient=patient,
-        request=request,
-    )
+    audit_view(request, ObjectType.ADVERSE_EVENT_FORM, patient=patient, object_id=patient.pk)
     status = 400 if request.method == "POST" else 200
     return render(
         request,
@@ -301,24 +281,21 @@ def adverse_event_new(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 
 @login_required
-def patient_adverse_events(request: HttpRequest, patient_id: int) -> HttpResponse:
+def patient_adverse_events(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """List a patient's adverse events."""
     patient = patient_for_user(
         request,
         user=request.user,
         patient_id=patient_id,
         perm="safety.view_adverse_events",
-        asked_for="adverse_events",
+        asked_for=ObjectType.ADVERSE_EVENTS,
     )
     events = list(patient_adverse_events_query(patient))
-    user: Any = request.user
-    audit_record(
-        actor=user,
-        action=Action.VIEW,
-        object_type="adverse_events",
-        object_id=patient.pk,
+    audit_view(
+        request,
+        ObjectType.ADVERSE_EVENTS,
         patient=patient,
-        request=request,
+        object_id=patient.pk,
         detail={"shown": [event.pk for event in events]},
     )
     return render(
@@ -327,37 +304,31 @@ def patient_adverse_events(request: HttpRequest, patient_id: int) -> HttpRespons
         {
             "patient": patient,
             "events": events,
-            "can_record": user.has_perm("safety.record_adverse_event", patient),
+            "can_record": request.user.has_perm("safety.record_adverse_event", patient),
             "zone": clinic_zone(),
         },
     )
 
 
 @login_required
-def adverse_event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
+def adverse_event_detail(request: SignedInRequest, event_id: int) -> HttpResponse:
     """Show one adverse event and its follow-ups; the owner acknowledges a serious one here."""
     event = _event_for(request, event_id, perm="safety.view_adverse_events")
     return _render_event_detail(request, event)
 
 
 def _render_event_detail(
-    request: HttpRequest,
+    request: SignedInRequest,
     event: AdverseEvent,
     *,
     update_form: AdverseEventUpdateForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """Render an event's page with its updates and, for the care team, the update form."""
-    user: Any = request.user
-    audit_record(
-        actor=user,
-        action=Action.VIEW,
-        object_type="adverse_event",
-        object_id=event.pk,
-        patient_id=event.patient_id,
-        request=request,
+    audit_view(request, ObjectType.ADVERSE_EVENT, patient=event.patient, object_id=event.pk)
+    can_update = not event.is_draft and request.user.has_perm(
+        "safety.record_adverse_event", event.patient
     )
-    can_update = not event.is_draft and user.has_perm("safety.record_adverse_event", event.patient)
     if can_update and update_form is None:
         update_form = AdverseEventUpdateForm(current=event.severity)
     return render(
@@ -370,7 +341,7 @@ def _render_event_detail(
             "update_form": update_form if can_update else None,
             "can_acknowledge": event.alerts_owner
             and event.acknowledged_at is None
-            and user.has_perm("safety.acknowledge_adverse_event"),
+            and request.user.has_perm("safety.acknowledge_adverse_event"),
             "zone": clinic_zone(),
         },
         status=status,
@@ -379,7 +350,7 @@ def _render_event_detail(
 
 @require_POST
 @login_required
-def adverse_event_update(request: HttpRequest, event_id: int) -> HttpResponse:
+def adverse_event_update(request: SignedInRequest, event_id: int) -> HttpResponse:
     """Add a follow-up to an event (the care team, the owner); a bad one keeps what was typed."""
     event = _event_for(request, event_id, perm="safety.record_adverse_event")
     if event.is_draft:
@@ -412,7 +383,7 @@ def adverse_event_update(request: HttpRequest, event_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def adverse_event_acknowledge_view(request: HttpRequest, event_id: int) -> HttpResponse:
+def adverse_event_acknowledge_view(request: SignedInRequest, event_id: int) -> HttpResponse:
     """Acknowledge an event (the owner), then go back where the button was."""
     event = _event_for(request, event_id, perm="safety.acknowledge_adverse_event")
     try:
@@ -430,9 +401,11 @@ def adverse_event_acknowledge_view(request: HttpRequest, event_id: int) -> HttpR
 
 
 @login_required
-def adverse_event_report(request: HttpRequest) -> HttpResponse:
+def adverse_event_report(request: SignedInRequest) -> HttpResponse:
     """Show the clinic's adverse event rates per signed session beside the published ones."""
-    require_perm(request, "safety.view_adverse_event_report", object_type="adverse_event_report")
+    require_perm(
+        request, "safety.view_adverse_event_report", object_type=ObjectType.ADVERSE_EVENT_REPORT
+    )
     form = ReportPeriodForm(request.GET or None)
     since = until = None
     if form.is_bound and form.is_valid():
@@ -446,12 +419,9 @@ def adverse_event_report(request: HttpRequest) -> HttpResponse:
         severities=Severity.values,
         types=AdverseEventType.values,
     )
-    user: Any = request.user
-    audit_record(
-        actor=user,
-        action=Action.VIEW,
-        object_type="adverse_event_report",
-        request=request,
+    audit_view(
+        request,
+        ObjectType.ADVERSE_EVENT_REPORT,
         detail={
             "since": since.isoformat() if since else None,
             "until": until.isoformat() if until else None,

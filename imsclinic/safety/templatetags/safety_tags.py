@@ -14,7 +14,6 @@ from imsclinic.patients.models import Patient
 from imsclinic.safety.readiness import needling_readiness
 from imsclinic.safety.selectors import VisitNote, portal_visit_notes, screening_for
 from imsclinic.safety.selectors import adverse_event_alerts as adverse_event_alerts_query
-from imsclinic.scheduling.models import Appointment
 
 register = template.Library()
 
@@ -39,9 +38,7 @@ def safety_staff_card(context: template.Context, patient: Patient) -> dict[str, 
 def ims_visit_notes(patient: Patient, upcoming: Iterable[Any]) -> dict[int, list[VisitNote]]:
     """Return what the patient should know before each of their IMS visits, by visit id."""
     visits = [item["visit"] if isinstance(item, Mapping) else item for item in upcoming]
-    return portal_visit_notes(
-        patient, [v for v in visits if isinstance(v, Appointment)], at=timezone.now()
-    )
+    return portal_visit_notes(patient, visits, at=timezone.now())
 
 
 @register.filter

@@ -10,8 +10,14 @@ from django.utils import timezone
 
 from imsclinic.safety.errors import OnlineImsBookingStopped
 from imsclinic.safety.models import Decision
-from imsclinic.safety.selectors import online_ims_refusal, visit_needs_review
-from imsclinic.scheduling.models import Appointment
+from imsclinic.safety.selectors import (
+    ARRIVED,
+    BOOKED,
+    IN_TREATMENT,
+    online_ims_refusal,
+    visit_needs_review,
+)
+from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from imsclinic.scheduling.selectors import available_slots
 from imsclinic.scheduling.services.booking import appointment_book
 from tests.factories.clients import signed_in
@@ -20,6 +26,14 @@ from tests.factories.safety import ON_ANTICOAGULANTS, SEVERE_PHOBIA, clearance, 
 pytestmark = pytest.mark.django_db
 
 PHONE = "604-555-0100"  # the clinic's, from the root conftest
+
+
+def test_the_visit_statuses_safety_reads_are_the_ones_scheduling_stores():
+    assert (BOOKED, ARRIVED, IN_TREATMENT) == (
+        AppointmentStatus.BOOKED,
+        AppointmentStatus.ARRIVED,
+        AppointmentStatus.IN_TREATMENT,
+    )
 
 
 def first_free(service, user):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from imsclinic.accounts.errors import TokenRefused
 from imsclinic.accounts.models import User
 from imsclinic.accounts.tokens import api_token_issue
 
@@ -29,8 +29,8 @@ class Command(BaseCommand):
             name = f"Command line, {timezone.localdate():%Y-%m-%d}"
         try:
             token, raw = api_token_issue(user=user, name=name, actor=None)
-        except ValidationError as error:
-            raise CommandError(" ".join(error.messages)) from error
+        except TokenRefused as refusal:
+            raise CommandError(" ".join(refusal.messages)) from refusal
         # Only the token on stdout; the note goes to stderr so $(...) captures a clean value.
         self.stdout.write(raw)
         self.stderr.write(
