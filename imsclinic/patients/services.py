@@ -79,7 +79,7 @@ def patient_create(
 
 
 def patient_care_team_add(
-    *, patient: Patient, practitioner: Any, actor: User, request: HttpRequest | None = None
+    *, patient: Patient, practitioner: Any, actor: User | None, request: HttpRequest | None = None
 ) -> bool:
     """Put a practitioner on the patient's care team (who may open the chart); say if new."""
     if patient.care_team.filter(pk=practitioner.pk).exists():
