@@ -153,7 +153,7 @@ class ObjectType(models.TextChoices):
     CALENDAR_FEED = "calendar_feed", _("Calendar feed")
     CHART = "chart", _("Chart")
     CHART_SUMMARY = "chart_summary", _("Chart summary")
-    CHECKIN = "checkin", _("Check-in at the desk")
+    CHECKIN = "checkin", _("Check-in")
     CLEARANCE = "clearance", _("Clearance")
     CONSENT = "consent", _("Consent")
     CONSENT_DOCUMENT = "consent_document", _("Consent document")

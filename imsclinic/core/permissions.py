@@ -141,6 +141,9 @@ rules.add_perm("outcomes.view_report", is_owner)
 rules.add_perm("core.view_audit_log", is_owner)
 rules.add_perm("clinic.configure", is_owner)
 rules.add_perm("accounts.invite_staff", is_owner)
+# The calendars (day, week, "My day", the calendar feed): every member of staff; what each
+# visit on them shows depends on `scheduling.act_on_visit` below.
+rules.add_perm("scheduling.use_calendar", is_clinic_staff)
 # Front desk and owner keep the whole appointment book; practitioners see their own visits.
 rules.add_perm("scheduling.view_all_appointments", sees_every_patient)
 # Acting on a visit (checking in, moving along the day, cancelling, moving): the owner and

@@ -23,7 +23,6 @@ from imsclinic.patients.services import (
     patient_search_recorded,
     patient_update_demographics,
 )
-from imsclinic.scheduling.selectors import upcoming_appointments_for_patient
 
 PAGE_SIZE = 25
 
@@ -48,7 +47,6 @@ def patient_detail(request: SignedInRequest, patient_id: int) -> HttpResponse:
     audit_view(request, ObjectType.PATIENT, patient=patient, object_id=patient.pk)
     context = {
         "patient": patient,
-        "upcoming": upcoming_appointments_for_patient(patient),
         "can_edit": request.user.has_perm("patients.change_demographics", patient),
         "can_chart": request.user.has_perm("charting.view_chart", patient),
         "care_team": patient.care_team.filter(is_active=True),

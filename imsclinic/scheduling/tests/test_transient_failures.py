@@ -25,11 +25,11 @@ from imsclinic.clinic.models import Location, Service
 from imsclinic.core import locking
 from imsclinic.core.locking import ATTEMPTS, RETRY_AFTER_SECONDS, is_transient, retry_transient
 from imsclinic.core.models import AuditEvent
-from imsclinic.patients import views as patient_views
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift
 from imsclinic.scheduling.services import booking as booking_services
 from imsclinic.scheduling.services.booking import SlotTaken, appointment_book, appointment_cancel
+from imsclinic.scheduling.templatetags import scheduling_tags
 from tests.factories import VANCOUVER
 from tests.factories.scheduling import weekday_shifts
 
@@ -269,9 +269,9 @@ def test_the_cancel_page_answers_503_with_retry_after_when_the_database_keeps_de
 def test_a_page_whose_read_times_out_on_a_lock_answers_503_and_other_failures_stay_500(
     monkeypatch, patient, owner
 ) -> None:
-    real = patient_views.upcoming_appointments_for_patient
+    real = scheduling_tags.upcoming_appointments_for_patient
     monkeypatch.setattr(
-        patient_views,
+        scheduling_tags,
         "upcoming_appointments_for_patient",
         Flaky(real, failures=1, kind=psycopg.errors.LockNotAvailable),
     )
@@ -283,7 +283,7 @@ def test_a_page_whose_read_times_out_on_a_lock_answers_503_and_other_failures_st
     assert busy["Retry-After"] == str(RETRY_AFTER_SECONDS)
     assert client.get(page).status_code == 200  # the next try goes through
     monkeypatch.setattr(
-        patient_views,
+        scheduling_tags,
         "upcoming_appointments_for_patient",
         Flaky(real, failures=1, kind=psycopg.errors.AdminShutdown),
     )

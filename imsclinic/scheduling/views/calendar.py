@@ -19,12 +19,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.models import Location, Practitioner
-from imsclinic.core.access import refuse
+from imsclinic.core.access import refuse, require_perm
 from imsclinic.core.audit import audit_view
 from imsclinic.core.form_errors import refusal_to_form
 from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import ObjectType
-from imsclinic.core.permissions import is_clinic_staff
 from imsclinic.scheduling.calendar_grid import (
     Visit,
     day_grid,
@@ -49,12 +48,6 @@ if TYPE_CHECKING:
 
 
 # -- who may use the calendar ---------------------------------------------------------
-
-
-def require_staff(request: SignedInRequest, *, object_type: ObjectType) -> None:
-    """Refuse (403, audited as a denied look at `object_type`) anyone not on the clinic's staff."""
-    if not is_clinic_staff(request.user):
-        raise refuse(request, object_type=object_type, error=PermissionDenied())
 
 
 def own_practitioner(request: SignedInRequest) -> Practitioner | None:
@@ -189,7 +182,7 @@ def _record_shown(request: SignedInRequest, visits: list[Visit], detail: dict[st
 
 @login_required
 def calendar_day(request: SignedInRequest) -> HttpResponse:
-    require_staff(request, object_type=ObjectType.CALENDAR)
+    require_perm(request, "scheduling.use_calendar", object_type=ObjectType.CALENDAR)
     is_practitioner = own_practitioner(request) is not None
     if is_practitioner and not request.GET:
         # A practitioner's calendar opens on their own day; the Day tab names a location.
@@ -221,7 +214,7 @@ def calendar_day(request: SignedInRequest) -> HttpResponse:
 
 @login_required
 def calendar_week(request: SignedInRequest) -> HttpResponse:
-    require_staff(request, object_type=ObjectType.CALENDAR)
+    require_perm(request, "scheduling.use_calendar", object_type=ObjectType.CALENDAR)
     choice = _choose(request)
     # The week starts on the Monday of the chosen day.
     monday = choice.day - dt.timedelta(days=choice.day.weekday())
@@ -250,7 +243,7 @@ def calendar_week(request: SignedInRequest) -> HttpResponse:
 
 @login_required
 def calendar_mine(request: SignedInRequest) -> HttpResponse:
-    require_staff(request, object_type=ObjectType.CALENDAR)
+    require_perm(request, "scheduling.use_calendar", object_type=ObjectType.CALENDAR)
     practitioner = own_practitioner(request)
     if practitioner is None:
         return redirect("calendar_day")
@@ -299,7 +292,7 @@ def _safe_next(request: SignedInRequest, fallback: str) -> str:
 
 def _staff_appointment(request: SignedInRequest, appointment_id: int) -> Appointment:
     """Return the visit if this staff member may act on it; otherwise 404, audited."""
-    require_staff(request, object_type=ObjectType.APPOINTMENT)
+    require_perm(request, "scheduling.use_calendar", object_type=ObjectType.APPOINTMENT)
     visit = (
         Appointment.objects.select_related(
             "patient", "practitioner", "location__clinic", "service", "room"

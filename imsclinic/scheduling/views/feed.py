@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.models import Practitioner
+from imsclinic.core.access import require_perm
 from imsclinic.core.audit import audit_record
 from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import Action, ObjectType
@@ -24,12 +25,12 @@ from imsclinic.scheduling.feed import (
 )
 from imsclinic.scheduling.ics import practitioner_feed_ics
 from imsclinic.scheduling.services.feed import practitioner_feed_revoke
-from imsclinic.scheduling.views.calendar import own_practitioner, require_staff
+from imsclinic.scheduling.views.calendar import own_practitioner
 
 
 @login_required
 def calendar_feed_settings(request: SignedInRequest) -> HttpResponse:
-    require_staff(request, object_type=ObjectType.CALENDAR_FEED)
+    require_perm(request, "scheduling.use_calendar", object_type=ObjectType.CALENDAR_FEED)
     practitioner = own_practitioner(request)
     manages_all = request.user.has_perm("clinic.configure")
     if practitioner is None and not manages_all:
@@ -45,7 +46,7 @@ def calendar_feed_settings(request: SignedInRequest) -> HttpResponse:
 @require_POST
 @login_required
 def calendar_feed_revoke(request: SignedInRequest) -> HttpResponse:
-    require_staff(request, object_type=ObjectType.CALENDAR_FEED)
+    require_perm(request, "scheduling.use_calendar", object_type=ObjectType.CALENDAR_FEED)
     raw = request.POST.get("practitioner", "")
     if raw:
         practitioner_id = id_param(raw)
