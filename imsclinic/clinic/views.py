@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,7 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from imsclinic.accounts.models import User
 from imsclinic.clinic.forms import NeedleLotForm, RecallForm, SharpsCollectForm, SharpsOpenForm
 from imsclinic.clinic.models import NeedleLot, SharpsContainer
 from imsclinic.clinic.selectors import (
@@ -36,6 +36,9 @@ from imsclinic.core.audit import audit_record
 from imsclinic.core.form_errors import refusal_to_form
 from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import Action, ObjectType
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 
 def _require(request: SignedInRequest, perm: str, object_type: ObjectType) -> User:
