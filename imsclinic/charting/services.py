@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import time_format
@@ -36,16 +37,14 @@ from imsclinic.charting.errors import (
     SignedNoteLocked,
 )
 from imsclinic.charting.models import (
-    MAX_INSERTIONS,
-    REASON_MAX_LENGTH,
+    MAX_ROWS,
+    MAX_SIGNS,
     Addendum,
     Assessment,
     AssessmentSign,
     DiagnosedSegment,
     Grasp,
-    GunnSign,
     Muscle,
-    NeedleSide,
     NeedlingRow,
     NeedlingSession,
     NoteStatus,
@@ -65,15 +64,8 @@ from imsclinic.patients.models import Patient
 from imsclinic.safety.readiness import require_needling_readiness
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 
-TEXT_MAX = 10_000
-SHORT_TEXT_MAX = 240
-MAX_ROWS = 60
-MAX_SIGNS = 200
-MAX_EXPECTED_SESSIONS = 100
-
-
 # ---------------------------------------------------------------------------------------
-# Plain inputs the pages and the API build from what the user sent.
+# Typed inputs the pages build from their forms' cleaned data.
 
 
 @dataclass(frozen=True)
@@ -102,6 +94,22 @@ class RowInput:
     twitch: bool = False
     tolerance: str = Tolerance.GOOD
     note: str = ""
+
+    @classmethod
+    def of(cls, row: NeedlingRow) -> RowInput:
+        """Return the input that would write this stored row again."""
+        return cls(
+            muscle_id=row.muscle_id,
+            side=row.side,
+            segment=row.segment,
+            insertions=row.insertions,
+            needle_lot_id=row.needle_lot_id,
+            grasp=row.grasp,
+            release=row.release,
+            twitch=row.twitch,
+            tolerance=row.tolerance,
+            note=row.note,
+        )
 
 
 @dataclass
@@ -158,36 +166,23 @@ def _require(
         raise PermissionDenied(message)
 
 
-def _text(value: Any, *, limit: int, name: str, errors: dict[str, str]) -> str:
-    text = "" if value is None else str(value).strip()
-    if len(text) > limit:
-        errors[name] = _("Keep this under %(max)d characters.") % {"max": limit}
-    return text
+def _field_errors(instance: Model, names: Iterable[str], *, prefix: str = "") -> dict[str, str]:
+    """Check the named fields of an unsaved copy against their declaration in models.py.
 
-
-def _optional_int(
-    value: Any, *, low: int, high: int, name: str, errors: dict[str, str], message: str
-) -> int | None:
-    if value is None or value == "":
-        return None
+    The choices, lengths and ranges are the model fields' own (the forms use the same
+    limits), so a value the pages let through passes here too; the copy keeps each value
+    as its field converts it. Returns {prefix + field name: message}.
+    """
+    wanted = set(names)
+    exclude = [f.name for f in instance._meta.concrete_fields if f.name not in wanted]
     try:
-        number = int(value)
-    except (TypeError, ValueError):
-        errors[name] = message
-        return None
-    if isinstance(value, float) and value != number:
-        errors[name] = message
-        return None
-    if not low <= number <= high:
-        errors[name] = message
-        return None
-    return number
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "on", "yes", "y"}
-    return bool(value)
+        instance.clean_fields(exclude=exclude)
+    except ValidationError as error:
+        return {
+            f"{prefix}{name}": " ".join(str(message) for message in messages)
+            for name, messages in error.message_dict.items()
+        }
+    return {}
 
 
 _Note = TypeVar("_Note", Assessment, NeedlingSession)
@@ -215,97 +210,32 @@ def _unknown_keys(data: Mapping[str, Any], allowed: Iterable[str]) -> None:
 
 def _clean_assessment_data(data: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     _unknown_keys(data, ASSESSMENT_FIELDS)
-    cleaned: dict[str, Any] = {}
-    if "goals" in data:
-        cleaned["goals"] = _text(data["goals"], limit=TEXT_MAX, name="goals", errors=errors)
-    if "notes" in data:
-        cleaned["notes"] = _text(data["notes"], limit=TEXT_MAX, name="notes", errors=errors)
-    if "plan_frequency" in data:
-        frequency = str(data["plan_frequency"] or "")
-        if frequency and frequency not in PlanFrequency.values:
-            errors["plan_frequency"] = _("Choose how often the patient should come.")
-        cleaned["plan_frequency"] = frequency
-    if "plan_frequency_other" in data:
-        cleaned["plan_frequency_other"] = _text(
-            data["plan_frequency_other"],
-            limit=120,
-            name="plan_frequency_other",
-            errors=errors,
-        )
-    if "plan_expected_sessions" in data:
-        cleaned["plan_expected_sessions"] = _optional_int(
-            data["plan_expected_sessions"],
-            low=1,
-            high=MAX_EXPECTED_SESSIONS,
-            name="plan_expected_sessions",
-            errors=errors,
-            message=_("Enter a whole number of sessions from 1 to %(max)d.")
-            % {"max": MAX_EXPECTED_SESSIONS},
-        )
-    return cleaned
-
-
-def _as_sign(item: SignInput | Mapping[str, Any]) -> SignInput:
-    if isinstance(item, SignInput):
-        return item
-    muscle = item.get("muscle_id")
-    return SignInput(
-        sign=str(item.get("sign") or ""),
-        finding=str(item.get("finding") or SignalFinding.NOT_TESTED),
-        side=str(item.get("side") or ""),
-        segment=str(item.get("segment") or ""),
-        muscle_id=int(muscle) if muscle not in (None, "") else None,
-        note=str(item.get("note") or ""),
-    )
+    probe = Assessment(**data)
+    errors.update(_field_errors(probe, data))
+    return {name: getattr(probe, name) for name in data}
 
 
 def _clean_signs(
-    items: Sequence[SignInput | Mapping[str, Any]], row_errors: dict[int, dict[str, str]]
+    items: Sequence[SignInput], row_errors: dict[int, dict[str, str]]
 ) -> list[SignInput]:
     if len(items) > MAX_SIGNS:
         raise ChartingError(_("Too many sign rows: at most %(max)d.") % {"max": MAX_SIGNS})
-    signs: list[SignInput] = []
-    parsed: list[SignInput] = []
-    for index, raw in enumerate(items):
-        try:
-            parsed.append(_as_sign(raw))
-        except (TypeError, ValueError):
-            row_errors[index] = {"muscle": _("Choose a muscle from the list.")}
-            parsed.append(SignInput(sign=""))
-    muscle_ids = {item.muscle_id for item in parsed if item.muscle_id is not None}
+    muscle_ids = {item.muscle_id for item in items if item.muscle_id is not None}
     known = set(Muscle.objects.filter(pk__in=muscle_ids).values_list("pk", flat=True))
-    for index, item in enumerate(parsed):
-        problems = row_errors.get(index, {})
-        if item.sign not in GunnSign.values:
-            problems["sign"] = _("Choose one of Gunn's signs.")
-        if item.finding not in SignalFinding.values:
-            problems["finding"] = _("Choose present, absent or not tested.")
-        if item.side and item.side not in Side.values:
-            problems["side"] = _("Choose left, right or both sides.")
-        segment = item.segment.strip().upper()
-        if segment and not seg.is_segment(segment):
-            problems["segment"] = _("Choose a spinal segment from C1 to S5.")
+    for index, item in enumerate(items):
+        probe = AssessmentSign(
+            sign=item.sign,
+            finding=item.finding,
+            side=item.side,
+            segment=item.segment,
+            note=item.note,
+        )
+        problems = _field_errors(probe, ("sign", "finding", "side", "segment", "note"))
         if item.muscle_id is not None and item.muscle_id not in known:
             problems["muscle"] = _("Choose a muscle from the list.")
-        note = item.note.strip()
-        if len(note) > SHORT_TEXT_MAX:
-            problems["note"] = _("Keep the note under %(max)d characters.") % {
-                "max": SHORT_TEXT_MAX
-            }
         if problems:
             row_errors[index] = problems
-            continue
-        signs.append(
-            SignInput(
-                sign=item.sign,
-                finding=item.finding,
-                side=item.side,
-                segment=segment,
-                muscle_id=item.muscle_id,
-                note=note,
-            )
-        )
-    return signs
+    return list(items)
 
 
 def _clean_segments(
@@ -335,15 +265,16 @@ def assessment_save_draft(
     assessment: Assessment | None = None,
     appointment: Appointment | None = None,
     data: Mapping[str, Any] | None = None,
-    signs: Sequence[SignInput | Mapping[str, Any]] | None = None,
+    signs: Sequence[SignInput] | None = None,
     segments: Iterable[tuple[str, str]] | None = None,
     request: HttpRequest | None = None,
 ) -> Assessment:
     """Create or update a draft assessment; signs and segments, when given, replace the old.
 
     `data` holds any of goals, plan_frequency, plan_frequency_other,
-    plan_expected_sessions, notes (absent keys stay as they are). `signs` are SignInput or
-    dicts with the same keys; `segments` are (code, side) pairs such as ("C5", "left").
+    plan_expected_sessions, notes, as the form cleans them (absent keys stay as they are);
+    each is checked against its model field's declaration. `signs` replace the saved ones;
+    `segments` are (code, side) pairs such as ("C5", "left").
     Refuses with ChartingError (errors: field -> message, row_errors: sign index -> field ->
     message), SignedNoteLocked for a signed note, PermissionDenied for anyone but the
     author (or, for a new one, anyone without charting.add_note on the patient).
@@ -515,7 +446,7 @@ def _assessment_on_file(appointment: Appointment, *, reason: str) -> Assessment 
     from imsclinic.charting.selectors import visit_assessment_on_file
 
     found = visit_assessment_on_file(appointment)
-    if found.needed and not reason:
+    if found.needed and not reason.strip():
         raise AssessmentNotOnFile(found.months)
     return found.assessment
 
@@ -569,12 +500,9 @@ def session_start(
         raise ChartingError(_("This visit is not an IMS treatment: it has no needling note."))
     if appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
         raise ChartingError(_("This visit was cancelled or missed: it has no needling note."))
-    reason_errors: dict[str, str] = {}
-    reason = _text(
-        reason_no_assessment,
-        limit=REASON_MAX_LENGTH,
-        name="reason_no_assessment",
-        errors=reason_errors,
+    reason = reason_no_assessment.strip()  # spaces alone are no reason: the rule below needs one
+    reason_errors = _field_errors(
+        NeedlingSession(reason_no_assessment=reason), ["reason_no_assessment"]
     )
     if reason_errors:
         raise ChartingError(
@@ -612,91 +540,31 @@ def session_start(
 
 def _clean_session_data(data: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     _unknown_keys(data, SESSION_FIELDS)
-    cleaned: dict[str, Any] = {}
-    for name in ("nprs_before", "nprs_after"):
-        if name in data:
-            cleaned[name] = _optional_int(
-                data[name],
-                low=0,
-                high=10,
-                name=name,
-                errors=errors,
-                message=_("Enter a whole number from 0 (no pain) to 10."),
-            )
-    for name in ("rom_change", "aftercare_notes", "notes"):
-        if name in data:
-            cleaned[name] = _text(data[name], limit=TEXT_MAX, name=name, errors=errors)
-    if "reason_no_assessment" in data:
-        cleaned["reason_no_assessment"] = _text(
-            data["reason_no_assessment"],
-            limit=REASON_MAX_LENGTH,
-            name="reason_no_assessment",
-            errors=errors,
-        )
-    if "aftercare_given" in data:
-        cleaned["aftercare_given"] = _bool(data["aftercare_given"])
-    return cleaned
+    probe = NeedlingSession(**data)
+    errors.update(_field_errors(probe, data))
+    return {name: getattr(probe, name) for name in data}
 
 
-def _as_row(item: RowInput | Mapping[str, Any]) -> RowInput:
-    if isinstance(item, RowInput):
-        return item
-    return RowInput(
-        muscle_id=int(item["muscle_id"]),
-        side=str(item.get("side") or ""),
-        segment=str(item.get("segment") or ""),
-        insertions=int(item["insertions"]),
-        needle_lot_id=int(item["needle_lot_id"]),
-        grasp=str(item.get("grasp") or Grasp.NONE),
-        release=_bool(item.get("release", False)),
-        twitch=_bool(item.get("twitch", False)),
-        tolerance=str(item.get("tolerance") or Tolerance.GOOD),
-        note=str(item.get("note") or ""),
-    )
+ROW_FIELDS = ("side", "segment", "insertions", "grasp", "tolerance", "note")
 
 
 def _clean_rows(
-    items: Sequence[RowInput | Mapping[str, Any]],
-    *,
-    day: dt.date,
-    row_errors: dict[int, dict[str, str]],
-) -> list[RowInput]:
+    rows: Sequence[RowInput], *, day: dt.date, row_errors: dict[int, dict[str, str]]
+) -> None:
     """Check each row; lots must be usable on the visit's day, muscles offered in charts."""
-    if len(items) > MAX_ROWS:
+    if len(rows) > MAX_ROWS:
         raise ChartingError(_("Too many rows: at most %(max)d muscles.") % {"max": MAX_ROWS})
-    parsed: list[RowInput | None] = []
-    for index, raw in enumerate(items):
-        try:
-            parsed.append(_as_row(raw))
-        except (KeyError, TypeError, ValueError):
-            row_errors[index] = {
-                "row": _("Give the muscle, side, segment, insertions and needle lot.")
-            }
-            parsed.append(None)
-    rows = [row for row in parsed if row is not None]
     muscles = {
         muscle.pk: muscle
         for muscle in Muscle.objects.filter(pk__in={row.muscle_id for row in rows})
     }
     lots = {lot.pk: lot for lot in NeedleLot.objects.filter(pk__in={r.needle_lot_id for r in rows})}
     usable = set(usable_lots(day).filter(pk__in=lots).values_list("pk", flat=True))
-    clean: list[RowInput] = []
-    for index, row in enumerate(parsed):
-        if row is None:
-            continue
-        problems: dict[str, str] = {}
+    for index, row in enumerate(rows):
+        problems = _field_errors(_new_row(row), ROW_FIELDS)
         muscle = muscles.get(row.muscle_id)
         if muscle is None or not muscle.is_active:
             problems["muscle"] = _("Choose a muscle from the catalogue.")
-        if row.side not in NeedleSide.values:
-            problems["side"] = _("Choose left or right.")
-        segment = row.segment.strip().upper()
-        if not seg.is_segment(segment):
-            problems["segment"] = _("Choose a spinal segment from C1 to S5.")
-        if not 1 <= row.insertions <= MAX_INSERTIONS:
-            problems["insertions"] = _("Enter from 1 to %(max)d insertions.") % {
-                "max": MAX_INSERTIONS
-            }
         lot = lots.get(row.needle_lot_id)
         if lot is None:
             problems["needle_lot"] = _("Choose a needle lot from stock.")
@@ -709,51 +577,29 @@ def _clean_rows(
                 problems["needle_lot"] = _(
                     "Lot %(lot)s expired on %(day)s: choose another lot."
                 ) % {"lot": lot.lot_number, "day": lot.expires_on.isoformat()}
-        if row.grasp not in Grasp.values:
-            problems["grasp"] = _("Choose none, mild, moderate or strong.")
-        if row.tolerance not in Tolerance.values:
-            problems["tolerance"] = _("Choose good, fair or poor.")
-        note = row.note.strip()
-        if len(note) > SHORT_TEXT_MAX:
-            problems["note"] = _("Keep the note under %(max)d characters.") % {
-                "max": SHORT_TEXT_MAX
-            }
         if problems:
             row_errors[index] = problems
-            continue
-        clean.append(
-            RowInput(
-                muscle_id=row.muscle_id,
-                side=row.side,
-                segment=segment,
-                insertions=row.insertions,
-                needle_lot_id=row.needle_lot_id,
-                grasp=row.grasp,
-                release=row.release,
-                twitch=row.twitch,
-                tolerance=row.tolerance,
-                note=note,
-            )
-        )
-    return clean
+
+
+def _new_row(row: RowInput, **fields: Any) -> NeedlingRow:
+    return NeedlingRow(
+        muscle_id=row.muscle_id,
+        side=row.side,
+        segment=row.segment,
+        insertions=row.insertions,
+        needle_lot_id=row.needle_lot_id,
+        grasp=row.grasp,
+        release=row.release,
+        twitch=row.twitch,
+        tolerance=row.tolerance,
+        note=row.note,
+        **fields,
+    )
 
 
 def _write_rows(session: NeedlingSession, rows: Sequence[RowInput], *, first: int = 1) -> None:
     for offset, row in enumerate(rows):
-        NeedlingRow(
-            session=session,
-            position=first + offset,
-            muscle_id=row.muscle_id,
-            side=row.side,
-            segment=row.segment,
-            insertions=row.insertions,
-            needle_lot_id=row.needle_lot_id,
-            grasp=row.grasp,
-            release=row.release,
-            twitch=row.twitch,
-            tolerance=row.tolerance,
-            note=row.note,
-        ).save()
+        _new_row(row, session=session, position=first + offset).save()
 
 
 def _precaution_from_rows(session: NeedlingSession) -> bool:
@@ -784,16 +630,16 @@ def session_save_draft(
     session: NeedlingSession,
     actor: Any,
     data: Mapping[str, Any] | None = None,
-    rows: Sequence[RowInput | Mapping[str, Any]] | None = None,
+    rows: Sequence[RowInput] | None = None,
     request: HttpRequest | None = None,
 ) -> NeedlingSession:
     """Save the draft note: `data` fields that are given, and `rows`, when given, replace all.
 
     `data` holds any of nprs_before, nprs_after, rom_change, aftercare_given,
     aftercare_notes, notes, reason_no_assessment (why a course opens without a current
-    signed assessment). `rows` are RowInput or dicts with the same keys (muscle_id,
-    side, segment, insertions, needle_lot_id, grasp, release, twitch, tolerance, note),
-    numbered 1.. in the order given. Each lot must be usable on the visit's day.
+    signed assessment), as the form cleans them; each is checked against its model field's
+    declaration. `rows` are numbered 1.. in the order given. Each lot must be usable on the
+    visit's day and each muscle offered in charts.
     Refuses (changing nothing) with ChartingError (errors: field -> message, row_errors:
     row index -> field -> message), SignedNoteLocked, or PermissionDenied. Sets the
     thoracic-precaution marker from the rows.
@@ -806,7 +652,8 @@ def session_save_draft(
     cleaned = _clean_session_data(data or {}, errors)
     appointment = Appointment.objects.select_related("location").get(pk=session.appointment_id)
     day = visit_day(appointment)
-    clean_rows = _clean_rows(rows, day=day, row_errors=row_errors) if rows is not None else None
+    if rows is not None:
+        _clean_rows(rows, day=day, row_errors=row_errors)
     if errors or row_errors:
         raise ChartingError(
             _("The note was not saved: correct the marked fields."),
@@ -817,10 +664,10 @@ def session_save_draft(
         locked = _lock_note(session)
         for name, value in cleaned.items():
             setattr(locked, name, value)
-        if clean_rows is not None:
+        if rows is not None:
             for old in list(locked.rows.all()):
                 old.delete()
-            _write_rows(locked, clean_rows)
+            _write_rows(locked, rows)
         locked.thoracic_precaution = _precaution_from_rows(locked)
         locked.save()
         audit_record(
@@ -893,20 +740,7 @@ def session_copy_last_rows(
                     "new": replacement.lot_number,
                 }
             )
-        copies.append(
-            RowInput(
-                muscle_id=row.muscle_id,
-                side=row.side,
-                segment=row.segment,
-                insertions=row.insertions,
-                needle_lot_id=lot_id,
-                grasp=row.grasp,
-                release=row.release,
-                twitch=row.twitch,
-                tolerance=row.tolerance,
-                note=row.note,
-            )
-        )
+        copies.append(replace(RowInput.of(row), needle_lot_id=lot_id))
     with transaction.atomic():
         locked = _lock_note(session)
         last = max((row.position for row in locked.rows.all()), default=0)
@@ -981,23 +815,7 @@ def session_sign(
             errors["rows"] = _("Add at least one muscle needled.")
         row_errors: dict[int, dict[str, str]] = {}
         _clean_rows(
-            [
-                RowInput(
-                    muscle_id=row.muscle_id,
-                    side=row.side,
-                    segment=row.segment,
-                    insertions=row.insertions,
-                    needle_lot_id=row.needle_lot_id,
-                    grasp=row.grasp,
-                    release=row.release,
-                    twitch=row.twitch,
-                    tolerance=row.tolerance,
-                    note=row.note,
-                )
-                for row in rows
-            ],
-            day=visit_day(appointment),
-            row_errors=row_errors,
+            [RowInput.of(row) for row in rows], day=visit_day(appointment), row_errors=row_errors
         )
         if errors or row_errors:
             raise ChartingError(
@@ -1065,17 +883,9 @@ def addendum_add(
         request=request,
         message=_("Only the owner and the patient's care team add to a chart."),
     )
-    errors: dict[str, str] = {}
-    reason = (reason or "").strip()
-    text = (text or "").strip()
-    if not reason:
-        errors["reason"] = _("Say why you are adding to the signed note.")
-    elif len(reason) > SHORT_TEXT_MAX:
-        errors["reason"] = _("Keep the reason under %(max)d characters.") % {"max": SHORT_TEXT_MAX}
-    if not text:
-        errors["text"] = _("Write the addendum.")
-    elif len(text) > TEXT_MAX:
-        errors["text"] = _("Keep the addendum under %(max)d characters.") % {"max": TEXT_MAX}
+    # A reason or text of spaces alone is none: the record must say why and what.
+    reason, text = reason.strip(), text.strip()
+    errors = _field_errors(Addendum(reason=reason, text=text), ("reason", "text"))
     if errors:
         raise ChartingError(
             _("The addendum was not added: correct the marked fields."), errors=errors

@@ -33,6 +33,7 @@ from imsclinic.charting.session_forms import (
     AddendumForm,
     RowForm,
     SessionForm,
+    StartForm,
     bound_rows,
     muscles_by_region,
 )
@@ -383,12 +384,17 @@ def _start(request: HttpRequest, page: Page, here: str) -> HttpResponse:
     if page.session is not None:
         return redirect(here)
     reason = request.POST.get("reason_no_assessment", "")
+    form = StartForm(request.POST)
+    if not form.is_valid():
+        problems = [_("The session note was not started: correct the marked fields.")]
+        problems += [str(message) for messages_ in form.errors.values() for message in messages_]
+        return _render(request, page, refusal=problems, reason=reason)
     try:
         services.session_start(
             appointment=page.appointment,
             actor=request.user,
             request=request,
-            reason_no_assessment=reason,
+            reason_no_assessment=form.cleaned_data["reason_no_assessment"],
         )
     except NeedlingNotAllowed as refusal:
         return _render(request, page, refusal=refusal.missing, reason=reason)

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from imsclinic.charting import services
 from imsclinic.charting.models import Assessment, Muscle, NeedlingSession
+from imsclinic.charting.services import SignInput
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
@@ -141,7 +142,7 @@ def signed_assessment(
         actor=author,
         appointment=appointment,
         data={"plan_frequency": "weekly", "goals": "Turn the head fully when driving."},
-        signs=[{"sign": "tender_motor_points", "finding": "present", "side": "right"}],
+        signs=[SignInput(sign="tender_motor_points", finding="present", side="right")],
         segments=[("C5", "right")],
     )
     return services.assessment_sign(assessment=draft, actor=author, now=at)

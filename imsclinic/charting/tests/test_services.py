@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -21,6 +20,7 @@ from imsclinic.charting.models import (
     NeedlingSession,
     NoteStatus,
 )
+from imsclinic.charting.services import SignInput
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.consent.models import ConsentSignature
 from imsclinic.core.models import AuditEvent, Outcome
@@ -29,10 +29,10 @@ from imsclinic.safety.errors import NeedlingNotAllowed
 from imsclinic.scheduling.models import Appointment
 from tests.factories.charting import ims_visit, muscle, needle_lot, row, signed_session
 
-SIGNS: list[dict[str, Any]] = [
-    {"sign": "tender_motor_points", "finding": "present", "side": "left", "segment": "C6"},
-    {"sign": "trophedema_matchstick", "finding": "absent"},
-    {"sign": "shortened_bands", "finding": "present", "side": "left", "muscle_id": None},
+SIGNS: list[SignInput] = [
+    SignInput(sign="tender_motor_points", finding="present", side="left", segment="C6"),
+    SignInput(sign="trophedema_matchstick", finding="absent"),
+    SignInput(sign="shortened_bands", finding="present", side="left", muscle_id=None),
 ]
 
 
@@ -72,7 +72,7 @@ def test_saving_again_replaces_signs_and_segments_and_keeps_history(
         actor=physio,
         assessment=assessment,
         data={"goals": "Sleep on the left side."},
-        signs=[{"sign": "vasomotor", "finding": "present", "side": "right"}],
+        signs=[SignInput(sign="vasomotor", finding="present", side="right")],
         segments=[("L5", "right")],
     )
     assessment.refresh_from_db()
@@ -90,7 +90,7 @@ def test_it_refuses_bad_assessment_input_and_saves_nothing(patient: Patient, phy
             patient=patient,
             actor=physio,
             data={"plan_expected_sessions": "many", "plan_frequency": "daily"},
-            signs=[{"sign": "telepathy", "finding": "present"}, {"sign": "vasomotor"}],
+            signs=[SignInput(sign="telepathy", finding="present"), SignInput(sign="vasomotor")],
             segments=[("C9", "left")],
         )
     assert set(refusal.value.errors) == {"plan_expected_sessions", "plan_frequency", "segments"}
