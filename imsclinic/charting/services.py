@@ -1,9 +1,10 @@
 """Every charting write goes through here: drafts, signing, copying rows, addenda.
 
 Each function takes the acting user keyword-only, runs in one transaction, writes an audit
-row and refuses with a `ChartingError` (str() is for the user; `errors` and `row_errors`
-say which field) or `PermissionDenied`. A signed note is never changed: saving or signing
-it raises `SignedNoteLocked`; corrections go through `addendum_add`.
+row and refuses with a `ChartingError` (str() is for the user; `errors` says which field,
+"rows.2.muscle" for a field of a row) or `PermissionDenied`. A signed note is never
+changed: saving or signing it raises `SignedNoteLocked`; corrections go through
+`addendum_add`.
 
 Starting and signing a needling session re-check, inside the transaction, that the patient
 may be needled (`safety.readiness.require_needling_readiness`, which raises
@@ -215,9 +216,7 @@ def _clean_assessment_data(data: Mapping[str, Any], errors: dict[str, str]) -> d
     return {name: getattr(probe, name) for name in data}
 
 
-def _clean_signs(
-    items: Sequence[SignInput], row_errors: dict[int, dict[str, str]]
-) -> list[SignInput]:
+def _clean_signs(items: Sequence[SignInput], errors: dict[str, str]) -> None:
     if len(items) > MAX_SIGNS:
         raise ChartingError(_("Too many sign rows: at most %(max)d.") % {"max": MAX_SIGNS})
     muscle_ids = {item.muscle_id for item in items if item.muscle_id is not None}
@@ -230,12 +229,13 @@ def _clean_signs(
             segment=item.segment,
             note=item.note,
         )
-        problems = _field_errors(probe, ("sign", "finding", "side", "segment", "note"))
+        errors.update(
+            _field_errors(
+                probe, ("sign", "finding", "side", "segment", "note"), prefix=f"signs.{index}."
+            )
+        )
         if item.muscle_id is not None and item.muscle_id not in known:
-            problems["muscle"] = _("Choose a muscle from the list.")
-        if problems:
-            row_errors[index] = problems
-    return list(items)
+            errors[f"signs.{index}.muscle"] = _("Choose a muscle from the list.")
 
 
 def _clean_segments(
@@ -275,9 +275,9 @@ def assessment_save_draft(
     plan_expected_sessions, notes, as the form cleans them (absent keys stay as they are);
     each is checked against its model field's declaration. `signs` replace the saved ones;
     `segments` are (code, side) pairs such as ("C5", "left").
-    Refuses with ChartingError (errors: field -> message, row_errors: sign index -> field ->
-    message), SignedNoteLocked for a signed note, PermissionDenied for anyone but the
-    author (or, for a new one, anyone without charting.add_note on the patient).
+    Refuses with ChartingError (errors: field -> message, a sign row's as "signs.0.sign"),
+    SignedNoteLocked for a signed note, PermissionDenied for anyone but the author (or, for
+    a new one, anyone without charting.add_note on the patient).
     """
     if assessment is None:
         _require(
@@ -310,15 +310,13 @@ def assessment_save_draft(
             _("That visit belongs to another patient."), errors={"appointment": _("Wrong visit.")}
         )
     errors: dict[str, str] = {}
-    row_errors: dict[int, dict[str, str]] = {}
     cleaned = _clean_assessment_data(data or {}, errors)
-    clean_signs = _clean_signs(signs, row_errors) if signs is not None else None
+    if signs is not None:
+        _clean_signs(signs, errors)
     clean_segments = _clean_segments(segments, errors) if segments is not None else None
-    if errors or row_errors:
+    if errors:
         raise ChartingError(
-            _("The assessment was not saved: correct the marked fields."),
-            errors=errors,
-            row_errors=row_errors,
+            _("The assessment was not saved: correct the marked fields."), errors=errors
         )
     with transaction.atomic():
         created = assessment is None
@@ -334,10 +332,10 @@ def assessment_save_draft(
             for name, value in cleaned.items():
                 setattr(assessment, name, value)
             assessment.save()
-        if clean_signs is not None:
+        if signs is not None:
             for old_sign in list(assessment.signs.all()):
                 old_sign.delete()
-            for item in clean_signs:
+            for item in signs:
                 AssessmentSign(
                     assessment=assessment,
                     sign=item.sign,
@@ -548,9 +546,7 @@ def _clean_session_data(data: Mapping[str, Any], errors: dict[str, str]) -> dict
 ROW_FIELDS = ("side", "segment", "insertions", "grasp", "tolerance", "note")
 
 
-def _clean_rows(
-    rows: Sequence[RowInput], *, day: dt.date, row_errors: dict[int, dict[str, str]]
-) -> None:
+def _clean_rows(rows: Sequence[RowInput], *, day: dt.date, errors: dict[str, str]) -> None:
     """Check each row; lots must be usable on the visit's day, muscles offered in charts."""
     if len(rows) > MAX_ROWS:
         raise ChartingError(_("Too many rows: at most %(max)d muscles.") % {"max": MAX_ROWS})
@@ -577,8 +573,7 @@ def _clean_rows(
                 problems["needle_lot"] = _(
                     "Lot %(lot)s expired on %(day)s: choose another lot."
                 ) % {"lot": lot.lot_number, "day": lot.expires_on.isoformat()}
-        if problems:
-            row_errors[index] = problems
+        errors.update({f"rows.{index}.{name}": message for name, message in problems.items()})
 
 
 def _new_row(row: RowInput, **fields: Any) -> NeedlingRow:
@@ -640,26 +635,21 @@ def session_save_draft(
     signed assessment), as the form cleans them; each is checked against its model field's
     declaration. `rows` are numbered 1.. in the order given. Each lot must be usable on the
     visit's day and each muscle offered in charts.
-    Refuses (changing nothing) with ChartingError (errors: field -> message, row_errors:
-    row index -> field -> message), SignedNoteLocked, or PermissionDenied. Sets the
+    Refuses (changing nothing) with ChartingError (errors: field -> message, a row's as
+    "rows.2.needle_lot"), SignedNoteLocked, or PermissionDenied. Sets the
     thoracic-precaution marker from the rows.
     """
     _require_session_author(session, actor, request, verb="save")
     if session.is_signed:
         raise SignedNoteLocked()
     errors: dict[str, str] = {}
-    row_errors: dict[int, dict[str, str]] = {}
     cleaned = _clean_session_data(data or {}, errors)
     appointment = Appointment.objects.select_related("location").get(pk=session.appointment_id)
     day = visit_day(appointment)
     if rows is not None:
-        _clean_rows(rows, day=day, row_errors=row_errors)
-    if errors or row_errors:
-        raise ChartingError(
-            _("The note was not saved: correct the marked fields."),
-            errors=errors,
-            row_errors=row_errors,
-        )
+        _clean_rows(rows, day=day, errors=errors)
+    if errors:
+        raise ChartingError(_("The note was not saved: correct the marked fields."), errors=errors)
     with transaction.atomic():
         locked = _lock_note(session)
         for name, value in cleaned.items():
@@ -776,10 +766,10 @@ def session_sign(
     Re-checks inside the transaction: the patient may be needled (NeedlingNotAllowed), the
     practitioner's IMS credential is current on the visit's day (CredentialNotCurrent),
     the note has pain before and after and at least one row, every row is valid with
-    a lot usable on the visit's day (ChartingError with row_errors), and the first needling
-    of a course has a current signed assessment or a recorded reason why not (ChartingError,
-    errors["reason_no_assessment"]). Sets the thoracic-precaution marker from the rows and
-    stores the current assessment the note rests on.
+    a lot usable on the visit's day (ChartingError, errors["rows.2.needle_lot"]), and the
+    first needling of a course has a current signed assessment or a recorded reason why not
+    (ChartingError, errors["reason_no_assessment"]). Sets the thoracic-precaution marker
+    from the rows and stores the current assessment the note rests on.
     """
     now = now or timezone.now()
     _require_session_author(session, actor, request, verb="sign")
@@ -813,15 +803,10 @@ def session_sign(
         rows = list(locked.rows.order_by("position"))
         if not rows:
             errors["rows"] = _("Add at least one muscle needled.")
-        row_errors: dict[int, dict[str, str]] = {}
-        _clean_rows(
-            [RowInput.of(row) for row in rows], day=visit_day(appointment), row_errors=row_errors
-        )
-        if errors or row_errors:
+        _clean_rows([RowInput.of(row) for row in rows], day=visit_day(appointment), errors=errors)
+        if errors:
             raise ChartingError(
-                _("The note cannot be signed yet: correct the marked fields."),
-                errors=errors,
-                row_errors=row_errors,
+                _("The note cannot be signed yet: correct the marked fields."), errors=errors
             )
         locked.thoracic_precaution = _precaution_from_rows(locked)
         locked.assessment = assessment

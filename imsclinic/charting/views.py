@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from imsclinic.charting import segments as seg
 from imsclinic.charting import selectors, services
-from imsclinic.charting.errors import ChartingError, SignedNoteLocked
+from imsclinic.charting.errors import ChartingError, SignedNoteLocked, row_refusals
 from imsclinic.charting.forms import (
     AddendumForm,
     AssessmentForm,
@@ -34,6 +34,7 @@ from imsclinic.charting.models import Assessment
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import record_refusal, refuse, require_perm
 from imsclinic.core.audit import audit_record
+from imsclinic.core.errors import Refused
 from imsclinic.core.form_errors import refusal_to_form
 from imsclinic.core.models import Action
 from imsclinic.core.params import id_param
@@ -78,25 +79,26 @@ def _visit_for(request: HttpRequest, patient: Patient) -> Appointment | None:
     return Appointment.objects.filter(pk=appointment_id, patient=patient).first()
 
 
-def _apply_refusal(
+def _refusal_on_forms(
     refusal: ChartingError, form: AssessmentForm, rows: list[SignRowForm], used: list[int]
 ) -> list[str]:
-    """Put each refusal message next to its field; return messages with no field."""
-    loose: list[str] = []
-    for name, message in refusal.errors.items():
-        if name in form.fields:
-            form.add_error(name, message)
-        else:
-            loose.append(message)
-    for index, problems in refusal.row_errors.items():
-        if index >= len(used):
-            continue
-        row = rows[used[index]]
-        for name, message in problems.items():
-            row.add_error(name if name in row.fields else None, message)
-    if not loose and not refusal.errors and not refusal.row_errors:
-        loose.append(refusal.message)
-    return loose
+    """Put the refusal on the plan form and the sign rows; return what belongs to neither.
+
+    The signs and segments sections show their own messages (`section_errors`); the rest,
+    with the refusal's sentence, goes at the top of the page.
+    """
+    plan = {name: message for name, message in refusal.errors.items() if name in form.fields}
+    if plan:
+        refusal_to_form(form, Refused(refusal.message, errors=plan))
+    for index, part in row_refusals(refusal, "signs").items():
+        if index < len(used):
+            refusal_to_form(rows[used[index]], part)
+    loose = [
+        message
+        for name, message in refusal.errors.items()
+        if name not in form.fields and "." not in name
+    ]
+    return list(dict.fromkeys([refusal.message, *loose]))
 
 
 def _render_form(
@@ -173,7 +175,6 @@ def _save(
         assert assessment is not None
         return None, redirect("assessment_detail", assessment_id=assessment.pk)
     except ChartingError as refusal:
-        problems = _apply_refusal(refusal, form, rows, used)
         return None, _render_form(
             request,
             patient=patient,
@@ -182,7 +183,7 @@ def _save(
             rows=rows,
             chosen=chosen,
             appointment=appointment,
-            problems=[refusal.message, *problems] if refusal.message not in problems else problems,
+            problems=_refusal_on_forms(refusal, form, rows, used),
             section_errors=refusal.errors,
             status=400,
         )

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods
 
 from imsclinic.charting import services
 from imsclinic.charting.body_chart import REGION_CODES, Needled, build_chart, region_choices
-from imsclinic.charting.errors import ChartingError
+from imsclinic.charting.errors import ChartingError, row_refusals
 from imsclinic.charting.models import Grasp, Muscle, NeedleSide, NeedlingSession, Tolerance
 from imsclinic.charting.segments import SEGMENTS
 from imsclinic.charting.selectors import visit_assessment_on_file
@@ -40,6 +40,8 @@ from imsclinic.charting.session_forms import (
 from imsclinic.clinic.selectors import clinic_zone, usable_lots
 from imsclinic.core.access import refuse
 from imsclinic.core.audit import audit_record
+from imsclinic.core.errors import Refused
+from imsclinic.core.form_errors import refusal_to_form
 from imsclinic.core.models import Action
 from imsclinic.patients.selectors import patient_for_user
 from imsclinic.safety.errors import NeedlingNotAllowed
@@ -193,11 +195,13 @@ def _rows_from_post(data: Mapping[str, Any], page: Page) -> tuple[list[RowView],
         values["twitch"] = bool(data.get(form.add_prefix("twitch")))
         view = _row_view(index, values, page.muscles)
         if not form.is_valid():
-            view.errors = {
-                name: [str(error) for error in errors] for name, errors in form.errors.items()
-            }
+            view.errors = _form_errors(form)
         views.append(view)
     return views, forms
+
+
+def _form_errors(form: RowForm) -> dict[str, list[str]]:
+    return {name: [str(error) for error in errors] for name, errors in form.errors.items()}
 
 
 def _service_row(cleaned: dict[str, Any]) -> services.RowInput:
@@ -243,13 +247,14 @@ def _save(request: HttpRequest, page: Page) -> SaveResult:
             request=request,
         )
     except ChartingError as refusal:
-        for index, problems in refusal.row_errors.items():
+        for index, part in row_refusals(refusal, "rows").items():
             if index < len(valid_rows):
-                view = valid_rows[index][0]
-                for name, message in problems.items():
-                    view.errors.setdefault(name, []).append(message)
-        for name, message in refusal.errors.items():
-            form.add_error(name if name in form.fields else None, message)
+                view, row_form = valid_rows[index]
+                refusal_to_form(row_form, part)
+                view.errors = _form_errors(row_form)
+        header = {name: message for name, message in refusal.errors.items() if "." not in name}
+        if header:
+            refusal_to_form(form, Refused(refusal.message, errors=header))
         return SaveResult(False, False, form, rows, refusal.message)
     complete = header_ok and len(valid_rows) == len(rows)
     return SaveResult(True, complete, form, rows)
@@ -341,11 +346,12 @@ def session_note(request: HttpRequest, appointment_id: int) -> HttpResponse:
         except NeedlingNotAllowed as refusal:
             return _render(request, page, result=result, sign_missing=refusal.missing)
         except ChartingError as refusal:
-            problems = [refusal.message, *refusal.errors.values()]
-            for index, fields in refusal.row_errors.items():
+            problems = [refusal.message]
+            problems += [message for name, message in refusal.errors.items() if "." not in name]
+            for index, part in row_refusals(refusal, "rows").items():
                 problems += [
                     _("Muscle %(n)d: %(problem)s") % {"n": index + 1, "problem": problem}
-                    for problem in fields.values()
+                    for problem in part.errors.values()
                 ]
             return _render(request, page, result=result, sign_missing=problems)
         messages.success(request, _("Signed. The note can no longer be changed."))
@@ -418,7 +424,7 @@ def _addendum(request: HttpRequest, page: Page, here: str) -> HttpResponse:
                 request=request,
             )
         except ChartingError as refusal:
-            form.add_error(None, refusal.message)
+            refusal_to_form(form, refusal)
         else:
             messages.success(request, _("Added the addendum."))
             return redirect(f"{here}#addenda")
