@@ -58,7 +58,7 @@ from imsclinic.clinic.models import NeedleLot
 from imsclinic.clinic.selectors import usable_lots
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.followup import services as followup_services
 from imsclinic.outcomes import services as outcome_services
 from imsclinic.patients.models import Patient
@@ -285,7 +285,7 @@ def assessment_save_draft(
             "charting.add_note",
             patient,
             action=Action.CREATE,
-            object_type="assessment",
+            object_type=ObjectType.ASSESSMENT,
             patient=patient,
             request=request,
             message=_("Only the owner and the patient's care team write assessments."),
@@ -298,7 +298,7 @@ def assessment_save_draft(
             "charting.edit_draft",
             assessment,
             action=Action.UPDATE,
-            object_type="assessment",
+            object_type=ObjectType.ASSESSMENT,
             patient=patient,
             request=request,
             message=_("Only the practitioner who wrote this draft may change it."),
@@ -353,7 +353,7 @@ def assessment_save_draft(
         audit_record(
             actor=actor,
             action=Action.CREATE if created else Action.UPDATE,
-            object_type="assessment",
+            object_type=ObjectType.ASSESSMENT,
             object_id=assessment.pk,
             patient=patient,
             request=request,
@@ -381,7 +381,7 @@ def assessment_sign(
         "charting.edit_draft",
         assessment,
         action=Action.UPDATE,
-        object_type="assessment",
+        object_type=ObjectType.ASSESSMENT,
         patient=patient,
         request=request,
         message=_("Only the practitioner who wrote this assessment may sign it."),
@@ -412,7 +412,7 @@ def assessment_sign(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="assessment",
+            object_type=ObjectType.ASSESSMENT,
             object_id=locked.pk,
             patient=patient,
             request=request,
@@ -477,7 +477,7 @@ def session_start(
         "charting.add_note",
         patient,
         action=Action.CREATE,
-        object_type="needling_session",
+        object_type=ObjectType.NEEDLING_SESSION,
         patient=patient,
         request=request,
         message=_("Only the patient's care team writes needling notes."),
@@ -486,7 +486,7 @@ def session_start(
         record_refusal(
             actor=actor,
             action=Action.CREATE,
-            object_type="needling_session",
+            object_type=ObjectType.NEEDLING_SESSION,
             patient=patient,
             request=request,
         )
@@ -527,7 +527,7 @@ def session_start(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="needling_session",
+            object_type=ObjectType.NEEDLING_SESSION,
             object_id=session.pk,
             patient=patient,
             request=request,
@@ -609,7 +609,7 @@ def _require_session_author(
         "charting.edit_draft",
         session,
         action=Action.UPDATE,
-        object_type="needling_session",
+        object_type=ObjectType.NEEDLING_SESSION,
         patient=session.patient,
         request=request,
         message=(
@@ -663,7 +663,7 @@ def session_save_draft(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="needling_session",
+            object_type=ObjectType.NEEDLING_SESSION,
             object_id=locked.pk,
             patient=locked.patient,
             request=request,
@@ -745,7 +745,7 @@ def session_copy_last_rows(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="needling_session",
+            object_type=ObjectType.NEEDLING_SESSION,
             object_id=locked.pk,
             patient=locked.patient,
             request=request,
@@ -828,7 +828,7 @@ def session_sign(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="needling_session",
+            object_type=ObjectType.NEEDLING_SESSION,
             object_id=locked.pk,
             patient=patient,
             request=request,
@@ -857,13 +857,15 @@ def addendum_add(
     """
     now = now or timezone.now()
     patient = note.patient
-    object_type = "assessment" if isinstance(note, Assessment) else "needling_session"
+    object_type = (
+        ObjectType.ASSESSMENT if isinstance(note, Assessment) else ObjectType.NEEDLING_SESSION
+    )
     _require(
         actor,
         "charting.add_addendum",
         patient,
         action=Action.CREATE,
-        object_type="addendum",
+        object_type=ObjectType.ADDENDUM,
         patient=patient,
         request=request,
         message=_("Only the owner and the patient's care team add to a chart."),
@@ -888,7 +890,7 @@ def addendum_add(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="addendum",
+            object_type=ObjectType.ADDENDUM,
             object_id=addendum.pk,
             patient=patient,
             request=request,

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,46 +33,39 @@ from imsclinic.charting.forms import (
 from imsclinic.charting.models import Assessment
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import record_refusal, refuse, require_perm
-from imsclinic.core.audit import audit_record
+from imsclinic.core.audit import audit_view
 from imsclinic.core.errors import Refused
 from imsclinic.core.form_errors import refusal_to_form
-from imsclinic.core.models import Action
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import ObjectType
 from imsclinic.core.params import id_param
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 from imsclinic.scheduling.models import Appointment
 
 
-def _audit_view(request: HttpRequest, *, patient: Patient, object_type: str, pk: Any) -> None:
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action=Action.VIEW,
-        object_type=object_type,
-        object_id=pk,
-        patient=patient,
-        request=request,
-    )
-
-
-def _open_assessment(request: HttpRequest, assessment_id: int) -> tuple[Assessment, Patient]:
+def _open_assessment(request: SignedInRequest, assessment_id: int) -> tuple[Assessment, Patient]:
     """Return the assessment and its patient if this user may read the chart; else 404/403."""
     assessment = selectors.assessment_detail(assessment_id)
     if assessment is None:
         raise refuse(
-            request, object_type="assessment", object_id=assessment_id, reason="no such assessment"
+            request,
+            object_type=ObjectType.ASSESSMENT,
+            object_id=assessment_id,
+            reason="no such assessment",
         )
     patient = patient_for_user(
         request,
         user=request.user,
         patient_id=assessment.patient_id,
         perm="charting.view_chart",
-        asked_for="assessment",
+        asked_for=ObjectType.ASSESSMENT,
         asked_id=assessment.pk,
     )
     return assessment, patient
 
 
-def _visit_for(request: HttpRequest, patient: Patient) -> Appointment | None:
+def _visit_for(request: SignedInRequest, patient: Patient) -> Appointment | None:
     appointment_id = id_param(request.GET.get("appointment") or request.POST.get("appointment"))
     if appointment_id is None:
         return None
@@ -102,7 +95,7 @@ def _refusal_on_forms(
 
 
 def _render_form(
-    request: HttpRequest,
+    request: SignedInRequest,
     *,
     patient: Patient,
     assessment: Assessment | None,
@@ -133,7 +126,7 @@ def _render_form(
 
 
 def _save(
-    request: HttpRequest,
+    request: SignedInRequest,
     *,
     patient: Patient,
     assessment: Assessment | None,
@@ -191,14 +184,14 @@ def _save(
 
 
 @login_required
-def assessment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+def assessment_new(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """Start a Gunn assessment for a patient; the first save makes the draft."""
     patient = patient_for_user(
         request,
         user=request.user,
         patient_id=patient_id,
         perm="charting.add_note",
-        asked_for="assessment_form",
+        asked_for=ObjectType.ASSESSMENT_FORM,
     )
     appointment = _visit_for(request, patient)
     if request.method == "POST":
@@ -207,7 +200,7 @@ def assessment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             return response
         assert saved is not None
         return _after_save(request, saved)
-    _audit_view(request, patient=patient, object_type="assessment_form", pk=patient.pk)
+    audit_view(request, ObjectType.ASSESSMENT_FORM, patient=patient, object_id=patient.pk)
     choices = muscle_choices(selectors.active_muscles())
     return _render_form(
         request,
@@ -220,7 +213,7 @@ def assessment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
-def _after_save(request: HttpRequest, assessment: Assessment) -> HttpResponse:
+def _after_save(request: SignedInRequest, assessment: Assessment) -> HttpResponse:
     if request.POST.get("action") == "sign":
         try:
             services.assessment_sign(assessment=assessment, actor=request.user, request=request)
@@ -238,7 +231,7 @@ def _after_save(request: HttpRequest, assessment: Assessment) -> HttpResponse:
 
 
 @login_required
-def assessment_page(request: HttpRequest, assessment_id: int) -> HttpResponse:
+def assessment_page(request: SignedInRequest, assessment_id: int) -> HttpResponse:
     """Show an assessment: its author edits and signs the draft; a signed one is read."""
     assessment, patient = _open_assessment(request, assessment_id)
     user: Any = request.user
@@ -246,7 +239,7 @@ def assessment_page(request: HttpRequest, assessment_id: int) -> HttpResponse:
     if request.method == "POST":
         if not editable:
             record_refusal(
-                request, object_type="assessment", object_id=assessment.pk, patient=patient
+                request, object_type=ObjectType.ASSESSMENT, object_id=assessment.pk, patient=patient
             )
             if assessment.is_signed:
                 messages.error(request, _("This assessment is signed: add an addendum instead."))
@@ -259,7 +252,7 @@ def assessment_page(request: HttpRequest, assessment_id: int) -> HttpResponse:
             return response
         assert saved is not None
         return _after_save(request, saved)
-    _audit_view(request, patient=patient, object_type="assessment", pk=assessment.pk)
+    audit_view(request, ObjectType.ASSESSMENT, patient=patient, object_id=assessment.pk)
     chosen = [(item.segment, item.side) for item in assessment.segments.all()]
     if editable:
         choices = muscle_choices(selectors.active_muscles())
@@ -276,7 +269,7 @@ def assessment_page(request: HttpRequest, assessment_id: int) -> HttpResponse:
 
 
 def _render_detail(
-    request: HttpRequest,
+    request: SignedInRequest,
     *,
     assessment: Assessment,
     patient: Patient,
@@ -302,7 +295,7 @@ def _render_detail(
 
 @require_POST
 @login_required
-def assessment_sign_page(request: HttpRequest, assessment_id: int) -> HttpResponse:
+def assessment_sign_page(request: SignedInRequest, assessment_id: int) -> HttpResponse:
     """Sign the saved draft as it stands (the form's "Save and sign" also signs)."""
     assessment, _patient = _open_assessment(request, assessment_id)
     try:
@@ -319,7 +312,7 @@ def assessment_sign_page(request: HttpRequest, assessment_id: int) -> HttpRespon
 
 @require_POST
 @login_required
-def assessment_addendum_page(request: HttpRequest, assessment_id: int) -> HttpResponse:
+def assessment_addendum_page(request: SignedInRequest, assessment_id: int) -> HttpResponse:
     """Add an addendum under a signed assessment."""
     assessment, patient = _open_assessment(request, assessment_id)
     form = AddendumForm(request.POST)
@@ -341,18 +334,12 @@ def assessment_addendum_page(request: HttpRequest, assessment_id: int) -> HttpRe
 
 
 @login_required
-def todo_page(request: HttpRequest) -> HttpResponse:
+def todo_page(request: SignedInRequest) -> HttpResponse:
     """List the signed-in practitioner's notes left unsigned for more than a day."""
     user: Any = request.user
-    require_perm(request, "charting.view_todo", object_type="unsigned_notes")
+    require_perm(request, "charting.view_todo", object_type=ObjectType.UNSIGNED_NOTES)
     notes = selectors.unsigned_notes_for(user, now=timezone.now())
-    audit_record(
-        actor=user,
-        action=Action.VIEW,
-        object_type="unsigned_notes",
-        request=request,
-        detail={"shown": len(notes)},
-    )
+    audit_view(request, ObjectType.UNSIGNED_NOTES, detail={"shown": len(notes)})
     return render(
         request,
         "charting/todo.html",

@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -39,10 +39,11 @@ from imsclinic.charting.session_forms import (
 )
 from imsclinic.clinic.selectors import clinic_zone, usable_lots
 from imsclinic.core.access import refuse
-from imsclinic.core.audit import audit_record
+from imsclinic.core.audit import audit_view
 from imsclinic.core.errors import Refused
 from imsclinic.core.form_errors import refusal_to_form
-from imsclinic.core.models import Action
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import ObjectType
 from imsclinic.patients.selectors import patient_for_user
 from imsclinic.safety.errors import NeedlingNotAllowed
 from imsclinic.scheduling.models import Appointment
@@ -125,7 +126,7 @@ def _row_view(index: int, values: dict[str, Any], muscles: Mapping[int, Muscle])
     )
 
 
-def _visit(request: HttpRequest, appointment_id: int) -> Appointment:
+def _visit(request: SignedInRequest, appointment_id: int) -> Appointment:
     """Return the visit if the user may chart for its patient; 404 for anyone else, audited."""
     appointment = (
         Appointment.objects.select_related("patient", "service", "practitioner__user", "location")
@@ -135,7 +136,7 @@ def _visit(request: HttpRequest, appointment_id: int) -> Appointment:
     if appointment is None:
         raise refuse(
             request,
-            object_type="needling_session",
+            object_type=ObjectType.NEEDLING_SESSION,
             object_id=appointment_id,
             reason="no such visit",
         )
@@ -144,7 +145,7 @@ def _visit(request: HttpRequest, appointment_id: int) -> Appointment:
         user=request.user,
         patient_id=appointment.patient_id,
         perm=CHART_PERM,
-        asked_for="needling_session",
+        asked_for=ObjectType.NEEDLING_SESSION,
         asked_id=appointment.pk,
     )
     return appointment
@@ -228,7 +229,7 @@ class SaveResult:
     message: str = ""
 
 
-def _save(request: HttpRequest, page: Page) -> SaveResult:
+def _save(request: SignedInRequest, page: Page) -> SaveResult:
     """Store what is valid of the posted note; report what is not."""
     assert page.session is not None
     form = SessionForm(request.POST)
@@ -278,7 +279,7 @@ def _filter(source: Mapping[str, Any]) -> tuple[str, str]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def session_note(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def session_note(request: SignedInRequest, appointment_id: int) -> HttpResponse:
     """Show or chart the needling note of one visit."""
     appointment = _visit(request, appointment_id)
     source = request.POST if request.method == "POST" else request.GET
@@ -290,7 +291,13 @@ def session_note(request: HttpRequest, appointment_id: int) -> HttpResponse:
     if action == "start":
         return _start(request, page, here)
     if page.session is None:
-        _audit_view(request, page)
+        audit_view(
+            request,
+            ObjectType.NEEDLING_SESSION,
+            patient=page.appointment.patient,
+            object_id=page.session.pk if page.session else "",
+            detail={"appointment": page.appointment.pk},
+        )
         return _render(request, page, refusal=None)
     if page.session.is_signed:
         if action == "addendum":
@@ -305,15 +312,27 @@ def session_note(request: HttpRequest, appointment_id: int) -> HttpResponse:
             # Nothing else changes a signed note, whatever the request says.
             messages.error(request, _("This note is signed: it cannot be changed."))
             return redirect(here)
-        _audit_view(request, page)
+        audit_view(
+            request,
+            ObjectType.NEEDLING_SESSION,
+            patient=page.appointment.patient,
+            object_id=page.session.pk if page.session else "",
+            detail={"appointment": page.appointment.pk},
+        )
         return _render(request, page)
     if request.method == "GET":
-        _audit_view(request, page)
+        audit_view(
+            request,
+            ObjectType.NEEDLING_SESSION,
+            patient=page.appointment.patient,
+            object_id=page.session.pk if page.session else "",
+            detail={"appointment": page.appointment.pk},
+        )
         return _render(request, page)
     if not request.user.has_perm("charting.edit_draft", page.session):
         raise refuse(
             request,
-            object_type="needling_session",
+            object_type=ObjectType.NEEDLING_SESSION,
             object_id=page.session.pk if page.session else "",
             patient_id=page.appointment.patient_id,
             error=PermissionDenied(),
@@ -368,7 +387,7 @@ def session_note(request: HttpRequest, appointment_id: int) -> HttpResponse:
     return _render(request, page, result=result, add_row=add_row)
 
 
-def _copy_last(request: HttpRequest, page: Page, here: str) -> HttpResponse:
+def _copy_last(request: SignedInRequest, page: Page, here: str) -> HttpResponse:
     assert page.session is not None
     try:
         copied = services.session_copy_last_rows(
@@ -386,7 +405,7 @@ def _copy_last(request: HttpRequest, page: Page, here: str) -> HttpResponse:
     return redirect(f"{here}#rows")
 
 
-def _start(request: HttpRequest, page: Page, here: str) -> HttpResponse:
+def _start(request: SignedInRequest, page: Page, here: str) -> HttpResponse:
     if page.session is not None:
         return redirect(here)
     reason = request.POST.get("reason_no_assessment", "")
@@ -411,7 +430,7 @@ def _start(request: HttpRequest, page: Page, here: str) -> HttpResponse:
     return redirect(here)
 
 
-def _addendum(request: HttpRequest, page: Page, here: str) -> HttpResponse:
+def _addendum(request: SignedInRequest, page: Page, here: str) -> HttpResponse:
     assert page.session is not None
     form = AddendumForm(request.POST)
     if form.is_valid():
@@ -447,20 +466,8 @@ def _session_chart(session: NeedlingSession) -> dict[str, Any]:
     }
 
 
-def _audit_view(request: HttpRequest, page: Page) -> None:
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action=Action.VIEW,
-        object_type="needling_session",
-        object_id=page.session.pk if page.session else None,
-        patient=page.appointment.patient,
-        request=request,
-        detail={"appointment": page.appointment.pk},
-    )
-
-
 def _render(
-    request: HttpRequest,
+    request: SignedInRequest,
     page: Page,
     *,
     refusal: list[str] | None = None,
