@@ -26,10 +26,7 @@ from django.views.decorators.http import require_http_methods
 from imsclinic.charting import services
 from imsclinic.charting.body_chart import REGION_CODES, Needled, build_chart, region_choices
 from imsclinic.charting.errors import ChartingError, row_refusals
-from imsclinic.charting.models import Grasp, Muscle, NeedleSide, NeedlingSession, Tolerance
-from imsclinic.charting.segments import SEGMENTS
-from imsclinic.charting.selectors import visit_assessment_on_file
-from imsclinic.charting.session_forms import (
+from imsclinic.charting.forms.session import (
     AddendumForm,
     RowForm,
     SessionForm,
@@ -37,6 +34,9 @@ from imsclinic.charting.session_forms import (
     bound_rows,
     muscles_by_region,
 )
+from imsclinic.charting.models import Grasp, Muscle, NeedleSide, NeedlingSession, Tolerance
+from imsclinic.charting.segments import SEGMENTS
+from imsclinic.charting.selectors import visit_assessment_on_file
 from imsclinic.clinic.selectors import clinic_zone, usable_lots
 from imsclinic.core.access import refuse
 from imsclinic.core.audit import audit_view

@@ -1,4 +1,4 @@
-"""Staff pages for Gunn assessments (write, sign, read, add an addendum) and the to-do list.
+"""Staff pages for Gunn assessments: write, sign, read, add an addendum.
 
 Every page opens the patient through `patients.selectors.patient_for_user` with a charting
 permission (outsiders get 404, the front desk 403) and writes the look to the audit log.
@@ -14,14 +14,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from imsclinic.charting import segments as seg
 from imsclinic.charting import selectors, services
 from imsclinic.charting.errors import ChartingError, SignedNoteLocked, row_refusals
-from imsclinic.charting.forms import (
+from imsclinic.charting.forms.assessment import (
     AddendumForm,
     AssessmentForm,
     SignRowForm,
@@ -32,7 +31,7 @@ from imsclinic.charting.forms import (
 )
 from imsclinic.charting.models import Assessment
 from imsclinic.clinic.selectors import clinic_zone
-from imsclinic.core.access import record_refusal, refuse, require_perm
+from imsclinic.core.access import record_refusal, refuse
 from imsclinic.core.audit import audit_view
 from imsclinic.core.errors import Refused
 from imsclinic.core.form_errors import refusal_to_form
@@ -331,17 +330,3 @@ def assessment_addendum_page(request: SignedInRequest, assessment_id: int) -> Ht
             messages.success(request, _("Addendum added."))
             return redirect("assessment_detail", assessment_id=assessment.pk)
     return _render_detail(request, assessment=assessment, patient=patient, form=form, status=400)
-
-
-@login_required
-def todo_page(request: SignedInRequest) -> HttpResponse:
-    """List the signed-in practitioner's notes left unsigned for more than a day."""
-    user: Any = request.user
-    require_perm(request, "charting.view_todo", object_type=ObjectType.UNSIGNED_NOTES)
-    notes = selectors.unsigned_notes_for(user, now=timezone.now())
-    audit_view(request, ObjectType.UNSIGNED_NOTES, detail={"shown": len(notes)})
-    return render(
-        request,
-        "charting/todo.html",
-        {"notes": notes, "zone": clinic_zone(), "hours": 24},
-    )
