@@ -54,13 +54,12 @@ from imsclinic.charting.models import (
     SignalFinding,
     Tolerance,
 )
+from imsclinic.charting.signals import note_signed
 from imsclinic.clinic.models import NeedleLot
 from imsclinic.clinic.selectors import usable_lots
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, ObjectType
-from imsclinic.followup import services as followup_services
-from imsclinic.outcomes import services as outcome_services
 from imsclinic.patients.models import Patient
 from imsclinic.safety.readiness import require_needling_readiness
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
@@ -823,8 +822,10 @@ def session_sign(
                 "updated_at",
             ]
         )
-        outcome_services.results_from_session(session=locked, actor=actor)
-        followup_services.checkin_schedule(session=locked, actor=actor, request=request, now=now)
+        # Outcomes records the pain scores, followup schedules the check-in (signals.py).
+        note_signed.send(
+            sender=NeedlingSession, session=locked, actor=actor, request=request, now=now
+        )
         audit_record(
             actor=actor,
             action=Action.UPDATE,

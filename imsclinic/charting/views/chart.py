@@ -30,7 +30,6 @@ from imsclinic.core.access import patient_page
 from imsclinic.core.audit import audit_record, audit_view
 from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import Action, ObjectType
-from imsclinic.followup.selectors import checkins_by_session
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 
@@ -74,9 +73,6 @@ def chart_page(request: SignedInRequest, patient_id: int) -> HttpResponse:
         assessment.present_signs = [  # type: ignore[attr-defined]
             sign for sign in assessment.signs.all() if sign.finding == SignalFinding.PRESENT
         ]
-    checkins = checkins_by_session(patient.pk)  # one query, however many sessions
-    for session in chart.sessions:
-        session.followup_checkin = checkins.get(session.pk)  # type: ignore[attr-defined]
     context = {
         "patient": patient,
         "chart": chart,
