@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -63,6 +63,9 @@ from imsclinic.core.models import Action, ObjectType
 from imsclinic.patients.models import Patient
 from imsclinic.safety.readiness import require_needling_readiness
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 # ---------------------------------------------------------------------------------------
 # Typed inputs the pages build from their forms' cleaned data.
@@ -149,7 +152,7 @@ def visit_day(appointment: Appointment) -> dt.date:
 
 
 def _require(
-    actor: Any,
+    actor: User | None,
     perm: str,
     obj: Any,
     *,
@@ -260,7 +263,7 @@ def _clean_segments(
 def assessment_save_draft(
     *,
     patient: Patient,
-    actor: Any,
+    actor: User,
     assessment: Assessment | None = None,
     appointment: Appointment | None = None,
     data: Mapping[str, Any] | None = None,
@@ -317,7 +320,7 @@ def assessment_save_draft(
         raise ChartingError(
             _("The assessment was not saved: correct the marked fields."), errors=errors
         )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         created = assessment is None
         if assessment is None:
             assessment = Assessment(patient=patient, author=actor, appointment=appointment)
@@ -364,7 +367,7 @@ def assessment_save_draft(
 def assessment_sign(
     *,
     assessment: Assessment,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> Assessment:
@@ -385,7 +388,7 @@ def assessment_sign(
         request=request,
         message=_("Only the practitioner who wrote this assessment may sign it."),
     )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = _lock_note(assessment)
         errors: dict[str, str] = {}
         examined = locked.signs.exclude(finding=SignalFinding.NOT_TESTED).exists()
@@ -451,7 +454,7 @@ def _assessment_on_file(appointment: Appointment, *, reason: str) -> Assessment 
 def session_start(
     *,
     appointment: Appointment,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
     reason_no_assessment: str = "",
@@ -505,7 +508,7 @@ def session_start(
         raise ChartingError(
             _("The session note was not started: correct the marked fields."), errors=reason_errors
         )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
         require_needling_readiness(patient, at=now)
         _require_credential(appointment)
@@ -601,7 +604,7 @@ def _precaution_from_rows(session: NeedlingSession) -> bool:
 
 
 def _require_session_author(
-    session: NeedlingSession, actor: Any, request: HttpRequest | None, *, verb: str
+    session: NeedlingSession, actor: User, request: HttpRequest | None, *, verb: str
 ) -> None:
     _require(
         actor,
@@ -622,7 +625,7 @@ def _require_session_author(
 def session_save_draft(
     *,
     session: NeedlingSession,
-    actor: Any,
+    actor: User,
     data: Mapping[str, Any] | None = None,
     rows: Sequence[RowInput] | None = None,
     request: HttpRequest | None = None,
@@ -649,7 +652,7 @@ def session_save_draft(
         _clean_rows(rows, day=day, errors=errors)
     if errors:
         raise ChartingError(_("The note was not saved: correct the marked fields."), errors=errors)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = _lock_note(session)
         for name, value in cleaned.items():
             setattr(locked, name, value)
@@ -676,7 +679,7 @@ def session_save_draft(
 
 
 def session_copy_last_rows(
-    *, session: NeedlingSession, actor: Any, request: HttpRequest | None = None
+    *, session: NeedlingSession, actor: User, request: HttpRequest | None = None
 ) -> CopyResult:
     """Add to this draft the rows of the patient's last signed session, after any rows it has.
 
@@ -730,7 +733,7 @@ def session_copy_last_rows(
                 }
             )
         copies.append(replace(RowInput.of(row), needle_lot_id=lot_id))
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = _lock_note(session)
         last = max((row.position for row in locked.rows.all()), default=0)
         if last + len(copies) > MAX_ROWS:
@@ -756,7 +759,7 @@ def session_copy_last_rows(
 def session_sign(
     *,
     session: NeedlingSession,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> NeedlingSession:
@@ -772,7 +775,7 @@ def session_sign(
     """
     now = now or timezone.now()
     _require_session_author(session, actor, request, verb="sign")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = _lock_note(session)
         patient = locked.patient
         appointment = Appointment.objects.select_related("location", "practitioner").get(
@@ -847,7 +850,7 @@ def addendum_add(
     note: Assessment | NeedlingSession,
     reason: str,
     text: str,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> Addendum:
@@ -878,7 +881,7 @@ def addendum_add(
         raise ChartingError(
             _("The addendum was not added: correct the marked fields."), errors=errors
         )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         current = type(note).objects.select_for_update(no_key=True).get(pk=note.pk)
         if not current.is_signed:
             raise ChartingError(_("This note is still a draft: change it directly."))

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 from django.utils import timezone
 
+from imsclinic.accounts.models import User
 from imsclinic.charting import services
 from imsclinic.charting.models import Assessment, Muscle, NeedlingSession
 from imsclinic.charting.services import SignInput
@@ -45,7 +45,7 @@ def needle_lot(
 
 def ims_visit(
     patient: Patient,
-    user: Any,
+    user: User,
     service: Service,
     *,
     start: dt.datetime | None = None,
@@ -116,7 +116,7 @@ def row(
 
 def signed_session(
     appointment: Appointment,
-    actor: Any,
+    actor: User,
     rows: list[services.RowInput],
     *,
     nprs_before: int = 6,
@@ -134,7 +134,11 @@ def signed_session(
 
 
 def signed_assessment(
-    patient: Patient, author: Any, *, at: dt.datetime | None = None, appointment: Any = None
+    patient: Patient,
+    author: User,
+    *,
+    at: dt.datetime | None = None,
+    appointment: Appointment | None = None,
 ) -> Assessment:
     """Write and sign a Gunn assessment through the services (C5 right, weekly)."""
     draft = services.assessment_save_draft(

@@ -6,8 +6,6 @@ permission (outsiders get 404, the front desk 403) and writes the look to the au
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -233,7 +231,7 @@ def _after_save(request: SignedInRequest, assessment: Assessment) -> HttpRespons
 def assessment_page(request: SignedInRequest, assessment_id: int) -> HttpResponse:
     """Show an assessment: its author edits and signs the draft; a signed one is read."""
     assessment, patient = _open_assessment(request, assessment_id)
-    user: Any = request.user
+    user = request.user
     editable = not assessment.is_signed and user.has_perm("charting.edit_draft", assessment)
     if request.method == "POST":
         if not editable:
@@ -275,7 +273,7 @@ def _render_detail(
     form: AddendumForm | None,
     status: int = 200,
 ) -> HttpResponse:
-    user: Any = request.user
+    user = request.user
     can_add = assessment.is_signed and user.has_perm("charting.add_addendum", patient)
     codes = [item.segment for item in assessment.segments.all()]
     context = {
