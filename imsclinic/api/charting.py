@@ -19,7 +19,7 @@ from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
 from imsclinic.charting.models import Muscle
 from imsclinic.charting.selectors import chart_for
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.patients.selectors import patient_for_user
 
 router = Router(tags=["charting"])
@@ -127,10 +127,14 @@ def _name(user: Any) -> str:
 def list_sessions(
     request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)]
 ) -> list[dict[str, Any]]:
-    user = staff_caller(request, asked_for="chart")
+    user = staff_caller(request, asked_for=ObjectType.CHART)
     try:
         patient = patient_for_user(
-            request, user=user, patient_id=patient_id, perm="charting.view_chart", asked_for="chart"
+            request,
+            user=user,
+            patient_id=patient_id,
+            perm="charting.view_chart",
+            asked_for=ObjectType.CHART,
         )
     except PermissionDenied as error:
         raise HttpError(
@@ -140,7 +144,7 @@ def list_sessions(
     audit_record(
         actor=user,
         action=Action.VIEW,
-        object_type="chart",
+        object_type=ObjectType.CHART,
         object_id=patient.pk,
         patient=patient,
         request=request,
@@ -216,7 +220,7 @@ def list_muscles(request: HttpRequest) -> list[Muscle]:
     audit_record(
         actor=user,
         action=Action.VIEW,
-        object_type="muscle_catalogue",
+        object_type=ObjectType.MUSCLE_CATALOGUE,
         request=request,
         detail={"via": "api"},
     )

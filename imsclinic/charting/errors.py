@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from django.utils.translation import gettext as _
 
 from imsclinic.core.errors import Refused
@@ -12,22 +10,27 @@ from imsclinic.core.errors import Refused
 class ChartingError(Refused):
     """A note that cannot be saved or signed as given.
 
-    `errors` maps a field of the note to its message; `row_errors` maps a row's index
-    (0-based, in the order the rows were given) to {field: message}, which the note's pages
-    put on their row forms. Either may be empty when the message is about the note as a whole.
+    `errors` maps a field of the note to its message; a field of a numbered row is named
+    with the row's 0-based index in the order the rows were given: "rows.2.muscle" (a
+    needling row), "signs.0.sign" (a sign row of an assessment). `row_refusals` splits
+    those off for the pages' row forms. Errors may be empty when the message is about the
+    note as a whole.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        errors: Mapping[str, str] | None = None,
-        row_errors: Mapping[int, Mapping[str, str]] | None = None,
-    ) -> None:
-        super().__init__(message, errors=errors)
-        self.row_errors: dict[int, dict[str, str]] = {
-            index: dict(fields) for index, fields in (row_errors or {}).items()
-        }
+
+def row_refusals(refusal: Refused, name: str) -> dict[int, Refused]:
+    """Return the refusal's messages about the rows called `name`, by row index.
+
+    {"rows.2.muscle": m} becomes {2: Refused(errors={"muscle": m})}, which
+    `core.form_errors.refusal_to_form` puts on that row's form.
+    """
+    found: dict[int, dict[str, str]] = {}
+    for key, message in refusal.errors.items():
+        head, _dot, rest = key.partition(".")
+        index, _dot, field = rest.partition(".")
+        if head == name and index.isdigit() and field:
+            found.setdefault(int(index), {})[field] = message
+    return {index: Refused(errors=errors) for index, errors in found.items()}
 
 
 class SignedNoteLocked(ChartingError):

@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -27,7 +27,26 @@ from imsclinic.charting.segments import SEGMENTS
 SEGMENT_CHOICES = [(code, code) for code in SEGMENTS]
 SEGMENT_MAX_LENGTH = 3
 MAX_INSERTIONS = 50
-REASON_MAX_LENGTH = 240
+NPRS_MAX = 10
+MAX_EXPECTED_SESSIONS = 100
+MAX_ROWS = 60  # muscles in one needling note
+MAX_SIGNS = 200  # sign rows in one assessment
+# The limits of what a clinician writes, declared once: the model fields, the forms and the
+# services all use these. A TextField's limit is its validator: the database keeps no length.
+REASON_MAX_LENGTH = 240  # why needle without an assessment; why an addendum was added
+ROW_NOTE_MAX_LENGTH = 240  # the note of a sign row or of a needling row
+FREQUENCY_OTHER_MAX_LENGTH = 120  # "twice a week for two weeks"
+SESSION_TEXT_MAX_LENGTH = 2000  # range of motion change, aftercare notes
+SESSION_NOTES_MAX_LENGTH = 4000  # the needling note's other notes
+LONG_TEXT_MAX_LENGTH = 10_000  # goals, an assessment's notes, an addendum's text
+
+
+def _choose(message: object) -> dict[str, Any]:
+    """Return the error messages of a choice field that is left empty or given a stray value."""
+    return {"invalid_choice": message, "blank": message}
+
+
+CHOOSE_SEGMENT = _choose(_("Choose a spinal segment from C1 to S5."))
 
 
 class View(models.TextChoices):
@@ -226,18 +245,32 @@ class Assessment(_LockedWhenSigned):
         verbose_name=_("visit"),
     )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    goals = models.TextField(_("goals"), blank=True)
-    plan_frequency = models.CharField(
-        _("how often"), max_length=20, choices=PlanFrequency.choices, blank=True
+    goals = models.TextField(
+        _("goals"),
+        blank=True,
+        validators=[MaxLengthValidator(LONG_TEXT_MAX_LENGTH)],
     )
-    plan_frequency_other = models.CharField(_("other frequency"), max_length=120, blank=True)
+    plan_frequency = models.CharField(
+        _("how often"),
+        max_length=20,
+        choices=PlanFrequency.choices,
+        blank=True,
+        error_messages=_choose(_("Choose how often the patient should come.")),
+    )
+    plan_frequency_other = models.CharField(
+        _("other frequency"), max_length=FREQUENCY_OTHER_MAX_LENGTH, blank=True
+    )
     plan_expected_sessions = models.PositiveSmallIntegerField(
         _("expected sessions"),
         null=True,
         blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_EXPECTED_SESSIONS)],
     )
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(
+        _("notes"),
+        blank=True,
+        validators=[MaxLengthValidator(LONG_TEXT_MAX_LENGTH)],
+    )
 
     history = HistoricalRecords()
 
@@ -257,7 +290,9 @@ class Assessment(_LockedWhenSigned):
             ),
             models.CheckConstraint(
                 condition=Q(plan_expected_sessions__isnull=True)
-                | Q(plan_expected_sessions__gte=1, plan_expected_sessions__lte=100),
+                | Q(
+                    plan_expected_sessions__gte=1, plan_expected_sessions__lte=MAX_EXPECTED_SESSIONS
+                ),
                 name="charting_assessment_expected_sessions_range",
             ),
         ]
@@ -304,16 +339,32 @@ class AssessmentSign(_PartOfNote):
     """One of Gunn's signs as examined: present, absent or not tested, where and which side."""
 
     assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="signs")
-    sign = models.CharField(_("sign"), max_length=30, choices=GunnSign.choices)
+    sign = models.CharField(
+        _("sign"),
+        max_length=30,
+        choices=GunnSign.choices,
+        error_messages=_choose(_("Choose one of Gunn's signs.")),
+    )
     finding = models.CharField(
         _("finding"),
         max_length=12,
         choices=SignalFinding.choices,
         default=SignalFinding.NOT_TESTED,
+        error_messages=_choose(_("Choose present, absent or not tested.")),
     )
-    side = models.CharField(_("side"), max_length=5, choices=Side.choices, blank=True)
+    side = models.CharField(
+        _("side"),
+        max_length=5,
+        choices=Side.choices,
+        blank=True,
+        error_messages=_choose(_("Choose left, right or both sides.")),
+    )
     segment = models.CharField(
-        _("segment"), max_length=SEGMENT_MAX_LENGTH, choices=SEGMENT_CHOICES, blank=True
+        _("segment"),
+        max_length=SEGMENT_MAX_LENGTH,
+        choices=SEGMENT_CHOICES,
+        blank=True,
+        error_messages=CHOOSE_SEGMENT,
     )
     muscle = models.ForeignKey(
         Muscle,
@@ -323,7 +374,7 @@ class AssessmentSign(_PartOfNote):
         related_name="+",
         verbose_name=_("muscle"),
     )
-    note = models.CharField(_("note"), max_length=240, blank=True)
+    note = models.CharField(_("note"), max_length=ROW_NOTE_MAX_LENGTH, blank=True)
 
     history = HistoricalRecords()
 
@@ -384,20 +435,32 @@ class NeedlingSession(_LockedWhenSigned):
         verbose_name=_("practitioner"),
     )
     nprs_before = models.PositiveSmallIntegerField(
-        _("pain before (0-10)"), null=True, blank=True, validators=[MaxValueValidator(10)]
+        _("pain before (0-10)"), null=True, blank=True, validators=[MaxValueValidator(NPRS_MAX)]
     )
     nprs_after = models.PositiveSmallIntegerField(
-        _("pain after (0-10)"), null=True, blank=True, validators=[MaxValueValidator(10)]
+        _("pain after (0-10)"), null=True, blank=True, validators=[MaxValueValidator(NPRS_MAX)]
     )
-    rom_change = models.TextField(_("range of motion change"), blank=True)
+    rom_change = models.TextField(
+        _("range of motion change"),
+        blank=True,
+        validators=[MaxLengthValidator(SESSION_TEXT_MAX_LENGTH)],
+    )
     aftercare_given = models.BooleanField(_("aftercare advice given"), default=False)
-    aftercare_notes = models.TextField(_("aftercare notes"), blank=True)
+    aftercare_notes = models.TextField(
+        _("aftercare notes"),
+        blank=True,
+        validators=[MaxLengthValidator(SESSION_TEXT_MAX_LENGTH)],
+    )
     thoracic_precaution = models.BooleanField(
         _("thoracic precaution"),
         default=False,
         help_text=_("Set when any needled muscle carries the thoracic precaution."),
     )
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(
+        _("notes"),
+        blank=True,
+        validators=[MaxLengthValidator(SESSION_NOTES_MAX_LENGTH)],
+    )
     assessment = models.ForeignKey(
         Assessment,
         null=True,
@@ -451,8 +514,18 @@ class NeedlingRow(_PartOfNote):
     muscle = models.ForeignKey(
         Muscle, on_delete=models.PROTECT, related_name="needling_rows", verbose_name=_("muscle")
     )
-    side = models.CharField(_("side"), max_length=5, choices=NeedleSide.choices)
-    segment = models.CharField(_("segment"), max_length=SEGMENT_MAX_LENGTH, choices=SEGMENT_CHOICES)
+    side = models.CharField(
+        _("side"),
+        max_length=5,
+        choices=NeedleSide.choices,
+        error_messages=_choose(_("Choose left or right.")),
+    )
+    segment = models.CharField(
+        _("segment"),
+        max_length=SEGMENT_MAX_LENGTH,
+        choices=SEGMENT_CHOICES,
+        error_messages=CHOOSE_SEGMENT,
+    )
     insertions = models.PositiveSmallIntegerField(
         _("insertions"), validators=[MinValueValidator(1), MaxValueValidator(MAX_INSERTIONS)]
     )
@@ -462,13 +535,23 @@ class NeedlingRow(_PartOfNote):
         related_name="needling_rows",
         verbose_name=_("needle lot"),
     )
-    grasp = models.CharField(_("grasp"), max_length=10, choices=Grasp.choices, default=Grasp.NONE)
+    grasp = models.CharField(
+        _("grasp"),
+        max_length=10,
+        choices=Grasp.choices,
+        default=Grasp.NONE,
+        error_messages=_choose(_("Choose none, mild, moderate or strong.")),
+    )
     release = models.BooleanField(_("release"), default=False)
     twitch = models.BooleanField(_("twitch"), default=False)
     tolerance = models.CharField(
-        _("tolerance"), max_length=5, choices=Tolerance.choices, default=Tolerance.GOOD
+        _("tolerance"),
+        max_length=5,
+        choices=Tolerance.choices,
+        default=Tolerance.GOOD,
+        error_messages=_choose(_("Choose good, fair or poor.")),
     )
-    note = models.CharField(_("note"), max_length=240, blank=True)
+    note = models.CharField(_("note"), max_length=ROW_NOTE_MAX_LENGTH, blank=True)
 
     history = HistoricalRecords()
 
@@ -505,8 +588,16 @@ class Addendum(models.Model):
     )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("written at"), default=timezone.now, editable=False)
-    reason = models.CharField(_("reason"), max_length=240)
-    text = models.TextField(_("text"))
+    reason = models.CharField(
+        _("reason"),
+        max_length=REASON_MAX_LENGTH,
+        error_messages={"blank": _("Say why you are adding to the signed note.")},
+    )
+    text = models.TextField(
+        _("text"),
+        validators=[MaxLengthValidator(LONG_TEXT_MAX_LENGTH)],
+        error_messages={"blank": _("Write the addendum.")},
+    )
 
     class Meta:
         ordering = ("created_at", "pk")

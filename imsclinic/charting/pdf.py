@@ -8,7 +8,7 @@ plain words. The fetcher reads data: URLs and files under static/ only.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -19,6 +19,9 @@ from imsclinic.charting.models import SignalFinding
 from imsclinic.charting.selectors import Chart
 from imsclinic.clinic.models import Clinic
 from imsclinic.patients.models import Patient
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
@@ -51,7 +54,7 @@ def _clinic_name() -> str:
     return clinic.name if clinic is not None else ""
 
 
-def chart_summary_html(chart: Chart, *, author: Any, zone: ZoneInfo) -> str:
+def chart_summary_html(chart: Chart, *, author: User, zone: ZoneInfo) -> str:
     """Render the referral / insurer summary: signed assessments and sessions only."""
     assessments = [a for a in chart.assessments if a.is_signed]
     findings = [
@@ -77,7 +80,7 @@ def chart_summary_html(chart: Chart, *, author: Any, zone: ZoneInfo) -> str:
     )
 
 
-def chart_summary_pdf_bytes(chart: Chart, *, author: Any, zone: ZoneInfo) -> bytes:
+def chart_summary_pdf_bytes(chart: Chart, *, author: User, zone: ZoneInfo) -> bytes:
     return render_pdf(chart_summary_html(chart, author=author, zone=zone))
 
 

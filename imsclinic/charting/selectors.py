@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -29,6 +29,9 @@ from imsclinic.charting.models import (
 from imsclinic.clinic.models import Clinic
 from imsclinic.intake.selectors import add_months
 from imsclinic.patients.models import Patient
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 UNSIGNED_AFTER = dt.timedelta(hours=24)
 CHART_QUERIES = 7
@@ -127,7 +130,7 @@ class UnsignedNote:
     visit_start: dt.datetime | None
 
 
-def unsigned_notes_for(user: Any, *, now: dt.datetime | None = None) -> list[UnsignedNote]:
+def unsigned_notes_for(user: User, *, now: dt.datetime | None = None) -> list[UnsignedNote]:
     """Return the user's own drafts older than 24 hours, oldest first (2 queries)."""
     cutoff = (now or timezone.now()) - UNSIGNED_AFTER
     notes: list[UnsignedNote] = []

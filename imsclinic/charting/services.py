@@ -1,9 +1,10 @@
 """Every charting write goes through here: drafts, signing, copying rows, addenda.
 
 Each function takes the acting user keyword-only, runs in one transaction, writes an audit
-row and refuses with a `ChartingError` (str() is for the user; `errors` and `row_errors`
-say which field) or `PermissionDenied`. A signed note is never changed: saving or signing
-it raises `SignedNoteLocked`; corrections go through `addendum_add`.
+row and refuses with a `ChartingError` (str() is for the user; `errors` says which field,
+"rows.2.muscle" for a field of a row) or `PermissionDenied`. A signed note is never
+changed: saving or signing it raises `SignedNoteLocked`; corrections go through
+`addendum_add`.
 
 Starting and signing a needling session re-check, inside the transaction, that the patient
 may be needled (`safety.readiness.require_needling_readiness`, which raises
@@ -18,11 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import time_format
@@ -36,16 +38,14 @@ from imsclinic.charting.errors import (
     SignedNoteLocked,
 )
 from imsclinic.charting.models import (
-    MAX_INSERTIONS,
-    REASON_MAX_LENGTH,
+    MAX_ROWS,
+    MAX_SIGNS,
     Addendum,
     Assessment,
     AssessmentSign,
     DiagnosedSegment,
     Grasp,
-    GunnSign,
     Muscle,
-    NeedleSide,
     NeedlingRow,
     NeedlingSession,
     NoteStatus,
@@ -54,26 +54,21 @@ from imsclinic.charting.models import (
     SignalFinding,
     Tolerance,
 )
+from imsclinic.charting.signals import note_signed
 from imsclinic.clinic.models import NeedleLot
 from imsclinic.clinic.selectors import usable_lots
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
-from imsclinic.followup import services as followup_services
-from imsclinic.outcomes import services as outcome_services
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.patients.models import Patient
 from imsclinic.safety.readiness import require_needling_readiness
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 
-TEXT_MAX = 10_000
-SHORT_TEXT_MAX = 240
-MAX_ROWS = 60
-MAX_SIGNS = 200
-MAX_EXPECTED_SESSIONS = 100
-
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 # ---------------------------------------------------------------------------------------
-# Plain inputs the pages and the API build from what the user sent.
+# Typed inputs the pages build from their forms' cleaned data.
 
 
 @dataclass(frozen=True)
@@ -102,6 +97,22 @@ class RowInput:
     twitch: bool = False
     tolerance: str = Tolerance.GOOD
     note: str = ""
+
+    @classmethod
+    def of(cls, row: NeedlingRow) -> RowInput:
+        """Return the input that would write this stored row again."""
+        return cls(
+            muscle_id=row.muscle_id,
+            side=row.side,
+            segment=row.segment,
+            insertions=row.insertions,
+            needle_lot_id=row.needle_lot_id,
+            grasp=row.grasp,
+            release=row.release,
+            twitch=row.twitch,
+            tolerance=row.tolerance,
+            note=row.note,
+        )
 
 
 @dataclass
@@ -141,7 +152,7 @@ def visit_day(appointment: Appointment) -> dt.date:
 
 
 def _require(
-    actor: Any,
+    actor: User | None,
     perm: str,
     obj: Any,
     *,
@@ -158,36 +169,23 @@ def _require(
         raise PermissionDenied(message)
 
 
-def _text(value: Any, *, limit: int, name: str, errors: dict[str, str]) -> str:
-    text = "" if value is None else str(value).strip()
-    if len(text) > limit:
-        errors[name] = _("Keep this under %(max)d characters.") % {"max": limit}
-    return text
+def _field_errors(instance: Model, names: Iterable[str], *, prefix: str = "") -> dict[str, str]:
+    """Check the named fields of an unsaved copy against their declaration in models.py.
 
-
-def _optional_int(
-    value: Any, *, low: int, high: int, name: str, errors: dict[str, str], message: str
-) -> int | None:
-    if value is None or value == "":
-        return None
+    The choices, lengths and ranges are the model fields' own (the forms use the same
+    limits), so a value the pages let through passes here too; the copy keeps each value
+    as its field converts it. Returns {prefix + field name: message}.
+    """
+    wanted = set(names)
+    exclude = [f.name for f in instance._meta.concrete_fields if f.name not in wanted]
     try:
-        number = int(value)
-    except (TypeError, ValueError):
-        errors[name] = message
-        return None
-    if isinstance(value, float) and value != number:
-        errors[name] = message
-        return None
-    if not low <= number <= high:
-        errors[name] = message
-        return None
-    return number
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "on", "yes", "y"}
-    return bool(value)
+        instance.clean_fields(exclude=exclude)
+    except ValidationError as error:
+        return {
+            f"{prefix}{name}": " ".join(str(message) for message in messages)
+            for name, messages in error.message_dict.items()
+        }
+    return {}
 
 
 _Note = TypeVar("_Note", Assessment, NeedlingSession)
@@ -215,97 +213,31 @@ def _unknown_keys(data: Mapping[str, Any], allowed: Iterable[str]) -> None:
 
 def _clean_assessment_data(data: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     _unknown_keys(data, ASSESSMENT_FIELDS)
-    cleaned: dict[str, Any] = {}
-    if "goals" in data:
-        cleaned["goals"] = _text(data["goals"], limit=TEXT_MAX, name="goals", errors=errors)
-    if "notes" in data:
-        cleaned["notes"] = _text(data["notes"], limit=TEXT_MAX, name="notes", errors=errors)
-    if "plan_frequency" in data:
-        frequency = str(data["plan_frequency"] or "")
-        if frequency and frequency not in PlanFrequency.values:
-            errors["plan_frequency"] = _("Choose how often the patient should come.")
-        cleaned["plan_frequency"] = frequency
-    if "plan_frequency_other" in data:
-        cleaned["plan_frequency_other"] = _text(
-            data["plan_frequency_other"],
-            limit=120,
-            name="plan_frequency_other",
-            errors=errors,
-        )
-    if "plan_expected_sessions" in data:
-        cleaned["plan_expected_sessions"] = _optional_int(
-            data["plan_expected_sessions"],
-            low=1,
-            high=MAX_EXPECTED_SESSIONS,
-            name="plan_expected_sessions",
-            errors=errors,
-            message=_("Enter a whole number of sessions from 1 to %(max)d.")
-            % {"max": MAX_EXPECTED_SESSIONS},
-        )
-    return cleaned
+    probe = Assessment(**data)
+    errors.update(_field_errors(probe, data))
+    return {name: getattr(probe, name) for name in data}
 
 
-def _as_sign(item: SignInput | Mapping[str, Any]) -> SignInput:
-    if isinstance(item, SignInput):
-        return item
-    muscle = item.get("muscle_id")
-    return SignInput(
-        sign=str(item.get("sign") or ""),
-        finding=str(item.get("finding") or SignalFinding.NOT_TESTED),
-        side=str(item.get("side") or ""),
-        segment=str(item.get("segment") or ""),
-        muscle_id=int(muscle) if muscle not in (None, "") else None,
-        note=str(item.get("note") or ""),
-    )
-
-
-def _clean_signs(
-    items: Sequence[SignInput | Mapping[str, Any]], row_errors: dict[int, dict[str, str]]
-) -> list[SignInput]:
+def _clean_signs(items: Sequence[SignInput], errors: dict[str, str]) -> None:
     if len(items) > MAX_SIGNS:
         raise ChartingError(_("Too many sign rows: at most %(max)d.") % {"max": MAX_SIGNS})
-    signs: list[SignInput] = []
-    parsed: list[SignInput] = []
-    for index, raw in enumerate(items):
-        try:
-            parsed.append(_as_sign(raw))
-        except (TypeError, ValueError):
-            row_errors[index] = {"muscle": _("Choose a muscle from the list.")}
-            parsed.append(SignInput(sign=""))
-    muscle_ids = {item.muscle_id for item in parsed if item.muscle_id is not None}
+    muscle_ids = {item.muscle_id for item in items if item.muscle_id is not None}
     known = set(Muscle.objects.filter(pk__in=muscle_ids).values_list("pk", flat=True))
-    for index, item in enumerate(parsed):
-        problems = row_errors.get(index, {})
-        if item.sign not in GunnSign.values:
-            problems["sign"] = _("Choose one of Gunn's signs.")
-        if item.finding not in SignalFinding.values:
-            problems["finding"] = _("Choose present, absent or not tested.")
-        if item.side and item.side not in Side.values:
-            problems["side"] = _("Choose left, right or both sides.")
-        segment = item.segment.strip().upper()
-        if segment and not seg.is_segment(segment):
-            problems["segment"] = _("Choose a spinal segment from C1 to S5.")
-        if item.muscle_id is not None and item.muscle_id not in known:
-            problems["muscle"] = _("Choose a muscle from the list.")
-        note = item.note.strip()
-        if len(note) > SHORT_TEXT_MAX:
-            problems["note"] = _("Keep the note under %(max)d characters.") % {
-                "max": SHORT_TEXT_MAX
-            }
-        if problems:
-            row_errors[index] = problems
-            continue
-        signs.append(
-            SignInput(
-                sign=item.sign,
-                finding=item.finding,
-                side=item.side,
-                segment=segment,
-                muscle_id=item.muscle_id,
-                note=note,
+    for index, item in enumerate(items):
+        probe = AssessmentSign(
+            sign=item.sign,
+            finding=item.finding,
+            side=item.side,
+            segment=item.segment,
+            note=item.note,
+        )
+        errors.update(
+            _field_errors(
+                probe, ("sign", "finding", "side", "segment", "note"), prefix=f"signs.{index}."
             )
         )
-    return signs
+        if item.muscle_id is not None and item.muscle_id not in known:
+            errors[f"signs.{index}.muscle"] = _("Choose a muscle from the list.")
 
 
 def _clean_segments(
@@ -331,22 +263,23 @@ def _clean_segments(
 def assessment_save_draft(
     *,
     patient: Patient,
-    actor: Any,
+    actor: User,
     assessment: Assessment | None = None,
     appointment: Appointment | None = None,
     data: Mapping[str, Any] | None = None,
-    signs: Sequence[SignInput | Mapping[str, Any]] | None = None,
+    signs: Sequence[SignInput] | None = None,
     segments: Iterable[tuple[str, str]] | None = None,
     request: HttpRequest | None = None,
 ) -> Assessment:
     """Create or update a draft assessment; signs and segments, when given, replace the old.
 
     `data` holds any of goals, plan_frequency, plan_frequency_other,
-    plan_expected_sessions, notes (absent keys stay as they are). `signs` are SignInput or
-    dicts with the same keys; `segments` are (code, side) pairs such as ("C5", "left").
-    Refuses with ChartingError (errors: field -> message, row_errors: sign index -> field ->
-    message), SignedNoteLocked for a signed note, PermissionDenied for anyone but the
-    author (or, for a new one, anyone without charting.add_note on the patient).
+    plan_expected_sessions, notes, as the form cleans them (absent keys stay as they are);
+    each is checked against its model field's declaration. `signs` replace the saved ones;
+    `segments` are (code, side) pairs such as ("C5", "left").
+    Refuses with ChartingError (errors: field -> message, a sign row's as "signs.0.sign"),
+    SignedNoteLocked for a signed note, PermissionDenied for anyone but the author (or, for
+    a new one, anyone without charting.add_note on the patient).
     """
     if assessment is None:
         _require(
@@ -354,7 +287,7 @@ def assessment_save_draft(
             "charting.add_note",
             patient,
             action=Action.CREATE,
-            object_type="assessment",
+            object_type=ObjectType.ASSESSMENT,
             patient=patient,
             request=request,
             message=_("Only the owner and the patient's care team write assessments."),
@@ -367,7 +300,7 @@ def assessment_save_draft(
             "charting.edit_draft",
             assessment,
             action=Action.UPDATE,
-            object_type="assessment",
+            object_type=ObjectType.ASSESSMENT,
             patient=patient,
             request=request,
             message=_("Only the practitioner who wrote this draft may change it."),
@@ -379,17 +312,15 @@ def assessment_save_draft(
             _("That visit belongs to another patient."), errors={"appointment": _("Wrong visit.")}
         )
     errors: dict[str, str] = {}
-    row_errors: dict[int, dict[str, str]] = {}
     cleaned = _clean_assessment_data(data or {}, errors)
-    clean_signs = _clean_signs(signs, row_errors) if signs is not None else None
+    if signs is not None:
+        _clean_signs(signs, errors)
     clean_segments = _clean_segments(segments, errors) if segments is not None else None
-    if errors or row_errors:
+    if errors:
         raise ChartingError(
-            _("The assessment was not saved: correct the marked fields."),
-            errors=errors,
-            row_errors=row_errors,
+            _("The assessment was not saved: correct the marked fields."), errors=errors
         )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         created = assessment is None
         if assessment is None:
             assessment = Assessment(patient=patient, author=actor, appointment=appointment)
@@ -403,10 +334,10 @@ def assessment_save_draft(
             for name, value in cleaned.items():
                 setattr(assessment, name, value)
             assessment.save()
-        if clean_signs is not None:
+        if signs is not None:
             for old_sign in list(assessment.signs.all()):
                 old_sign.delete()
-            for item in clean_signs:
+            for item in signs:
                 AssessmentSign(
                     assessment=assessment,
                     sign=item.sign,
@@ -424,7 +355,7 @@ def assessment_save_draft(
         audit_record(
             actor=actor,
             action=Action.CREATE if created else Action.UPDATE,
-            object_type="assessment",
+            object_type=ObjectType.ASSESSMENT,
             object_id=assessment.pk,
             patient=patient,
             request=request,
@@ -436,7 +367,7 @@ def assessment_save_draft(
 def assessment_sign(
     *,
     assessment: Assessment,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> Assessment:
@@ -452,12 +383,12 @@ def assessment_sign(
         "charting.edit_draft",
         assessment,
         action=Action.UPDATE,
-        object_type="assessment",
+        object_type=ObjectType.ASSESSMENT,
         patient=patient,
         request=request,
         message=_("Only the practitioner who wrote this assessment may sign it."),
     )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = _lock_note(assessment)
         errors: dict[str, str] = {}
         examined = locked.signs.exclude(finding=SignalFinding.NOT_TESTED).exists()
@@ -483,7 +414,7 @@ def assessment_sign(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="assessment",
+            object_type=ObjectType.ASSESSMENT,
             object_id=locked.pk,
             patient=patient,
             request=request,
@@ -515,7 +446,7 @@ def _assessment_on_file(appointment: Appointment, *, reason: str) -> Assessment 
     from imsclinic.charting.selectors import visit_assessment_on_file
 
     found = visit_assessment_on_file(appointment)
-    if found.needed and not reason:
+    if found.needed and not reason.strip():
         raise AssessmentNotOnFile(found.months)
     return found.assessment
 
@@ -523,7 +454,7 @@ def _assessment_on_file(appointment: Appointment, *, reason: str) -> Assessment 
 def session_start(
     *,
     appointment: Appointment,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
     reason_no_assessment: str = "",
@@ -548,7 +479,7 @@ def session_start(
         "charting.add_note",
         patient,
         action=Action.CREATE,
-        object_type="needling_session",
+        object_type=ObjectType.NEEDLING_SESSION,
         patient=patient,
         request=request,
         message=_("Only the patient's care team writes needling notes."),
@@ -557,7 +488,7 @@ def session_start(
         record_refusal(
             actor=actor,
             action=Action.CREATE,
-            object_type="needling_session",
+            object_type=ObjectType.NEEDLING_SESSION,
             patient=patient,
             request=request,
         )
@@ -569,18 +500,15 @@ def session_start(
         raise ChartingError(_("This visit is not an IMS treatment: it has no needling note."))
     if appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
         raise ChartingError(_("This visit was cancelled or missed: it has no needling note."))
-    reason_errors: dict[str, str] = {}
-    reason = _text(
-        reason_no_assessment,
-        limit=REASON_MAX_LENGTH,
-        name="reason_no_assessment",
-        errors=reason_errors,
+    reason = reason_no_assessment.strip()  # spaces alone are no reason: the rule below needs one
+    reason_errors = _field_errors(
+        NeedlingSession(reason_no_assessment=reason), ["reason_no_assessment"]
     )
     if reason_errors:
         raise ChartingError(
             _("The session note was not started: correct the marked fields."), errors=reason_errors
         )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
         require_needling_readiness(patient, at=now)
         _require_credential(appointment)
@@ -601,7 +529,7 @@ def session_start(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="needling_session",
+            object_type=ObjectType.NEEDLING_SESSION,
             object_id=session.pk,
             patient=patient,
             request=request,
@@ -612,91 +540,29 @@ def session_start(
 
 def _clean_session_data(data: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     _unknown_keys(data, SESSION_FIELDS)
-    cleaned: dict[str, Any] = {}
-    for name in ("nprs_before", "nprs_after"):
-        if name in data:
-            cleaned[name] = _optional_int(
-                data[name],
-                low=0,
-                high=10,
-                name=name,
-                errors=errors,
-                message=_("Enter a whole number from 0 (no pain) to 10."),
-            )
-    for name in ("rom_change", "aftercare_notes", "notes"):
-        if name in data:
-            cleaned[name] = _text(data[name], limit=TEXT_MAX, name=name, errors=errors)
-    if "reason_no_assessment" in data:
-        cleaned["reason_no_assessment"] = _text(
-            data["reason_no_assessment"],
-            limit=REASON_MAX_LENGTH,
-            name="reason_no_assessment",
-            errors=errors,
-        )
-    if "aftercare_given" in data:
-        cleaned["aftercare_given"] = _bool(data["aftercare_given"])
-    return cleaned
+    probe = NeedlingSession(**data)
+    errors.update(_field_errors(probe, data))
+    return {name: getattr(probe, name) for name in data}
 
 
-def _as_row(item: RowInput | Mapping[str, Any]) -> RowInput:
-    if isinstance(item, RowInput):
-        return item
-    return RowInput(
-        muscle_id=int(item["muscle_id"]),
-        side=str(item.get("side") or ""),
-        segment=str(item.get("segment") or ""),
-        insertions=int(item["insertions"]),
-        needle_lot_id=int(item["needle_lot_id"]),
-        grasp=str(item.get("grasp") or Grasp.NONE),
-        release=_bool(item.get("release", False)),
-        twitch=_bool(item.get("twitch", False)),
-        tolerance=str(item.get("tolerance") or Tolerance.GOOD),
-        note=str(item.get("note") or ""),
-    )
+ROW_FIELDS = ("side", "segment", "insertions", "grasp", "tolerance", "note")
 
 
-def _clean_rows(
-    items: Sequence[RowInput | Mapping[str, Any]],
-    *,
-    day: dt.date,
-    row_errors: dict[int, dict[str, str]],
-) -> list[RowInput]:
+def _clean_rows(rows: Sequence[RowInput], *, day: dt.date, errors: dict[str, str]) -> None:
     """Check each row; lots must be usable on the visit's day, muscles offered in charts."""
-    if len(items) > MAX_ROWS:
+    if len(rows) > MAX_ROWS:
         raise ChartingError(_("Too many rows: at most %(max)d muscles.") % {"max": MAX_ROWS})
-    parsed: list[RowInput | None] = []
-    for index, raw in enumerate(items):
-        try:
-            parsed.append(_as_row(raw))
-        except (KeyError, TypeError, ValueError):
-            row_errors[index] = {
-                "row": _("Give the muscle, side, segment, insertions and needle lot.")
-            }
-            parsed.append(None)
-    rows = [row for row in parsed if row is not None]
     muscles = {
         muscle.pk: muscle
         for muscle in Muscle.objects.filter(pk__in={row.muscle_id for row in rows})
     }
     lots = {lot.pk: lot for lot in NeedleLot.objects.filter(pk__in={r.needle_lot_id for r in rows})}
     usable = set(usable_lots(day).filter(pk__in=lots).values_list("pk", flat=True))
-    clean: list[RowInput] = []
-    for index, row in enumerate(parsed):
-        if row is None:
-            continue
-        problems: dict[str, str] = {}
+    for index, row in enumerate(rows):
+        problems = _field_errors(_new_row(row), ROW_FIELDS)
         muscle = muscles.get(row.muscle_id)
         if muscle is None or not muscle.is_active:
             problems["muscle"] = _("Choose a muscle from the catalogue.")
-        if row.side not in NeedleSide.values:
-            problems["side"] = _("Choose left or right.")
-        segment = row.segment.strip().upper()
-        if not seg.is_segment(segment):
-            problems["segment"] = _("Choose a spinal segment from C1 to S5.")
-        if not 1 <= row.insertions <= MAX_INSERTIONS:
-            problems["insertions"] = _("Enter from 1 to %(max)d insertions.") % {
-                "max": MAX_INSERTIONS
-            }
         lot = lots.get(row.needle_lot_id)
         if lot is None:
             problems["needle_lot"] = _("Choose a needle lot from stock.")
@@ -709,51 +575,28 @@ def _clean_rows(
                 problems["needle_lot"] = _(
                     "Lot %(lot)s expired on %(day)s: choose another lot."
                 ) % {"lot": lot.lot_number, "day": lot.expires_on.isoformat()}
-        if row.grasp not in Grasp.values:
-            problems["grasp"] = _("Choose none, mild, moderate or strong.")
-        if row.tolerance not in Tolerance.values:
-            problems["tolerance"] = _("Choose good, fair or poor.")
-        note = row.note.strip()
-        if len(note) > SHORT_TEXT_MAX:
-            problems["note"] = _("Keep the note under %(max)d characters.") % {
-                "max": SHORT_TEXT_MAX
-            }
-        if problems:
-            row_errors[index] = problems
-            continue
-        clean.append(
-            RowInput(
-                muscle_id=row.muscle_id,
-                side=row.side,
-                segment=segment,
-                insertions=row.insertions,
-                needle_lot_id=row.needle_lot_id,
-                grasp=row.grasp,
-                release=row.release,
-                twitch=row.twitch,
-                tolerance=row.tolerance,
-                note=note,
-            )
-        )
-    return clean
+        errors.update({f"rows.{index}.{name}": message for name, message in problems.items()})
+
+
+def _new_row(row: RowInput, **fields: Any) -> NeedlingRow:
+    return NeedlingRow(
+        muscle_id=row.muscle_id,
+        side=row.side,
+        segment=row.segment,
+        insertions=row.insertions,
+        needle_lot_id=row.needle_lot_id,
+        grasp=row.grasp,
+        release=row.release,
+        twitch=row.twitch,
+        tolerance=row.tolerance,
+        note=row.note,
+        **fields,
+    )
 
 
 def _write_rows(session: NeedlingSession, rows: Sequence[RowInput], *, first: int = 1) -> None:
     for offset, row in enumerate(rows):
-        NeedlingRow(
-            session=session,
-            position=first + offset,
-            muscle_id=row.muscle_id,
-            side=row.side,
-            segment=row.segment,
-            insertions=row.insertions,
-            needle_lot_id=row.needle_lot_id,
-            grasp=row.grasp,
-            release=row.release,
-            twitch=row.twitch,
-            tolerance=row.tolerance,
-            note=row.note,
-        ).save()
+        _new_row(row, session=session, position=first + offset).save()
 
 
 def _precaution_from_rows(session: NeedlingSession) -> bool:
@@ -761,14 +604,14 @@ def _precaution_from_rows(session: NeedlingSession) -> bool:
 
 
 def _require_session_author(
-    session: NeedlingSession, actor: Any, request: HttpRequest | None, *, verb: str
+    session: NeedlingSession, actor: User, request: HttpRequest | None, *, verb: str
 ) -> None:
     _require(
         actor,
         "charting.edit_draft",
         session,
         action=Action.UPDATE,
-        object_type="needling_session",
+        object_type=ObjectType.NEEDLING_SESSION,
         patient=session.patient,
         request=request,
         message=(
@@ -782,51 +625,47 @@ def _require_session_author(
 def session_save_draft(
     *,
     session: NeedlingSession,
-    actor: Any,
+    actor: User,
     data: Mapping[str, Any] | None = None,
-    rows: Sequence[RowInput | Mapping[str, Any]] | None = None,
+    rows: Sequence[RowInput] | None = None,
     request: HttpRequest | None = None,
 ) -> NeedlingSession:
     """Save the draft note: `data` fields that are given, and `rows`, when given, replace all.
 
     `data` holds any of nprs_before, nprs_after, rom_change, aftercare_given,
     aftercare_notes, notes, reason_no_assessment (why a course opens without a current
-    signed assessment). `rows` are RowInput or dicts with the same keys (muscle_id,
-    side, segment, insertions, needle_lot_id, grasp, release, twitch, tolerance, note),
-    numbered 1.. in the order given. Each lot must be usable on the visit's day.
-    Refuses (changing nothing) with ChartingError (errors: field -> message, row_errors:
-    row index -> field -> message), SignedNoteLocked, or PermissionDenied. Sets the
+    signed assessment), as the form cleans them; each is checked against its model field's
+    declaration. `rows` are numbered 1.. in the order given. Each lot must be usable on the
+    visit's day and each muscle offered in charts.
+    Refuses (changing nothing) with ChartingError (errors: field -> message, a row's as
+    "rows.2.needle_lot"), SignedNoteLocked, or PermissionDenied. Sets the
     thoracic-precaution marker from the rows.
     """
     _require_session_author(session, actor, request, verb="save")
     if session.is_signed:
         raise SignedNoteLocked()
     errors: dict[str, str] = {}
-    row_errors: dict[int, dict[str, str]] = {}
     cleaned = _clean_session_data(data or {}, errors)
     appointment = Appointment.objects.select_related("location").get(pk=session.appointment_id)
     day = visit_day(appointment)
-    clean_rows = _clean_rows(rows, day=day, row_errors=row_errors) if rows is not None else None
-    if errors or row_errors:
-        raise ChartingError(
-            _("The note was not saved: correct the marked fields."),
-            errors=errors,
-            row_errors=row_errors,
-        )
-    with transaction.atomic():
+    if rows is not None:
+        _clean_rows(rows, day=day, errors=errors)
+    if errors:
+        raise ChartingError(_("The note was not saved: correct the marked fields."), errors=errors)
+    with transaction.atomic(durable=True):
         locked = _lock_note(session)
         for name, value in cleaned.items():
             setattr(locked, name, value)
-        if clean_rows is not None:
+        if rows is not None:
             for old in list(locked.rows.all()):
                 old.delete()
-            _write_rows(locked, clean_rows)
+            _write_rows(locked, rows)
         locked.thoracic_precaution = _precaution_from_rows(locked)
         locked.save()
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="needling_session",
+            object_type=ObjectType.NEEDLING_SESSION,
             object_id=locked.pk,
             patient=locked.patient,
             request=request,
@@ -840,7 +679,7 @@ def session_save_draft(
 
 
 def session_copy_last_rows(
-    *, session: NeedlingSession, actor: Any, request: HttpRequest | None = None
+    *, session: NeedlingSession, actor: User, request: HttpRequest | None = None
 ) -> CopyResult:
     """Add to this draft the rows of the patient's last signed session, after any rows it has.
 
@@ -893,21 +732,8 @@ def session_copy_last_rows(
                     "new": replacement.lot_number,
                 }
             )
-        copies.append(
-            RowInput(
-                muscle_id=row.muscle_id,
-                side=row.side,
-                segment=row.segment,
-                insertions=row.insertions,
-                needle_lot_id=lot_id,
-                grasp=row.grasp,
-                release=row.release,
-                twitch=row.twitch,
-                tolerance=row.tolerance,
-                note=row.note,
-            )
-        )
-    with transaction.atomic():
+        copies.append(replace(RowInput.of(row), needle_lot_id=lot_id))
+    with transaction.atomic(durable=True):
         locked = _lock_note(session)
         last = max((row.position for row in locked.rows.all()), default=0)
         if last + len(copies) > MAX_ROWS:
@@ -921,7 +747,7 @@ def session_copy_last_rows(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="needling_session",
+            object_type=ObjectType.NEEDLING_SESSION,
             object_id=locked.pk,
             patient=locked.patient,
             request=request,
@@ -933,7 +759,7 @@ def session_copy_last_rows(
 def session_sign(
     *,
     session: NeedlingSession,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> NeedlingSession:
@@ -942,14 +768,14 @@ def session_sign(
     Re-checks inside the transaction: the patient may be needled (NeedlingNotAllowed), the
     practitioner's IMS credential is current on the visit's day (CredentialNotCurrent),
     the note has pain before and after and at least one row, every row is valid with
-    a lot usable on the visit's day (ChartingError with row_errors), and the first needling
-    of a course has a current signed assessment or a recorded reason why not (ChartingError,
-    errors["reason_no_assessment"]). Sets the thoracic-precaution marker from the rows and
-    stores the current assessment the note rests on.
+    a lot usable on the visit's day (ChartingError, errors["rows.2.needle_lot"]), and the
+    first needling of a course has a current signed assessment or a recorded reason why not
+    (ChartingError, errors["reason_no_assessment"]). Sets the thoracic-precaution marker
+    from the rows and stores the current assessment the note rests on.
     """
     now = now or timezone.now()
     _require_session_author(session, actor, request, verb="sign")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = _lock_note(session)
         patient = locked.patient
         appointment = Appointment.objects.select_related("location", "practitioner").get(
@@ -979,31 +805,10 @@ def session_sign(
         rows = list(locked.rows.order_by("position"))
         if not rows:
             errors["rows"] = _("Add at least one muscle needled.")
-        row_errors: dict[int, dict[str, str]] = {}
-        _clean_rows(
-            [
-                RowInput(
-                    muscle_id=row.muscle_id,
-                    side=row.side,
-                    segment=row.segment,
-                    insertions=row.insertions,
-                    needle_lot_id=row.needle_lot_id,
-                    grasp=row.grasp,
-                    release=row.release,
-                    twitch=row.twitch,
-                    tolerance=row.tolerance,
-                    note=row.note,
-                )
-                for row in rows
-            ],
-            day=visit_day(appointment),
-            row_errors=row_errors,
-        )
-        if errors or row_errors:
+        _clean_rows([RowInput.of(row) for row in rows], day=visit_day(appointment), errors=errors)
+        if errors:
             raise ChartingError(
-                _("The note cannot be signed yet: correct the marked fields."),
-                errors=errors,
-                row_errors=row_errors,
+                _("The note cannot be signed yet: correct the marked fields."), errors=errors
             )
         locked.thoracic_precaution = _precaution_from_rows(locked)
         locked.assessment = assessment
@@ -1020,12 +825,14 @@ def session_sign(
                 "updated_at",
             ]
         )
-        outcome_services.results_from_session(session=locked, actor=actor)
-        followup_services.checkin_schedule(session=locked, actor=actor, request=request, now=now)
+        # Outcomes records the pain scores, followup schedules the check-in (signals.py).
+        note_signed.send(
+            sender=NeedlingSession, session=locked, actor=actor, request=request, now=now
+        )
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            object_type="needling_session",
+            object_type=ObjectType.NEEDLING_SESSION,
             object_id=locked.pk,
             patient=patient,
             request=request,
@@ -1043,7 +850,7 @@ def addendum_add(
     note: Assessment | NeedlingSession,
     reason: str,
     text: str,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> Addendum:
@@ -1054,33 +861,27 @@ def addendum_add(
     """
     now = now or timezone.now()
     patient = note.patient
-    object_type = "assessment" if isinstance(note, Assessment) else "needling_session"
+    object_type = (
+        ObjectType.ASSESSMENT if isinstance(note, Assessment) else ObjectType.NEEDLING_SESSION
+    )
     _require(
         actor,
         "charting.add_addendum",
         patient,
         action=Action.CREATE,
-        object_type="addendum",
+        object_type=ObjectType.ADDENDUM,
         patient=patient,
         request=request,
         message=_("Only the owner and the patient's care team add to a chart."),
     )
-    errors: dict[str, str] = {}
-    reason = (reason or "").strip()
-    text = (text or "").strip()
-    if not reason:
-        errors["reason"] = _("Say why you are adding to the signed note.")
-    elif len(reason) > SHORT_TEXT_MAX:
-        errors["reason"] = _("Keep the reason under %(max)d characters.") % {"max": SHORT_TEXT_MAX}
-    if not text:
-        errors["text"] = _("Write the addendum.")
-    elif len(text) > TEXT_MAX:
-        errors["text"] = _("Keep the addendum under %(max)d characters.") % {"max": TEXT_MAX}
+    # A reason or text of spaces alone is none: the record must say why and what.
+    reason, text = reason.strip(), text.strip()
+    errors = _field_errors(Addendum(reason=reason, text=text), ("reason", "text"))
     if errors:
         raise ChartingError(
             _("The addendum was not added: correct the marked fields."), errors=errors
         )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         current = type(note).objects.select_for_update(no_key=True).get(pk=note.pk)
         if not current.is_signed:
             raise ChartingError(_("This note is still a draft: change it directly."))
@@ -1093,7 +894,7 @@ def addendum_add(
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            object_type="addendum",
+            object_type=ObjectType.ADDENDUM,
             object_id=addendum.pk,
             patient=patient,
             request=request,

@@ -1,27 +1,44 @@
-"""Charting pages for staff: assessments and the to-do list of unsigned notes."""
+"""The charting pages: assessments, the session note, the chart, portal notes, the to-do list."""
 
-from django.urls import path
+from __future__ import annotations
 
-from imsclinic.charting import views
-from imsclinic.charting.urls_pages import urlpatterns as _pages
+from django.urls import URLPattern, path
 
-urlpatterns = [
+from imsclinic.charting.views import assessment, chart, session, todo
+
+urlpatterns: list[URLPattern] = [
     path(
         "staff/patients/<int:patient_id>/assessments/new/",
-        views.assessment_new,
+        assessment.assessment_new,
         name="assessment_new",
     ),
-    path("staff/assessments/<int:assessment_id>/", views.assessment_page, name="assessment_detail"),
+    path(
+        "staff/assessments/<int:assessment_id>/",
+        assessment.assessment_page,
+        name="assessment_detail",
+    ),
     path(
         "staff/assessments/<int:assessment_id>/sign/",
-        views.assessment_sign_page,
+        assessment.assessment_sign_page,
         name="assessment_sign",
     ),
     path(
         "staff/assessments/<int:assessment_id>/addenda/",
-        views.assessment_addendum_page,
+        assessment.assessment_addendum_page,
         name="assessment_addendum",
     ),
-    path("staff/charting/todo/", views.todo_page, name="charting_todo"),
+    path("staff/charting/todo/", todo.todo_page, name="charting_todo"),
+    path(
+        "staff/appointments/<int:appointment_id>/session/",
+        session.session_note,
+        name="session_note",
+    ),
+    path("staff/patients/<int:patient_id>/chart/", chart.chart_page, name="patient_chart"),
+    path(
+        "staff/patients/<int:patient_id>/chart/summary.pdf",
+        chart.chart_summary_pdf,
+        name="patient_chart_summary_pdf",
+    ),
+    path("portal/notes/", chart.portal_notes, name="portal_notes"),
+    path("portal/notes/summary.pdf", chart.portal_notes_pdf, name="portal_notes_pdf"),
 ]
-urlpatterns += _pages

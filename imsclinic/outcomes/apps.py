@@ -6,9 +6,13 @@ class OutcomesConfig(AppConfig):
     label = "outcomes"
 
     def ready(self) -> None:
+        from imsclinic.charting.signals import note_signed
         from imsclinic.outcomes import receivers
         from imsclinic.scheduling.signals import reminder_composing
 
+        note_signed.connect(
+            receivers.results_from_signed_note, dispatch_uid="outcomes_results_from_note"
+        )
         reminder_composing.connect(
-            receivers.reminder_measures_link, dispatch_uid="outcomes.reminder"
+            receivers.reminder_measures_link, dispatch_uid="outcomes_reminder_measures_link"
         )

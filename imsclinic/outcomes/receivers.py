@@ -1,4 +1,9 @@
-"""How outcomes reacts to the areas below it, which do not import outcomes."""
+"""How outcomes reacts to the areas below it, which do not import outcomes.
+
+- A signed needling note (`charting.signals.note_signed`) records its pain scores.
+- A visit's reminder (`scheduling.signals.reminder_composing`) links to the questionnaires
+  due before the visit.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,20 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.urls import reverse
 
+from imsclinic.outcomes import services
 from imsclinic.outcomes.selectors import due_measures
 
 if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
+    from imsclinic.charting.models import NeedlingSession
     from imsclinic.scheduling.models import Appointment
+
+
+def results_from_signed_note(
+    sender: Any, *, session: NeedlingSession, actor: User, **kwargs: Any
+) -> None:
+    """Store the signed note's pain before and after as NPRS results, in its transaction."""
+    services.results_from_session(session=session, actor=actor)
 
 
 def reminder_measures_link(

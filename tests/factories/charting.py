@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 from django.utils import timezone
 
+from imsclinic.accounts.models import User
 from imsclinic.charting import services
 from imsclinic.charting.models import Assessment, Muscle, NeedlingSession
+from imsclinic.charting.services import SignInput
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
@@ -44,7 +45,7 @@ def needle_lot(
 
 def ims_visit(
     patient: Patient,
-    user: Any,
+    user: User,
     service: Service,
     *,
     start: dt.datetime | None = None,
@@ -115,7 +116,7 @@ def row(
 
 def signed_session(
     appointment: Appointment,
-    actor: Any,
+    actor: User,
     rows: list[services.RowInput],
     *,
     nprs_before: int = 6,
@@ -133,7 +134,11 @@ def signed_session(
 
 
 def signed_assessment(
-    patient: Patient, author: Any, *, at: dt.datetime | None = None, appointment: Any = None
+    patient: Patient,
+    author: User,
+    *,
+    at: dt.datetime | None = None,
+    appointment: Appointment | None = None,
 ) -> Assessment:
     """Write and sign a Gunn assessment through the services (C5 right, weekly)."""
     draft = services.assessment_save_draft(
@@ -141,7 +146,7 @@ def signed_assessment(
         actor=author,
         appointment=appointment,
         data={"plan_frequency": "weekly", "goals": "Turn the head fully when driving."},
-        signs=[{"sign": "tender_motor_points", "finding": "present", "side": "right"}],
+        signs=[SignInput(sign="tender_motor_points", finding="present", side="right")],
         segments=[("C5", "right")],
     )
     return services.assessment_sign(assessment=draft, actor=author, now=at)

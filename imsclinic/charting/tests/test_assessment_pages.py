@@ -13,6 +13,7 @@ from django.utils import timezone
 from imsclinic.accounts.models import User
 from imsclinic.charting import services
 from imsclinic.charting.models import Assessment, Muscle, NeedlingSession, NoteStatus
+from imsclinic.charting.services import SignInput
 from imsclinic.core.models import AuditEvent
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment
@@ -166,7 +167,7 @@ def signed_assessment(patient: Patient, physio: User) -> Assessment:
         patient=patient,
         actor=physio,
         data={"plan_frequency": "every_two_weeks", "goals": "Garden again."},
-        signs=[{"sign": "vasomotor", "finding": "present", "side": "right"}],
+        signs=[SignInput(sign="vasomotor", finding="present", side="right")],
         segments=[("L4", "right")],
     )
     return services.assessment_sign(assessment=draft, actor=physio)
@@ -267,7 +268,7 @@ def test_a_signed_note_leaves_the_to_do_list(patient: Patient, physio: User) -> 
         patient=patient,
         actor=physio,
         data={"plan_frequency": "weekly"},
-        signs=[{"sign": "vasomotor", "finding": "absent"}],
+        signs=[SignInput(sign="vasomotor", finding="absent")],
         segments=[("T4", "both")],
     )
     age(draft, 72)

@@ -16,7 +16,7 @@ from bench.chart import seed_course
 from imsclinic.charting.pdf import chart_summary_html, portal_summary_html
 from imsclinic.charting.selectors import chart_for
 from imsclinic.charting.services import addendum_add, session_start
-from imsclinic.charting.views_chart import plain_notes
+from imsclinic.charting.views.chart import plain_notes
 from imsclinic.core.models import AuditEvent
 from tests.factories import VANCOUVER
 from tests.factories.charting import (

@@ -15,6 +15,7 @@ from imsclinic.charting.models import (
     NeedlingRow,
     NeedlingSession,
 )
+from imsclinic.charting.services import SignInput
 from imsclinic.clinic.models import NeedleLot
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment
@@ -29,7 +30,7 @@ def signed_assessment(patient: Patient, physio: User) -> Assessment:
         patient=patient,
         actor=physio,
         data={"plan_frequency": "weekly", "goals": "Reach the top shelf."},
-        signs=[{"sign": "tender_motor_points", "finding": "present", "segment": "C5"}],
+        signs=[SignInput(sign="tender_motor_points", finding="present", segment="C5")],
         segments=[("C5", "left")],
     )
     return services.assessment_sign(assessment=draft, actor=physio)
@@ -107,7 +108,7 @@ def test_the_database_lets_drafts_change_and_go(
     draft = services.assessment_save_draft(
         patient=patient,
         actor=physio,
-        signs=[{"sign": "vasomotor", "finding": "present"}],
+        signs=[SignInput(sign="vasomotor", finding="present")],
         segments=[("T4", "both")],
     )
     Assessment.objects.filter(pk=draft.pk).update(goals="changed")

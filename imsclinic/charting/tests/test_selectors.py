@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from imsclinic.accounts.models import User
 from imsclinic.charting import selectors, services
+from imsclinic.charting.services import SignInput
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.patients.models import Patient
 from tests.factories.charting import ims_visit, row, signed_session
@@ -32,7 +33,7 @@ def chart_with(
             patient=patient,
             actor=physio,
             data={"plan_frequency": "weekly"},
-            signs=[{"sign": "vasomotor", "finding": "present", "muscle_id": None}],
+            signs=[SignInput(sign="vasomotor", finding="present", muscle_id=None)],
             segments=[("C6", "left"), ("C5", "right")],
         )
         signed_assessment = services.assessment_sign(assessment=draft, actor=physio)

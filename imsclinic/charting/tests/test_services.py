@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -21,6 +20,7 @@ from imsclinic.charting.models import (
     NeedlingSession,
     NoteStatus,
 )
+from imsclinic.charting.services import SignInput
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.consent.models import ConsentSignature
 from imsclinic.core.models import AuditEvent, Outcome
@@ -29,10 +29,10 @@ from imsclinic.safety.errors import NeedlingNotAllowed
 from imsclinic.scheduling.models import Appointment
 from tests.factories.charting import ims_visit, muscle, needle_lot, row, signed_session
 
-SIGNS: list[dict[str, Any]] = [
-    {"sign": "tender_motor_points", "finding": "present", "side": "left", "segment": "C6"},
-    {"sign": "trophedema_matchstick", "finding": "absent"},
-    {"sign": "shortened_bands", "finding": "present", "side": "left", "muscle_id": None},
+SIGNS: list[SignInput] = [
+    SignInput(sign="tender_motor_points", finding="present", side="left", segment="C6"),
+    SignInput(sign="trophedema_matchstick", finding="absent"),
+    SignInput(sign="shortened_bands", finding="present", side="left", muscle_id=None),
 ]
 
 
@@ -72,7 +72,7 @@ def test_saving_again_replaces_signs_and_segments_and_keeps_history(
         actor=physio,
         assessment=assessment,
         data={"goals": "Sleep on the left side."},
-        signs=[{"sign": "vasomotor", "finding": "present", "side": "right"}],
+        signs=[SignInput(sign="vasomotor", finding="present", side="right")],
         segments=[("L5", "right")],
     )
     assessment.refresh_from_db()
@@ -90,11 +90,18 @@ def test_it_refuses_bad_assessment_input_and_saves_nothing(patient: Patient, phy
             patient=patient,
             actor=physio,
             data={"plan_expected_sessions": "many", "plan_frequency": "daily"},
-            signs=[{"sign": "telepathy", "finding": "present"}, {"sign": "vasomotor"}],
+            signs=[SignInput(sign="telepathy", finding="present"), SignInput(sign="vasomotor")],
             segments=[("C9", "left")],
         )
-    assert set(refusal.value.errors) == {"plan_expected_sessions", "plan_frequency", "segments"}
-    assert refusal.value.row_errors == {0: {"sign": "Choose one of Gunn's signs."}}
+    errors = refusal.value.errors
+    assert {k for k in errors if "." not in k} == {
+        "plan_expected_sessions",
+        "plan_frequency",
+        "segments",
+    }
+    assert {k: v for k, v in errors.items() if "." in k} == {
+        "signs.0.sign": "Choose one of Gunn's signs."
+    }
     assert not Assessment.objects.exists()
 
 
@@ -259,8 +266,8 @@ def test_a_draft_refuses_an_expired_or_recalled_lot_and_keeps_the_old_rows(
             data={"nprs_before": 5},
             rows=[row("deltoid", lot), row("supraspinatus", bad)],
         )
-    assert list(refusal.value.row_errors) == [1]
-    assert bad.lot_number in refusal.value.row_errors[1]["needle_lot"]
+    assert {k.split(".")[1] for k in refusal.value.errors if k.startswith("rows.")} == {"1"}
+    assert bad.lot_number in refusal.value.errors["rows.1.needle_lot"]
     session.refresh_from_db()
     assert session.nprs_before is None
     assert [r.muscle.code for r in session.rows.all()] == ["deltoid"]
@@ -282,8 +289,13 @@ def test_a_draft_refuses_out_of_range_values(
         services.session_save_draft(
             session=session, actor=physio, data={"nprs_after": 11}, rows=[bad_row]
         )
-    assert set(refusal.value.errors) == {"nprs_after"}
-    assert set(refusal.value.row_errors[0]) == {"side", "segment", "insertions", "grasp"}
+    assert {k for k in refusal.value.errors if "." not in k} == {"nprs_after"}
+    assert {k.removeprefix("rows.0.") for k in refusal.value.errors if "." in k} == {
+        "side",
+        "segment",
+        "insertions",
+        "grasp",
+    }
 
 
 def test_signing_a_session_locks_it_and_sets_the_precaution(
@@ -389,7 +401,7 @@ def test_it_refuses_to_sign_when_a_lot_was_recalled_after_the_draft(
     )
     with pytest.raises(ChartingError) as refusal:
         services.session_sign(session=session, actor=physio)
-    assert "recalled" in refusal.value.row_errors[0]["needle_lot"]
+    assert "recalled" in refusal.value.errors["rows.0.needle_lot"]
     assert NeedlingSession.objects.get(pk=session.pk).status == NoteStatus.DRAFT
 
 
@@ -403,7 +415,7 @@ def test_it_refuses_to_sign_with_a_lot_expired_on_the_visit_day(
     )
     with pytest.raises(ChartingError) as refusal:
         services.session_sign(session=session, actor=physio)
-    assert "expired" in refusal.value.row_errors[0]["needle_lot"]
+    assert "expired" in refusal.value.errors["rows.0.needle_lot"]
 
 
 def test_only_the_author_signs_a_session(

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from imsclinic.charting.pdf import chart_summary_html, portal_summary_html
 from imsclinic.charting.selectors import chart_for
-from imsclinic.charting.views_chart import plain_notes
+from imsclinic.charting.views.chart import plain_notes
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.outcomes.report import mcid_table
 from imsclinic.outcomes.selectors import clinic_courses

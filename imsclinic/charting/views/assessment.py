@@ -1,4 +1,4 @@
-"""Staff pages for Gunn assessments (write, sign, read, add an addendum) and the to-do list.
+"""Staff pages for Gunn assessments: write, sign, read, add an addendum.
 
 Every page opens the patient through `patients.selectors.patient_for_user` with a charting
 permission (outsiders get 404, the front desk 403) and writes the look to the audit log.
@@ -6,22 +6,19 @@ permission (outsiders get 404, the front desk 403) and writes the look to the au
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from imsclinic.charting import segments as seg
 from imsclinic.charting import selectors, services
-from imsclinic.charting.errors import ChartingError, SignedNoteLocked
-from imsclinic.charting.forms import (
+from imsclinic.charting.errors import ChartingError, SignedNoteLocked, row_refusals
+from imsclinic.charting.forms.assessment import (
     AddendumForm,
     AssessmentForm,
     SignRowForm,
@@ -32,75 +29,70 @@ from imsclinic.charting.forms import (
 )
 from imsclinic.charting.models import Assessment
 from imsclinic.clinic.selectors import clinic_zone
-from imsclinic.core.access import record_refusal, refuse, require_perm
-from imsclinic.core.audit import audit_record
+from imsclinic.core.access import record_refusal, refuse
+from imsclinic.core.audit import audit_view
+from imsclinic.core.errors import Refused
 from imsclinic.core.form_errors import refusal_to_form
-from imsclinic.core.models import Action
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import ObjectType
 from imsclinic.core.params import id_param
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 from imsclinic.scheduling.models import Appointment
 
 
-def _audit_view(request: HttpRequest, *, patient: Patient, object_type: str, pk: Any) -> None:
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action=Action.VIEW,
-        object_type=object_type,
-        object_id=pk,
-        patient=patient,
-        request=request,
-    )
-
-
-def _open_assessment(request: HttpRequest, assessment_id: int) -> tuple[Assessment, Patient]:
+def _open_assessment(request: SignedInRequest, assessment_id: int) -> tuple[Assessment, Patient]:
     """Return the assessment and its patient if this user may read the chart; else 404/403."""
     assessment = selectors.assessment_detail(assessment_id)
     if assessment is None:
         raise refuse(
-            request, object_type="assessment", object_id=assessment_id, reason="no such assessment"
+            request,
+            object_type=ObjectType.ASSESSMENT,
+            object_id=assessment_id,
+            reason="no such assessment",
         )
     patient = patient_for_user(
         request,
         user=request.user,
         patient_id=assessment.patient_id,
         perm="charting.view_chart",
-        asked_for="assessment",
+        asked_for=ObjectType.ASSESSMENT,
         asked_id=assessment.pk,
     )
     return assessment, patient
 
 
-def _visit_for(request: HttpRequest, patient: Patient) -> Appointment | None:
+def _visit_for(request: SignedInRequest, patient: Patient) -> Appointment | None:
     appointment_id = id_param(request.GET.get("appointment") or request.POST.get("appointment"))
     if appointment_id is None:
         return None
     return Appointment.objects.filter(pk=appointment_id, patient=patient).first()
 
 
-def _apply_refusal(
+def _refusal_on_forms(
     refusal: ChartingError, form: AssessmentForm, rows: list[SignRowForm], used: list[int]
 ) -> list[str]:
-    """Put each refusal message next to its field; return messages with no field."""
-    loose: list[str] = []
-    for name, message in refusal.errors.items():
-        if name in form.fields:
-            form.add_error(name, message)
-        else:
-            loose.append(message)
-    for index, problems in refusal.row_errors.items():
-        if index >= len(used):
-            continue
-        row = rows[used[index]]
-        for name, message in problems.items():
-            row.add_error(name if name in row.fields else None, message)
-    if not loose and not refusal.errors and not refusal.row_errors:
-        loose.append(refusal.message)
-    return loose
+    """Put the refusal on the plan form and the sign rows; return what belongs to neither.
+
+    The signs and segments sections show their own messages (`section_errors`); the rest,
+    with the refusal's sentence, goes at the top of the page.
+    """
+    plan = {name: message for name, message in refusal.errors.items() if name in form.fields}
+    if plan:
+        refusal_to_form(form, Refused(refusal.message, errors=plan))
+    for index, part in row_refusals(refusal, "signs").items():
+        if index < len(used):
+            refusal_to_form(rows[used[index]], part)
+    loose = [
+        message
+        for name, message in refusal.errors.items()
+        if name not in form.fields and "." not in name
+    ]
+    return list(dict.fromkeys([refusal.message, *loose]))
 
 
 def _render_form(
-    request: HttpRequest,
+    request: SignedInRequest,
     *,
     patient: Patient,
     assessment: Assessment | None,
@@ -131,7 +123,7 @@ def _render_form(
 
 
 def _save(
-    request: HttpRequest,
+    request: SignedInRequest,
     *,
     patient: Patient,
     assessment: Assessment | None,
@@ -173,7 +165,6 @@ def _save(
         assert assessment is not None
         return None, redirect("assessment_detail", assessment_id=assessment.pk)
     except ChartingError as refusal:
-        problems = _apply_refusal(refusal, form, rows, used)
         return None, _render_form(
             request,
             patient=patient,
@@ -182,7 +173,7 @@ def _save(
             rows=rows,
             chosen=chosen,
             appointment=appointment,
-            problems=[refusal.message, *problems] if refusal.message not in problems else problems,
+            problems=_refusal_on_forms(refusal, form, rows, used),
             section_errors=refusal.errors,
             status=400,
         )
@@ -190,14 +181,14 @@ def _save(
 
 
 @login_required
-def assessment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+def assessment_new(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """Start a Gunn assessment for a patient; the first save makes the draft."""
     patient = patient_for_user(
         request,
         user=request.user,
         patient_id=patient_id,
         perm="charting.add_note",
-        asked_for="assessment_form",
+        asked_for=ObjectType.ASSESSMENT_FORM,
     )
     appointment = _visit_for(request, patient)
     if request.method == "POST":
@@ -206,7 +197,7 @@ def assessment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             return response
         assert saved is not None
         return _after_save(request, saved)
-    _audit_view(request, patient=patient, object_type="assessment_form", pk=patient.pk)
+    audit_view(request, ObjectType.ASSESSMENT_FORM, patient=patient, object_id=patient.pk)
     choices = muscle_choices(selectors.active_muscles())
     return _render_form(
         request,
@@ -219,7 +210,7 @@ def assessment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
-def _after_save(request: HttpRequest, assessment: Assessment) -> HttpResponse:
+def _after_save(request: SignedInRequest, assessment: Assessment) -> HttpResponse:
     if request.POST.get("action") == "sign":
         try:
             services.assessment_sign(assessment=assessment, actor=request.user, request=request)
@@ -237,15 +228,15 @@ def _after_save(request: HttpRequest, assessment: Assessment) -> HttpResponse:
 
 
 @login_required
-def assessment_page(request: HttpRequest, assessment_id: int) -> HttpResponse:
+def assessment_page(request: SignedInRequest, assessment_id: int) -> HttpResponse:
     """Show an assessment: its author edits and signs the draft; a signed one is read."""
     assessment, patient = _open_assessment(request, assessment_id)
-    user: Any = request.user
+    user = request.user
     editable = not assessment.is_signed and user.has_perm("charting.edit_draft", assessment)
     if request.method == "POST":
         if not editable:
             record_refusal(
-                request, object_type="assessment", object_id=assessment.pk, patient=patient
+                request, object_type=ObjectType.ASSESSMENT, object_id=assessment.pk, patient=patient
             )
             if assessment.is_signed:
                 messages.error(request, _("This assessment is signed: add an addendum instead."))
@@ -258,7 +249,7 @@ def assessment_page(request: HttpRequest, assessment_id: int) -> HttpResponse:
             return response
         assert saved is not None
         return _after_save(request, saved)
-    _audit_view(request, patient=patient, object_type="assessment", pk=assessment.pk)
+    audit_view(request, ObjectType.ASSESSMENT, patient=patient, object_id=assessment.pk)
     chosen = [(item.segment, item.side) for item in assessment.segments.all()]
     if editable:
         choices = muscle_choices(selectors.active_muscles())
@@ -275,14 +266,14 @@ def assessment_page(request: HttpRequest, assessment_id: int) -> HttpResponse:
 
 
 def _render_detail(
-    request: HttpRequest,
+    request: SignedInRequest,
     *,
     assessment: Assessment,
     patient: Patient,
     form: AddendumForm | None,
     status: int = 200,
 ) -> HttpResponse:
-    user: Any = request.user
+    user = request.user
     can_add = assessment.is_signed and user.has_perm("charting.add_addendum", patient)
     codes = [item.segment for item in assessment.segments.all()]
     context = {
@@ -301,7 +292,7 @@ def _render_detail(
 
 @require_POST
 @login_required
-def assessment_sign_page(request: HttpRequest, assessment_id: int) -> HttpResponse:
+def assessment_sign_page(request: SignedInRequest, assessment_id: int) -> HttpResponse:
     """Sign the saved draft as it stands (the form's "Save and sign" also signs)."""
     assessment, _patient = _open_assessment(request, assessment_id)
     try:
@@ -318,7 +309,7 @@ def assessment_sign_page(request: HttpRequest, assessment_id: int) -> HttpRespon
 
 @require_POST
 @login_required
-def assessment_addendum_page(request: HttpRequest, assessment_id: int) -> HttpResponse:
+def assessment_addendum_page(request: SignedInRequest, assessment_id: int) -> HttpResponse:
     """Add an addendum under a signed assessment."""
     assessment, patient = _open_assessment(request, assessment_id)
     form = AddendumForm(request.POST)
@@ -337,23 +328,3 @@ def assessment_addendum_page(request: HttpRequest, assessment_id: int) -> HttpRe
             messages.success(request, _("Addendum added."))
             return redirect("assessment_detail", assessment_id=assessment.pk)
     return _render_detail(request, assessment=assessment, patient=patient, form=form, status=400)
-
-
-@login_required
-def todo_page(request: HttpRequest) -> HttpResponse:
-    """List the signed-in practitioner's notes left unsigned for more than a day."""
-    user: Any = request.user
-    require_perm(request, "charting.view_todo", object_type="unsigned_notes")
-    notes = selectors.unsigned_notes_for(user, now=timezone.now())
-    audit_record(
-        actor=user,
-        action=Action.VIEW,
-        object_type="unsigned_notes",
-        request=request,
-        detail={"shown": len(notes)},
-    )
-    return render(
-        request,
-        "charting/todo.html",
-        {"notes": notes, "zone": clinic_zone(), "hours": 24},
-    )

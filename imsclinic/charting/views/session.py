@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,21 +25,25 @@ from django.views.decorators.http import require_http_methods
 
 from imsclinic.charting import services
 from imsclinic.charting.body_chart import REGION_CODES, Needled, build_chart, region_choices
-from imsclinic.charting.errors import ChartingError
-from imsclinic.charting.models import Grasp, Muscle, NeedleSide, NeedlingSession, Tolerance
-from imsclinic.charting.segments import SEGMENTS
-from imsclinic.charting.selectors import visit_assessment_on_file
-from imsclinic.charting.session_forms import (
+from imsclinic.charting.errors import ChartingError, row_refusals
+from imsclinic.charting.forms.session import (
     AddendumForm,
     RowForm,
     SessionForm,
+    StartForm,
     bound_rows,
     muscles_by_region,
 )
+from imsclinic.charting.models import Grasp, Muscle, NeedleSide, NeedlingSession, Tolerance
+from imsclinic.charting.segments import SEGMENTS
+from imsclinic.charting.selectors import visit_assessment_on_file
 from imsclinic.clinic.selectors import clinic_zone, usable_lots
 from imsclinic.core.access import refuse
-from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
+from imsclinic.core.audit import audit_view
+from imsclinic.core.errors import Refused
+from imsclinic.core.form_errors import refusal_to_form
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import ObjectType
 from imsclinic.patients.selectors import patient_for_user
 from imsclinic.safety.errors import NeedlingNotAllowed
 from imsclinic.scheduling.models import Appointment
@@ -122,7 +126,7 @@ def _row_view(index: int, values: dict[str, Any], muscles: Mapping[int, Muscle])
     )
 
 
-def _visit(request: HttpRequest, appointment_id: int) -> Appointment:
+def _visit(request: SignedInRequest, appointment_id: int) -> Appointment:
     """Return the visit if the user may chart for its patient; 404 for anyone else, audited."""
     appointment = (
         Appointment.objects.select_related("patient", "service", "practitioner__user", "location")
@@ -132,7 +136,7 @@ def _visit(request: HttpRequest, appointment_id: int) -> Appointment:
     if appointment is None:
         raise refuse(
             request,
-            object_type="needling_session",
+            object_type=ObjectType.NEEDLING_SESSION,
             object_id=appointment_id,
             reason="no such visit",
         )
@@ -141,7 +145,7 @@ def _visit(request: HttpRequest, appointment_id: int) -> Appointment:
         user=request.user,
         patient_id=appointment.patient_id,
         perm=CHART_PERM,
-        asked_for="needling_session",
+        asked_for=ObjectType.NEEDLING_SESSION,
         asked_id=appointment.pk,
     )
     return appointment
@@ -192,11 +196,13 @@ def _rows_from_post(data: Mapping[str, Any], page: Page) -> tuple[list[RowView],
         values["twitch"] = bool(data.get(form.add_prefix("twitch")))
         view = _row_view(index, values, page.muscles)
         if not form.is_valid():
-            view.errors = {
-                name: [str(error) for error in errors] for name, errors in form.errors.items()
-            }
+            view.errors = _form_errors(form)
         views.append(view)
     return views, forms
+
+
+def _form_errors(form: RowForm) -> dict[str, list[str]]:
+    return {name: [str(error) for error in errors] for name, errors in form.errors.items()}
 
 
 def _service_row(cleaned: dict[str, Any]) -> services.RowInput:
@@ -223,7 +229,7 @@ class SaveResult:
     message: str = ""
 
 
-def _save(request: HttpRequest, page: Page) -> SaveResult:
+def _save(request: SignedInRequest, page: Page) -> SaveResult:
     """Store what is valid of the posted note; report what is not."""
     assert page.session is not None
     form = SessionForm(request.POST)
@@ -242,13 +248,14 @@ def _save(request: HttpRequest, page: Page) -> SaveResult:
             request=request,
         )
     except ChartingError as refusal:
-        for index, problems in refusal.row_errors.items():
+        for index, part in row_refusals(refusal, "rows").items():
             if index < len(valid_rows):
-                view = valid_rows[index][0]
-                for name, message in problems.items():
-                    view.errors.setdefault(name, []).append(message)
-        for name, message in refusal.errors.items():
-            form.add_error(name if name in form.fields else None, message)
+                view, row_form = valid_rows[index]
+                refusal_to_form(row_form, part)
+                view.errors = _form_errors(row_form)
+        header = {name: message for name, message in refusal.errors.items() if "." not in name}
+        if header:
+            refusal_to_form(form, Refused(refusal.message, errors=header))
         return SaveResult(False, False, form, rows, refusal.message)
     complete = header_ok and len(valid_rows) == len(rows)
     return SaveResult(True, complete, form, rows)
@@ -272,7 +279,7 @@ def _filter(source: Mapping[str, Any]) -> tuple[str, str]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def session_note(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def session_note(request: SignedInRequest, appointment_id: int) -> HttpResponse:
     """Show or chart the needling note of one visit."""
     appointment = _visit(request, appointment_id)
     source = request.POST if request.method == "POST" else request.GET
@@ -284,7 +291,13 @@ def session_note(request: HttpRequest, appointment_id: int) -> HttpResponse:
     if action == "start":
         return _start(request, page, here)
     if page.session is None:
-        _audit_view(request, page)
+        audit_view(
+            request,
+            ObjectType.NEEDLING_SESSION,
+            patient=page.appointment.patient,
+            object_id=page.session.pk if page.session else "",
+            detail={"appointment": page.appointment.pk},
+        )
         return _render(request, page, refusal=None)
     if page.session.is_signed:
         if action == "addendum":
@@ -299,15 +312,27 @@ def session_note(request: HttpRequest, appointment_id: int) -> HttpResponse:
             # Nothing else changes a signed note, whatever the request says.
             messages.error(request, _("This note is signed: it cannot be changed."))
             return redirect(here)
-        _audit_view(request, page)
+        audit_view(
+            request,
+            ObjectType.NEEDLING_SESSION,
+            patient=page.appointment.patient,
+            object_id=page.session.pk if page.session else "",
+            detail={"appointment": page.appointment.pk},
+        )
         return _render(request, page)
     if request.method == "GET":
-        _audit_view(request, page)
+        audit_view(
+            request,
+            ObjectType.NEEDLING_SESSION,
+            patient=page.appointment.patient,
+            object_id=page.session.pk if page.session else "",
+            detail={"appointment": page.appointment.pk},
+        )
         return _render(request, page)
     if not request.user.has_perm("charting.edit_draft", page.session):
         raise refuse(
             request,
-            object_type="needling_session",
+            object_type=ObjectType.NEEDLING_SESSION,
             object_id=page.session.pk if page.session else "",
             patient_id=page.appointment.patient_id,
             error=PermissionDenied(),
@@ -340,11 +365,12 @@ def session_note(request: HttpRequest, appointment_id: int) -> HttpResponse:
         except NeedlingNotAllowed as refusal:
             return _render(request, page, result=result, sign_missing=refusal.missing)
         except ChartingError as refusal:
-            problems = [refusal.message, *refusal.errors.values()]
-            for index, fields in refusal.row_errors.items():
+            problems = [refusal.message]
+            problems += [message for name, message in refusal.errors.items() if "." not in name]
+            for index, part in row_refusals(refusal, "rows").items():
                 problems += [
                     _("Muscle %(n)d: %(problem)s") % {"n": index + 1, "problem": problem}
-                    for problem in fields.values()
+                    for problem in part.errors.values()
                 ]
             return _render(request, page, result=result, sign_missing=problems)
         messages.success(request, _("Signed. The note can no longer be changed."))
@@ -361,7 +387,7 @@ def session_note(request: HttpRequest, appointment_id: int) -> HttpResponse:
     return _render(request, page, result=result, add_row=add_row)
 
 
-def _copy_last(request: HttpRequest, page: Page, here: str) -> HttpResponse:
+def _copy_last(request: SignedInRequest, page: Page, here: str) -> HttpResponse:
     assert page.session is not None
     try:
         copied = services.session_copy_last_rows(
@@ -379,16 +405,21 @@ def _copy_last(request: HttpRequest, page: Page, here: str) -> HttpResponse:
     return redirect(f"{here}#rows")
 
 
-def _start(request: HttpRequest, page: Page, here: str) -> HttpResponse:
+def _start(request: SignedInRequest, page: Page, here: str) -> HttpResponse:
     if page.session is not None:
         return redirect(here)
     reason = request.POST.get("reason_no_assessment", "")
+    form = StartForm(request.POST)
+    if not form.is_valid():
+        problems = [_("The session note was not started: correct the marked fields.")]
+        problems += [str(message) for messages_ in form.errors.values() for message in messages_]
+        return _render(request, page, refusal=problems, reason=reason)
     try:
         services.session_start(
             appointment=page.appointment,
             actor=request.user,
             request=request,
-            reason_no_assessment=reason,
+            reason_no_assessment=form.cleaned_data["reason_no_assessment"],
         )
     except NeedlingNotAllowed as refusal:
         return _render(request, page, refusal=refusal.missing, reason=reason)
@@ -399,7 +430,7 @@ def _start(request: HttpRequest, page: Page, here: str) -> HttpResponse:
     return redirect(here)
 
 
-def _addendum(request: HttpRequest, page: Page, here: str) -> HttpResponse:
+def _addendum(request: SignedInRequest, page: Page, here: str) -> HttpResponse:
     assert page.session is not None
     form = AddendumForm(request.POST)
     if form.is_valid():
@@ -412,7 +443,7 @@ def _addendum(request: HttpRequest, page: Page, here: str) -> HttpResponse:
                 request=request,
             )
         except ChartingError as refusal:
-            form.add_error(None, refusal.message)
+            refusal_to_form(form, refusal)
         else:
             messages.success(request, _("Added the addendum."))
             return redirect(f"{here}#addenda")
@@ -435,20 +466,8 @@ def _session_chart(session: NeedlingSession) -> dict[str, Any]:
     }
 
 
-def _audit_view(request: HttpRequest, page: Page) -> None:
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action=Action.VIEW,
-        object_type="needling_session",
-        object_id=page.session.pk if page.session else None,
-        patient=page.appointment.patient,
-        request=request,
-        detail={"appointment": page.appointment.pk},
-    )
-
-
 def _render(
-    request: HttpRequest,
+    request: SignedInRequest,
     page: Page,
     *,
     refusal: list[str] | None = None,

@@ -7,13 +7,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from imsclinic.charting.body_chart import REGION_ORDER, region_label
 from imsclinic.charting.models import (
+    LONG_TEXT_MAX_LENGTH,
     MAX_INSERTIONS,
+    MAX_ROWS,
+    NPRS_MAX,
     REASON_MAX_LENGTH,
+    ROW_NOTE_MAX_LENGTH,
+    SESSION_NOTES_MAX_LENGTH,
+    SESSION_TEXT_MAX_LENGTH,
     Grasp,
     Muscle,
     NeedleSide,
@@ -21,8 +28,7 @@ from imsclinic.charting.models import (
 )
 from imsclinic.charting.segments import SEGMENTS
 
-MAX_ROWS = 60
-NPRS_CHOICES = [("", "—")] + [(str(n), str(n)) for n in range(11)]
+NPRS_CHOICES = [("", "—")] + [(str(n), str(n)) for n in range(NPRS_MAX + 1)]
 
 
 class SessionForm(forms.Form):
@@ -46,7 +52,7 @@ class SessionForm(forms.Form):
         label=gettext_lazy("Range of motion change"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
+        max_length=SESSION_TEXT_MAX_LENGTH,
     )
     aftercare_given = forms.BooleanField(
         label=gettext_lazy("Aftercare advice given"), required=False
@@ -55,13 +61,13 @@ class SessionForm(forms.Form):
         label=gettext_lazy("Aftercare notes"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
+        max_length=SESSION_TEXT_MAX_LENGTH,
     )
     notes = forms.CharField(
         label=gettext_lazy("Other notes"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=4000,
+        max_length=SESSION_NOTES_MAX_LENGTH,
     )
     reason_no_assessment = forms.CharField(
         label=gettext_lazy("Why needle without a current assessment?"),
@@ -83,7 +89,7 @@ class RowForm(forms.Form):
     release = forms.BooleanField(required=False)
     twitch = forms.BooleanField(required=False)
     tolerance = forms.ChoiceField(choices=Tolerance.choices)
-    note = forms.CharField(required=False, max_length=240)
+    note = forms.CharField(required=False, max_length=ROW_NOTE_MAX_LENGTH)
 
     def __init__(
         self,
@@ -147,10 +153,28 @@ def bound_rows(
 class AddendumForm(forms.Form):
     reason = forms.CharField(
         label=gettext_lazy("Reason"),
-        max_length=240,
+        max_length=REASON_MAX_LENGTH,
         help_text=gettext_lazy("Why the note needs this, e.g. “Wrong side recorded”."),
     )
-    text = forms.CharField(label=gettext_lazy("Addendum"), widget=forms.Textarea(attrs={"rows": 3}))
+    text = forms.CharField(
+        label=gettext_lazy("Addendum"),
+        # A validator, not max_length: the page sets no maxlength on this text area.
+        validators=[MaxLengthValidator(LONG_TEXT_MAX_LENGTH)],
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "max_length": gettext_lazy("Keep the addendum under %(limit_value)d characters.")
+        },
+    )
+
+
+class StartForm(forms.Form):
+    """Starting the note: why it goes ahead without a current assessment, when it must say."""
+
+    reason_no_assessment = forms.CharField(
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        error_messages={"max_length": gettext_lazy("Keep this under %(limit_value)d characters.")},
+    )
 
 
 @dataclass

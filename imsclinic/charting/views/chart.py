@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,9 +27,9 @@ from imsclinic.charting.selectors import (
 )
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import patient_page
-from imsclinic.core.audit import audit_record
-from imsclinic.core.models import Action
-from imsclinic.followup.selectors import checkins_by_session
+from imsclinic.core.audit import audit_record, audit_view
+from imsclinic.core.http import SignedInRequest
+from imsclinic.core.models import Action, ObjectType
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 
@@ -55,37 +55,24 @@ def heat_of(sessions: Iterable[NeedlingSession]) -> tuple[BodyChart, list[dict[s
     return build_chart(needled), table
 
 
-def _audit(
-    request: HttpRequest, patient: Patient, *, action: str, what: str, **detail: Any
-) -> None:
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action=action,
-        object_type=what,
-        object_id=patient.pk,
-        patient=patient,
-        request=request,
-        detail=detail,
-    )
-
-
 @login_required
 @require_GET
-def chart_page(request: HttpRequest, patient_id: int) -> HttpResponse:
+def chart_page(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """Show a patient's whole chart: assessments, sessions with rows and addenda, body chart."""
     patient = patient_for_user(
-        request, user=request.user, patient_id=patient_id, perm=CHART_PERM, asked_for="chart"
+        request,
+        user=request.user,
+        patient_id=patient_id,
+        perm=CHART_PERM,
+        asked_for=ObjectType.CHART,
     )
     chart = chart_for(patient)
-    _audit(request, patient, action=Action.VIEW, what="chart")
+    audit_view(request, ObjectType.CHART, patient=patient, object_id=patient.pk)
     body, counts = heat_of(chart.signed_sessions)
     for assessment in chart.assessments:
         assessment.present_signs = [  # type: ignore[attr-defined]
             sign for sign in assessment.signs.all() if sign.finding == SignalFinding.PRESENT
         ]
-    checkins = checkins_by_session(patient.pk)  # one query, however many sessions
-    for session in chart.sessions:
-        session.followup_checkin = checkins.get(session.pk)  # type: ignore[attr-defined]
     context = {
         "patient": patient,
         "chart": chart,
@@ -110,19 +97,24 @@ def _pdf_response(content: bytes, filename: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def chart_summary_pdf(request: HttpRequest, patient_id: int) -> HttpResponse:
+def chart_summary_pdf(request: SignedInRequest, patient_id: int) -> HttpResponse:
     """Send the referral / insurer summary of a patient's signed notes as a PDF, audited."""
     patient = patient_for_user(
-        request, user=request.user, patient_id=patient_id, perm=CHART_PERM, asked_for="chart"
+        request,
+        user=request.user,
+        patient_id=patient_id,
+        perm=CHART_PERM,
+        asked_for=ObjectType.CHART,
     )
     chart = chart_for(patient)
-    _audit(
-        request,
-        patient,
+    audit_record(
+        actor=request.user,
         action=Action.EXPORT,
-        what="chart_summary",
-        format="pdf",
-        sessions=len(chart.signed_sessions),
+        object_type=ObjectType.CHART_SUMMARY,
+        object_id=patient.pk,
+        patient=patient,
+        request=request,
+        detail={"format": "pdf", "sessions": len(chart.signed_sessions)},
     )
     today = timezone.localdate()
     return _pdf_response(
@@ -162,10 +154,10 @@ def plain_notes(chart: Chart) -> list[dict[str, Any]]:
 
 @patient_page
 @require_GET
-def portal_notes(request: HttpRequest, patient: Patient) -> HttpResponse:
+def portal_notes(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Show the patient their own signed treatment notes in plain language."""
     chart = chart_for(patient)
-    _audit(request, patient, action=Action.VIEW, what="portal_notes")
+    audit_view(request, ObjectType.PORTAL_NOTES, patient=patient, object_id=patient.pk)
     return render(
         request,
         "charting/portal_notes.html",
@@ -175,11 +167,19 @@ def portal_notes(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 @patient_page
 @require_GET
-def portal_notes_pdf(request: HttpRequest, patient: Patient) -> HttpResponse:
+def portal_notes_pdf(request: SignedInRequest, patient: Patient) -> HttpResponse:
     """Send the patient a PDF of their own signed notes, audited."""
     chart = chart_for(patient)
     notes = plain_notes(chart)
-    _audit(request, patient, action=Action.EXPORT, what="portal_notes", format="pdf")
+    audit_record(
+        actor=request.user,
+        action=Action.EXPORT,
+        object_type=ObjectType.PORTAL_NOTES,
+        object_id=patient.pk,
+        patient=patient,
+        request=request,
+        detail={"format": "pdf"},
+    )
     today = timezone.localdate()
     return _pdf_response(
         portal_summary_pdf_bytes(patient, notes, zone=clinic_zone()),

@@ -6,9 +6,17 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxLengthValidator
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from imsclinic.charting.models import (
+    FREQUENCY_OTHER_MAX_LENGTH,
+    LONG_TEXT_MAX_LENGTH,
+    MAX_EXPECTED_SESSIONS,
+    REASON_MAX_LENGTH,
+    ROW_NOTE_MAX_LENGTH,
     Assessment,
     GunnSign,
     Muscle,
@@ -22,14 +30,27 @@ from imsclinic.charting.services import SignInput
 EXTRA_SIGN_ROWS = 2
 SIDE_CHOICES = [("", _("Side")), *Side.choices]
 SEGMENT_CHOICES = [("", _("Segment")), *((code, code) for code in SEGMENTS)]
+KEEP_UNDER = _("Keep this under %(limit_value)d characters.")
+
+
+def _sessions_message() -> str:
+    return gettext("Enter a whole number of sessions from 1 to %(max)d.") % {
+        "max": MAX_EXPECTED_SESSIONS
+    }
+
+
+SESSIONS_MESSAGE = lazy(_sessions_message, str)()
 
 
 class AssessmentForm(forms.Form):
     goals = forms.CharField(
         label=_("Goals"),
         required=False,
+        # A validator, not max_length: the page sets no maxlength on this text area.
+        validators=[MaxLengthValidator(LONG_TEXT_MAX_LENGTH)],
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("What the patient wants to be able to do again."),
+        error_messages={"max_length": KEEP_UNDER},
     )
     plan_frequency = forms.ChoiceField(
         label=_("How often"),
@@ -39,16 +60,29 @@ class AssessmentForm(forms.Form):
     plan_frequency_other = forms.CharField(
         label=_("Other frequency"),
         required=False,
-        max_length=120,
+        max_length=FREQUENCY_OTHER_MAX_LENGTH,
+        error_messages={"max_length": KEEP_UNDER},
         help_text=_("Only when you chose “Other”, e.g. twice a week for two weeks."),
     )
-    plan_expected_sessions = forms.CharField(
+    plan_expected_sessions = forms.IntegerField(
         label=_("Expected sessions"),
         required=False,
+        min_value=1,
+        max_value=MAX_EXPECTED_SESSIONS,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "size": 4}),
+        error_messages={
+            "invalid": SESSIONS_MESSAGE,
+            "min_value": SESSIONS_MESSAGE,
+            "max_value": SESSIONS_MESSAGE,
+        },
     )
     notes = forms.CharField(
-        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("Notes"),
+        required=False,
+        # A validator, not max_length: the page sets no maxlength on this text area.
+        validators=[MaxLengthValidator(LONG_TEXT_MAX_LENGTH)],
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"max_length": KEEP_UNDER},
     )
 
     @classmethod
@@ -81,7 +115,7 @@ class SignRowForm(forms.Form):
     side = forms.ChoiceField(label=_("Side"), required=False, choices=SIDE_CHOICES)
     segment = forms.ChoiceField(label=_("Segment"), required=False, choices=SEGMENT_CHOICES)
     muscle = forms.ChoiceField(label=_("Muscle"), required=False)
-    note = forms.CharField(label=_("Note"), required=False, max_length=240)
+    note = forms.CharField(label=_("Note"), required=False, max_length=ROW_NOTE_MAX_LENGTH)
 
     def __init__(
         self,
@@ -193,14 +227,19 @@ def sign_row_forms(
 class AddendumForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"),
-        max_length=240,
+        max_length=REASON_MAX_LENGTH,
         help_text=_("Why you are adding to the signed note, e.g. a correction."),
         error_messages={"required": _("Say why you are adding to the signed note.")},
     )
     text = forms.CharField(
         label=_("Addendum"),
+        # A validator, not max_length: the page sets no maxlength on this text area.
+        validators=[MaxLengthValidator(LONG_TEXT_MAX_LENGTH)],
         widget=forms.Textarea(attrs={"rows": 4}),
-        error_messages={"required": _("Write the addendum.")},
+        error_messages={
+            "required": _("Write the addendum."),
+            "max_length": _("Keep the addendum under %(limit_value)d characters."),
+        },
     )
 
 

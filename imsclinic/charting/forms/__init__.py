@@ -1,0 +1,1 @@
+"""The forms of the charting pages: the assessment and the needling session note."""
