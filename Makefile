@@ -14,7 +14,7 @@ help:
 	@echo "make run         set up everything and serve the demo clinic at http://127.0.0.1:8000"
 	@echo "                 (PORT=8080 make run serves it on another port)"
 	@echo "make test        set up everything and run the whole test suite"
-	@echo "make lint        ruff and mypy"
+	@echo "make lint        ruff, mypy and the import layers"
 	@echo "make bench       run the benchmarks in bench/ and print figures"
 	@echo "make demo-codes  print the current two-factor codes of the demo staff logins"
 
@@ -44,6 +44,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DEBUG=1 $(VENV)/bin/mypy imsclinic
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP)
 	@DEBUG=1 $(PY) -m bench

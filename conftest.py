@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from imsclinic.accounts.models import Role, User
+from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Clinic, Location, OpeningHours, Room, Service
+from imsclinic.core.roles import Role
 from imsclinic.patients.models import Patient
 from tests.factories import IN_CI
 from tests.factories.mail import MailServer

@@ -207,7 +207,8 @@ def seed(count: int) -> tuple[object, dict[str, list[str]]]:
     from allauth.mfa.models import Authenticator
     from faker import Faker
 
-    from imsclinic.accounts.models import Role, User
+    from imsclinic.accounts.models import User
+    from imsclinic.core.roles import Role
     from imsclinic.patients.models import Patient
 
     fake = Faker("en_CA")

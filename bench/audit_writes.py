@@ -233,8 +233,9 @@ def prepare(url: str) -> bool:
     from django.core.management import call_command
     from django.db import connection
 
-    from imsclinic.accounts.models import Role, User
+    from imsclinic.accounts.models import User
     from imsclinic.core import audit
+    from imsclinic.core.roles import Role
 
     call_command("migrate", verbosity=0, interactive=False)
     User.objects.create_user(ACTOR_EMAIL, None, role=Role.PRACTITIONER)

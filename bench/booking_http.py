@@ -230,8 +230,9 @@ def prepare(url: str, console: Any) -> dict[str, Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from bench import scheduling
-    from imsclinic.accounts.models import Role, User
+    from imsclinic.accounts.models import User
     from imsclinic.accounts.tokens import api_token_issue
+    from imsclinic.core.roles import Role
     from imsclinic.patients.models import Patient
     from imsclinic.scheduling.models import Appointment
 

@@ -121,8 +121,9 @@ def run_chart(console: Any) -> list[tuple[str, str]]:
     from django.utils import timezone
 
     from imsclinic.accounts.middleware import SESSION_MFA_PROVEN
-    from imsclinic.accounts.models import Role, User
+    from imsclinic.accounts.models import User
     from imsclinic.clinic.models import Clinic, Location, NeedleLot, Practitioner, Service
+    from imsclinic.core.roles import Role
     from imsclinic.patients.models import Patient
 
     with console.status(f"Charting {SESSIONS} sessions for one patient…"):

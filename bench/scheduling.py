@@ -94,9 +94,10 @@ def build_clinic(today: dt.date) -> Clinic:
     """Create the clinic, its two locations, beds, practitioners, shifts and patients."""
     from allauth.mfa.models import Authenticator
 
-    from imsclinic.accounts.models import Role, User
+    from imsclinic.accounts.models import User
     from imsclinic.clinic.models import Clinic as ClinicModel
     from imsclinic.clinic.models import Location, Practitioner, Room, Service
+    from imsclinic.core.roles import Role
     from imsclinic.patients.models import Patient
     from imsclinic.scheduling.models import Shift, ShiftBreak
 

@@ -15,7 +15,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from imsclinic.accounts.models import ApiToken, Role, StaffInvitation, hash_secret
+from imsclinic.accounts.models import ApiToken, StaffInvitation, hash_secret
+from imsclinic.core.roles import Role
 
 pytestmark = pytest.mark.django_db
 

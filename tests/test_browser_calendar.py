@@ -14,7 +14,7 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 
-from imsclinic.accounts.models import Role
+from imsclinic.core.roles import Role
 from imsclinic.demo.logins import current_code
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, ShiftBreak

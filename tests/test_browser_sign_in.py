@@ -8,7 +8,8 @@ import pytest
 from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
-from imsclinic.accounts.models import Role, User
+from imsclinic.accounts.models import User
+from imsclinic.core.roles import Role
 from imsclinic.demo.logins import current_code
 from tests.factories.people import PASSWORD, make_user
 

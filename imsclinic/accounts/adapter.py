@@ -61,7 +61,7 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
         """Save a self-registered user as a patient whatever the form carried."""
-        from imsclinic.accounts.models import Role
+        from imsclinic.core.roles import Role
 
         user = super().save_user(request, user, form, commit=False)
         # Public sign-up only ever makes patients; staff arrive by invitation.

@@ -10,9 +10,10 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from imsclinic.accounts.models import TOKEN_NAME_MAX_LENGTH, Role, StaffInvitation, User
+from imsclinic.accounts.models import TOKEN_NAME_MAX_LENGTH, StaffInvitation, User
 from imsclinic.accounts.services import patient_signup_complete
 from imsclinic.clinic.models import Practitioner
+from imsclinic.core.roles import Role
 from imsclinic.core.validators import validate_single_line
 from imsclinic.patients.models import Patient
 

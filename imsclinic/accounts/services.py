@@ -16,17 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imsclinic.accounts.errors import InvitationRefused, InvitationUnusable
-from imsclinic.accounts.models import (
-    STAFF_ROLES,
-    Role,
-    StaffInvitation,
-    User,
-    hash_secret,
-    new_secret,
-)
+from imsclinic.accounts.models import StaffInvitation, User, hash_secret, new_secret
 from imsclinic.clinic.models import Practitioner
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, ObjectType
+from imsclinic.core.roles import STAFF_ROLES, Role
 from imsclinic.patients.models import Patient
 from imsclinic.patients.services import patient_create
 

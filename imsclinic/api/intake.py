@@ -14,7 +14,7 @@ from pydantic import Field
 
 from imsclinic.accounts.models import User
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
-from imsclinic.core.access import own_patient, refuse
+from imsclinic.core.access import refuse
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, ObjectType
 from imsclinic.intake.models import Intake
@@ -24,6 +24,7 @@ from imsclinic.intake.selectors import (
     intake_valid_until,
 )
 from imsclinic.intake.services import IntakeInvalid, intake_enter_from_paper, intake_submit
+from imsclinic.patients.access import own_patient
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 

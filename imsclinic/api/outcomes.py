@@ -14,7 +14,6 @@ from pydantic import Field, StrictInt
 
 from imsclinic.accounts.models import User
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
-from imsclinic.core.access import own_patient
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, ObjectType
 from imsclinic.outcomes import scoring
@@ -31,6 +30,7 @@ from imsclinic.outcomes.models import (
 from imsclinic.outcomes.progress import SignedSession, number_result
 from imsclinic.outcomes.selectors import current_plan, paper_day_start, results_for, signed_sessions
 from imsclinic.outcomes.services import result_record
+from imsclinic.patients.access import own_patient
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 from imsclinic.scheduling.models import Appointment

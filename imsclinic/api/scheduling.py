@@ -19,9 +19,9 @@ from imsclinic.api.schemas import ErrorOut, SingleLine, ValidationErrorOut
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
 from imsclinic.core.access import record_refusal
 from imsclinic.core.models import Action, ObjectType
-from imsclinic.core.permissions import visits_actionable_by
 from imsclinic.patients.models import Patient
 from imsclinic.safety.errors import OnlineImsBookingStopped
+from imsclinic.scheduling.access import visits_actionable_by
 from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.selectors import (
     available_slots,

@@ -11,7 +11,8 @@ from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.utils import formats
 
 from imsclinic.clinic.models import Location, NeedleLot, SharpsContainer
-from imsclinic.core.permissions import is_owner, patients_visible_to
+from imsclinic.core.permissions import is_owner
+from imsclinic.patients.access import patients_visible_to
 
 if TYPE_CHECKING:
     from imsclinic.accounts.models import User

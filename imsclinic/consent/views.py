@@ -40,12 +40,13 @@ from imsclinic.consent.services import (
     patient_is_minor,
 )
 from imsclinic.consent.text import body_html
-from imsclinic.core.access import patient_page, patients_own, refuse
+from imsclinic.core.access import refuse
 from imsclinic.core.audit import audit_record, audit_view
 from imsclinic.core.form_errors import refusal_to_form
 from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import Action, ObjectType
 from imsclinic.core.permissions import is_clinic_staff, is_owner
+from imsclinic.patients.access import patient_page, patients_own
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 

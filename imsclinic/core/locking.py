@@ -3,9 +3,10 @@
 The order. A transaction that locks rows takes them in this order, skipping what it does not
 need but never going back up the list:
 
-1. practitioner rows, several in primary-key order (`scheduling.services.booking.lock_practitioners`);
-2. the patient row (`scheduling.services.booking.lock_patient`, and the patient lock at the top of
-   the clearance, consent, needling-session, outcome and waitlist services);
+1. practitioner rows, several in primary-key order
+   (`scheduling.services.booking.lock_practitioners`);
+2. the patient row (`scheduling.services.booking.lock_patient`, and the patient lock at the
+   top of the clearance, consent, needling-session, outcome and waitlist services);
 3. the visit: first the beds a new visit takes (`scheduling.services.booking.lock_beds`, in pk
    order), then the appointment and the rows that hang off it or off the patient: its
    waitlist entry and offer, intake drafts, notes, check-ins, results, signatures, adverse

@@ -15,10 +15,7 @@ import rules
 from imsclinic.core.roles import STAFF_ROLES, Role
 
 if TYPE_CHECKING:
-    from django.db.models import QuerySet
-
     from imsclinic.patients.models import Patient
-    from imsclinic.scheduling.models import Appointment
 
 
 @rules.predicate
@@ -155,30 +152,3 @@ rules.add_perm(
 )
 # Personal API tokens: staff for now; patients will get them with API booking.
 rules.add_perm("accounts.use_api_tokens", is_clinic_staff)
-
-
-def visits_actionable_by(user: Any) -> QuerySet[Appointment]:
-    """Return the visits this staff user may act on (`scheduling.act_on_visit`, as a query)."""
-    from django.db.models import Q
-
-    from imsclinic.scheduling.models import Appointment
-
-    if not is_clinic_staff(user):
-        return Appointment.objects.none()
-    if sees_every_patient(user):
-        return Appointment.objects.all()
-    if not is_practitioner(user):
-        return Appointment.objects.none()
-    on_team = Q(patient__care_team__user=user, patient__care_team__is_active=True)
-    return Appointment.objects.filter(Q(practitioner__user=user) | on_team).distinct()
-
-
-def patients_visible_to(user: Any) -> QuerySet[Patient]:
-    """Return the patients whose record this staff user may open."""
-    from imsclinic.patients.models import Patient
-
-    if not is_clinic_staff(user):
-        return Patient.objects.none()
-    if sees_every_patient(user):
-        return Patient.objects.all()
-    return Patient.objects.filter(care_team__user=user, care_team__is_active=True).distinct()

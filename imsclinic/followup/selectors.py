@@ -19,8 +19,9 @@ from django.utils import timezone
 
 from imsclinic.clinic.models import Clinic
 from imsclinic.clinic.selectors import clinic_zone
-from imsclinic.core.permissions import is_owner, is_practitioner, patients_visible_to
+from imsclinic.core.permissions import is_owner, is_practitioner
 from imsclinic.followup.models import CALL_SKIP_REASONS, CheckIn, CheckInStatus, RedFlagAlert
+from imsclinic.patients.access import patients_visible_to
 
 if TYPE_CHECKING:
     from imsclinic.accounts.models import User

@@ -27,11 +27,12 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from imsclinic.accounts.models import Role, User
+from imsclinic.accounts.models import User
 from imsclinic.charting.models import NeedlingSession, NoteStatus
 from imsclinic.clinic.models import Clinic
 from imsclinic.clinic.selectors import clinic_date_text
 from imsclinic.core.mailing import retry_at, retry_unsent, send_each
+from imsclinic.core.roles import Role
 from imsclinic.followup.models import (
     SKIP_CANCELLED,
     SKIP_NO_EMAIL,

@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from imsclinic.clinic.selectors import clinic_zone
-from imsclinic.core.access import patient_page
 from imsclinic.core.audit import audit_view
 from imsclinic.core.form_errors import error_summary, refusal_to_form
 from imsclinic.core.http import SignedInRequest
@@ -42,6 +41,7 @@ from imsclinic.intake.services import (
     intake_submit,
 )
 from imsclinic.intake.validation import incomplete_sections, validate
+from imsclinic.patients.access import patient_page
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 from imsclinic.patients.services import patient_update_demographics

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest
 
 from imsclinic.core.access import refuse
 from imsclinic.core.models import ObjectType
-from imsclinic.core.permissions import patients_visible_to
+from imsclinic.patients.access import patients_visible_to
 from imsclinic.patients.models import Patient
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y/%m/%d")

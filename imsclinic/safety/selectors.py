@@ -14,13 +14,14 @@ from django.utils.translation import gettext as _
 from imsclinic.clinic.models import Clinic, Service
 from imsclinic.clinic.selectors import clinic_date_text, clinic_zone
 from imsclinic.consent.models import ConsentSignature, ConsentVersion, VersionStatus
-from imsclinic.core.permissions import is_owner, is_practitioner, patients_visible_to
+from imsclinic.core.permissions import is_owner, is_practitioner
 from imsclinic.intake.models import Intake
 from imsclinic.intake.selectors import (
     add_months,
     current_intake,
     intake_valid_months,
 )
+from imsclinic.patients.access import patients_visible_to
 from imsclinic.patients.models import Patient
 from imsclinic.safety.models import (
     ALERTING_SEVERITIES,

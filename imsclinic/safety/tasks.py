@@ -12,10 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from imsclinic.accounts.models import Role, User
+from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Clinic
 from imsclinic.consent.selectors import local_time_text
 from imsclinic.core.mailing import retry_unsent, send_each
+from imsclinic.core.roles import Role
 from imsclinic.safety.models import AdverseEvent
 
 logger = logging.getLogger(__name__)

@@ -13,8 +13,9 @@ from django.db.models import Exists, OuterRef, QuerySet, Value
 from django.utils import timezone
 
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Room, Service
-from imsclinic.core.permissions import is_clinic_staff, sees_every_patient, visits_actionable_by
+from imsclinic.core.permissions import is_clinic_staff, sees_every_patient
 from imsclinic.patients.models import Patient
+from imsclinic.scheduling.access import visits_actionable_by
 from imsclinic.scheduling.availability import (
     AvailabilityQuery,
     BusyTime,

@@ -7,8 +7,9 @@ import datetime as dt
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 
-from imsclinic.accounts.models import Role, User
+from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, Practitioner
+from imsclinic.core.roles import Role
 
 PASSWORD = "correct-horse-battery-staple"
 STAND_IN_SECRET = "JBSWY3DPEHPK3PXP"  # the authenticator make_user gives staff

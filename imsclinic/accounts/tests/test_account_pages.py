@@ -9,7 +9,7 @@ from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from django.test import Client
 from django.urls import reverse
 
-from imsclinic.accounts.models import Role
+from imsclinic.core.roles import Role
 from tests.factories.accounts import sign_in
 from tests.factories.people import PASSWORD, STAND_IN_SECRET, make_user
 

@@ -14,9 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from imsclinic.accounts.errors import TokenRefused
-from imsclinic.accounts.models import ApiToken, Role, hash_secret
+from imsclinic.accounts.models import ApiToken, hash_secret
 from imsclinic.accounts.tokens import api_token_authenticate, api_token_issue, api_token_revoke
 from imsclinic.core.models import AuditEvent
+from imsclinic.core.roles import Role
 from tests.factories.clients import signed_in
 from tests.factories.people import make_user
 

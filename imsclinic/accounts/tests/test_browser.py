@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from imsclinic.accounts.models import Role
+from imsclinic.core.roles import Role
 from tests.factories.accounts import totp_code
 from tests.factories.people import PASSWORD, make_user
 

@@ -16,10 +16,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from imsclinic.accounts.models import Role, StaffInvitation, User, hash_secret
+from imsclinic.accounts.models import StaffInvitation, User, hash_secret
 from imsclinic.accounts.services import staff_invite
 from imsclinic.clinic.models import Practitioner
 from imsclinic.core.models import Action, AuditEvent
+from imsclinic.core.roles import Role
 from tests.factories.accounts import start_anonymous_session, totp_code
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
 from django.test import Client
 from django.urls import reverse
 
-from imsclinic.accounts.models import Role
+from imsclinic.core.roles import Role
 from tests.factories.accounts import sign_in, totp_code
 from tests.factories.people import STAND_IN_SECRET, make_user
 

@@ -11,8 +11,9 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from imsclinic.accounts.models import Role, User
+from imsclinic.accounts.models import User
 from imsclinic.core.models import Action, AuditEvent
+from imsclinic.core.roles import Role
 from imsclinic.patients.models import Patient
 
 pytestmark = pytest.mark.django_db

@@ -10,9 +10,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from imsclinic.accounts.models import Role
 from imsclinic.accounts.tokens import api_token_issue, api_token_revoke
 from imsclinic.core.models import AuditEvent, Outcome
+from imsclinic.core.roles import Role
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from tests.factories.people import make_user

@@ -26,10 +26,10 @@ from imsclinic.charting.selectors import (
     chart_for,
 )
 from imsclinic.clinic.selectors import clinic_zone
-from imsclinic.core.access import patient_page
 from imsclinic.core.audit import audit_record, audit_view
 from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import Action, ObjectType
+from imsclinic.patients.access import patient_page
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 

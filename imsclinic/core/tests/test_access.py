@@ -8,9 +8,10 @@ from django.http import Http404
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from imsclinic.accounts.models import Role
-from imsclinic.core.access import own_patient, record_refusal, refuse
+from imsclinic.core.access import record_refusal, refuse
 from imsclinic.core.models import AuditEvent
+from imsclinic.core.roles import Role
+from imsclinic.patients.access import own_patient
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 

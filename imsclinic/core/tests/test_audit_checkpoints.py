@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from imsclinic.accounts.models import Role, User
+from imsclinic.accounts.models import User
 from imsclinic.core.audit import audit_record, chain_head, seal_pending, verify_chain
 from imsclinic.core.checkpoints import (
     Checkpoint,
@@ -25,6 +25,7 @@ from imsclinic.core.checkpoints import (
     database_label,
 )
 from imsclinic.core.models import GENESIS_HASH, Action, AuditEvent, AuditSeal
+from imsclinic.core.roles import Role
 from imsclinic.patients.models import Patient
 from tests.factories.audit import audit_guards_lifted
 from tests.factories.mail import MailServer

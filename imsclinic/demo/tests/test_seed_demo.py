@@ -15,9 +15,10 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from imsclinic.accounts.models import Role, User
+from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Clinic, Location, OpeningHours, Practitioner, Room, Service
 from imsclinic.core.models import AuditEvent
+from imsclinic.core.roles import Role
 from imsclinic.demo.logins import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus

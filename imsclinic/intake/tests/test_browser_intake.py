@@ -144,7 +144,7 @@ def test_a_patient_answers_the_health_questions_on_a_phone(page, clinic, patient
 def test_a_physio_types_in_a_paper_form_and_reads_it_back(page, location, patient) -> None:
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
-    from imsclinic.accounts.models import Role
+    from imsclinic.core.roles import Role
     from imsclinic.demo.logins import current_code
     from imsclinic.intake.questions import QUESTIONS
     from tests.factories.intake import complete_answers

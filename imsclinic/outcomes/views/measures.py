@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imsclinic.clinic.selectors import clinic_zone
-from imsclinic.core.access import own_visit, patient_page
 from imsclinic.core.audit import audit_view
 from imsclinic.core.form_errors import error_summary, refusal_to_form
 from imsclinic.core.http import SignedInRequest
@@ -33,8 +32,10 @@ from imsclinic.outcomes.instruments import CODES, definition
 from imsclinic.outcomes.models import OutcomeResult, ResultSource
 from imsclinic.outcomes.selectors import current_plan, due_measures, results_for
 from imsclinic.outcomes.wording import shown_definition
+from imsclinic.patients.access import patient_page
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
+from imsclinic.scheduling.access import own_visit
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 
 UPCOMING_SHOWN = 3

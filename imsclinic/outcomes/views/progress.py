@@ -16,7 +16,6 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from imsclinic.clinic.selectors import clinic_zone
-from imsclinic.core.access import patient_page
 from imsclinic.core.audit import audit_view
 from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import ObjectType
@@ -34,6 +33,7 @@ from imsclinic.outcomes.progress import (
 )
 from imsclinic.outcomes.selectors import Progress, StruckOut, course_progress
 from imsclinic.outcomes.services import result_void
+from imsclinic.patients.access import patient_page
 from imsclinic.patients.models import Patient
 from imsclinic.patients.selectors import patient_for_user
 

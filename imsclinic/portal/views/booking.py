@@ -12,10 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from imsclinic.core.access import own_visit, patient_page
 from imsclinic.core.http import SignedInRequest
+from imsclinic.patients.access import patient_page
 from imsclinic.patients.models import Patient
 from imsclinic.portal.forms import CancelForm
+from imsclinic.scheduling.access import own_visit
 from imsclinic.scheduling.forms import SlotForm
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from imsclinic.scheduling.notifications import gets_reminder

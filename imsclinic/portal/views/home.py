@@ -10,8 +10,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from imsclinic.core.access import own_patient
 from imsclinic.core.http import SignedInRequest
+from imsclinic.patients.access import own_patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from imsclinic.scheduling.selectors import upcoming_appointments_for_patient
 from imsclinic.scheduling.services.booking import inside_late_window

@@ -14,11 +14,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from imsclinic.clinic.models import Service
-from imsclinic.core.access import own_patient, patient_page, patients_own, record_refusal
+from imsclinic.core.access import record_refusal
 from imsclinic.core.form_errors import refusal_to_form
 from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import ObjectType
 from imsclinic.core.params import id_param
+from imsclinic.patients.access import own_patient, patient_page, patients_own
 from imsclinic.patients.models import Patient
 from imsclinic.portal.forms import WaitlistJoinForm
 from imsclinic.scheduling.models import WaitlistEntry

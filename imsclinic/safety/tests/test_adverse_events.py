@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from imsclinic.accounts.models import Role, User
+from imsclinic.accounts.models import User
 from imsclinic.clinic.tests.needling import make_lot, needling_session
 from imsclinic.core.models import AuditEvent
+from imsclinic.core.roles import Role
 from imsclinic.patients.models import Patient
 from imsclinic.safety import ae_rates
 from imsclinic.safety.errors import AdverseEventRefused

@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from imsclinic.clinic.models import Service
-from imsclinic.core.permissions import visits_actionable_by
 from imsclinic.patients.models import Patient
+from imsclinic.scheduling.access import visits_actionable_by
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from imsclinic.scheduling.services.booking import (
     StatusChangeNotAllowed,

@@ -29,10 +29,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from imsclinic.accounts.models import Role, User
+from imsclinic.accounts.models import User
 from imsclinic.accounts.tokens import api_token_issue
 from imsclinic.clinic.models import Location, Room, Service
 from imsclinic.core.models import AuditEvent
+from imsclinic.core.roles import Role
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 from imsclinic.scheduling.services import booking as booking_services

@@ -22,8 +22,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from imsclinic.accounts.models import Role, User
+from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, Room, Service
+from imsclinic.core.roles import Role
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.availability import Slot
 from imsclinic.scheduling.models import (

@@ -24,9 +24,10 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-from imsclinic.accounts.models import Role, User
+from imsclinic.accounts.models import User
 from imsclinic.accounts.tokens import api_token_issue
 from imsclinic.clinic.models import Location, Service
+from imsclinic.core.roles import Role
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment
 from tests.factories.people import make_user

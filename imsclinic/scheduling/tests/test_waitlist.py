@@ -15,9 +15,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
-from imsclinic.accounts.models import Role, User
+from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, Service
 from imsclinic.core.models import AuditEvent
+from imsclinic.core.roles import Role
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import (
     ACTIVE_STATUSES,

@@ -28,8 +28,9 @@ from django.utils import timezone
 from rich.console import Console
 from rich.table import Table
 
-from imsclinic.accounts.models import Role, User
+from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Clinic, Location, OpeningHours, Practitioner, Room, Service
+from imsclinic.core.roles import Role
 from imsclinic.demo.logins import (
     DEMO_PASSWORD,
     DEMO_PATIENT_EMAIL,
