@@ -12,25 +12,10 @@ class ChartingError(Refused):
 
     `errors` maps a field of the note to its message; a field of a numbered row is named
     with the row's 0-based index in the order the rows were given: "rows.2.muscle" (a
-    needling row), "signs.0.sign" (a sign row of an assessment). `row_refusals` splits
-    those off for the pages' row forms. Errors may be empty when the message is about the
-    note as a whole.
+    needling row), "signs.0.sign" (a sign row of an assessment).
+    `core.form_errors.row_refusals` splits those off for the pages' row forms. Errors may
+    be empty when the message is about the note as a whole.
     """
-
-
-def row_refusals(refusal: Refused, name: str) -> dict[int, Refused]:
-    """Return the refusal's messages about the rows called `name`, by row index.
-
-    {"rows.2.muscle": m} becomes {2: Refused(errors={"muscle": m})}, which
-    `core.form_errors.refusal_to_form` puts on that row's form.
-    """
-    found: dict[int, dict[str, str]] = {}
-    for key, message in refusal.errors.items():
-        head, _dot, rest = key.partition(".")
-        index, _dot, field = rest.partition(".")
-        if head == name and index.isdigit() and field:
-            found.setdefault(int(index), {})[field] = message
-    return {index: Refused(errors=errors) for index, errors in found.items()}
 
 
 class SignedNoteLocked(ChartingError):

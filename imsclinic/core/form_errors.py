@@ -33,6 +33,21 @@ def refusal_to_form(
         form.add_error(None, refusal.message)
 
 
+def row_refusals(refusal: Refused, name: str) -> dict[int, Refused]:
+    """Return the refusal's messages about the numbered rows called `name`, by row index.
+
+    {"rows.2.muscle": m} becomes {2: Refused(errors={"muscle": m})}, which
+    `refusal_to_form` puts on that row's form.
+    """
+    found: dict[int, dict[str, str]] = {}
+    for key, message in refusal.errors.items():
+        head, _dot, rest = key.partition(".")
+        index, _dot, field = rest.partition(".")
+        if head == name and index.isdigit() and field:
+            found.setdefault(int(index), {})[field] = message
+    return {index: Refused(errors=errors) for index, errors in found.items()}
+
+
 def error_target(form: Any, name: str) -> str:
     """Return the id of the field's first control, which the summary's link moves focus to."""
     bound = form[name]

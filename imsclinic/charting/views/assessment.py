@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from imsclinic.charting import segments as seg
 from imsclinic.charting import selectors, services
-from imsclinic.charting.errors import ChartingError, SignedNoteLocked, row_refusals
+from imsclinic.charting.errors import ChartingError, SignedNoteLocked
 from imsclinic.charting.forms.assessment import (
     AddendumForm,
     AssessmentForm,
@@ -32,7 +32,7 @@ from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import record_refusal, refuse
 from imsclinic.core.audit import audit_view
 from imsclinic.core.errors import Refused
-from imsclinic.core.form_errors import refusal_to_form
+from imsclinic.core.form_errors import refusal_to_form, row_refusals
 from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import ObjectType
 from imsclinic.core.params import id_param

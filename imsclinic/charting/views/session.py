@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods
 
 from imsclinic.charting import services
 from imsclinic.charting.body_chart import REGION_CODES, Needled, build_chart, region_choices
-from imsclinic.charting.errors import ChartingError, row_refusals
+from imsclinic.charting.errors import ChartingError
 from imsclinic.charting.forms.session import (
     AddendumForm,
     RowForm,
@@ -41,7 +41,7 @@ from imsclinic.clinic.selectors import clinic_zone, usable_lots
 from imsclinic.core.access import refuse
 from imsclinic.core.audit import audit_view
 from imsclinic.core.errors import Refused
-from imsclinic.core.form_errors import refusal_to_form
+from imsclinic.core.form_errors import refusal_to_form, row_refusals
 from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import ObjectType
 from imsclinic.patients.selectors import patient_for_user
