@@ -13,8 +13,7 @@ from ninja import P, PathEx, Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
-from imsclinic.accounts.models import User
-from imsclinic.api.auth import staff_caller
+from imsclinic.api.auth import staff_caller, token_holder
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
 from imsclinic.charting.models import Muscle
 from imsclinic.charting.selectors import chart_for
@@ -213,7 +212,7 @@ def list_sessions(
     ),
 )
 def list_muscles(request: HttpRequest) -> list[Muscle]:
-    user: User = request.auth  # type: ignore[attr-defined]  # set by ninja's auth
+    user = token_holder(request)
     # The same people as the to-do list of notes: the owner and practitioners.
     if not user.has_perm("charting.view_todo"):
         raise HttpError(403, _("The catalogue is for clinicians: the owner and practitioners."))

@@ -13,6 +13,7 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from imsclinic.accounts.models import User
+from imsclinic.api.auth import token_holder
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
 from imsclinic.core.access import refuse
 from imsclinic.core.audit import audit_record
@@ -56,10 +57,6 @@ class IntakeIn(Schema):
     )
 
 
-def _caller(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]  # set by ninja's auth
-
-
 def _patient(request: HttpRequest, user: User, patient_id: int) -> tuple[Patient, bool]:
     """Return the patient and whether the caller is that patient; 404 for anyone else."""
     own = own_patient(user)
@@ -97,7 +94,7 @@ def _out(intake: Intake, *, with_answers: bool) -> dict[str, Any]:
     ),
 )
 def get_intake(request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)]) -> dict[str, Any]:
-    user = _caller(request)
+    user = token_holder(request)
     patient, own = _patient(request, user, patient_id)
     if not own and not user.has_perm("intake.view_answers", patient):
         raise refuse(
@@ -143,7 +140,7 @@ def get_intake(request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)]
 def post_intake(
     request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)], payload: IntakeIn
 ) -> Status[dict[str, Any]]:
-    user = _caller(request)
+    user = token_holder(request)
     patient, own = _patient(request, user, patient_id)
     try:
         if own:

@@ -13,6 +13,7 @@ from ninja.errors import HttpError
 from pydantic import Field, StrictInt
 
 from imsclinic.accounts.models import User
+from imsclinic.api.auth import token_holder
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, ObjectType
@@ -118,10 +119,6 @@ class ResultIn(Schema):
         max_length=PSFS_MAX_ACTIVITIES,
         description="PSFS: the activity of each rating; default the plan's activities.",
     )
-
-
-def _caller(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]  # set by ninja's auth
 
 
 def _patient(request: HttpRequest, user: User, patient_id: int, *, perm: str) -> Patient:
@@ -234,7 +231,7 @@ def _instrument_out(code: str, results: list[dict[str, Any]]) -> dict[str, Any]:
 def get_outcomes(
     request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)]
 ) -> dict[str, Any]:
-    user = _caller(request)
+    user = token_holder(request)
     patient = _patient(request, user, patient_id, perm="outcomes.view_results")
     results = list(results_for(patient))
     signed = signed_sessions([patient.pk]).get(patient.pk, [])
@@ -301,7 +298,7 @@ def _refusal(error: OutcomeRefused) -> list[dict[str, Any]]:
 def post_outcome(
     request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)], payload: ResultIn
 ) -> Status[dict[str, Any]]:
-    user = _caller(request)
+    user = token_holder(request)
     # The reply shows the answers back, so staff need the clinical read too (the front desk
     # types paper questionnaires in on the staff page, where nothing is shown back).
     patient = _patient(request, user, patient_id, perm="outcomes.view_results")

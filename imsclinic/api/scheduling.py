@@ -15,6 +15,7 @@ from pydantic import Field
 from pydantic import ValidationError as PydanticValidationError
 
 from imsclinic.accounts.models import User
+from imsclinic.api.auth import token_holder
 from imsclinic.api.schemas import ErrorOut, SingleLine, ValidationErrorOut
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
 from imsclinic.core.access import record_refusal
@@ -142,11 +143,6 @@ class CancelledOut(Schema):
     status: str
 
 
-def _caller(request: HttpRequest) -> User:
-    user: User = request.auth  # type: ignore[attr-defined]  # set by ninja's auth
-    return user
-
-
 def _services_for(user: User) -> Any:
     services = Service.objects.filter(is_active=True)
     if not user.is_clinic_staff:
@@ -193,7 +189,7 @@ def list_services(request: HttpRequest) -> list[dict[str, Any]]:
             "bookable_online": s.bookable_online,
             "for_new_patients": s.for_new_patients,
         }
-        for s in _services_for(_caller(request)).order_by("order", "pk")
+        for s in _services_for(token_holder(request)).order_by("order", "pk")
     ]
 
 
@@ -247,7 +243,7 @@ def availability(
     practitioner: QueryEx[int | None, P(ge=1, le=MAX_ID)] = None,
     location: QueryEx[int | None, P(ge=1, le=MAX_ID)] = None,
 ) -> dict[str, Any]:
-    caller = _caller(request)
+    caller = token_holder(request)
     chosen = _service(caller, service)
     who = (
         Practitioner.objects.filter(pk=practitioner, is_active=True).first()
@@ -332,7 +328,7 @@ def _patient_for_booking(user: User, patient_id: int | None) -> Patient:
     ),
 )
 def book(request: HttpRequest, payload: BookIn) -> Status[dict[str, Any]]:
-    user = _caller(request)
+    user = token_holder(request)
     if payload.start.tzinfo is None or payload.start.utcoffset() is None:
         raise HttpError(422, _("Give the start time with its UTC offset, e.g. -08:00."))
     if not EARLIEST_DAY <= payload.start.date() <= LATEST_DAY:
@@ -409,7 +405,7 @@ def _appointments_for(user: User) -> Any:
     ),
 )
 def list_appointments(request: HttpRequest) -> dict[str, Any]:
-    user = _caller(request)
+    user = token_holder(request)
     visits = _appointments_for(user).select_related("service")
     if user.is_clinic_staff:
         visits = visits.filter(start__gte=timezone.now())
@@ -452,7 +448,7 @@ def list_appointments(request: HttpRequest) -> dict[str, Any]:
     ),
 )
 def cancel(request: HttpRequest, appointment_id: PathEx[int, P(ge=1, le=MAX_ID)]) -> dict[str, Any]:
-    user = _caller(request)
+    user = token_holder(request)
     # The body is optional, which ninja's JSON parser does not allow, so it is read here.
     try:
         body = request.body if request.content_type == "application/json" else b""
@@ -533,7 +529,7 @@ class WaitlistEntryOut(Schema):
     ),
 )
 def join_waitlist(request: HttpRequest, payload: WaitlistIn) -> Status[dict[str, Any]]:
-    user = _caller(request)
+    user = token_holder(request)
     for day in (payload.earliest, payload.latest):
         if not EARLIEST_DAY <= day <= LATEST_DAY:
             raise HttpError(422, _("Those days are outside the dates the clinic books."))

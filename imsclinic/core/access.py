@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
@@ -20,6 +21,7 @@ from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, Outcome
 
 if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
     from imsclinic.patients.models import Patient
 
 READS = ("GET", "HEAD", "OPTIONS")
@@ -40,7 +42,7 @@ def record_refusal(
     patient: Patient | None = None,
     patient_id: int | None = None,
     action: Action | str | None = None,
-    actor: Any = None,
+    actor: User | AnonymousUser | None = None,
     reason: str = "",
     detail: dict[str, Any] | None = None,
 ) -> None:
@@ -74,7 +76,7 @@ def refuse(
     patient: Patient | None = None,
     patient_id: int | None = None,
     action: Action | str | None = None,
-    actor: Any = None,
+    actor: User | AnonymousUser | None = None,
     reason: str = "",
     error: Exception | None = None,
 ) -> Exception:

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection, models, transaction
 from django.db.models import Max
 from django.http import HttpRequest
@@ -71,7 +72,7 @@ def _field_text(value: object, limit: int) -> str:
 
 def _event(
     *,
-    actor: User | None,
+    actor: User | AnonymousUser | None,
     action: Action | str,
     object_type: str,
     object_id: object,
@@ -80,12 +81,12 @@ def _event(
     request: HttpRequest | None,
     detail: dict[str, Any] | None,
 ) -> AuditEvent:
-    authenticated = actor is not None and actor.is_authenticated
+    person = None if actor is None or isinstance(actor, AnonymousUser) else actor
     return AuditEvent(
         at=timezone.now(),
-        actor=actor if authenticated else None,
-        actor_email=actor.email if authenticated and actor is not None else "",
-        role=actor.role if authenticated and actor is not None else "anonymous",
+        actor=person,
+        actor_email=person.email if person is not None else "",
+        role=person.role if person is not None else "anonymous",
         patient_id=patient_id,
         action=str(action),
         object_type=_field_text(object_type, 60),
@@ -99,7 +100,7 @@ def _event(
 
 def audit_record(
     *,
-    actor: User | None,
+    actor: User | AnonymousUser | None,
     action: Action | str,
     object_type: str,
     object_id: object = "",
@@ -151,7 +152,7 @@ def audit_view(
 
 def audit_record_per_patient(
     *,
-    actor: User | None,
+    actor: User | AnonymousUser | None,
     action: Action | str,
     object_type: str,
     shown: Mapping[int, dict[str, Any]],
