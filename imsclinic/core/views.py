@@ -19,7 +19,7 @@ from imsclinic.core.access import refuse
 from imsclinic.core.audit import audit_record
 from imsclinic.core.forms import AuditFilterForm
 from imsclinic.core.http import SignedInRequest
-from imsclinic.core.models import Action, AuditEvent
+from imsclinic.core.models import Action, AuditEvent, ObjectType
 from imsclinic.core.selectors import audit_events_for_form
 
 PAGE_SIZE = 50
@@ -42,7 +42,9 @@ CSV_HEADER = (
 def _require_owner(request: HttpRequest, action: Action) -> None:
     """Refuse anyone but the owner, and note the refused attempt in the log itself."""
     if not request.user.has_perm("core.view_audit_log"):
-        raise refuse(request, object_type="audit_log", action=action, error=PermissionDenied())
+        raise refuse(
+            request, object_type=ObjectType.AUDIT_LOG, action=action, error=PermissionDenied()
+        )
 
 
 def _filter_context(form: AuditFilterForm) -> dict[str, Any]:
@@ -68,7 +70,7 @@ def audit_log(request: SignedInRequest) -> HttpResponse:
     audit_record(
         actor=request.user,
         action=Action.VIEW,
-        object_type="audit_log",
+        object_type=ObjectType.AUDIT_LOG,
         patient_id=context["patient_id"],
         request=request,
         detail={"filters": form.filters_for_the_record(), "page": page.number},
@@ -127,7 +129,7 @@ def audit_log_csv(request: SignedInRequest) -> HttpResponse | StreamingHttpRespo
     audit_record(
         actor=request.user,
         action=Action.EXPORT,
-        object_type="audit_log",
+        object_type=ObjectType.AUDIT_LOG,
         patient_id=form.cleaned_data.get("patient"),
         request=request,
         detail={"filters": form.filters_for_the_record(), "format": "csv"},

@@ -25,19 +25,22 @@ from imsclinic.core.permissions import is_clinic_staff, sees_every_patient
 from imsclinic.patients.models import Patient
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
     from django.db.models import Model, QuerySet
 
+    from imsclinic.accounts.models import User
 
-def patients_visible_to(user: Any) -> QuerySet[Patient]:
+
+def patients_visible_to(user: User | AnonymousUser) -> QuerySet[Patient]:
     """Return the patients whose record this staff user may open."""
     if not is_clinic_staff(user):
         return Patient.objects.none()
     if sees_every_patient(user):
         return Patient.objects.all()
-    return Patient.objects.filter(care_team__user=user, care_team__is_active=True).distinct()
+    return Patient.objects.filter(care_team__user=user.pk, care_team__is_active=True).distinct()
 
 
-def own_patient(user: Any) -> Patient | None:
+def own_patient(user: User | AnonymousUser) -> Patient | None:
     """Return the patient record linked to this signed-in user, or None if there is none."""
     if not user.is_authenticated or not user.is_active or is_clinic_staff(user):
         return None

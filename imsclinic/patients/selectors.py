@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -14,6 +14,9 @@ from imsclinic.core.access import refuse
 from imsclinic.core.models import ObjectType
 from imsclinic.patients.access import patients_visible_to
 from imsclinic.patients.models import Patient
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y/%m/%d")
 # The longest search the patient list and the API accept.
@@ -29,7 +32,7 @@ def _parse_date(text: str) -> dt.date | None:
     return None
 
 
-def patient_search(*, user: Any, query: str) -> QuerySet[Patient]:
+def patient_search(*, user: User, query: str) -> QuerySet[Patient]:
     """Return the patients this user may see that match a name, date of birth or phone."""
     patients = patients_visible_to(user)
     query = query.strip()

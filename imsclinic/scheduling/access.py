@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
@@ -12,13 +12,15 @@ from imsclinic.patients.access import patients_own
 from imsclinic.scheduling.models import Appointment
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
     from django.db.models import QuerySet
     from django.http import HttpRequest
 
+    from imsclinic.accounts.models import User
     from imsclinic.patients.models import Patient
 
 
-def visits_actionable_by(user: Any) -> QuerySet[Appointment]:
+def visits_actionable_by(user: User | AnonymousUser) -> QuerySet[Appointment]:
     """Return the visits this staff user may act on (`scheduling.act_on_visit`, as a query)."""
     if not is_clinic_staff(user):
         return Appointment.objects.none()
