@@ -11,6 +11,7 @@ Who may sign:
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
@@ -140,7 +141,9 @@ def consent_version_change(*, version: ConsentVersion, actor: User, **fields: An
     )
 
 
-def consent_publish(*, draft: ConsentVersion, actor: User) -> ConsentVersion:
+def consent_publish(
+    *, draft: ConsentVersion, actor: User, now: dt.datetime | None = None
+) -> ConsentVersion:
     """Freeze the draft as the document's next version number (the owner only)."""
     _require_owner(actor)
     with transaction.atomic(durable=True):
@@ -154,7 +157,7 @@ def consent_publish(*, draft: ConsentVersion, actor: User) -> ConsentVersion:
         )["n"]
         version.number = (highest or 0) + 1
         version.status = VersionStatus.PUBLISHED
-        version.published_at = timezone.now()
+        version.published_at = now or timezone.now()
         version.published_by = actor
         version.body_sha256 = text_sha256(version.body)
         version.save(
@@ -176,9 +179,9 @@ def consent_publish(*, draft: ConsentVersion, actor: User) -> ConsentVersion:
     return version
 
 
-def patient_is_minor(patient: Patient) -> bool:
-    """Say whether the patient is under 18 today, on the clinic's calendar."""
-    today = timezone.now().astimezone(clinic_zone()).date()
+def patient_is_minor(patient: Patient, *, now: dt.datetime | None = None) -> bool:
+    """Say whether the patient is under 18 today (or on `now`'s day), on the clinic's calendar."""
+    today = (now or timezone.now()).astimezone(clinic_zone()).date()
     return patient.age_on(today) < ADULT_AGE
 
 
@@ -207,8 +210,10 @@ def consent_sign(
     channel: str = Channel.PORTAL,
     request: HttpRequest | None = None,
     actor: User | None,
+    now: dt.datetime | None = None,
 ) -> ConsentSignature:
     """Record the patient's (or guardian's) agreement to the latest version, exactly as shown."""
+    now = now or timezone.now()
     channel = Channel(channel)
     signer = Signer(signer)
     staff = is_clinic_staff(actor)
@@ -229,7 +234,7 @@ def consent_sign(
         errors["signer_name"] = _("The name is too long (at most %(max)d characters).") % {
             "max": SIGNER_NAME_MAX
         }
-    minor = patient_is_minor(patient)
+    minor = patient_is_minor(patient, now=now)
     if minor and signer != Signer.GUARDIAN:
         errors["signer"] = _("The patient is under 18, so a parent or guardian must sign for them.")
     if not minor and signer == Signer.GUARDIAN and channel != Channel.TABLET:
@@ -279,7 +284,7 @@ def consent_sign(
             guardian_relationship=guardian_relationship if signer == Signer.GUARDIAN else "",
             agreed=True,
             drawn_signature=drawn,
-            signed_at=timezone.now(),
+            signed_at=now,
             ip_address=client_ip(request),
             user_agent=str(user_agent)[:USER_AGENT_MAX],
             channel=channel,

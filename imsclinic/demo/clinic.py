@@ -1,7 +1,7 @@
 """The demo clinic's needle stock and sharps containers: lots in every state, one log per site.
 
-Like the rest of seed_demo, this writes rows directly rather than through the services: no
-person acted, so there is nothing for the audit log.
+The demo physiotherapist receives the lots, recalls one and keeps each location's sharps log
+through the stock services, dated in the past, so the audit log shows them like any other.
 """
 
 from __future__ import annotations
@@ -13,6 +13,13 @@ from django.utils import timezone
 
 from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, NeedleLot, SharpsContainer
+from imsclinic.clinic.services import (
+    needle_lot_add,
+    needle_lot_recall,
+    sharps_container_collect,
+    sharps_container_open,
+    sharps_container_seal,
+)
 
 MAKER = "Demo Needle Co (synthetic)"
 # (lot number, diameter, length, days until expiry (negative: expired), recall reason)
@@ -30,41 +37,44 @@ def seed_needle_stock(*, staff: User, locations: list[Location]) -> dict[str, in
     made = {"needle lots": 0, "sharps containers": 0}
     today = timezone.localdate()
     now = timezone.now()
+    known = set(NeedleLot.objects.filter(manufacturer=MAKER).values_list("lot_number", flat=True))
     for number, diameter, length, days, recall in DEMO_LOTS:
-        _lot, created = NeedleLot.objects.get_or_create(
-            manufacturer=MAKER,
+        if number in known:
+            continue
+        lot = needle_lot_add(
             lot_number=number,
-            defaults={
-                "diameter_mm": Decimal(diameter),
-                "length_mm": length,
-                "expires_on": today + dt.timedelta(days=days),
-                "quantity_received": 1000,
-                "received_on": today - dt.timedelta(days=200),
-                "recalled_at": now - dt.timedelta(days=3) if recall else None,
-                "recall_reason": recall,
-            },
+            manufacturer=MAKER,
+            diameter_mm=Decimal(diameter),
+            length_mm=length,
+            expires_on=today + dt.timedelta(days=days),
+            quantity_received=1000,
+            received_on=today - dt.timedelta(days=200),
+            actor=staff,
         )
-        made["needle lots"] += created
+        if recall:
+            needle_lot_recall(lot=lot, reason=recall, actor=staff, now=now - dt.timedelta(days=3))
+        made["needle lots"] += 1
     for location in locations:
         if SharpsContainer.objects.filter(location=location).exists():
             continue
         opened = now - dt.timedelta(days=60)
-        SharpsContainer.objects.create(
-            label=f"{location.slug[:3].upper()}-001",
+        prefix = location.slug[:3].upper()
+        full = sharps_container_open(
+            label=f"{prefix}-001", location=location, actor=staff, now=opened
+        )
+        sharps_container_seal(container=full, actor=staff, now=opened + dt.timedelta(days=30))
+        sharps_container_open(
+            label=f"{prefix}-002",
             location=location,
-            opened_at=opened,
-            opened_by=staff,
-            sealed_at=opened + dt.timedelta(days=30),
-            sealed_by=staff,
-            collected_at=opened + dt.timedelta(days=35),
+            actor=staff,
+            now=opened + dt.timedelta(days=30),
+        )
+        sharps_container_collect(
+            container=full,
             collected_by_name="Demo Driver",
             collected_by_company="Demo Sharps Disposal (synthetic)",
-        )
-        SharpsContainer.objects.create(
-            label=f"{location.slug[:3].upper()}-002",
-            location=location,
-            opened_at=opened + dt.timedelta(days=30),
-            opened_by=staff,
+            actor=staff,
+            now=opened + dt.timedelta(days=35),
         )
         made["sharps containers"] += 2
     return made

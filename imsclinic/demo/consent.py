@@ -3,28 +3,30 @@
 The figures come from the studies named in the text: Brady et al. 2014 (J Man Manip Ther
 22(3):134-40) and Boyce et al. 2020 (Int J Sports Phys Ther 15(1):103-113).
 
-Like the rest of seed_demo, this writes rows directly rather than through the services: no
-person acted, so there is nothing for the audit log and no email to send.
+The owner writes and publishes it and the demo patient signs it in the portal, through the
+consent services, so the audit log and the signed copy's email task are there as for any
+signature.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
-from imsclinic.consent.models import (
-    Channel,
-    ConsentDocument,
-    ConsentSignature,
-    ConsentVersion,
-    Signer,
-    VersionStatus,
-    text_sha256,
+from imsclinic.consent.models import Channel, ConsentSignature, Signer
+from imsclinic.consent.selectors import latest_published_version, needling_document
+from imsclinic.consent.services import (
+    consent_document_create,
+    consent_draft_save,
+    consent_publish,
+    consent_sign,
 )
-from imsclinic.consent.selectors import latest_published_version
 from imsclinic.patients.models import Patient
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 NEEDLING_CONSENT_SLUG = "needling-consent"
 NEEDLING_CONSENT_TITLE = "Consent to IMS (intramuscular stimulation) treatment"
@@ -97,28 +99,22 @@ By signing, you say that you have read this, that you had the chance to ask ques
 that you agree to receive IMS from the clinic's physiotherapists."""
 
 
-def seed_needling_consent(*, owner: Any, demo_patient: Patient | None) -> dict[str, bool]:
+def seed_needling_consent(*, owner: User, demo_patient: Patient | None) -> dict[str, bool]:
     """Publish version 1 of the demo consent and have the demo patient sign it; idempotent."""
     made = {"consent versions": False, "consent signatures": False}
-    document = ConsentDocument.objects.filter(for_needling=True).first()
+    document = needling_document()
     if document is None:
-        document = ConsentDocument.objects.create(
-            slug=NEEDLING_CONSENT_SLUG, title=NEEDLING_CONSENT_TITLE, for_needling=True
+        document = consent_document_create(
+            slug=NEEDLING_CONSENT_SLUG, title=NEEDLING_CONSENT_TITLE, for_needling=True, actor=owner
         )
     version = latest_published_version(document)
     if version is None:
+        draft = consent_draft_save(
+            document=document, title=NEEDLING_CONSENT_TITLE, body=NEEDLING_CONSENT_BODY, actor=owner
+        )
         # Published well before the demo course of treatment (charting.demo) began.
-        now = timezone.now() - dt.timedelta(days=60)
-        version = ConsentVersion.objects.create(
-            document=document,
-            number=1,
-            title=NEEDLING_CONSENT_TITLE,
-            body=NEEDLING_CONSENT_BODY,
-            body_sha256=text_sha256(NEEDLING_CONSENT_BODY),
-            status=VersionStatus.PUBLISHED,
-            created_by=owner,
-            published_at=now,
-            published_by=owner,
+        version = consent_publish(
+            draft=draft, actor=owner, now=timezone.now() - dt.timedelta(days=60)
         )
         made["consent versions"] = True
     if (
@@ -126,21 +122,15 @@ def seed_needling_consent(*, owner: Any, demo_patient: Patient | None) -> dict[s
         and demo_patient.user is not None
         and not ConsentSignature.objects.filter(patient=demo_patient, version=version).exists()
     ):
-        text = version.text_as_shown
-        ConsentSignature.objects.create(
+        consent_sign(
             patient=demo_patient,
             version=version,
-            text_shown=text,
-            text_sha256=text_sha256(text),
-            signer=Signer.SELF,
-            signer_name=demo_patient.full_name,
             agreed=True,
+            signer_name=demo_patient.full_name,
+            signer=Signer.SELF,
             channel=Channel.PORTAL,
-            signed_by_user=demo_patient.user,
-            signed_at=max(
-                version.published_at or timezone.now(), timezone.now() - dt.timedelta(days=38)
-            ),
-            user_agent="seed_demo",
+            actor=demo_patient.user,
+            now=max(version.published_at or timezone.now(), timezone.now() - dt.timedelta(days=38)),
         )
         made["consent signatures"] = True
     return made

@@ -2,23 +2,31 @@
 
 The demo clinic should show the safety workflow in every state: patients cleared and ready
 to be needled, patients whose answers wait for a practitioner's review, and one whose answers
-stop online booking of IMS. Rows are written directly, like the rest of the seed, so seeding
-writes no audit rows (no person looked at a record).
+stop online booking of IMS. Everything goes through the areas' services, dated in the past:
+the demo login answers in the portal, the front desk types in the others' paper forms and
+records their signatures on the clinic tablet, and the demo physiotherapist (or the owner,
+for patients not on her care team) records each decision.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
-from imsclinic.consent.models import Channel, ConsentSignature, Signer, text_sha256
+from imsclinic.consent.models import Channel, ConsentVersion, Signer
 from imsclinic.consent.selectors import latest_published_version, needling_document
+from imsclinic.consent.services import consent_sign
 from imsclinic.intake.models import Intake
+from imsclinic.intake.services import intake_enter_from_paper, intake_submit
 from imsclinic.patients.models import Patient
-from imsclinic.safety.models import Clearance, Decision
+from imsclinic.safety.models import Decision
 from imsclinic.safety.screening import screen
+from imsclinic.safety.services import clearance_record
+
+if TYPE_CHECKING:
+    from imsclinic.accounts.models import User
 
 # A healthy adult's complete answers to intake-v1; the demo varies a few of them.
 HEALTHY: dict[str, Any] = {
@@ -62,7 +70,7 @@ VARIANTS: list[tuple[dict[str, Any], bool]] = [
 NOT_ANSWERED = 2
 
 
-def _variants(patients: list[Patient], physio: Any) -> dict[int, tuple[dict[str, Any], bool]]:
+def _variants(patients: list[Patient], physio: User) -> dict[int, tuple[dict[str, Any], bool]]:
     """Hand out VARIANTS: the undecided ones to the physio's patients, the demo login kept out."""
     others = patients[1:]
     theirs = [p for p in others if p.care_team.filter(user=physio).exists()]
@@ -72,7 +80,9 @@ def _variants(patients: list[Patient], physio: Any) -> dict[int, tuple[dict[str,
     return dict(zip((p.pk for p in theirs[:1] + rest + theirs[1:]), VARIANTS, strict=False))
 
 
-def seed_screening(*, patients: list[Patient], fallback_practitioner: Any) -> dict[str, int]:
+def seed_screening(
+    *, patients: list[Patient], physio: User, owner: User, desk: User
+) -> dict[str, int]:
     """Give the demo patients intakes, decisions and consents; idempotent."""
     made = {"intakes": 0, "clearance decisions": 0, "consent signatures": 0}
     if not patients:
@@ -82,42 +92,37 @@ def seed_screening(*, patients: list[Patient], fallback_practitioner: Any) -> di
     answered = patients[: len(patients) - NOT_ANSWERED]
     already = set(Intake.objects.filter(patient__in=answered).values_list("patient_id", flat=True))
     now = timezone.now()
-    variants = _variants(answered, fallback_practitioner)
+    variants = _variants(answered, physio)
     for index, patient in enumerate(answered):
         if patient.pk in already:
             continue
         changes, decided = variants.get(patient.pk, ({}, True))
         answers = {**HEALTHY, **changes}
         submitted = now - dt.timedelta(days=40 + 7 * index)
-        intake = Intake.objects.create(
-            patient=patient,
-            answers=answers,
-            status=Intake.Status.SUBMITTED,
-            source=Intake.Source.PORTAL if patient.user_id else Intake.Source.PAPER,
-            submitted_at=submitted,
-            submitted_by=patient.user,
-        )
+        if patient.user is not None:
+            intake = intake_submit(
+                patient=patient, actor=patient.user, answers=answers, now=submitted
+            )
+        else:
+            intake = intake_enter_from_paper(
+                patient=patient, answers=answers, actor=desk, now=submitted
+            )
         made["intakes"] += 1
         if decided:
-            _decide(patient, intake, answers, fallback_practitioner, submitted)
+            on_team = patient.care_team.filter(user=physio).exists()
+            _decide(patient, intake, physio if on_team else owner, submitted)
             made["clearance decisions"] += 1
         if version is not None and index > 0 and decided:
             # The demo login's own signature comes from the consent demo.
-            _sign(patient, version, submitted, recorded_by=fallback_practitioner)
+            _sign(patient, version, submitted, desk=desk)
             made["consent signatures"] += 1
     return made
 
 
-def _decide(
-    patient: Patient, intake: Intake, answers: dict[str, Any], fallback: Any, at: dt.datetime
-) -> None:
-    age = patient.age_on(at.date())
-    flags = screen(answers, age=age)
-    decider = next(
-        (p.user for p in patient.care_team.select_related("user") if p.user is not None),
-        fallback,
-    )
-    Clearance.objects.create(
+def _decide(patient: Patient, intake: Intake, decider: User, at: dt.datetime) -> None:
+    decided_at = at + dt.timedelta(days=1)
+    flags = screen(intake.answers, age=patient.age_on(decided_at.date()))
+    clearance_record(
         patient=patient,
         intake=intake,
         decision=Decision.CLEARED_WITH_PRECAUTIONS if flags else Decision.CLEARED,
@@ -126,24 +131,20 @@ def _decide(
             if flags
             else "History reviewed with the patient; nothing against IMS."
         ),
-        decided_by=decider,
-        decided_at=at + dt.timedelta(days=1),
-        flags_snapshot=[flag.as_dict() for flag in flags],
+        actor=decider,
+        now=decided_at,
     )
 
 
-def _sign(patient: Patient, version: Any, at: dt.datetime, *, recorded_by: Any) -> None:
-    text = version.text_as_shown
-    ConsentSignature.objects.create(
+def _sign(patient: Patient, version: ConsentVersion, at: dt.datetime, *, desk: User) -> None:
+    """The patient signs on the clinic tablet; the front desk records it."""
+    consent_sign(
         patient=patient,
         version=version,
-        text_shown=text,
-        text_sha256=text_sha256(text),
-        signer=Signer.SELF,
-        signer_name=patient.full_name,
         agreed=True,
+        signer_name=patient.full_name,
+        signer=Signer.SELF,
         channel=Channel.TABLET,
-        recorded_by=recorded_by,
-        user_agent="seed_demo",
-        signed_at=max(at, version.published_at),
+        actor=desk,
+        now=max(at, version.published_at or at),
     )

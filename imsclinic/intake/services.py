@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -144,6 +145,7 @@ def _submit(
     actor: User,
     request: HttpRequest | None,
     action: Action,
+    now: dt.datetime | None = None,
 ) -> Intake:
     errors = validate(answers, complete=True)
     if errors:
@@ -151,7 +153,7 @@ def _submit(
     intake.answers = normalise(answers)
     intake.form_version = FORM_VERSION
     intake.status = Intake.Status.SUBMITTED
-    intake.submitted_at = timezone.now()
+    intake.submitted_at = now or timezone.now()
     intake.submitted_by = actor if getattr(actor, "is_authenticated", False) else None
     intake.full_clean(exclude=["answers"])
     intake.save()
@@ -173,6 +175,7 @@ def intake_submit(
     actor: User,
     answers: Mapping[str, Any] | None = None,
     request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
 ) -> Intake:
     """Submit the patient's intake: their draft as saved, or `answers` given whole.
 
@@ -187,7 +190,9 @@ def intake_submit(
                 raise IntakeInvalid({"__all__": [_("There are no answers to send yet.")]})
             answers = draft.answers
         intake = draft or Intake(patient=patient, source=Intake.Source.PORTAL)
-        return _submit(intake, answers=answers, actor=actor, request=request, action=Action.CREATE)
+        return _submit(
+            intake, answers=answers, actor=actor, request=request, action=Action.CREATE, now=now
+        )
 
 
 def intake_reconfirm_start(
@@ -253,6 +258,7 @@ def intake_enter_from_paper(
     answers: Mapping[str, Any],
     actor: User,
     request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
 ) -> Intake:
     """Record a paper intake form a staff member typed in for the patient.
 
@@ -263,4 +269,6 @@ def intake_enter_from_paper(
         raise PermissionDenied
     with transaction.atomic(durable=True):
         intake = Intake(patient=patient, source=Intake.Source.PAPER, entered_by=actor)
-        return _submit(intake, answers=answers, actor=actor, request=request, action=Action.CREATE)
+        return _submit(
+            intake, answers=answers, actor=actor, request=request, action=Action.CREATE, now=now
+        )

@@ -23,7 +23,7 @@ from allauth.mfa.totp.internal.auth import TOTP
 from allauth.mfa.utils import decrypt
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.utils import timezone
 from rich.console import Console
 from rich.table import Table
@@ -39,6 +39,7 @@ from imsclinic.demo.logins import (
 )
 from imsclinic.demo.scheduling import demo_attended, demo_book, demo_book_near, demo_cancel
 from imsclinic.patients.models import Patient
+from imsclinic.patients.services import patient_care_team_add, patient_create
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, ShiftBreak
 from imsclinic.scheduling.services.booking import needs_assessment_first
 from imsclinic.web.models import FaqEntry
@@ -331,24 +332,25 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         tally = Tally()
-        with transaction.atomic():
-            clinic = self.seed_clinic(tally)
-            locations = self.seed_locations(clinic, tally)
-            practitioners = self.seed_practitioners(locations, tally)
-            services = self.seed_services(tally)
-            self.seed_shifts(practitioners, tally)
-            users = self.seed_staff(practitioners, tally)
-            patients = self.seed_patients(locations, practitioners, tally)
-            desk = next(user for user in users if user.role == Role.FRONT_DESK)
-            faq_note = self.seed_faq(tally)
-            self.seed_consent(users, patients, tally)
-            self.seed_screening(users, patients, tally)
-            self.seed_stock(users, list(locations.values()), tally)
-            # The past courses first, then the calendar around them, then what lies ahead:
-            # each is booked by the rules, so each sees the visits placed before it.
-            self.seed_charting(users, patients, tally)
-            self.seed_calendar(patients, services, desk, tally)
-            self.seed_visits(patients, services, desk, tally)
+        # No transaction around the whole: the services each commit their own change, as
+        # for a real user, and a run that stops halfway is finished by the next (idempotent).
+        clinic = self.seed_clinic(tally)
+        locations = self.seed_locations(clinic, tally)
+        practitioners = self.seed_practitioners(locations, tally)
+        services = self.seed_services(tally)
+        self.seed_shifts(practitioners, tally)
+        users = self.seed_staff(practitioners, tally)
+        desk = next(user for user in users if user.role == Role.FRONT_DESK)
+        patients = self.seed_patients(locations, practitioners, desk, tally)
+        faq_note = self.seed_faq(tally)
+        self.seed_consent(users, patients, tally)
+        self.seed_screening(users, patients, tally)
+        self.seed_stock(users, list(locations.values()), tally)
+        # The past courses first, then the calendar around them, then what lies ahead:
+        # each is booked by the rules, so each sees the visits placed before it.
+        self.seed_charting(users, patients, tally)
+        self.seed_calendar(patients, services, desk, tally)
+        self.seed_visits(patients, services, desk, tally)
         self.print_logins(console, clinic, users)
         if faq_note:
             console.print(faq_note)
@@ -521,8 +523,10 @@ class Command(BaseCommand):
         self,
         locations: dict[str, Location],
         practitioners: dict[str, Practitioner],
+        desk: User,
         tally: Tally,
     ) -> list[Patient]:
+        """Register the demo patients at the front desk, each with a care team."""
         specs = synthetic_patients()
         existing = {p.email: p for p in Patient.objects.filter(email__in=[s.email for s in specs])}
         by_location: dict[str, list[Practitioner]] = {slug: [] for slug in locations}
@@ -536,26 +540,31 @@ class Command(BaseCommand):
                 user = None
                 if spec.email == DEMO_PATIENT_EMAIL:
                     user = self.login(spec.email, Role.PATIENT, spec.given, spec.family, tally)
-                patient = Patient.objects.create(
+                patient = patient_create(
+                    data={
+                        "given_name": spec.given,
+                        "family_name": spec.family,
+                        "date_of_birth": spec.born,
+                        "email": spec.email,
+                        "phone": spec.phone,
+                        "address_line1": spec.address,
+                        "city": spec.city,
+                        "region": spec.region,
+                        "postal_code": spec.postal_code,
+                        "emergency_contact_name": spec.emergency_name,
+                        "emergency_contact_phone": spec.emergency_phone,
+                    },
+                    actor=desk,
                     user=user,
-                    given_name=spec.given,
-                    family_name=spec.family,
-                    date_of_birth=spec.born,
-                    email=spec.email,
-                    phone=spec.phone,
-                    address_line1=spec.address,
-                    city=spec.city,
-                    region=spec.region,
-                    postal_code=spec.postal_code,
-                    emergency_contact_name=spec.emergency_name,
-                    emergency_contact_phone=spec.emergency_phone,
                 )
                 tally.add("patients", True)
                 team = by_location[spec.location_slug]
                 # Rotate through the location's practitioners so each has a caseload.
                 start = (index // len(locations)) % len(team)
-                chosen = [team[(start + k) % len(team)] for k in range(spec.care_team_size)]
-                patient.care_team.set(chosen)
+                for k in range(spec.care_team_size):
+                    patient_care_team_add(
+                        patient=patient, practitioner=team[(start + k) % len(team)], actor=desk
+                    )
             patients.append(patient)
         return patients
 
@@ -733,7 +742,10 @@ class Command(BaseCommand):
         from imsclinic.demo.safety import seed_screening
 
         physio = next(user for user in staff if user.role == Role.PRACTITIONER)
-        for kind, count in seed_screening(patients=patients, fallback_practitioner=physio).items():
+        owner = next(user for user in staff if user.role == Role.OWNER)
+        desk = next(user for user in staff if user.role == Role.FRONT_DESK)
+        made = seed_screening(patients=patients, physio=physio, owner=owner, desk=desk)
+        for kind, count in made.items():
             tally.created[kind] += count
 
     def seed_stock(self, staff: list[User], locations: list[Location], tally: Tally) -> None:
