@@ -262,7 +262,7 @@ if envbool("BEHIND_TLS_PROXY", False):
 # Email: the console in development, SMTP from the environment in production.
 _mailer: dict[str, object]
 if DEBUG or TESTING:
-    _mailer = {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    _mailer = {"BACKEND": "imsclinic.core.mail_console.EmailBackend"}
 else:
     _mailer = {
         "BACKEND": os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
