@@ -270,13 +270,14 @@ def assessment_save_draft(
     signs: Sequence[SignInput] | None = None,
     segments: Iterable[tuple[str, str]] | None = None,
     request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
 ) -> Assessment:
     """Create or update a draft assessment; signs and segments, when given, replace the old.
 
     `data` holds any of goals, plan_frequency, plan_frequency_other,
     plan_expected_sessions, notes, as the form cleans them (absent keys stay as they are);
     each is checked against its model field's declaration. `signs` replace the saved ones;
-    `segments` are (code, side) pairs such as ("C5", "left").
+    `segments` are (code, side) pairs such as ("C5", "left"). A new draft is written at `now`.
     Refuses with ChartingError (errors: field -> message, a sign row's as "signs.0.sign"),
     SignedNoteLocked for a signed note, PermissionDenied for anyone but the author (or, for
     a new one, anyone without charting.add_note on the patient).
@@ -323,7 +324,12 @@ def assessment_save_draft(
     with transaction.atomic(durable=True):
         created = assessment is None
         if assessment is None:
-            assessment = Assessment(patient=patient, author=actor, appointment=appointment)
+            assessment = Assessment(
+                patient=patient,
+                author=actor,
+                appointment=appointment,
+                created_at=now or timezone.now(),
+            )
             for name, value in cleaned.items():
                 setattr(assessment, name, value)
             assessment.save()

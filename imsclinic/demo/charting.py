@@ -17,13 +17,12 @@ from django.utils import timezone
 
 from imsclinic.charting.models import (
     Assessment,
-    AssessmentSign,
-    DiagnosedSegment,
     Muscle,
     NeedlingRow,
     NeedlingSession,
     NoteStatus,
 )
+from imsclinic.charting.services import SignInput, assessment_save_draft, assessment_sign
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.demo.scheduling import days_back_from, demo_attended, demo_book_near
 from imsclinic.patients.models import Patient
@@ -170,34 +169,32 @@ def demo_assessment(
     goals: str = NECK_GOALS,
     notes: str = NECK_NOTES,
 ) -> Assessment:
-    """Write a signed Gunn assessment at a visit: signs found at `segments`, on the right."""
-    assessment = Assessment.objects.create(
-        patient=patient,
-        appointment=visit,
-        author=physio,
-        goals=goals,
-        plan_frequency="weekly",
-        plan_expected_sessions=6,
-        notes=notes,
-        created_at=visit.start,
-    )
+    """Write and sign a Gunn assessment at a visit: signs found at `segments`, on the right."""
     first, last = segments[0], segments[-1]
-    for sign, finding, side, segment in (
-        ("tender_motor_points", "present", "right", first),
-        ("shortened_bands", "present", "right", last),
-        ("trophedema_matchstick", "present", "right", first),
-        ("trophedema_skin_rolling", "present", "right", last),
-        ("sudomotor", "absent", "", ""),
-        ("pilomotor", "not_tested", "", ""),
-        ("range_of_motion", "present", "right", first),
-    ):
-        AssessmentSign.objects.create(
-            assessment=assessment, sign=sign, finding=finding, side=side, segment=segment
+    signs = [
+        SignInput(sign=sign, finding=finding, side=side, segment=segment)
+        for sign, finding, side, segment in (
+            ("tender_motor_points", "present", "right", first),
+            ("shortened_bands", "present", "right", last),
+            ("trophedema_matchstick", "present", "right", first),
+            ("trophedema_skin_rolling", "present", "right", last),
+            ("sudomotor", "absent", "", ""),
+            ("pilomotor", "not_tested", "", ""),
+            ("range_of_motion", "present", "right", first),
         )
-    for segment in segments:
-        DiagnosedSegment.objects.create(assessment=assessment, segment=segment, side="right")
-    assessment.status = NoteStatus.SIGNED
-    assessment.signed_at = signed_at
-    assessment.signed_by = physio
-    assessment.save(update_fields=["status", "signed_at", "signed_by"])
-    return assessment
+    ]
+    draft = assessment_save_draft(
+        patient=patient,
+        actor=physio,
+        appointment=visit,
+        data={
+            "goals": goals,
+            "plan_frequency": "weekly",
+            "plan_expected_sessions": 6,
+            "notes": notes,
+        },
+        signs=signs,
+        segments=[(segment, "right") for segment in segments],
+        now=visit.start,
+    )
+    return assessment_sign(assessment=draft, actor=physio, now=signed_at)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -21,8 +20,8 @@ from imsclinic.charting.models import Assessment, Muscle, NeedlingRow, NeedlingS
 from imsclinic.clinic.models import Location, NeedleLot, Service
 from imsclinic.demo.charting import demo_assessment
 from imsclinic.demo.scheduling import days_back_from, demo_attended, demo_book_near
-from imsclinic.outcomes import scoring
-from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource, Timing
+from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource
+from imsclinic.outcomes.services import plan_set, result_record, results_from_session
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 
@@ -90,7 +89,7 @@ def _items(code: str, score: int) -> list[int | None]:
     return [min(high, low + base + (1 if i < extra else 0)) for i in range(count)]
 
 
-def stored_result(
+def demo_result(
     *,
     patient: Patient,
     instrument: str,
@@ -99,63 +98,20 @@ def stored_result(
     source: str,
     taken_at: dt.datetime,
     appointment: Appointment | None = None,
-    session: NeedlingSession | None = None,
-    timing: str = "",
     labels: list[str] | None = None,
 ) -> OutcomeResult:
-    """Score and store one result directly (demo and test data: no audit row)."""
-    result = scoring.score(instrument, answers)
-    value = (
-        None
-        if result.value is None
-        else Decimal(str(result.value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    )
-    return OutcomeResult.objects.create(
+    """Record one answered questionnaire as taken at `taken_at`, entered then."""
+    return result_record(
         patient=patient,
         instrument=instrument,
-        instrument_version=result.version,
-        answers=list(answers),
-        labels=list(labels or []),
-        score=value,
-        not_scored_reason=(result.reason or "")[:200],
-        answered=result.answered,
-        timing=timing,
-        appointment=appointment,
-        session=session,
+        answers=answers,
+        labels=labels,
+        actor=actor,
         source=source,
         taken_at=taken_at,
-        recorded_by=actor,
+        appointment=appointment,
+        now=taken_at,
     )
-
-
-def session_results(session: NeedlingSession, actor: Any) -> int:
-    """Store a signed note's pain before and after as NPRS results, once; return how many."""
-    have = set(
-        OutcomeResult.objects.filter(session=session, instrument="NPRS").values_list(
-            "timing", flat=True
-        )
-    )
-    visit = session.appointment
-    made = 0
-    for timing, rating, at in (
-        (Timing.BEFORE, session.nprs_before, visit.start),
-        (Timing.AFTER, session.nprs_after, visit.end),
-    ):
-        if rating is None or timing.value in have:
-            continue
-        stored_result(
-            patient=session.patient,
-            instrument="NPRS",
-            answers=[rating],
-            actor=actor,
-            source=ResultSource.SESSION_NOTE,
-            taken_at=at,
-            appointment=visit,
-            session=session,
-            timing=timing.value,
-        )
-        made += 1
-    return made
 
 
 def chart_signed_session(
@@ -200,7 +156,7 @@ def chart_signed_session(
     session.save(
         update_fields=["thoracic_precaution", "assessment", "status", "signed_at", "signed_by"]
     )
-    session_results(session, physio)
+    results_from_session(session=session, actor=physio)
     return session
 
 
@@ -311,17 +267,20 @@ def seed_demo_progress(*, patient: Patient | None, physio: Any, desk: Any) -> di
         ):
             made["needling notes"] += 1
     sessions = _signed(patient)
+    results = OutcomeResult.objects.filter(patient=patient)
+    stored = results.count()
     for session in sessions:
-        made["outcome results"] += session_results(session, physio)
+        results_from_session(session=session, actor=physio)
+    made["outcome results"] += results.count() - stored
     if not MeasurePlan.objects.filter(patient=patient).exists():
-        MeasurePlan.objects.create(
+        plan_set(
             patient=patient,
             assessment=patient.assessments.order_by("created_at").first(),  # type: ignore[attr-defined]
             region_instrument="NDI",
             psfs_activities=DEMO_ACTIVITIES,
             every_visits=3,
-            set_by=physio,
-            set_at=sessions[0].appointment.end,
+            actor=physio,
+            now=sessions[0].appointment.end,
         )
         made["measure plans"] += 1
     if OutcomeResult.objects.filter(patient=patient, instrument__in=("NDI", "PSFS")).exists():
@@ -334,7 +293,7 @@ def seed_demo_progress(*, patient: Patient | None, physio: Any, desk: Any) -> di
         appointment = sessions[visit - 1].appointment
         taken_at = appointment.start - dt.timedelta(hours=2)
         for code, answers, labels in (("NDI", ndi, None), ("PSFS", psfs, DEMO_ACTIVITIES)):
-            stored_result(
+            demo_result(
                 patient=patient,
                 instrument=code,
                 answers=answers,
@@ -393,7 +352,7 @@ def seed_other_courses(*, patients: list[Patient], physio: Any, desk: Any) -> di
                 continue
             appointment = sessions[visit].appointment
             taken_at = appointment.start - dt.timedelta(minutes=15)
-            stored_result(
+            demo_result(
                 patient=patient,
                 instrument=course.region,
                 answers=_items(course.region, score),
