@@ -4,8 +4,9 @@ Three weekly visits some weeks back with the demo physiotherapist: the first wit
 assessment, signed before its needling (the first needling of a course rests on it), each
 with a signed needling note, so the chart, the body chart, the patient's treatment notes and
 the lot trace have something to show. The visits are booked through the booking rules
-(`scheduling.demo`); the notes are written directly as drafts and then marked signed, the
-order the database's locks allow.
+(`demo.scheduling`); the assessment is written and signed through the charting services;
+the needling notes are written directly as drafts and then marked signed (see the comment
+where they are written for why).
 """
 
 from __future__ import annotations
@@ -113,6 +114,9 @@ def seed_demo_course(*, patient: Patient | None, physio: Any, desk: Any) -> dict
                 signed_at=signed_at - dt.timedelta(minutes=5),
             )
             made["assessments"] += 1
+        # Written directly, not by session_start/session_sign: they check needling readiness
+        # at the visit, and the demo's screening and consents are dated after some courses;
+        # and signing gives every note a check-in, where the demo shows three (followup.py).
         session = NeedlingSession.objects.create(
             patient=patient,
             appointment=visit,

@@ -1,11 +1,12 @@
 """Demo outcomes for seed_demo: six signed sessions of progress for the demo patient, and a
 few other patients' courses so the clinic outcomes report has numbers. Idempotent.
 
-Each visit is booked through the booking rules (`scheduling.demo`); the notes and results
-are then written directly, the way charting/demo.py writes its course. A course's first
-needling rests on a Gunn assessment signed at that visit, as the charting rules require.
-Scores come from scoring.score, stored the way outcomes.services stores them (two places,
-half up).
+Each visit is booked through the booking rules (`demo.scheduling`); the notes are then
+written directly, the way demo/charting.py writes its course. A course's first needling
+rests on a Gunn assessment signed at that visit through the charting services, as the
+charting rules require. The notes' pain scores, the questionnaires and the plan are recorded
+through the outcomes services (`results_from_session`, `result_record`, `plan_set`), dated
+when they were taken or set.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ DEMO_ACTIVITIES = [
     "Sleeping on my right side",
     "Working at my desk for an hour",
 ]
-# Visits 4, 5 and 6 of the demo course (1-3 come from charting/demo.py): days back, pain
+# Visits 4, 5 and 6 of the demo course (1-3 come from demo/charting.py): days back, pain
 # before and after needling.
 DEMO_EXTRA_VISITS = ((14, 4, 2), (7, 3, 2), (3, 3, 1))
 # Questionnaires of the demo course, by visit: NDI items (0-5) and PSFS ratings (0-10).
@@ -124,7 +125,8 @@ def chart_signed_session(
     lot: NeedleLot,
     assessment: Assessment | None = None,
 ) -> NeedlingSession:
-    """Write a signed needling note for a completed visit and its two NPRS results."""
+    """Write a signed needling note for a completed visit and record its two NPRS results."""
+    # Written directly, as in demo/charting.py (which says why), not by session_sign.
     session = NeedlingSession.objects.create(
         patient=visit.patient,
         appointment=visit,
@@ -247,7 +249,7 @@ def seed_demo_progress(*, patient: Patient | None, physio: Any, desk: Any) -> di
     location, service, lot = found
     sessions = _signed(patient)
     if len(sessions) < 3:
-        return made  # charting/demo.py has not written its course: nothing to extend
+        return made  # demo/charting.py has not written its course: nothing to extend
     muscle = Muscle.objects.filter(code="infraspinatus").first()
     if muscle is None:
         return made
