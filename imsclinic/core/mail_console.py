@@ -14,10 +14,10 @@ from django.core.mail.backends.console import EmailBackend as ConsoleEmailBacken
 
 
 def _attachment_line(attachment: Any) -> str:
-    message = attachment.get_payload(decode=True) if hasattr(attachment, "get_payload") else None
-    if message is not None:  # a MIME part built by hand (e.g. a calendar file)
+    if hasattr(attachment, "get_payload"):  # a MIME part built by hand (e.g. a calendar file)
+        payload = attachment.get_payload(decode=True) or b""
         name = attachment.get_filename() or "(no name)"
-        return f"[attached: {name}, {attachment.get_content_type()}, {len(message):,} bytes]"
+        return f"[attached: {name}, {attachment.get_content_type()}, {len(payload):,} bytes]"
     filename, content, mimetype = attachment
     size = len(content.encode() if isinstance(content, str) else content)
     return f"[attached: {filename or '(no name)'}, {mimetype or 'unknown type'}, {size:,} bytes]"
