@@ -527,6 +527,7 @@ def session_start(
             appointment=appointment,
             practitioner=actor,
             reason_no_assessment=reason,
+            created_at=now,
         )
         session.save()
         detail: dict[str, Any] = {"appointment": appointment.pk, "status": "draft"}

@@ -5,25 +5,28 @@ assessment, signed before its needling (the first needling of a course rests on 
 with a signed needling note, so the chart, the body chart, the patient's treatment notes and
 the lot trace have something to show. The visits are booked through the booking rules
 (`demo.scheduling`); the assessment is written and signed through the charting services;
-the needling notes are written directly as drafts and then marked signed (see the comment
-where they are written for why).
+so are the needling notes, each started at its visit, written as a draft and signed just
+after it (`demo_needling_note`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.utils import timezone
 
-from imsclinic.charting.models import (
-    Assessment,
-    Muscle,
-    NeedlingRow,
-    NeedlingSession,
-    NoteStatus,
+from imsclinic.charting.models import Assessment, Muscle, NeedlingSession
+from imsclinic.charting.services import (
+    RowInput,
+    SignInput,
+    assessment_save_draft,
+    assessment_sign,
+    session_save_draft,
+    session_sign,
+    session_start,
 )
-from imsclinic.charting.services import SignInput, assessment_save_draft, assessment_sign
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.demo.scheduling import days_back_from, demo_attended, demo_book_near
 from imsclinic.patients.models import Patient
@@ -101,7 +104,7 @@ def seed_demo_course(*, patient: Patient | None, physio: Any, desk: Any) -> dict
         demo_attended(
             visit, AppointmentStatus.COMPLETED, arrived=visit.start - dt.timedelta(minutes=5)
         )
-        start, end = visit.start, visit.end
+        end = visit.end
         made["past visits"] += 1
         signed_at = end + dt.timedelta(minutes=10)
         if assessment is None:
@@ -114,46 +117,65 @@ def seed_demo_course(*, patient: Patient | None, physio: Any, desk: Any) -> dict
                 signed_at=signed_at - dt.timedelta(minutes=5),
             )
             made["assessments"] += 1
-        # Written directly, not by session_start/session_sign: they check needling readiness
-        # at the visit, and the demo's screening and consents are dated after some courses;
-        # and signing gives every note a check-in, where the demo shows three (followup.py).
-        session = NeedlingSession.objects.create(
-            patient=patient,
-            appointment=visit,
-            practitioner=physio,
-            nprs_before=before,
-            nprs_after=after,
+        demo_needling_note(
+            visit=visit,
+            physio=physio,
+            before=before,
+            after=after,
+            rows=[
+                RowInput(
+                    muscle_id=muscles[code].pk,
+                    side=side,
+                    segment=muscles[code].root_from,
+                    insertions=insertions,
+                    needle_lot_id=lot.pk,
+                    grasp=grasp,
+                    release=release,
+                    twitch=twitch,
+                )
+                for code, side, insertions, grasp, release, twitch in rows
+            ],
+            signed_at=signed_at,
             rom_change="Neck rotation to the right 50° → 65°." if weeks == 5 else "",
-            aftercare_given=True,
-            aftercare_notes="Heat and gentle shoulder circles tonight; soreness for a day or two "
-            "is expected.",
-            created_at=start,
-        )
-        for position, (code, side, insertions, grasp, release, twitch) in enumerate(rows):
-            found = muscles[code]
-            NeedlingRow.objects.create(
-                session=session,
-                position=position,
-                muscle=found,
-                side=side,
-                segment=found.root_from,
-                insertions=insertions,
-                needle_lot=lot,
-                grasp=grasp,
-                release=release,
-                twitch=twitch,
-                tolerance="good",
-            )
-        session.thoracic_precaution = any(muscles[r[0]].thoracic_precaution for r in rows)
-        session.assessment = assessment
-        session.status = NoteStatus.SIGNED
-        session.signed_at = signed_at
-        session.signed_by = physio
-        session.save(
-            update_fields=["thoracic_precaution", "assessment", "status", "signed_at", "signed_by"]
         )
         made["needling notes"] += 1
     return made
+
+
+AFTERCARE = "Heat and gentle movement tonight; soreness for a day or two is expected."
+
+
+def demo_needling_note(
+    *,
+    visit: Appointment,
+    physio: Any,
+    before: int,
+    after: int,
+    rows: Sequence[RowInput],
+    signed_at: dt.datetime,
+    rom_change: str = "",
+) -> NeedlingSession:
+    """Start, write and sign the needling note of a visit the patient attended.
+
+    Each step goes through the charting service a practitioner's page calls: the draft is
+    opened as the visit starts, and signing (at `signed_at`) re-checks the patient's
+    screening and consent, the practitioner's credential, the assessment the course rests
+    on and every row's lot, then records the pain scores and schedules the check-in.
+    """
+    session = session_start(appointment=visit, actor=physio, now=visit.start)
+    session = session_save_draft(
+        session=session,
+        actor=physio,
+        data={
+            "nprs_before": before,
+            "nprs_after": after,
+            "rom_change": rom_change,
+            "aftercare_given": True,
+            "aftercare_notes": AFTERCARE,
+        },
+        rows=rows,
+    )
+    return session_sign(session=session, actor=physio, now=signed_at)
 
 
 NECK_GOALS = (

@@ -1,12 +1,11 @@
 """Demo outcomes for seed_demo: six signed sessions of progress for the demo patient, and a
 few other patients' courses so the clinic outcomes report has numbers. Idempotent.
 
-Each visit is booked through the booking rules (`demo.scheduling`); the notes are then
-written directly, the way demo/charting.py writes its course. A course's first needling
-rests on a Gunn assessment signed at that visit through the charting services, as the
-charting rules require. The notes' pain scores, the questionnaires and the plan are recorded
-through the outcomes services (`results_from_session`, `result_record`, `plan_set`), dated
-when they were taken or set.
+Each visit is booked through the booking rules (`demo.scheduling`) and charted through the
+charting services (`demo.charting.demo_needling_note`). A course's first needling rests on
+a Gunn assessment signed at that visit, as the charting rules require. Signing a note
+records its pain scores; the questionnaires and the plan are recorded through the outcomes
+services (`result_record`, `plan_set`), dated when they were taken or set.
 """
 
 from __future__ import annotations
@@ -17,13 +16,15 @@ from typing import Any
 
 from django.utils import timezone
 
-from imsclinic.charting.models import Assessment, Muscle, NeedlingRow, NeedlingSession, NoteStatus
+from imsclinic.charting.models import Assessment, Muscle, NeedlingSession, NoteStatus
+from imsclinic.charting.services import RowInput
 from imsclinic.clinic.models import Location, NeedleLot, Service
-from imsclinic.demo.charting import demo_assessment
+from imsclinic.demo.charting import demo_assessment, demo_needling_note
 from imsclinic.demo.scheduling import days_back_from, demo_attended, demo_book_near
 from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource
 from imsclinic.outcomes.services import plan_set, result_record, results_from_session
 from imsclinic.patients.models import Patient
+from imsclinic.safety.readiness import needling_readiness
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 
 FOLLOW_UP = "ims-follow-up"
@@ -123,43 +124,26 @@ def chart_signed_session(
     after: int,
     muscle: Muscle,
     lot: NeedleLot,
-    assessment: Assessment | None = None,
 ) -> NeedlingSession:
-    """Write a signed needling note for a completed visit and record its two NPRS results."""
-    # Written directly, as in demo/charting.py (which says why), not by session_sign.
-    session = NeedlingSession.objects.create(
-        patient=visit.patient,
-        appointment=visit,
-        practitioner=physio,
-        nprs_before=before,
-        nprs_after=after,
-        aftercare_given=True,
-        aftercare_notes="Heat and gentle movement tonight; soreness for a day or two is expected.",
-        created_at=visit.start,
+    """Chart and sign the needling note of a completed visit; signing records its two NPRS."""
+    return demo_needling_note(
+        visit=visit,
+        physio=physio,
+        before=before,
+        after=after,
+        rows=[
+            RowInput(
+                muscle_id=muscle.pk,
+                side="right",
+                segment=muscle.root_from,
+                insertions=2,
+                needle_lot_id=lot.pk,
+                grasp="moderate",
+                release=True,
+            )
+        ],
+        signed_at=visit.end + dt.timedelta(minutes=10),
     )
-    NeedlingRow.objects.create(
-        session=session,
-        position=0,
-        muscle=muscle,
-        side="right",
-        segment=muscle.root_from,
-        insertions=2,
-        needle_lot=lot,
-        grasp="moderate",
-        release=True,
-        twitch=False,
-        tolerance="good",
-    )
-    session.thoracic_precaution = muscle.thoracic_precaution
-    session.assessment = assessment
-    session.status = NoteStatus.SIGNED
-    session.signed_at = visit.end + dt.timedelta(minutes=10)
-    session.signed_by = physio
-    session.save(
-        update_fields=["thoracic_precaution", "assessment", "status", "signed_at", "signed_by"]
-    )
-    results_from_session(session=session, actor=physio)
-    return session
 
 
 def demo_session(
@@ -188,15 +172,10 @@ def demo_session(
     if visit is None:
         return None
     demo_attended(visit, AppointmentStatus.COMPLETED, arrived=visit.start - dt.timedelta(minutes=5))
-    assessment = (
-        Assessment.objects.filter(patient=patient, status=NoteStatus.SIGNED)
-        .order_by("-signed_at", "-pk")
-        .first()
-    )
-    if assessment is None:
+    if not Assessment.objects.filter(patient=patient, status=NoteStatus.SIGNED).exists():
         # The course's first needling: the Gunn assessment is signed at the same visit, first.
         segments = tuple(dict.fromkeys((muscle.root_from, muscle.root_to)))
-        assessment = demo_assessment(
+        demo_assessment(
             patient=patient,
             visit=visit,
             physio=physio,
@@ -206,13 +185,7 @@ def demo_session(
             notes=f"Pain for several months; {muscle.name.lower()} shortened and tender.",
         )
     return chart_signed_session(
-        visit=visit,
-        physio=physio,
-        before=before,
-        after=after,
-        muscle=muscle,
-        lot=lot,
-        assessment=assessment,
+        visit=visit, physio=physio, before=before, after=after, muscle=muscle, lot=lot
     )
 
 
@@ -318,12 +291,21 @@ def seed_other_courses(*, patients: list[Patient], physio: Any, desk: Any) -> di
     location, service, lot = found
     assessment = Service.objects.filter(slug=ASSESSMENT).first() or service
     muscles = {m.code: m for m in Muscle.objects.filter(code__in={c.muscle for c in OTHER_COURSES})}
-    team = [
-        p
-        for p in patients
-        if p.care_team.filter(pk=physio.practitioner.pk).exists()  # type: ignore[attr-defined]
-        and p.user_id is None
-    ]
+    # Patients without a login whom the physio may needle (one whose answers wait for her
+    # review has no course): those on her care team first, then those with room on a care
+    # team of one, which booking the course's first visit puts her on.
+    now = timezone.now()
+    on_team = set(physio.practitioner.patients.values_list("pk", flat=True))
+    team = sorted(
+        (
+            p
+            for p in patients
+            if p.user_id is None
+            and (p.pk in on_team or p.care_team.count() < 2)
+            and needling_readiness(p, at=now).ready
+        ),
+        key=lambda p: p.pk not in on_team,
+    )
     today = timezone.now().astimezone(location.zone).date()
     for patient, course in zip(team, OTHER_COURSES, strict=False):
         if patient.needling_sessions.exists() or course.muscle not in muscles:  # type: ignore[attr-defined]

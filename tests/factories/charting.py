@@ -121,16 +121,22 @@ def signed_session(
     *,
     nprs_before: int = 6,
     nprs_after: int = 3,
+    signed_at: dt.datetime | None = None,
 ) -> NeedlingSession:
-    """Start, fill and sign a session through the services (the patient must be ready)."""
-    session = services.session_start(appointment=appointment, actor=actor)
+    """Start, fill and sign a session through the services (the patient must be ready).
+
+    With `signed_at`, the note is started as the visit starts and signed then (a past visit).
+    """
+    session = services.session_start(
+        appointment=appointment, actor=actor, now=appointment.start if signed_at else None
+    )
     session = services.session_save_draft(
         session=session,
         actor=actor,
         data={"nprs_before": nprs_before, "nprs_after": nprs_after, "aftercare_given": True},
         rows=rows,
     )
-    return services.session_sign(session=session, actor=actor)
+    return services.session_sign(session=session, actor=actor, now=signed_at)
 
 
 def signed_assessment(

@@ -16,12 +16,13 @@ from django.utils import timezone
 
 from imsclinic.accounts.models import User
 from imsclinic.charting.models import Muscle, NeedlingSession
+from imsclinic.charting.services import RowInput
 from imsclinic.clinic.models import Location, NeedleLot, Service
-from imsclinic.demo.outcomes import chart_signed_session
 from imsclinic.outcomes import services
 from imsclinic.outcomes.models import ResultSource
 from imsclinic.outcomes.services import result_record
 from imsclinic.patients.models import Patient
+from imsclinic.safety.readiness import needling_readiness
 from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 from tests.factories.charting import (
     ensure_catalogue,
@@ -84,10 +85,16 @@ def signed_past_visit(
     muscle: Muscle,
     lot: NeedleLot,
 ) -> NeedlingSession:
-    """Write a completed visit on exactly that day with a signed note and its NPRS results."""
+    """Write a completed visit on exactly that day with a signed note and its NPRS results.
+
+    The note goes through the charting services. A patient not yet ready is made ready, and
+    a course's first note rests on a Gunn assessment signed at its visit.
+    """
     practitioner = physio.practitioner
     start = _free_start(practitioner, location, day, service.duration_minutes)
     end = start + dt.timedelta(minutes=service.duration_minutes)
+    if not needling_readiness(patient, at=start).ready:
+        make_ready_for_needling(patient, by=physio, at=start - dt.timedelta(days=1))
     visit = Appointment.objects.create(
         patient=patient,
         practitioner=practitioner,
@@ -100,8 +107,25 @@ def signed_past_visit(
         arrived_at=start - dt.timedelta(minutes=5),
         created_at=start - dt.timedelta(days=3),
     )
-    return chart_signed_session(
-        visit=visit, physio=physio, before=before, after=after, muscle=muscle, lot=lot
+    if not patient.assessments.filter(status="signed").exists():  # type: ignore[attr-defined]
+        signed_assessment(patient, physio, at=end, appointment=visit)
+    return signed_session(
+        visit,
+        physio,
+        [
+            RowInput(
+                muscle_id=muscle.pk,
+                side="right",
+                segment=muscle.root_from,
+                insertions=2,
+                needle_lot_id=lot.pk,
+                grasp="moderate",
+                release=True,
+            )
+        ],
+        nprs_before=before,
+        nprs_after=after,
+        signed_at=end + dt.timedelta(minutes=10),
     )
 
 
