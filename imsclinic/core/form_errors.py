@@ -21,16 +21,34 @@ def refusal_to_form(
     the name); a name mapped to None goes to the top. A refusal that names no field puts its
     message at the top.
     """
+    refusal_to_forms(refusal, (form, field_map))
+
+
+def refusal_to_forms(refusal: Refused, *targets: tuple[forms.BaseForm, FieldMap | None]) -> None:
+    """Put each message beside its field on the first of the (form, field_map) pairs that has it.
+
+    For a page whose one change is entered on several forms. A message whose field no form
+    has, or a refusal that names no field, goes to the top of the first form.
+    """
+    first = targets[0][0]
     for key, message in refusal.errors.items():
-        if field_map is None:
-            name: str | None = key
-        elif callable(field_map):
-            name = field_map(key)
+        for form, field_map in targets:
+            name = _mapped(key, field_map)
+            if name is not None and name in form.fields:
+                form.add_error(name, message)
+                break
         else:
-            name = field_map.get(key, key)
-        form.add_error(name if name in form.fields else None, message)
+            first.add_error(None, message)
     if not refusal.errors:
-        form.add_error(None, refusal.message)
+        first.add_error(None, refusal.message)
+
+
+def _mapped(key: str, field_map: FieldMap | None) -> str | None:
+    if field_map is None:
+        return key
+    if callable(field_map):
+        return field_map(key)
+    return field_map.get(key, key)
 
 
 def row_refusals(refusal: Refused, name: str) -> dict[int, Refused]:

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.audit import audit_view
-from imsclinic.core.form_errors import error_summary, refusal_to_form
+from imsclinic.core.form_errors import FieldMap, error_summary, refusal_to_forms
 from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import ObjectType
 from imsclinic.outcomes import services
@@ -117,11 +118,10 @@ def _record(
     except OutcomeDuplicate:
         raise
     except OutcomeRefused as error:
-        if details is not None and "taken_at" in error.errors:
-            details.add_error("taken_on", error.errors.pop("taken_at"))
-            if not error.errors:
-                return None
-        refusal_to_form(form, error, field_map=_item_fields(form))
+        targets: list[tuple[forms.BaseForm, FieldMap | None]] = [(form, _item_fields(form))]
+        if details is not None:
+            targets.append((details, {"taken_at": "taken_on"}))
+        refusal_to_forms(error, *targets)
         return None
 
 
