@@ -53,6 +53,8 @@ class Visit(Protocol):
     @property
     def patient(self) -> Patient: ...
     @property
+    def patient_id(self) -> int: ...
+    @property
     def service(self) -> Service: ...
     @property
     def start(self) -> dt.datetime: ...
@@ -198,13 +200,18 @@ def patients_needing_review(patient_ids: Iterable[int], *, at: dt.datetime) -> s
     }
 
 
-def visit_needs_review(appointment: Visit, *, at: dt.datetime | None = None) -> bool:
-    """Say whether an IMS visit is waiting for a practitioner to review the patient's flags."""
-    if not appointment.service.requires_ims_credential:
-        return False
-    if appointment.status not in (*OPEN_STATUSES, IN_TREATMENT):
-        return False
-    return screening_for(appointment.patient, at=at).needs_review
+def visits_needing_review(visits: Iterable[Visit], *, at: dt.datetime | None = None) -> set[int]:
+    """Return the pks of the IMS visits to come or under way whose patient's flags wait for a
+    practitioner's decision (one query): the mark on the calendar."""
+    open_ims = [
+        visit
+        for visit in visits
+        if visit.service.requires_ims_credential and visit.status in (*OPEN_STATUSES, IN_TREATMENT)
+    ]
+    waiting = patients_needing_review(
+        {visit.patient_id for visit in open_ims}, at=at or timezone.now()
+    )
+    return {visit.pk for visit in open_ims if visit.patient_id in waiting}
 
 
 @dataclass(frozen=True)

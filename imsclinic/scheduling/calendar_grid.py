@@ -23,6 +23,7 @@ from django.db.models import Prefetch, Q
 from django.utils.translation import gettext as _
 
 from imsclinic.clinic.models import Location, Practitioner
+from imsclinic.safety.selectors import visits_needing_review
 from imsclinic.scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -61,24 +62,10 @@ def mark_needs_review(visits: Iterable[Visit]) -> None:
     Only visits the viewer sees by name: on busy time the mark would say something about a
     patient the viewer may not know of.
     """
-    # Imported here: the safety app reads scheduling's models.
-    from django.utils import timezone
-
-    from imsclinic.safety.selectors import patients_needing_review
-
-    open_ims = [
-        v
-        for v in visits
-        if v.shows_patient
-        and v.appointment.service.requires_ims_credential
-        and v.appointment.status
-        in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED, AppointmentStatus.IN_TREATMENT)
-    ]
-    waiting = patients_needing_review(
-        {v.appointment.patient_id for v in open_ims}, at=timezone.now()
-    )
-    for visit in open_ims:
-        visit.needs_review = visit.appointment.patient_id in waiting
+    shown = [v for v in visits if v.shows_patient]
+    waiting = visits_needing_review(v.appointment for v in shown)
+    for visit in shown:
+        visit.needs_review = visit.appointment.pk in waiting
 
 
 def local_instant(day: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:

@@ -15,7 +15,7 @@ from imsclinic.safety.selectors import (
     BOOKED,
     IN_TREATMENT,
     online_ims_refusal,
-    visit_needs_review,
+    visits_needing_review,
 )
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 from imsclinic.scheduling.selectors import available_slots
@@ -81,7 +81,7 @@ class TestService:
         submitted_intake(patient, SEVERE_PHOBIA)
         visit = book(patient, physio, assessment, front_desk)
         assert visit.created_by == front_desk
-        assert visit_needs_review(visit)
+        assert visits_needing_review([visit]) == {visit.pk}
 
     def test_a_patient_with_an_absolute_flag_cannot_move_an_ims_visit_online_either(
         self, clinic, patient, patient_user, front_desk, physio, assessment, shifts
@@ -112,7 +112,7 @@ class TestService:
     ):
         submitted_intake(patient, ON_ANTICOAGULANTS)
         visit = book(patient, physio, assessment, patient_user)
-        assert visit_needs_review(visit)
+        assert visits_needing_review([visit]) == {visit.pk}
 
     def test_the_mark_goes_once_a_practitioner_decides(
         self, clinic, patient, patient_user, physio, assessment, shifts
@@ -120,11 +120,11 @@ class TestService:
         intake = submitted_intake(patient, ON_ANTICOAGULANTS)
         visit = book(patient, physio, assessment, patient_user)
         clearance(patient, intake, by=physio, decision=Decision.CLEARED_WITH_PRECAUTIONS)
-        assert not visit_needs_review(visit)
+        assert visits_needing_review([visit]) == set()
 
     def test_no_flags_no_mark(self, clinic, patient, patient_user, physio, assessment, shifts):
         submitted_intake(patient)
-        assert not visit_needs_review(book(patient, physio, assessment, patient_user))
+        assert visits_needing_review([book(patient, physio, assessment, patient_user)]) == set()
 
     def test_a_clearance_with_precautions_reopens_online_booking(self, patient, physio):
         intake = submitted_intake(
