@@ -12,7 +12,7 @@ Who may sign:
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -124,21 +124,6 @@ def consent_draft_save(
             detail={"document": document.pk, "status": "draft", "body_sha256": draft.body_sha256},
         )
     return draft
-
-
-def consent_version_change(*, version: ConsentVersion, actor: User, **fields: Any) -> None:
-    """Refuse: a published version is frozen (drafts change through consent_draft_save)."""
-    if version.status == VersionStatus.PUBLISHED:
-        raise ConsentError(
-            _("Version %(number)d is published and cannot be changed; write a new draft.")
-            % {"number": version.number}
-        )
-    consent_draft_save(
-        document=version.document,
-        title=fields.get("title", version.title),
-        body=fields.get("body", version.body),
-        actor=actor,
-    )
 
 
 def consent_publish(

@@ -28,7 +28,6 @@ from imsclinic.consent.services import (
     consent_draft_save,
     consent_publish,
     consent_sign,
-    consent_version_change,
     consent_withdraw,
 )
 from imsclinic.consent.tasks import send_withdrawal_notice
@@ -109,11 +108,14 @@ def test_it_refuses_an_empty_draft_and_says_which_field(
     assert not ConsentVersion.objects.exists()
 
 
-def test_the_service_refuses_to_change_a_published_version(
+def test_a_published_version_never_changes_a_new_text_is_a_new_draft(
     version: ConsentVersion, owner: User
 ) -> None:
-    with pytest.raises(ConsentError):
-        consent_version_change(version=version, body="Sneaky new risks", actor=owner)
+    draft = consent_draft_save(
+        document=version.document, title=version.title, body="Sneaky new risks", actor=owner
+    )
+    assert draft.pk != version.pk
+    assert draft.status == VersionStatus.DRAFT
     with pytest.raises(ConsentError):
         consent_publish(draft=version, actor=owner)
     version.refresh_from_db()
