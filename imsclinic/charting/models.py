@@ -156,16 +156,45 @@ class SignalFinding(models.TextChoices):
 
 
 class GunnSign(models.TextChoices):
+    """Gunn's signs of neuropathy, in the order they are examined (shared/domain/ims-practice.md).
+
+    A stored value never changes: signed assessments keep pointing at it.
+    """
+
     TENDER_MOTOR_POINTS = "tender_motor_points", _("Tender motor points")
+    TENDER_PARASPINALS = "tender_paraspinals", _("Tender paraspinal muscles at the level")
     VASOMOTOR = "vasomotor", _("Vasomotor (cool skin)")
     SUDOMOTOR = "sudomotor", _("Sudomotor (sweating)")
     PILOMOTOR = "pilomotor", _("Pilomotor (goosebumps)")
     TROPHEDEMA_MATCHSTICK = "trophedema_matchstick", _("Trophedema: matchstick test")
     TROPHEDEMA_SKIN_ROLLING = "trophedema_skin_rolling", _("Trophedema: skin rolling")
+    PEAU_DORANGE = "peau_dorange", _("Orange-peel skin (peau d'orange)")
     HAIR_LOSS = "hair_loss", _("Localised hair loss")
+    BRITTLE_NAILS = "brittle_nails", _("Brittle nails")
+    ABNORMAL_SKIN = "abnormal_skin", _("Other skin changes (abnormal skin)")
     SHORTENED_BANDS = "shortened_bands", _("Shortened muscle bands")
-    ENTHESOPATHY = "enthesopathy", _("Enthesopathy")
     RANGE_OF_MOTION = "range_of_motion", _("Restricted range of motion")
+    ENTHESOPATHY = "enthesopathy", _("Enthesopathy or tendinitis at the muscle's attachment")
+
+
+# The signs by kind, as the assessment form groups them; together they are every GunnSign.
+GUNN_SIGN_GROUPS: tuple[tuple[Any, tuple[str, ...]], ...] = (
+    (_("Sensory"), (GunnSign.TENDER_MOTOR_POINTS, GunnSign.TENDER_PARASPINALS)),
+    (_("Autonomic"), (GunnSign.VASOMOTOR, GunnSign.SUDOMOTOR, GunnSign.PILOMOTOR)),
+    (
+        _("Trophic"),
+        (
+            GunnSign.TROPHEDEMA_MATCHSTICK,
+            GunnSign.TROPHEDEMA_SKIN_ROLLING,
+            GunnSign.PEAU_DORANGE,
+            GunnSign.HAIR_LOSS,
+            GunnSign.BRITTLE_NAILS,
+            GunnSign.ABNORMAL_SKIN,
+        ),
+    ),
+    (_("Motor"), (GunnSign.SHORTENED_BANDS, GunnSign.RANGE_OF_MOTION)),
+    (_("At the attachments"), (GunnSign.ENTHESOPATHY,)),
+)
 
 
 class PlanFrequency(models.TextChoices):
