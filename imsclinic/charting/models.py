@@ -15,12 +15,13 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from imsclinic.charting.body_chart import REGION_ORDER
 from imsclinic.charting.errors import SignedNoteLocked
 from imsclinic.charting.segments import SEGMENTS
 
@@ -55,6 +56,37 @@ class View(models.TextChoices):
     BOTH = "both", _("Front and back")
 
 
+def _rank(field: str, places: dict[str, int]) -> Case:
+    """Return a field's place in an order given as {value: place}; other values come last."""
+    return Case(
+        *(When(**{field: value}, then=Value(place)) for value, place in places.items()),
+        default=Value(len(places)),
+        output_field=IntegerField(),
+    )
+
+
+def body_ordering() -> list[Any]:
+    """Return the ORDER BY of muscles in body order: region head to foot, roots, name.
+
+    The same order as `catalogue.body_order`: segments by their place (C2, T1, T10),
+    never as text (T1, T10, T2).
+    """
+    segments = {code: place for place, code in enumerate(SEGMENTS)}
+    return [
+        _rank("region", REGION_ORDER).asc(),
+        _rank("root_from", segments).asc(),
+        _rank("root_to", segments).asc(),
+        F("name").asc(),
+        F("pk").asc(),
+    ]
+
+
+class MuscleQuerySet(models.QuerySet["Muscle"]):
+    def in_body_order(self) -> MuscleQuerySet:
+        """Order by region head to foot, then roots down the spine (C2, T1, T10), then name."""
+        return self.order_by(*body_ordering())
+
+
 class Muscle(models.Model):
     """A muscle clinicians needle, with its usual nerve-root supply (clinic-editable data)."""
 
@@ -84,7 +116,10 @@ class Muscle(models.Model):
         help_text=_("Paraspinal entries only: the level they sit at."),
     )
     is_active = models.BooleanField(_("offered in charts"), default=True)
+    # The catalogue file's own order. Lists show muscles in body order (`in_body_order`).
     order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    objects = MuscleQuerySet.as_manager()
 
     class Meta:
         ordering = ("order", "name")
