@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.urls import reverse
 
@@ -46,11 +44,7 @@ def test_segments_sort_by_their_place_on_the_spine_not_as_text() -> None:
 
 
 def test_the_catalogue_sorts_by_region_head_to_foot_then_by_root() -> None:
-    class Entry:
-        def __init__(self, entry: dict[str, Any]) -> None:
-            self.__dict__.update(entry)
-
-    ordered = sorted((Entry(e) for e in catalogue_entries()), key=body_order)
+    ordered = sorted((Muscle(**e) for e in catalogue_entries()), key=body_order)
     regions = [REGION_ORDER[m.region] for m in ordered]
     assert regions == sorted(regions)
     names = [m.name for m in ordered]

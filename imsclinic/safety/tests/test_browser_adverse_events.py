@@ -170,4 +170,5 @@ def test_the_muscle_search_box_narrows_the_list_and_the_choice_is_recorded(
     page.get_by_label("Action taken").fill("Ice and advice.")
     page.get_by_role("button", name="Record the event").click()
     page.wait_for_url("**/staff/adverse-events/*/")
-    assert AdverseEvent.objects.get().muscle.code == "paraspinal_t10"
+    recorded = AdverseEvent.objects.get().muscle
+    assert recorded is not None and recorded.code == "paraspinal_t10"
