@@ -153,7 +153,8 @@ def test_a_practitioner_charts_signs_cannot_edit_and_adds_an_addendum(
     tab.wait_for_url(f"**/staff/appointments/{visit.pk}/session/")
     session.refresh_from_db()
     assert session.status == "signed" and session.thoracic_precaution
-    assert tab.locator(".badge-ok", has_text="Signed").is_visible()
+    # The note's own status (the consent under the title says "Signed" too).
+    assert tab.locator(".status-line .badge-ok", has_text="Signed").is_visible()
     # No way to change it: no form fields, no save button.
     assert tab.locator("select[name='rows-0-muscle']").count() == 0
     assert tab.get_by_role("button", name="Save draft").count() == 0

@@ -207,7 +207,8 @@ def list_sessions(
     summary="List the muscle catalogue",
     description=(
         "Every muscle of the clinic's catalogue (those no longer offered in charts too, "
-        "marked is_active false), in the catalogue's order, paraspinal levels last. "
+        "marked is_active false), in body order: by region head to foot, then by root "
+        "down the spine (C2 before T1 before T10), then by name. "
         "The owner and practitioners; the front desk and patients get 403. Audited."
     ),
 )
@@ -223,4 +224,4 @@ def list_muscles(request: HttpRequest) -> list[Muscle]:
         request=request,
         detail={"via": "api"},
     )
-    return list(Muscle.objects.order_by("order", "name"))
+    return list(Muscle.objects.in_body_order())

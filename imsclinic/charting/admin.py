@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from imsclinic.charting.models import Muscle
+from imsclinic.charting.models import Muscle, body_ordering
 from imsclinic.clinic.admin import OwnerModelAdmin, owner_site
 
 
@@ -22,17 +22,19 @@ class MuscleAdmin(OwnerModelAdmin):
         "nerve",
         "thoracic_precaution",
         "is_active",
-        "order",
     )
-    list_editable = ("is_active", "order")
+    list_editable = ("is_active",)
     list_filter = ("region", "view", "thoracic_precaution", "is_paraspinal", "is_active")
     search_fields = ("name", "code", "nerve")
-    ordering = ("order", "name")
     fieldsets = (
-        (None, {"fields": ("code", "name", "region", "view", "is_active", "order")}),
+        (None, {"fields": ("code", "name", "region", "view", "is_active")}),
         (_("Roots"), {"fields": ("root_from", "root_to", "nerve", "is_paraspinal", "level")}),
         (_("Caution"), {"fields": ("thoracic_precaution", "note")}),
     )
+
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        # Listed as every page lists muscles: region head to foot, roots down the spine.
+        return body_ordering()
 
     @admin.display(description=_("roots"))
     def root_label(self, obj: Muscle) -> str:

@@ -3,6 +3,11 @@
 Pure: reads the csv shipped with the app and returns dicts ready for `Muscle(**entry)`.
 The thoracic precaution comes from the csv note ("thoracic precaution") and is set for the
 thoracic paraspinals, T1-T12, which lie over the lung.
+
+Every list of muscles is in body order (`body_order`): by region head to foot (the body
+chart's order), then by the first root down the spine (C2 before T1 before T10: the
+segments' own order, never the text's), then the last root, then the name.
+`Muscle.objects.in_body_order()` asks the database for the same order.
 """
 
 from __future__ import annotations
@@ -11,11 +16,38 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from imsclinic.charting.segments import PARASPINAL_LEVELS, parse_range
+from imsclinic.charting.body_chart import REGION_ORDER
+from imsclinic.charting.segments import PARASPINAL_LEVELS, SEGMENTS, is_segment, parse_range
+from imsclinic.charting.segments import position as segment_position
 
 CSV_PATH = Path(__file__).resolve().parent / "data" / "muscles.csv"
 PRECAUTION_WORDS = "thoracic precaution"
 PARASPINAL_ORDER_START = 1000
+
+
+# Where a region or a root the order does not know goes: after every known one.
+UNKNOWN_REGION_RANK = len(REGION_ORDER)
+UNKNOWN_SEGMENT_RANK = len(SEGMENTS)
+
+
+def region_rank(region: str) -> int:
+    """Return the region's place head to foot (neck 0); an unknown region comes last."""
+    return REGION_ORDER.get(region, UNKNOWN_REGION_RANK)
+
+
+def segment_rank(code: str) -> int:
+    """Return the segment's place down the spine (C1 0, T1 8, T10 17); anything else last."""
+    return segment_position(code) if is_segment(code) else UNKNOWN_SEGMENT_RANK
+
+
+def body_order(muscle: Any) -> tuple[int, int, int, str]:
+    """Sort key of a muscle (anything with region, root_from, root_to, name) in body order."""
+    return (
+        region_rank(muscle.region),
+        segment_rank(muscle.root_from),
+        segment_rank(muscle.root_to),
+        muscle.name,
+    )
 
 
 def paraspinal_region(level: str) -> str:

@@ -15,12 +15,13 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from imsclinic.charting.body_chart import REGION_ORDER
 from imsclinic.charting.errors import SignedNoteLocked
 from imsclinic.charting.segments import SEGMENTS
 
@@ -55,6 +56,37 @@ class View(models.TextChoices):
     BOTH = "both", _("Front and back")
 
 
+def _rank(field: str, places: dict[str, int]) -> Case:
+    """Return a field's place in an order given as {value: place}; other values come last."""
+    return Case(
+        *(When(**{field: value}, then=Value(place)) for value, place in places.items()),
+        default=Value(len(places)),
+        output_field=IntegerField(),
+    )
+
+
+def body_ordering() -> list[Any]:
+    """Return the ORDER BY of muscles in body order: region head to foot, roots, name.
+
+    The same order as `catalogue.body_order`: segments by their place (C2, T1, T10),
+    never as text (T1, T10, T2).
+    """
+    segments = {code: place for place, code in enumerate(SEGMENTS)}
+    return [
+        _rank("region", REGION_ORDER).asc(),
+        _rank("root_from", segments).asc(),
+        _rank("root_to", segments).asc(),
+        F("name").asc(),
+        F("pk").asc(),
+    ]
+
+
+class MuscleQuerySet(models.QuerySet["Muscle"]):
+    def in_body_order(self) -> MuscleQuerySet:
+        """Order by region head to foot, then roots down the spine (C2, T1, T10), then name."""
+        return self.order_by(*body_ordering())
+
+
 class Muscle(models.Model):
     """A muscle clinicians needle, with its usual nerve-root supply (clinic-editable data)."""
 
@@ -84,7 +116,10 @@ class Muscle(models.Model):
         help_text=_("Paraspinal entries only: the level they sit at."),
     )
     is_active = models.BooleanField(_("offered in charts"), default=True)
+    # The catalogue file's own order. Lists show muscles in body order (`in_body_order`).
     order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    objects = MuscleQuerySet.as_manager()
 
     class Meta:
         ordering = ("order", "name")
@@ -156,16 +191,45 @@ class SignalFinding(models.TextChoices):
 
 
 class GunnSign(models.TextChoices):
+    """Gunn's signs of neuropathy, in the order they are examined (shared/domain/ims-practice.md).
+
+    A stored value never changes: signed assessments keep pointing at it.
+    """
+
     TENDER_MOTOR_POINTS = "tender_motor_points", _("Tender motor points")
+    TENDER_PARASPINALS = "tender_paraspinals", _("Tender paraspinal muscles at the level")
     VASOMOTOR = "vasomotor", _("Vasomotor (cool skin)")
     SUDOMOTOR = "sudomotor", _("Sudomotor (sweating)")
     PILOMOTOR = "pilomotor", _("Pilomotor (goosebumps)")
     TROPHEDEMA_MATCHSTICK = "trophedema_matchstick", _("Trophedema: matchstick test")
     TROPHEDEMA_SKIN_ROLLING = "trophedema_skin_rolling", _("Trophedema: skin rolling")
+    PEAU_DORANGE = "peau_dorange", _("Orange-peel skin (peau d'orange)")
     HAIR_LOSS = "hair_loss", _("Localised hair loss")
+    BRITTLE_NAILS = "brittle_nails", _("Brittle nails")
+    ABNORMAL_SKIN = "abnormal_skin", _("Other skin changes (abnormal skin)")
     SHORTENED_BANDS = "shortened_bands", _("Shortened muscle bands")
-    ENTHESOPATHY = "enthesopathy", _("Enthesopathy")
     RANGE_OF_MOTION = "range_of_motion", _("Restricted range of motion")
+    ENTHESOPATHY = "enthesopathy", _("Enthesopathy or tendinitis at the muscle's attachment")
+
+
+# The signs by kind, as the assessment form groups them; together they are every GunnSign.
+GUNN_SIGN_GROUPS: tuple[tuple[Any, tuple[str, ...]], ...] = (
+    (_("Sensory"), (GunnSign.TENDER_MOTOR_POINTS, GunnSign.TENDER_PARASPINALS)),
+    (_("Autonomic"), (GunnSign.VASOMOTOR, GunnSign.SUDOMOTOR, GunnSign.PILOMOTOR)),
+    (
+        _("Trophic"),
+        (
+            GunnSign.TROPHEDEMA_MATCHSTICK,
+            GunnSign.TROPHEDEMA_SKIN_ROLLING,
+            GunnSign.PEAU_DORANGE,
+            GunnSign.HAIR_LOSS,
+            GunnSign.BRITTLE_NAILS,
+            GunnSign.ABNORMAL_SKIN,
+        ),
+    ),
+    (_("Motor"), (GunnSign.SHORTENED_BANDS, GunnSign.RANGE_OF_MOTION)),
+    (_("At the attachments"), (GunnSign.ENTHESOPATHY,)),
+)
 
 
 class PlanFrequency(models.TextChoices):

@@ -183,15 +183,15 @@ def session_rows_last(
 
 
 def active_muscles() -> QuerySet[Muscle]:
-    """Return the catalogue muscles offered in charts, in catalogue order."""
-    return Muscle.objects.filter(is_active=True).order_by("order", "name")
+    """Return the catalogue muscles offered in charts, in body order."""
+    return Muscle.objects.filter(is_active=True).in_body_order()
 
 
 def suggest_muscles(segments: Iterable[str]) -> list[Muscle]:
     """Return the active muscles whose root range includes a chosen segment (1 query).
 
-    That includes the paraspinals at the chosen levels (each is its own one-level range).
-    Peripheral muscles come first in catalogue order, then the paraspinals top to bottom.
+    That includes the paraspinals at the chosen levels (each is its own one-level range),
+    all in body order: region head to foot, then roots down the spine.
     """
     chosen = [code for code in segments if seg.is_segment(code)]
     if not chosen:

@@ -76,7 +76,21 @@ class AdverseEventForm(forms.Form):
             "invalid": _("Enter a date and time, e.g. 2026-03-04 14:30."),
         },
     )
-    muscle = forms.TypedChoiceField(label=_("Muscle"), required=False, coerce=int, empty_value=None)
+    muscle = forms.TypedChoiceField(
+        label=_("Muscle"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        # static/js/option-filter.js puts a search box before the list; the list works alone.
+        widget=forms.Select(
+            attrs={
+                "data-option-filter": _("Find a muscle"),
+                "data-option-filter-none": _(
+                    "No muscle matches: clear the search to see them all."
+                ),
+            }
+        ),
+    )
     site = forms.CharField(
         label=_("Site"),
         required=False,
@@ -108,7 +122,7 @@ class AdverseEventForm(forms.Form):
         self,
         *args: Any,
         sessions: list[tuple[int, str]],
-        muscles: list[tuple[int, str]],
+        muscles: list[tuple[str, list[tuple[int, str]]]],
         zone: ZoneInfo,
         **kwargs: Any,
     ) -> None:

@@ -187,11 +187,15 @@ def _muscles() -> QuerySet[Any]:
     return model._default_manager.all()
 
 
-def _muscle_choices() -> list[tuple[int, str]]:
-    return [
-        (pk, str(name))
-        for pk, name in _muscles().filter(is_active=True).order_by("name").values_list("pk", "name")
-    ]
+def _muscle_choices() -> list[tuple[str, list[tuple[int, str]]]]:
+    """Return the muscles offered in charts by region, in the body order every list uses."""
+    catalogue: Any = _muscles()
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for muscle in catalogue.filter(is_active=True).in_body_order():
+        groups.setdefault(str(muscle.region_label).capitalize(), []).append(
+            (muscle.pk, str(muscle.name))
+        )
+    return list(groups.items())
 
 
 @login_required

@@ -31,22 +31,42 @@
     updateBanner(select.form);
   }
 
+  // Each muscle list as the page drew it: its top-level options and region groups.
+  function partsOf(select) {
+    if (!select.filterParts) {
+      select.filterParts = Array.prototype.map.call(select.children, function (child) {
+        var group = child.tagName === "OPTGROUP";
+        return { node: child, options: group ? Array.prototype.slice.call(child.children) : [child] };
+      });
+    }
+    return select.filterParts;
+  }
+
+  // Options that do not fit are taken out, not hidden (phones list hidden options); the
+  // chosen one always stays, and everything comes back when the filter is cleared.
   function applyFilter(form) {
     var regionBox = form.querySelector("[data-filter-region]");
     var textBox = form.querySelector("[data-filter-text]");
     var region = regionBox ? regionBox.value : "";
     var text = textBox ? textBox.value.trim().toLowerCase() : "";
     form.querySelectorAll("[data-muscle-select]").forEach(function (select) {
-      select.querySelectorAll("optgroup").forEach(function (group) {
-        var shown = 0;
-        group.querySelectorAll("option").forEach(function (option) {
+      var chosen = select.value;
+      var keep = [];
+      partsOf(select).forEach(function (part) {
+        var kept = part.options.filter(function (option) {
           var fits = (!region || option.dataset.region === region) &&
             (!text || option.textContent.toLowerCase().indexOf(text) !== -1);
-          option.hidden = !(fits || option.selected);
-          if (!option.hidden) shown += 1;
+          return fits || option.value === "" || option.value === chosen;
         });
-        group.hidden = shown === 0;
+        if (part.node.tagName === "OPTGROUP") {
+          while (part.node.firstChild) part.node.removeChild(part.node.firstChild);
+          kept.forEach(function (option) { part.node.appendChild(option); });
+        }
+        if (kept.length) keep.push(part.node);
       });
+      while (select.firstChild) select.removeChild(select.firstChild);
+      keep.forEach(function (node) { select.appendChild(node); });
+      select.value = chosen;
     });
     document.querySelectorAll("[data-body-chart] [data-region] .chart-region").forEach(function (shape) {
       shape.classList.toggle("is-filter", Boolean(region) && shape.parentNode.dataset.region === region);

@@ -145,6 +145,13 @@ def test_the_catalogue_lists_every_muscle_with_its_roots_and_precaution(physio, 
     assert AuditEvent.objects.filter(object_type="muscle_catalogue", actor=physio).exists()
 
 
+def test_the_catalogue_comes_in_body_order_c2_before_t1_before_t10(physio, api_client):
+    codes = [m["code"] for m in api_client(physio).get("/api/v1/muscles").json()]
+    wanted = ["paraspinal_c2", "paraspinal_t1", "paraspinal_t2", "paraspinal_t10"]
+    assert [codes.index(code) for code in wanted] == sorted(codes.index(code) for code in wanted)
+    assert codes.index("upper_trapezius") < codes.index("gastrocnemius")
+
+
 @pytest.mark.parametrize(("who", "status"), [("front_desk", 403), ("patient", 403)])
 def test_the_catalogue_is_for_clinicians(cast, api_client, who, status):
     assert api_client(cast[who]).get("/api/v1/muscles").status_code == status

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from imsclinic.charting.models import (
     FREQUENCY_OTHER_MAX_LENGTH,
+    GUNN_SIGN_GROUPS,
     LONG_TEXT_MAX_LENGTH,
     MAX_EXPECTED_SESSIONS,
     REASON_MAX_LENGTH,
@@ -164,6 +165,15 @@ def muscle_choices(muscles: Iterable[Muscle]) -> list[tuple[str, str]]:
     return [(str(muscle.pk), muscle.name) for muscle in muscles]
 
 
+def sign_groups(rows: Iterable[SignRowForm]) -> list[dict[str, Any]]:
+    """Return the fixed rows under their kind of sign (sensory, autonomic, ...), in order."""
+    by_sign = {row.fixed_sign: row for row in rows if row.fixed_sign}
+    return [
+        {"label": label, "rows": [by_sign[sign] for sign in signs if sign in by_sign]}
+        for label, signs in GUNN_SIGN_GROUPS
+    ]
+
+
 def sign_row_forms(
     *,
     data: Mapping[str, Any] | None,
@@ -171,6 +181,9 @@ def sign_row_forms(
     choices: list[tuple[str, str]],
 ) -> list[SignRowForm]:
     """Return one form per Gunn sign, then the extra rows, bound to `data` when posted.
+
+    A sign's row is named by the sign (`sign-vasomotor-finding`), an extra row by its place
+    (`sign-x0-finding`).
 
     Unbound, the rows show what the draft holds: the first saved row of each sign in its
     fixed row, any further saved rows in extra rows.
@@ -197,11 +210,11 @@ def sign_row_forms(
             "note": item.note,
         }
 
-    for index, sign in enumerate(GunnSign.values):
+    for sign in GunnSign.values:
         forms_.append(
             SignRowForm(
                 data,
-                prefix=f"sign-{index}",
+                prefix=f"sign-{sign}",
                 muscle_choices=choices,
                 fixed_sign=sign,
                 initial=initial_of(first_of.get(sign)),

@@ -185,7 +185,7 @@ class RegionGroup:
 
 
 def muscles_by_region(muscles: list[Muscle]) -> list[RegionGroup]:
-    """Group the catalogue by region, head to foot; muscles keep the catalogue's order."""
+    """Group the muscles by region, head to foot; within a region they keep the order given."""
     groups: dict[str, RegionGroup] = {}
     for muscle in muscles:
         group = groups.get(muscle.region)

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from imsclinic.accounts.models import User
 from imsclinic.charting import services
-from imsclinic.charting.models import Assessment, Muscle, NeedlingSession, NoteStatus
+from imsclinic.charting.models import Assessment, GunnSign, Muscle, NeedlingSession, NoteStatus
 from imsclinic.charting.services import SignInput
 from imsclinic.core.models import AuditEvent
 from imsclinic.patients.models import Patient
@@ -33,14 +33,14 @@ def form_data(**overrides: Any) -> dict[str, Any]:
         "segment_left": ["C5", "C6"],
         "action": "save",
     }
-    for index in range(10):
-        data[f"sign-{index}-finding"] = "not_tested"
-    data["sign-0-finding"] = "present"  # tender motor points
-    data["sign-0-side"] = "left"
-    data["sign-0-segment"] = "C6"
-    data["sign-7-finding"] = "present"  # shortened bands
-    data["sign-7-muscle"] = str(Muscle.objects.get(code="infraspinatus").pk)
-    data["sign-1-finding"] = "absent"  # vasomotor
+    for sign in GunnSign.values:
+        data[f"sign-{sign}-finding"] = "not_tested"
+    data["sign-tender_motor_points-finding"] = "present"
+    data["sign-tender_motor_points-side"] = "left"
+    data["sign-tender_motor_points-segment"] = "C6"
+    data["sign-shortened_bands-finding"] = "present"
+    data["sign-shortened_bands-muscle"] = str(Muscle.objects.get(code="infraspinatus").pk)
+    data["sign-vasomotor-finding"] = "absent"
     for index in range(2):
         data[f"sign-x{index}-finding"] = "not_tested"
     data.update(overrides)
@@ -80,7 +80,7 @@ def test_a_practitioner_charts_an_assessment_and_sees_the_muscles_to_needle(
     ]
     present = assessment.signs.filter(finding="present")
     assert {s.sign for s in present} == {"tender_motor_points", "shortened_bands"}
-    assert assessment.signs.count() == 10  # the extra rows left blank are not stored
+    assert assessment.signs.count() == len(GunnSign)  # the extra rows left blank are not stored
     html = client.get(detail_url(assessment)).content.decode()
     suggested = suggestions(html)
     assert "Biceps brachii" in suggested

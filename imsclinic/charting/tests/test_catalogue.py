@@ -91,7 +91,9 @@ def test_suggestions_for_c6_include_its_myotome_and_the_c6_paraspinals_only() ->
     assert "paraspinal_c6" in codes
     assert "paraspinal_c5" not in codes
     assert "gastrocnemius" not in codes
-    assert codes[-1] == "paraspinal_c6"  # paraspinals after the peripheral muscles
+    # Head to foot: the paraspinal at the neck before the arm, the arm before the forearm.
+    assert codes.index("paraspinal_c6") < codes.index("biceps_brachii")
+    assert codes.index("biceps_brachii") < codes.index("pronator_teres")
 
 
 def test_suggestions_for_l5_and_s1_reach_the_leg_and_the_lumbosacral_paraspinals() -> None:
@@ -123,7 +125,6 @@ def test_the_owner_edits_a_muscle_in_clinic_settings(owner: User) -> None:
             "region": "arm",
             "view": "front",
             "is_active": "on",
-            "order": "5",
             "root_from": "C5",
             "root_to": "C7",
             "nerve": "musculocutaneous",
@@ -133,7 +134,7 @@ def test_the_owner_edits_a_muscle_in_clinic_settings(owner: User) -> None:
     )
     assert response.status_code == 302
     muscle.refresh_from_db()
-    assert (muscle.root_to, muscle.order, muscle.code) == ("C7", 5, "biceps_brachii")
+    assert (muscle.root_to, muscle.code) == ("C7", "biceps_brachii")
     assert "biceps_brachii" in {m.code for m in suggest_muscles(["C7"])}
 
 
@@ -147,7 +148,6 @@ def test_the_owner_cannot_reverse_a_root_range_or_delete_a_muscle(owner: User) -
         "region": "leg",
         "view": "back",
         "is_active": "on",
-        "order": "10",
         "root_from": "S2",
         "root_to": "S1",
         "nerve": "tibial",

@@ -25,6 +25,7 @@ from imsclinic.charting.forms.assessment import (
     muscle_choices,
     segment_grid,
     segments_from_post,
+    sign_groups,
     sign_row_forms,
 )
 from imsclinic.charting.models import Assessment
@@ -109,7 +110,7 @@ def _render_form(
         "patient": patient,
         "assessment": assessment,
         "form": form,
-        "fixed_rows": [row for row in rows if row.fixed_sign],
+        "sign_groups": sign_groups(rows),
         "extra_rows": [row for row in rows if not row.fixed_sign],
         "grid": segment_grid(chosen),
         "suggested": selectors.suggest_muscles(codes),

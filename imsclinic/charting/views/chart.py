@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from imsclinic.charting.body_chart import BodyChart, Needled, build_chart, side_label
+from imsclinic.charting.catalogue import body_order
 from imsclinic.charting.models import NeedlingSession, SignalFinding
 from imsclinic.charting.pdf import chart_summary_pdf_bytes, portal_summary_pdf_bytes
 from imsclinic.charting.selectors import (
@@ -37,7 +38,10 @@ CHART_PERM = "charting.view_chart"
 
 
 def heat_of(sessions: Iterable[NeedlingSession]) -> tuple[BodyChart, list[dict[str, Any]]]:
-    """Return the body chart of these sessions' rows and the same counts per muscle and side."""
+    """Return the body chart of these sessions' rows and the same counts per muscle and side.
+
+    The counts are listed in body order, as every list of muscles is.
+    """
     per_muscle: dict[tuple[int, str], list[Any]] = {}
     needled = []
     for session in sessions:
@@ -49,7 +53,7 @@ def heat_of(sessions: Iterable[NeedlingSession]) -> tuple[BodyChart, list[dict[s
     table = [
         {"muscle": muscle.name, "side": side_label(side).capitalize(), "count": count}
         for muscle, side, count in sorted(
-            per_muscle.values(), key=lambda e: (-e[2], e[0].order, e[0].name, e[1])
+            per_muscle.values(), key=lambda e: (body_order(e[0]), e[1])
         )
     ]
     return build_chart(needled), table

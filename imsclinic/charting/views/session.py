@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods
 
 from imsclinic.charting import services
 from imsclinic.charting.body_chart import REGION_CODES, Needled, build_chart, region_choices
+from imsclinic.charting.catalogue import body_order
 from imsclinic.charting.errors import ChartingError
 from imsclinic.charting.forms.session import (
     AddendumForm,
@@ -174,7 +175,7 @@ def _page(appointment: Appointment, *, region: str, query: str) -> Page:
         .select_related("practitioner", "signed_by", "assessment")
         .first()
     )
-    catalogue = list(Muscle.objects.filter(is_active=True))
+    catalogue = list(Muscle.objects.filter(is_active=True).in_body_order())
     muscles = {m.pk: m for m in catalogue}
     if session is not None:
         for row in session.rows.select_related("muscle"):
@@ -461,7 +462,7 @@ def _session_chart(session: NeedlingSession) -> dict[str, Any]:
         ),
         "chart_rows": [
             {"muscle": row.muscle.name, "side": row.get_side_display(), "count": 1}
-            for row in stored
+            for row in sorted(stored, key=lambda row: (body_order(row.muscle), row.side))
         ],
     }
 
@@ -520,7 +521,7 @@ def _render(
         rows.append(
             _row_view(len(rows), _blank_values(rows[-1].values if rows else None), page.muscles)
         )
-    groups = muscles_by_region(sorted(page.muscles.values(), key=lambda m: (m.order, m.name)))
+    groups = muscles_by_region(sorted(page.muscles.values(), key=body_order))
     if page.region:
         chosen = {row.values.get("muscle") for row in rows}
         for group in groups:

@@ -1,5 +1,5 @@
 """Safety pieces other apps' pages include: the staff patient page, the portal visit list,
-the owner's adverse event alerts."""
+the owner's adverse event alerts, and the header of every clinical page of a patient."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django import template
 from django.utils import timezone
 
 from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.consent.selectors import consent_state, local_time_text
 from imsclinic.patients.models import Patient
 from imsclinic.safety.readiness import needling_readiness
 from imsclinic.safety.selectors import VisitNote, portal_visit_notes, screening_for
@@ -31,6 +32,34 @@ def safety_staff_card(context: template.Context, patient: Patient) -> dict[str, 
         "screening": screening,
         "clinical": clinical,
         "readiness": needling_readiness(patient, at=now) if clinical else None,
+    }
+
+
+@register.inclusion_tag("safety/_clinical_header.html", takes_context=True)
+def clinical_header(context: template.Context, patient: Patient) -> dict[str, Any]:
+    """Show, under a clinical page's title, the patient's screening flags and consent.
+
+    The flags are whatever the screening rules raise on the patient's current intake, the
+    absolute ones first, each with its reason; only clinicians (the owner and the care team)
+    see them, anyone else sees the consent alone. It reads, never records: the page it sits
+    on has already written its audit row, and it makes the same few queries on every page.
+    """
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    clinical = bool(user is not None and user.has_perm("safety.view_screening", patient))
+    consent = consent_state(patient)
+    signed_at = ""
+    if consent.current is not None:
+        zone = context.get("zone") or clinic_zone()  # most clinical pages have it already
+        signed_at = local_time_text(consent.current.signed_at, zone)
+    screening = screening_for(patient, at=timezone.now()) if clinical else None
+    return {
+        "patient": patient,
+        "clinical": clinical,
+        "screening": screening,
+        "flags": (screening.absolute + screening.relative) if screening else [],
+        "state": consent,
+        "signed_at": signed_at,
     }
 
 

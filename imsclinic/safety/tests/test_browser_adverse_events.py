@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from imsclinic.clinic.tests.needling import make_lot, needling_session
 from imsclinic.safety.models import AdverseEvent
+from tests.factories.charting import ensure_catalogue
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -138,3 +139,36 @@ def test_a_physio_adds_follow_up_updates_and_a_worse_severity(
     page.goto(f"/staff/patients/{patient.pk}/adverse-events/")
     assert page.get_by_text("GP prescribed antibiotics.").is_visible()
     assert serious_problems(page) == []
+
+
+def test_the_muscle_search_box_narrows_the_list_and_the_choice_is_recorded(
+    page: Any, live_server: Any, cast: dict[str, Any], patient: Any
+) -> None:
+    ensure_catalogue()  # an earlier transactional test empties the tables migrations filled
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in_as(page, live_server, cast["physio"])
+    page.goto(f"/staff/patients/{patient.pk}/adverse-events/new/")
+    muscles = page.get_by_label("Muscle:", exact=True)
+    everything = muscles.locator("option").count()
+    assert everything > 70
+    page.get_by_label("Find a muscle").fill("t10")
+    assert muscles.evaluate("list => Array.from(list.options, o => o.text)") == [
+        "Not known or not one muscle",
+        "Paraspinals T10",
+    ]
+    muscles.select_option(label="Paraspinals T10")
+    page.get_by_label("Find a muscle").fill("no such muscle")
+    # The chosen muscle stays; the box says nothing else matches.
+    assert muscles.locator("option").count() == 2
+    assert page.get_by_text("No muscle matches").is_visible()
+    assert serious_problems(page) == []
+    page.get_by_label("Find a muscle").fill("")
+    assert muscles.locator("option").count() == everything
+    assert muscles.input_value() != ""
+    page.get_by_label("Type").select_option("bruising")
+    page.get_by_label("Mild: no treatment needed").check()
+    page.get_by_label("Action taken").fill("Ice and advice.")
+    page.get_by_role("button", name="Record the event").click()
+    page.wait_for_url("**/staff/adverse-events/*/")
+    recorded = AdverseEvent.objects.get().muscle
+    assert recorded is not None and recorded.code == "paraspinal_t10"
