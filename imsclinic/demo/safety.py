@@ -22,7 +22,7 @@ from imsclinic.intake.models import Intake
 from imsclinic.intake.services import intake_enter_from_paper, intake_submit
 from imsclinic.patients.models import Patient
 from imsclinic.safety.models import Decision
-from imsclinic.safety.screening import screen
+from imsclinic.safety.screening import chest_wall, screen
 from imsclinic.safety.services import clearance_record
 
 if TYPE_CHECKING:
@@ -134,7 +134,10 @@ def _decide(patient: Patient, intake: Intake, decider: User, at: dt.datetime) ->
         intake=intake,
         decision=Decision.CLEARED_WITH_PRECAUTIONS if flags else Decision.CLEARED,
         reason=(
-            "Discussed the answers; needle away from the affected limb and watch for bleeding."
+            "Discussed the answers; over the chest wall, needle only with a technique that "
+            "keeps the needle away from the lung, and record it."
+            if chest_wall(flags)
+            else "Discussed the answers; needle away from the affected limb and watch for bleeding."
             if flags
             else "History reviewed with the patient; nothing against IMS."
         ),
