@@ -279,3 +279,24 @@ def test_an_old_intake_without_the_chest_questions_stops_needling_until_re_confi
     with pytest.raises(NeedlingNotAllowed) as refused:
         services.session_start(appointment=visit, actor=physio)
     assert any("chest and lungs" in item for item in refused.value.missing)
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_to_add_change_or_remove_the_technique_of_a_signed_note(
+    lung_risk_patient, visit, physio, lot
+):
+    from django.db import IntegrityError, transaction
+
+    session = draft(visit, physio, [row("pectoralis_major", lot)])
+    services.session_confirm_chest_wall_technique(session=session, technique="flat", actor=physio)
+    signed = services.session_sign(session=session, actor=physio)
+    stored = ChestWallConfirmation.objects.filter(session=signed)
+    with pytest.raises(IntegrityError, match="charting_signed_note_locked"), transaction.atomic():
+        stored.update(technique="onto_rib")
+    with pytest.raises(IntegrityError, match="charting_signed_note_locked"), transaction.atomic():
+        stored._raw_delete(stored.db)
+    with pytest.raises(IntegrityError, match="charting_signed_note_locked"), transaction.atomic():
+        ChestWallConfirmation.objects.bulk_create(
+            [ChestWallConfirmation(session=signed, technique="flat", confirmed_by=physio)]
+        )
+    assert stored.get().technique == "flat"
