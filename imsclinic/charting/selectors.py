@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from imsclinic.charting import segments as seg
 from imsclinic.charting.errors import no_assessment_message
@@ -327,7 +328,10 @@ class LungRisk:
         return bool(self.reasons)
 
 
-SLIM_BUILD_REASON = "Very slim build (Gunn assessment): judge needle depth over the chest wall."
+# Kept in English like the screening reasons (shown translated); marked for makemessages.
+SLIM_BUILD_REASON = gettext_noop(
+    "Very slim build (Gunn assessment): judge needle depth over the chest wall."
+)
 
 
 def lung_risk(patient: Patient, *, at: dt.datetime) -> LungRisk:
