@@ -37,11 +37,18 @@ MAX_ID = 2**63 - 1
 class IntakeOut(Schema):
     id: int
     patient_id: int
-    form_version: str = Field(description='The questionnaire version, e.g. "intake-v1".')
+    form_version: str = Field(
+        description='The questionnaire version, e.g. "intake-v2" (the current one).'
+    )
     source: str = Field(description='"portal" (the patient) or "paper" (typed in by staff).')
     submitted_at: dt.datetime
     valid_until: dt.datetime = Field(description="When the patient must re-confirm the answers.")
-    current: bool = Field(description="Still within the clinic's validity period.")
+    current: bool = Field(
+        description=(
+            "Still within the clinic's validity period, and on the current form (answers "
+            "from an earlier form must be re-confirmed with the questions added since)."
+        )
+    )
     confirms: int | None = Field(description="The earlier intake this one re-confirmed.")
     answers: dict[str, Any] | None = Field(
         description=(
@@ -53,7 +60,7 @@ class IntakeOut(Schema):
 
 class IntakeIn(Schema):
     answers: dict[str, Any] = Field(
-        description="Every required answer of the intake-v1 questionnaire (see docs/API.md)."
+        description="Every required answer of the current questionnaire (see docs/API.md)."
     )
 
 

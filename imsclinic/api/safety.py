@@ -32,13 +32,25 @@ class FlagOut(Schema):
     kind: str = Field(description='"absolute" (no needling) or "relative" (review first).')
     reason: str = Field(description="The rule's reason, in words for staff.")
     detail: str = Field(description='What it applies to, e.g. "left arm"; may be empty.')
+    restricts: str = Field(
+        default="",
+        description=(
+            '"chest_wall" when the flag is a precaution for needling over the chest wall '
+            "(lung risk); empty otherwise."
+        ),
+    )
 
 
 class IntakeSummaryOut(Schema):
     id: int
     submitted_at: dt.datetime
     valid_until: dt.datetime = Field(description="When the patient must re-confirm the answers.")
-    current: bool
+    current: bool = Field(
+        description=(
+            "Within the clinic's validity period and on the current form (false for answers "
+            "given before questions were added: the patient must re-confirm them)."
+        )
+    )
 
 
 class ClearanceOut(Schema):
@@ -124,7 +136,7 @@ def get_screening(
             "id": intake.pk,
             "submitted_at": intake.submitted_at,
             "valid_until": screening.valid_until,
-            "current": screening.intake_current,
+            "current": not screening.needs_reconfirming,
         }
         if intake is not None
         else None,

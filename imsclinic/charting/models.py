@@ -335,6 +335,17 @@ class Assessment(_LockedWhenSigned):
         blank=True,
         validators=[MaxLengthValidator(LONG_TEXT_MAX_LENGTH)],
     )
+    # The practitioner's finding, not the patient's answer; empty on assessments written
+    # before it was asked.
+    very_slim_build = models.BooleanField(
+        _("very slim build: judge needle depth over the chest wall"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Little tissue over the ribs puts the lung closer to the skin. Needling over the "
+            "chest wall then needs a recorded technique."
+        ),
+    )
 
     history = HistoricalRecords()
 
@@ -687,3 +698,65 @@ class Addendum(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise SignedNoteLocked(gettext("An addendum cannot be deleted."))
+
+
+class ChestWallTechnique(models.TextChoices):
+    """How the needle was kept away from the lung over the chest wall."""
+
+    ANGLED_AWAY = "angled_away", _("Needle angled away from the chest wall")
+    ONTO_RIB = "onto_rib", _("Needle directed onto a rib (the rib as a backstop)")
+    PINCER_GRASP = "pincer_grasp", _("Muscle lifted off the chest wall between the fingers")
+    FLAT = "flat", _("Flat, shallow needling technique")
+    OTHER = "other", _("Another technique (described in the note)")
+
+
+class ChestWallConfirmation(_PartOfNote):
+    """A practitioner's recorded technique for needling over the chest wall of a lung-risk
+    patient: which technique, for which muscles, given which risks, by whom and when."""
+
+    session = models.ForeignKey(
+        NeedlingSession, on_delete=models.CASCADE, related_name="chest_wall_confirmations"
+    )
+    technique = models.CharField(
+        _("technique over the chest wall"),
+        max_length=20,
+        choices=ChestWallTechnique.choices,
+        error_messages=_choose(_("Choose the technique you used over the chest wall.")),
+    )
+    note = models.CharField(_("note"), max_length=ROW_NOTE_MAX_LENGTH, blank=True)
+    # The chest-wall muscles of the note when confirmed: [{"id": 12, "name": "..."}].
+    muscles = models.JSONField(default=list, blank=True)
+    # The lung-risk reasons the practitioner saw, as shown.
+    risks = models.JSONField(default=list, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), default=timezone.now)
+
+    class Meta:
+        ordering = ("session", "confirmed_at", "pk")
+        verbose_name = _("chest-wall technique confirmation")
+        verbose_name_plural = _("chest-wall technique confirmations")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(technique="other") | ~Q(note=""),
+                name="charting_chest_wall_other_described",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_technique_display()} ({self.session_id})"
+
+    def _parent(self) -> _LockedWhenSigned:
+        return self.session
+
+    @property
+    def muscle_ids(self) -> set[int]:
+        return {int(item["id"]) for item in self.muscles if isinstance(item, dict)}
+
+    @property
+    def muscle_names(self) -> list[str]:
+        return [str(item.get("name", "")) for item in self.muscles if isinstance(item, dict)]

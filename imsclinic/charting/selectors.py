@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from imsclinic.charting import segments as seg
 from imsclinic.charting.errors import no_assessment_message
@@ -29,6 +30,7 @@ from imsclinic.charting.models import (
 from imsclinic.clinic.models import Clinic
 from imsclinic.intake.selectors import add_months
 from imsclinic.patients.models import Patient
+from imsclinic.safety.selectors import screening_for
 
 if TYPE_CHECKING:
     from imsclinic.accounts.models import User
@@ -305,3 +307,62 @@ def chart_assessment_on_file(chart: Chart, *, now: dt.datetime, months: int) -> 
             opener = max(reasons, key=lambda s: (s.appointment.start, s.pk))
             return AssessmentOnFile(months=months, reason=opener.reason_no_assessment)
     return AssessmentOnFile(months=months, needed=True)
+
+
+# ---- Lung risk over the chest wall ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LungRisk:
+    """Why needling over this patient's chest wall is a lung risk, in words (empty: it is not).
+
+    From the screening flags that restrict the chest wall (the intake's lung answers, or
+    questions an earlier form never asked) and the latest signed Gunn assessment's finding
+    of a very slim build.
+    """
+
+    reasons: list[str]
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.reasons)
+
+
+# Kept in English like the screening reasons (shown translated); marked for makemessages.
+SLIM_BUILD_REASON = gettext_noop(
+    "Very slim build (Gunn assessment): judge needle depth over the chest wall."
+)
+
+
+def lung_risk(patient: Patient, *, at: dt.datetime) -> LungRisk:
+    """Return the patient's lung-risk reasons for needling over the chest wall at `at`."""
+    reasons = [
+        f"{flag.reason} ({flag.detail})" if flag.detail else flag.reason
+        for flag in screening_for(patient, at=at).chest_wall
+    ]
+    latest = (
+        Assessment.objects.filter(patient=patient, status=NoteStatus.SIGNED)
+        .order_by("-signed_at", "-pk")
+        .only("very_slim_build")
+        .first()
+    )
+    if latest is not None and latest.very_slim_build:
+        reasons.append(SLIM_BUILD_REASON)
+    return LungRisk(reasons)
+
+
+def chest_wall_rows(session: NeedlingSession) -> list[NeedlingRow]:
+    """Return the note's rows whose muscle carries the catalogue's thoracic precaution."""
+    return list(
+        session.rows.filter(muscle__thoracic_precaution=True)
+        .select_related("muscle")
+        .order_by("position")
+    )
+
+
+def technique_confirmed(session: NeedlingSession, rows: Iterable[NeedlingRow]) -> bool:
+    """Say whether the note's latest technique confirmation covers every one of these rows."""
+    latest = session.chest_wall_confirmations.order_by("-confirmed_at", "-pk").first()
+    if latest is None:
+        return False
+    return {row.muscle_id for row in rows} <= latest.muscle_ids

@@ -43,6 +43,8 @@ from imsclinic.charting.models import (
     Addendum,
     Assessment,
     AssessmentSign,
+    ChestWallConfirmation,
+    ChestWallTechnique,
     DiagnosedSegment,
     Grasp,
     Muscle,
@@ -130,6 +132,7 @@ ASSESSMENT_FIELDS = (
     "plan_frequency_other",
     "plan_expected_sessions",
     "notes",
+    "very_slim_build",
 )
 SESSION_FIELDS = (
     "nprs_before",
@@ -778,7 +781,9 @@ def session_sign(
     a lot usable on the visit's day (ChartingError, errors["rows.2.needle_lot"]), and the
     first needling of a course has a current signed assessment or a recorded reason why not
     (ChartingError, errors["reason_no_assessment"]). Sets the thoracic-precaution marker
-    from the rows and stores the current assessment the note rests on.
+    from the rows and stores the current assessment the note rests on. Muscles over the
+    chest wall of a lung-risk patient need a recorded technique first (ChartingError,
+    errors["chest_wall_technique"]; see `session_confirm_chest_wall_technique`).
     """
     now = now or timezone.now()
     _require_session_author(session, actor, request, verb="sign")
@@ -813,6 +818,7 @@ def session_sign(
         if not rows:
             errors["rows"] = _("Add at least one muscle needled.")
         _clean_rows([RowInput.of(row) for row in rows], day=visit_day(appointment), errors=errors)
+        errors.update(_chest_wall_errors(locked, at=now))
         if errors:
             raise ChartingError(
                 _("The note cannot be signed yet: correct the marked fields."), errors=errors
@@ -846,6 +852,93 @@ def session_sign(
             detail={"status": "signed", "rows": len(rows)},
         )
     return locked
+
+
+# ---------------------------------------------------------------------------------------
+# Needling over the chest wall of a lung-risk patient
+
+
+def _chest_wall_errors(session: NeedlingSession, *, at: dt.datetime) -> dict[str, str]:
+    """Say what stops signing: chest-wall muscles needled for a lung-risk patient without a
+    recorded technique covering every one of them."""
+    from imsclinic.charting.selectors import chest_wall_rows, lung_risk, technique_confirmed
+
+    rows = chest_wall_rows(session)
+    if not rows or technique_confirmed(session, rows):
+        return {}
+    if not lung_risk(session.patient, at=at).flagged:
+        return {}
+    names = ", ".join(dict.fromkeys(row.muscle.name for row in rows))
+    return {
+        "chest_wall_technique": _(
+            "This patient has a lung-risk flag: confirm the technique used over the chest "
+            "wall (%(muscles)s) before signing."
+        )
+        % {"muscles": names}
+    }
+
+
+def session_confirm_chest_wall_technique(
+    *,
+    session: NeedlingSession,
+    technique: str,
+    actor: User,
+    note: str = "",
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> ChestWallConfirmation:
+    """Record the technique the author used over the chest wall, for the note's chest-wall
+    muscles as they are now, with the lung-risk reasons shown, who and when.
+
+    A later confirmation replaces an earlier one for signing (rows added since the last one
+    need a new one). Refuses with ChartingError (errors["technique"], errors["note"]) when
+    the choice is missing or "other" is not described, or when no muscle of the note lies
+    over the chest wall; SignedNoteLocked for a signed note; PermissionDenied for anyone but
+    the author.
+    """
+    from imsclinic.charting.selectors import chest_wall_rows, lung_risk
+
+    now = now or timezone.now()
+    _require_session_author(session, actor, request, verb="save")
+    if session.is_signed:
+        raise SignedNoteLocked()
+    note = note.strip()
+    probe = ChestWallConfirmation(technique=technique, note=note)
+    errors = _field_errors(probe, ("technique", "note"))
+    if technique == ChestWallTechnique.OTHER and not note and "note" not in errors:
+        errors["note"] = _("Describe the technique you used.")
+    if errors:
+        raise ChartingError(
+            _("The technique was not recorded: correct the marked fields."), errors=errors
+        )
+    with transaction.atomic(durable=True):
+        locked = _lock_note(session)
+        rows = chest_wall_rows(locked)
+        if not rows:
+            raise ChartingError(
+                _("No muscle in this note lies over the chest wall: there is nothing to confirm.")
+            )
+        muscles = {row.muscle_id: row.muscle.name for row in rows}
+        confirmation = ChestWallConfirmation(
+            session=locked,
+            technique=technique,
+            note=note,
+            muscles=[{"id": pk, "name": name} for pk, name in muscles.items()],
+            risks=lung_risk(locked.patient, at=now).reasons,
+            confirmed_by=actor,
+            confirmed_at=now,
+        )
+        confirmation.save()
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type=ObjectType.NEEDLING_SESSION,
+            object_id=locked.pk,
+            patient=locked.patient,
+            request=request,
+            detail={"chest_wall_technique": technique, "muscles": sorted(muscles)},
+        )
+    return confirmation
 
 
 # ---------------------------------------------------------------------------------------

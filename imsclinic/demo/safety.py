@@ -22,13 +22,13 @@ from imsclinic.intake.models import Intake
 from imsclinic.intake.services import intake_enter_from_paper, intake_submit
 from imsclinic.patients.models import Patient
 from imsclinic.safety.models import Decision
-from imsclinic.safety.screening import screen
+from imsclinic.safety.screening import chest_wall, screen
 from imsclinic.safety.services import clearance_record
 
 if TYPE_CHECKING:
     from imsclinic.accounts.models import User
 
-# A healthy adult's complete answers to intake-v1; the demo varies a few of them.
+# A healthy adult's complete answers to the current intake form; the demo varies a few of them.
 HEALTHY: dict[str, Any] = {
     "consent_capacity": "self",
     "reason": "Aching in the lower back after sitting at work.",
@@ -42,6 +42,11 @@ HEALTHY: dict[str, Any] = {
     "anxiety": "no",
     "acute_illness": "no",
     "infection_or_skin_lesion": "no",
+    "lung_disease": "no",
+    "collapsed_lung": "no",
+    "chest_surgery": "no",
+    "breast_implants": "no",
+    "short_of_breath": "no",
     "anticoagulants": "no",
     "antiplatelets": "no",
     "bleeding_disorder": "no",
@@ -58,14 +63,16 @@ HEALTHY: dict[str, Any] = {
 
 # Changed answers, and whether a practitioner has decided. The first three wait for a
 # practitioner's review (the first of them is on the demo physiotherapist's care team); the
-# other two were decided with precautions. Everyone else answered as HEALTHY and is cleared;
-# the last two patients in the list have not answered yet.
+# other three were decided with precautions (the last has a lung-risk flag: a collapsed lung).
+# Everyone else answered as HEALTHY and is cleared; the last two patients in the list have not
+# answered yet.
 VARIANTS: list[tuple[dict[str, Any], bool]] = [
     ({"anticoagulants": "yes", "medications": "Apixaban 5 mg twice a day."}, False),
     ({"diabetes": "yes", "reason": "Neck and shoulder pain."}, False),
     ({"needle_fear": "severe", "willing_to_be_needled": "unsure"}, False),
     ({"lymph_node_removal": "yes", "lymph_node_removal_limbs": ["left_arm"]}, True),
     ({"antiplatelets": "yes", "medications": "Aspirin 81 mg daily."}, True),
+    ({"collapsed_lung": "yes", "history": "Collapsed lung (left) at 22, after a fall."}, True),
 ]
 NOT_ANSWERED = 2
 
@@ -127,7 +134,10 @@ def _decide(patient: Patient, intake: Intake, decider: User, at: dt.datetime) ->
         intake=intake,
         decision=Decision.CLEARED_WITH_PRECAUTIONS if flags else Decision.CLEARED,
         reason=(
-            "Discussed the answers; needle away from the affected limb and watch for bleeding."
+            "Discussed the answers; over the chest wall, needle only with a technique that "
+            "keeps the needle away from the lung, and record it."
+            if chest_wall(flags)
+            else "Discussed the answers; needle away from the affected limb and watch for bleeding."
             if flags
             else "History reviewed with the patient; nothing against IMS."
         ),

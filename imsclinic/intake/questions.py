@@ -1,9 +1,11 @@
-"""The intake questionnaire, version "intake-v1": its sections and questions, as plain data.
+"""The intake questionnaire, version "intake-v2": its sections and questions, as plain data.
 
 The answers a patient gives are one dict keyed by the question keys below (a missing key is
 a question not answered). The safety app's screening rules read the same keys, so a key or
 a choice value is never renamed: a new wording keeps the key, a new meaning is a new form
-version. Pure: no ORM, no request.
+version. Each question says in which version it was first asked (`since`): an intake
+submitted on an earlier version never asked the later questions, which is not the same as
+answering "no" (`not_asked`). Pure: no ORM, no request.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from django.utils.translation import gettext_lazy as _
 
 from imsclinic.intake.body_map import REGIONS, region_label
 
-FORM_VERSION = "intake-v1"
+# Every version of the form, oldest first; the last is the one asked now.
+FORM_VERSIONS: tuple[str, ...] = ("intake-v1", "intake-v2")
+FORM_VERSION = FORM_VERSIONS[-1]
 
 Kind = Literal["text", "long_text", "choice", "multi"]
 Choices = tuple[tuple[str, Promise], ...]
@@ -44,6 +48,7 @@ class Question:
     help: Promise | str = ""
     why: Promise | str = ""
     max_length: int = 2000
+    since: str = FORM_VERSIONS[0]  # the form version that first asked it
 
     @property
     def values(self) -> frozenset[str]:
@@ -200,6 +205,76 @@ SECTIONS: tuple[Section, ...] = (
                 _("If yes, where is it, and what is it?"),
                 "long_text",
                 when=("infection_or_skin_lesion", ("yes",)),
+            ),
+        ),
+    ),
+    Section(
+        "chest",
+        _("Your chest and lungs"),
+        _(
+            "Some treatment points lie over the ribs, close to the lungs. These answers tell "
+            "your physiotherapist how to needle there safely."
+        ),
+        (
+            Question(
+                "lung_disease",
+                _("Do you have a lung condition?"),
+                "choice",
+                YES_NO_UNSURE,
+                help=_("For example COPD, emphysema, cystic fibrosis or asthma."),
+                since="intake-v2",
+            ),
+            Question(
+                "lung_disease_kinds",
+                _("If yes, which lung condition?"),
+                "multi",
+                (
+                    ("copd_emphysema", _("COPD or emphysema")),
+                    ("cystic_fibrosis", _("Cystic fibrosis")),
+                    ("other", _("Another lung condition")),
+                ),
+                when=("lung_disease", ("yes",)),
+                since="intake-v2",
+            ),
+            Question(
+                "lung_disease_details",
+                _("Tell us about the lung condition, if you like"),
+                "long_text",
+                required=False,
+                when=("lung_disease", ("yes",)),
+                help=_("For example its name, and how it affects your breathing."),
+                since="intake-v2",
+            ),
+            Question(
+                "collapsed_lung",
+                _("Have you ever had a collapsed lung (pneumothorax)?"),
+                "choice",
+                YES_NO_UNSURE,
+                since="intake-v2",
+            ),
+            Question(
+                "chest_surgery",
+                _("Have you had an operation on your chest or lungs?"),
+                "choice",
+                YES_NO,
+                help=_("For example lung surgery, or heart surgery through the breastbone."),
+                since="intake-v2",
+            ),
+            Question(
+                "breast_implants",
+                _("Do you have breast implants?"),
+                "choice",
+                YES_NO,
+                why=_("We never needle through or towards an implant."),
+                since="intake-v2",
+            ),
+            Question(
+                "short_of_breath",
+                _("Are you short of breath at the moment, more than is usual for you?"),
+                "choice",
+                YES_NO,
+                why=_("Breathlessness has to be understood before any needling near the chest."),
+                since="intake-v2",
             ),
         ),
     ),
@@ -366,6 +441,18 @@ SECTION_SLUGS: tuple[str, ...] = tuple(s.slug for s in SECTIONS)
 QUESTIONS: dict[str, Question] = {q.key: q for s in SECTIONS for q in s.questions}
 
 
+def not_asked(form_version: str) -> tuple[str, ...]:
+    """Return the keys of today's questions that a form of this version never asked.
+
+    An unknown version is treated as the oldest, so nothing new is taken as answered.
+    """
+    try:
+        asked_until = FORM_VERSIONS.index(form_version)
+    except ValueError:
+        asked_until = 0
+    return tuple(key for key, q in QUESTIONS.items() if FORM_VERSIONS.index(q.since) > asked_until)
+
+
 def section(slug: str) -> Section:
     """Return the section with this slug (KeyError for an unknown one)."""
     for candidate in SECTIONS:
@@ -400,6 +487,7 @@ class ShownAnswer:
     label: str
     text: str  # empty when not answered
     required: bool
+    asked: bool = True  # False: the form the patient answered did not ask it yet
 
 
 @dataclass(frozen=True)
@@ -409,8 +497,14 @@ class ShownSection:
     answers: list[ShownAnswer]
 
 
-def readable(answers: Mapping[str, object]) -> list[ShownSection]:
-    """Return every asked question with its answer in words, section by section."""
+def readable(
+    answers: Mapping[str, object], *, form_version: str = FORM_VERSION
+) -> list[ShownSection]:
+    """Return every asked question with its answer in words, section by section.
+
+    Questions added after `form_version` are listed as not asked (never as "no").
+    """
+    new = set(not_asked(form_version))
     shown = []
     for part in SECTIONS:
         rows = [
@@ -421,6 +515,7 @@ def readable(answers: Mapping[str, object]) -> list[ShownSection]:
                 if answers.get(q.key) not in (None, "", [])
                 else "",
                 q.required,
+                q.key not in new,
             )
             for q in part.questions
             if q.applies(answers)

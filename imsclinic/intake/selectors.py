@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from imsclinic.clinic.models import Clinic
 from imsclinic.intake.models import Intake
+from imsclinic.intake.questions import not_asked
 from imsclinic.patients.models import Patient
 
 DEFAULT_VALID_MONTHS = 6
@@ -43,11 +44,17 @@ def intake_valid_until(intake: Intake) -> dt.datetime:
     return add_months(intake.submitted_at, intake_valid_months())
 
 
+def intake_not_asked(intake: Intake) -> tuple[str, ...]:
+    """Return the keys of today's questions this intake's form never asked (none if current)."""
+    return not_asked(intake.form_version)
+
+
 def intake_is_current(intake: Intake | None, *, at: dt.datetime) -> bool:
-    """Say whether this intake is submitted and still within the clinic's validity period."""
+    """Say whether this intake is submitted, within the clinic's validity period, and asked
+    every question of today's form (an older form must be re-confirmed with the new ones)."""
     if intake is None or not intake.is_submitted:
         return False
-    return at < intake_valid_until(intake)
+    return at < intake_valid_until(intake) and not intake_not_asked(intake)
 
 
 def intake_draft(patient: Patient) -> Intake | None:
@@ -73,6 +80,8 @@ class IntakeStatus:
     valid_until: dt.datetime | None
     months: int
     in_progress: bool  # a draft exists (also while re-confirming)
+    # Questions added to the form since the patient answered: re-confirming asks them.
+    not_asked: tuple[str, ...] = ()
 
 
 def intake_status(
@@ -80,11 +89,14 @@ def intake_status(
 ) -> IntakeStatus:
     """Return whether the patient's intake is not started, in progress, done or due again.
 
+    It is due again when older than the clinic's validity period, or when the form has asked
+    new questions since it was submitted.
+
     One query (two without `valid_months`, which pages that hold the clinic pass in).
     """
     rows = list(
         Intake.objects.filter(patient=patient)
-        .only("pk", "status", "submitted_at")
+        .only("pk", "status", "submitted_at", "form_version")
         .order_by("-submitted_at", "-pk")
     )
     has_draft = any(row.status == Intake.Status.DRAFT for row in rows)
@@ -94,5 +106,6 @@ def intake_status(
         state = "in_progress" if has_draft else "not_started"
         return IntakeStatus(state, None, None, months, has_draft)
     until = add_months(current.submitted_at, months)
-    state = "done" if at < until else "reconfirm"
-    return IntakeStatus(state, current.submitted_at, until, months, has_draft)
+    missing = intake_not_asked(current)
+    state = "done" if at < until and not missing else "reconfirm"
+    return IntakeStatus(state, current.submitted_at, until, months, has_draft, missing)

@@ -29,6 +29,7 @@ from imsclinic.intake.selectors import (
     intake_draft,
     intake_history,
     intake_is_current,
+    intake_not_asked,
     intake_status,
     intake_valid_until,
 )
@@ -288,7 +289,10 @@ def staff_intake(request: SignedInRequest, patient_id: int) -> HttpResponse:
         "valid_until": intake_valid_until(current) if current else None,
         "is_current": intake_is_current(current, at=now),
         "may_read": may_read,
-        "shown": readable(current.answers) if current and may_read else [],
+        "shown": readable(current.answers, form_version=current.form_version)
+        if current and may_read
+        else [],
+        "not_asked": intake_not_asked(current) if current else (),
         "earlier": history[1:],
         "draft": intake_draft(patient),
         "may_enter": request.user.has_perm("intake.enter_paper", patient),

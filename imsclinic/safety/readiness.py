@@ -1,10 +1,12 @@
 """The interlock: whether a patient may be needled now, and if not, exactly what is missing.
 
 Needling needs all of: a submitted intake that is still current (re-confirmed within the
-clinic's `intake_valid_months`), a practitioner's decision on that intake that is not
-"not suitable", and the patient's signature on the latest published consent version, not
-withdrawn. Scheduling refuses to start treatment without it; charting calls
-`require_needling_readiness` before a needling session is started or signed.
+clinic's `intake_valid_months`, and on a form that asked every question asked today: an
+intake from before the chest-and-lung questions must be re-confirmed with them), a
+practitioner's decision on that intake that is not "not suitable", and the patient's
+signature on the latest published consent version, not withdrawn. Scheduling refuses to
+start treatment without it; charting calls `require_needling_readiness` before a needling
+session is started or signed.
 """
 
 from __future__ import annotations
@@ -42,6 +44,15 @@ def needling_readiness(patient: Patient, *, at: dt.datetime) -> Readiness:
                 _(
                     "The health questions answered on %(day)s are out of date: the patient "
                     "must re-confirm them."
+                )
+                % {"day": clinic_date_text(intake.submitted_at)}
+            )
+        elif screening.not_asked:
+            missing.append(
+                _(
+                    "The health questions answered on %(day)s were asked before the questions "
+                    "about the chest and lungs: the patient must re-confirm them and answer "
+                    "the new questions."
                 )
                 % {"day": clinic_date_text(intake.submitted_at)}
             )

@@ -37,4 +37,36 @@ REASONS = (
     gettext_noop("Not sure about being needled: discuss it before any needling."),
     gettext_noop("Allergic to metal (e.g. nickel): check the needles used."),
     gettext_noop("Allergic to latex: use latex-free gloves and supplies."),
+    gettext_noop(
+        "Short of breath now: find out why before needling, and take special care over the "
+        "chest wall."
+    ),
+    gettext_noop(
+        "Has had (or may have had) a collapsed lung: needle over the chest wall only with a "
+        "technique that keeps away from the lung."
+    ),
+    gettext_noop(
+        "COPD or emphysema: the lungs may lie closer to the skin; needle over the chest wall "
+        "only with a technique that keeps away from the lung."
+    ),
+    gettext_noop(
+        "Cystic fibrosis: fragile lungs; needle over the chest wall only with a technique that "
+        "keeps away from the lung."
+    ),
+    gettext_noop(
+        "Another lung condition (or not sure): ask about it, and take special care over the "
+        "chest wall."
+    ),
+    gettext_noop(
+        "Has had chest or lung surgery: scarring can change the depth of the lung; take "
+        "special care over the chest wall."
+    ),
+    gettext_noop(
+        "Breast implants: never needle through or towards an implant; take special care over "
+        "the front of the chest."
+    ),
+    gettext_noop(
+        "The questions about the chest and lungs have not been answered (an earlier form): ask "
+        "them before needling over the chest wall."
+    ),
 )

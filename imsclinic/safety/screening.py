@@ -1,16 +1,22 @@
 """Turn intake answers into screening flags by the rules in screening_rules.toml.
 
-Pure: plain answers (the intake-v1 dict) and an age in, `Flag`s out; no database, no
+Pure: plain answers (the intake answers dict) and an age in, `Flag`s out; no database, no
 request. The rules are data a clinician can review; this module only knows how to read a
 condition. A flag's `reason` is the rule's English sentence, kept as written so a stored
 snapshot says exactly what was shown; pages translate it when they display it
 (`reason_display`), and `rule_strings.py` lists every reason for the translators.
+
+A rule may also say which needling sites its flag restricts (`restricts = "chest_wall"`):
+charting asks for a recorded technique when such a site is needled for a flagged patient.
+A question the patient was never asked (an intake from an earlier form) is never read as
+"no": the caller says which questions the form did not ask (`not_asked`), and a rule can name
+that case with `asked = false`.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -29,18 +35,23 @@ Kind = Literal["absolute", "relative"]
 YES_NO = ("yes", "no")
 YES_NO_UNSURE = ("yes", "no", "unsure")
 LIMBS = ("left_arm", "right_arm", "left_leg", "right_leg")
+LUNG_KINDS = ("copd_emphysema", "cystic_fibrosis", "other")
+
+# The sites a rule may restrict; a flag of such a rule is a precaution for needling there.
+CHEST_WALL = "chest_wall"
+SITES = (CHEST_WALL,)
 
 
 @dataclass(frozen=True)
 class Question:
-    """One intake-v1 question a rule may read."""
+    """One intake question a rule may read."""
 
     label: Any  # a lazy translation: shown in the rule's words
     values: tuple[str, ...] | None = None  # None: free text
     is_list: bool = False  # a list of `values`
 
 
-# The questions of intake-v1 that screening reads (the form has more: reason, history...).
+# The intake questions that screening reads (the form has more: reason, history...).
 QUESTIONS: dict[str, Question] = {
     "anticoagulants": Question(gettext_lazy("takes anticoagulants"), YES_NO_UNSURE),
     "antiplatelets": Question(gettext_lazy("takes antiplatelet medication"), YES_NO_UNSURE),
@@ -73,6 +84,14 @@ QUESTIONS: dict[str, Question] = {
     "consent_capacity": Question(
         gettext_lazy("who can give consent"), ("self", "guardian", "none")
     ),
+    # Asked since intake-v2 (the chest and lungs).
+    "lung_disease": Question(gettext_lazy("has a lung condition"), YES_NO_UNSURE),
+    "lung_disease_kinds": Question(gettext_lazy("lung conditions named"), LUNG_KINDS, is_list=True),
+    "lung_disease_details": Question(gettext_lazy("details of the lung condition")),
+    "collapsed_lung": Question(gettext_lazy("has had a collapsed lung"), YES_NO_UNSURE),
+    "chest_surgery": Question(gettext_lazy("has had chest or lung surgery"), YES_NO),
+    "breast_implants": Question(gettext_lazy("has breast implants"), YES_NO),
+    "short_of_breath": Question(gettext_lazy("short of breath now"), YES_NO),
 }
 
 # How answer codes read in a flag's detail and in the rules' words.
@@ -92,6 +111,9 @@ VALUE_LABELS: dict[str, Any] = {
     "severe": gettext_lazy("severe"),
     "self": gettext_lazy("the patient"),
     "guardian": gettext_lazy("a parent, guardian or substitute decision-maker"),
+    "copd_emphysema": gettext_lazy("COPD or emphysema"),
+    "cystic_fibrosis": gettext_lazy("cystic fibrosis"),
+    "other": gettext_lazy("another lung condition"),
 }
 
 # Plain English for a flag's detail when it names a limb (kept untranslated in the record).
@@ -118,6 +140,8 @@ class Rule:
     when: Mapping[str, Any]
     per_item: str | None = None
     detail: str | None = None
+    restricts: str = ""  # a site in SITES whose needling the flag restricts
+    source: str = ""  # where the rule comes from, for the clinicians who review it
 
 
 @dataclass(frozen=True)
@@ -128,10 +152,15 @@ class Flag:
     kind: Kind
     reason: str  # the rule's English sentence, as stored
     detail: str = ""  # e.g. "left arm", or what the patient wrote about an infection
+    restricts: str = ""  # e.g. "chest_wall": a precaution for needling there
 
     @property
     def is_absolute(self) -> bool:
         return self.kind == ABSOLUTE
+
+    @property
+    def restricts_chest_wall(self) -> bool:
+        return self.restricts == CHEST_WALL
 
     @property
     def reason_display(self) -> str:
@@ -139,7 +168,10 @@ class Flag:
         return _(self.reason)
 
     def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "kind": self.kind, "reason": self.reason, "detail": self.detail}
+        data = {"code": self.code, "kind": self.kind, "reason": self.reason, "detail": self.detail}
+        if self.restricts:
+            data["restricts"] = self.restricts
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Flag:
@@ -149,6 +181,7 @@ class Flag:
             kind=kind,
             reason=str(data.get("reason", "")),
             detail=str(data.get("detail", "")),
+            restricts=str(data.get("restricts", "")),
         )
 
 
@@ -157,6 +190,8 @@ class Flag:
 _CONDITION_KEYS = {
     frozenset({"question", "in"}),
     frozenset({"question", "nonempty"}),
+    frozenset({"question", "includes"}),
+    frozenset({"question", "asked"}),
     frozenset({"age_below"}),
     frozenset({"age_at_least"}),
     frozenset({"any"}),
@@ -180,6 +215,16 @@ def _check_condition(condition: Any, where: str) -> None:
             if question.values is not None and not set(values) <= set(question.values):
                 unknown = sorted(set(values) - set(question.values))
                 raise RulesError(f"{where}: {name} has no answer {unknown}")
+        elif "includes" in condition:
+            values = condition["includes"]
+            if not question.is_list or not isinstance(values, list) or not values:
+                raise RulesError(f"{where}: 'includes' needs a list question and a list")
+            if question.values is not None and not set(values) <= set(question.values):
+                unknown = sorted(set(values) - set(question.values))
+                raise RulesError(f"{where}: {name} has no answer {unknown}")
+        elif "asked" in condition:
+            if condition["asked"] is not False:
+                raise RulesError(f"{where}: only 'asked = false' is a condition")
         elif condition["nonempty"] is not True or not question.is_list:
             raise RulesError(f"{where}: 'nonempty = true' applies to list questions only")
     elif "age_below" in condition or "age_at_least" in condition:
@@ -209,7 +254,16 @@ def parse_rules(data: Mapping[str, Any]) -> tuple[Rule, ...]:
         if not isinstance(code, str) or not code or code in seen:
             raise RulesError(f"{where}: each rule needs its own code")
         seen.add(code)
-        extra = set(entry) - {"code", "kind", "reason", "when", "per_item", "detail"}
+        extra = set(entry) - {
+            "code",
+            "kind",
+            "reason",
+            "when",
+            "per_item",
+            "detail",
+            "restricts",
+            "source",
+        }
         if extra:
             raise RulesError(f"{where}: unknown keys {sorted(extra)}")
         if entry.get("kind") not in KINDS:
@@ -224,6 +278,12 @@ def parse_rules(data: Mapping[str, Any]) -> tuple[Rule, ...]:
         detail = entry.get("detail")
         if detail is not None and (detail not in QUESTIONS or QUESTIONS[detail].values):
             raise RulesError(f"{where}: detail must name a free-text question")
+        restricts = entry.get("restricts", "")
+        if restricts not in ("", *SITES):
+            raise RulesError(f"{where}: restricts must be one of {SITES}")
+        source = entry.get("source", "")
+        if not isinstance(source, str):
+            raise RulesError(f"{where}: a source is a sentence")
         rules.append(
             Rule(
                 code=code,
@@ -232,6 +292,8 @@ def parse_rules(data: Mapping[str, Any]) -> tuple[Rule, ...]:
                 when=entry["when"],
                 per_item=per_item,
                 detail=detail,
+                restricts=restricts,
+                source=source.strip(),
             )
         )
     return tuple(sorted(rules, key=lambda rule: rule.kind != ABSOLUTE))
@@ -260,22 +322,34 @@ def _as_list(value: Any) -> list[Any]:
     return [value]
 
 
-def matches(condition: Mapping[str, Any], answers: Mapping[str, Any], age: int | None) -> bool:
-    """Say whether the answers (and the age, when known) meet a condition."""
+def matches(
+    condition: Mapping[str, Any],
+    answers: Mapping[str, Any],
+    age: int | None,
+    not_asked: Collection[str] = (),
+) -> bool:
+    """Say whether the answers (and the age, when known) meet a condition.
+
+    `not_asked` names the questions the patient's form did not ask.
+    """
     if "question" in condition:
         value = answers.get(condition["question"])
         if "in" in condition:
             return not isinstance(value, list | dict) and value in condition["in"]
+        if "includes" in condition:
+            return bool(set(map(str, _as_list(value))) & set(condition["includes"]))
+        if "asked" in condition:
+            return condition["question"] in not_asked
         return bool(_as_list(value))
     if "age_below" in condition:
         return age is not None and age < condition["age_below"]
     if "age_at_least" in condition:
         return age is not None and age >= condition["age_at_least"]
     if "not" in condition:
-        return not matches(condition["not"], answers, age)
+        return not matches(condition["not"], answers, age, not_asked)
     if "any" in condition:
-        return any(matches(part, answers, age) for part in condition["any"])
-    return all(matches(part, answers, age) for part in condition["all"])
+        return any(matches(part, answers, age, not_asked) for part in condition["any"])
+    return all(matches(part, answers, age, not_asked) for part in condition["all"])
 
 
 def _details(rule: Rule, answers: Mapping[str, Any]) -> list[str]:
@@ -294,17 +368,36 @@ def _details(rule: Rule, answers: Mapping[str, Any]) -> list[str]:
 
 
 def screen(
-    answers: Mapping[str, Any], *, age: int | None, rules: Sequence[Rule] | None = None
+    answers: Mapping[str, Any],
+    *,
+    age: int | None,
+    rules: Sequence[Rule] | None = None,
+    not_asked: Collection[str] = (),
 ) -> list[Flag]:
-    """Return the flags these answers raise, absolute first, in the rules' order."""
+    """Return the flags these answers raise, absolute first, in the rules' order.
+
+    `not_asked` names the questions the form the patient answered did not ask (an intake from
+    an earlier version): their rules stay quiet, and the `asked = false` rules speak instead.
+    """
     flags: list[Flag] = []
     for rule in default_rules() if rules is None else rules:
-        if matches(rule.when, answers, age):
+        if matches(rule.when, answers, age, not_asked):
             flags.extend(
-                Flag(code=rule.code, kind=rule.kind, reason=rule.reason, detail=detail)
+                Flag(
+                    code=rule.code,
+                    kind=rule.kind,
+                    reason=rule.reason,
+                    detail=detail,
+                    restricts=rule.restricts,
+                )
                 for detail in _details(rule, answers)
             )
     return flags
+
+
+def chest_wall(flags: Iterable[Flag]) -> list[Flag]:
+    """Return the flags that are a precaution for needling over the chest wall (lung risk)."""
+    return [flag for flag in flags if flag.restricts_chest_wall]
 
 
 def absolute(flags: Iterable[Flag]) -> list[Flag]:
@@ -332,6 +425,14 @@ def describe(condition: Mapping[str, Any]) -> str:
                 "question": label,
                 "answers": _(" or ").join(values),
             }
+        if "includes" in condition:
+            values = [_value_words(v) for v in condition["includes"]]
+            return _("%(question)s: include %(answers)s") % {
+                "question": label,
+                "answers": _(" or ").join(values),
+            }
+        if "asked" in condition:
+            return _("%(question)s: not asked (an earlier form)") % {"question": label}
         return _("%(question)s: at least one named") % {"question": label}
     if "age_below" in condition:
         return _("younger than %(age)d") % {"age": condition["age_below"]}

@@ -19,6 +19,7 @@ from imsclinic.intake.models import Intake
 from imsclinic.intake.selectors import (
     add_months,
     current_intake,
+    intake_not_asked,
     intake_valid_months,
 )
 from imsclinic.patients.access import patients_visible_to
@@ -69,7 +70,7 @@ def age_at(patient: Patient, at: dt.datetime) -> int:
 
 def intake_flags(intake: Intake, *, patient: Patient, at: dt.datetime) -> list[Flag]:
     """Return the flags an intake's answers raise for this patient at this moment."""
-    return screen(intake.answers or {}, age=age_at(patient, at))
+    return screen(intake.answers or {}, age=age_at(patient, at), not_asked=intake_not_asked(intake))
 
 
 def current_clearance(patient: Patient, intake: Intake | None) -> Clearance | None:
@@ -102,7 +103,18 @@ class Screening:
     flags: list[Flag]
     clearance: Clearance | None  # a decision on the current intake
     valid_until: dt.datetime | None
-    intake_current: bool
+    intake_current: bool  # within the clinic's validity period
+    # Questions of today's form the intake never asked: it must be re-confirmed with them.
+    not_asked: tuple[str, ...] = ()
+
+    @property
+    def needs_reconfirming(self) -> bool:
+        return self.intake is not None and (not self.intake_current or bool(self.not_asked))
+
+    @property
+    def chest_wall(self) -> list[Flag]:
+        """Return the flags that restrict needling over the chest wall (lung risk)."""
+        return [flag for flag in self.flags if flag.restricts_chest_wall]
 
     @property
     def absolute(self) -> list[Flag]:
@@ -140,6 +152,7 @@ def screening_for(patient: Patient, *, at: dt.datetime | None = None) -> Screeni
         clearance=current_clearance(patient, intake),
         valid_until=valid_until,
         intake_current=at < valid_until,
+        not_asked=intake_not_asked(intake),
     )
 
 
@@ -256,6 +269,18 @@ def portal_visit_notes(
                         "visit. Please check and confirm them before you come."
                     )
                     % {"months": months},
+                    intake_url,
+                    _("Confirm your health answers"),
+                )
+            )
+        elif screening.not_asked:
+            items.append(
+                VisitNote(
+                    _(
+                        "We have added a few questions about your chest and lungs. Please "
+                        "check your health answers and answer the new questions before this "
+                        "visit."
+                    ),
                     intake_url,
                     _("Confirm your health answers"),
                 )

@@ -19,6 +19,11 @@ COMPLETE: dict[str, Any] = {
     "anxiety": "no",
     "acute_illness": "no",
     "infection_or_skin_lesion": "no",
+    "lung_disease": "no",
+    "collapsed_lung": "no",
+    "chest_surgery": "no",
+    "breast_implants": "no",
+    "short_of_breath": "no",
     "medications": "",
     "anticoagulants": "no",
     "antiplatelets": "no",
@@ -36,8 +41,26 @@ COMPLETE: dict[str, Any] = {
 }
 
 
+# The questions the chest-and-lungs part (intake-v2) added: an intake-v1 never asked them.
+CHEST_KEYS = (
+    "lung_disease",
+    "collapsed_lung",
+    "chest_surgery",
+    "breast_implants",
+    "short_of_breath",
+)
+
+
+def v1_answers(**changes: Any) -> dict[str, Any]:
+    """Return complete answers as the first form (intake-v1) asked them: no chest questions."""
+    answers = complete_answers(**changes)
+    for key in CHEST_KEYS:
+        answers.pop(key, None)
+    return answers
+
+
 def complete_answers(**changes: Any) -> dict[str, Any]:
-    """Return a complete intake-v1 answers dict, with some answers changed."""
+    """Return a complete answers dict of the current intake form, with some answers changed."""
     answers = {key: value for key, value in COMPLETE.items() if value != ""}
     answers.update(changes)
     return answers

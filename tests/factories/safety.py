@@ -26,16 +26,40 @@ from imsclinic.safety.models import Clearance, Decision
 # Intake answers that hold needling back until a practitioner decides.
 SEVERE_PHOBIA = {"needle_fear": "severe"}
 ON_ANTICOAGULANTS = {"anticoagulants": "yes"}
+# Intake answers that make needling over the chest wall a lung risk.
+PAST_COLLAPSED_LUNG = {"collapsed_lung": "yes"}
+# The chest-and-lung answers (asked since intake-v2) of someone with none of those risks.
+CHEST_CLEAR = {
+    "lung_disease": "no",
+    "collapsed_lung": "no",
+    "chest_surgery": "no",
+    "breast_implants": "no",
+    "short_of_breath": "no",
+}
 
 
 def submitted_intake(
-    patient: Patient, answers: dict[str, Any] | None = None, *, at: dt.datetime | None = None
+    patient: Patient,
+    answers: dict[str, Any] | None = None,
+    *,
+    at: dt.datetime | None = None,
+    form_version: str = "intake-v2",
 ) -> Intake:
-    """Return a submitted intake with these answers (none: a healthy adult's)."""
+    """Return a submitted intake with these answers (none: a healthy adult's).
+
+    On form "intake-v1" the chest-and-lung questions were never asked, so they are absent.
+    """
     at = at or timezone.now()
+    chest = CHEST_CLEAR if form_version != "intake-v1" else {}
     return Intake.objects.create(
         patient=patient,
-        answers={"needle_fear": "mild", "willing_to_be_needled": "yes", **(answers or {})},
+        answers={
+            "needle_fear": "mild",
+            "willing_to_be_needled": "yes",
+            **chest,
+            **(answers or {}),
+        },
+        form_version=form_version,
         status=Intake.Status.SUBMITTED,
         submitted_at=at,
         created_at=at,

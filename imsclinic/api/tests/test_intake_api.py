@@ -32,7 +32,7 @@ def test_the_care_team_reads_the_current_intake_and_the_read_is_audited(
     assert response.status_code == 200
     body = response.json()
     assert body["id"] == intake.pk
-    assert body["form_version"] == "intake-v1"
+    assert body["form_version"] == "intake-v2"
     assert body["source"] == "portal"
     assert body["current"] is True
     assert body["answers"]["needle_fear"] == "mild"

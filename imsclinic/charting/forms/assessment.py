@@ -86,6 +86,15 @@ class AssessmentForm(forms.Form):
         error_messages={"max_length": KEEP_UNDER},
     )
 
+    very_slim_build = forms.BooleanField(
+        label=_("Very slim build: judge needle depth over the chest wall"),
+        required=False,
+        help_text=_(
+            "Your finding, not the patient's: little tissue over the ribs puts the lung closer "
+            "to the skin. Needling over the chest wall then asks for the technique used."
+        ),
+    )
+
     @classmethod
     def for_assessment(cls, assessment: Assessment | None) -> AssessmentForm:
         if assessment is None:
@@ -97,6 +106,7 @@ class AssessmentForm(forms.Form):
                 "plan_frequency_other": assessment.plan_frequency_other,
                 "plan_expected_sessions": assessment.plan_expected_sessions or "",
                 "notes": assessment.notes,
+                "very_slim_build": bool(assessment.very_slim_build),
             }
         )
 

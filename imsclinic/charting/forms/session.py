@@ -21,6 +21,7 @@ from imsclinic.charting.models import (
     ROW_NOTE_MAX_LENGTH,
     SESSION_NOTES_MAX_LENGTH,
     SESSION_TEXT_MAX_LENGTH,
+    ChestWallTechnique,
     Grasp,
     Muscle,
     NeedleSide,
@@ -164,6 +165,26 @@ class AddendumForm(forms.Form):
         error_messages={
             "max_length": gettext_lazy("Keep the addendum under %(limit_value)d characters.")
         },
+    )
+
+
+class ChestWallForm(forms.Form):
+    """The technique used over the chest wall of a lung-risk patient (part of the note's page)."""
+
+    chest_technique = forms.ChoiceField(
+        label=gettext_lazy("Technique used over the chest wall"),
+        choices=ChestWallTechnique.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": gettext_lazy("Choose the technique you used over the chest wall.")
+        },
+    )
+    chest_note = forms.CharField(
+        label=gettext_lazy("Note on the technique"),
+        required=False,
+        max_length=ROW_NOTE_MAX_LENGTH,
+        help_text=gettext_lazy("Needed for “another technique”; e.g. depth kept under 15 mm."),
+        error_messages={"max_length": gettext_lazy("Keep this under %(limit_value)d characters.")},
     )
 
 

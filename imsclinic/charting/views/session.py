@@ -29,6 +29,7 @@ from imsclinic.charting.catalogue import body_order
 from imsclinic.charting.errors import ChartingError
 from imsclinic.charting.forms.session import (
     AddendumForm,
+    ChestWallForm,
     RowForm,
     SessionForm,
     StartForm,
@@ -37,7 +38,12 @@ from imsclinic.charting.forms.session import (
 )
 from imsclinic.charting.models import Grasp, Muscle, NeedleSide, NeedlingSession, Tolerance
 from imsclinic.charting.segments import SEGMENTS
-from imsclinic.charting.selectors import visit_assessment_on_file
+from imsclinic.charting.selectors import (
+    chest_wall_rows,
+    lung_risk,
+    technique_confirmed,
+    visit_assessment_on_file,
+)
 from imsclinic.clinic.selectors import clinic_zone, usable_lots
 from imsclinic.core.access import refuse
 from imsclinic.core.audit import audit_view
@@ -347,6 +353,8 @@ def session_note(request: SignedInRequest, appointment_id: int) -> HttpResponse:
             )
             return _render(request, page, result=result)
         return _copy_last(request, page, here)
+    if action == "chest_wall":
+        return _chest_wall(request, page, here, result)
     if action == "autosave" and request.headers.get("HX-Request"):
         page.session.refresh_from_db()
         # The body chart beside the form follows what was saved (an out-of-band swap).
@@ -404,6 +412,36 @@ def _copy_last(request: SignedInRequest, page: Page, here: str) -> HttpResponse:
         for note in copied.notes:
             messages.warning(request, note)
     return redirect(f"{here}#rows")
+
+
+def _chest_wall(
+    request: SignedInRequest, page: Page, here: str, result: SaveResult
+) -> HttpResponse:
+    """Record the technique used over the chest wall, once what was typed is stored."""
+    assert page.session is not None
+    form = ChestWallForm(request.POST)
+    if not (result.saved and result.complete):
+        result.message = result.message or _(
+            "The technique was not recorded yet: correct the rows marked below first."
+        )
+        return _render(request, page, result=result, chest_form=form)
+    if form.is_valid():
+        try:
+            services.session_confirm_chest_wall_technique(
+                session=page.session,
+                technique=form.cleaned_data["chest_technique"],
+                note=form.cleaned_data["chest_note"],
+                actor=request.user,
+                request=request,
+            )
+        except ChartingError as refusal:
+            refusal_to_form(
+                form, refusal, field_map={"technique": "chest_technique", "note": "chest_note"}
+            )
+        else:
+            messages.success(request, _("Recorded the technique used over the chest wall."))
+            return redirect(f"{here}#chest-wall")
+    return _render(request, page, chest_form=form)
 
 
 def _start(request: SignedInRequest, page: Page, here: str) -> HttpResponse:
@@ -477,6 +515,7 @@ def _render(
     sign_missing: list[str] | None = None,
     addendum_form: AddendumForm | None = None,
     reason: str = "",
+    chest_form: ChestWallForm | None = None,
 ) -> HttpResponse:
     session = page.session
     context: dict[str, Any] = {
@@ -552,5 +591,21 @@ def _render(
         saved_line=_saved_line(session),
         sign_missing=sign_missing,
         precaution=any(row.precaution for row in rows),
+        **_chest_wall_context(session, chest_form),
     )
     return render(request, "charting/session_draft.html", context)
+
+
+def _chest_wall_context(session: NeedlingSession, form: ChestWallForm | None) -> dict[str, Any]:
+    """The patient's lung risk and the note's technique confirmation, for the draft page."""
+    risk = lung_risk(session.patient, at=timezone.now())
+    if not risk.flagged:
+        return {"lung_risk": risk}
+    rows = chest_wall_rows(session)
+    latest = session.chest_wall_confirmations.select_related("confirmed_by").last()
+    return {
+        "lung_risk": risk,
+        "chest_form": form or ChestWallForm(),
+        "chest_confirmation": latest,
+        "chest_confirmed": bool(rows) and technique_confirmed(session, rows),
+    }

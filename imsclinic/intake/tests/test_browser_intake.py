@@ -99,6 +99,17 @@ def test_a_patient_answers_the_health_questions_on_a_phone(page, clinic, patient
     choose(page, "immune_compromise", "no")
     assert not page.get_by_label("If yes, where is it, and what is it?").is_visible()
     assert axe_violations(page) == [], "the health section has accessibility problems"
+    save_and_continue(page, "/portal/intake/chest/")
+
+    # The chest and lungs: which lung condition is asked only after a "yes".
+    kinds = page.locator("input[name='lung_disease_kinds']").first
+    assert not kinds.is_visible()
+    choose(page, "lung_disease", "yes")
+    assert kinds.is_visible()
+    page.get_by_role("checkbox", name="COPD or emphysema").check()
+    for name in ("collapsed_lung", "chest_surgery", "breast_implants", "short_of_breath"):
+        choose(page, name, "no")
+    assert axe_violations(page) == [], "the chest section has accessibility problems"
     save_and_continue(page, "/portal/intake/medicines/")
 
     choose(page, "anticoagulants", "yes")

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from imsclinic.intake.questions import not_asked
 from imsclinic.safety import screening
 from imsclinic.safety.rule_strings import REASONS
 from imsclinic.safety.screening import (
@@ -16,6 +17,7 @@ from imsclinic.safety.screening import (
     QUESTIONS,
     RELATIVE,
     RULES_PATH,
+    Flag,
     RulesError,
     default_rules,
     describe_rule,
@@ -87,6 +89,39 @@ CASES: dict[str, tuple[tuple[dict[str, Any], int | None], tuple[dict[str, Any], 
     ),
     "metal_allergy": (({"allergy_metal": "yes"}, ADULT), ({"allergy_metal": "no"}, ADULT)),
     "latex_allergy": (({"allergy_latex": "yes"}, ADULT), ({"allergy_latex": "no"}, ADULT)),
+    "short_of_breath_now": (
+        ({"short_of_breath": "yes"}, ADULT),
+        ({"short_of_breath": "no"}, ADULT),
+    ),
+    "past_pneumothorax": (({"collapsed_lung": "unsure"}, ADULT), ({"collapsed_lung": "no"}, ADULT)),
+    "copd_emphysema": (
+        ({"lung_disease": "yes", "lung_disease_kinds": ["copd_emphysema"]}, ADULT),
+        ({"lung_disease": "yes", "lung_disease_kinds": ["cystic_fibrosis"]}, ADULT),
+    ),
+    "cystic_fibrosis": (
+        ({"lung_disease": "yes", "lung_disease_kinds": ["other", "cystic_fibrosis"]}, ADULT),
+        ({"lung_disease": "no"}, ADULT),
+    ),
+    "lung_disease_other": (
+        ({"lung_disease": "unsure"}, ADULT),
+        ({"lung_disease": "yes", "lung_disease_kinds": ["copd_emphysema"]}, ADULT),
+    ),
+    "chest_surgery": (({"chest_surgery": "yes"}, ADULT), ({"chest_surgery": "no"}, ADULT)),
+    "breast_implants": (({"breast_implants": "yes"}, ADULT), ({"breast_implants": "no"}, ADULT)),
+}
+# Rules about questions an earlier form never asked: (the form's unasked questions, a near miss).
+UNASKED_CASES = {"chest_questions_not_asked": (not_asked("intake-v1"), not_asked("intake-v2"))}
+
+# The rules that are a precaution for needling over the chest wall (lung risk).
+CHEST_WALL_CODES = {
+    "short_of_breath_now",
+    "past_pneumothorax",
+    "copd_emphysema",
+    "cystic_fibrosis",
+    "lung_disease_other",
+    "chest_surgery",
+    "breast_implants",
+    "chest_questions_not_asked",
 }
 
 ABSOLUTE_CODES = {
@@ -104,8 +139,19 @@ def codes(answers: dict[str, Any], age: int | None = ADULT) -> set[str]:
     return {flag.code for flag in screen(answers, age=age)}
 
 
+def codes_unasked(answers: dict[str, Any], unasked: tuple[str, ...]) -> set[str]:
+    return {flag.code for flag in screen(answers, age=ADULT, not_asked=unasked)}
+
+
 def test_every_rule_in_the_file_has_a_trigger_and_a_near_miss_here():
-    assert {rule.code for rule in default_rules()} == set(CASES)
+    assert {rule.code for rule in default_rules()} == set(CASES) | set(UNASKED_CASES)
+
+
+@pytest.mark.parametrize("code", sorted(UNASKED_CASES))
+def test_a_question_an_earlier_form_never_asked_is_flagged_not_read_as_no(code):
+    unasked, near_miss = UNASKED_CASES[code]
+    assert code in codes_unasked({}, unasked)
+    assert code not in codes_unasked({}, near_miss)
 
 
 @pytest.mark.parametrize("code", sorted(CASES))
@@ -219,6 +265,68 @@ def test_an_unknown_age_raises_no_age_flag():
 
 def test_the_oldest_patients_are_not_flagged_for_age_alone():
     assert codes({"frailty": "no"}, age=95) == set()
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_the_lung_risk_rules_and_only_they_restrict_needling_over_the_chest_wall(code):
+    (answers, age), _ = CASES[code]
+    flag = next(flag for flag in screen(answers, age=age) if flag.code == code)
+    assert flag.restricts_chest_wall == (code in CHEST_WALL_CODES)
+
+
+def test_no_lung_risk_answer_is_an_absolute_contraindication_by_itself():
+    absolute_rules = {rule.code for rule in default_rules() if rule.kind == ABSOLUTE}
+    assert not CHEST_WALL_CODES & absolute_rules
+
+
+def test_every_chest_wall_rule_names_its_source():
+    for rule in default_rules():
+        if rule.restricts:
+            assert rule.source, rule.code
+
+
+def test_an_intake_v1_raises_one_chest_wall_flag_for_the_questions_it_never_asked():
+    old_form = {"needle_fear": "mild", "willing_to_be_needled": "yes", "consent_capacity": "self"}
+    flags = screen(old_form, age=ADULT, not_asked=not_asked("intake-v1"))
+    assert [flag.code for flag in flags] == ["chest_questions_not_asked"]
+    assert flags[0].restricts_chest_wall
+
+
+def test_a_past_collapsed_lung_and_copd_give_two_chest_wall_precautions():
+    answers = {
+        "collapsed_lung": "yes",
+        "lung_disease": "yes",
+        "lung_disease_kinds": ["copd_emphysema"],
+        "chest_surgery": "no",
+        "breast_implants": "no",
+        "short_of_breath": "no",
+    }
+    flags = screening.chest_wall(screen(answers, age=ADULT))
+    assert [flag.code for flag in flags] == ["past_pneumothorax", "copd_emphysema"]
+    assert all(flag.kind == RELATIVE for flag in flags)
+
+
+def test_a_flag_keeps_what_it_restricts_through_its_stored_form():
+    (flag,) = screen({"breast_implants": "yes"}, age=ADULT)
+    assert Flag.from_dict(flag.as_dict()) == flag
+    assert flag.as_dict()["restricts"] == "chest_wall"
+
+
+def test_a_rule_restricting_an_unknown_site_is_refused():
+    with pytest.raises(RulesError, match="restricts"):
+        parse_rules(
+            {
+                "rule": [
+                    {
+                        "code": "x",
+                        "kind": "relative",
+                        "reason": "R.",
+                        "restricts": "elbow",
+                        "when": {"question": "diabetes", "in": ["yes"]},
+                    }
+                ]
+            }
+        )
 
 
 def test_a_typical_healthy_adult_raises_nothing():
