@@ -25,6 +25,7 @@ from imsclinic.charting.models import (
 )
 from imsclinic.charting.services import SignInput, assessment_save_draft, assessment_sign
 from imsclinic.clinic.models import NeedleLot, Service
+from imsclinic.demo.infection_control import demo_infection_control
 from imsclinic.demo.scheduling import days_back_from, demo_attended, demo_book_near
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
@@ -144,6 +145,7 @@ def seed_demo_course(*, patient: Patient | None, physio: Any, desk: Any) -> dict
                 twitch=twitch,
                 tolerance="good",
             )
+        demo_infection_control(session, physio=physio)
         session.thoracic_precaution = any(muscles[r[0]].thoracic_precaution for r in rows)
         session.assessment = assessment
         session.status = NoteStatus.SIGNED

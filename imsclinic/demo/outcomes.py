@@ -20,6 +20,7 @@ from django.utils import timezone
 from imsclinic.charting.models import Assessment, Muscle, NeedlingRow, NeedlingSession, NoteStatus
 from imsclinic.clinic.models import Location, NeedleLot, Service
 from imsclinic.demo.charting import demo_assessment
+from imsclinic.demo.infection_control import demo_infection_control
 from imsclinic.demo.scheduling import days_back_from, demo_attended, demo_book_near
 from imsclinic.outcomes.models import MeasurePlan, OutcomeResult, ResultSource
 from imsclinic.outcomes.services import plan_set, result_record, results_from_session
@@ -150,6 +151,7 @@ def chart_signed_session(
         twitch=False,
         tolerance="good",
     )
+    demo_infection_control(session, physio=physio)
     session.thoracic_precaution = muscle.thoracic_precaution
     session.assessment = assessment
     session.status = NoteStatus.SIGNED
