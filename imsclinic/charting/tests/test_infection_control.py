@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
@@ -45,6 +46,7 @@ pytestmark = pytest.mark.django_db
 HANDS = "Hands cleaned before touching the patient and again after needling."
 NOT_CONFIRMED = "Confirm each step of the clinic&#x27;s infection-control protocol for this visit."
 NO_CONTAINER = "Choose the sharps container the used needles went into."
+LOCKED = "charting_signed_note_locked"
 
 
 @pytest.fixture(autouse=True)
@@ -447,3 +449,20 @@ def test_the_summary_pdf_shows_the_confirmed_steps_and_the_container(
     assert HANDS in text
     assert "used needles into sharps container KIT-014" in text
     assert "confirmed by Tara Treating" in text
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_to_change_or_delete_a_signed_notes_infection_control_record(
+    visit: Any, physio: Any, lot: Any
+) -> None:
+    signed = signed_session(visit, physio, [row("deltoid", lot)])
+    table = InfectionControlRecord._meta.db_table
+    with pytest.raises(IntegrityError, match=LOCKED), transaction.atomic():
+        InfectionControlRecord.objects.filter(session=signed).update(note="added later")
+    with (
+        pytest.raises(IntegrityError, match=LOCKED),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(f"DELETE FROM {table} WHERE session_id = %s", [signed.pk])
+    assert InfectionControlRecord.objects.get(session=signed).note == ""
