@@ -13,9 +13,7 @@ from imsclinic.charting.selectors import infection_control_protocol
 pytestmark = pytest.mark.django_db
 
 
-def test_every_demo_needling_note_confirms_the_protocol_with_a_container_open_at_its_visit() -> (
-    None
-):
+def test_every_demo_needling_note_confirms_the_protocol_and_a_container_open_at_its_visit():
     call_command("seed_demo", stdout=io.StringIO())
     sessions = list(
         NeedlingSession.objects.select_related("appointment", "infection_control__sharps_container")
