@@ -382,6 +382,11 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "owner_admin:login": (none, {**dict.fromkeys(CAST, 403), "anonymous": LOGIN}),
     # The muscle catalogue (charting) is clinic configuration too.
     "owner_admin:charting_muscle_changelist": (none, {**dict.fromkeys(CAST, 302), "owner": 200}),
+    # So is the infection-control protocol every needling note confirms.
+    "owner_admin:charting_infectioncontrolstep_changelist": (
+        none,
+        {**dict.fromkeys(CAST, 302), "owner": 200},
+    ),
     # Booking, moving and cancelling in the portal. A confirm page opened without a chosen
     # time sends its visitor back to the picker.
     "portal_book": (none, PORTAL),

@@ -18,7 +18,7 @@ from django.db import OperationalError
 
 from imsclinic.charting.models import Addendum, Assessment, Muscle, NeedlingSession
 from tests.factories.browser import staff_tab
-from tests.factories.charting import ensure_catalogue, ims_visit, needle_lot
+from tests.factories.charting import ensure_catalogue, ims_visit, needle_lot, sharps_container
 from tests.factories.safety import make_ready_for_needling
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -76,6 +76,7 @@ def test_a_practitioner_charts_signs_cannot_edit_and_adds_an_addendum(
     ensure_catalogue()  # an earlier transactional test may have emptied it
     make_ready_for_needling(patient, by=physio)
     lot = needle_lot("LOT-BROWSER-1", diameter="0.30", length=40)
+    container = sharps_container(location, physio, label="KIT-BROWSER-1")
     visit = ims_visit(patient, physio, ims_service)
     tab = staff_tab(chromium, live_server, physio.email)
     problems: list[str] = []
@@ -149,6 +150,10 @@ def test_a_practitioner_charts_signs_cannot_edit_and_adds_an_addendum(
     session_chart.locator("table").get_by_text("Gastrocnemius").wait_for()
     shoot(tab, "session-draft")
 
+    # Infection control: every step of the clinic's protocol ticked, the container chosen.
+    for box in tab.locator("input[name='infection_control']").all():
+        box.check()
+    tab.get_by_label("Sharps container the used needles went into").select_option(str(container.pk))
     tab.get_by_role("button", name="Sign the note").click()
     tab.wait_for_url(f"**/staff/appointments/{visit.pk}/session/")
     session.refresh_from_db()

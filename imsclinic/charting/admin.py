@@ -1,4 +1,4 @@
-"""The owner edits the muscle catalogue on the clinic-settings site (/manage/)."""
+"""The owner edits the muscle catalogue and the infection-control protocol at /manage/."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from imsclinic.charting.models import Muscle, body_ordering
+from imsclinic.charting.models import InfectionControlStep, Muscle, body_ordering
 from imsclinic.clinic.admin import OwnerModelAdmin, owner_site
 
 
@@ -47,3 +47,16 @@ class MuscleAdmin(OwnerModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Signed notes refer to catalogue muscles: switch one off instead of deleting it.
         return False
+
+
+@admin.register(InfectionControlStep, site=owner_site)
+class InfectionControlStepAdmin(OwnerModelAdmin):
+    """The steps every needling note confirms before it is signed, in the clinic's words.
+
+    Signed notes keep the words they confirmed, so a step may be rewritten, switched off
+    or deleted without changing any of them.
+    """
+
+    list_display = ("text", "order", "is_active")
+    list_editable = ("order", "is_active")
+    ordering = ("order", "pk")

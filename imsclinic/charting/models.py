@@ -40,6 +40,8 @@ FREQUENCY_OTHER_MAX_LENGTH = 120  # "twice a week for two weeks"
 SESSION_TEXT_MAX_LENGTH = 2000  # range of motion change, aftercare notes
 SESSION_NOTES_MAX_LENGTH = 4000  # the needling note's other notes
 LONG_TEXT_MAX_LENGTH = 10_000  # goals, an assessment's notes, an addendum's text
+INFECTION_STEP_MAX_LENGTH = 240  # one step of the clinic's infection-control protocol
+INFECTION_NOTE_MAX_LENGTH = 1000  # anything the practitioner adds to the confirmation
 
 
 def _choose(message: object) -> dict[str, Any]:
@@ -647,6 +649,74 @@ class NeedlingRow(_PartOfNote):
 
     def __str__(self) -> str:
         return f"{self.muscle} {self.side} x{self.insertions}"
+
+    def _parent(self) -> _LockedWhenSigned:
+        return self.session
+
+
+class InfectionControlStep(models.Model):
+    """One step of the clinic's infection-control protocol, confirmed on every needling note.
+
+    The owner writes, orders and switches off steps on the clinic-settings site; migration
+    0007 seeds the starting list. A note keeps the words it was confirmed with
+    (`InfectionControlRecord.steps`), so changing a step never changes a signed note.
+    """
+
+    text = models.CharField(_("step"), max_length=INFECTION_STEP_MAX_LENGTH)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(
+        _("asked on needling notes"),
+        default=True,
+        help_text=_("Switch a step off to stop asking it; notes that confirmed it keep it."),
+    )
+
+    class Meta:
+        ordering = ("order", "pk")
+        verbose_name = _("infection-control step")
+        verbose_name_plural = _("infection-control protocol")
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class InfectionControlRecord(_PartOfNote):
+    """What the practitioner confirmed of the infection-control protocol at one visit.
+
+    `steps` holds the protocol's words as they were when confirmed, in order; the sharps
+    container is the one the used needles went into. Locked with its note once signed.
+    """
+
+    session = models.OneToOneField(
+        NeedlingSession, on_delete=models.CASCADE, related_name="infection_control"
+    )
+    steps = models.JSONField(_("steps confirmed"), default=list)
+    sharps_container = models.ForeignKey(
+        "clinic.SharpsContainer",
+        on_delete=models.PROTECT,
+        related_name="infection_control_records",
+        verbose_name=_("sharps container"),
+    )
+    note = models.TextField(
+        _("infection-control note"),
+        blank=True,
+        validators=[MaxLengthValidator(INFECTION_NOTE_MAX_LENGTH)],
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("infection-control record")
+        verbose_name_plural = _("infection-control records")
+
+    def __str__(self) -> str:
+        return f"Infection control of session {self.session_id}"
 
     def _parent(self) -> _LockedWhenSigned:
         return self.session

@@ -22,12 +22,14 @@ from imsclinic.charting.models import (
     Assessment,
     AssessmentSign,
     DiagnosedSegment,
+    InfectionControlRecord,
+    InfectionControlStep,
     Muscle,
     NeedlingRow,
     NeedlingSession,
     NoteStatus,
 )
-from imsclinic.clinic.models import Clinic
+from imsclinic.clinic.models import Clinic, SharpsContainer
 from imsclinic.intake.selectors import add_months
 from imsclinic.patients.models import Patient
 from imsclinic.safety.selectors import screening_for
@@ -86,7 +88,7 @@ def assessments_with_parts() -> QuerySet[Assessment]:
 
 
 def sessions_with_rows() -> QuerySet[NeedlingSession]:
-    """Return needling sessions with visit, rows (muscle, lot) and addenda (3 queries)."""
+    """Return needling sessions with visit, infection control, rows and addenda (3 queries)."""
     return NeedlingSession.objects.select_related(
         "practitioner",
         "signed_by",
@@ -94,6 +96,8 @@ def sessions_with_rows() -> QuerySet[NeedlingSession]:
         "appointment__service",
         "appointment__location",
         "appointment__practitioner",
+        "infection_control__sharps_container",
+        "infection_control__confirmed_by",
     ).prefetch_related(
         Prefetch(
             "rows",
@@ -182,6 +186,35 @@ def session_rows_last(
     if session is None:
         return []
     return list(session.rows.select_related("muscle", "needle_lot").order_by("position", "pk"))
+
+
+def infection_control_protocol() -> list[InfectionControlStep]:
+    """Return the steps of the clinic's infection-control protocol asked today, in order."""
+    return list(InfectionControlStep.objects.filter(is_active=True).order_by("order", "pk"))
+
+
+def infection_control_of(session: NeedlingSession) -> InfectionControlRecord | None:
+    """Return what the note confirmed of the infection-control protocol, or None."""
+    return (
+        InfectionControlRecord.objects.select_related("sharps_container", "confirmed_by")
+        .filter(session_id=session.pk)
+        .first()
+    )
+
+
+def sharps_containers_for_visit(appointment: Any) -> list[SharpsContainer]:
+    """Return the sharps containers the visit's needles could have gone into.
+
+    Those at the visit's location that were open during it: opened before it ended, and not
+    sealed before it began. The newest first.
+    """
+    return list(
+        SharpsContainer.objects.filter(
+            location_id=appointment.location_id, opened_at__lte=appointment.end
+        )
+        .exclude(sealed_at__lt=appointment.start)
+        .order_by("-opened_at", "-pk")
+    )
 
 
 def active_muscles() -> QuerySet[Muscle]:

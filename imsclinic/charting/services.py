@@ -12,13 +12,15 @@ may be needled (`safety.readiness.require_needling_readiness`, which raises
 current on the day of the visit (`CredentialNotCurrent`), and that every needle lot is
 usable that day (`clinic.selectors.usable_lots`). The first needling of a course also needs
 a current signed assessment or a recorded reason why not (`AssessmentNotOnFile`; see
-`selectors.opens_course`); signing stores the assessment the note rests on.
+`selectors.opens_course`); signing stores the assessment the note rests on. Signing also
+needs the clinic's infection-control protocol confirmed for the visit, with the sharps
+container its needles went into (`infection_control_confirm`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -47,6 +49,7 @@ from imsclinic.charting.models import (
     ChestWallTechnique,
     DiagnosedSegment,
     Grasp,
+    InfectionControlRecord,
     Muscle,
     NeedlingRow,
     NeedlingSession,
@@ -57,7 +60,7 @@ from imsclinic.charting.models import (
     Tolerance,
 )
 from imsclinic.charting.signals import note_signed
-from imsclinic.clinic.models import NeedleLot
+from imsclinic.clinic.models import NeedleLot, SharpsContainer
 from imsclinic.clinic.selectors import usable_lots
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
@@ -766,6 +769,130 @@ def session_copy_last_rows(
     return result
 
 
+# ---------------------------------------------------------------------------------------
+# Infection control of a needling visit
+
+
+def _container_problem(container: SharpsContainer, appointment: Appointment) -> str:
+    """Say why the visit's needles cannot have gone into this container, or return ""."""
+    if container.location_id != appointment.location_id:
+        return _("Sharps container %(label)s is at another location: choose one at %(place)s.") % {
+            "label": container.label,
+            "place": appointment.location.name,
+        }
+    if container.opened_at > appointment.end:
+        return _(
+            "Sharps container %(label)s was opened after this visit: choose the one its "
+            "needles went into."
+        ) % {"label": container.label}
+    if container.sealed_at is not None and container.sealed_at < appointment.start:
+        return _("Sharps container %(label)s was sealed before this visit: choose an open one.") % {
+            "label": container.label
+        }
+    return ""
+
+
+def _infection_control_problems(
+    session: NeedlingSession, appointment: Appointment
+) -> dict[str, str]:
+    """Return what keeps the note's infection-control record from allowing it to be signed."""
+    from imsclinic.charting.selectors import infection_control_of, infection_control_protocol
+
+    record = infection_control_of(session)
+    if record is None:
+        return {
+            "infection_control": _(
+                "Confirm each step of the clinic's infection-control protocol for this visit."
+            ),
+            "sharps_container": _("Choose the sharps container the used needles went into."),
+        }
+    problems: dict[str, str] = {}
+    if record.steps != [step.text for step in infection_control_protocol()]:
+        problems["infection_control"] = _(
+            "The clinic's infection-control protocol changed after you confirmed it: "
+            "tick its steps again."
+        )
+    container_problem = _container_problem(record.sharps_container, appointment)
+    if container_problem:
+        problems["sharps_container"] = container_problem
+    return problems
+
+
+def infection_control_confirm(
+    *,
+    session: NeedlingSession,
+    step_ids: Collection[int],
+    sharps_container: SharpsContainer | None,
+    note: str = "",
+    actor: User,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> InfectionControlRecord:
+    """Record on the draft note that every protocol step was followed, and the container.
+
+    `step_ids` are the protocol steps ticked (`selectors.infection_control_protocol`): all
+    of them must be, since a step that was not followed cannot be confirmed. The record
+    keeps the steps' words as they are now, the sharps container the used needles went
+    into (at the visit's location, open during the visit), an optional note, who and when;
+    confirming again replaces it. Refuses with ChartingError (errors "infection_control",
+    "sharps_container", "infection_note"), SignedNoteLocked, or PermissionDenied for anyone
+    but the note's author. The container is only read: sealing it later does not undo that
+    it was open during the visit.
+    """
+    from imsclinic.charting.selectors import infection_control_protocol
+
+    now = now or timezone.now()
+    _require_session_author(session, actor, request, verb="save")
+    if session.is_signed:
+        raise SignedNoteLocked()
+    appointment = Appointment.objects.select_related("location").get(pk=session.appointment_id)
+    note = note.strip()
+    errors = _field_errors(InfectionControlRecord(note=note), ("note",), prefix="infection_")
+    steps = infection_control_protocol()
+    ticked = set(step_ids)
+    if any(step.pk not in ticked for step in steps):
+        errors["infection_control"] = _(
+            "Tick every step of the clinic's infection-control protocol: the note is signed "
+            "only once each one is confirmed."
+        )
+    if sharps_container is None:
+        errors["sharps_container"] = _("Choose the sharps container the used needles went into.")
+    else:
+        container_problem = _container_problem(sharps_container, appointment)
+        if container_problem:
+            errors["sharps_container"] = container_problem
+    if errors or sharps_container is None:
+        raise ChartingError(
+            _("Infection control was not recorded: correct the marked fields."), errors=errors
+        )
+    with transaction.atomic(durable=True):
+        locked = _lock_note(session)
+        record = InfectionControlRecord.objects.filter(session=locked).first()
+        created = record is None
+        if record is None:
+            record = InfectionControlRecord(session=locked)
+        record.steps = [step.text for step in steps]
+        record.sharps_container = sharps_container
+        record.note = note
+        record.confirmed_by = actor
+        record.confirmed_at = now
+        record.save()
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type=ObjectType.NEEDLING_SESSION,
+            object_id=locked.pk,
+            patient=locked.patient,
+            request=request,
+            detail={
+                "infection_control": "confirmed" if created else "confirmed again",
+                "steps": len(steps),
+                "sharps_container": sharps_container.pk,
+            },
+        )
+    return record
+
+
 def session_sign(
     *,
     session: NeedlingSession,
@@ -819,6 +946,7 @@ def session_sign(
             errors["rows"] = _("Add at least one muscle needled.")
         _clean_rows([RowInput.of(row) for row in rows], day=visit_day(appointment), errors=errors)
         errors.update(_chest_wall_errors(locked, at=now))
+        errors.update(_infection_control_problems(locked, appointment))
         if errors:
             raise ChartingError(
                 _("The note cannot be signed yet: correct the marked fields."), errors=errors

@@ -28,6 +28,7 @@ from imsclinic.charting.services import (
     session_start,
 )
 from imsclinic.clinic.models import NeedleLot, Service
+from imsclinic.demo.infection_control import demo_infection_control
 from imsclinic.demo.scheduling import days_back_from, demo_attended, demo_book_near
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
@@ -158,9 +159,11 @@ def demo_needling_note(
     """Start, write and sign the needling note of a visit the patient attended.
 
     Each step goes through the charting service a practitioner's page calls: the draft is
-    opened as the visit starts, and signing (at `signed_at`) re-checks the patient's
-    screening and consent, the practitioner's credential, the assessment the course rests
-    on and every row's lot, then records the pain scores and schedules the check-in.
+    opened as the visit starts, the clinic's infection-control steps are confirmed with an
+    open sharps container, and signing (at `signed_at`) re-checks the patient's screening
+    and consent, the practitioner's credential, the assessment the course rests on, every
+    row's lot and that confirmation, then records the pain scores and schedules the
+    check-in.
     """
     session = session_start(appointment=visit, actor=physio, now=visit.start)
     session = session_save_draft(
@@ -175,6 +178,7 @@ def demo_needling_note(
         },
         rows=rows,
     )
+    demo_infection_control(session, physio=physio)
     return session_sign(session=session, actor=physio, now=signed_at)
 
 

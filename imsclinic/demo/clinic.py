@@ -57,24 +57,22 @@ def seed_needle_stock(*, staff: User, locations: list[Location]) -> dict[str, in
     for location in locations:
         if SharpsContainer.objects.filter(location=location).exists():
             continue
-        opened = now - dt.timedelta(days=60)
+        # The first one was open before the oldest demo needling note (about ten weeks
+        # back), so each note names the container its needles went into.
+        opened = now - dt.timedelta(days=120)
+        swapped = now - dt.timedelta(days=30)
         prefix = location.slug[:3].upper()
         full = sharps_container_open(
             label=f"{prefix}-001", location=location, actor=staff, now=opened
         )
-        sharps_container_seal(container=full, actor=staff, now=opened + dt.timedelta(days=30))
-        sharps_container_open(
-            label=f"{prefix}-002",
-            location=location,
-            actor=staff,
-            now=opened + dt.timedelta(days=30),
-        )
+        sharps_container_seal(container=full, actor=staff, now=swapped)
+        sharps_container_open(label=f"{prefix}-002", location=location, actor=staff, now=swapped)
         sharps_container_collect(
             container=full,
             collected_by_name="Demo Driver",
             collected_by_company="Demo Sharps Disposal (synthetic)",
             actor=staff,
-            now=opened + dt.timedelta(days=35),
+            now=swapped + dt.timedelta(days=5),
         )
         made["sharps containers"] += 2
     return made

@@ -13,8 +13,9 @@ from django.utils import timezone
 from imsclinic.accounts.models import User
 from imsclinic.charting import services
 from imsclinic.charting.models import Assessment, Muscle, NeedlingSession
+from imsclinic.charting.selectors import infection_control_protocol, sharps_containers_for_visit
 from imsclinic.charting.services import SignInput
-from imsclinic.clinic.models import NeedleLot, Service
+from imsclinic.clinic.models import Location, NeedleLot, Service, SharpsContainer
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 
@@ -114,6 +115,56 @@ def row(
     )
 
 
+def sharps_container(
+    location: Location,
+    user: User,
+    *,
+    label: str = "S-001",
+    opened_at: dt.datetime | None = None,
+    sealed_at: dt.datetime | None = None,
+) -> SharpsContainer:
+    """Return a sharps container at the location, open since a week ago unless told."""
+    opened = opened_at or timezone.now() - dt.timedelta(days=7)
+    return SharpsContainer.objects.create(
+        label=label,
+        location=location,
+        opened_at=opened,
+        opened_by=user,
+        sealed_at=sealed_at,
+        sealed_by=user if sealed_at is not None else None,
+    )
+
+
+def confirm_infection_control(
+    session: NeedlingSession, actor: User, *, container: SharpsContainer | None = None
+) -> None:
+    """Confirm every step of the protocol on the draft, with a container open at the visit.
+
+    Without `container`, one open at the visit's location during the visit (opened the day
+    before it if there is none).
+    """
+    visit = session.appointment
+    if container is None:
+        found = sharps_containers_for_visit(visit)
+        container = (
+            found[0]
+            if found
+            else sharps_container(
+                visit.location,
+                actor,
+                opened_at=min(
+                    timezone.now() - dt.timedelta(days=7), visit.start - dt.timedelta(days=1)
+                ),
+            )
+        )
+    services.infection_control_confirm(
+        session=session,
+        step_ids=[step.pk for step in infection_control_protocol()],
+        sharps_container=container,
+        actor=actor,
+    )
+
+
 def signed_session(
     appointment: Appointment,
     actor: User,
@@ -125,7 +176,8 @@ def signed_session(
 ) -> NeedlingSession:
     """Start, fill and sign a session through the services (the patient must be ready).
 
-    With `signed_at`, the note is started as the visit starts and signed then (a past visit).
+    Infection control is confirmed first (`confirm_infection_control`). With `signed_at`,
+    the note is started as the visit starts and signed then (a past visit).
     """
     session = services.session_start(
         appointment=appointment, actor=actor, now=appointment.start if signed_at else None
@@ -136,6 +188,7 @@ def signed_session(
         data={"nprs_before": nprs_before, "nprs_after": nprs_after, "aftercare_given": True},
         rows=rows,
     )
+    confirm_infection_control(session, actor)
     return services.session_sign(session=session, actor=actor, now=signed_at)
 
 

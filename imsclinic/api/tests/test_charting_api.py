@@ -20,6 +20,7 @@ from imsclinic.charting.services import (
 from imsclinic.core.models import AuditEvent, Outcome
 from tests.factories.api import CHECKS, FUZZ, OPENAPI_URL
 from tests.factories.charting import (
+    confirm_infection_control,
     ensure_catalogue,
     ims_visit,
     needle_lot,
@@ -100,6 +101,7 @@ def test_it_gives_the_reason_a_course_was_needled_without_an_assessment(
         data={"nprs_before": 5, "nprs_after": 2},
         rows=[row("soleus", lot)],
     )
+    confirm_infection_control(draft, physio)
     session_sign(session=draft, actor=physio)
     session = api_client(physio).get(url(patient.pk)).json()[0]
     assert session["assessment_id"] is None

@@ -31,7 +31,7 @@ def _run(statements):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('charting', '0006_field_limits_declared_once'),
+        ('charting', '0007_gunn_signs_complete'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -16,6 +16,7 @@ from imsclinic.clinic.models import Clinic
 from imsclinic.core.models import AuditEvent
 from imsclinic.scheduling.models import Course
 from tests.factories.charting import (
+    confirm_infection_control,
     ensure_catalogue,
     ims_visit,
     row,
@@ -48,12 +49,14 @@ def note_url(visit: Any) -> str:
 
 
 def fill(session: NeedlingSession, physio: Any, lot: Any, **data: Any) -> NeedlingSession:
-    return services.session_save_draft(
+    filled = services.session_save_draft(
         session=session,
         actor=physio,
         data={"nprs_before": 6, "nprs_after": 3, **data},
         rows=[row("deltoid", lot)],
     )
+    confirm_infection_control(filled, physio)
+    return filled
 
 
 # --- the services ------------------------------------------------------------------------
@@ -250,6 +253,7 @@ def test_the_draft_page_refuses_to_sign_without_the_reason_and_says_why(
     session = services.session_start(
         appointment=first_visit, actor=physio, reason_no_assessment=REASON
     )
+    confirm_infection_control(session, physio)
     client = signed_in(physio)
     draft = client.get(note_url(first_visit)).content.decode()
     assert REASON in draft  # kept in the field, so saving the form keeps it

@@ -27,7 +27,14 @@ from imsclinic.core.models import AuditEvent, Outcome
 from imsclinic.patients.models import Patient
 from imsclinic.safety.errors import NeedlingNotAllowed
 from imsclinic.scheduling.models import Appointment
-from tests.factories.charting import ims_visit, muscle, needle_lot, row, signed_session
+from tests.factories.charting import (
+    confirm_infection_control,
+    ims_visit,
+    muscle,
+    needle_lot,
+    row,
+    signed_session,
+)
 
 SIGNS: list[SignInput] = [
     SignInput(sign="tender_motor_points", finding="present", side="left", segment="C6"),
@@ -341,6 +348,7 @@ def test_a_stale_copy_of_a_draft_cannot_overwrite_the_note_once_signed(
         data={"nprs_before": 5, "nprs_after": 2},
         rows=[row("deltoid", lot)],
     )
+    confirm_infection_control(stale, physio)
     services.session_sign(session=NeedlingSession.objects.get(pk=stale.pk), actor=physio)
     stale.notes = "written on another tablet"
     with pytest.raises(SignedNoteLocked):
@@ -352,19 +360,27 @@ def test_signing_needs_pain_scores_and_a_row(visit: Appointment, physio: User) -
     session = services.session_start(appointment=visit, actor=physio)
     with pytest.raises(ChartingError) as refusal:
         services.session_sign(session=session, actor=physio)
-    assert set(refusal.value.errors) == {"nprs_before", "nprs_after", "rows"}
+    assert set(refusal.value.errors) == {
+        "nprs_before",
+        "nprs_after",
+        "rows",
+        "infection_control",
+        "sharps_container",
+    }
     session.refresh_from_db()
     assert session.status == NoteStatus.DRAFT
 
 
 def draft_ready_to_sign(visit: Appointment, physio: User, lot: NeedleLot) -> NeedlingSession:
     session = services.session_start(appointment=visit, actor=physio)
-    return services.session_save_draft(
+    draft = services.session_save_draft(
         session=session,
         actor=physio,
         data={"nprs_before": 6, "nprs_after": 2},
         rows=[row("deltoid", lot)],
     )
+    confirm_infection_control(draft, physio)
+    return draft
 
 
 def test_it_refuses_to_sign_when_the_patient_withdrew_consent(

@@ -8,9 +8,17 @@ import pytest
 from django.urls import reverse
 
 from imsclinic.charting.models import Addendum, NeedlingSession
+from imsclinic.charting.selectors import infection_control_protocol
 from imsclinic.charting.services import session_start
 from imsclinic.core.models import AuditEvent
-from tests.factories.charting import ensure_catalogue, ims_visit, muscle, row, signed_session
+from tests.factories.charting import (
+    ensure_catalogue,
+    ims_visit,
+    muscle,
+    row,
+    sharps_container,
+    signed_session,
+)
 from tests.factories.clients import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -248,9 +256,18 @@ def test_signing_without_pain_after_says_what_is_missing_and_keeps_the_draft(vis
 def test_a_signed_note_is_read_only_and_a_crafted_post_changes_nothing(visit, physio, lot):
     client = signed_in(physio)
     session_start(appointment=visit, actor=physio)
+    container = sharps_container(visit.location, physio)
     response = client.post(
         url(visit),
-        note_post(lot, {"muscle": str(muscle("deltoid").pk)}, nprs_after="2", action="sign"),
+        note_post(
+            lot,
+            {"muscle": str(muscle("deltoid").pk)},
+            nprs_after="2",
+            action="sign",
+            infection_shown="1",
+            infection_control=[str(step.pk) for step in infection_control_protocol()],
+            sharps_container=str(container.pk),
+        ),
     )
     assert response.status_code == 302
     session = NeedlingSession.objects.get(appointment=visit)

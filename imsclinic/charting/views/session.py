@@ -20,6 +20,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -27,6 +28,12 @@ from imsclinic.charting import services
 from imsclinic.charting.body_chart import REGION_CODES, Needled, build_chart, region_choices
 from imsclinic.charting.catalogue import body_order
 from imsclinic.charting.errors import ChartingError
+from imsclinic.charting.forms.infection_control import (
+    SHOWN,
+    InfectionControlForm,
+    initial_for,
+    stored_choice,
+)
 from imsclinic.charting.forms.session import (
     AddendumForm,
     ChestWallForm,
@@ -36,11 +43,21 @@ from imsclinic.charting.forms.session import (
     bound_rows,
     muscles_by_region,
 )
-from imsclinic.charting.models import Grasp, Muscle, NeedleSide, NeedlingSession, Tolerance
+from imsclinic.charting.models import (
+    Grasp,
+    InfectionControlRecord,
+    Muscle,
+    NeedleSide,
+    NeedlingSession,
+    Tolerance,
+)
 from imsclinic.charting.segments import SEGMENTS
 from imsclinic.charting.selectors import (
     chest_wall_rows,
+    infection_control_of,
+    infection_control_protocol,
     lung_risk,
+    sharps_containers_for_visit,
     technique_confirmed,
     visit_assessment_on_file,
 )
@@ -173,12 +190,19 @@ class Page:
     lots: dict[int, Any]
     region: str = ""
     query: str = ""
+    infection_record: InfectionControlRecord | None = None
 
 
 def _page(appointment: Appointment, *, region: str, query: str) -> Page:
     session = (
         NeedlingSession.objects.filter(appointment=appointment)
-        .select_related("practitioner", "signed_by", "assessment")
+        .select_related(
+            "practitioner",
+            "signed_by",
+            "assessment",
+            "infection_control__sharps_container",
+            "infection_control__confirmed_by",
+        )
         .first()
     )
     catalogue = list(Muscle.objects.filter(is_active=True).in_body_order())
@@ -187,7 +211,8 @@ def _page(appointment: Appointment, *, region: str, query: str) -> Page:
         for row in session.rows.select_related("muscle"):
             muscles.setdefault(row.muscle_id, row.muscle)
     lots = {lot.pk: lot for lot in usable_lots(_visit_day(appointment))}
-    return Page(appointment, session, muscles, lots, region, query)
+    record = infection_control_of(session) if session is not None else None
+    return Page(appointment, session, muscles, lots, region, query, record)
 
 
 def _rows_from_post(data: Mapping[str, Any], page: Page) -> tuple[list[RowView], list[RowForm]]:
@@ -345,6 +370,19 @@ def session_note(request: SignedInRequest, appointment_id: int) -> HttpResponse:
             error=PermissionDenied(),
         )
     result = _save(request, page)
+    infection_form = (
+        _record_infection_control(request, page) if action in ("save", "sign") else None
+    )
+    if infection_form is not None and infection_form.errors:
+        # Nothing is signed while what was ticked could not be recorded.
+        message = _("Infection control was not recorded: correct the marked fields.")
+        if action == "sign":
+            problems = [message, *(str(e) for errs in infection_form.errors.values() for e in errs)]
+            return _render(
+                request, page, result=result, sign_missing=problems, infection_form=infection_form
+            )
+        result.message = result.message or message
+        return _render(request, page, result=result, infection_form=infection_form)
     if action == "copy_last":
         if not (result.saved and result.complete):
             # Copy only once what was typed is safely stored; the page keeps it meanwhile.
@@ -381,7 +419,13 @@ def session_note(request: SignedInRequest, appointment_id: int) -> HttpResponse:
                     _("Muscle %(n)d: %(problem)s") % {"n": index + 1, "problem": problem}
                     for problem in part.errors.values()
                 ]
-            return _render(request, page, result=result, sign_missing=problems)
+            return _render(
+                request,
+                page,
+                result=result,
+                sign_missing=problems,
+                infection_form=_infection_refusal_form(request, page, refusal),
+            )
         messages.success(request, _("Signed. The note can no longer be changed."))
         return redirect(here)
     if action == "sign":
@@ -394,6 +438,72 @@ def session_note(request: SignedInRequest, appointment_id: int) -> HttpResponse:
         return redirect(f"{here}?{query_string}#rows" if query_string else here)
     add_row = action == "add_row"
     return _render(request, page, result=result, add_row=add_row)
+
+
+def _infection_form(page: Page, data: Mapping[str, Any] | None = None) -> InfectionControlForm:
+    """Return the infection-control part of the note: as posted, else as stored."""
+    steps = infection_control_protocol()
+    containers = sharps_containers_for_visit(page.appointment)
+    record = page.infection_record
+    if record is not None and record.sharps_container_id not in {c.pk for c in containers}:
+        containers.append(record.sharps_container)  # shown, so the sign refusal can name it
+    if data is not None and SHOWN in data:
+        return InfectionControlForm(data, steps=steps, containers=containers)
+    return InfectionControlForm(
+        initial=initial_for(record, steps), steps=steps, containers=containers
+    )
+
+
+def _record_infection_control(request: SignedInRequest, page: Page) -> InfectionControlForm:
+    """Record what the practitioner ticked and chose, when it differs from what is stored.
+
+    Returns the form, carrying the refusal's messages when it was not recorded.
+    """
+    assert page.session is not None
+    form = _infection_form(page, request.POST)
+    if not form.is_bound or not form.is_valid():
+        return form
+    ticked, container_id, note = form.chosen()
+    if (ticked, container_id, note.strip()) == stored_choice(page.infection_record, form.steps):
+        return form
+    try:
+        services.infection_control_confirm(
+            session=page.session,
+            step_ids=ticked,
+            sharps_container=form.container(),
+            note=note,
+            actor=request.user,
+            request=request,
+        )
+    except ChartingError as refusal:
+        refusal_to_form(form, refusal, field_map=lambda name: name if name in form.fields else None)
+    else:
+        page.infection_record = infection_control_of(page.session)
+    return form
+
+
+def _infection_refusal_form(
+    request: SignedInRequest, page: Page, refusal: ChartingError
+) -> InfectionControlForm:
+    """Return the infection-control part with the signing refusal's messages beside it."""
+    form = _infection_form(page, request.POST)
+    mine = {name: message for name, message in refusal.errors.items() if name in form.fields}
+    if mine:
+        if not form.is_bound:
+            ticked, container_id, note = stored_choice(page.infection_record, form.steps)
+            data = MultiValueDict(
+                {
+                    SHOWN: ["1"],
+                    "infection_control": [str(pk) for pk in sorted(ticked)],
+                    "sharps_container": [str(container_id or "")],
+                    "infection_note": [note],
+                }
+            )
+            form = InfectionControlForm(
+                data, steps=form.steps, containers=list(form.containers.values())
+            )
+        refusal_to_form(form, Refused(refusal.message, errors=mine))
+    return form
 
 
 def _copy_last(request: SignedInRequest, page: Page, here: str) -> HttpResponse:
@@ -516,6 +626,7 @@ def _render(
     addendum_form: AddendumForm | None = None,
     reason: str = "",
     chest_form: ChestWallForm | None = None,
+    infection_form: InfectionControlForm | None = None,
 ) -> HttpResponse:
     session = page.session
     context: dict[str, Any] = {
@@ -545,6 +656,7 @@ def _render(
             rows=stored,
             addenda=list(session.addenda.select_related("author").order_by("created_at", "pk")),
             addendum_form=addendum_form or AddendumForm(),
+            infection_heading_level=2,
         )
         return render(request, "charting/session_signed.html", context)
 
@@ -592,6 +704,8 @@ def _render(
         sign_missing=sign_missing,
         precaution=any(row.precaution for row in rows),
         **_chest_wall_context(session, chest_form),
+        infection_form=infection_form or _infection_form(page),
+        infection_record=page.infection_record,
     )
     return render(request, "charting/session_draft.html", context)
 

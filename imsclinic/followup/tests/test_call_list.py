@@ -23,7 +23,7 @@ from imsclinic.followup.models import SKIP_LATE, SKIP_NO_EMAIL, CheckIn, CheckIn
 from imsclinic.followup.selectors import unanswered_checkins
 from imsclinic.followup.tasks import send_checkin
 from imsclinic.patients.models import Patient
-from tests.factories.charting import ims_visit, row
+from tests.factories.charting import confirm_infection_control, ims_visit, row
 from tests.factories.clients import signed_in
 from tests.factories.followup import sign_visit
 
@@ -211,6 +211,7 @@ def test_a_note_signed_after_the_answer_window_sends_nothing_and_asks_for_a_call
         data={"nprs_before": 5, "nprs_after": 2, "aftercare_given": True},
         rows=[row("gluteus_medius", lot)],
     )
+    confirm_infection_control(session, physio)
     # Due 24 h after the visit, answerable for 48 h more: signed an hour after that.
     clock.move_to(visit.end + dt.timedelta(hours=24 + 48 + 1))
     charting_services.session_sign(session=session, actor=physio)

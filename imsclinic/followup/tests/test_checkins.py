@@ -18,7 +18,7 @@ from imsclinic.followup.models import CheckIn, CheckInStatus
 from imsclinic.followup.tasks import send_checkin
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
-from tests.factories.charting import ims_visit
+from tests.factories.charting import confirm_infection_control, ims_visit
 from tests.factories.followup import sign_visit
 
 CHECKIN_TASK = "imsclinic.followup.tasks.send_checkin"
@@ -85,6 +85,7 @@ def test_the_checkin_goes_at_once_when_a_note_is_signed_after_the_due_time(
         data={"nprs_before": 5, "nprs_after": 2, "aftercare_given": True},
         rows=[row("gluteus_medius", lot)],
     )
+    confirm_infection_control(session, physio)
     clock.move_to(visit.end + dt.timedelta(hours=30))
     charting_services.session_sign(session=session, actor=physio)
     task_row = DBTaskResult.objects.get(task_path=CHECKIN_TASK)
