@@ -514,6 +514,7 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     # not the chart (403); anyone else is told nothing. The patient reads their own signed
     # notes in the portal.
     "session_note": (calendar_visit, {**BOOK_FOR_PATIENT, "front_desk": 403}),
+    "physio_note": (calendar_visit, {**BOOK_FOR_PATIENT, "front_desk": 403}),
     "patient_chart": (
         lambda w: {"patient_id": w["patient_record"].pk},
         {**BOOK_FOR_PATIENT, "front_desk": 403},
