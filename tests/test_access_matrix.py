@@ -776,6 +776,7 @@ API_READS: dict[str, dict[str, int]] = {
     "/api/v1/patients/{id}": {**API_STAFF, **API_CARE_TEAM},
     "/api/v1/patients/{id}/screening": {**API_STAFF, **API_CARE_TEAM, "front_desk": 403},
     "/api/v1/patients/{id}/sessions": {**API_STAFF, **API_CARE_TEAM, "front_desk": 403},
+    "/api/v1/patients/{id}/physio-notes": {**API_STAFF, **API_CARE_TEAM, "front_desk": 403},
     "/api/v1/patients/{id}/intake": {**API_OWN, **API_CARE_TEAM, "front_desk": 403},
     "/api/v1/patients/{id}/outcomes": {**API_OWN, **API_CARE_TEAM, "front_desk": 403},
 }
