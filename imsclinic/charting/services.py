@@ -844,6 +844,11 @@ def session_sign(
 PHYSIO_FIELDS = ("subjective", "objective", "assessment", "plan", "treatment_given")
 
 
+def _part_name(name: str) -> str:
+    """Return a part of the physiotherapy note in words ("treatment given")."""
+    return str(getattr(PhysioNote._meta.get_field(name), "verbose_name", name))
+
+
 def _require_physio_author(
     note: PhysioNote, actor: User, request: HttpRequest | None, *, verb: str
 ) -> None:
@@ -1000,8 +1005,7 @@ def physio_note_sign(
                 }
             )
         errors = {
-            name: _("Write the %(part)s before signing.")
-            % {"part": PhysioNote._meta.get_field(name).verbose_name}
+            name: _("Write the %(part)s before signing.") % {"part": _part_name(name)}
             for name in PHYSIO_FIELDS
             if not getattr(locked, name).strip()
         }

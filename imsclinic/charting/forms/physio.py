@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
+from django.db import models
 from django.utils.translation import gettext_lazy
 
 from imsclinic.charting.models import PHYSIO_TEXT_MAX_LENGTH, PhysioNote
 
 
 def _part(name: str, rows: int = 4) -> forms.CharField:
-    field = PhysioNote._meta.get_field(name)
+    field = cast("models.Field[Any, Any]", PhysioNote._meta.get_field(name))
     return forms.CharField(
         label=str(field.verbose_name).capitalize(),
         help_text=field.help_text,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -223,8 +224,8 @@ def note_post(action: str, **fields: str) -> dict[str, Any]:
 
 def test_the_practitioner_starts_writes_and_signs_the_note_on_its_page(physio_visit, physio):
     client = signed_in(physio)
-    page = client.get(url(physio_visit))
-    assert "Start the physiotherapy note" in page.content.decode()
+    start = client.get(url(physio_visit)).content.decode()
+    assert "Start the physiotherapy note" in start
     assert not PhysioNote.objects.exists()  # a GET never starts one
     assert client.post(url(physio_visit), {"action": "start"}).status_code == 302
     page = client.get(url(physio_visit)).content.decode()
@@ -239,9 +240,9 @@ def test_the_practitioner_starts_writes_and_signs_the_note_on_its_page(physio_vi
     assert "Not signed" in refused.content.decode()
     assert PhysioNote.objects.get().status == "draft"
     assert client.post(url(physio_visit), note_post("sign")).status_code == 302
-    page = client.get(url(physio_visit)).content.decode()
-    assert "Signed" in page and "Add an addendum" in page
-    assert PHYSIO_NOTE_TEXT["assessment"] in page
+    signed = client.get(url(physio_visit)).content.decode()
+    assert "Signed" in signed and "Add an addendum" in signed
+    assert PHYSIO_NOTE_TEXT["assessment"] in signed
 
 
 def test_the_signed_page_changes_nothing_but_takes_an_addendum(physio_visit, physio):
@@ -323,7 +324,8 @@ def test_the_patient_reads_the_signed_note_in_plain_words_and_in_the_pdf(
     page = signed_in(patient_user).get(reverse("portal_notes")).content.decode()
     assert "What we did:" in page and PHYSIO_NOTE_TEXT["treatment_given"] in page
     assert "What happens next:" in page and "Twice a day." in page
-    html = portal_summary_html(patient, plain_notes(chart_for(patient)), zone=timezone.UTC)
+    zone = ZoneInfo("America/Vancouver")
+    html = portal_summary_html(patient, plain_notes(chart_for(patient)), zone=zone)
     assert PHYSIO_NOTE_TEXT["treatment_given"] in html and "Twice a day." in html
     response = signed_in(patient_user).get(reverse("portal_notes_pdf"))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"

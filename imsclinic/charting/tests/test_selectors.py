@@ -71,7 +71,7 @@ def read_everything(chart: selectors.Chart) -> list[str]:
         seen += [a.author.email for a in session.addenda.all()]
     for note in chart.physio_notes:
         seen.append(note.appointment.service.name + note.appointment.location.time_zone)
-        seen.append(note.practitioner.email + note.signed_by.email)
+        seen.append(note.practitioner.email + (note.signed_by.email if note.signed_by else ""))
         seen += [a.author.email for a in note.addenda.all()]
     return seen
 
