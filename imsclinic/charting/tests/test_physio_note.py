@@ -18,6 +18,7 @@ from imsclinic.charting.errors import ChartingError, SignedNoteLocked
 from imsclinic.charting.models import PHYSIO_TEXT_MAX_LENGTH, Addendum, PhysioNote
 from imsclinic.charting.pdf import portal_summary_html
 from imsclinic.charting.selectors import chart_for, unsigned_notes_for
+from imsclinic.charting.signals import note_signed
 from imsclinic.charting.views.chart import plain_notes
 from imsclinic.clinic.models import Location
 from imsclinic.core.models import AuditEvent
@@ -200,6 +201,15 @@ def test_signing_a_physiotherapy_note_schedules_no_needling_check_in_and_no_pain
 ):
     plan(patient, physio)
     signed_physio_note(physio_visit, physio)
+    assert not CheckIn.objects.filter(patient=patient).exists()
+    assert not OutcomeResult.objects.filter(patient=patient).exists()
+
+
+def test_the_needling_receivers_ignore_a_signal_about_any_other_note(physio_visit, patient, physio):
+    note = signed_physio_note(physio_visit, physio)
+    note_signed.send(
+        sender=PhysioNote, session=note, actor=physio, request=None, now=note.signed_at
+    )
     assert not CheckIn.objects.filter(patient=patient).exists()
     assert not OutcomeResult.objects.filter(patient=patient).exists()
 
