@@ -64,6 +64,7 @@ from imsclinic.clinic.models import NeedleLot
 from imsclinic.clinic.selectors import usable_lots
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
+from imsclinic.core.locking import lock_rows
 from imsclinic.core.models import Action, ObjectType
 from imsclinic.patients.models import Patient
 from imsclinic.safety.readiness import require_needling_readiness
@@ -915,7 +916,7 @@ def physio_note_start(
     if appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
         raise ChartingError(_("This visit was cancelled or missed: it has no note."))
     with transaction.atomic(durable=True):
-        Appointment.objects.select_for_update(no_key=True).filter(pk=appointment.pk).first()
+        lock_rows(Appointment, appointment.pk)  # the visit, then its note (core.locking)
         existing = PhysioNote.objects.filter(appointment=appointment).first()
         if existing is not None:
             return existing
