@@ -519,6 +519,7 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     # not the chart (403); anyone else is told nothing. The patient reads their own signed
     # notes in the portal.
     "session_note": (calendar_visit, {**BOOK_FOR_PATIENT, "front_desk": 403}),
+    "physio_note": (calendar_visit, {**BOOK_FOR_PATIENT, "front_desk": 403}),
     "patient_chart": (
         lambda w: {"patient_id": w["patient_record"].pk},
         {**BOOK_FOR_PATIENT, "front_desk": 403},
@@ -780,6 +781,7 @@ API_READS: dict[str, dict[str, int]] = {
     "/api/v1/patients/{id}": {**API_STAFF, **API_CARE_TEAM},
     "/api/v1/patients/{id}/screening": {**API_STAFF, **API_CARE_TEAM, "front_desk": 403},
     "/api/v1/patients/{id}/sessions": {**API_STAFF, **API_CARE_TEAM, "front_desk": 403},
+    "/api/v1/patients/{id}/physio-notes": {**API_STAFF, **API_CARE_TEAM, "front_desk": 403},
     "/api/v1/patients/{id}/intake": {**API_OWN, **API_CARE_TEAM, "front_desk": 403},
     "/api/v1/patients/{id}/outcomes": {**API_OWN, **API_CARE_TEAM, "front_desk": 403},
 }

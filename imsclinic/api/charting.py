@@ -1,4 +1,4 @@
-"""Charting for one patient and the muscle catalogue: /api/v1/..."""
+"""Charting for one patient (needling and physiotherapy notes) and the muscle catalogue."""
 
 from __future__ import annotations
 
@@ -101,8 +101,57 @@ class SessionOut(Schema):
     addenda: list[AddendumOut] = Field(description="Corrections under the note, oldest first.")
 
 
+class PhysioNoteOut(Schema):
+    id: int
+    appointment_id: int
+    visit_start: dt.datetime
+    service: str = Field(description='The visit\'s service, e.g. "Physiotherapy assessment".')
+    practitioner: str
+    subjective: str
+    objective: str
+    assessment: str
+    plan: str
+    treatment_given: str
+    measures_due: list[str] = Field(
+        description="Names of the outcome measures due at the visit, as they stood at signing."
+    )
+    signed_at: dt.datetime
+    signed_by: str
+    addenda: list[AddendumOut] = Field(description="Corrections under the note, oldest first.")
+
+
 def _name(user: Any) -> str:
     return str(user.get_full_name() or user.email)
+
+
+def _chart_patient(request: HttpRequest, patient_id: int) -> tuple[Any, Any]:
+    """Return (caller, patient) for a chart read; 403 for the front desk, 404 for others."""
+    user = staff_caller(request, asked_for=ObjectType.CHART)
+    try:
+        patient = patient_for_user(
+            request,
+            user=user,
+            patient_id=patient_id,
+            perm="charting.view_chart",
+            asked_for=ObjectType.CHART,
+        )
+    except PermissionDenied as error:
+        raise HttpError(
+            403, _("Charts are clinical: only the owner and the care team may read them.")
+        ) from error
+    return user, patient
+
+
+def _addenda_out(note: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "author": _name(addendum.author),
+            "created_at": addendum.created_at,
+            "reason": addendum.reason,
+            "text": addendum.text,
+        }
+        for addendum in note.addenda.all()
+    ]
 
 
 @router.get(
@@ -126,19 +175,7 @@ def _name(user: Any) -> str:
 def list_sessions(
     request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)]
 ) -> list[dict[str, Any]]:
-    user = staff_caller(request, asked_for=ObjectType.CHART)
-    try:
-        patient = patient_for_user(
-            request,
-            user=user,
-            patient_id=patient_id,
-            perm="charting.view_chart",
-            asked_for=ObjectType.CHART,
-        )
-    except PermissionDenied as error:
-        raise HttpError(
-            403, _("Charts are clinical: only the owner and the care team may read them.")
-        ) from error
+    user, patient = _chart_patient(request, patient_id)
     sessions = chart_for(patient).signed_sessions
     audit_record(
         actor=user,
@@ -187,17 +224,62 @@ def list_sessions(
                 }
                 for row in session.rows.all()
             ],
-            "addenda": [
-                {
-                    "author": _name(addendum.author),
-                    "created_at": addendum.created_at,
-                    "reason": addendum.reason,
-                    "text": addendum.text,
-                }
-                for addendum in session.addenda.all()
-            ],
+            "addenda": _addenda_out(session),
         }
         for session in sessions
+    ]
+
+
+@router.get(
+    "/patients/{patient_id}/physio-notes",
+    response={
+        200: list[PhysioNoteOut],
+        401: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        422: ValidationErrorOut,
+    },
+    summary="List a patient's signed physiotherapy notes",
+    description=(
+        "Signed physiotherapy notes (of visits that are not IMS) only, newest visit first: "
+        "subjective, objective, assessment, plan, the treatment given, the outcome measures "
+        "due at the visit, and addenda. Clinical content: the owner and practitioners on the "
+        "patient's care team only. The front desk gets 403; anyone else 404, as for a "
+        "patient that does not exist. Each call is audited."
+    ),
+)
+def list_physio_notes(
+    request: HttpRequest, patient_id: PathEx[int, P(ge=1, le=MAX_ID)]
+) -> list[dict[str, Any]]:
+    user, patient = _chart_patient(request, patient_id)
+    notes = chart_for(patient).signed_physio_notes
+    audit_record(
+        actor=user,
+        action=Action.VIEW,
+        object_type=ObjectType.CHART,
+        object_id=patient.pk,
+        patient=patient,
+        request=request,
+        detail={"via": "api", "physio_notes": len(notes)},
+    )
+    return [
+        {
+            "id": note.pk,
+            "appointment_id": note.appointment_id,
+            "visit_start": note.appointment.start,
+            "service": note.appointment.service.name,
+            "practitioner": _name(note.practitioner),
+            "subjective": note.subjective,
+            "objective": note.objective,
+            "assessment": note.assessment,
+            "plan": note.plan,
+            "treatment_given": note.treatment_given,
+            "measures_due": [str(name) for name in note.measures_due],
+            "signed_at": note.signed_at,
+            "signed_by": _name(note.signed_by),
+            "addenda": _addenda_out(note),
+        }
+        for note in notes
     ]
 
 

@@ -1,10 +1,10 @@
-"""Gunn IMS charting: the muscle catalogue, assessments, needling sessions and addenda.
+"""Charting: the muscle catalogue, Gunn assessments, needling notes, physiotherapy notes, addenda.
 
 A note is a draft until its author signs it; from then on it never changes and is never
-deleted: the services refuse, `save()`/`delete()` here refuse, and on PostgreSQL triggers
-(migration 0003) refuse UPDATE and DELETE of a signed note and of the rows that belong to
-it. Corrections are addenda, which are never changed either. Drafts keep their history
-(django-simple-history).
+deleted: the services refuse, `save()`/`delete()` here refuse (every note type shares
+`_LockedWhenSigned`), and on PostgreSQL triggers (migrations 0003 and 0008) refuse UPDATE
+and DELETE of a signed note and of the rows that belong to it. Corrections are addenda,
+which are never changed either. Drafts keep their history (django-simple-history).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ SESSION_NOTES_MAX_LENGTH = 4000  # the needling note's other notes
 LONG_TEXT_MAX_LENGTH = 10_000  # goals, an assessment's notes, an addendum's text
 INFECTION_STEP_MAX_LENGTH = 240  # one step of the clinic's infection-control protocol
 INFECTION_NOTE_MAX_LENGTH = 1000  # anything the practitioner adds to the confirmation
+PHYSIO_TEXT_MAX_LENGTH = 4000  # each part of a physiotherapy note (subjective ... plan)
 
 
 def _choose(message: object) -> dict[str, Any]:
@@ -287,6 +288,13 @@ class _LockedWhenSigned(models.Model):
     @property
     def is_signed(self) -> bool:
         return self.status == NoteStatus.SIGNED
+
+    def mark_signed(self, *, by: Any, at: dt.datetime) -> list[str]:
+        """Set this draft as signed by `by` at `at`; return the fields `save()` must write."""
+        self.status = NoteStatus.SIGNED
+        self.signed_at = at
+        self.signed_by = by
+        return ["status", "signed_at", "signed_by", "updated_at"]
 
     def _stored_as_signed(self) -> bool:
         """Ask the database (not this copy, which may be stale) whether the note is signed."""
@@ -658,7 +666,7 @@ class InfectionControlStep(models.Model):
     """One step of the clinic's infection-control protocol, confirmed on every needling note.
 
     The owner writes, orders and switches off steps on the clinic-settings site; migration
-    0007 seeds the starting list. A note keeps the words it was confirmed with
+    0009 seeds the starting list. A note keeps the words it was confirmed with
     (`InfectionControlRecord.steps`), so changing a step never changes a signed note.
     """
 
@@ -722,6 +730,87 @@ class InfectionControlRecord(_PartOfNote):
         return self.session
 
 
+class PhysioNote(_LockedWhenSigned):
+    """The physiotherapy note of a visit that is not IMS: SOAP, the treatment given.
+
+    One per visit, written by the visit's practitioner. `measures_due` keeps, from the
+    moment of signing, the outcome measures that were due at the visit (their names).
+    """
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="physio_notes"
+    )
+    appointment = models.OneToOneField(
+        "scheduling.Appointment",
+        on_delete=models.PROTECT,
+        related_name="physio_note",
+        verbose_name=_("visit"),
+    )
+    practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("practitioner"),
+    )
+    subjective = models.TextField(
+        _("subjective"),
+        blank=True,
+        help_text=_("What the patient reports: the problem, how it has been, what matters."),
+        validators=[MaxLengthValidator(PHYSIO_TEXT_MAX_LENGTH)],
+    )
+    objective = models.TextField(
+        _("objective"),
+        blank=True,
+        help_text=_("What you found: observation, range of motion, strength, special tests."),
+        validators=[MaxLengthValidator(PHYSIO_TEXT_MAX_LENGTH)],
+    )
+    assessment = models.TextField(
+        _("assessment"),
+        blank=True,
+        help_text=_("Your clinical impression."),
+        validators=[MaxLengthValidator(PHYSIO_TEXT_MAX_LENGTH)],
+    )
+    plan = models.TextField(
+        _("plan"),
+        blank=True,
+        help_text=_("What happens next: home programme, next visit, referral."),
+        validators=[MaxLengthValidator(PHYSIO_TEXT_MAX_LENGTH)],
+    )
+    treatment_given = models.TextField(
+        _("treatment given"),
+        blank=True,
+        help_text=_("What was done at this visit: exercise, manual therapy, education."),
+        validators=[MaxLengthValidator(PHYSIO_TEXT_MAX_LENGTH)],
+    )
+    measures_due = models.JSONField(
+        _("outcome measures due"),
+        default=list,
+        blank=True,
+        help_text=_("The outcome measures due at the visit, as they stood when it was signed."),
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("-created_at", "-pk")
+        verbose_name = _("physiotherapy note")
+        verbose_name_plural = _("physiotherapy notes")
+        indexes = [
+            models.Index(fields=("patient", "-created_at")),
+            models.Index(fields=("practitioner", "status")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="draft", signed_at__isnull=True, signed_by__isnull=True)
+                | Q(status="signed", signed_at__isnull=False, signed_by__isnull=False),
+                name="charting_physionote_signed_has_signer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Physiotherapy note {self.pk} ({self.status})"
+
+
 class Addendum(models.Model):
     """A dated correction or addition under a signed note; never changed once written."""
 
@@ -730,6 +819,9 @@ class Addendum(models.Model):
     )
     session = models.ForeignKey(
         NeedlingSession, null=True, blank=True, on_delete=models.PROTECT, related_name="addenda"
+    )
+    physio_note = models.ForeignKey(
+        PhysioNote, null=True, blank=True, on_delete=models.PROTECT, related_name="addenda"
     )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("written at"), default=timezone.now, editable=False)
@@ -750,8 +842,11 @@ class Addendum(models.Model):
         verbose_name_plural = _("addenda")
         constraints = [
             models.CheckConstraint(
-                condition=Q(assessment__isnull=False, session__isnull=True)
-                | Q(assessment__isnull=True, session__isnull=False),
+                condition=Q(
+                    assessment__isnull=False, session__isnull=True, physio_note__isnull=True
+                )
+                | Q(assessment__isnull=True, session__isnull=False, physio_note__isnull=True)
+                | Q(assessment__isnull=True, session__isnull=True, physio_note__isnull=False),
                 name="charting_addendum_one_note",
             ),
             models.CheckConstraint(condition=~Q(reason=""), name="charting_addendum_has_reason"),

@@ -55,7 +55,7 @@ def _clinic_name() -> str:
 
 
 def chart_summary_html(chart: Chart, *, author: User, zone: ZoneInfo) -> str:
-    """Render the referral / insurer summary: signed assessments and sessions only."""
+    """Render the referral / insurer summary: signed assessments and notes only."""
     assessments = [a for a in chart.assessments if a.is_signed]
     findings = [
         {
@@ -73,6 +73,7 @@ def chart_summary_html(chart: Chart, *, author: User, zone: ZoneInfo) -> str:
             "patient": chart.patient,
             "findings": findings,
             "sessions": sessions,
+            "physio_notes": sorted(chart.signed_physio_notes, key=lambda n: n.appointment.start),
             "author": author.get_full_name() or author.email,
             "made_at": timezone.now(),
             "zone": zone,

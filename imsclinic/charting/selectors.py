@@ -28,7 +28,9 @@ from imsclinic.charting.models import (
     NeedlingRow,
     NeedlingSession,
     NoteStatus,
+    PhysioNote,
 )
+from imsclinic.charting.signals import measures_due_asked
 from imsclinic.clinic.models import Clinic, SharpsContainer
 from imsclinic.intake.selectors import add_months
 from imsclinic.patients.models import Patient
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
     from imsclinic.accounts.models import User
 
 UNSIGNED_AFTER = dt.timedelta(hours=24)
-CHART_QUERIES = 7
+CHART_QUERIES = 9
 
 
 @dataclass(frozen=True)
@@ -53,16 +55,24 @@ class Chart:
         with its `service`, `location` and `practitioner` loaded; `rows.all()` (by
         position, each with `muscle` and `needle_lot`) and `addenda.all()` (oldest first,
         with `author`) come from the prefetch cache.
+    physio_notes: the physiotherapy notes of visits that are not IMS, newest visit first;
+        each has `practitioner`, `signed_by` and `appointment` (with `service` and
+        `location`) loaded and `addenda.all()` from the prefetch cache.
     Drafts are included (check `is_signed`): the page decides what to show of them.
     """
 
     patient: Patient
     assessments: list[Assessment]
     sessions: list[NeedlingSession]
+    physio_notes: list[PhysioNote]
 
     @property
     def signed_sessions(self) -> list[NeedlingSession]:
         return [session for session in self.sessions if session.is_signed]
+
+    @property
+    def signed_physio_notes(self) -> list[PhysioNote]:
+        return [note for note in self.physio_notes if note.is_signed]
 
     @property
     def latest_assessment(self) -> Assessment | None:
@@ -109,15 +119,43 @@ def sessions_with_rows() -> QuerySet[NeedlingSession]:
     )
 
 
+def physio_notes_with_addenda() -> QuerySet[PhysioNote]:
+    """Return physiotherapy notes with their visit, signer and addenda (2 queries)."""
+    return PhysioNote.objects.select_related(
+        "practitioner",
+        "signed_by",
+        "appointment__service",
+        "appointment__location",
+        "appointment__practitioner",
+    ).prefetch_related(_addenda())
+
+
 def chart_for(patient: Patient) -> Chart:
-    """Load the patient's whole chart: assessments and needling sessions with all their parts."""
+    """Load the patient's whole chart: assessments, needling and physiotherapy notes."""
     assessments = list(
         assessments_with_parts().filter(patient=patient).order_by("-created_at", "-pk")
     )
     sessions = list(
         sessions_with_rows().filter(patient=patient).order_by("-appointment__start", "-pk")
     )
-    return Chart(patient=patient, assessments=assessments, sessions=sessions)
+    physio_notes = list(
+        physio_notes_with_addenda().filter(patient=patient).order_by("-appointment__start", "-pk")
+    )
+    return Chart(
+        patient=patient, assessments=assessments, sessions=sessions, physio_notes=physio_notes
+    )
+
+
+def measures_due_at(appointment: Any) -> list[str]:
+    """Return the names of the outcome measures due at this visit (empty when none are).
+
+    Outcomes answers `signals.measures_due_asked` from the patient's measure plan; charting
+    knows no measure itself.
+    """
+    names: list[str] = []
+    for _receiver, answer in measures_due_asked.send(sender=PhysioNote, appointment=appointment):
+        names.extend(name for name in answer or () if name not in names)
+    return names
 
 
 def assessment_detail(assessment_id: int) -> Assessment | None:
@@ -129,15 +167,15 @@ def assessment_detail(assessment_id: int) -> Assessment | None:
 class UnsignedNote:
     """A draft the user wrote more than a day ago and has not signed."""
 
-    kind: str  # "assessment" or "session"
-    note: Assessment | NeedlingSession
+    kind: str  # "assessment", "session" or "physio"
+    note: Assessment | NeedlingSession | PhysioNote
     patient: Patient
     created_at: dt.datetime
     visit_start: dt.datetime | None
 
 
 def unsigned_notes_for(user: User, *, now: dt.datetime | None = None) -> list[UnsignedNote]:
-    """Return the user's own drafts older than 24 hours, oldest first (2 queries)."""
+    """Return the user's own drafts older than 24 hours, oldest first (3 queries)."""
     cutoff = (now or timezone.now()) - UNSIGNED_AFTER
     notes: list[UnsignedNote] = []
     for assessment in Assessment.objects.filter(
@@ -162,6 +200,18 @@ def unsigned_notes_for(user: User, *, now: dt.datetime | None = None) -> list[Un
                 patient=session.patient,
                 created_at=session.created_at,
                 visit_start=session.appointment.start,
+            )
+        )
+    for physio in PhysioNote.objects.filter(
+        practitioner=user, status=NoteStatus.DRAFT, created_at__lte=cutoff
+    ).select_related("patient", "appointment"):
+        notes.append(
+            UnsignedNote(
+                kind="physio",
+                note=physio,
+                patient=physio.patient,
+                created_at=physio.created_at,
+                visit_start=physio.appointment.start,
             )
         )
     notes.sort(key=lambda item: (item.created_at, item.kind, item.note.pk))

@@ -15,6 +15,10 @@ a current signed assessment or a recorded reason why not (`AssessmentNotOnFile`;
 `selectors.opens_course`); signing stores the assessment the note rests on. Signing also
 needs the clinic's infection-control protocol confirmed for the visit, with the sharps
 container its needles went into (`infection_control_confirm`).
+
+A visit that is not IMS gets a physiotherapy note instead (`physio_note_start`,
+`physio_note_save_draft`, `physio_note_sign`): the same draft, sign, lock and addenda
+rules, through the same code (`_lock_note`, `mark_signed`, `addendum_add`).
 """
 
 from __future__ import annotations
@@ -53,17 +57,19 @@ from imsclinic.charting.models import (
     Muscle,
     NeedlingRow,
     NeedlingSession,
-    NoteStatus,
+    PhysioNote,
     PlanFrequency,
     Side,
     SignalFinding,
     Tolerance,
 )
+from imsclinic.charting.selectors import measures_due_at
 from imsclinic.charting.signals import note_signed
 from imsclinic.clinic.models import NeedleLot, SharpsContainer
 from imsclinic.clinic.selectors import usable_lots
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
+from imsclinic.core.locking import lock_rows
 from imsclinic.core.models import Action, ObjectType
 from imsclinic.patients.models import Patient
 from imsclinic.safety.readiness import require_needling_readiness
@@ -194,7 +200,7 @@ def _field_errors(instance: Model, names: Iterable[str], *, prefix: str = "") ->
     return {}
 
 
-_Note = TypeVar("_Note", Assessment, NeedlingSession)
+_Note = TypeVar("_Note", Assessment, NeedlingSession, PhysioNote)
 
 
 def _lock_note(note: _Note) -> _Note:  # noqa: UP047 (the Django mypy plugin needs a TypeVar)
@@ -419,10 +425,7 @@ def assessment_sign(
                 _("The assessment cannot be signed yet: complete the marked fields."),
                 errors=errors,
             )
-        locked.status = NoteStatus.SIGNED
-        locked.signed_at = now
-        locked.signed_by = actor
-        locked.save(update_fields=["status", "signed_at", "signed_by", "updated_at"])
+        locked.save(update_fields=locked.mark_signed(by=actor, at=now))
         audit_record(
             actor=actor,
             action=Action.UPDATE,
@@ -953,19 +956,8 @@ def session_sign(
             )
         locked.thoracic_precaution = _precaution_from_rows(locked)
         locked.assessment = assessment
-        locked.status = NoteStatus.SIGNED
-        locked.signed_at = now
-        locked.signed_by = actor
-        locked.save(
-            update_fields=[
-                "status",
-                "signed_at",
-                "signed_by",
-                "thoracic_precaution",
-                "assessment",
-                "updated_at",
-            ]
-        )
+        signed = locked.mark_signed(by=actor, at=now)
+        locked.save(update_fields=[*signed, "thoracic_precaution", "assessment"])
         # Outcomes records the pain scores, followup schedules the check-in (signals.py).
         note_signed.send(
             sender=NeedlingSession, session=locked, actor=actor, request=request, now=now
@@ -1069,13 +1061,202 @@ def session_confirm_chest_wall_technique(
     return confirmation
 
 
+# Physiotherapy notes (visits that are not IMS)
+
+PHYSIO_FIELDS = ("subjective", "objective", "assessment", "plan", "treatment_given")
+
+
+def _part_name(name: str) -> str:
+    """Return a part of the physiotherapy note in words ("treatment given")."""
+    return str(getattr(PhysioNote._meta.get_field(name), "verbose_name", name))
+
+
+def _require_physio_author(
+    note: PhysioNote, actor: User, request: HttpRequest | None, *, verb: str
+) -> None:
+    _require(
+        actor,
+        "charting.edit_draft",
+        note,
+        action=Action.UPDATE,
+        object_type=ObjectType.PHYSIO_NOTE,
+        patient=note.patient,
+        request=request,
+        message=(
+            _("Only the practitioner who wrote this note may sign it.")
+            if verb == "sign"
+            else _("Only the practitioner who wrote this note may change it.")
+        ),
+    )
+
+
+def physio_note_start(
+    *,
+    appointment: Appointment,
+    actor: User,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> PhysioNote:
+    """Open the draft physiotherapy note of a visit that is not IMS (or return the open one).
+
+    Only the visit's own practitioner starts it, for a visit that was not cancelled or
+    missed. An IMS visit is charted in its needling note instead: ChartingError. Refuses
+    with PermissionDenied for anyone else. The draft is written at `now`.
+    """
+    now = now or timezone.now()
+    appointment = Appointment.objects.select_related("patient", "practitioner", "service").get(
+        pk=appointment.pk
+    )
+    patient = appointment.patient
+    _require(
+        actor,
+        "charting.add_note",
+        patient,
+        action=Action.CREATE,
+        object_type=ObjectType.PHYSIO_NOTE,
+        patient=patient,
+        request=request,
+        message=_("Only the patient's care team writes physiotherapy notes."),
+    )
+    if appointment.practitioner.user_id != actor.pk:
+        record_refusal(
+            actor=actor,
+            action=Action.CREATE,
+            object_type=ObjectType.PHYSIO_NOTE,
+            patient=patient,
+            request=request,
+        )
+        raise PermissionDenied(_("Only the practitioner giving this visit writes its note."))
+    existing = PhysioNote.objects.filter(appointment=appointment).first()
+    if existing is not None:
+        return existing
+    if appointment.service.requires_ims_credential:
+        raise ChartingError(
+            _("This visit is an IMS treatment: it is charted in its needling note.")
+        )
+    if appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
+        raise ChartingError(_("This visit was cancelled or missed: it has no note."))
+    with transaction.atomic(durable=True):
+        lock_rows(Appointment, appointment.pk)  # the visit, then its note (core.locking)
+        existing = PhysioNote.objects.filter(appointment=appointment).first()
+        if existing is not None:
+            return existing
+        note = PhysioNote(
+            patient=patient, appointment=appointment, practitioner=actor, created_at=now
+        )
+        note.save()
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            object_type=ObjectType.PHYSIO_NOTE,
+            object_id=note.pk,
+            patient=patient,
+            request=request,
+            detail={"appointment": appointment.pk, "status": "draft"},
+        )
+    return note
+
+
+def physio_note_save_draft(
+    *,
+    note: PhysioNote,
+    actor: User,
+    data: Mapping[str, Any],
+    request: HttpRequest | None = None,
+) -> PhysioNote:
+    """Save the author's draft: any of subjective, objective, assessment, plan, treatment_given.
+
+    Absent keys stay as they are; each value is checked against its model field's limit.
+    Refuses (changing nothing) with ChartingError (errors: field -> message),
+    SignedNoteLocked for a signed note, PermissionDenied for anyone but its author.
+    """
+    _require_physio_author(note, actor, request, verb="save")
+    if note.is_signed:
+        raise SignedNoteLocked()
+    _unknown_keys(data, PHYSIO_FIELDS)
+    probe = PhysioNote(**{name: str(value).strip() for name, value in data.items()})
+    errors = _field_errors(probe, data)
+    if errors:
+        raise ChartingError(_("The note was not saved: correct the marked fields."), errors=errors)
+    with transaction.atomic(durable=True):
+        locked = _lock_note(note)
+        for name in data:
+            setattr(locked, name, getattr(probe, name))
+        locked.save()
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type=ObjectType.PHYSIO_NOTE,
+            object_id=locked.pk,
+            patient=locked.patient,
+            request=request,
+            detail={"status": "draft"},
+        )
+    return locked
+
+
+def physio_note_sign(
+    *,
+    note: PhysioNote,
+    actor: User,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> PhysioNote:
+    """Sign the author's draft physiotherapy note; from then on it never changes.
+
+    Signing needs the visit to have started and every part written: subjective, objective,
+    assessment, plan and the treatment given (ChartingError naming the empty ones). It
+    keeps the names of the outcome measures due at the visit as they stand now
+    (`selectors.measures_due_at`). A physiotherapy note sends no `note_signed`: it has no
+    pain scores for outcomes and no needling for a follow-up check-in.
+    """
+    now = now or timezone.now()
+    _require_physio_author(note, actor, request, verb="sign")
+    with transaction.atomic(durable=True):
+        locked = _lock_note(note)
+        appointment = Appointment.objects.select_related("location", "patient").get(
+            pk=locked.appointment_id
+        )
+        if now < appointment.start:
+            raise ChartingError(
+                _("A note can be signed once the visit has started (%(time)s).")
+                % {
+                    "time": time_format(
+                        appointment.start.astimezone(appointment.location.zone), "H:i"
+                    )
+                }
+            )
+        errors = {
+            name: _("Write the %(part)s before signing.") % {"part": _part_name(name)}
+            for name in PHYSIO_FIELDS
+            if not getattr(locked, name).strip()
+        }
+        if errors:
+            raise ChartingError(
+                _("The note cannot be signed yet: complete the marked fields."), errors=errors
+            )
+        locked.measures_due = measures_due_at(appointment)
+        signed = locked.mark_signed(by=actor, at=now)
+        locked.save(update_fields=[*signed, "measures_due"])
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type=ObjectType.PHYSIO_NOTE,
+            object_id=locked.pk,
+            patient=locked.patient,
+            request=request,
+            detail={"status": "signed", "measures_due": len(locked.measures_due)},
+        )
+    return locked
+
+
 # ---------------------------------------------------------------------------------------
 # Addenda
 
 
 def addendum_add(
     *,
-    note: Assessment | NeedlingSession,
+    note: Assessment | NeedlingSession | PhysioNote,
     reason: str,
     text: str,
     actor: User,
@@ -1090,7 +1271,11 @@ def addendum_add(
     now = now or timezone.now()
     patient = note.patient
     object_type = (
-        ObjectType.ASSESSMENT if isinstance(note, Assessment) else ObjectType.NEEDLING_SESSION
+        ObjectType.ASSESSMENT
+        if isinstance(note, Assessment)
+        else ObjectType.PHYSIO_NOTE
+        if isinstance(note, PhysioNote)
+        else ObjectType.NEEDLING_SESSION
     )
     _require(
         actor,
@@ -1116,6 +1301,8 @@ def addendum_add(
         addendum = Addendum(author=actor, created_at=now, reason=reason, text=text)
         if isinstance(current, Assessment):
             addendum.assessment = current
+        elif isinstance(current, PhysioNote):
+            addendum.physio_note = current
         else:
             addendum.session = current
         addendum.save()

@@ -1,10 +1,10 @@
-"""The charting pages: assessments, the session note, the chart, portal notes, the to-do list."""
+"""The charting pages: assessments, session and physiotherapy notes, the chart, the to-do list."""
 
 from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from imsclinic.charting.views import assessment, chart, session, todo
+from imsclinic.charting.views import assessment, chart, physio, session, todo
 
 urlpatterns: list[URLPattern] = [
     path(
@@ -32,6 +32,11 @@ urlpatterns: list[URLPattern] = [
         "staff/appointments/<int:appointment_id>/session/",
         session.session_note,
         name="session_note",
+    ),
+    path(
+        "staff/appointments/<int:appointment_id>/physio-note/",
+        physio.physio_note,
+        name="physio_note",
     ),
     path("staff/patients/<int:patient_id>/chart/", chart.chart_page, name="patient_chart"),
     path(

@@ -177,6 +177,7 @@ class ObjectType(models.TextChoices):
     OUTCOME_RESULTS = "outcome_results", _("Outcome results")
     OUTCOMES_REPORT = "outcomes_report", _("Outcomes report")
     PATIENT = "patient", _("Patient")
+    PHYSIO_NOTE = "physio_note", _("Physiotherapy note")
     PATIENT_LIST = "patient_list", _("Patient list")
     PORTAL_NOTES = "portal_notes", _("Notes shown in the portal")
     SCREENING = "screening", _("Screening")

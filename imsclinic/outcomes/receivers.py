@@ -3,6 +3,8 @@
 - A signed needling note (`charting.signals.note_signed`) records its pain scores.
 - A visit's reminder (`scheduling.signals.reminder_composing`) links to the questionnaires
   due before the visit.
+- A visit's physiotherapy note (`charting.signals.measures_due_asked`) names the outcome
+  measures due at the visit.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from imsclinic.outcomes import services
+from imsclinic.outcomes.instruments import definition
 from imsclinic.outcomes.selectors import due_measures
 
 if TYPE_CHECKING:
@@ -35,3 +38,8 @@ def reminder_measures_link(
     if not due_measures(appointment):
         return {}
     return {"measures_url": settings.SITE_URL + reverse("portal_measures")}
+
+
+def measures_due_names(sender: Any, *, appointment: Appointment, **kwargs: Any) -> list[str]:
+    """Name the outcome measures due at a visit, for its physiotherapy note."""
+    return [str(definition(code).name) for code in due_measures(appointment)]

@@ -115,7 +115,8 @@ class Visit:
     actions: list[Any] = field(default_factory=list)
     can_cancel: bool = False
     patient_link: bool = False
-    # The needling note (charting): for the visit's own practitioner, on an IMS visit.
+    # The visit's note (charting) for its own practitioner: needling on an IMS visit,
+    # physiotherapy on any other.
     note_link: bool = False
     # An IMS visit whose patient has screening flags no practitioner has decided on yet.
     needs_review: bool = False

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from imsclinic.accounts.models import User
 from imsclinic.charting import services
-from imsclinic.charting.models import Assessment, Muscle, NeedlingSession
+from imsclinic.charting.models import Assessment, Muscle, NeedlingSession, PhysioNote
 from imsclinic.charting.selectors import infection_control_protocol, sharps_containers_for_visit
 from imsclinic.charting.services import SignInput
 from imsclinic.clinic.models import Location, NeedleLot, Service, SharpsContainer
@@ -209,3 +209,35 @@ def signed_assessment(
         segments=[("C5", "right")],
     )
     return services.assessment_sign(assessment=draft, actor=author, now=at)
+
+
+def physio_service() -> Service:
+    """Return the clinic's physiotherapy assessment: a visit that is not IMS."""
+    service, _created = Service.objects.get_or_create(
+        slug="physiotherapy-assessment",
+        defaults={
+            "name": "Physiotherapy assessment",
+            "duration_minutes": 45,
+            "price": Decimal("120.00"),
+            "requires_ims_credential": False,
+        },
+    )
+    return service
+
+
+PHYSIO_NOTE_TEXT = {
+    "subjective": "Stiff neck for three weeks, worse after long drives.",
+    "objective": "Cervical rotation 50 degrees to the left, 70 to the right.",
+    "assessment": "Mechanical neck pain with reduced left rotation.",
+    "plan": "Home exercises daily; review in two weeks.",
+    "treatment_given": "Taught chin tucks and rotation stretches; posture advice.",
+}
+
+
+def signed_physio_note(
+    appointment: Appointment, actor: User, *, now: dt.datetime | None = None
+) -> PhysioNote:
+    """Start, write and sign the physiotherapy note of a visit that is not IMS."""
+    note = services.physio_note_start(appointment=appointment, actor=actor, now=now)
+    note = services.physio_note_save_draft(note=note, actor=actor, data=PHYSIO_NOTE_TEXT)
+    return services.physio_note_sign(note=note, actor=actor, now=now)

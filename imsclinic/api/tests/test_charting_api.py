@@ -13,6 +13,7 @@ from schemathesis import GenerationMode
 
 from imsclinic.charting.services import (
     addendum_add,
+    physio_note_start,
     session_save_draft,
     session_sign,
     session_start,
@@ -24,8 +25,10 @@ from tests.factories.charting import (
     ensure_catalogue,
     ims_visit,
     needle_lot,
+    physio_service,
     row,
     signed_assessment,
+    signed_physio_note,
     signed_session,
 )
 from tests.factories.safety import make_ready_for_needling
@@ -180,3 +183,33 @@ def test_the_charting_endpoints_keep_to_their_schema(
         case.call_and_validate(headers=headers, checks=CHECKS)
 
     check()
+
+
+def test_it_lists_signed_physiotherapy_notes_with_their_addenda(patient, physio, api_client):
+    earlier = ims_visit(
+        patient, physio, physio_service(), start=timezone.now() - dt.timedelta(days=7)
+    )
+    note = signed_physio_note(earlier, physio)
+    addendum_add(note=note, reason="Clarify", text="Right knee.", actor=physio)
+    physio_note_start(appointment=ims_visit(patient, physio, physio_service()), actor=physio)
+    response = api_client(physio).get(f"/api/v1/patients/{patient.pk}/physio-notes")
+    assert response.status_code == 200
+    body = response.json()
+    assert [n["id"] for n in body] == [note.pk]  # the draft is left out
+    assert body[0]["service"] == "Physiotherapy assessment"
+    assert body[0]["treatment_given"] == note.treatment_given
+    assert body[0]["measures_due"] == []
+    assert body[0]["addenda"][0]["text"] == "Right knee."
+    event = AuditEvent.objects.filter(object_type="chart").get()
+    assert event.detail == {"via": "api", "physio_notes": 1}
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("front_desk", 403), ("other_physio", 404), ("patient", 403), ("owner", 200)],
+)
+def test_only_the_care_team_and_the_owner_read_physiotherapy_notes(
+    patient, cast, api_client, who, status
+):
+    response = api_client(cast[who]).get(f"/api/v1/patients/{patient.pk}/physio-notes")
+    assert response.status_code == status

@@ -51,7 +51,8 @@ def _catalogue(db: None) -> None:
 # +6: the flags and consent under the title (safety_tags.clinical_header): may this user see
 # the flags, the current intake, how long it stays current, the decision on it, the
 # published consent version and the patient's signatures (two fewer with no intake).
-CHART_PAGE_QUERIES = 30
+# +1: the physiotherapy notes (their addenda are one more query when there are any).
+CHART_PAGE_QUERIES = 31
 
 
 def chart_page_queries() -> int:

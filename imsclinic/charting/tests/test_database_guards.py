@@ -14,12 +14,20 @@ from imsclinic.charting.models import (
     DiagnosedSegment,
     NeedlingRow,
     NeedlingSession,
+    PhysioNote,
 )
 from imsclinic.charting.services import SignInput
 from imsclinic.clinic.models import NeedleLot
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment
-from tests.factories.charting import muscle, row, signed_session
+from tests.factories.charting import (
+    ims_visit,
+    muscle,
+    physio_service,
+    row,
+    signed_physio_note,
+    signed_session,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 LOCKED = "charting_signed_note_locked"
@@ -133,3 +141,31 @@ def test_the_database_refuses_to_change_or_delete_an_addendum(
     with pytest.raises(IntegrityError, match="charting_addendum_locked"), transaction.atomic():
         Addendum.objects.filter(pk=addendum.pk).delete()
     assert Addendum.objects.get(pk=addendum.pk).text == "Left, not right."
+
+
+def test_the_database_refuses_to_update_or_delete_a_signed_physiotherapy_note(
+    ready_patient: Patient, physio: User
+) -> None:
+    signed = signed_physio_note(ims_visit(ready_patient, physio, physio_service()), physio)
+    with pytest.raises(IntegrityError, match=LOCKED), transaction.atomic():
+        PhysioNote.objects.filter(pk=signed.pk).update(plan="Rewritten")
+    with pytest.raises(IntegrityError, match=LOCKED), transaction.atomic():
+        PhysioNote.objects.filter(pk=signed.pk).update(status="draft")
+    table = PhysioNote._meta.db_table
+    with (
+        pytest.raises(IntegrityError, match=LOCKED),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(f"DELETE FROM {table} WHERE id = %s", [signed.pk])
+    signed.refresh_from_db()
+    assert (signed.status, signed.plan) == ("signed", "Home exercises daily; review in two weeks.")
+
+
+def test_the_database_lets_a_draft_physiotherapy_note_change(
+    ready_patient: Patient, physio: User
+) -> None:
+    visit = ims_visit(ready_patient, physio, physio_service())
+    draft = services.physio_note_start(appointment=visit, actor=physio)
+    PhysioNote.objects.filter(pk=draft.pk).update(plan="Walk daily.")
+    assert PhysioNote.objects.get(pk=draft.pk).plan == "Walk daily."

@@ -12,7 +12,13 @@ from imsclinic.charting import selectors, services
 from imsclinic.charting.services import SignInput
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.patients.models import Patient
-from tests.factories.charting import ims_visit, row, signed_session
+from tests.factories.charting import (
+    ims_visit,
+    physio_service,
+    row,
+    signed_physio_note,
+    signed_session,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +34,12 @@ def chart_with(
         services.addendum_add(
             note=signed, reason="Follow-up call", text="Sore 1 day.", actor=physio
         )
+    for days_ago in (3, 2):
+        visit = ims_visit(
+            patient, physio, physio_service(), start=timezone.now() - dt.timedelta(days=days_ago)
+        )
+        note = signed_physio_note(visit, physio)
+        services.addendum_add(note=note, reason="Missed a detail", text="Left.", actor=physio)
     for _ in range(2):
         draft = services.assessment_save_draft(
             patient=patient,
@@ -57,6 +69,10 @@ def read_everything(chart: selectors.Chart) -> list[str]:
         seen.append(str(session.assessment.signed_at if session.assessment else ""))
         seen += [r.muscle.name + r.needle_lot.size_label for r in session.rows.all()]
         seen += [a.author.email for a in session.addenda.all()]
+    for note in chart.physio_notes:
+        seen.append(note.appointment.service.name + note.appointment.location.time_zone)
+        seen.append(note.practitioner.email + (note.signed_by.email if note.signed_by else ""))
+        seen += [a.author.email for a in note.addenda.all()]
     return seen
 
 

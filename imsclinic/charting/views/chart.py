@@ -118,7 +118,11 @@ def chart_summary_pdf(request: SignedInRequest, patient_id: int) -> HttpResponse
         object_id=patient.pk,
         patient=patient,
         request=request,
-        detail={"format": "pdf", "sessions": len(chart.signed_sessions)},
+        detail={
+            "format": "pdf",
+            "sessions": len(chart.signed_sessions),
+            "physio_notes": len(chart.signed_physio_notes),
+        },
     )
     today = timezone.localdate()
     return _pdf_response(
@@ -132,8 +136,11 @@ def chart_summary_pdf(request: SignedInRequest, patient_id: int) -> HttpResponse
 
 
 def plain_notes(chart: Chart) -> list[dict[str, Any]]:
-    """Return the signed sessions in words a patient reads: no codes, no lot numbers."""
-    notes = []
+    """Return the signed notes in words a patient reads: no codes, no lot numbers.
+
+    Needling notes and physiotherapy notes together, newest visit first; `kind` says which.
+    """
+    notes: list[dict[str, Any]] = []
     for session in chart.signed_sessions:
         muscles: list[str] = []
         for row in session.rows.all():
@@ -142,6 +149,7 @@ def plain_notes(chart: Chart) -> list[dict[str, Any]]:
                 muscles.append(words)
         notes.append(
             {
+                "kind": "needling",
                 "session": session,
                 "start": session.appointment.start,
                 "practitioner": session.practitioner.get_full_name(),
@@ -153,6 +161,17 @@ def plain_notes(chart: Chart) -> list[dict[str, Any]]:
                 "addenda": list(session.addenda.all()),
             }
         )
+    for physio in chart.signed_physio_notes:
+        notes.append(
+            {
+                "kind": "physio",
+                "physio": physio,
+                "start": physio.appointment.start,
+                "practitioner": physio.practitioner.get_full_name(),
+                "addenda": list(physio.addenda.all()),
+            }
+        )
+    notes.sort(key=lambda note: note["start"], reverse=True)
     return notes
 
 

@@ -158,9 +158,9 @@ def _decorate(visits: list[Visit], request: SignedInRequest, now: dt.datetime) -
         # The front desk and the owner open every record, a practitioner their care team's;
         # booking puts the practitioner on the patient's care team.
         visit.patient_link = True
+        # An IMS visit links to its needling note, any other to its physiotherapy note.
         visit.note_link = (
-            visit.appointment.service.requires_ims_credential
-            and visit.appointment.practitioner.user_id == request.user.pk
+            visit.appointment.practitioner.user_id == request.user.pk
             and visit.appointment.status
             not in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
         )

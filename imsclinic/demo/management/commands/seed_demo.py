@@ -776,6 +776,12 @@ class Command(BaseCommand):
 
         for kind, count in seed_followup(physio=physio).items():
             tally.created[kind] += count
+        # A physiotherapy note: one past visit that is not IMS, signed.
+        from imsclinic.demo.physio import seed_physio_note
+
+        made = seed_physio_note(patient=demo_patient, physio=physio, desk=desk)
+        for kind, count in made.items():
+            tally.created[kind] += count
 
     def seed_faq(self, tally: Tally) -> str:
         """Load the default FAQ if the clinic has none; return a note if it could not."""
