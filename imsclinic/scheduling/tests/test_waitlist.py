@@ -642,7 +642,7 @@ class TestRequestsThatCanNeverBeOffered:
             join(patient, patient_user, assessment, practitioner=lapsed)
         message = refused.value.errors["practitioner"]
         assert message == (
-            "Oscar Other holds no current IMS certification for those dates, so cannot give "
+            "Oscar Other holds no current licence to needle for those dates, so cannot give "
             "IMS initial assessment. Choose someone else, or anyone."
         )
         assert not WaitlistEntry.objects.exists()
