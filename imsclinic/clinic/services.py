@@ -324,7 +324,7 @@ def licence_reminders_send(*, now: dt.datetime | None = None) -> int:
     with transaction.atomic(durable=True):
         claimed: list[_Expiring] = []
         for item in _expiring(today):
-            _, created = LicenceReminder.objects.get_or_create(
+            _reminder, created = LicenceReminder.objects.get_or_create(
                 practitioner=item.practitioner,
                 licence=item.licence,
                 expires_on=item.expires_on,
