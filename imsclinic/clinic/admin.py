@@ -203,18 +203,19 @@ class PractitionerAdmin(OwnerModelAdmin):
     def licences(self, obj: Practitioner) -> str:
         return licences_today(obj, timezone.localdate())
 
-    def change_view(
+    def render_change_form(
         self,
         request: HttpRequest,
-        object_id: str,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
         form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
+        obj: Practitioner | None = None,
     ) -> HttpResponse:
-        practitioner = self.get_object(request, object_id)
         if (
             request.method == "GET"
-            and practitioner is not None
-            and registration_expiry_unknown(practitioner.licences)
+            and obj is not None
+            and registration_expiry_unknown(obj.licences)
         ):
             messages.warning(
                 request,
@@ -223,9 +224,9 @@ class PractitionerAdmin(OwnerModelAdmin):
                     "but no reminder can be sent before the registration lapses: add the date "
                     "from the college's register."
                 )
-                % {"name": practitioner.display_name},
+                % {"name": obj.display_name},
             )
-        return super().change_view(request, object_id, form_url, extra_context)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 @admin.register(LicenceReminder, site=owner_site)

@@ -67,9 +67,7 @@ def edmonton(clinic) -> Location:
     return place
 
 
-def test_starting_a_note_after_the_registration_expired_is_refused_with_the_reason(
-    visit, physio
-):
+def test_starting_a_note_after_the_registration_expired_is_refused_with_the_reason(visit, physio):
     practitioner = physio.practitioner
     practitioner.registration_expires_on = timezone.localdate() - dt.timedelta(days=2)
     practitioner.save()

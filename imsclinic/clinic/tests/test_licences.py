@@ -23,7 +23,9 @@ from imsclinic.clinic.models import Practitioner
 from tests.factories.clients import signed_in
 
 DAY = dt.date(2030, 6, 12)
-CURRENT = Licences(ims_certified_on=dt.date(2015, 1, 1), registration_expires_on=dt.date(2031, 1, 1))
+CURRENT = Licences(
+    ims_certified_on=dt.date(2015, 1, 1), registration_expires_on=dt.date(2031, 1, 1)
+)
 
 
 def test_a_practising_registration_and_a_current_certificate_may_needle():
@@ -90,8 +92,15 @@ dates = st.one_of(st.none(), st.dates(dt.date(2029, 1, 1), dt.date(2031, 12, 31)
     span=st.integers(0, 120),
 )
 def test_the_first_needling_day_is_the_first_day_the_rule_allows(
-    status, registration_ends, certified, certificate_ends, authorised, authorisation_ends,
-    required, first, span,
+    status,
+    registration_ends,
+    certified,
+    certificate_ends,
+    authorised,
+    authorisation_ends,
+    required,
+    first,
+    span,
 ):
     licences = Licences(
         registration_status=status,
@@ -131,9 +140,9 @@ def test_the_owner_is_warned_when_no_registration_expiry_is_recorded(owner, phys
     assert "All current" in listing
 
 
-def admin_form(practitioner: Practitioner, **changes: str) -> dict[str, str]:
+def admin_form(practitioner: Practitioner, **changes: str) -> dict[str, object]:
     """The practitioner's change form as the admin page posts it."""
-    data = {
+    data: dict[str, object] = {
         "first_name": practitioner.first_name,
         "last_name": practitioner.last_name,
         "title": practitioner.title,
@@ -184,9 +193,7 @@ def test_the_owner_records_an_authorisation_and_an_expiry_before_the_grant_is_re
     practitioner.refresh_from_db()
     assert practitioner.needling_authorised_on is None
 
-    incomplete = client.post(
-        change, admin_form(practitioner, needling_authorised_on="2024-05-01")
-    )
+    incomplete = client.post(change, admin_form(practitioner, needling_authorised_on="2024-05-01"))
     assert "Say who granted the authorisation." in incomplete.content.decode()
 
     saved = client.post(
