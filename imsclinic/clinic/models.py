@@ -296,7 +296,8 @@ class Practitioner(models.Model):
         blank=True,
         help_text=_(
             "The day the registration ends unless renewed: no IMS visits on or after it. "
-            "Leave empty only if you do not know it yet; you will be reminded to fill it in."
+            "Leave empty only if you do not know it yet; these settings warn until it is "
+            "filled in."
         ),
     )
     ims_certification_issuer = models.CharField(

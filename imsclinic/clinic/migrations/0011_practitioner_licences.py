@@ -64,7 +64,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='practitioner',
             name='registration_expires_on',
-            field=models.DateField(blank=True, help_text='The day the registration ends unless renewed: no IMS visits on or after it. Leave empty only if you do not know it yet; you will be reminded to fill it in.', null=True, verbose_name='registration expires on'),
+            field=models.DateField(blank=True, help_text='The day the registration ends unless renewed: no IMS visits on or after it. Leave empty only if you do not know it yet; these settings warn until it is filled in.', null=True, verbose_name='registration expires on'),
         ),
         migrations.AddField(
             model_name='practitioner',
