@@ -314,6 +314,16 @@ def _check_licences(
     )
 
 
+def _require_licences(visit: Appointment) -> None:
+    """Refuse to start an IMS visit's treatment unless every licence is current that day."""
+    day = visit.start.astimezone(visit.location.zone).date()
+    gaps = visit.practitioner.needling_gaps(day, visit.location)
+    if gaps:
+        raise StatusChangeNotAllowed(
+            needling_refusal(gaps, name=visit.practitioner.display_name, day=day)
+        )
+
+
 def _query_for_day(
     *,
     service: Service,
@@ -821,6 +831,7 @@ def _change_status(
             from imsclinic.safety.readiness import require_needling_readiness
 
             require_needling_readiness(locked.patient, at=now)
+            _require_licences(locked)
         fields = ["status"]
         locked.status = target
         if target == AppointmentStatus.ARRIVED:

@@ -253,3 +253,46 @@ def test_services_without_needling_stay_bookable_whatever_the_licences(
         practitioner=practitioner,
         location=location,
     )
+
+
+def test_treatment_of_an_ims_visit_cannot_start_once_the_registration_has_expired(
+    patient, front_desk, physio, location, assessment, a_day_with_times
+):
+    from imsclinic.scheduling.services.booking import (
+        StatusChangeNotAllowed,
+        appointment_set_status,
+    )
+    from tests.factories.safety import make_ready_for_needling
+
+    slot = available_slots(
+        service=assessment,
+        start_date=a_day_with_times,
+        days=1,
+        practitioner=physio.practitioner,
+        location=location,
+    )[0]
+    visit = appointment_book(
+        patient=patient,
+        practitioner=physio.practitioner,
+        service=assessment,
+        location=location,
+        start=slot.start,
+        actor=front_desk,
+    )
+    during = slot.start + dt.timedelta(minutes=5)
+    make_ready_for_needling(patient, by=physio, at=during)
+    appointment_set_status(appointment=visit, status="arrived", actor=front_desk, now=during)
+    practitioner = physio.practitioner
+    practitioner.registration_expires_on = a_day_with_times
+    practitioner.save()
+    with pytest.raises(StatusChangeNotAllowed, match="The college registration expired on"):
+        appointment_set_status(appointment=visit, status="in_treatment", actor=physio, now=during)
+    visit.refresh_from_db()
+    assert visit.status == "arrived"
+
+    practitioner.registration_expires_on = a_day_with_times + dt.timedelta(days=1)
+    practitioner.save()
+    started = appointment_set_status(
+        appointment=visit, status="in_treatment", actor=physio, now=during
+    )
+    assert started.status == "in_treatment"
