@@ -835,16 +835,29 @@ def open_locations() -> list[Location]:
 def practitioners_for(
     service: Service, location: Location | None, *, today: dt.date
 ) -> list[Practitioner]:
-    """Return who can give this service (at this location), licensed to needle if needed."""
-    people = Practitioner.objects.filter(is_active=True, locations__is_active=True)
+    """Return who can give this service (at this location), licensed to needle if needed.
+
+    One query: each practitioner with the open locations they work at (or the chosen one),
+    where the licence rule (`Practitioner.gives`) judges them for an IMS service.
+    """
+    links = Practitioner.locations.through.objects.filter(
+        practitioner__is_active=True, location__is_active=True
+    ).select_related("practitioner", "location")
     if location is not None:
-        people = people.filter(locations=location)
-    found = list(
-        people.distinct()
-        .order_by("order", "last_name", "first_name", "pk")
-        .prefetch_related("locations")
+        links = links.filter(location=location)
+    places: dict[int, tuple[Practitioner, list[Location]]] = {}
+    for link in links:
+        places.setdefault(link.practitioner_id, (link.practitioner, []))[1].append(link.location)
+    found = sorted(
+        places.values(),
+        key=lambda item: (item[0].order, item[0].last_name, item[0].first_name, item[0].pk),
     )
-    return [p for p in found if p.gives(service, today, location)]
+    return [
+        person
+        for person, where in found
+        if not service.requires_ims_credential
+        or any(person.may_needle(today, place) for place in where)
+    ]
 
 
 def visit_booked_at(

@@ -656,7 +656,7 @@ class TestRequestsThatCanNeverBeOffered:
         never.save(update_fields=["ims_certified_on", "ims_certification_issuer"])
         with pytest.raises(WaitlistError) as refused:
             join(patient, patient_user, assessment, practitioner=never)
-        assert "no current IMS certification" in refused.value.errors["practitioner"]
+        assert "no current licence to needle" in refused.value.errors["practitioner"]
 
     def test_a_certification_lapsing_inside_the_dates_still_leaves_days_to_offer(
         self, patient, patient_user, other_physio, assessment
