@@ -15,6 +15,7 @@ from imsclinic.clinic.models import Location, OpeningHours, Room
 from imsclinic.scheduling.models import Appointment, Shift
 from imsclinic.scheduling.selectors import available_slots, practitioners_for
 from imsclinic.scheduling.services.booking import LicenceNotCurrent, appointment_book
+from tests.factories import VANCOUVER
 from tests.factories.clients import signed_in
 from tests.factories.scheduling import weekday_shifts
 
@@ -22,10 +23,12 @@ pytestmark = pytest.mark.django_db
 
 
 def slot_starts(response) -> list[dt.datetime]:
-    """Return the start of every time the picker page offers, in page order."""
+    """Return the start of every time the picker page offers, in Vancouver, in page order."""
     links = re.findall(r'<a href="([^"]+)"[^>]*class="slot"', response.content.decode())
     return [
-        dt.datetime.fromisoformat(parse_qs(urlsplit(html.unescape(link)).query)["start"][0])
+        dt.datetime.fromisoformat(
+            parse_qs(urlsplit(html.unescape(link)).query)["start"][0]
+        ).astimezone(VANCOUVER)
         for link in links
     ]
 
