@@ -379,6 +379,10 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
         none,
         {**dict.fromkeys(CAST, 302), "owner": 200},
     ),
+    "owner_admin:clinic_licencereminder_changelist": (
+        none,
+        {**dict.fromkeys(CAST, 302), "owner": 200},
+    ),
     "owner_admin:login": (none, {**dict.fromkeys(CAST, 403), "anonymous": LOGIN}),
     # The muscle catalogue (charting) is clinic configuration too.
     "owner_admin:charting_muscle_changelist": (none, {**dict.fromkeys(CAST, 302), "owner": 200}),

@@ -82,7 +82,13 @@ class PractitionerOut(Schema):
     name: str
     profession: str
     locations: list[int] = Field(description="Ids of the locations they work at.")
-    ims_credential_current: bool = Field(description="Their IMS credential is valid today.")
+    ims_credential_current: bool = Field(
+        description=(
+            "They may give IMS today at one of their open locations: registration practising "
+            "and unexpired, IMS certificate current, and a needling authorisation where the "
+            "location needs one."
+        )
+    )
     ims_certification_expires_on: dt.date | None
 
 
@@ -210,7 +216,9 @@ def list_practitioners(request: HttpRequest) -> list[dict[str, Any]]:
             "name": p.display_name,
             "profession": p.profession,
             "locations": sorted(loc.pk for loc in p.locations.all()),
-            "ims_credential_current": p.ims_credential_current_on(today),
+            "ims_credential_current": any(
+                p.may_needle(today, place) for place in p.locations.all() if place.is_active
+            ),
             "ims_certification_expires_on": p.ims_certification_expires_on,
         }
         for p in practitioners

@@ -28,7 +28,8 @@ class SignedNoteLocked(ChartingError):
 
 
 class CredentialNotCurrent(ChartingError):
-    """The practitioner holds no current IMS credential on the day of the visit."""
+    """A licence needling needs (registration, IMS certificate, authorisation) is not current
+    on the day of the visit at its location; the message names each one."""
 
 
 class AssessmentNotOnFile(ChartingError):

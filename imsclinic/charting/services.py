@@ -65,6 +65,7 @@ from imsclinic.charting.models import (
 )
 from imsclinic.charting.selectors import measures_due_at
 from imsclinic.charting.signals import note_signed
+from imsclinic.clinic.licences import needling_refusal
 from imsclinic.clinic.models import NeedleLot, SharpsContainer
 from imsclinic.clinic.selectors import usable_lots
 from imsclinic.core.access import record_refusal
@@ -443,13 +444,12 @@ def assessment_sign(
 
 
 def _require_credential(appointment: Appointment) -> None:
+    """Refuse needling unless every licence it needs is current on the visit's day there."""
     practitioner = appointment.practitioner
     day = visit_day(appointment)
-    if not practitioner.ims_credential_current_on(day):
-        raise CredentialNotCurrent(
-            _("%(name)s holds no current IMS credential on %(day)s.")
-            % {"name": practitioner.display_name, "day": day.isoformat()}
-        )
+    gaps = practitioner.needling_gaps(day, appointment.location)
+    if gaps:
+        raise CredentialNotCurrent(needling_refusal(gaps, name=practitioner.display_name, day=day))
 
 
 def _assessment_on_file(appointment: Appointment, *, reason: str) -> Assessment | None:

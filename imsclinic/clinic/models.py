@@ -15,6 +15,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from imsclinic.clinic.licences import (
+    Gap,
+    Licence,
+    Licences,
+    RegistrationStatus,
+    first_needling_day,
+    needling_gaps,
+    province_requires_authorisation,
+)
 from imsclinic.core.validators import SINGLE_LINE_MESSAGE, has_control_characters
 
 
@@ -149,12 +158,27 @@ class Location(models.Model):
     directions = models.TextField(_("how to find us"), blank=True)
     is_active = models.BooleanField(_("open"), default=True)
     order = models.PositiveSmallIntegerField(default=0)
+    requires_needling_authorisation = models.BooleanField(
+        _("needling needs a separate authorisation here"),
+        default=False,
+        help_text=_(
+            "Tick when the province's college requires an authorisation to needle on top of "
+            "registration. Alberta locations always require it (Physiotherapy Alberta), "
+            "ticked or not. Practitioners without a current authorisation are then not booked "
+            "for IMS here."
+        ),
+    )
 
     class Meta:
         ordering = ("order", "name")
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def needs_needling_authorisation(self) -> bool:
+        """Say whether needling here needs a separate authorisation (the province, or the owner)."""
+        return self.requires_needling_authorisation or province_requires_authorisation(self.region)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -253,8 +277,29 @@ class Practitioner(models.Model):
         choices=Profession.choices,
         default=Profession.PHYSIOTHERAPIST,
     )
-    registration_body = models.CharField(_("registration body"), max_length=160)
+    registration_body = models.CharField(
+        _("registration body"),
+        max_length=160,
+        help_text=_("The college the practitioner is registered with."),
+    )
     registration_number = models.CharField(_("registration number"), max_length=60)
+    registration_status = models.CharField(
+        _("registration status"),
+        max_length=20,
+        choices=RegistrationStatus.choices,
+        default=RegistrationStatus.PRACTISING,
+        help_text=_("As the college's public register shows it. Only practising may needle."),
+    )
+    registration_expires_on = models.DateField(
+        _("registration expires on"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The day the registration ends unless renewed: no IMS visits on or after it. "
+            "Leave empty only if you do not know it yet; these settings warn until it is "
+            "filled in."
+        ),
+    )
     ims_certification_issuer = models.CharField(
         _("IMS certification issued by"), max_length=160, blank=True
     )
@@ -264,6 +309,28 @@ class Practitioner(models.Model):
         null=True,
         blank=True,
         help_text=_("Leave empty if it does not expire."),
+    )
+    needling_authorisation_body = models.CharField(
+        _("needling authorised by"),
+        max_length=160,
+        blank=True,
+        help_text=_(
+            "Only where the province requires a separate authorisation to needle, e.g. "
+            "Physiotherapy Alberta."
+        ),
+    )
+    needling_authorisation_number = models.CharField(
+        _("authorisation number or reference"), max_length=60, blank=True
+    )
+    needling_authorised_on = models.DateField(_("needling authorised on"), null=True, blank=True)
+    needling_authorisation_expires_on = models.DateField(
+        _("needling authorisation expires on"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "No IMS visits on or after this day where the authorisation is needed. Leave empty "
+            "if it lasts as long as the registration."
+        ),
     )
     ims_practice_since = models.PositiveSmallIntegerField(
         _("practising IMS since (year)"),
@@ -292,6 +359,12 @@ class Practitioner(models.Model):
             ),
             models.UniqueConstraint(
                 fields=("registration_body", "registration_number"), name="registration_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(needling_authorisation_expires_on__isnull=True)
+                | Q(needling_authorised_on__isnull=True)
+                | Q(needling_authorisation_expires_on__gt=models.F("needling_authorised_on")),
+                name="needling_authorisation_expiry_after_grant",
             ),
         ]
 
@@ -323,8 +396,64 @@ class Practitioner(models.Model):
             )
         if self.ims_certified_on and self.ims_certified_on > timezone.localdate():
             errors["ims_certified_on"] = _("The certification date cannot be in the future.")
+        errors.update(self._authorisation_errors())
         if errors:
             raise ValidationError(errors)
+
+    def _authorisation_errors(self) -> dict[str, Any]:
+        errors: dict[str, Any] = {}
+        recorded = any(
+            (
+                self.needling_authorisation_body,
+                self.needling_authorisation_number,
+                self.needling_authorised_on,
+                self.needling_authorisation_expires_on,
+            )
+        )
+        if not recorded:
+            return errors
+        if not self.needling_authorisation_body:
+            errors["needling_authorisation_body"] = _("Say who granted the authorisation.")
+        if not self.needling_authorisation_number:
+            errors["needling_authorisation_number"] = _(
+                "Give the authorisation's number or reference."
+            )
+        if not self.needling_authorised_on:
+            errors["needling_authorised_on"] = _("Give the day the authorisation was granted.")
+        elif self.needling_authorised_on > timezone.localdate():
+            errors["needling_authorised_on"] = _("The day granted cannot be in the future.")
+        elif (
+            self.needling_authorisation_expires_on
+            and self.needling_authorisation_expires_on <= self.needling_authorised_on
+        ):
+            errors["needling_authorisation_expires_on"] = _(
+                "The expiry must be after the day it was granted."
+            )
+        return errors
+
+    @property
+    def licences(self) -> Licences:
+        return Licences(
+            registration_status=self.registration_status,
+            registration_expires_on=self.registration_expires_on,
+            ims_certified_on=self.ims_certified_on,
+            ims_certification_expires_on=self.ims_certification_expires_on,
+            needling_authorised_on=self.needling_authorised_on,
+            needling_authorisation_expires_on=self.needling_authorisation_expires_on,
+        )
+
+    def needling_gaps(self, day: dt.date, location: Location) -> tuple[Gap, ...]:
+        """Return the licences that stop this practitioner needling on the day at the location.
+
+        The one question booking, starting an IMS visit and signing a needling note ask
+        (`clinic.licences`); empty means they may needle.
+        """
+        return needling_gaps(
+            self.licences, day, authorisation_required=location.needs_needling_authorisation
+        )
+
+    def may_needle(self, day: dt.date, location: Location) -> bool:
+        return not self.needling_gaps(day, location)
 
     def ims_credential_current_on(self, day: dt.date) -> bool:
         """Say whether this practitioner may give IMS on the given day."""
@@ -332,16 +461,40 @@ class Practitioner(models.Model):
             return False
         return self.ims_certification_expires_on is None or day < self.ims_certification_expires_on
 
-    def gives(self, service: Service, day: dt.date) -> bool:
-        """Say whether this practitioner may give the service on the day (IMS: if credentialed)."""
-        return not service.requires_ims_credential or self.ims_credential_current_on(day)
+    def _places(self, location: Location | None) -> list[Location]:
+        """Return the location asked about, or each open location they work at."""
+        if location is not None:
+            return [location]
+        return [place for place in self.locations.all() if place.is_active]
 
-    def first_day_giving(self, service: Service, first: dt.date, last: dt.date) -> dt.date | None:
+    def gives(self, service: Service, day: dt.date, location: Location | None = None) -> bool:
+        """Say whether this practitioner may give the service on the day (at the location, or
+        at one of theirs): IMS only with every licence current there."""
+        if not service.requires_ims_credential:
+            return True
+        return any(self.may_needle(day, place) for place in self._places(location))
+
+    def first_day_giving(
+        self,
+        service: Service,
+        first: dt.date,
+        last: dt.date,
+        location: Location | None = None,
+    ) -> dt.date | None:
         """Return the first day from `first` to `last` this practitioner may give the service."""
-        day = (
-            max(first, self.ims_certified_on or first) if service.requires_ims_credential else first
-        )
-        return day if day <= last and self.gives(service, day) else None
+        if not service.requires_ims_credential:
+            return first if first <= last else None
+        days = [
+            first_needling_day(
+                self.licences,
+                first,
+                last,
+                authorisation_required=place.needs_needling_authorisation,
+            )
+            for place in self._places(location)
+        ]
+        found = [day for day in days if day is not None]
+        return min(found) if found else None
 
     @property
     def ims_credential_current(self) -> bool:
@@ -352,6 +505,38 @@ class Practitioner(models.Model):
         if self.ims_practice_since is None:
             return None
         return max(0, timezone.localdate().year - self.ims_practice_since)
+
+
+# How many days before a licence expires the owners are emailed, each threshold once.
+LICENCE_REMINDER_DAYS = (60, 14)
+
+
+class LicenceReminder(models.Model):
+    """An expiry reminder emailed to the owners: one per practitioner, licence, expiry and
+    threshold, so a re-run of the daily task sends nothing twice and a renewed licence (a new
+    expiry) is reminded about afresh."""
+
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.CASCADE, related_name="licence_reminders"
+    )
+    licence = models.CharField(_("licence"), max_length=30, choices=Licence.choices)
+    expires_on = models.DateField(_("expires on"))
+    days_before = models.PositiveSmallIntegerField(_("days before expiry"))
+    sent_at = models.DateTimeField(_("sent at"))
+
+    class Meta:
+        ordering = ("-sent_at", "-pk")
+        verbose_name = _("licence expiry reminder")
+        verbose_name_plural = _("licence expiry reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("practitioner", "licence", "expires_on", "days_before"),
+                name="licence_reminder_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practitioner} · {self.licence} · {self.days_before}"
 
 
 class Service(models.Model):

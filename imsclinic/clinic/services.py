@@ -1,25 +1,47 @@
-"""Every write to needle stock and the sharps log goes through here, audited."""
+"""Every write to needle stock and the sharps log goes through here, audited; and the
+owners' licence expiry reminders, each recorded once."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from imsclinic.clinic.models import RECALL_REASON_MAX, Location, NeedleLot, SharpsContainer
+from imsclinic.clinic.licences import Licence, reminder_due
+from imsclinic.clinic.models import (
+    LICENCE_REMINDER_DAYS,
+    RECALL_REASON_MAX,
+    Clinic,
+    LicenceReminder,
+    Location,
+    NeedleLot,
+    Practitioner,
+    SharpsContainer,
+)
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
 from imsclinic.core.errors import Refused
+from imsclinic.core.mailing import send_each
 from imsclinic.core.models import Action, ObjectType
+from imsclinic.core.roles import Role
 
 if TYPE_CHECKING:
     from imsclinic.accounts.models import User
+
+logger = logging.getLogger(__name__)
 
 
 class StockRefused(Refused):
@@ -238,3 +260,111 @@ def sharps_container_collect(
             detail={"event": "collected", "label": locked.label, "company": company},
         )
     return locked
+
+
+# ---------------------------------------------------------------------------------------
+# Licence expiry reminders
+
+
+@dataclass(frozen=True)
+class _Expiring:
+    practitioner: Practitioner
+    licence: Licence
+    expires_on: dt.date
+    days_before: int
+
+
+def _expiring(today: dt.date) -> list[_Expiring]:
+    """Return the reminders due today, not yet recorded as sent."""
+    practitioners = list(
+        Practitioner.objects.filter(is_active=True)
+        .prefetch_related("licence_reminders")
+        .order_by("last_name", "first_name", "pk")
+    )
+    due: list[_Expiring] = []
+    for practitioner in practitioners:
+        sent: dict[tuple[str, dt.date], set[int]] = {}
+        for reminder in practitioner.licence_reminders.all():
+            sent.setdefault((reminder.licence, reminder.expires_on), set()).add(
+                reminder.days_before
+            )
+        for licence, expires_on in practitioner.licences.expiries().items():
+            days = reminder_due(
+                expires_on,
+                today,
+                thresholds=LICENCE_REMINDER_DAYS,
+                sent=sent.get((str(licence), expires_on), set()),
+            )
+            if days is not None:
+                due.append(_Expiring(practitioner, licence, expires_on, days))
+    return due
+
+
+def _reminder_line(item: _Expiring, today: dt.date) -> str:
+    return _("- %(name)s: %(licence)s expires on %(day)s, in %(left)d days.") % {
+        "name": item.practitioner.display_name,
+        "licence": item.licence.label,
+        "day": date_format(item.expires_on, "DATE_FORMAT"),
+        "left": (item.expires_on - today).days,
+    }
+
+
+def licence_reminders_send(*, now: dt.datetime | None = None) -> int:
+    """Email every active owner about licences expiring within 60 or 14 days; return how many
+    reminders went.
+
+    Each (practitioner, licence, expiry, threshold) is sent once: the row recording it is
+    inserted before the email goes, so a second run, even at the same time, finds it and
+    sends nothing; if no email could go the rows are rolled back and the next day's run
+    tries again. The email names the practitioner, the licence and the day, nothing about
+    any patient.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    with transaction.atomic(durable=True):
+        claimed: list[_Expiring] = []
+        for item in _expiring(today):
+            _reminder, created = LicenceReminder.objects.get_or_create(
+                practitioner=item.practitioner,
+                licence=item.licence,
+                expires_on=item.expires_on,
+                days_before=item.days_before,
+                defaults={"sent_at": now},
+            )
+            if created:
+                claimed.append(item)
+        if not claimed:
+            return 0
+        owners = list(
+            get_user_model()
+            .objects.filter(role=Role.OWNER, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+        clinic = Clinic.current()
+        clinic_name = clinic.name if clinic is not None else ""
+        link = settings.SITE_URL + reverse("owner_admin:clinic_practitioner_changelist")
+        lines = "\n".join(_reminder_line(item, today) for item in claimed)
+        messages = [
+            EmailMessage(
+                subject=_("A practitioner's licence expires soon - %(clinic)s")
+                % {"clinic": clinic_name},
+                body=_(
+                    "Hello,\n\nThese licences expire soon:\n\n%(lines)s\n\nFrom the day a "
+                    "licence expires, its practitioner is not offered for IMS visits and cannot "
+                    "start an IMS visit or sign a needling note. Once it is renewed, enter the "
+                    "new expiry in the clinic settings:\n%(link)s\n\nThis email holds no health "
+                    "information.\n\n%(clinic)s"
+                )
+                % {"lines": lines, "link": link, "clinic": clinic_name},
+                to=[address],
+            )
+            for address in owners
+        ]
+        if not send_each(messages, about="licence expiry reminders"):
+            # Undo the claims: tomorrow's run finds them due again.
+            transaction.set_rollback(True)
+            logger.warning("licence expiry reminders: no owner could be emailed")
+            return 0
+    logger.info("licence expiry reminders: %d sent to %d owner(s)", len(claimed), len(owners))
+    return len(claimed)

@@ -14,9 +14,10 @@ Rules, in the order they are applied:
   intervals and time off. Intervals are half-open, so an appointment may start exactly when
   another one (or a break) ends.
 - A start must not be earlier than now + min_notice nor later than now + horizon.
-- IMS services are offered only on local days when the practitioner's credential is current
-  (certified_on <= day < expires_on, or no expiry), the same rule as
-  `Practitioner.ims_credential_current_on`.
+- IMS services are offered only on local days when every licence needling needs at that
+  location is current: registration practising and unexpired, IMS certificate, and where the
+  location requires one the needling authorisation. The rule is `clinic.licences`
+  (`needling_gaps`), the same one `Practitioner.needling_gaps` asks.
 - A service that needs a room is offered only when one of the location's rooms is free for
   duration + buffer; the first free room in the given order is named in the slot. A location
   without any such room offers nothing for that service.
@@ -51,6 +52,8 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
+
+from imsclinic.clinic.licences import Licences, RegistrationStatus, may_needle
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,21 @@ class PractitionerInfo:
     practitioner_id: int
     ims_certified_on: dt.date | None = None
     ims_certification_expires_on: dt.date | None = None  # first day it is no longer valid
+    registration_status: str = RegistrationStatus.PRACTISING
+    registration_expires_on: dt.date | None = None
+    needling_authorised_on: dt.date | None = None
+    needling_authorisation_expires_on: dt.date | None = None
+
+    @property
+    def licences(self) -> Licences:
+        return Licences(
+            registration_status=self.registration_status,
+            registration_expires_on=self.registration_expires_on,
+            ims_certified_on=self.ims_certified_on,
+            ims_certification_expires_on=self.ims_certification_expires_on,
+            needling_authorised_on=self.needling_authorised_on,
+            needling_authorisation_expires_on=self.needling_authorisation_expires_on,
+        )
 
 
 @dataclass(frozen=True)
@@ -97,6 +115,7 @@ class LocationInfo:
     # needs no room; when it does, a location with no rooms here offers nothing.
     room_ids: tuple[int, ...] = ()
     closures: tuple[tuple[dt.date, dt.date], ...] = ()  # inclusive local-date ranges
+    needling_authorisation_required: bool = False  # `Location.needs_needling_authorisation`
 
 
 @dataclass(frozen=True)
@@ -201,13 +220,15 @@ def slot_is_offered(
     return None
 
 
-def credential_current_on(practitioner: PractitionerInfo, day: dt.date) -> bool:
-    """Say whether the practitioner may give IMS on the given local day."""
-    certified = practitioner.ims_certified_on
-    if certified is None or certified > day:
-        return False
-    expires = practitioner.ims_certification_expires_on
-    return expires is None or day < expires
+def credential_current_on(
+    practitioner: PractitionerInfo, day: dt.date, location: LocationInfo | None = None
+) -> bool:
+    """Say whether the practitioner may needle on the given local day (at the location)."""
+    return may_needle(
+        practitioner.licences,
+        day,
+        authorisation_required=location is not None and location.needling_authorisation_required,
+    )
 
 
 def wall_instant(wall: dt.datetime, zone: ZoneInfo) -> float | None:
@@ -347,7 +368,9 @@ class _Search:
                     first <= day <= last for first, last in location.closures
                 ):
                     continue
-                if service.requires_ims_credential and not credential_current_on(practitioner, day):
+                if service.requires_ims_credential and not credential_current_on(
+                    practitioner, day, location
+                ):
                     continue
                 self._offer_shift_day(rule, location, day)
         return [self.found[key] for key in sorted(self.found)]

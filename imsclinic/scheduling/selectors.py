@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet, Value
 from django.utils import timezone
 
+from imsclinic.clinic.licences import province_requires_authorisation
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Room, Service
 from imsclinic.core.permissions import is_clinic_staff, sees_every_patient
 from imsclinic.patients.models import Patient
@@ -243,7 +244,9 @@ def availability_query(
     shift_sql = (
         "SELECT s.id, s.practitioner_id, s.location_id, s.weekday, s.start_time, s.end_time,"  # noqa: S608
         " s.valid_from, s.valid_until, p.ims_certified_on, p.ims_certification_expires_on,"
-        " l.time_zone, c.slot_step_minutes, b.start_time, b.end_time"
+        " l.time_zone, c.slot_step_minutes, b.start_time, b.end_time,"
+        " p.registration_status, p.registration_expires_on, p.needling_authorised_on,"
+        " p.needling_authorisation_expires_on, l.region, l.requires_needling_authorisation"
         f" FROM {_table(Shift)} s"
         f" INNER JOIN {_table(Practitioner)} p ON p.id = s.practitioner_id"
         f" INNER JOIN {_table(Location)} l ON l.id = s.location_id"
@@ -284,11 +287,22 @@ def availability_query(
 
     practitioners = {
         row[1]: PractitionerInfo(
-            practitioner_id=row[1], ims_certified_on=row[8], ims_certification_expires_on=row[9]
+            practitioner_id=row[1],
+            ims_certified_on=row[8],
+            ims_certification_expires_on=row[9],
+            registration_status=row[14],
+            registration_expires_on=row[15],
+            needling_authorised_on=row[16],
+            needling_authorisation_expires_on=row[17],
         )
         for row in shift_rows.values()
     }
     locations = {row[2]: row[10] for row in shift_rows.values()}
+    # Whether needling there needs an authorisation: the province's rule or the owner's.
+    authorisation = {
+        row[2]: bool(row[19]) or province_requires_authorisation(row[18])
+        for row in shift_rows.values()
+    }
     location_ids = list(locations)
     practitioner_ids = list(practitioners)
 
@@ -383,6 +397,7 @@ def availability_query(
                 time_zone=time_zone,
                 room_ids=tuple(rooms.get(location_id, ())),
                 closures=tuple(closures.get(location_id, ())),
+                needling_authorisation_required=authorisation[location_id],
             )
             for location_id, time_zone in locations.items()
         ),
@@ -425,7 +440,7 @@ def _time(value: str) -> dt.time:
     return dt.time.fromisoformat(value)
 
 
-# The re-check's rows. Its single statement is a UNION of seven reads with one column layout:
+# The re-check's rows. Its single statement is a UNION of eight reads with one column layout:
 # kind, two ids, two numbers, six texts (`booking_check_query` shows which read fills which
 # column). Each kind of row is read into its own named tuple by `_check_row`, so the code
 # that uses them reads names, not positions.
@@ -439,6 +454,7 @@ class _CheckKind(IntEnum):
     TIME_OFF = 4
     BUSY = 5  # a visit of the practitioner's, or in one of the location's beds
     OWN_VISIT = 6  # a visit of the patient's own
+    LICENCES = 7  # the practitioner's other licences and the location's province
 
 
 class _ShiftRow(NamedTuple):
@@ -461,6 +477,15 @@ class _PlaceRow(NamedTuple):
     time_zone: str
 
 
+class _LicenceRow(NamedTuple):
+    authorisation_ticked: int  # 1: the owner requires an authorisation at the location
+    registration_status: str
+    registration_expires_on: str | None
+    needling_authorised_on: str | None
+    needling_authorisation_expires_on: str | None
+    region: str
+
+
 class _BedRow(NamedTuple):
     room_id: int
     place: int  # the order the search tries beds in: by name, then id
@@ -480,7 +505,7 @@ class _BusyRow(NamedTuple):
     ends: Any
 
 
-_CheckRow = _ShiftRow | _PlaceRow | _BedRow | _ClosureRow | _BusyRow
+_CheckRow = _ShiftRow | _PlaceRow | _LicenceRow | _BedRow | _ClosureRow | _BusyRow
 
 # For each kind, its named tuple and the columns (0 is the kind) that fill it, in order.
 _CHECK_COLUMNS: dict[_CheckKind, tuple[type[_CheckRow], tuple[int, ...]]] = {
@@ -491,6 +516,7 @@ _CHECK_COLUMNS: dict[_CheckKind, tuple[type[_CheckRow], tuple[int, ...]]] = {
     _CheckKind.TIME_OFF: (_BusyRow, (1, 2, 3, 4)),
     _CheckKind.BUSY: (_BusyRow, (1, 2, 3, 4)),
     _CheckKind.OWN_VISIT: (_BusyRow, (1, 2, 3, 4)),
+    _CheckKind.LICENCES: (_LicenceRow, (3, 5, 6, 7, 8, 9)),
 }
 
 
@@ -554,6 +580,13 @@ def booking_check_query(
         f" FROM {_table(Practitioner)} p, {_table(Location)} l"
         f" INNER JOIN {_table(Clinic)} c ON c.id = l.clinic_id"
         " WHERE p.id = %s AND p.is_active AND l.id = %s AND l.is_active"
+        f" UNION ALL SELECT {kinds['LICENCES']}, p.id, l.id,"
+        " CAST(CASE WHEN l.requires_needling_authorisation THEN 1 ELSE 0 END AS BIGINT),"
+        f" {none}, p.registration_status, {_text('p.registration_expires_on')},"
+        f" {_text('p.needling_authorised_on')}, {_text('p.needling_authorisation_expires_on')},"
+        f" l.region, {text_none}"
+        f" FROM {_table(Practitioner)} p, {_table(Location)} l"
+        " WHERE p.id = %s AND l.id = %s"
         # Beds numbered in the order the search tries them (by name, then id).
         f" UNION ALL SELECT {kinds['BED']}, r.id, ROW_NUMBER() OVER (ORDER BY r.name, r.id),"
         f" {none}, {none},"
@@ -589,6 +622,7 @@ def booking_check_query(
     params: list[Any] = [
         *(practitioner.pk, location.pk, day.weekday(), on_day, on_day),
         *(practitioner.pk, location.pk),
+        *(practitioner.pk, location.pk),
         *(location.pk, kind),
         *(location.pk, on_day, on_day),
         practitioner.pk,
@@ -607,6 +641,7 @@ def booking_check_query(
     shifts: dict[int, _ShiftRow] = {}
     breaks: dict[int, list[tuple[dt.time, dt.time]]] = {}
     place: _PlaceRow | None = None
+    licences: _LicenceRow | None = None
     beds: list[_BedRow] = []
     closures: list[tuple[dt.date, dt.date]] = []
     time_off: list[BusyTime] = []
@@ -623,6 +658,8 @@ def booking_check_query(
                     )
             case _CheckKind.PLACE, _PlaceRow() as row:
                 place = row
+            case _CheckKind.LICENCES, _LicenceRow() as row:
+                licences = row
             case _CheckKind.BED, _BedRow() as bed:
                 beds.append(bed)
             case _CheckKind.CLOSURE, _ClosureRow() as closure:
@@ -642,7 +679,7 @@ def booking_check_query(
                     person_busy.append(interval)
                 if busy.room_id is not None:
                     bed_busy.setdefault(busy.room_id, []).append(interval)
-    if place is None or not shifts:
+    if place is None or licences is None or not shifts:
         return AvailabilityQuery(
             service=service_info(service),
             start_date=day,
@@ -663,6 +700,12 @@ def booking_check_query(
                 practitioner_id=practitioner.pk,
                 ims_certified_on=_date_or_none(place.ims_certified_on),
                 ims_certification_expires_on=_date_or_none(place.ims_certification_expires_on),
+                registration_status=licences.registration_status,
+                registration_expires_on=_date_or_none(licences.registration_expires_on),
+                needling_authorised_on=_date_or_none(licences.needling_authorised_on),
+                needling_authorisation_expires_on=_date_or_none(
+                    licences.needling_authorisation_expires_on
+                ),
             ),
         ),
         locations=(
@@ -671,6 +714,8 @@ def booking_check_query(
                 time_zone=place.time_zone,
                 room_ids=room_ids,
                 closures=tuple(closures),
+                needling_authorisation_required=bool(licences.authorisation_ticked)
+                or province_requires_authorisation(licences.region),
             ),
         ),
         shifts=tuple(
@@ -790,12 +835,29 @@ def open_locations() -> list[Location]:
 def practitioners_for(
     service: Service, location: Location | None, *, today: dt.date
 ) -> list[Practitioner]:
-    """Return who can give this service (at this location), IMS credential current if needed."""
-    people = Practitioner.objects.filter(is_active=True, locations__is_active=True)
+    """Return who can give this service (at this location), licensed to needle if needed.
+
+    One query: each practitioner with the open locations they work at (or the chosen one),
+    where the licence rule (`Practitioner.gives`) judges them for an IMS service.
+    """
+    links = Practitioner.locations.through.objects.filter(
+        practitioner__is_active=True, location__is_active=True
+    ).select_related("practitioner", "location")
     if location is not None:
-        people = people.filter(locations=location)
-    found = list(people.distinct().order_by("order", "last_name", "first_name", "pk"))
-    return [p for p in found if p.gives(service, today)]
+        links = links.filter(location=location)
+    places: dict[int, tuple[Practitioner, list[Location]]] = {}
+    for link in links:
+        places.setdefault(link.practitioner_id, (link.practitioner, []))[1].append(link.location)
+    found = sorted(
+        places.values(),
+        key=lambda item: (item[0].order, item[0].last_name, item[0].first_name, item[0].pk),
+    )
+    return [
+        person
+        for person, where in found
+        if not service.requires_ims_credential
+        or any(person.may_needle(today, place) for place in where)
+    ]
 
 
 def visit_booked_at(

@@ -9,6 +9,7 @@ from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from imsclinic.clinic.licences import Licence, needling_gaps
 from imsclinic.clinic.models import Location, Practitioner, Service, Weekday
 from imsclinic.web.hours import DayHours, week_of_hours
 from imsclinic.web.models import FaqEntry
@@ -31,21 +32,39 @@ def _public_practitioners() -> QuerySet[Practitioner]:
 
 @dataclass(frozen=True)
 class PractitionerCard:
-    """A practitioner as the public sees them, with the IMS credential judged for today."""
+    """A practitioner as the public sees them, each licence judged for today: only what is
+    current is shown (`clinic.licences`)."""
 
     practitioner: Practitioner
     ims_current: bool
     ims_lapsed: bool  # certified once, but not today: never shown as IMS-certified
     years_of_ims_practice: int | None
+    registration_current: bool  # practising and not expired: body and number shown
+    authorisation_current: bool  # a needling authorisation recorded and current today
+    gives_ims: bool  # every licence current at one of their open locations today
 
     @classmethod
     def for_day(cls, practitioner: Practitioner, day: dt.date) -> PractitionerCard:
         current = practitioner.ims_credential_current_on(day)
+        gaps = {
+            gap.licence
+            for gap in needling_gaps(practitioner.licences, day, authorisation_required=True)
+        }
+        authorised = (
+            practitioner.needling_authorised_on is not None
+            and Licence.NEEDLING_AUTHORISATION not in gaps
+        )
         return cls(
             practitioner=practitioner,
             ims_current=current,
             ims_lapsed=not current and practitioner.ims_certified_on is not None,
             years_of_ims_practice=practitioner.years_of_ims_practice if current else None,
+            registration_current=Licence.REGISTRATION not in gaps,
+            authorisation_current=authorised,
+            # The open locations are prefetched: no query per practitioner.
+            gives_ims=any(
+                practitioner.may_needle(day, place) for place in practitioner.locations.all()
+            ),
         )
 
 

@@ -524,7 +524,7 @@ def test_a_practitioner_without_a_current_ims_certification_is_refused_by_field(
     [problem] = response.json()["detail"]
     assert problem["loc"][-1] == "practitioner"
     assert problem["msg"] == (
-        "Oscar Other holds no current IMS certification for those dates, so cannot give "
+        "Oscar Other holds no current licence to needle for those dates, so cannot give "
         "IMS initial assessment. Choose someone else, or anyone."
     )
     assert not WaitlistEntry.objects.exists()

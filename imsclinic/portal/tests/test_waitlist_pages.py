@@ -195,7 +195,7 @@ class TestJoinPage:
         assert response.status_code == 200
         html = response.content.decode()
         message = (
-            "Oscar Other holds no current IMS certification for those dates, so cannot give "
+            "Oscar Other holds no current licence to needle for those dates, so cannot give "
             "IMS initial assessment. Choose someone else, or anyone."
         )
         field = html[html.index('for="id_practitioner"') :]

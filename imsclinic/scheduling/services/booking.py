@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError, transaction
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
+from imsclinic.clinic.licences import needling_gaps, needling_refusal
 from imsclinic.clinic.models import Location, Practitioner, Room, Service
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
@@ -67,6 +69,10 @@ class PatientBusy(SlotUnavailable):
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or _("The patient already has a visit at that time."))
+
+
+class LicenceNotCurrent(SlotUnavailable):
+    """The practitioner may not needle on that day there: a licence is missing or expired."""
 
 
 class FirstVisitMustBeAssessment(BookingError):
@@ -272,6 +278,52 @@ def _check_patient_free(query: AvailabilityQuery, patient: Patient, start: dt.da
             raise PatientBusy()
 
 
+def _check_licences(
+    query: AvailabilityQuery,
+    practitioner: Practitioner,
+    location_id: int,
+    start: dt.datetime,
+    *,
+    staff: bool,
+) -> None:
+    """Refuse an IMS time for want of a licence, saying which (staff) or plainly (patients).
+
+    The licences come from the re-check's own fresh read (`booking_check_query`), judged by
+    the one rule (`clinic.licences`) the engine applied.
+    """
+    if not query.service.requires_ims_credential:
+        return
+    who = next((p for p in query.practitioners if p.practitioner_id == practitioner.pk), None)
+    place = next((loc for loc in query.locations if loc.location_id == location_id), None)
+    if who is None or place is None:
+        return
+    day = start.astimezone(ZoneInfo(place.time_zone)).date()
+    gaps = needling_gaps(
+        who.licences, day, authorisation_required=place.needling_authorisation_required
+    )
+    if not gaps:
+        return
+    if staff:
+        raise LicenceNotCurrent(needling_refusal(gaps, name=practitioner.display_name, day=day))
+    raise LicenceNotCurrent(
+        _(
+            "%(name)s cannot give IMS visits on that day. Please choose another day or "
+            "another practitioner."
+        )
+        % {"name": practitioner.display_name}
+    )
+
+
+def _require_licences(visit: Appointment) -> None:
+    """Refuse to start an IMS visit's treatment unless every licence is current that day."""
+    day = visit.start.astimezone(visit.location.zone).date()
+    gaps = visit.practitioner.needling_gaps(day, visit.location)
+    if gaps:
+        raise StatusChangeNotAllowed(
+            needling_refusal(gaps, name=visit.practitioner.display_name, day=day)
+        )
+
+
 def _query_for_day(
     *,
     service: Service,
@@ -418,6 +470,7 @@ def appointment_book(
         slot = slot_is_offered(query, practitioner.pk, location.pk, start)
         if slot is None:
             _check_patient_free(query, patient, start)
+            _check_licences(query, practitioner, location.pk, start, staff=_is_staff(actor))
             raise SlotUnavailable()
         appointment = create_checked(
             patient=patient,
@@ -629,6 +682,7 @@ def appointment_reschedule(
         slot = slot_is_offered(query, new_practitioner.pk, new_location.pk, start)
         if slot is None:
             _check_patient_free(query, old.patient, start)
+            _check_licences(query, new_practitioner, new_location.pk, start, staff=staff)
             raise SlotUnavailable()
         check_first_visit(old.patient, service, slot.start)
         new = create_checked(
@@ -777,6 +831,7 @@ def _change_status(
             from imsclinic.safety.readiness import require_needling_readiness
 
             require_needling_readiness(locked.patient, at=now)
+            _require_licences(locked)
         fields = ["status"]
         locked.status = target
         if target == AppointmentStatus.ARRIVED:

@@ -157,10 +157,11 @@ def waitlist_join(
                 "or anyone."
             ) % {"name": practitioner.display_name}
         elif (
-            latest >= earliest and practitioner.first_day_giving(service, earliest, latest) is None
+            latest >= earliest
+            and practitioner.first_day_giving(service, earliest, latest, location) is None
         ):
             errors["practitioner"] = _(
-                "%(name)s holds no current IMS certification for those dates, so cannot give "
+                "%(name)s holds no current licence to needle for those dates, so cannot give "
                 "%(service)s. Choose someone else, or anyone."
             ) % {"name": practitioner.display_name, "service": service.name}
     today = _today(now, location)

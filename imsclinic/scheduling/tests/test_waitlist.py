@@ -642,7 +642,7 @@ class TestRequestsThatCanNeverBeOffered:
             join(patient, patient_user, assessment, practitioner=lapsed)
         message = refused.value.errors["practitioner"]
         assert message == (
-            "Oscar Other holds no current IMS certification for those dates, so cannot give "
+            "Oscar Other holds no current licence to needle for those dates, so cannot give "
             "IMS initial assessment. Choose someone else, or anyone."
         )
         assert not WaitlistEntry.objects.exists()
@@ -656,7 +656,7 @@ class TestRequestsThatCanNeverBeOffered:
         never.save(update_fields=["ims_certified_on", "ims_certification_issuer"])
         with pytest.raises(WaitlistError) as refused:
             join(patient, patient_user, assessment, practitioner=never)
-        assert "no current IMS certification" in refused.value.errors["practitioner"]
+        assert "no current licence to needle" in refused.value.errors["practitioner"]
 
     def test_a_certification_lapsing_inside_the_dates_still_leaves_days_to_offer(
         self, patient, patient_user, other_physio, assessment

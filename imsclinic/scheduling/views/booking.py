@@ -39,6 +39,7 @@ from imsclinic.scheduling.selectors import is_still_offered, services_for, visit
 from imsclinic.scheduling.services.booking import (
     BookingError,
     FirstVisitMustBeAssessment,
+    LicenceNotCurrent,
     PatientBusy,
     SlotUnavailable,
     appointment_book_once,
@@ -114,6 +115,8 @@ def book_chosen_time(
                 if flow.for_staff
                 else _("You already have a visit at that time.")
             )
+        elif isinstance(refusal, LicenceNotCurrent):
+            alert = str(refusal)
         return BookingAttempt(
             response=taken_response(request, form, flow=flow, page=page, now=now, alert=alert)
         )

@@ -1,4 +1,5 @@
-"""django-tasks-db's `db_worker`, which also seals the audit log and writes its checkpoints.
+"""django-tasks-db's `db_worker`, which also seals the audit log and writes its checkpoints,
+and tells the apps it started (`core.signals.worker_starting`) so daily work is queued.
 
 This app comes before django_tasks_db in INSTALLED_APPS, so `manage.py db_worker` is this
 command (as staticfiles' runserver extends Django's): wherever the task worker runs, in
@@ -14,6 +15,7 @@ from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as TasksWorkerCommand
 
 from imsclinic.core.sealer import AuditSealer
+from imsclinic.core.signals import worker_starting
 
 
 class Command(TasksWorkerCommand):
@@ -29,4 +31,6 @@ class Command(TasksWorkerCommand):
         working_process = not options["reload"] or os.environ.get(DJANGO_AUTORELOAD_ENV) == "true"
         if working_process and not options["batch"]:
             AuditSealer().start()
+            # Daily work queues its first run here (the licence expiry reminders).
+            worker_starting.send(sender=self.__class__)
         super().handle(*args, **options)

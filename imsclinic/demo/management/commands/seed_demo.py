@@ -128,6 +128,8 @@ class PractitionerSpec:
     expires_on: dt.date | None = None
     practising_since: int | None = None
     login_email: str = ""
+    # The registration runs this many days past the day the demo is loaded (renewed yearly).
+    registration_days: int = 300
 
 
 # fmt: off
@@ -146,6 +148,8 @@ PRACTITIONERS = (
         bio="Daniel works mostly with low-back pain and sciatica in people who sit all day. "
         "Outside the clinic he coaches youth soccer and cycles to work in every weather.",
         certified_on=dt.date(2009, 10, 3), practising_since=2009,
+        # Renewal due within 60 days: the owners' expiry reminder has something to say.
+        registration_days=45,
     ),
     PractitionerSpec(
         "Priya", "Raman", "MScPT", ON_COLLEGE, "ON-PT-38215", ("leslieville",),
@@ -434,6 +438,8 @@ class Command(BaseCommand):
                     "ims_certified_on": spec.certified_on,
                     "ims_certification_expires_on": spec.expires_on,
                     "ims_practice_since": spec.practising_since,
+                    "registration_expires_on": timezone.localdate()
+                    + dt.timedelta(days=spec.registration_days),
                     "bio": spec.bio,
                     "order": order,
                 },
