@@ -5,8 +5,9 @@ assessment, signed before its needling (the first needling of a course rests on 
 with a signed needling note, so the chart, the body chart, the patient's treatment notes and
 the lot trace have something to show. The visits are booked through the booking rules
 (`demo.scheduling`); the assessment is written and signed through the charting services;
-the needling notes are written directly as drafts and then marked signed (see the comment
-where they are written for why).
+the needling notes are opened directly as drafts, their rows written through
+`session_save_draft` (which takes their needles from the lot's stock), and then marked
+signed (see the comment where they are written for why).
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from typing import Any
 
 from django.utils import timezone
 
-from imsclinic.charting.models import (
-    Assessment,
-    Muscle,
-    NeedlingRow,
-    NeedlingSession,
-    NoteStatus,
+from imsclinic.charting.models import Assessment, Muscle, NeedlingSession, NoteStatus
+from imsclinic.charting.services import (
+    RowInput,
+    SignInput,
+    assessment_save_draft,
+    assessment_sign,
+    session_save_draft,
 )
-from imsclinic.charting.services import SignInput, assessment_save_draft, assessment_sign
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.demo.scheduling import days_back_from, demo_attended, demo_book_near
 from imsclinic.patients.models import Patient
@@ -129,29 +130,32 @@ def seed_demo_course(*, patient: Patient | None, physio: Any, desk: Any) -> dict
             "is expected.",
             created_at=start,
         )
-        for position, (code, side, insertions, grasp, release, twitch) in enumerate(rows):
-            found = muscles[code]
-            NeedlingRow.objects.create(
-                session=session,
-                position=position,
-                muscle=found,
-                side=side,
-                segment=found.root_from,
-                insertions=insertions,
-                needle_lot=lot,
-                grasp=grasp,
-                release=release,
-                twitch=twitch,
-                tolerance="good",
-            )
-        session.thoracic_precaution = any(muscles[r[0]].thoracic_precaution for r in rows)
+        # The rows go through the draft service, so their needles leave the lot's stock
+        # exactly as a practitioner's would.
+        session = session_save_draft(
+            session=session,
+            actor=physio,
+            rows=[
+                RowInput(
+                    muscle_id=muscles[code].pk,
+                    side=side,
+                    segment=muscles[code].root_from,
+                    insertions=insertions,
+                    needles_used=2 if insertions >= 3 and grasp == "strong" else 1,
+                    needle_lot_id=lot.pk,
+                    grasp=grasp,
+                    release=release,
+                    twitch=twitch,
+                    tolerance="good",
+                )
+                for code, side, insertions, grasp, release, twitch in rows
+            ],
+        )
         session.assessment = assessment
         session.status = NoteStatus.SIGNED
         session.signed_at = signed_at
         session.signed_by = physio
-        session.save(
-            update_fields=["thoracic_precaution", "assessment", "status", "signed_at", "signed_by"]
-        )
+        session.save(update_fields=["assessment", "status", "signed_at", "signed_by"])
         made["needling notes"] += 1
     return made
 

@@ -2,7 +2,8 @@
 few other patients' courses so the clinic outcomes report has numbers. Idempotent.
 
 Each visit is booked through the booking rules (`demo.scheduling`); the notes are then
-written directly, the way demo/charting.py writes its course. A course's first needling
+opened and signed directly, their rows written through `session_save_draft`, the way
+demo/charting.py writes its course. A course's first needling
 rests on a Gunn assessment signed at that visit through the charting services, as the
 charting rules require. The notes' pain scores, the questionnaires and the plan are recorded
 through the outcomes services (`results_from_session`, `result_record`, `plan_set`), dated
@@ -17,7 +18,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from imsclinic.charting.models import Assessment, Muscle, NeedlingRow, NeedlingSession, NoteStatus
+from imsclinic.charting.models import Assessment, Muscle, NeedlingSession, NoteStatus
+from imsclinic.charting.services import RowInput, session_save_draft
 from imsclinic.clinic.models import Location, NeedleLot, Service
 from imsclinic.demo.charting import demo_assessment
 from imsclinic.demo.scheduling import days_back_from, demo_attended, demo_book_near
@@ -137,27 +139,29 @@ def chart_signed_session(
         aftercare_notes="Heat and gentle movement tonight; soreness for a day or two is expected.",
         created_at=visit.start,
     )
-    NeedlingRow.objects.create(
+    # The row goes through the draft service: its needle leaves the lot's stock.
+    session = session_save_draft(
         session=session,
-        position=0,
-        muscle=muscle,
-        side="right",
-        segment=muscle.root_from,
-        insertions=2,
-        needle_lot=lot,
-        grasp="moderate",
-        release=True,
-        twitch=False,
-        tolerance="good",
+        actor=physio,
+        rows=[
+            RowInput(
+                muscle_id=muscle.pk,
+                side="right",
+                segment=muscle.root_from,
+                insertions=2,
+                needle_lot_id=lot.pk,
+                grasp="moderate",
+                release=True,
+                twitch=False,
+                tolerance="good",
+            )
+        ],
     )
-    session.thoracic_precaution = muscle.thoracic_precaution
     session.assessment = assessment
     session.status = NoteStatus.SIGNED
     session.signed_at = visit.end + dt.timedelta(minutes=10)
     session.signed_by = physio
-    session.save(
-        update_fields=["thoracic_precaution", "assessment", "status", "signed_at", "signed_by"]
-    )
+    session.save(update_fields=["assessment", "status", "signed_at", "signed_by"])
     results_from_session(session=session, actor=physio)
     return session
 
