@@ -64,11 +64,15 @@ def seed_needle_stock(
         made["needle lots"] += 1
     if owner is not None:
         for diameter, length, warn_below in DEMO_LEVELS:
-            size = {"diameter_mm": Decimal(diameter), "length_mm": length}
-            if NeedleStockLevel.objects.filter(**size).exists():
+            level = NeedleStockLevel.objects.filter(diameter_mm=Decimal(diameter), length_mm=length)
+            if level.exists():
                 continue
             needle_stock_level_set(
-                **size, warn_below=warn_below, actor=owner, now=now - dt.timedelta(days=150)
+                diameter_mm=Decimal(diameter),
+                length_mm=length,
+                warn_below=warn_below,
+                actor=owner,
+                now=now - dt.timedelta(days=150),
             )
             made["low-stock levels"] += 1
     for location in locations:
