@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from imsclinic.accounts.models import User
 from imsclinic.charting import services
@@ -20,6 +22,7 @@ from imsclinic.scheduling.models import Appointment
 from tests.factories.charting import (
     ensure_catalogue,
     ims_visit,
+    muscle,
     needle_lot,
     row,
     signed_assessment,
@@ -96,10 +99,6 @@ class TestDrafts:
     def test_copying_the_last_sessions_rows_takes_their_needles_again(
         self, ready_patient: Patient, physio: User, ims_service: Service, lot: NeedleLot
     ) -> None:
-        import datetime as dt
-
-        from django.utils import timezone
-
         last_week = ims_visit(
             ready_patient, physio, ims_service, start=timezone.now() - dt.timedelta(days=7)
         )
@@ -178,8 +177,6 @@ class TestPage:
         ensure_catalogue()
 
     def post(self, lot: NeedleLot, **row_fields: str) -> dict[str, Any]:
-        from tests.factories.charting import muscle
-
         return {
             "action": "save",
             "nprs_before": "6",

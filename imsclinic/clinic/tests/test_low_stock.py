@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from imsclinic.accounts.models import User
+from imsclinic.charting import services as charting
 from imsclinic.clinic.models import NeedleLot, NeedleStockLevel, Service
 from imsclinic.clinic.services import (
     StockRefused,
@@ -301,8 +302,6 @@ def test_a_recall_finds_every_patient_with_the_needles_their_rows_used(
         physio,
         [row("deltoid", lot, needles=2), row("infraspinatus", lot, needles=3)],
     )
-    from imsclinic.charting import services as charting
-
     draft = charting.session_start(
         appointment=ims_visit(other_patient, other_physio, ims_service), actor=other_physio
     )
