@@ -488,6 +488,7 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     # change them. Who was needled with a lot is clinical: never the front desk.
     "stock_lots": (none, STAFF_ONLY),
     "stock_lot_new": (none, {**STAFF_ONLY, "front_desk": 403}),
+    "stock_levels": (none, OWNER_ONLY),
     "stock_lot_recall": (needle_lot, {**STAFF_ONLY, "front_desk": 403}),
     "stock_lot_patients": (needle_lot, {**STAFF_ONLY, "front_desk": 403}),
     "stock_lot_patients_csv": (needle_lot, {**STAFF_ONLY, "front_desk": 403}),
@@ -736,6 +737,7 @@ HOLDS_NO_HEALTH_INFORMATION = {
     "consent_draft_edit",
     "consent_publish",
     "stock_lot_new",
+    "stock_levels",
     "stock_lot_recall",
     "sharps_collect",
     "calendar_feed_settings",

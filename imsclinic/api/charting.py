@@ -60,6 +60,7 @@ class NeedlingRowOut(Schema):
     side: str = Field(description='"left" or "right" (the patient\'s own).')
     segment: str = Field(description="Spinal segment targeted, e.g. C5.")
     insertions: int
+    needles_used: int = Field(description="Needles taken from the lot for this muscle.")
     needle: NeedleOut
     grasp: str = Field(description="none, mild, moderate or strong.")
     release: bool
@@ -209,6 +210,7 @@ def list_sessions(
                     "side": row.side,
                     "segment": row.segment,
                     "insertions": row.insertions,
+                    "needles_used": row.needles_used,
                     "needle": {
                         "lot_number": row.needle_lot.lot_number,
                         "manufacturer": row.needle_lot.manufacturer,

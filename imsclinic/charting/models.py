@@ -614,6 +614,13 @@ class NeedlingRow(_PartOfNote):
     insertions = models.PositiveSmallIntegerField(
         _("insertions"), validators=[MinValueValidator(1), MaxValueValidator(MAX_INSERTIONS)]
     )
+    # Needles taken from the lot for this muscle (docs/decisions/0011): one by default, at
+    # most one per insertion. The lot's quantity on hand goes down by this much.
+    needles_used = models.PositiveSmallIntegerField(
+        _("needles used"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_INSERTIONS)],
+    )
     needle_lot = models.ForeignKey(
         "clinic.NeedleLot",
         on_delete=models.PROTECT,
@@ -651,6 +658,10 @@ class NeedlingRow(_PartOfNote):
             models.CheckConstraint(
                 condition=Q(insertions__gte=1, insertions__lte=MAX_INSERTIONS),
                 name="charting_row_insertions_1_50",
+            ),
+            models.CheckConstraint(
+                condition=Q(needles_used__gte=1, needles_used__lte=models.F("insertions")),
+                name="charting_row_needles_1_to_insertions",
             ),
         ]
         indexes = [models.Index(fields=("needle_lot",)), models.Index(fields=("muscle",))]

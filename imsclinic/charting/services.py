@@ -68,6 +68,7 @@ from imsclinic.charting.signals import note_signed
 from imsclinic.clinic.licences import needling_refusal
 from imsclinic.clinic.models import NeedleLot, SharpsContainer
 from imsclinic.clinic.selectors import usable_lots
+from imsclinic.clinic.services import NotEnoughNeedles, needle_stock_lock, needle_stock_move
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
 from imsclinic.core.locking import lock_rows
@@ -109,6 +110,7 @@ class RowInput:
     twitch: bool = False
     tolerance: str = Tolerance.GOOD
     note: str = ""
+    needles_used: int = 1  # taken from the lot (docs/decisions/0011)
 
     @classmethod
     def of(cls, row: NeedlingRow) -> RowInput:
@@ -118,6 +120,7 @@ class RowInput:
             side=row.side,
             segment=row.segment,
             insertions=row.insertions,
+            needles_used=row.needles_used,
             needle_lot_id=row.needle_lot_id,
             grasp=row.grasp,
             release=row.release,
@@ -561,7 +564,7 @@ def _clean_session_data(data: Mapping[str, Any], errors: dict[str, str]) -> dict
     return {name: getattr(probe, name) for name in data}
 
 
-ROW_FIELDS = ("side", "segment", "insertions", "grasp", "tolerance", "note")
+ROW_FIELDS = ("side", "segment", "insertions", "needles_used", "grasp", "tolerance", "note")
 
 
 def _clean_rows(rows: Sequence[RowInput], *, day: dt.date, errors: dict[str, str]) -> None:
@@ -576,6 +579,11 @@ def _clean_rows(rows: Sequence[RowInput], *, day: dt.date, errors: dict[str, str
     usable = set(usable_lots(day).filter(pk__in=lots).values_list("pk", flat=True))
     for index, row in enumerate(rows):
         problems = _field_errors(_new_row(row), ROW_FIELDS)
+        checked = "needles_used" not in problems and "insertions" not in problems
+        if checked and row.needles_used > row.insertions:
+            problems["needles_used"] = _(
+                "At most one needle per insertion: no more than %(n)d here."
+            ) % {"n": row.insertions}
         muscle = muscles.get(row.muscle_id)
         if muscle is None or not muscle.is_active:
             problems["muscle"] = _("Choose a muscle from the catalogue.")
@@ -600,6 +608,7 @@ def _new_row(row: RowInput, **fields: Any) -> NeedlingRow:
         side=row.side,
         segment=row.segment,
         insertions=row.insertions,
+        needles_used=row.needles_used,
         needle_lot_id=row.needle_lot_id,
         grasp=row.grasp,
         release=row.release,
@@ -610,9 +619,62 @@ def _new_row(row: RowInput, **fields: Any) -> NeedlingRow:
     )
 
 
-def _write_rows(session: NeedlingSession, rows: Sequence[RowInput], *, first: int = 1) -> None:
+def _needles_by_lot(rows: Iterable[RowInput | NeedlingRow]) -> dict[int, int]:
+    used: dict[int, int] = {}
+    for row in rows:
+        used[row.needle_lot_id] = used.get(row.needle_lot_id, 0) + row.needles_used
+    return used
+
+
+def _lock_stock(rows: Sequence[RowInput], *, stored_of: NeedlingSession | None = None) -> set[int]:
+    """Lock the lots the rows take from (and those the note's stored rows hold); return them.
+
+    Called first in the transaction, before the note's lock: core.locking puts needle lots
+    before any note.
+    """
+    lot_ids = {row.needle_lot_id for row in rows}
+    if stored_of is not None:
+        lot_ids |= set(stored_of.rows.values_list("needle_lot_id", flat=True))
+    needle_stock_lock(lot_ids=lot_ids)
+    return lot_ids
+
+
+def _write_rows(
+    session: NeedlingSession,
+    rows: Sequence[RowInput],
+    *,
+    first: int = 1,
+    replacing: Sequence[NeedlingRow] = (),
+    locked_lots: set[int] | None = None,
+) -> dict[int, int]:
+    """Write the rows (after deleting `replacing`) and move their needles; return the moves.
+
+    A draft's rows take their needles from their lots when written; the rows they replace
+    give theirs back. Refuses with ChartingError on the rows of a lot that has too few left
+    ("rows.2.needle_lot"); the caller's transaction then undoes the deletions too.
+    """
+    given_back = _needles_by_lot(replacing)
+    # A lot the caller did not lock before the note (the stored rows changed in between:
+    # the same draft saved twice at once) is locked now; rare, and should PostgreSQL break
+    # a deadlock over it, the page answers "busy, try again" (core.locking).
+    late = set(given_back) | {row.needle_lot_id for row in rows}
+    needle_stock_lock(lot_ids=late - (locked_lots or set()))
+    try:
+        moved = needle_stock_move(taken=_needles_by_lot(rows), given_back=given_back)
+    except NotEnoughNeedles as refusal:
+        raise ChartingError(
+            _("The note was not saved: %(problem)s") % {"problem": refusal.message},
+            errors={
+                f"rows.{index}.needle_lot": refusal.short[row.needle_lot_id]
+                for index, row in enumerate(rows)
+                if row.needle_lot_id in refusal.short
+            },
+        ) from None
+    for old in replacing:
+        old.delete()
     for offset, row in enumerate(rows):
         _new_row(row, session=session, position=first + offset).save()
+    return moved
 
 
 def _precaution_from_rows(session: NeedlingSession) -> bool:
@@ -652,7 +714,10 @@ def session_save_draft(
     aftercare_notes, notes, reason_no_assessment (why a course opens without a current
     signed assessment), as the form cleans them; each is checked against its model field's
     declaration. `rows` are numbered 1.. in the order given. Each lot must be usable on the
-    visit's day and each muscle offered in charts.
+    visit's day and each muscle offered in charts. Each row takes its `needles_used` (1 to
+    its insertions) from its lot and the rows it replaces give theirs back; a lot with too
+    few left refuses the save on its rows ("rows.2.needle_lot": "Lot X has only 2 needles
+    left.").
     Refuses (changing nothing) with ChartingError (errors: field -> message, a row's as
     "rows.2.needle_lot"), SignedNoteLocked, or PermissionDenied. Sets the
     thoracic-precaution marker from the rows.
@@ -668,14 +733,14 @@ def session_save_draft(
         _clean_rows(rows, day=day, errors=errors)
     if errors:
         raise ChartingError(_("The note was not saved: correct the marked fields."), errors=errors)
+    moved: dict[int, int] = {}
     with transaction.atomic(durable=True):
+        lots = _lock_stock(rows, stored_of=session) if rows is not None else set()
         locked = _lock_note(session)
         for name, value in cleaned.items():
             setattr(locked, name, value)
         if rows is not None:
-            for old in list(locked.rows.all()):
-                old.delete()
-            _write_rows(locked, rows)
+            moved = _write_rows(locked, rows, replacing=list(locked.rows.all()), locked_lots=lots)
         locked.thoracic_precaution = _precaution_from_rows(locked)
         locked.save()
         audit_record(
@@ -688,6 +753,7 @@ def session_save_draft(
             detail={
                 "status": "draft",
                 "rows": locked.rows.count(),
+                **({"needles": {str(k): v for k, v in moved.items()}} if moved else {}),
                 **({"reason_no_assessment": True} if "reason_no_assessment" in cleaned else {}),
             },
         )
@@ -700,8 +766,10 @@ def session_copy_last_rows(
     """Add to this draft the rows of the patient's last signed session, after any rows it has.
 
     A lot that can no longer be used on this visit's day is swapped for a usable lot of the
-    same size (the one expiring first); a row whose muscle left the catalogue, or whose
-    size has no usable lot, is left out. `notes` says, in words, what was swapped or left out.
+    same size (the one expiring first, preferring one with needles left); a row whose muscle
+    left the catalogue, or whose size has no usable lot, is left out. `notes` says, in words,
+    what was swapped or left out. The copies take their needles from their lots like any
+    draft row, and the copy is refused, changing nothing, if a lot has too few left.
     """
     from imsclinic.charting.selectors import last_signed_session
 
@@ -738,7 +806,9 @@ def session_copy_last_rows(
                     % {"size": old.size_label, "muscle": row.muscle.name}
                 )
                 continue
-            replacement = min(same_size, key=lambda lot: (lot.expires_on, lot.pk))
+            replacement = min(
+                same_size, key=lambda lot: (lot.quantity_on_hand <= 0, lot.expires_on, lot.pk)
+            )
             lot_id = replacement.pk
             result.notes.append(
                 _("%(muscle)s: lot %(old)s can no longer be used, lot %(new)s chosen instead.")
@@ -750,11 +820,12 @@ def session_copy_last_rows(
             )
         copies.append(replace(RowInput.of(row), needle_lot_id=lot_id))
     with transaction.atomic(durable=True):
+        lots = _lock_stock(copies)
         locked = _lock_note(session)
         last = max((row.position for row in locked.rows.all()), default=0)
         if last + len(copies) > MAX_ROWS:
             raise ChartingError(_("Too many rows: at most %(max)d muscles.") % {"max": MAX_ROWS})
-        _write_rows(locked, copies, first=last + 1)
+        moved = _write_rows(locked, copies, first=last + 1, locked_lots=lots)
         locked.thoracic_precaution = _precaution_from_rows(locked)
         locked.save()
         result.rows = list(
@@ -767,7 +838,11 @@ def session_copy_last_rows(
             object_id=locked.pk,
             patient=locked.patient,
             request=request,
-            detail={"copied_from": source.pk, "rows": len(copies)},
+            detail={
+                "copied_from": source.pk,
+                "rows": len(copies),
+                **({"needles": {str(k): v for k, v in moved.items()}} if moved else {}),
+            },
         )
     return result
 

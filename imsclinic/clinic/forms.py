@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from imsclinic.clinic.models import RECALL_REASON_MAX, Location, NeedleLot
+from imsclinic.clinic.models import RECALL_REASON_MAX, STOCK_LEVEL_MAX, Location, NeedleLot
 
 
 def _date_widget() -> forms.DateInput:
@@ -90,3 +90,33 @@ class SharpsCollectForm(forms.Form):
         error_messages={"required": _("Write the name of the person who collected it.")},
     )
     company = forms.CharField(label=_("Disposal company"), max_length=120, required=False)
+
+
+def size_value(diameter: object, length: object) -> str:
+    """Return a size as a form value, e.g. "0.30x40"."""
+    return f"{diameter:.2f}x{length}"
+
+
+class StockLevelForm(forms.Form):
+    """The owner's low-stock level for one size; left empty, the size has none."""
+
+    size = forms.ChoiceField(
+        label=_("Needle size"),
+        choices=(),
+        error_messages={"required": _("Choose a needle size.")},
+    )
+    warn_below = forms.IntegerField(
+        label=_("Warn when fewer than this many are on hand"),
+        required=False,
+        min_value=1,
+        max_value=STOCK_LEVEL_MAX,
+        help_text=_(
+            "Counted over the lots of this size that may still be used. Leave empty for no "
+            "warning. You are emailed once when the size falls below it, and again only after "
+            "it has been restocked."
+        ),
+    )
+
+    def __init__(self, *args: Any, sizes: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["size"].choices = sizes  # type: ignore[attr-defined]

@@ -598,6 +598,8 @@ class Service(models.Model):
 
 # The longest reason for a recall, declared once: the model field, the form and the service.
 RECALL_REASON_MAX = 2000
+# The highest low-stock level the owner may set for a size (the model, the form, the service).
+STOCK_LEVEL_MAX = 100_000
 
 
 class NeedleLot(models.Model):
@@ -619,6 +621,11 @@ class NeedleLot(models.Model):
     quantity_received = models.PositiveIntegerField(
         _("needles received"), validators=[MinValueValidator(1)]
     )
+    # What is left: the needles received less those the needling rows written from this lot
+    # use (drafts included). Only clinic.services changes it, inside the transaction that
+    # writes the rows, under a row lock and with `WHERE quantity_on_hand >= n`; the database
+    # refuses it below zero or above what was received. Starts as the quantity received.
+    quantity_on_hand = models.PositiveIntegerField(_("needles on hand"), editable=False)
     received_on = models.DateField(_("received on"))
     recalled_at = models.DateTimeField(_("recalled at"), null=True, blank=True)
     recall_reason = models.TextField(
@@ -644,10 +651,28 @@ class NeedleLot(models.Model):
                 condition=Q(recalled_at__isnull=True) | ~Q(recall_reason=""),
                 name="needle_lot_recall_has_reason",
             ),
+            models.CheckConstraint(
+                condition=Q(quantity_on_hand__gte=0), name="needle_lot_on_hand_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_on_hand__lte=models.F("quantity_received")),
+                name="needle_lot_on_hand_at_most_received",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.lot_number} · {self.size_label}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.quantity_on_hand is None:
+            # A new lot: every needle received is on hand.
+            self.quantity_on_hand = self.quantity_received
+        super().save(*args, **kwargs)
+
+    @property
+    def size(self) -> tuple[Decimal, int]:
+        """Return the size as (diameter, length), the key of its low-stock level."""
+        return (Decimal(self.diameter_mm).quantize(Decimal("0.01")), int(self.length_mm))
 
     @property
     def size_label(self) -> str:
@@ -689,6 +714,63 @@ class NeedleLot(models.Model):
             errors["recall_reason"] = _("Say why the lot was recalled.")
         if errors:
             raise ValidationError(errors)
+
+
+class NeedleStockLevel(models.Model):
+    """The owner's low-stock level for one needle size: warn when fewer are on hand.
+
+    "On hand" for a size is the sum over its lots usable that day (not expired, not
+    recalled). `low_since` is set when a stock change leaves the size below its level and
+    cleared when a change brings it back to the level or above; setting it queues one email
+    to the owners (`clinic.tasks.alert_owner_of_low_stock`), which stamps `owner_alerted_at`.
+    So the owners hear once per time the size runs low, not at every needle after.
+    """
+
+    diameter_mm = models.DecimalField(
+        _("diameter (mm)"),
+        max_digits=3,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    length_mm = models.PositiveSmallIntegerField(
+        _("length (mm)"), validators=[MinValueValidator(1)]
+    )
+    warn_below = models.PositiveIntegerField(
+        _("warn below"),
+        validators=[MinValueValidator(1), MaxValueValidator(STOCK_LEVEL_MAX)],
+        help_text=_("Warn when fewer needles of this size than this are on hand."),
+    )
+    low_since = models.DateTimeField(_("low since"), null=True, blank=True)
+    owner_alerted_at = models.DateTimeField(_("owner emailed at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ("diameter_mm", "length_mm")
+        verbose_name = _("low-stock level")
+        verbose_name_plural = _("low-stock levels")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("diameter_mm", "length_mm"), name="needle_stock_level_one_per_size"
+            ),
+            models.CheckConstraint(
+                condition=Q(warn_below__gte=1), name="needle_stock_level_at_least_one"
+            ),
+            models.CheckConstraint(
+                condition=Q(owner_alerted_at__isnull=True) | Q(low_since__isnull=False),
+                name="needle_stock_level_alert_only_when_low",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.size_label}: warn below {self.warn_below}"
+
+    @property
+    def size_label(self) -> str:
+        return f"{self.diameter_mm:.2f} x {self.length_mm} mm"
+
+    @property
+    def size(self) -> tuple[Decimal, int]:
+        return (Decimal(self.diameter_mm).quantize(Decimal("0.01")), int(self.length_mm))
 
 
 class SharpsContainer(models.Model):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncWeek
 from django.utils import formats
 
-from imsclinic.clinic.models import Location, NeedleLot, SharpsContainer
+from imsclinic.clinic.models import Location, NeedleLot, NeedleStockLevel, SharpsContainer
 from imsclinic.core.permissions import is_owner
 from imsclinic.patients.access import patients_visible_to
 
@@ -67,6 +69,110 @@ def stock_overview(on: dt.date) -> list[LotLine]:
 
 
 @dataclass(frozen=True)
+class SizeLine:
+    """One needle size: what its usable lots hold and the owner's low-stock level."""
+
+    diameter_mm: Decimal
+    length_mm: int
+    on_hand: int  # in lots usable on the day
+    usable_lots: int
+    warn_below: int | None
+
+    @property
+    def size_label(self) -> str:
+        return f"{self.diameter_mm:.2f} x {self.length_mm} mm"
+
+    @property
+    def is_low(self) -> bool:
+        return self.warn_below is not None and self.on_hand < self.warn_below
+
+
+def _size(diameter: Decimal, length: int) -> tuple[Decimal, int]:
+    return (Decimal(diameter).quantize(Decimal("0.01")), int(length))
+
+
+def stock_by_size(lines: list[LotLine]) -> list[SizeLine]:
+    """Return every size ever received, thinnest and shortest first, from the lot lines.
+
+    One query more (the levels): the lots are the ones `stock_overview` read.
+    """
+    levels = {
+        _size(level.diameter_mm, level.length_mm): level.warn_below
+        for level in NeedleStockLevel.objects.all()
+    }
+    totals: dict[tuple[Decimal, int], list[int]] = {}
+    for line in lines:
+        entry = totals.setdefault(_size(line.lot.diameter_mm, line.lot.length_mm), [0, 0])
+        if line.status == "usable":
+            entry[0] += line.lot.quantity_on_hand
+            entry[1] += 1
+    return [
+        SizeLine(
+            diameter_mm=size[0],
+            length_mm=size[1],
+            on_hand=on_hand,
+            usable_lots=usable,
+            warn_below=levels.get(size),
+        )
+        for size, (on_hand, usable) in sorted(totals.items())
+    ]
+
+
+@dataclass(frozen=True)
+class WeeklyUse:
+    """Needles used per week (Monday first, in the clinic's zone) and size, drafts included."""
+
+    weeks: list[dt.date]  # oldest first
+    sizes: list[str]
+    counts: dict[tuple[dt.date, str], int]
+
+    def rows(self) -> list[tuple[dt.date, list[int], int]]:
+        """Return each week with its count per size (in `sizes` order) and its total."""
+        table = []
+        for week in self.weeks:
+            cells = [self.counts.get((week, size), 0) for size in self.sizes]
+            table.append((week, cells, sum(cells)))
+        return table
+
+
+WEEKS_OF_USE = 8
+
+
+def weekly_use(on: dt.date, *, weeks: int = WEEKS_OF_USE) -> WeeklyUse:
+    """Return the needles used in each of the last `weeks` weeks up to `on`, by visit date.
+
+    One grouped query over the needling rows of visits from the first Monday on.
+    """
+    zone = clinic_zone()
+    this_monday = on - dt.timedelta(days=on.weekday())
+    first = this_monday - dt.timedelta(weeks=weeks - 1)
+    since = dt.datetime.combine(first, dt.time(), zone)
+    until = dt.datetime.combine(on + dt.timedelta(days=1), dt.time(), zone)
+    start = "needling_rows__session__appointment__start"
+    grouped = (
+        NeedleLot.objects.filter(**{f"{start}__gte": since, f"{start}__lt": until})
+        .annotate(week=TruncWeek(start, tzinfo=zone))
+        .values("week", "diameter_mm", "length_mm")
+        .annotate(needles=Sum("needling_rows__needles_used"))
+        .order_by()
+    )
+    counts: dict[tuple[dt.date, str], int] = {}
+    sizes: set[tuple[Decimal, int]] = set()
+    for item in grouped:
+        week = item["week"]
+        day = week.astimezone(zone).date() if isinstance(week, dt.datetime) else week
+        size = _size(item["diameter_mm"], item["length_mm"])
+        sizes.add(size)
+        label = f"{size[0]:.2f} x {size[1]} mm"
+        counts[(day, label)] = counts.get((day, label), 0) + (item["needles"] or 0)
+    return WeeklyUse(
+        weeks=[first + dt.timedelta(weeks=n) for n in range(weeks)],
+        sizes=[f"{d:.2f} x {length} mm" for d, length in sorted(sizes)],
+        counts=counts,
+    )
+
+
+@dataclass(frozen=True)
 class LotPatient:
     patient_id: int
     name: str
@@ -76,6 +182,7 @@ class LotPatient:
     sessions: int
     unsigned_sessions: int
     insertions: int
+    needles: int
     first_visit: dt.datetime
     last_visit: dt.datetime
 
@@ -119,6 +226,7 @@ def lot_patients(lot: NeedleLot, *, user: User) -> LotTrace:
             # A note is signed exactly when it has a signing time (the session's constraint).
             unsigned=Count("session", filter=Q(session__signed_at__isnull=True), distinct=True),
             insertion_total=Sum("insertions"),
+            needle_total=Sum("needles_used"),
             first=Min("session__appointment__start"),
             last=Max("session__appointment__start"),
         )
@@ -136,6 +244,7 @@ def lot_patients(lot: NeedleLot, *, user: User) -> LotTrace:
             sessions=item["session_count"],
             unsigned_sessions=item["unsigned"],
             insertions=item["insertion_total"] or 0,
+            needles=item["needle_total"] or 0,
             first_visit=item["first"],
             last_visit=item["last"],
         )

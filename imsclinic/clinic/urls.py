@@ -7,6 +7,7 @@ from imsclinic.clinic import views
 urlpatterns = [
     path("staff/stock/", views.stock_lots, name="stock_lots"),
     path("staff/stock/lots/new/", views.stock_lot_new, name="stock_lot_new"),
+    path("staff/stock/levels/", views.stock_levels, name="stock_levels"),
     path("staff/stock/lots/<int:lot_id>/recall/", views.stock_lot_recall, name="stock_lot_recall"),
     path(
         "staff/stock/lots/<int:lot_id>/patients/",

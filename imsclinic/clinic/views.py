@@ -14,19 +14,29 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from imsclinic.clinic.forms import NeedleLotForm, RecallForm, SharpsCollectForm, SharpsOpenForm
+from imsclinic.clinic.forms import (
+    NeedleLotForm,
+    RecallForm,
+    SharpsCollectForm,
+    SharpsOpenForm,
+    StockLevelForm,
+    size_value,
+)
 from imsclinic.clinic.models import NeedleLot, SharpsContainer
 from imsclinic.clinic.selectors import (
     LotTrace,
     clinic_zone,
     lot_patients,
     sharps_log,
+    stock_by_size,
     stock_overview,
+    weekly_use,
 )
 from imsclinic.clinic.services import (
     StockRefused,
     needle_lot_add,
     needle_lot_recall,
+    needle_stock_level_set,
     sharps_container_collect,
     sharps_container_open,
     sharps_container_seal,
@@ -65,18 +75,67 @@ def _lot(lot_id: int) -> NeedleLot:
 
 @login_required
 def stock_lots(request: SignedInRequest) -> HttpResponse:
-    """List every needle lot, saying in words which may be used today."""
+    """List every needle lot and size with what is on hand, low sizes, and use per week."""
     user = _require(request, "clinic.view_stock", ObjectType.NEEDLE_LOT)
     today = timezone.localdate()
+    lines = stock_overview(today)
+    sizes = stock_by_size(lines)
     return render(
         request,
         "clinic/stock_lots.html",
         {
-            "lines": stock_overview(today),
+            "lines": lines,
+            "sizes": sizes,
+            "low_sizes": [size for size in sizes if size.is_low],
+            "use": weekly_use(today),
             "today": today,
             "can_manage": user.has_perm("clinic.manage_stock"),
             "can_trace": user.has_perm("clinic.trace_lot"),
+            "can_set_levels": user.has_perm("clinic.set_stock_levels"),
         },
+    )
+
+
+@login_required
+def stock_levels(request: SignedInRequest) -> HttpResponse:
+    """Let the owner set the low-stock level of a needle size."""
+    user = _require(request, "clinic.set_stock_levels", ObjectType.NEEDLE_STOCK_LEVEL)
+    sizes = stock_by_size(stock_overview(timezone.localdate()))
+    by_value = {size_value(size.diameter_mm, size.length_mm): size for size in sizes}
+    choices = [(value, size.size_label) for value, size in by_value.items()]
+    initial = {"size": request.GET.get("size", "")}
+    chosen = by_value.get(initial["size"])
+    if chosen is not None and chosen.warn_below is not None:
+        initial["warn_below"] = str(chosen.warn_below)
+    form = StockLevelForm(
+        request.POST if request.method == "POST" else None, sizes=choices, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        size = by_value[form.cleaned_data["size"]]
+        warn_below = form.cleaned_data["warn_below"]
+        try:
+            needle_stock_level_set(
+                diameter_mm=size.diameter_mm,
+                length_mm=size.length_mm,
+                warn_below=warn_below,
+                actor=user,
+                request=request,
+            )
+        except StockRefused as refusal:
+            refusal_to_form(form, refusal)
+        else:
+            if warn_below is None:
+                text = _("%(size)s has no low-stock level now.") % {"size": size.size_label}
+            else:
+                text = _("You will be warned when fewer than %(n)d of %(size)s are on hand.") % {
+                    "n": warn_below,
+                    "size": size.size_label,
+                }
+            messages.success(request, text)
+            return redirect("stock_lots")
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "clinic/stock_levels.html", {"form": form, "sizes": sizes}, status=status
     )
 
 
@@ -197,6 +256,7 @@ def stock_lot_patients_csv(request: SignedInRequest, lot_id: int) -> HttpRespons
                 _("Sessions with this lot"),
                 _("Of which not yet signed"),
                 _("Insertions"),
+                _("Needles"),
                 _("First visit"),
                 _("Last visit"),
             ]
@@ -215,6 +275,7 @@ def stock_lot_patients_csv(request: SignedInRequest, lot_id: int) -> HttpRespons
                         item.sessions,
                         item.unsigned_sessions,
                         item.insertions,
+                        item.needles,
                         item.first_visit.astimezone(local).strftime("%Y-%m-%d %H:%M"),
                         item.last_visit.astimezone(local).strftime("%Y-%m-%d %H:%M"),
                     )

@@ -16,7 +16,8 @@ need but never going back up the list:
    insert does not even share-lock the patient row), and the sealer chains committed rows
    later, in its own transaction, under its own advisory lock (decision 0008).
 
-Rows outside this chain (needle lots, sharps containers, consent documents and their
+Rows outside this chain (needle lots in primary-key order, then the low-stock levels of their
+sizes: `clinic.services.needle_stock_lock`; sharps containers, consent documents and their
 versions, staff invitations) are locked before any row of it, never after.
 
 Every lock names only the rows the service changes or queues on: `lock_rows` below, or

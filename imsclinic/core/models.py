@@ -171,6 +171,7 @@ class ObjectType(models.TextChoices):
     MUSCLE_CATALOGUE = "muscle_catalogue", _("Muscle catalogue")
     NEEDLE_LOT = "needle_lot", _("Needle lot")
     NEEDLE_LOT_PATIENTS = "needle_lot_patients", _("Patients needled from a lot")
+    NEEDLE_STOCK_LEVEL = "needle_stock_level", _("Low-stock level")
     NEEDLING_SESSION = "needling_session", _("Needling note")
     OUTCOME_PROGRESS = "outcome_progress", _("Progress")
     OUTCOME_RESULT = "outcome_result", _("Outcome result")

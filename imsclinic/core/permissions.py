@@ -108,6 +108,8 @@ rules.add_perm("safety.acknowledge_adverse_event", is_owner)
 rules.add_perm("clinic.view_stock", is_clinic_staff)
 rules.add_perm("clinic.manage_stock", is_owner | is_practitioner)
 rules.add_perm("clinic.trace_lot", is_owner | is_practitioner)
+# The low-stock level of each needle size is the owner's to set.
+rules.add_perm("clinic.set_stock_levels", is_owner)
 # Charts (assessments, needling notes) are clinical: the owner and the care team read them
 # and write addenda; a draft is changed and signed only by the practitioner who wrote it.
 rules.add_perm("charting.view_chart", is_owner | (is_practitioner & is_on_care_team))

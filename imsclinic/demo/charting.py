@@ -5,8 +5,8 @@ assessment, signed before its needling (the first needling of a course rests on 
 with a signed needling note, so the chart, the body chart, the patient's treatment notes and
 the lot trace have something to show. The visits are booked through the booking rules
 (`demo.scheduling`); the assessment is written and signed through the charting services;
-so are the needling notes, each started at its visit, written as a draft and signed just
-after it (`demo_needling_note`).
+so are the needling notes, each started at its visit, written as a draft (its rows take
+their needles from the lot's stock) and signed just after it (`demo_needling_note`).
 """
 
 from __future__ import annotations
@@ -129,6 +129,7 @@ def seed_demo_course(*, patient: Patient | None, physio: Any, desk: Any) -> dict
                     side=side,
                     segment=muscles[code].root_from,
                     insertions=insertions,
+                    needles_used=2 if insertions >= 3 and grasp == "strong" else 1,
                     needle_lot_id=lot.pk,
                     grasp=grasp,
                     release=release,

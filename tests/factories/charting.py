@@ -28,8 +28,9 @@ def needle_lot(
     expires_on: dt.date | None = None,
     recalled: bool = False,
     manufacturer: str = "Acme Needles",
+    received: int = 100,
 ) -> NeedleLot:
-    """Return a needle lot in stock (by default usable for years)."""
+    """Return a needle lot in stock, all `received` needles on hand (usable for years)."""
     today = timezone.localdate()
     return NeedleLot.objects.create(
         lot_number=lot_number,
@@ -37,7 +38,7 @@ def needle_lot(
         diameter_mm=Decimal(diameter),
         length_mm=length,
         expires_on=expires_on or today + dt.timedelta(days=700),
-        quantity_received=100,
+        quantity_received=received,
         received_on=today - dt.timedelta(days=30),
         recalled_at=timezone.now() if recalled else None,
         recall_reason="Sterility breach reported by the maker." if recalled else "",
@@ -98,7 +99,13 @@ def muscle(code: str) -> Muscle:
 
 
 def row(
-    code: str, lot: NeedleLot, *, side: str = "left", segment: str = "", insertions: int = 3
+    code: str,
+    lot: NeedleLot,
+    *,
+    side: str = "left",
+    segment: str = "",
+    insertions: int = 3,
+    needles: int = 1,
 ) -> services.RowInput:
     """Return a needling row for the catalogue muscle `code` (segment: its first root)."""
     found = muscle(code)
@@ -107,6 +114,7 @@ def row(
         side=side,
         segment=segment or found.root_from,
         insertions=insertions,
+        needles_used=needles,
         needle_lot_id=lot.pk,
         grasp="moderate",
         release=True,

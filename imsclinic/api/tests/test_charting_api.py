@@ -56,7 +56,10 @@ def signed(patient, physio, ims_service):
     session = signed_session(
         earlier,
         physio,
-        [row("pectoralis_major", lot, insertions=4), row("soleus", lot, side="right")],
+        [
+            row("pectoralis_major", lot, insertions=4, needles=2),
+            row("soleus", lot, side="right"),
+        ],
     )
     addendum_add(note=session, reason="Clarify", text="Patient felt fine.", actor=physio)
     session_start(appointment=ims_visit(patient, physio, ims_service), actor=physio)
@@ -76,6 +79,7 @@ def test_it_lists_signed_sessions_with_every_needling_row(patient, physio, api_c
     first = session["rows"][0]
     assert first["muscle"] == {"code": "pectoralis_major", "name": "Pectoralis major"}
     assert (first["side"], first["segment"], first["insertions"]) == ("left", "C5", 4)
+    assert (first["needles_used"], session["rows"][1]["needles_used"]) == (2, 1)
     assert first["needle"]["lot_number"] == "LOT-API-7"
     assert first["needle"]["size"] == "0.25 x 30 mm"
     assert (first["grasp"], first["release"], first["twitch"], first["tolerance"]) == (

@@ -85,6 +85,8 @@ class RowForm(forms.Form):
     side = forms.ChoiceField(choices=NeedleSide.choices)
     segment = forms.ChoiceField(choices=[("", "")] + [(s, s) for s in SEGMENTS], required=False)
     insertions = forms.IntegerField(min_value=1, max_value=MAX_INSERTIONS, required=False)
+    # Left empty it is one needle (docs/decisions/0011).
+    needles_used = forms.IntegerField(min_value=1, max_value=MAX_INSERTIONS, required=False)
     needle_lot = forms.IntegerField(required=False)
     grasp = forms.ChoiceField(choices=Grasp.choices)
     release = forms.BooleanField(required=False)
@@ -120,6 +122,15 @@ class RowForm(forms.Form):
             data["segment"] = muscle.level or muscle.root_from
         if not data.get("insertions") and "insertions" not in self.errors:
             self.add_error("insertions", _("Write how many insertions (1 to 50)."))
+        if "needles_used" not in self.errors:
+            data["needles_used"] = needles = data.get("needles_used") or 1
+            insertions = data.get("insertions")
+            if insertions and needles > insertions:
+                self.add_error(
+                    "needles_used",
+                    _("At most one needle per insertion: no more than %(n)d here.")
+                    % {"n": insertions},
+                )
         lot_id = data.get("needle_lot")
         if lot_id is None or lot_id not in self.lots:
             self.add_error(

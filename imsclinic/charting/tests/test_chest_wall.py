@@ -13,12 +13,23 @@ from django.utils import timezone
 
 from imsclinic.charting import services
 from imsclinic.charting.errors import ChartingError, SignedNoteLocked
-from imsclinic.charting.models import ChestWallConfirmation, NeedlingSession, NoteStatus
+from imsclinic.charting.models import (
+    ChestWallConfirmation,
+    GunnSign,
+    NeedlingSession,
+    NoteStatus,
+)
 from imsclinic.charting.pdf import chart_summary_html
-from imsclinic.charting.selectors import chart_for, lung_risk
+from imsclinic.charting.selectors import chart_for, infection_control_protocol, lung_risk
 from imsclinic.core.models import AuditEvent
 from imsclinic.safety.models import Decision
-from tests.factories.charting import ensure_catalogue, muscle, row
+from tests.factories.charting import (
+    confirm_infection_control,
+    ensure_catalogue,
+    muscle,
+    row,
+    sharps_container,
+)
 from tests.factories.clients import signed_in
 from tests.factories.safety import PAST_COLLAPSED_LUNG, clearance, submitted_intake
 
@@ -39,13 +50,17 @@ def lung_risk_patient(ready_patient: Any, physio: Any) -> Any:
 
 
 def draft(visit: Any, physio: Any, rows: list[services.RowInput]) -> NeedlingSession:
+    """A draft with pain scores, the rows and the infection control confirmed: all it lacks
+    for signing is what the chest wall asks."""
     session = services.session_start(appointment=visit, actor=physio)
-    return services.session_save_draft(
+    session = services.session_save_draft(
         session=session,
         actor=physio,
         data={"nprs_before": 6, "nprs_after": 3, "aftercare_given": True},
         rows=rows,
     )
+    confirm_infection_control(session, physio)
+    return session
 
 
 def test_a_past_collapsed_lung_is_a_lung_risk_and_a_healthy_patient_is_not(ready_patient, physio):
@@ -210,8 +225,8 @@ def test_the_assessment_page_records_the_build_as_the_practitioners_finding(read
         "segment_left": ["T4"],
         "very_slim_build": "on",
     }
-    for index in [*range(30), "x0", "x1"]:
-        data[f"sign-{index}-finding"] = "not_tested"
+    for sign in [*GunnSign.values, "x0", "x1"]:
+        data[f"sign-{sign}-finding"] = "not_tested"
     response = client.post(new, data)
     assert response.status_code == 302
     latest = ready_patient.assessments.order_by("-pk").first()
@@ -260,7 +275,13 @@ def test_the_note_page_shows_the_flag_beside_the_row_and_records_the_technique(
     page = client.get(url).content.decode()
     assert "Technique recorded" in page
 
-    client.post(url, {**form, "action": "sign"})
+    container = sharps_container(visit.location, physio)
+    infection = {
+        "infection_shown": "1",
+        "infection_control": [str(step.pk) for step in infection_control_protocol()],
+        "sharps_container": str(container.pk),
+    }
+    client.post(url, {**form, **infection, "action": "sign"})
     assert NeedlingSession.objects.get(appointment=visit).is_signed
 
 

@@ -87,16 +87,20 @@ def test_the_same_lot_number_from_the_same_maker_is_refused() -> None:
 
 
 @pytest.mark.django_db
-def test_the_demo_stock_has_lots_in_every_state_and_is_made_once(physio, location) -> None:
+def test_the_demo_stock_has_lots_in_every_state_and_is_made_once(physio, owner, location) -> None:
+    from imsclinic.clinic.selectors import stock_by_size, stock_overview
     from imsclinic.demo.clinic import seed_needle_stock
 
-    made = seed_needle_stock(staff=physio, locations=[location])
-    assert made == {"needle lots": 5, "sharps containers": 2}
+    made = seed_needle_stock(staff=physio, locations=[location], owner=owner)
+    assert made == {"needle lots": 5, "low-stock levels": 3, "sharps containers": 2}
     today = timezone.localdate()
     statuses = sorted(lot.status_on(today) for lot in NeedleLot.objects.all())
     assert statuses == ["expired", "recalled", "usable", "usable", "usable"]
     assert usable_lots(today).count() == 3
-    assert seed_needle_stock(staff=physio, locations=[location]) == {
+    low = [size.size_label for size in stock_by_size(stock_overview(today)) if size.is_low]
+    assert low == ["0.30 x 60 mm"]
+    assert seed_needle_stock(staff=physio, locations=[location], owner=owner) == {
         "needle lots": 0,
+        "low-stock levels": 0,
         "sharps containers": 0,
     }

@@ -759,7 +759,9 @@ class Command(BaseCommand):
         from imsclinic.demo.clinic import seed_needle_stock
 
         physio = next(user for user in staff if user.role == Role.PRACTITIONER)
-        for kind, count in seed_needle_stock(staff=physio, locations=locations).items():
+        owner = next(user for user in staff if user.role == Role.OWNER)
+        made = seed_needle_stock(staff=physio, locations=locations, owner=owner)
+        for kind, count in made.items():
             tally.created[kind] += count
 
     def seed_charting(self, staff: list[User], patients: list[Patient], tally: Tally) -> None:
