@@ -144,7 +144,7 @@ def test_the_progress_page_makes_the_same_number_of_queries_for_3_and_10_session
     # +5 for the consent and flags under the title (safety_tags.clinical_header): may this
     # user see the flags, the current intake and the decision on it (a needled patient has
     # both), the consent version, signatures.
-    with django_assert_max_num_queries(23):  # 22 on PostgreSQL
+    with django_assert_max_num_queries(23):
         client.get(reverse("patient_progress", args=[other_patient.pk]))
 
 
