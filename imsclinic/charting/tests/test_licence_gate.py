@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from imsclinic.charting.models import NeedlingSession
+from imsclinic.charting.selectors import infection_control_protocol
 from imsclinic.charting.services import session_start
 from imsclinic.clinic.models import Location, Room
-from tests.factories.charting import ensure_catalogue, ims_visit, muscle
+from tests.factories.charting import ensure_catalogue, ims_visit, muscle, sharps_container
 from tests.factories.clients import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -94,7 +95,13 @@ def test_a_note_is_signed_while_every_licence_is_current(visit, physio, lot):
     physio.practitioner.registration_expires_on = timezone.localdate() + dt.timedelta(days=1)
     physio.practitioner.save()
     session_start(appointment=visit, actor=physio)
-    response = signed_in(physio).post(url(visit), sign_post(lot))
+    container = sharps_container(visit.location, physio)
+    infection = {
+        "infection_shown": "1",
+        "infection_control": [str(step.pk) for step in infection_control_protocol()],
+        "sharps_container": str(container.pk),
+    }
+    response = signed_in(physio).post(url(visit), {**sign_post(lot), **infection})
     assert response.status_code == 302
     assert NeedlingSession.objects.get(appointment=visit).status == "signed"
 
