@@ -22,7 +22,6 @@ from django.core import mail
 from django.db import connection, connections, transaction
 from django.tasks import TaskResultStatus
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from imsclinic.accounts.models import User
 from imsclinic.charting.models import NeedlingSession, NoteStatus
@@ -32,6 +31,7 @@ from imsclinic.followup.tasks import send_checkin
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import AppointmentStatus
 from tests.factories.charting import ims_visit
+from tests.factories.tasks import queued_tasks, wait_until_all_tasks_finish
 
 ROOT = Path(__file__).resolve().parents[3]
 SESSIONS = 6
@@ -69,14 +69,6 @@ def enqueue_each_twice(sessions: list[NeedlingSession], *, run_after: dt.datetim
         for session in sessions:
             for _ in range(2):
                 send_checkin.using(run_after=run_after).enqueue(session.pk)
-
-
-def wait_until_all_tasks_finish(timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    unfinished = [TaskResultStatus.READY, TaskResultStatus.RUNNING]
-    while DBTaskResult.objects.filter(status__in=unfinished).exists():
-        assert time.monotonic() < deadline, "the workers did not finish the queued tasks"
-        time.sleep(0.1)
 
 
 def worker_env(mail_dir: Path) -> dict[str, str]:
@@ -184,13 +176,13 @@ def test_two_worker_processes_send_each_checkin_exactly_once(
     finally:
         for worker in workers:
             stop(worker)
-    returned = list(DBTaskResult.objects.values_list("return_value", flat=True))
+    returned = list(queued_tasks().values_list("return_value", flat=True))
     assert returned.count(True) == returned.count(False) == SESSIONS
     assert mailed_to(mail_dir) == ["pat@patients.example"] * SESSIONS
     assert CheckIn.objects.filter(status=CheckInStatus.SENT).count() == SESSIONS
     workers_used = {
         worker_id
-        for ids in DBTaskResult.objects.values_list("worker_ids", flat=True)
+        for ids in queued_tasks().values_list("worker_ids", flat=True)
         for worker_id in ids
     }
     assert workers_used == {"worker-a", "worker-b"}
@@ -216,7 +208,7 @@ def test_a_checkin_queued_before_a_worker_restart_is_sent_once_after_it(
         stop(first)
     assert timezone.now() < due, "the first worker was meant to stop before the check-in was due"
     assert mailed_to(mail_dir) == []
-    assert DBTaskResult.objects.get().status == TaskResultStatus.READY
+    assert queued_tasks().get().status == TaskResultStatus.READY
 
     while timezone.now() < due + dt.timedelta(seconds=0.5):
         time.sleep(0.1)
@@ -227,6 +219,6 @@ def test_a_checkin_queued_before_a_worker_restart_is_sent_once_after_it(
     finally:
         stop(second)
     assert mailed_to(mail_dir) == ["pat@patients.example"]
-    result = DBTaskResult.objects.get()
+    result = queued_tasks().get()
     assert result.status == TaskResultStatus.SUCCESSFUL
     assert result.worker_ids == ["after-restart"]

@@ -41,6 +41,7 @@ from imsclinic.scheduling.models import (
 from imsclinic.scheduling.notifications import reminder_due, reminder_schedule
 from imsclinic.scheduling.tasks import send_appointment_notice, send_reminder
 from tests.factories import VANCOUVER
+from tests.factories.tasks import queued_tasks, wait_until_all_tasks_finish
 
 ROOT = Path(__file__).resolve().parents[3]
 LONDON = ZoneInfo("Europe/London")
@@ -266,18 +267,10 @@ def enqueue_every_notice_twice(visits: list[Appointment]) -> None:
                 send_appointment_notice.enqueue(visit.pk, NoticeKind.CONFIRMATION.value, "sent")
 
 
-def wait_until_all_tasks_finish(timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    unfinished = [TaskResultStatus.READY, TaskResultStatus.RUNNING]
-    while DBTaskResult.objects.filter(status__in=unfinished).exists():
-        assert time.monotonic() < deadline, "the workers did not finish the queued tasks"
-        time.sleep(0.1)
-
-
 def assert_sent_exactly_once(visits: list[Appointment], subjects: list[str]) -> None:
-    assert not DBTaskResult.objects.exclude(status=TaskResultStatus.SUCCESSFUL).exists()
+    assert not queued_tasks().exclude(status=TaskResultStatus.SUCCESSFUL).exists()
     # Two tasks per notice ran, and exactly one of each pair sent.
-    returned = list(DBTaskResult.objects.values_list("return_value", flat=True))
+    returned = list(queued_tasks().values_list("return_value", flat=True))
     assert returned.count(True) == returned.count(False) == 2 * len(visits)
     assert AppointmentNotice.objects.count() == 2 * len(visits)
     assert len(subjects) == 2 * len(visits)
@@ -351,7 +344,7 @@ def test_two_worker_processes_send_each_notice_exactly_once(
     assert_sent_exactly_once(visits, subjects)
     workers_used = {
         worker_id
-        for ids in DBTaskResult.objects.values_list("worker_ids", flat=True)
+        for ids in queued_tasks().values_list("worker_ids", flat=True)
         for worker_id in ids
     }
     assert workers_used == {"worker-a", "worker-b"}
@@ -405,7 +398,7 @@ def test_two_worker_loops_with_their_own_connections_send_each_notice_exactly_on
     assert_sent_exactly_once(visits, [str(message.subject) for message in mailoutbox])
     workers_used: set[Any] = {
         worker_id
-        for ids in DBTaskResult.objects.values_list("worker_ids", flat=True)
+        for ids in queued_tasks().values_list("worker_ids", flat=True)
         for worker_id in ids
     }
     assert workers_used == {"thread-a", "thread-b"}
