@@ -492,25 +492,13 @@ def session_start(
         "patient", "practitioner", "location", "service"
     ).get(pk=appointment.pk)
     patient = appointment.patient
-    _require(
+    _require_visit_practitioner(
+        appointment,
         actor,
-        "charting.add_note",
-        patient,
-        action=Action.CREATE,
+        request,
         object_type=ObjectType.NEEDLING_SESSION,
-        patient=patient,
-        request=request,
-        message=_("Only the patient's care team writes needling notes."),
+        care_team_message=_("Only the patient's care team writes needling notes."),
     )
-    if appointment.practitioner.user_id != actor.pk:
-        record_refusal(
-            actor=actor,
-            action=Action.CREATE,
-            object_type=ObjectType.NEEDLING_SESSION,
-            patient=patient,
-            request=request,
-        )
-        raise PermissionDenied(_("Only the practitioner giving this visit writes its note."))
     existing = NeedlingSession.objects.filter(appointment=appointment).first()
     if existing is not None:
         return existing
@@ -681,16 +669,22 @@ def _precaution_from_rows(session: NeedlingSession) -> bool:
     return session.rows.filter(muscle__thoracic_precaution=True).exists()
 
 
-def _require_session_author(
-    session: NeedlingSession, actor: User, request: HttpRequest | None, *, verb: str
+def _require_note_author(
+    note: NeedlingSession | PhysioNote,
+    actor: User,
+    request: HttpRequest | None,
+    *,
+    verb: str,
+    object_type: ObjectType,
 ) -> None:
+    """Refuse (PermissionDenied, audited) anyone but the note's author saving or signing it."""
     _require(
         actor,
         "charting.edit_draft",
-        session,
+        note,
         action=Action.UPDATE,
-        object_type=ObjectType.NEEDLING_SESSION,
-        patient=session.patient,
+        object_type=object_type,
+        patient=note.patient,
         request=request,
         message=(
             _("Only the practitioner who wrote this note may sign it.")
@@ -698,6 +692,56 @@ def _require_session_author(
             else _("Only the practitioner who wrote this note may change it.")
         ),
     )
+
+
+def _require_session_author(
+    session: NeedlingSession, actor: User, request: HttpRequest | None, *, verb: str
+) -> None:
+    _require_note_author(
+        session, actor, request, verb=verb, object_type=ObjectType.NEEDLING_SESSION
+    )
+
+
+def _require_visit_practitioner(
+    appointment: Appointment,
+    actor: User,
+    request: HttpRequest | None,
+    *,
+    object_type: ObjectType,
+    care_team_message: str,
+) -> None:
+    """Refuse (PermissionDenied, audited) anyone but the visit's own practitioner opening
+    its note: first anyone outside the patient's care team, then the rest of the team."""
+    patient = appointment.patient
+    _require(
+        actor,
+        "charting.add_note",
+        patient,
+        action=Action.CREATE,
+        object_type=object_type,
+        patient=patient,
+        request=request,
+        message=care_team_message,
+    )
+    if appointment.practitioner.user_id != actor.pk:
+        record_refusal(
+            actor=actor,
+            action=Action.CREATE,
+            object_type=object_type,
+            patient=patient,
+            request=request,
+        )
+        raise PermissionDenied(_("Only the practitioner giving this visit writes its note."))
+
+
+def _require_visit_started(appointment: Appointment, *, now: dt.datetime, message: str) -> None:
+    """Refuse (ChartingError) signing a visit's note before the visit starts; `message` has
+    a %(time)s for the start, on the location's clock."""
+    if now < appointment.start:
+        raise ChartingError(
+            message
+            % {"time": time_format(appointment.start.astimezone(appointment.location.zone), "H:i")}
+        )
 
 
 def session_save_draft(
@@ -998,15 +1042,11 @@ def session_sign(
         appointment = Appointment.objects.select_related("location", "practitioner").get(
             pk=locked.appointment_id
         )
-        if now < appointment.start:
-            raise ChartingError(
-                _("A needling note can be signed once the visit has started (%(time)s).")
-                % {
-                    "time": time_format(
-                        appointment.start.astimezone(appointment.location.zone), "H:i"
-                    )
-                }
-            )
+        _require_visit_started(
+            appointment,
+            now=now,
+            message=_("A needling note can be signed once the visit has started (%(time)s)."),
+        )
         require_needling_readiness(patient, at=now)
         _require_credential(appointment)
         errors: dict[str, str] = {}
@@ -1149,20 +1189,7 @@ def _part_name(name: str) -> str:
 def _require_physio_author(
     note: PhysioNote, actor: User, request: HttpRequest | None, *, verb: str
 ) -> None:
-    _require(
-        actor,
-        "charting.edit_draft",
-        note,
-        action=Action.UPDATE,
-        object_type=ObjectType.PHYSIO_NOTE,
-        patient=note.patient,
-        request=request,
-        message=(
-            _("Only the practitioner who wrote this note may sign it.")
-            if verb == "sign"
-            else _("Only the practitioner who wrote this note may change it.")
-        ),
-    )
+    _require_note_author(note, actor, request, verb=verb, object_type=ObjectType.PHYSIO_NOTE)
 
 
 def physio_note_start(
@@ -1183,25 +1210,13 @@ def physio_note_start(
         pk=appointment.pk
     )
     patient = appointment.patient
-    _require(
+    _require_visit_practitioner(
+        appointment,
         actor,
-        "charting.add_note",
-        patient,
-        action=Action.CREATE,
+        request,
         object_type=ObjectType.PHYSIO_NOTE,
-        patient=patient,
-        request=request,
-        message=_("Only the patient's care team writes physiotherapy notes."),
+        care_team_message=_("Only the patient's care team writes physiotherapy notes."),
     )
-    if appointment.practitioner.user_id != actor.pk:
-        record_refusal(
-            actor=actor,
-            action=Action.CREATE,
-            object_type=ObjectType.PHYSIO_NOTE,
-            patient=patient,
-            request=request,
-        )
-        raise PermissionDenied(_("Only the practitioner giving this visit writes its note."))
     existing = PhysioNote.objects.filter(appointment=appointment).first()
     if existing is not None:
         return existing
@@ -1292,15 +1307,11 @@ def physio_note_sign(
         appointment = Appointment.objects.select_related("location", "patient").get(
             pk=locked.appointment_id
         )
-        if now < appointment.start:
-            raise ChartingError(
-                _("A note can be signed once the visit has started (%(time)s).")
-                % {
-                    "time": time_format(
-                        appointment.start.astimezone(appointment.location.zone), "H:i"
-                    )
-                }
-            )
+        _require_visit_started(
+            appointment,
+            now=now,
+            message=_("A note can be signed once the visit has started (%(time)s)."),
+        )
         errors = {
             name: _("Write the %(part)s before signing.") % {"part": _part_name(name)}
             for name in PHYSIO_FIELDS

@@ -24,41 +24,18 @@ from imsclinic.charting.forms.physio import PhysioNoteForm
 from imsclinic.charting.forms.session import AddendumForm
 from imsclinic.charting.models import PhysioNote
 from imsclinic.charting.selectors import measures_due_at
+from imsclinic.charting.views.session import chart_visit
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import refuse
 from imsclinic.core.audit import audit_view
 from imsclinic.core.form_errors import refusal_to_form
 from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import ObjectType
-from imsclinic.patients.selectors import patient_for_user
 from imsclinic.scheduling.models import Appointment
-
-CHART_PERM = "charting.view_chart"
 
 
 def _visit(request: SignedInRequest, appointment_id: int) -> Appointment:
-    """Return the visit if the user may read its patient's chart; 404 otherwise, audited."""
-    appointment = (
-        Appointment.objects.select_related("patient", "service", "practitioner__user", "location")
-        .filter(pk=appointment_id)
-        .first()
-    )
-    if appointment is None:
-        raise refuse(
-            request,
-            object_type=ObjectType.PHYSIO_NOTE,
-            object_id=appointment_id,
-            reason="no such visit",
-        )
-    patient_for_user(
-        request,
-        user=request.user,
-        patient_id=appointment.patient_id,
-        perm=CHART_PERM,
-        asked_for=ObjectType.PHYSIO_NOTE,
-        asked_id=appointment.pk,
-    )
-    return appointment
+    return chart_visit(request, appointment_id, object_type=ObjectType.PHYSIO_NOTE)
 
 
 def _note(appointment: Appointment) -> PhysioNote | None:

@@ -153,8 +153,11 @@ def _row_view(index: int, values: dict[str, Any], muscles: Mapping[int, Muscle])
     )
 
 
-def _visit(request: SignedInRequest, appointment_id: int) -> Appointment:
-    """Return the visit if the user may chart for its patient; 404 for anyone else, audited."""
+def chart_visit(
+    request: SignedInRequest, appointment_id: int, *, object_type: ObjectType
+) -> Appointment:
+    """Return the visit if the user may read its patient's chart; 404 for anyone else,
+    audited as asking for the visit's note of `object_type`."""
     appointment = (
         Appointment.objects.select_related("patient", "service", "practitioner__user", "location")
         .filter(pk=appointment_id)
@@ -162,20 +165,21 @@ def _visit(request: SignedInRequest, appointment_id: int) -> Appointment:
     )
     if appointment is None:
         raise refuse(
-            request,
-            object_type=ObjectType.NEEDLING_SESSION,
-            object_id=appointment_id,
-            reason="no such visit",
+            request, object_type=object_type, object_id=appointment_id, reason="no such visit"
         )
     patient_for_user(
         request,
         user=request.user,
         patient_id=appointment.patient_id,
         perm=CHART_PERM,
-        asked_for=ObjectType.NEEDLING_SESSION,
+        asked_for=object_type,
         asked_id=appointment.pk,
     )
     return appointment
+
+
+def _visit(request: SignedInRequest, appointment_id: int) -> Appointment:
+    return chart_visit(request, appointment_id, object_type=ObjectType.NEEDLING_SESSION)
 
 
 def _visit_day(appointment: Appointment) -> dt.date:
