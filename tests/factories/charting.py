@@ -6,6 +6,7 @@ Used by the charting tests and by the tests of apps that read charts.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from decimal import Decimal
 
 from django.utils import timezone
@@ -94,6 +95,20 @@ def ensure_catalogue() -> None:
     )
 
 
+def ensure_infection_protocol() -> None:
+    """Seed the starting infection-control protocol if no step is there.
+
+    Migration 0009 seeds it, but a transactional test empties every table when it ends, so
+    the next test on that database starts without a protocol.
+    """
+    from django.apps import apps
+
+    seeding = importlib.import_module(
+        "imsclinic.charting.migrations.0009_infection_control_protocol_and_record"
+    )
+    seeding.seed_protocol(apps, None)
+
+
 def muscle(code: str) -> Muscle:
     return Muscle.objects.get(code=code)
 
@@ -151,6 +166,7 @@ def confirm_infection_control(
     Without `container`, one open at the visit's location during the visit (opened the day
     before it if there is none).
     """
+    ensure_infection_protocol()
     visit = session.appointment
     if container is None:
         found = sharps_containers_for_visit(visit)

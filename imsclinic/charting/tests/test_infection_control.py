@@ -34,6 +34,7 @@ from imsclinic.core.models import AuditEvent
 from tests.factories.charting import (
     confirm_infection_control,
     ensure_catalogue,
+    ensure_infection_protocol,
     muscle,
     row,
     sharps_container,
@@ -52,6 +53,7 @@ LOCKED = "charting_signed_note_locked"
 @pytest.fixture(autouse=True)
 def _catalogue(db: None) -> None:
     ensure_catalogue()
+    ensure_infection_protocol()
 
 
 @pytest.fixture
