@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "imsclinic.clinic",
     "imsclinic.patients",
     "imsclinic.scheduling",
+    "imsclinic.billing",
     "imsclinic.safety",
     "imsclinic.intake",
     "imsclinic.consent",

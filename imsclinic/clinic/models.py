@@ -120,6 +120,31 @@ class Clinic(models.Model):
         ),
     )
 
+    legal_name = models.CharField(
+        _("legal name"),
+        max_length=200,
+        blank=True,
+        help_text=_("As registered; printed on invoices and receipts. Empty: the name above."),
+    )
+    legal_address = models.TextField(
+        _("address on invoices"),
+        blank=True,
+        max_length=500,
+        help_text=_("Empty: each invoice shows the address of the location of the visit."),
+    )
+    business_number = models.CharField(
+        _("business number (GST/HST)"),
+        max_length=40,
+        blank=True,
+        help_text=_("Printed on invoices and receipts, e.g. 123456789 RT0001."),
+    )
+    invoice_footer = models.TextField(
+        _("text at the foot of invoices"),
+        blank=True,
+        max_length=1000,
+        help_text=_("Payment terms, how to pay by e-transfer, a thank-you."),
+    )
+
     class Meta:
         verbose_name = _("clinic")
         verbose_name_plural = _("clinic")

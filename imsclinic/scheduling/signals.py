@@ -4,8 +4,15 @@
 `appointment=`. A receiver returns a dict of extra template context for
 `scheduling/email/notice.*` (outcomes returns `measures_url` when questionnaires are due
 before the visit); a receiver with nothing to add returns an empty dict.
+
+`visit_status_changed` is sent inside the transaction that changed a visit's status, with
+`appointment=` (the locked visit, already saved), `source=` and `target=` (status values),
+`late=` (a cancellation inside the late window), `actor=` and `now=`. A receiver's writes
+share that transaction: billing drafts the visit's invoice when it is completed and charges
+the late-cancellation or no-show fee.
 """
 
 from django.dispatch import Signal
 
 reminder_composing = Signal()
+visit_status_changed = Signal()

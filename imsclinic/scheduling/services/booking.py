@@ -38,6 +38,7 @@ from imsclinic.scheduling.models import (
     NoticeKind,
 )
 from imsclinic.scheduling.selectors import booking_check_query, visit_booked_at
+from imsclinic.scheduling.signals import visit_status_changed
 
 if TYPE_CHECKING:
     from imsclinic.accounts.models import User
@@ -599,6 +600,15 @@ def appointment_cancel(
             request=request,
             detail={"status": "cancelled", "late": late, "staff_override": late and staff},
         )
+        visit_status_changed.send(
+            sender=Appointment,
+            appointment=locked,
+            source=AppointmentStatus.BOOKED,
+            target=AppointmentStatus.CANCELLED,
+            late=late,
+            actor=actor,
+            now=now,
+        )
         if notify:
             notify_patient(locked, NoticeKind.CANCELLATION)
     appointment.refresh_from_db()
@@ -850,6 +860,15 @@ def _change_status(
             patient=locked.patient,
             request=request,
             detail={"status": {"from": str(source), "to": str(target)}},
+        )
+        visit_status_changed.send(
+            sender=Appointment,
+            appointment=locked,
+            source=source,
+            target=target,
+            late=False,
+            actor=actor,
+            now=now,
         )
 
 

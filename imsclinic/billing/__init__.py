@@ -1,0 +1,1 @@
+"""The clinic's money: fees, invoices, credit notes, payments, refunds, receipts and claims."""

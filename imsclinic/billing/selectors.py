@@ -1,0 +1,230 @@
+"""What is owed and what is paid, read the same way by every page, report and the API.
+
+An invoice is owed in two shares: the payer's (`payer_share`) and the patient's (the rest).
+Credit notes take back from both shares in the invoice's proportion; a patient's payments
+pay the patient's share, a payer's payments the payer's share. A patient's balance is their
+issued invoices, less credit notes, less their payments and their payers' payments on their
+invoices, plus refunds of their payments: positive, they (or their payers) owe the clinic;
+negative, the clinic holds their money.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from imsclinic.billing.models import (
+    ZERO,
+    Allocation,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Payment,
+    Refund,
+)
+
+if TYPE_CHECKING:
+    from imsclinic.patients.models import Patient
+
+_ZERO = Coalesce(Sum("amount"), ZERO)
+
+
+@dataclass(frozen=True)
+class InvoiceFigures:
+    """One invoice's money: what it charged, what credit notes took back, what was paid."""
+
+    total: Decimal
+    payer_share: Decimal
+    credited: Decimal = ZERO
+    credited_payer: Decimal = ZERO
+    paid_by_patient: Decimal = ZERO
+    paid_by_payer: Decimal = ZERO
+
+    @property
+    def patient_due(self) -> Decimal:
+        return (
+            self.total
+            - self.payer_share
+            - (self.credited - self.credited_payer)
+            - self.paid_by_patient
+        )
+
+    @property
+    def payer_due(self) -> Decimal:
+        return self.payer_share - self.credited_payer - self.paid_by_payer
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.patient_due + self.payer_due
+
+    @property
+    def paid(self) -> Decimal:
+        return self.paid_by_patient + self.paid_by_payer
+
+    @property
+    def net_total(self) -> Decimal:
+        return self.total - self.credited
+
+
+def figures_for(invoices: Iterable[Invoice]) -> dict[int, InvoiceFigures]:
+    """Return each issued invoice's figures, in two queries however many there are."""
+    rows = {invoice.pk: invoice for invoice in invoices}
+    if not rows:
+        return {}
+    credited: dict[int, tuple[Decimal, Decimal]] = {
+        row["corrects_id"]: (row["total"], row["payer"])
+        for row in Invoice.objects.filter(
+            corrects_id__in=rows, kind=InvoiceKind.CREDIT_NOTE, status=InvoiceStatus.ISSUED
+        )
+        .values("corrects_id")
+        .annotate(total=Coalesce(Sum("total"), ZERO), payer=Coalesce(Sum("payer_share"), ZERO))
+    }
+    paid: dict[int, tuple[Decimal, Decimal]] = {
+        row["invoice_id"]: (row["patient"], row["payer"])
+        for row in Allocation.objects.filter(invoice_id__in=rows)
+        .values("invoice_id")
+        .annotate(
+            patient=Coalesce(Sum("amount", filter=Q(payment__payer__isnull=True)), ZERO),
+            payer=Coalesce(Sum("amount", filter=Q(payment__payer__isnull=False)), ZERO),
+        )
+    }
+    return {
+        pk: InvoiceFigures(
+            total=invoice.total,
+            payer_share=invoice.payer_share,
+            credited=credited.get(pk, (ZERO, ZERO))[0],
+            credited_payer=credited.get(pk, (ZERO, ZERO))[1],
+            paid_by_patient=paid.get(pk, (ZERO, ZERO))[0],
+            paid_by_payer=paid.get(pk, (ZERO, ZERO))[1],
+        )
+        for pk, invoice in rows.items()
+    }
+
+
+def invoice_figures(invoice: Invoice) -> InvoiceFigures:
+    """Return one invoice's figures."""
+    return figures_for([invoice])[invoice.pk]
+
+
+def payment_left(payment: Payment) -> Decimal:
+    """Return what of a payment is neither allocated nor refunded: its payer's credit."""
+    allocated = Allocation.objects.filter(payment=payment).aggregate(s=_ZERO)["s"]
+    refunded = Refund.objects.filter(payment=payment).aggregate(s=_ZERO)["s"]
+    return payment.amount - allocated - refunded
+
+
+def payments_with_money_left(
+    *, patient: Patient | None = None, payer_id: int | None = None
+) -> list[tuple[Payment, Decimal]]:
+    """Return the payments of a patient (or a payer) with money left, oldest first."""
+    payments: QuerySet[Payment] = Payment.objects.all()
+    if patient is not None:
+        payments = payments.filter(patient=patient)
+    elif payer_id is not None:
+        payments = payments.filter(payer_id=payer_id)
+    else:
+        return []
+    annotated = payments.annotate(
+        allocated=Coalesce(Sum("allocations__amount", distinct=False), ZERO),
+    ).order_by("received_on", "pk")
+    refunded = dict(
+        Refund.objects.filter(payment__in=[p.pk for p in annotated])
+        .values("payment_id")
+        .annotate(s=_ZERO)
+        .values_list("payment_id", "s")
+    )
+    left: list[tuple[Payment, Decimal]] = []
+    for payment in annotated:
+        rest = payment.amount - payment.allocated - refunded.get(payment.pk, ZERO)
+        if rest > 0:
+            left.append((payment, rest))
+    return left
+
+
+@dataclass(frozen=True)
+class Account:
+    """A patient's money with the clinic."""
+
+    invoiced: Decimal
+    credited: Decimal
+    paid: Decimal
+    paid_by_payers: Decimal
+    refunded: Decimal
+    patient_owes: Decimal
+    payers_owe: Decimal
+    credit: Decimal
+
+    @property
+    def balance(self) -> Decimal:
+        """Issued invoices - credit notes - payments + refunds (payers' payments included)."""
+        return self.invoiced - self.credited - self.paid - self.paid_by_payers + self.refunded
+
+
+def patient_account(patient: Patient) -> Account:
+    """Return a patient's balance, what they and their payers owe, and their credit."""
+    issued = Invoice.objects.filter(patient=patient, status=InvoiceStatus.ISSUED)
+    sums = issued.aggregate(
+        invoiced=Coalesce(Sum("total", filter=Q(kind=InvoiceKind.INVOICE)), ZERO),
+        credited=Coalesce(Sum("total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)), ZERO),
+    )
+    paid = Payment.objects.filter(patient=patient).aggregate(s=_ZERO)["s"]
+    allocations = Allocation.objects.filter(invoice__patient=patient).aggregate(
+        patient=Coalesce(Sum("amount", filter=Q(payment__payer__isnull=True)), ZERO),
+        payers=Coalesce(Sum("amount", filter=Q(payment__payer__isnull=False)), ZERO),
+    )
+    refunded = Refund.objects.filter(payment__patient=patient).aggregate(s=_ZERO)["s"]
+    figures = figures_for(issued.filter(kind=InvoiceKind.INVOICE))
+    return Account(
+        invoiced=sums["invoiced"],
+        credited=sums["credited"],
+        paid=paid,
+        paid_by_payers=allocations["payers"],
+        refunded=refunded,
+        patient_owes=sum((f.patient_due for f in figures.values()), ZERO),
+        payers_owe=sum((f.payer_due for f in figures.values()), ZERO),
+        credit=paid - allocations["patient"] - refunded,
+    )
+
+
+def balances_for(patient_ids: Iterable[int]) -> dict[int, Decimal]:
+    """Return each patient's balance (positive: owed to the clinic), in four queries."""
+    ids = list(set(patient_ids))
+    if not ids:
+        return {}
+    result = dict.fromkeys(ids, ZERO)
+    for row in (
+        Invoice.objects.filter(patient_id__in=ids, status=InvoiceStatus.ISSUED)
+        .values("patient_id")
+        .annotate(
+            invoiced=Coalesce(Sum("total", filter=Q(kind=InvoiceKind.INVOICE)), ZERO),
+            credited=Coalesce(Sum("total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)), ZERO),
+        )
+    ):
+        result[row["patient_id"]] += row["invoiced"] - row["credited"]
+    for patient_id, paid in (
+        Payment.objects.filter(patient_id__in=ids)
+        .values("patient_id")
+        .annotate(s=_ZERO)
+        .values_list("patient_id", "s")
+    ):
+        result[patient_id] -= paid
+    for patient_id, paid in (
+        Allocation.objects.filter(invoice__patient_id__in=ids, payment__payer__isnull=False)
+        .values("invoice__patient_id")
+        .annotate(s=_ZERO)
+        .values_list("invoice__patient_id", "s")
+    ):
+        result[patient_id] -= paid
+    for patient_id, refunded in (
+        Refund.objects.filter(payment__patient_id__in=ids)
+        .values("payment__patient_id")
+        .annotate(s=_ZERO)
+        .values_list("payment__patient_id", "s")
+    ):
+        result[patient_id] += refunded
+    return result

@@ -1,0 +1,1 @@
+"""Every change of money, one module per subject."""

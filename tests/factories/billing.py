@@ -1,0 +1,59 @@
+"""Invoices, payments and payers to test billing with, made through billing's services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from imsclinic.accounts.models import User
+from imsclinic.billing.models import Invoice, Payer, PayerKind, Product
+from imsclinic.billing.services.invoices import (
+    LineEntry,
+    invoice_add_line,
+    invoice_bill_payer,
+    invoice_create,
+    invoice_issue,
+)
+from imsclinic.clinic.models import Location, Service
+from imsclinic.patients.models import Patient
+
+DAY = dt.date(2031, 3, 3)
+
+
+def product(name: str = "Kinesiology tape", price: str = "12.50") -> Product:
+    return Product.objects.create(name=name, price=Decimal(price))
+
+
+def payer(name: str = "Maple Life Extended Health", kind: str = PayerKind.EXTENDED_HEALTH) -> Payer:
+    return Payer.objects.create(name=name, kind=kind)
+
+
+def issued_invoice(
+    patient: Patient,
+    location: Location,
+    actor: User,
+    *,
+    service: Service | None = None,
+    prices: tuple[str, ...] = ("95.00",),
+    billed_to: Payer | None = None,
+    payer_share: str = "0",
+    day: dt.date = DAY,
+) -> Invoice:
+    """Draft an invoice with one line per price (the service's, or described items), issue it."""
+    invoice = invoice_create(patient=patient, location=location, actor=actor, service_date=day)
+    for price in prices:
+        invoice_add_line(
+            invoice=invoice,
+            entry=LineEntry(
+                service=service,
+                description="" if service else "Treatment",
+                unit_price=Decimal(price),
+                item_kind="service",
+            ),
+            actor=actor,
+        )
+    if billed_to is not None:
+        invoice_bill_payer(
+            invoice=invoice, payer=billed_to, payer_share=Decimal(payer_share), actor=actor
+        )
+    return invoice_issue(invoice=invoice, actor=actor)
