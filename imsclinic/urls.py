@@ -17,6 +17,7 @@ urlpatterns = [
     path("staff/", include("imsclinic.patients.urls")),
     path("staff/", include("imsclinic.core.urls")),
     path("staff/", include("imsclinic.scheduling.urls")),
+    path("staff/billing/", include("imsclinic.billing.urls")),
     path("", include("imsclinic.safety.urls")),
     path("", include("imsclinic.intake.urls")),
     path("", include("imsclinic.consent.urls")),
