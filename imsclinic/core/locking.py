@@ -11,7 +11,10 @@ need but never going back up the list:
    order), then the appointment and the rows that hang off it or off the patient: its
    waitlist entry and offer, intake drafts, notes, check-ins, results, signatures, adverse
    events and red-flag alerts;
-4. the audit log, which takes no lock at all: `core.audit.audit_record` is one plain INSERT in
+4. billing's rows (`billing.services`): a payer's row where a payer pays, the invoices in
+   primary-key order, the payments whose money moves, and last the number counter of a
+   series (an invoice, a credit note or a receipt taking its number);
+5. the audit log, which takes no lock at all: `core.audit.audit_record` is one plain INSERT in
    the caller's transaction (its `actor` and `patient` carry no foreign-key constraint, so the
    insert does not even share-lock the patient row), and the sealer chains committed rows
    later, in its own transaction, under its own advisory lock (decision 0008).
