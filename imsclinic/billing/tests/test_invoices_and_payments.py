@@ -38,6 +38,7 @@ pytestmark = pytest.mark.django_db
 def test_issued_invoices_take_consecutive_numbers(patient, location, front_desk):
     first = issued_invoice(patient, location, front_desk)
     second = issued_invoice(patient, location, front_desk)
+    assert first.number is not None
     assert second.number == first.number + 1
     assert first.display_number == f"INV-{first.number:06d}"
 
