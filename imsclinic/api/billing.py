@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
@@ -91,7 +91,7 @@ MoneyOut = Annotated[
 
 DeskMethod = Literal["cash", "debit", "credit_card", "e_transfer", "cheque"]
 # The schema and the service must agree on how a patient may pay at the desk.
-assert set(DeskMethod.__args__) == {str(m) for m in DESK_METHODS}  # type: ignore[attr-defined]
+assert set(get_args(DeskMethod)) == {str(m) for m in DESK_METHODS}
 
 READ_ERRORS: dict[int, Any] = {
     401: ErrorOut,
@@ -328,7 +328,7 @@ def _invoices_out(invoices: list[Invoice]) -> list[dict[str, Any]]:
     return [_invoice_out(i, figures.get(i.pk), currency) for i in invoices]
 
 
-def _forbidden(error: PermissionDenied) -> HttpError:
+def _forbidden() -> HttpError:
     return HttpError(403, _("A patient's account is for the front desk and the owner."))
 
 
@@ -352,7 +352,7 @@ def _reader(
             asked_for=asked_for,
         ), False
     except PermissionDenied as error:
-        raise _forbidden(error) from error
+        raise _forbidden() from error
 
 
 def _viewed(
@@ -430,7 +430,7 @@ def _invoice_for(request: HttpRequest, user: User, invoice_id: int, *, perm: str
             asked_id=invoice_id,
         )
     except PermissionDenied as error:
-        raise _forbidden(error) from error
+        raise _forbidden() from error
     return invoice
 
 
@@ -640,7 +640,7 @@ def post_payment(
             asked_for=ObjectType.PAYMENT,
         )
     except PermissionDenied as error:
-        raise _forbidden(error) from error
+        raise _forbidden() from error
     wanted = {row.invoice for row in payload.allocations}
     invoices = {i.pk: i for i in Invoice.objects.filter(pk__in=wanted, patient=patient)}
     unknown = [
