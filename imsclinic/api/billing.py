@@ -360,7 +360,7 @@ def _viewed(
     user: User,
     object_type: str,
     *,
-    patient: Patient,
+    patient_id: int,
     object_id: object = "",
     detail: dict[str, Any] | None = None,
 ) -> None:
@@ -369,7 +369,7 @@ def _viewed(
         action=Action.VIEW,
         object_type=object_type,
         object_id=object_id,
-        patient=patient,
+        patient_id=patient_id,
         request=request,
         detail={"via": "api", **(detail or {})},
     )
@@ -400,7 +400,7 @@ def list_invoices(
         request,
         user,
         ObjectType.INVOICE,
-        patient=patient,
+        patient_id=patient.pk,
         detail={"invoices": [i.pk for i in invoices]},
     )
     return _invoices_out(invoices)
@@ -454,7 +454,7 @@ def get_invoice(
         request,
         user,
         ObjectType.CREDIT_NOTE if invoice.is_credit_note else ObjectType.INVOICE,
-        patient=invoice.patient,
+        patient_id=invoice.patient_id,
         object_id=invoice.pk,
     )
     return _invoices_out([invoice])[0]
@@ -532,7 +532,7 @@ def list_payments(
         request,
         user,
         ObjectType.PAYMENT,
-        patient=patient,
+        patient_id=patient.pk,
         detail={"payments": [p.pk for p in payments]},
     )
     currency = _currency()
@@ -555,7 +555,7 @@ def get_balance(
     user = token_holder(request)
     patient, _own = _reader(request, user, patient_id, asked_for=ObjectType.ACCOUNT)
     account = patient_account(patient)
-    _viewed(request, user, ObjectType.ACCOUNT, patient=patient, object_id=patient.pk)
+    _viewed(request, user, ObjectType.ACCOUNT, patient_id=patient.pk, object_id=patient.pk)
     return {
         "patient_id": patient.pk,
         "currency": _currency(),
