@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 
-from imsclinic.api import charting, intake, outcomes, patients, safety, scheduling
+from imsclinic.api import billing, charting, intake, outcomes, patients, safety, scheduling
 from imsclinic.api.auth import ApiTokenAuth
 from imsclinic.core.locking import RETRY_AFTER_SECONDS, busy_message, is_transient
 
@@ -42,6 +42,7 @@ api.add_router("/patients", intake.router)
 api.add_router("", scheduling.router)
 api.add_router("", charting.router)
 api.add_router("/patients", outcomes.router)
+api.add_router("", billing.router)
 
 
 @api.exception_handler(AuthenticationError)
