@@ -55,7 +55,9 @@ if TYPE_CHECKING:
 
 def fee_policies(service: Service) -> dict[str, CancellationFeePolicy]:
     """Return the service's fee policies by event (late_cancel, no_show); absent: no fee."""
-    return {policy.event: policy for policy in CancellationFeePolicy.objects.filter(service=service)}
+    return {
+        policy.event: policy for policy in CancellationFeePolicy.objects.filter(service=service)
+    }
 
 
 def fee_of(policy: CancellationFeePolicy, service: Service, location: Location) -> Decimal:
