@@ -25,7 +25,11 @@ from imsclinic.billing.services.fees import fee_for_visit, fee_waive
 from imsclinic.billing.services.payments import Apply, payment_record
 from imsclinic.core.models import AuditEvent
 from imsclinic.scheduling.models import AppointmentStatus
-from imsclinic.scheduling.services.booking import appointment_cancel, appointment_set_status
+from imsclinic.scheduling.services.booking import (
+    appointment_cancel,
+    appointment_reschedule,
+    appointment_set_status,
+)
 from tests.factories.billing import fee_policy
 from tests.factories.scheduling import MONDAY, NOW, at, book, weekday_shifts
 
@@ -131,6 +135,21 @@ class TestTheFeeIsCharged:
     def test_a_service_without_a_policy_is_charged_nothing(self, visit, front_desk):
         cancel_late(visit, front_desk)
         assert fees_of(visit) == []
+
+    def test_moving_a_visit_inside_the_window_is_not_a_late_cancellation(
+        self, visit, front_desk, assessment
+    ):
+        fee_policy(assessment, FeeEvent.LATE_CANCEL, amount="40")
+        appointment_reschedule(
+            appointment=visit,
+            start=at(14, day=MONDAY + dt.timedelta(days=1)),
+            actor=front_desk,
+            reason="Patient asked for the afternoon",
+            now=TWO_HOURS_BEFORE,
+        )
+        visit.refresh_from_db()
+        assert visit.cancelled_late is True
+        assert not Invoice.objects.filter(purpose=InvoicePurpose.FEE).exists()
 
     def test_a_late_cancel_policy_alone_does_not_charge_a_no_show(
         self, visit, front_desk, assessment
