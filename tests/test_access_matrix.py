@@ -182,6 +182,26 @@ def consent_signed(w: dict[str, Any]) -> dict[str, Any]:
     return {"patient_id": patient.pk, "signature_id": signature.pk}
 
 
+def late_fee(w: dict[str, Any]) -> dict[str, Any]:
+    """A visit cancelled late by the front desk, charged its fee (the fee-waiving page)."""
+    from imsclinic.billing.models import Invoice, InvoicePurpose
+    from imsclinic.scheduling.models import Appointment
+    from imsclinic.scheduling.services.booking import appointment_cancel
+    from tests.factories.billing import fee_policy
+
+    visit_id = calendar_visit(w)["appointment_id"]
+    visit = Appointment.objects.select_related("service").get(pk=visit_id)
+    fee_policy(visit.service, amount="40")
+    appointment_cancel(
+        appointment=visit,
+        actor=w["front_desk"],
+        reason="Phoned in sick",
+        now=visit.start - dt.timedelta(hours=2),
+    )
+    fee = Invoice.objects.get(appointment=visit, purpose=InvoicePurpose.FEE)
+    return {"invoice_id": fee.pk}
+
+
 def needle_lot(w: dict[str, Any]) -> dict[str, Any]:
     """A delivered lot of needles (the stock pages about one lot)."""
     from decimal import Decimal
@@ -572,6 +592,8 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "assessment_sign": (lambda w: {"assessment_id": 1}, dict.fromkeys(CAST, 405)),
     "assessment_addendum": (lambda w: {"assessment_id": 1}, dict.fromkeys(CAST, 405)),
     "charting_todo": (none, {**STAFF_ONLY, "front_desk": 403}),
+    # Waiving a fee: the front desk and the owner, who keep patients' accounts.
+    "billing_fee_waive": (late_fee, {**OWNER_ONLY, "front_desk": 200}),
 }
 
 

@@ -36,7 +36,7 @@ from imsclinic.clinic.models import Clinic
 from imsclinic.core.queueing import queue_with_change
 from imsclinic.scheduling.ics import Method, appointment_ics, portal_url
 from imsclinic.scheduling.models import Appointment, NoticeKind
-from imsclinic.scheduling.signals import reminder_composing
+from imsclinic.scheduling.signals import notice_composing, reminder_composing
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +172,17 @@ def _reminder_extras(appointment: Appointment) -> dict[str, Any]:
     return extras
 
 
+def _notice_extras(appointment: Appointment, kind: NoticeKind) -> dict[str, Any]:
+    """Return what the areas above scheduling add to any notice (`signals.notice_composing`)."""
+    extras: dict[str, Any] = {"fee_policy": ""}
+    for _receiver, answer in notice_composing.send(
+        sender=Appointment, appointment=appointment, kind=str(kind)
+    ):
+        if isinstance(answer, dict):
+            extras.update(answer)
+    return extras
+
+
 def send_notice_email(*, appointment: Appointment, kind: NoticeKind) -> bool:
     """Email the patient about their visit; say False when they have no email address."""
     recipient = appointment.patient.contact_email
@@ -203,6 +214,7 @@ def send_notice_email(*, appointment: Appointment, kind: NoticeKind) -> bool:
             "cancelled": kind == NoticeKind.CANCELLATION,
             "measures_url": "",
         }
+        context.update(_notice_extras(appointment, kind))
         if kind == NoticeKind.REMINDER:
             context.update(_reminder_extras(appointment))
         message = EmailMultiAlternatives(

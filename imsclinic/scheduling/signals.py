@@ -5,6 +5,11 @@
 `scheduling/email/notice.*` (outcomes returns `measures_url` when questionnaires are due
 before the visit); a receiver with nothing to add returns an empty dict.
 
+`notice_composing` is sent while any email about a visit (`scheduling/email/notice.*`:
+confirmation, change, cancellation, reminder) is put together, with `appointment=` and
+`kind=` (a `NoticeKind` value). A receiver returns a dict of extra template context (billing
+returns `fee_policy`, the late-cancellation and no-show fee sentence), or an empty dict.
+
 `visit_status_changed` is sent inside the transaction that changed a visit's status, with
 `appointment=` (the locked visit, already saved), `source=` and `target=` (status values),
 `late=` (a cancellation inside the late window), `actor=` and `now=`. A receiver's writes
@@ -15,4 +20,5 @@ the late-cancellation or no-show fee.
 from django.dispatch import Signal
 
 reminder_composing = Signal()
+notice_composing = Signal()
 visit_status_changed = Signal()

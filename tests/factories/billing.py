@@ -6,7 +6,14 @@ import datetime as dt
 from decimal import Decimal
 
 from imsclinic.accounts.models import User
-from imsclinic.billing.models import Invoice, Payer, PayerKind, Product
+from imsclinic.billing.models import (
+    CancellationFeePolicy,
+    FeeEvent,
+    Invoice,
+    Payer,
+    PayerKind,
+    Product,
+)
 from imsclinic.billing.services.invoices import (
     LineEntry,
     invoice_add_line,
@@ -57,3 +64,19 @@ def issued_invoice(
             invoice=invoice, payer=billed_to, payer_share=Decimal(payer_share), actor=actor
         )
     return invoice_issue(invoice=invoice, actor=actor)
+
+
+def fee_policy(
+    service: Service,
+    event: str = FeeEvent.LATE_CANCEL,
+    *,
+    amount: str | None = None,
+    share: str | None = None,
+) -> CancellationFeePolicy:
+    """The owner's late-cancellation or no-show fee for a service: an amount or a share (%)."""
+    return CancellationFeePolicy.objects.create(
+        service=service,
+        event=event,
+        amount=Decimal(amount) if amount is not None else None,
+        share_percent=Decimal(share) if share is not None else None,
+    )

@@ -1,0 +1,207 @@
+"""The fee policy where patients meet it, and the front desk's page for waiving a fee."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.template import Context, Template
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from imsclinic.billing.models import (
+    FeeEvent,
+    FeeWaiver,
+    Invoice,
+    InvoiceKind,
+    InvoicePurpose,
+    ItemKind,
+    ServiceFee,
+    TaxRate,
+)
+from imsclinic.billing.selectors import patient_account
+from imsclinic.scheduling.models import Appointment, NoticeKind
+from imsclinic.scheduling.notifications import send_notice_email
+from imsclinic.scheduling.services.booking import appointment_cancel
+from tests.factories.billing import fee_policy, issued_invoice
+from tests.factories.clients import signed_in
+from tests.factories.scheduling import weekday_shifts
+
+pytestmark = pytest.mark.django_db
+
+FORTY = "Cancelling less than 24 hours before, or missing the visit, costs $40."
+
+
+def text_of(response) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode())))
+
+
+def visit_in(patient, physio, location, service, ahead: dt.timedelta) -> Appointment:
+    start = timezone.now() + ahead
+    return Appointment.objects.create(
+        patient=patient,
+        practitioner=physio.practitioner,
+        location=location,
+        service=service,
+        start=start,
+        end=start + dt.timedelta(minutes=service.duration_minutes),
+    )
+
+
+@pytest.fixture
+def same_fee_for_both(assessment):
+    fee_policy(assessment, FeeEvent.LATE_CANCEL, amount="40")
+    fee_policy(assessment, FeeEvent.NO_SHOW, amount="40")
+
+
+class TestThePolicyIsStated:
+    def test_the_confirmation_email_states_the_policy_in_both_parts(
+        self, patient, physio, location, assessment, same_fee_for_both
+    ):
+        visit = visit_in(patient, physio, location, assessment, dt.timedelta(days=3))
+        assert send_notice_email(appointment=visit, kind=NoticeKind.CONFIRMATION)
+        (message,) = mail.outbox
+        assert isinstance(message, mail.EmailMultiAlternatives)
+        assert FORTY in message.body
+        html_part = message.alternatives[0][0]
+        assert isinstance(html_part, str)
+        assert FORTY in html_part
+
+    def test_the_reminder_states_it_too_and_the_cancellation_does_not(
+        self, patient, physio, location, assessment, same_fee_for_both
+    ):
+        visit = visit_in(patient, physio, location, assessment, dt.timedelta(hours=30))
+        send_notice_email(appointment=visit, kind=NoticeKind.REMINDER)
+        send_notice_email(appointment=visit, kind=NoticeKind.CANCELLATION)
+        reminder, cancellation = mail.outbox
+        assert FORTY in reminder.body
+        assert "costs" not in cancellation.body
+
+    def test_an_email_for_a_service_without_a_fee_says_nothing_of_one(
+        self, patient, physio, location, assessment
+    ):
+        visit = visit_in(patient, physio, location, assessment, dt.timedelta(days=3))
+        send_notice_email(appointment=visit, kind=NoticeKind.CONFIRMATION)
+        assert "costs" not in mail.outbox[0].body
+
+    def test_different_fees_and_a_taxed_share_are_each_stated_with_the_clinic_window(
+        self, clinic, patient, physio, location, assessment
+    ):
+        clinic.late_cancellation_hours = 48
+        clinic.save()
+        ServiceFee.objects.create(service=assessment, location=location, price=Decimal("120"))
+        TaxRate.objects.create(
+            location=location, item_kind=ItemKind.FEE, name="GST", rate_percent=Decimal("5")
+        )
+        fee_policy(assessment, FeeEvent.LATE_CANCEL, share="50")
+        fee_policy(assessment, FeeEvent.NO_SHOW, amount="75")
+        visit = visit_in(patient, physio, location, assessment, dt.timedelta(days=3))
+        send_notice_email(appointment=visit, kind=NoticeKind.CONFIRMATION)
+        assert (
+            "Cancelling less than 48 hours before costs $60 plus GST; "
+            "missing the visit costs $75 plus GST." in mail.outbox[0].body
+        )
+
+    def test_the_portal_booking_pages_state_the_policy(
+        self, cast, patient, physio, location, assessment, same_fee_for_both
+    ):
+        weekday_shifts(location, [physio], timezone.localdate() - dt.timedelta(7))
+        client = signed_in(cast["patient"])
+        picker = client.get(
+            reverse("portal_book"),
+            {
+                "service": assessment.slug,
+                "practitioner": physio.practitioner.pk,
+                "week": (timezone.localdate() + dt.timedelta(days=3)).isoformat(),
+            },
+        )
+        chosen = html.unescape(
+            re.findall(r'<a href="([^"]+)"[^>]*class="slot"', picker.content.decode())[0]
+        )
+        assert FORTY in text_of(client.get(chosen))
+        visit = visit_in(patient, physio, location, assessment, dt.timedelta(days=3))
+        assert FORTY in text_of(client.get(reverse("portal_booked", args=[visit.pk])))
+        assert FORTY in text_of(client.get(reverse("portal_cancel", args=[visit.pk])))
+
+    def test_the_public_booking_page_states_a_share_as_a_share(self, client, clinic, assessment):
+        fee_policy(assessment, FeeEvent.NO_SHOW, share="50")
+        page = text_of(client.get(reverse("book")))
+        assert "Missing the visit costs 50% of the visit's fee." in page
+
+    def test_the_tag_prices_a_share_at_the_location(self, clinic, location, assessment):
+        fee_policy(assessment, FeeEvent.LATE_CANCEL, share="20")
+        rendered = Template("{% load fee_tags %}{% fee_policy service location %}").render(
+            Context({"service": assessment, "location": location})
+        )
+        # 20% of the assessment's own 150.00, as no price is set at this location.
+        assert rendered == "Cancelling less than 24 hours before costs $30."
+
+
+class TestTheWaivePage:
+    @pytest.fixture
+    def fee(self, patient, physio, front_desk, location, assessment) -> Invoice:
+        fee_policy(assessment, FeeEvent.LATE_CANCEL, amount="40")
+        visit = visit_in(patient, physio, location, assessment, dt.timedelta(hours=3))
+        appointment_cancel(appointment=visit, actor=front_desk, reason="Phoned in sick")
+        return Invoice.objects.get(appointment=visit, purpose=InvoicePurpose.FEE)
+
+    def test_only_the_front_desk_and_the_owner_may_open_it(self, cast, fee):
+        url = reverse("billing_fee_waive", args=[fee.pk])
+        got = {}
+        for who, user in cast.items():
+            client = signed_in(user) if user is not None else Client()
+            got[who] = client.get(url).status_code
+        assert got == {
+            "anonymous": 302,
+            "patient": 403,
+            "other_patient": 403,
+            "front_desk": 200,
+            "physio": 403,
+            "other_physio": 403,
+            "owner": 200,
+        }
+
+    def test_the_front_desk_waives_with_a_reason_and_sees_it_waived(self, cast, fee, patient):
+        client = signed_in(cast["front_desk"])
+        url = reverse("billing_fee_waive", args=[fee.pk])
+        page = text_of(client.get(url))
+        assert "Late-cancellation fee: IMS initial assessment on" in page
+        assert "40.00" in page
+        response = client.post(url, {"reason": "Patient was in hospital"})
+        assert response.status_code == 302
+        waiver = FeeWaiver.objects.get(fee_invoice=fee)
+        assert waiver.waived_by == cast["front_desk"]
+        after = text_of(client.get(url))
+        assert "Waived" in after
+        assert waiver.credit_note is not None
+        assert waiver.credit_note.display_number in after
+        assert "Patient was in hospital" in after
+        assert patient_account(patient).patient_owes == Decimal("0.00")
+
+    def test_the_owner_may_waive_too(self, cast, fee):
+        url = reverse("billing_fee_waive", args=[fee.pk])
+        signed_in(cast["owner"]).post(url, {"reason": "Goodwill"})
+        assert FeeWaiver.objects.filter(fee_invoice=fee).exists()
+
+    def test_without_a_reason_the_form_says_so_and_nothing_is_waived(self, cast, fee):
+        url = reverse("billing_fee_waive", args=[fee.pk])
+        response = signed_in(cast["front_desk"]).post(url, {"reason": ""})
+        assert response.status_code == 400
+        assert "This field is required." in text_of(response)
+        assert not FeeWaiver.objects.exists()
+        assert not Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).exists()
+
+    def test_a_practitioner_cannot_waive_by_posting(self, cast, fee):
+        url = reverse("billing_fee_waive", args=[fee.pk])
+        assert signed_in(cast["physio"]).post(url, {"reason": "Goodwill"}).status_code == 403
+        assert not FeeWaiver.objects.exists()
+
+    def test_an_invoice_that_is_not_a_fee_is_not_found(self, cast, patient, location):
+        invoice = issued_invoice(patient, location, cast["front_desk"])
+        url = reverse("billing_fee_waive", args=[invoice.pk])
+        assert signed_in(cast["front_desk"]).get(url).status_code == 404
