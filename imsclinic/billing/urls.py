@@ -1,5 +1,21 @@
 """Billing's staff pages (under /staff/billing/); url names start with "billing_"."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from imsclinic.billing.views import cover, payers
+
+urlpatterns: list[URLPattern] = [
+    path(
+        "patients/<int:patient_id>/cover/",
+        cover.billing_patient_cover,
+        name="billing_patient_cover",
+    ),
+    path(
+        "payers/<int:payer_id>/statement/",
+        payers.billing_payer_statement,
+        name="billing_payer_statement",
+    ),
+    path(
+        "payers/<int:payer_id>/payment/", payers.billing_payer_payment, name="billing_payer_payment"
+    ),
+]
