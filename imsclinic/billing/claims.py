@@ -25,6 +25,7 @@ from imsclinic.billing.models import (
     InvoicePurpose,
     InvoiceStatus,
 )
+from imsclinic.billing.money import to_cents
 from imsclinic.billing.selectors import figures_for
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
@@ -154,9 +155,9 @@ def claim_usages(
                 claim=claim,
                 invoiced_visits=len(invoiced.get(claim.pk, ())),
                 booked_visits=upcoming.get(claim.pk, 0) if claim.is_open else 0,
-                billed=sum((f.payer_share for f in mine), ZERO),
-                credited=sum((f.credited_payer for f in mine), ZERO),
-                paid=sum((f.paid_by_payer for f in mine), ZERO),
+                billed=to_cents(sum((f.payer_share for f in mine), ZERO)),
+                credited=to_cents(sum((f.credited_payer for f in mine), ZERO)),
+                paid=to_cents(sum((f.paid_by_payer for f in mine), ZERO)),
             )
         )
     return result

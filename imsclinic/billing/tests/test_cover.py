@@ -211,7 +211,7 @@ def test_the_front_desk_opens_a_claim_on_the_patients_cover_page(cast, patient):
     assert "Opened the claim." in page
     assert "Provincial Auto · claim AUTO-2031-555" in page
     assert "Authorised visits 8" in page
-    assert "2031-03-01 – 2031-06-30" in page
+    assert "2031-03-01 \N{EN DASH} 2031-06-30" in page
 
 
 def test_the_cover_page_shows_visits_used_and_left_and_what_the_payer_was_billed_and_paid(
@@ -220,7 +220,11 @@ def test_the_cover_page_shows_visits_used_and_left_and_what_the_payer_was_billed
     auto = payer(name="Provincial Auto", kind="auto")
     case = claim(patient, auto, front_desk, visits=3, share="75")
     done = visit(
-        patient, physio, treatment, timezone.now() - dt.timedelta(days=2), AppointmentStatus.COMPLETED
+        patient,
+        physio,
+        treatment,
+        timezone.now() - dt.timedelta(days=2),
+        AppointmentStatus.COMPLETED,
     )
     invoice = invoice_issue(
         invoice=invoice_for_visit(appointment=done, actor=front_desk), actor=front_desk
@@ -294,9 +298,7 @@ def test_bad_input_on_the_cover_page_shows_messages_and_changes_nothing(cast, pa
             "claim-payer_share_percent": "150",
         },
     )
-    no_number = client.post(
-        cover_url(patient), {"action": "policy_add", "policy-payer": auto.pk}
-    )
+    no_number = client.post(cover_url(patient), {"action": "policy_add", "policy-payer": auto.pk})
 
     assert [r.status_code for r in (dates, taken, nonsense, no_number)] == [400] * 4
     assert "The authorisation cannot end before it starts." in text_of(dates)
@@ -355,7 +357,9 @@ def test_closing_a_claim_on_the_page_keeps_it_listed_as_closed(cast, patient):
     assert Claim.objects.get(pk=case.pk).is_open is False
 
 
-@pytest.mark.parametrize(("who", "status"), [("physio", 403), ("other_physio", 404), ("patient", 404)])
+@pytest.mark.parametrize(
+    ("who", "status"), [("physio", 403), ("other_physio", 404), ("patient", 404)]
+)
 def test_practitioners_and_patients_do_not_see_a_patients_cover(cast, patient, who, status):
     claim(patient, payer(), cast["front_desk"], number="HIDDEN-1")
     response = signed_in(cast[who]).get(cover_url(patient))

@@ -76,21 +76,22 @@ class StatementRow:
     member_number: str
     figures: InvoiceFigures
 
+    # Sums read back from SQLite lose their places ("95"); shown, they are always to the cent.
     @property
     def billed(self) -> Decimal:
-        return self.invoice.payer_share
+        return money.to_cents(self.invoice.payer_share)
 
     @property
     def credited(self) -> Decimal:
-        return self.figures.credited_payer
+        return money.to_cents(self.figures.credited_payer)
 
     @property
     def paid(self) -> Decimal:
-        return self.figures.paid_by_payer
+        return money.to_cents(self.figures.paid_by_payer)
 
     @property
     def owed(self) -> Decimal:
-        return self.figures.payer_due
+        return money.to_cents(self.figures.payer_due)
 
 
 @dataclass(frozen=True)
@@ -272,7 +273,7 @@ class PayerPaymentForm(forms.Form):
                     str(payment.pk),
                     _("%(left)s left of %(method)s %(amount)s received %(day)s %(ref)s")
                     % {
-                        "left": left,
+                        "left": money.to_cents(left),
                         "method": payment.get_method_display(),
                         "amount": payment.amount,
                         "day": payment.received_on.isoformat(),
@@ -314,7 +315,7 @@ def _owed_rows(payer: Payer) -> list[OwedRow]:
     )
     figures = figures_for(invoices)
     return [
-        OwedRow(invoice=invoice, owed=figures[invoice.pk].payer_due)
+        OwedRow(invoice=invoice, owed=money.to_cents(figures[invoice.pk].payer_due))
         for invoice in invoices
         if figures[invoice.pk].payer_due > 0
     ]
@@ -393,7 +394,7 @@ def billing_payer_payment(request: SignedInRequest, payer_id: int) -> HttpRespon
                     % {
                         "put": put,
                         "count": len(applies),
-                        "left": left[0] if left else ZERO,
+                        "left": money.to_cents(left[0]) if left else ZERO,
                         "payer": payer.name,
                     },
                 )
