@@ -331,6 +331,7 @@ def test_a_claim_visit_is_split_and_each_share_is_paid_end_to_end(
     appointment_set_status(appointment=visit, status=AppointmentStatus.COMPLETED, actor=physio)
 
     invoice = Invoice.objects.get(appointment=visit)
+    assert invoice.claim is not None
     assert (
         invoice.claim.claim_number,
         invoice.payer,
