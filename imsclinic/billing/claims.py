@@ -172,80 +172,134 @@ class ClaimWarning:
     beyond: bool  # True: outside what the claim authorises; False: close to its limit
 
 
-def booking_warnings(
-    patient: Patient, *, day: dt.date, today: dt.date | None = None
-) -> list[ClaimWarning]:
-    """Warn about the patient's open claims before one more visit on this day is booked.
+def _date_warnings(claim: Claim, days: Sequence[dt.date]) -> list[ClaimWarning]:
+    """Warn about the days outside this claim's authorised dates."""
+    warnings = []
+    names: dict[str, object] = {"number": claim.claim_number, "payer": claim.payer.name}
+    until, since = claim.authorised_until, claim.authorised_from
+    after = [day for day in days if until is not None and day > until]
+    before = [day for day in days if since is not None and day < since]
+    if after:
+        assert until is not None
+        names.update(date=until.isoformat(), count=len(after))
+        if len(days) == 1:
+            message = _(
+                "This visit is after claim %(number)s (%(payer)s) stopped being authorised on "
+                "%(date)s; the payer will not be billed for it."
+            )
+        else:
+            message = ngettext(
+                "%(count)d of these visits is after claim %(number)s (%(payer)s) stopped being "
+                "authorised on %(date)s; the payer will not be billed for it.",
+                "%(count)d of these visits are after claim %(number)s (%(payer)s) stopped being "
+                "authorised on %(date)s; the payer will not be billed for them.",
+                len(after),
+            )
+        warnings.append(ClaimWarning(claim=claim, message=message % names, beyond=True))
+    if before:
+        assert since is not None
+        names.update(date=since.isoformat(), count=len(before))
+        if len(days) == 1:
+            message = _(
+                "This visit is before claim %(number)s (%(payer)s) is authorised from "
+                "%(date)s; the payer will not be billed for it."
+            )
+        else:
+            message = ngettext(
+                "%(count)d of these visits is before claim %(number)s (%(payer)s) is "
+                "authorised from %(date)s; the payer will not be billed for it.",
+                "%(count)d of these visits are before claim %(number)s (%(payer)s) is "
+                "authorised from %(date)s; the payer will not be billed for them.",
+                len(before),
+            )
+        warnings.append(ClaimWarning(claim=claim, message=message % names, beyond=True))
+    return warnings
 
-    Beyond the authorised visits, outside the authorised dates, or within one visit of the
-    limit. A warning, not a refusal: the patient may pay for the visit themselves.
-    """
-    open_claims = _open_claims(patient)
-    if not open_claims:
-        return []
-    claim = covering_claim(open_claims, day)
-    if claim is None:
-        warnings = []
-        for other in open_claims:
-            if other.authorised_until is not None and day > other.authorised_until:
-                message = _(
-                    "This visit is after claim %(number)s (%(payer)s) stopped being authorised "
-                    "on %(date)s; the payer will not be billed for it."
-                ) % {
-                    "number": other.claim_number,
-                    "payer": other.payer.name,
-                    "date": other.authorised_until.isoformat(),
-                }
-            else:
-                assert other.authorised_from is not None
-                message = _(
-                    "This visit is before claim %(number)s (%(payer)s) is authorised from "
-                    "%(date)s; the payer will not be billed for it."
-                ) % {
-                    "number": other.claim_number,
-                    "payer": other.payer.name,
-                    "date": other.authorised_from.isoformat(),
-                }
-            warnings.append(ClaimWarning(claim=other, message=message, beyond=True))
-        return warnings
+
+def _count_warning(usage: ClaimUsage, booking: int) -> ClaimWarning | None:
+    """Warn when `booking` more visits go beyond the claim's limit or come within one of it."""
+    claim = usage.claim
     if claim.authorised_visits is None:
-        return []
-    usage = claim_usages(patient, claims=[claim], today=today)[0]
-    left_after = claim.authorised_visits - usage.used_visits - 1
+        return None
+    left_after = claim.authorised_visits - usage.used_visits - booking
     names = {
         "number": claim.claim_number,
         "payer": claim.payer.name,
         "authorised": claim.authorised_visits,
         "used": usage.used_visits,
+        "over": -left_after,
     }
     if left_after < 0:
-        message = (
-            ngettext(
+        if booking == 1:
+            message = ngettext(
                 "This visit is beyond the %(authorised)d visit authorised on claim %(number)s "
                 "(%(payer)s): %(used)d already invoiced or booked.",
                 "This visit is beyond the %(authorised)d visits authorised on claim %(number)s "
                 "(%(payer)s): %(used)d already invoiced or booked.",
                 claim.authorised_visits,
             )
-            % names
-        )
-        return [ClaimWarning(claim=claim, message=message, beyond=True)]
+        else:
+            message = ngettext(
+                "%(over)d of these visits is beyond those authorised on claim %(number)s "
+                "(%(payer)s): %(authorised)d authorised, %(used)d already invoiced or booked.",
+                "%(over)d of these visits are beyond those authorised on claim %(number)s "
+                "(%(payer)s): %(authorised)d authorised, %(used)d already invoiced or booked.",
+                -left_after,
+            )
+        return ClaimWarning(claim=claim, message=message % names, beyond=True)
     if left_after == 0:
-        message = (
-            _(
+        if booking == 1:
+            message = _(
                 "This is the last visit authorised on claim %(number)s (%(payer)s): "
                 "ask the payer for more visits."
             )
-            % names
-        )
-        return [ClaimWarning(claim=claim, message=message, beyond=False)]
+        else:
+            message = _(
+                "The last of these visits is the last authorised on claim %(number)s "
+                "(%(payer)s): ask the payer for more visits."
+            )
+        return ClaimWarning(claim=claim, message=message % names, beyond=False)
     if left_after == 1:
-        message = (
-            _(
+        if booking == 1:
+            message = _(
                 "After this visit, one visit is left of those authorised on claim %(number)s "
                 "(%(payer)s)."
             )
-            % names
-        )
-        return [ClaimWarning(claim=claim, message=message, beyond=False)]
-    return []
+        else:
+            message = _(
+                "After these visits, one visit is left of those authorised on claim "
+                "%(number)s (%(payer)s)."
+            )
+        return ClaimWarning(claim=claim, message=message % names, beyond=False)
+    return None
+
+
+def booking_warnings(
+    patient: Patient, *, days: Sequence[dt.date], today: dt.date | None = None
+) -> list[ClaimWarning]:
+    """Warn about the patient's open claims before visits on these days are booked.
+
+    Beyond the authorised visits, outside the authorised dates, or within one visit of the
+    limit. A warning, not a refusal: the patient may pay for the visits themselves.
+    """
+    open_claims = _open_claims(patient)
+    if not open_claims or not days:
+        return []
+    covered: dict[int, list[dt.date]] = {}
+    uncovered: list[dt.date] = []
+    for day in days:
+        claim = covering_claim(open_claims, day)
+        if claim is None:
+            uncovered.append(day)
+        else:
+            covered.setdefault(claim.pk, []).append(day)
+    warnings: list[ClaimWarning] = []
+    if uncovered:
+        for claim in open_claims:
+            warnings += _date_warnings(claim, uncovered)
+    limited = [claim for claim in open_claims if claim.pk in covered and claim.authorised_visits]
+    for usage in claim_usages(patient, claims=limited, today=today) if limited else []:
+        warning = _count_warning(usage, len(covered[usage.claim.pk]))
+        if warning is not None:
+            warnings.append(warning)
+    return warnings

@@ -17,11 +17,16 @@ register = template.Library()
 
 @register.inclusion_tag("billing/cover_booking_warnings.html", takes_context=True)
 def claim_warnings(
-    context: template.Context, patient: Any, start: dt.datetime | None, location: Any
+    context: template.Context,
+    patient: Any,
+    start: dt.datetime | None,
+    location: Any,
+    weekly: int = 1,
 ) -> dict[str, Any]:
     """Warn the front desk (and the owner) when a visit at `start` strains an open claim.
 
-    Practitioners book too, but see no patient's cover: they get nothing here.
+    `weekly`: a course of that many visits a week apart from `start`. Practitioners book
+    too, but see no patient's cover: they get nothing here.
     """
     request = context.get("request")
     user = getattr(request, "user", None)
@@ -33,5 +38,8 @@ def claim_warnings(
         or not user.has_perm("billing.edit_cover", patient)
     ):
         return {"warnings": []}
-    day = start.astimezone(location.zone).date()
-    return {"warnings": booking_warnings(patient, day=day)}
+    days = [
+        (start + dt.timedelta(weeks=week)).astimezone(location.zone).date()
+        for week in range(max(int(weekly), 1))
+    ]
+    return {"warnings": booking_warnings(patient, days=days)}

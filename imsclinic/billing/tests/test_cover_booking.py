@@ -164,7 +164,7 @@ def test_a_closed_claim_gives_no_warning(cast, patient, treatment, auto):
     case = claim(patient, auto, cast["front_desk"], visits=1)
     booked_ahead(patient, cast["physio"], treatment, days=5)
     claim_close(claim=case, actor=cast["front_desk"])
-    assert booking_warnings(patient, day=timezone.localdate() + dt.timedelta(days=9)) == []
+    assert booking_warnings(patient, days=[timezone.localdate() + dt.timedelta(days=9)]) == []
 
 
 def test_a_practitioner_booking_for_the_patient_is_not_shown_their_claim(
@@ -178,3 +178,36 @@ def test_a_practitioner_booking_for_the_patient_is_not_shown_their_claim(
 
     assert "Book this visit" in confirm
     assert "AUTO-31-010" not in confirm
+
+
+def test_a_course_going_beyond_the_authorised_visits_warns_and_still_books(
+    cast, patient, physio, location, treatment, schedule, auto
+):
+    from imsclinic.scheduling.selectors import available_slots
+
+    claim(patient, auto, cast["front_desk"], number="WCB-31-4", visits=2)
+    first = available_slots(
+        service=treatment,
+        start_date=timezone.localdate() + dt.timedelta(days=7),
+        days=7,
+        practitioner=physio.practitioner,
+        location=location,
+    )[0]
+    data = {
+        "service": treatment.slug,
+        "practitioner": str(physio.practitioner.pk),
+        "location": str(location.pk),
+        "start": first.start.astimezone(dt.UTC).isoformat(),
+        "sessions": "4",
+    }
+    client = signed_in(cast["front_desk"])
+    url = reverse("staff_course_plan", args=[patient.pk])
+
+    plan = text_of(client.get(url, data))
+
+    assert (
+        "2 of these visits are beyond those authorised on claim WCB-31-4 (Provincial Auto): "
+        "2 authorised, 0 already invoiced or booked." in plan
+    )
+    assert client.post(url, {**data, "book": "all"}).status_code == 302
+    assert Appointment.objects.filter(patient=patient).count() == 4

@@ -282,6 +282,9 @@ class PayerPaymentForm(forms.Form):
                 )
             )
         self.fields["source"].choices = choices  # type: ignore[attr-defined]
+        if not leftovers:
+            # No earlier money to spend: the payment is a new one; nothing to choose.
+            self.fields["source"].widget = forms.HiddenInput()
         self.fields["method"].choices = [("", "—")] + [  # type: ignore[attr-defined]
             (method.value, method.label) for method in PAYER_METHODS
         ]
