@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from imsclinic.billing.errors import BillingRefused
@@ -262,11 +262,29 @@ def _number_free(details: ClaimDetails, *, but: int | None = None) -> None:
     if but is not None:
         taken = taken.exclude(pk=but)
     if taken.exists():
-        raise BillingRefused(
-            _("%(payer)s already has a claim numbered %(number)s.")
-            % {"payer": details.payer.name, "number": details.claim_number},
-            field="claim_number",
-        )
+        raise _number_taken(details)
+
+
+def _number_taken(details: ClaimDetails) -> BillingRefused:
+    return BillingRefused(
+        _("%(payer)s already has a claim numbered %(number)s.")
+        % {"payer": details.payer.name, "number": details.claim_number},
+        field="claim_number",
+    )
+
+
+def _create_claim(patient: Patient, details: ClaimDetails) -> Claim:
+    return Claim.objects.create(
+        patient=patient,
+        payer=details.payer,
+        policy=details.policy,
+        claim_number=details.claim_number,
+        authorised_visits=details.authorised_visits,
+        authorised_from=details.authorised_from,
+        authorised_until=details.authorised_until,
+        payer_share_percent=details.payer_share_percent,
+        notes=details.notes,
+    )
 
 
 def _claim_detail(claim: Claim) -> dict[str, object]:
@@ -294,17 +312,12 @@ def claim_open(
     with transaction.atomic():
         lock_rows(Patient, patient.pk)
         _number_free(details)
-        claim = Claim.objects.create(
-            patient=patient,
-            payer=details.payer,
-            policy=details.policy,
-            claim_number=details.claim_number,
-            authorised_visits=details.authorised_visits,
-            authorised_from=details.authorised_from,
-            authorised_until=details.authorised_until,
-            payer_share_percent=details.payer_share_percent,
-            notes=details.notes,
-        )
+        try:
+            with transaction.atomic():
+                claim = _create_claim(patient, details)
+        except IntegrityError as error:
+            # Another desk gave the payer's same number a moment ago (the unique constraint).
+            raise _number_taken(details) from error
         audit_record(
             actor=actor,
             action=Action.CREATE,

@@ -366,3 +366,34 @@ def test_practitioners_and_patients_do_not_see_a_patients_cover(cast, patient, w
     assert response.status_code == status
     assert "HIDDEN-1" not in response.content.decode()
     assert AuditEvent.objects.filter(actor=cast[who], outcome="denied").exists()
+
+
+@pytest.mark.parametrize(
+    ("who", "status"), [("physio", 403), ("other_physio", 404), ("patient", 404)]
+)
+def test_practitioners_and_patients_cannot_open_a_claim(cast, patient, who, status):
+    auto = payer(name="Provincial Auto", kind="auto")
+    response = signed_in(cast[who]).post(
+        cover_url(patient),
+        {
+            "action": "claim_open",
+            "claim-payer": auto.pk,
+            "claim-claim_number": "SNEAKY-1",
+            "claim-payer_share_percent": "100",
+        },
+    )
+    assert response.status_code == status
+    assert not Claim.objects.exists()
+
+
+def test_the_owner_lists_the_payers_on_the_clinic_settings_site(cast):
+    client = signed_in(cast["owner"])
+    added = client.post(
+        reverse("owner_admin:billing_payer_add"),
+        {"name": "WorkSafe BC", "kind": "workers_comp", "is_active": "on"},
+    )
+    assert added.status_code == 302
+    listed = text_of(client.get(reverse("owner_admin:billing_payer_changelist")))
+    assert "WorkSafe BC" in listed
+    refused = signed_in(cast["front_desk"]).get(reverse("owner_admin:billing_payer_changelist"))
+    assert refused.status_code in (302, 403)
