@@ -313,6 +313,15 @@ BOOK_FOR_PATIENT = {
     "owner": 200,
 }
 
+# Billing that names no single patient: the front desk and the owner; other staff 403.
+FRONT_DESK_AND_OWNER = {**OWNER_ONLY, "front_desk": 200}
+
+
+def billing_payer(w: dict[str, Any]) -> dict[str, Any]:
+    from tests.factories.billing import payer
+
+    return {"payer_id": payer().pk}
+
 
 # url name -> (how to fill its arguments, expected status of a GET by each member of the cast)
 MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
@@ -594,6 +603,15 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "charting_todo": (none, {**STAFF_ONLY, "front_desk": 403}),
     # Waiving a fee: the front desk and the owner, who keep patients' accounts.
     "billing_fee_waive": (late_fee, {**OWNER_ONLY, "front_desk": 200}),
+    # Billing: a patient's policies and claims are the front desk's and the owner's; the
+    # treating physio may open the record but not the account (403); anyone else 404.
+    "billing_patient_cover": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        {**BOOK_FOR_PATIENT, "physio": 403},
+    ),
+    # A payer's statement and payments: the front desk and the owner.
+    "billing_payer_statement": (billing_payer, FRONT_DESK_AND_OWNER),
+    "billing_payer_payment": (billing_payer, FRONT_DESK_AND_OWNER),
 }
 
 

@@ -2,8 +2,26 @@
 
 from django.urls import URLPattern, path
 
-from imsclinic.billing.views import fees
+from imsclinic.billing.views import cover, fees, payers
 
+# Insurers, third parties, policies and claims.
 urlpatterns: list[URLPattern] = [
+    path(
+        "patients/<int:patient_id>/cover/",
+        cover.billing_patient_cover,
+        name="billing_patient_cover",
+    ),
+    path(
+        "payers/<int:payer_id>/statement/",
+        payers.billing_payer_statement,
+        name="billing_payer_statement",
+    ),
+    path(
+        "payers/<int:payer_id>/payment/", payers.billing_payer_payment, name="billing_payer_payment"
+    ),
+]
+
+# Late-cancellation and no-show fees.
+urlpatterns += [
     path("fees/<int:invoice_id>/waive/", fees.fee_waive_page, name="billing_fee_waive"),
 ]

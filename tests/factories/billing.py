@@ -80,3 +80,42 @@ def fee_policy(
         amount=Decimal(amount) if amount is not None else None,
         share_percent=Decimal(share) if share is not None else None,
     )
+
+
+def policy(patient: Patient, to: Payer, actor: User, *, member_number: str = "MB-1001"):
+    """Record the patient's cover with a payer, through the front desk's service."""
+    from imsclinic.billing.services.cover import PolicyDetails, policy_add
+
+    return policy_add(
+        patient=patient, details=PolicyDetails(payer=to, member_number=member_number), actor=actor
+    )
+
+
+def claim(
+    patient: Patient,
+    to: Payer,
+    actor: User,
+    *,
+    number: str = "AUTO-77-1234",
+    visits: int | None = 10,
+    start: dt.date | None = None,
+    until: dt.date | None = None,
+    share: str = "100",
+    under=None,
+):
+    """Open a third-party claim for the patient, through the front desk's service."""
+    from imsclinic.billing.services.cover import ClaimDetails, claim_open
+
+    return claim_open(
+        patient=patient,
+        details=ClaimDetails(
+            payer=to,
+            claim_number=number,
+            policy=under,
+            authorised_visits=visits,
+            authorised_from=start,
+            authorised_until=until,
+            payer_share_percent=Decimal(share),
+        ),
+        actor=actor,
+    )
