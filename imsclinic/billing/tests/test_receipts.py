@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
@@ -358,3 +361,63 @@ def test_a_receipt_is_reached_only_through_its_own_patient(
     )
     assert response.status_code == 404
     assert not receipt.deliveries.exists()
+
+
+def at_once(*calls: Callable[[], object]) -> list[object]:
+    """Run the calls in threads released together; return what they returned, or raised."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = []
+
+    def run(call: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results.append(call())
+        except BaseException as error:
+            results.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_receipts_issued_at_once_take_the_next_two_numbers(
+    patient, other_patient, location, front_desk, owner, treating
+):
+    mine = patient_pays(
+        patient, front_desk, (treatment_invoice(patient, location, front_desk, treating), "95")
+    )
+    theirs = patient_pays(
+        other_patient,
+        front_desk,
+        (treatment_invoice(other_patient, location, front_desk, treating), "95"),
+    )
+    results = at_once(
+        lambda: receipt_issue(patient=patient, payment=mine, actor=front_desk),
+        lambda: receipt_issue(patient=other_patient, payment=theirs, actor=owner),
+    )
+    assert all(isinstance(result, Receipt) for result in results), results
+    assert sorted(Receipt.objects.values_list("number", flat=True)) == [1, 2]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_downloads_at_once_make_one_original_and_one_copy(
+    patient, location, front_desk, owner, treating
+):
+    invoice = treatment_invoice(patient, location, front_desk, treating)
+    receipt = receipt_issue(
+        patient=patient, payment=patient_pays(patient, front_desk, (invoice, "95")), actor=owner
+    )
+    results = at_once(
+        lambda: receipt_deliver(receipt=receipt, channel="download", actor=front_desk),
+        lambda: receipt_deliver(receipt=receipt, channel="download", actor=owner),
+    )
+    assert all(isinstance(result, ReceiptDelivery) for result in results), results
+    assert sorted(receipt.deliveries.values_list("is_copy", flat=True)) == [False, True]
