@@ -15,6 +15,7 @@ from imsclinic.billing.models import Receipt
 from imsclinic.billing.online import card_provider
 from imsclinic.billing.services.receipts import receipt_issue
 from imsclinic.billing.tasks import send_receipt_email
+from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.models import AuditEvent, ObjectType
 from tests.factories.billing import patient_pays, payer, treatment_invoice
 from tests.factories.clients import signed_in
@@ -22,8 +23,9 @@ from tests.factories.clients import signed_in
 pytestmark = pytest.mark.django_db
 
 
-def this_year_day() -> dt.date:
-    return timezone.localdate().replace(month=1, day=2)
+def clinic_today() -> dt.date:
+    """Today where the clinic is: "this year" on the portal is the clinic's year."""
+    return timezone.localdate(timezone=clinic_zone())
 
 
 @pytest.fixture
@@ -119,9 +121,9 @@ def test_the_patient_gets_a_receipt_for_this_year_and_asking_again_the_same_day_
     patient, patient_user, location, front_desk, physio
 ):
     invoice = treatment_invoice(
-        patient, location, front_desk, physio.practitioner, day=this_year_day()
+        patient, location, front_desk, physio.practitioner, day=clinic_today()
     )
-    patient_pays(patient, front_desk, (invoice, "95.00"), day=this_year_day())
+    patient_pays(patient, front_desk, (invoice, "95.00"), day=clinic_today())
     client = signed_in(patient_user)
 
     page = client.post(reverse("portal_receipt_year"), follow=True)
@@ -129,8 +131,8 @@ def test_the_patient_gets_a_receipt_for_this_year_and_asking_again_the_same_day_
 
     receipt = Receipt.objects.get()
     assert (receipt.period_start, receipt.period_end) == (
-        this_year_day().replace(day=1),
-        timezone.localdate(),
+        clinic_today().replace(month=1, day=1),
+        clinic_today(),
     )
     assert f"Your receipt {receipt.display_number} is ready" in page.text
     assert reverse("portal_receipt_pdf", args=[receipt.pk]) in page.text
