@@ -314,6 +314,11 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "var" / "media")
 
 NINJA_PAGINATION_PER_PAGE = 50
 
+# Online card payment in the portal: the dotted path of a class implementing
+# `billing.online.CardProvider`. Empty (the default): the portal says to pay at the clinic
+# or by e-transfer, and offers no card payment.
+BILLING_CARD_PROVIDER = os.environ.get("BILLING_CARD_PROVIDER", "").strip()
+
 # The audit log (docs/ARCHITECTURE.md, "The audit log"). The task worker seals new rows into
 # the hash chain every AUDIT_SEAL_INTERVAL_SECONDS; verify_audit_log calls a row still
 # unsealed after AUDIT_SEAL_WITHIN_SECONDS a problem. The worker appends a checkpoint of the

@@ -298,6 +298,20 @@ def checkin_link(w: dict[str, Any]) -> dict[str, Any]:
     return {"token": checkin_token(followup_checkin(w).pk)}
 
 
+def billing_receipt(w: dict[str, Any]) -> dict[str, Any]:
+    """Issue the patient a receipt for a paid visit (the receipt pages)."""
+    from imsclinic.billing.services.receipts import receipt_issue
+    from tests.factories.billing import patient_pays, treatment_invoice
+
+    practitioner = w["physio"].practitioner
+    invoice = treatment_invoice(
+        w["patient_record"], practitioner.locations.get(), w["front_desk"], practitioner
+    )
+    payment = patient_pays(w["patient_record"], w["front_desk"], (invoice, "95.00"))
+    receipt = receipt_issue(patient=w["patient_record"], payment=payment, actor=w["front_desk"])
+    return {"receipt_id": receipt.pk}
+
+
 # The patient's own pages: staff are sent to theirs, as from portal_home.
 PORTAL = {**dict.fromkeys(CAST, 302), "patient": 200, "other_patient": 200}
 # One patient's visit: someone else's is a 404, as if it did not exist.
@@ -612,6 +626,36 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     # A payer's statement and payments: the front desk and the owner.
     "billing_payer_statement": (billing_payer, FRONT_DESK_AND_OWNER),
     "billing_payer_payment": (billing_payer, FRONT_DESK_AND_OWNER),
+    # Billing: the front desk and the owner see a patient's account and receipts; their
+    # practitioners 403 (never the clinic's money), anyone else 404. Issuing and emailing
+    # are POSTs. The patient sees their own in the portal; someone else's receipt is a 404.
+    "billing_patient_receipts": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        {**BOOK_FOR_PATIENT, "physio": 403},
+    ),
+    "billing_receipt_pdf": (
+        lambda w: {"patient_id": w["patient_record"].pk, **billing_receipt(w)},
+        {**BOOK_FOR_PATIENT, "physio": 403},
+    ),
+    "billing_receipt_issue": (
+        lambda w: {"patient_id": w["patient_record"].pk, "payment_id": 1},
+        {**dict.fromkeys(CAST, 405), "anonymous": LOGIN},
+    ),
+    "billing_receipt_period": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        {**dict.fromkeys(CAST, 405), "anonymous": LOGIN},
+    ),
+    "billing_receipt_email": (
+        lambda w: {"patient_id": w["patient_record"].pk, "receipt_id": 1},
+        {**dict.fromkeys(CAST, 405), "anonymous": LOGIN},
+    ),
+    "portal_billing": (none, PORTAL),
+    "portal_receipt_pdf": (billing_receipt, OWN_VISIT),
+    "portal_receipt_year": (none, dict.fromkeys(CAST, 405)),
+    "portal_receipt_email": (lambda w: {"receipt_id": 1}, dict.fromkeys(CAST, 405)),
+    "portal_card_pay": (lambda w: {"invoice_id": 1}, dict.fromkeys(CAST, 405)),
+    # No card provider is configured: there is nothing to return to.
+    "portal_card_return": (none, {**PORTAL, "patient": 404, "other_patient": 404}),
 }
 
 
@@ -787,6 +831,8 @@ HOLDS_NO_HEALTH_INFORMATION = {
     "consent_version_detail",
     "stock_lots",
     "sharps_log",
+    # With no card provider there is no such page for anyone.
+    "portal_card_return",
 }
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from imsclinic.portal.views import booking, home, waitlist
+from imsclinic.portal.views import billing, booking, home, waitlist
 
 urlpatterns = [path("", home.portal_home, name="portal_home")]
 
@@ -33,4 +33,22 @@ urlpatterns += [
         name="waitlist_withdraw",
     ),
     path("waitlist/claim/<str:token>/", waitlist.waitlist_claim_page, name="waitlist_claim"),
+]
+
+# Bills, payments and receipts for insurers.
+urlpatterns += [
+    path("billing/", billing.portal_billing, name="portal_billing"),
+    path("billing/receipts/year/", billing.portal_receipt_year, name="portal_receipt_year"),
+    path(
+        "billing/receipts/<int:receipt_id>/pdf/",
+        billing.portal_receipt_pdf,
+        name="portal_receipt_pdf",
+    ),
+    path(
+        "billing/receipts/<int:receipt_id>/email/",
+        billing.portal_receipt_email,
+        name="portal_receipt_email",
+    ),
+    path("billing/pay/<int:invoice_id>/", billing.portal_card_pay, name="portal_card_pay"),
+    path("billing/pay/return/", billing.portal_card_return, name="portal_card_return"),
 ]

@@ -12,6 +12,8 @@ from imsclinic.billing.models import (
     Invoice,
     Payer,
     PayerKind,
+    Payment,
+    PaymentMethod,
     Product,
 )
 from imsclinic.billing.services.invoices import (
@@ -21,7 +23,8 @@ from imsclinic.billing.services.invoices import (
     invoice_create,
     invoice_issue,
 )
-from imsclinic.clinic.models import Location, Service
+from imsclinic.billing.services.payments import Apply, payment_record
+from imsclinic.clinic.models import Location, Practitioner, Service
 from imsclinic.patients.models import Patient
 
 DAY = dt.date(2031, 3, 3)
@@ -118,4 +121,72 @@ def claim(
             payer_share_percent=Decimal(share),
         ),
         actor=actor,
+    )
+
+
+def treatment_invoice(
+    patient: Patient,
+    location: Location,
+    actor: User,
+    practitioner: Practitioner,
+    *,
+    description: str = "IMS follow-up",
+    price: str = "95.00",
+    day: dt.date = DAY,
+    billed_to: Payer | None = None,
+    payer_share: str = "0",
+) -> Invoice:
+    """Issue an invoice for one treatment given by this practitioner on this day."""
+    invoice = invoice_create(
+        patient=patient,
+        location=location,
+        actor=actor,
+        service_date=day,
+        practitioner=practitioner,
+    )
+    invoice_add_line(
+        invoice=invoice,
+        entry=LineEntry(description=description, unit_price=Decimal(price), item_kind="service"),
+        actor=actor,
+    )
+    if billed_to is not None:
+        invoice_bill_payer(
+            invoice=invoice, payer=billed_to, payer_share=Decimal(payer_share), actor=actor
+        )
+    return invoice_issue(invoice=invoice, actor=actor)
+
+
+def patient_pays(
+    patient: Patient,
+    actor: User,
+    *towards: tuple[Invoice, str],
+    amount: str | None = None,
+    method: str = PaymentMethod.DEBIT,
+    day: dt.date = DAY,
+) -> Payment:
+    """Record the patient's payment, put towards these (invoice, amount) pairs."""
+    applies = [Apply(invoice=invoice, amount=Decimal(part)) for invoice, part in towards]
+    total = Decimal(amount) if amount is not None else sum((a.amount for a in applies), Decimal(0))
+    return payment_record(
+        method=method,
+        amount=total,
+        received_on=day,
+        actor=actor,
+        patient=patient,
+        allocations=applies,
+    )
+
+
+def payer_pays(
+    payer: Payer, actor: User, *towards: tuple[Invoice, str], day: dt.date = DAY
+) -> Payment:
+    """Record an insurer's direct payment towards its share of these invoices."""
+    applies = [Apply(invoice=invoice, amount=Decimal(part)) for invoice, part in towards]
+    return payment_record(
+        method=PaymentMethod.INSURER,
+        amount=sum((a.amount for a in applies), Decimal(0)),
+        received_on=day,
+        actor=actor,
+        payer=payer,
+        allocations=applies,
     )

@@ -58,6 +58,8 @@ DESK_METHODS = (
     PaymentMethod.E_TRANSFER,
     PaymentMethod.CHEQUE,
 )
+# Methods only a card provider records (`billing.online`), never the desk by hand.
+ONLINE_METHODS = (PaymentMethod.ONLINE_CARD,)
 PAYER_METHODS = (
     PaymentMethod.INSURER,
     PaymentMethod.E_TRANSFER,
@@ -163,7 +165,7 @@ def payment_record(
     now = now or timezone.now()
     if (patient is None) == (payer is None):
         raise BillingRefused(_("A payment comes from a patient or from a payer."))
-    if method not in (PAYER_METHODS if payer is not None else DESK_METHODS):
+    if method not in (PAYER_METHODS if payer is not None else DESK_METHODS + ONLINE_METHODS):
         raise BillingRefused(_("Choose how the money was paid."), field="method")
     amount = money.to_cents(amount)
     if amount <= 0:
