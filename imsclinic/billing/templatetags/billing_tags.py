@@ -9,6 +9,7 @@ from typing import Any
 
 from django import template
 
+from imsclinic.billing.money import to_cents
 from imsclinic.billing.selectors import balances_for, patient_account
 from imsclinic.patients.models import Patient
 
@@ -88,3 +89,11 @@ def owed_or_credit(balance: Decimal) -> str:
 @register.filter
 def absolute(value: Decimal) -> Decimal:
     return abs(value)
+
+
+@register.filter
+def cents(value: Any) -> str:
+    """Show an amount to the cent (sums from the database may come back as "35" or "35.0")."""
+    if value is None or value == "":
+        return ""
+    return f"{to_cents(Decimal(value)):.2f}"
