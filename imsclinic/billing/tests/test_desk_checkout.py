@@ -55,8 +55,7 @@ def test_a_visit_is_checked_out_paid_and_offered_its_receipt(booked, front_desk)
     client = signed_in(front_desk)
     url = reverse("billing_checkout", args=[visit.pk])
 
-    page = client.get(url).content.decode()
-    assert "This visit has no invoice yet." in page
+    assert "This visit has no invoice yet." in client.get(url).content.decode()
     assert not Invoice.objects.exists()  # a look drafts nothing
 
     client.post(url, {"action": "start"})

@@ -69,8 +69,8 @@ def checkout(request: SignedInRequest, appointment_id: int) -> HttpResponse:
     visit = _visit(request, appointment_id)
     invoice = _visit_invoice(visit)
     can_check_out = visit.status in CHECKOUT_STATUSES
-    product_form = ProductLineForm(prefix="product")
-    issue_form = IssueForm(prefix="issue")
+    product_form: forms.Form = ProductLineForm(prefix="product")
+    issue_form: forms.Form = IssueForm(prefix="issue")
     pay_form: CheckoutPaymentForm | None = None
     start_form = StartForm()
     if request.method == "POST" and can_check_out:
@@ -94,7 +94,7 @@ def checkout(request: SignedInRequest, appointment_id: int) -> HttpResponse:
                     messages.success(request, done)
                     return redirect("billing_checkout", appointment_id=visit.pk)
             if action == "product":
-                product_form = form  # type: ignore[assignment]
+                product_form = form
             else:
                 issue_form = form
         elif action == "pay" and invoice is not None:

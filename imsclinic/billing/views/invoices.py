@@ -262,10 +262,14 @@ def invoice_detail(request: SignedInRequest, invoice_id: int) -> HttpResponse:
     invoice.refresh_from_db()
     if invoice.status != InvoiceStatus.DRAFT:
         # An issued invoice shows no edit controls: the refusal goes at the top.
-        for message in form.non_field_errors() or [e for el in form.errors.values() for e in el]:
+        for message in _all_messages(form):
             messages.error(request, message)
         return _render_invoice(request, invoice, status=409)
     return _render_invoice(request, invoice, forms_=all_forms)
+
+
+def _all_messages(form: forms.Form) -> list[str]:
+    return [str(message) for messages_ in form.errors.values() for message in messages_]
 
 
 @require_POST
@@ -280,7 +284,7 @@ def invoice_new(request: SignedInRequest, patient_id: int) -> HttpResponse:
     )
     form = NewInvoiceForm(request.POST)
     if not form.is_valid():
-        for message in [e for el in form.errors.values() for e in el]:
+        for message in _all_messages(form):
             messages.error(request, message)
         return redirect("billing_account", patient_id=patient.pk)
     location = form.cleaned_data["location"]
