@@ -11,12 +11,10 @@ from django import template
 
 from imsclinic.billing.money import to_cents
 from imsclinic.billing.selectors import balances_for, patient_account
+from imsclinic.billing.views.checkout import CHECKOUT_STATUSES
 from imsclinic.patients.models import Patient
 
 register = template.Library()
-
-# Visit statuses a visit is checked out from (the patient is there or has been seen).
-CHECKOUT_STATUSES = frozenset({"arrived", "in_treatment", "completed"})
 
 
 def _keeps_accounts(context: template.Context) -> bool:
@@ -74,16 +72,6 @@ def billing_visit_money(visit: Any, balances: Any) -> dict[str, Any]:
         "balance": balances.get(appointment.patient_id) or None,
         "check_out": appointment.status in CHECKOUT_STATUSES,
     }
-
-
-@register.filter
-def owed_or_credit(balance: Decimal) -> str:
-    """Say which way a balance runs: "owes" when positive, "credit" when negative."""
-    if balance > 0:
-        return "owes"
-    if balance < 0:
-        return "credit"
-    return "settled"
 
 
 @register.filter

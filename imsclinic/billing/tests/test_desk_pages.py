@@ -19,7 +19,7 @@ from imsclinic.billing.models import (
 )
 from imsclinic.billing.selectors import invoice_figures, patient_account
 from imsclinic.billing.services.invoices import invoice_create
-from imsclinic.billing.services.payments import Apply, payment_record
+from imsclinic.billing.services.payments import Apply, payment_record, refund_issue
 from imsclinic.billing.views.payments import spread_oldest_first
 from imsclinic.core.models import AuditEvent
 from tests.factories.billing import DAY, issued_invoice, payer, product
@@ -84,7 +84,6 @@ def test_an_invoice_page_follows_the_patients_account(request, patient, location
         "other_physio": 404,
         "owner": 200,
     }
-    assert reverse("billing_invoice", args=[invoice.pk + 1000])
     assert signed_in(front_desk).get(reverse("billing_invoice", args=[99999])).status_code == 404
 
 
@@ -128,14 +127,21 @@ def test_the_account_shows_balance_invoices_payments_and_refunds(patient, locati
     first = issued_invoice(patient, location, front_desk, prices=("95.00",))
     issued_invoice(patient, location, front_desk, prices=("60.00",))
     payment = paid_in_cash(patient, front_desk, "120.00", [Apply(first, Decimal("95.00"))])
-    Refund.objects.none()
+    refund_issue(
+        payment=payment,
+        amount=Decimal("5.00"),
+        reason="Overpaid",
+        refunded_on=DAY,
+        actor=front_desk,
+    )
     page = signed_in(front_desk).get(reverse("billing_account", args=[patient.pk]))
     html = page.content.decode()
-    assert page.context["account"].balance == Decimal("35.00")
-    assert "Owes 35.00" in html
+    assert page.context["account"].balance == Decimal("40.00")
+    assert "Owes 40.00" in html
     assert first.display_number in html
     assert "95.00 towards " + first.display_number in html
-    assert "25.00 of it is account credit." in html
+    assert "20.00 of it is account credit." in html
+    assert "Overpaid" in html
     assert reverse("billing_refund", args=[payment.pk]) in html
     assert reverse("billing_payment_new", args=[patient.pk]) in html
 
