@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from imsclinic.billing.models import (
@@ -198,7 +199,9 @@ class PaymentForm(forms.Form):
             )
             field.widget.attrs["data-owed"] = str(due)
             field.help_text = _("Issued %(day)s; the patient still owes %(due)s.") % {
-                "day": invoice.issued_at.date().isoformat() if invoice.issued_at else "",
+                "day": timezone.localdate(invoice.issued_at).isoformat()
+                if invoice.issued_at
+                else "",
                 "due": due,
             }
             self.fields[name] = field

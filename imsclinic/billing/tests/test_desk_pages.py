@@ -537,6 +537,17 @@ def test_the_list_takes_the_same_few_queries_however_many_invoices(
     assert len(response.context["rows"]) == 6
 
 
+def test_the_list_comes_in_pages_that_keep_the_filter(patient, location, front_desk):
+    for _n in range(26):
+        draft(patient, location, front_desk)
+    client = signed_in(front_desk)
+    first = client.get(f"{reverse('billing_invoices')}?show=drafts")
+    assert len(first.context["rows"]) == 25
+    assert "?show=drafts&amp;page=2" in first.content.decode()
+    second = client.get(f"{reverse('billing_invoices')}?show=drafts&page=2")
+    assert len(second.context["rows"]) == 1
+
+
 def test_the_list_is_the_front_desks_and_the_owners(request):
     got = statuses(request, reverse("billing_invoices"))
     assert got == {
