@@ -215,7 +215,7 @@ def invoice_parts(invoice: Invoice) -> dict[str, Any]:
     return parts
 
 
-def _render_invoice(
+def render_invoice(
     request: SignedInRequest,
     invoice: Invoice,
     *,
@@ -245,7 +245,7 @@ def _render_invoice(
 def invoice_detail(request: SignedInRequest, invoice_id: int) -> HttpResponse:
     invoice = invoice_for_user(request, invoice_id)
     if request.method != "POST":
-        return _render_invoice(request, invoice)
+        return render_invoice(request, invoice)
     require_perm(
         request, "billing.edit_invoice", object_type=ObjectType.INVOICE, patient=invoice.patient
     )
@@ -264,8 +264,8 @@ def invoice_detail(request: SignedInRequest, invoice_id: int) -> HttpResponse:
         # An issued invoice shows no edit controls: the refusal goes at the top.
         for message in _all_messages(form):
             messages.error(request, message)
-        return _render_invoice(request, invoice, status=409)
-    return _render_invoice(request, invoice, forms_=all_forms)
+        return render_invoice(request, invoice, status=409)
+    return render_invoice(request, invoice, forms_=all_forms)
 
 
 def _all_messages(form: forms.Form) -> list[str]:

@@ -18,7 +18,7 @@ from imsclinic.billing.forms import CreditApplyForm, PaymentForm, RefundForm
 from imsclinic.billing.models import ZERO, Invoice, InvoiceKind, InvoiceStatus, Payment
 from imsclinic.billing.selectors import payment_left
 from imsclinic.billing.services.payments import Apply, credit_apply, payment_record, refund_issue
-from imsclinic.billing.views.invoices import _render_invoice, invoice_for_user, owed_by_patient
+from imsclinic.billing.views.invoices import invoice_for_user, owed_by_patient, render_invoice
 from imsclinic.clinic.models import Location
 from imsclinic.core.access import refuse
 from imsclinic.core.audit import audit_view
@@ -162,7 +162,7 @@ def credit_use(request: SignedInRequest, invoice_id: int) -> HttpResponse:
                 },
             )
             return redirect("billing_invoice", invoice_id=invoice.pk)
-    return _render_invoice(request, invoice, credit_form=form)
+    return render_invoice(request, invoice, credit_form=form)
 
 
 @login_required
