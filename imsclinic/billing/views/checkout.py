@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from imsclinic.billing.errors import BillingRefused
 from imsclinic.billing.forms import CheckoutPaymentForm, ProductLineForm
 from imsclinic.billing.models import Invoice, InvoicePurpose, InvoiceStatus
+from imsclinic.billing.selectors import invoice_figures
 from imsclinic.billing.services.invoices import invoice_for_visit
 from imsclinic.billing.services.payments import Apply, payment_record
 from imsclinic.billing.views.invoices import IssueForm, apply_draft_change, invoice_parts
@@ -129,8 +130,6 @@ def _take_payment(
     request: SignedInRequest, visit: Appointment, invoice: Invoice, form: CheckoutPaymentForm
 ) -> bool:
     """Record the patient's payment towards this visit's invoice; any rest is their credit."""
-    from imsclinic.billing.selectors import invoice_figures
-
     amount = form.cleaned_data["amount"]
     due = invoice_figures(invoice).patient_due
     towards = min(amount, due)

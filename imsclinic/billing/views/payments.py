@@ -48,7 +48,7 @@ def spread_oldest_first[K: Hashable](
     return spread
 
 
-def _desk_location(request: SignedInRequest) -> Location | None:
+def _desk_location() -> Location | None:
     """The location the money was taken at: the first open one (a clinic has one till each)."""
     return Location.objects.filter(is_active=True).order_by("pk").first()
 
@@ -62,7 +62,7 @@ def payment_new(request: SignedInRequest, patient_id: int) -> HttpResponse:
         perm="billing.take_payment",
         asked_for=ObjectType.PAYMENT,
     )
-    location = _desk_location(request)
+    location = _desk_location()
     today = timezone.now().astimezone(location.zone).date() if location else timezone.localdate()
     issued = list(
         Invoice.objects.filter(
