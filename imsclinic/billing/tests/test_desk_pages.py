@@ -438,6 +438,7 @@ def test_a_payment_without_a_method_or_amount_is_refused_and_nothing_is_stored(p
     )
     form = response.context["form"]
     assert form.errors["method"] and form.errors["amount"]
+    assert 'href="#id_amount"' in response.content.decode()  # the summary links to the field
     assert not Payment.objects.exists()
 
 

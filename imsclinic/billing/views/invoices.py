@@ -56,7 +56,7 @@ from imsclinic.billing.services.invoices import (
 from imsclinic.clinic.models import Location
 from imsclinic.core.access import refuse, require_perm
 from imsclinic.core.audit import audit_record_per_patient, audit_view
-from imsclinic.core.form_errors import refusal_to_form
+from imsclinic.core.form_errors import error_summary, refusal_to_form
 from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import Action, ObjectType
 from imsclinic.patients.selectors import patient_for_user
@@ -351,7 +351,12 @@ def credit_note_new(request: SignedInRequest, invoice_id: int) -> HttpResponse:
     return render(
         request,
         "billing/credit_note_form.html",
-        {"invoice": invoice, "form": form, "nothing_left": not lines},
+        {
+            "invoice": invoice,
+            "form": form,
+            "nothing_left": not lines,
+            "errors": error_summary(form),
+        },
     )
 
 

@@ -22,7 +22,7 @@ from imsclinic.billing.views.invoices import invoice_for_user, owed_by_patient, 
 from imsclinic.clinic.models import Location
 from imsclinic.core.access import refuse
 from imsclinic.core.audit import audit_view
-from imsclinic.core.form_errors import refusal_to_form
+from imsclinic.core.form_errors import error_summary, refusal_to_form
 from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import ObjectType
 from imsclinic.patients.selectors import patient_for_user
@@ -131,7 +131,12 @@ def payment_new(request: SignedInRequest, patient_id: int) -> HttpResponse:
     return render(
         request,
         "billing/payment_form.html",
-        {"patient": patient, "form": form, "credit_note": credit_note},
+        {
+            "patient": patient,
+            "form": form,
+            "credit_note": credit_note,
+            "errors": [] if credit_note else error_summary(form),
+        },
     )
 
 
@@ -211,5 +216,11 @@ def refund_new(request: SignedInRequest, payment_id: int) -> HttpResponse:
     return render(
         request,
         "billing/refund_form.html",
-        {"patient": patient, "payment": payment, "left": left, "form": form},
+        {
+            "patient": patient,
+            "payment": payment,
+            "left": left,
+            "form": form,
+            "errors": error_summary(form),
+        },
     )
