@@ -312,6 +312,30 @@ def billing_receipt(w: dict[str, Any]) -> dict[str, Any]:
     return {"receipt_id": receipt.pk}
 
 
+def billing_invoice(w: dict[str, Any]) -> dict[str, Any]:
+    """An issued invoice of the patient's (the desk's invoice and credit-note pages)."""
+    from tests.factories.billing import issued_invoice
+
+    location = w["physio"].practitioner.locations.get()
+    return {"invoice_id": issued_invoice(w["patient_record"], location, w["front_desk"]).pk}
+
+
+def billing_payment(w: dict[str, Any]) -> dict[str, Any]:
+    """The patient's cash payment, all of it account credit (the desk's refund page)."""
+    from decimal import Decimal
+
+    from imsclinic.billing.services.payments import payment_record
+
+    payment = payment_record(
+        patient=w["patient_record"],
+        method="cash",
+        amount=Decimal("20.00"),
+        received_on=timezone.localdate(),
+        actor=w["front_desk"],
+    )
+    return {"payment_id": payment.pk}
+
+
 # The patient's own pages: staff are sent to theirs, as from portal_home.
 PORTAL = {**dict.fromkeys(CAST, 302), "patient": 200, "other_patient": 200}
 # One patient's visit: someone else's is a 404, as if it did not exist.
@@ -656,6 +680,28 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "portal_card_pay": (lambda w: {"invoice_id": 1}, dict.fromkeys(CAST, 405)),
     # No card provider is configured: there is nothing to return to.
     "portal_card_return": (none, {**PORTAL, "patient": 404, "other_patient": 404}),
+    # Billing at the desk: the front desk and the owner keep every patient's account. A
+    # practitioner who may open the record is refused (403); anyone else is told nothing.
+    # Starting an invoice and using account credit are POSTs.
+    "billing_invoices": (none, {**OWNER_ONLY, "front_desk": 200}),
+    "billing_account": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        {**BOOK_FOR_PATIENT, "physio": 403},
+    ),
+    "billing_invoice": (billing_invoice, {**BOOK_FOR_PATIENT, "physio": 403}),
+    "billing_credit_note": (billing_invoice, {**BOOK_FOR_PATIENT, "physio": 403}),
+    "billing_payment_new": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        {**BOOK_FOR_PATIENT, "physio": 403},
+    ),
+    "billing_refund": (billing_payment, {**BOOK_FOR_PATIENT, "physio": 403}),
+    "billing_invoice_new": (
+        lambda w: {"patient_id": w["patient_record"].pk},
+        dict.fromkeys(CAST, 405),
+    ),
+    "billing_credit_apply": (lambda w: {"invoice_id": 1}, dict.fromkeys(CAST, 405)),
+    # Check-out takes payment: the front desk and the owner, on any visit.
+    "billing_checkout": (calendar_visit, {**OWNER_ONLY, "front_desk": 200}),
 }
 
 

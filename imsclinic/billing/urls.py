@@ -2,10 +2,38 @@
 
 from django.urls import URLPattern, path
 
-from imsclinic.billing.views import cover, fees, payers, receipts
+from imsclinic.billing.views import (
+    account,
+    checkout,
+    cover,
+    fees,
+    invoices,
+    payers,
+    payments,
+    receipts,
+)
+
+# The front desk: accounts, invoices, payments, check-out.
+urlpatterns: list[URLPattern] = [
+    path("invoices/", invoices.invoice_list, name="billing_invoices"),
+    path("invoices/<int:invoice_id>/", invoices.invoice_detail, name="billing_invoice"),
+    path(
+        "invoices/<int:invoice_id>/credit-note/",
+        invoices.credit_note_new,
+        name="billing_credit_note",
+    ),
+    path("invoices/<int:invoice_id>/use-credit/", payments.credit_use, name="billing_credit_apply"),
+    path("patients/<int:patient_id>/", account.account, name="billing_account"),
+    path(
+        "patients/<int:patient_id>/invoices/new/", invoices.invoice_new, name="billing_invoice_new"
+    ),
+    path("patients/<int:patient_id>/pay/", payments.payment_new, name="billing_payment_new"),
+    path("payments/<int:payment_id>/refund/", payments.refund_new, name="billing_refund"),
+    path("visits/<int:appointment_id>/check-out/", checkout.checkout, name="billing_checkout"),
+]
 
 # Insurers, third parties, policies and claims.
-urlpatterns: list[URLPattern] = [
+urlpatterns += [
     path(
         "patients/<int:patient_id>/cover/",
         cover.billing_patient_cover,

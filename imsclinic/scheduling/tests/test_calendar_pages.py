@@ -255,8 +255,9 @@ class TestDayView:
         # Ten for every signed-in staff page (session, user, MFA, clinic, permissions, the
         # idle-timeout session save) and seven for the calendar (one for the screening
         # "needs review" marks), however many visits; then one statement writing the audit
-        # log's row per patient shown.
-        with django_assert_max_num_queries(17 + 1):
+        # log's row per patient shown; and four for the front desk's view of every shown
+        # patient's balance (billing's `billing_balances`), however many patients.
+        with django_assert_max_num_queries(17 + 1 + 4):
             response = client.get(day_url(location))
         assert len(response.context["grid"].visits) == 8
 
@@ -343,8 +344,9 @@ class TestWeekView:
         for n in range(5):
             visit(patient, physio, ims_service, at(9, day=MONDAY + dt.timedelta(days=n)))
         client.get(reverse("calendar_week"))
-        # One more for the "needs review" marks, and one for the audit rows of patients shown.
-        with django_assert_max_num_queries(17 + 1):
+        # One more for the "needs review" marks, one for the audit rows of patients shown,
+        # and four for the balances of the patients shown (billing's `billing_balances`).
+        with django_assert_max_num_queries(17 + 1 + 4):
             client.get(f"{reverse('calendar_week')}?location={location.pk}&date=2031-03-03")
 
 

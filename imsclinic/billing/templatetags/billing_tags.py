@@ -1,0 +1,87 @@
+"""Billing pieces other apps' staff pages show: a patient's balance, the calendar's balances
+and check-out links. Only those who keep accounts (`billing.view_account`) see any of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django import template
+
+from imsclinic.billing.money import to_cents
+from imsclinic.billing.selectors import balances_for, patient_account
+from imsclinic.billing.views.checkout import CHECKOUT_STATUSES
+from imsclinic.patients.models import Patient
+
+register = template.Library()
+
+
+def _keeps_accounts(context: template.Context) -> bool:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.has_perm("billing.view_account"))
+
+
+@register.inclusion_tag("billing/_staff_card.html", takes_context=True)
+def billing_staff_card(context: template.Context, patient: Patient) -> dict[str, Any]:
+    """Show the patient's balance and a link to their account, to the front desk and owner."""
+    if not _keeps_accounts(context):
+        return {"shown": False}
+    return {"shown": True, "patient": patient, "account": patient_account(patient)}
+
+
+def _visits_in(shown: Any) -> Iterable[Any]:
+    """Yield the visits of a calendar: a list of visits, a week's rows, or a day's groups."""
+    for item in shown or ():
+        if hasattr(item, "cells"):
+            for cell in item.cells:
+                yield from getattr(cell, "visits", ()) or ()
+        elif hasattr(item, "visits"):
+            yield from item.visits
+        else:
+            yield item
+
+
+@register.simple_tag(takes_context=True)
+def billing_balances(context: template.Context, shown: Any) -> dict[int, Decimal] | None:
+    """Return the balance of every patient named on a calendar page, in one set of queries.
+
+    None for those who do not keep accounts: the calendar then shows no money at all.
+    """
+    if not _keeps_accounts(context):
+        return None
+    ids = {
+        visit.appointment.patient_id
+        for visit in _visits_in(shown)
+        if getattr(visit, "shows_patient", False)
+    }
+    return balances_for(ids)
+
+
+@register.inclusion_tag("billing/_visit_money.html")
+def billing_visit_money(visit: Any, balances: Any) -> dict[str, Any]:
+    """Show a visit's patient's balance when not zero, and a check-out link when due."""
+    # A page that did not ask for balances passes nothing (an empty string, to a template).
+    if not isinstance(balances, Mapping) or not getattr(visit, "shows_patient", False):
+        return {"shown": False}
+    appointment = visit.appointment
+    return {
+        "shown": True,
+        "visit": visit,
+        "balance": balances.get(appointment.patient_id) or None,
+        "check_out": appointment.status in CHECKOUT_STATUSES,
+    }
+
+
+@register.filter
+def absolute(value: Decimal) -> Decimal:
+    return abs(value)
+
+
+@register.filter
+def cents(value: Any) -> str:
+    """Show an amount to the cent (sums from the database may come back as "35" or "35.0")."""
+    if value is None or value == "":
+        return ""
+    return f"{to_cents(Decimal(value)):.2f}"
