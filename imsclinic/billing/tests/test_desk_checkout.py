@@ -87,6 +87,7 @@ def test_a_visit_is_checked_out_paid_and_offered_its_receipt(booked, front_desk)
     assert invoice_figures(invoice).patient_due == Decimal("0.00")
     done = client.get(url).content.decode()
     assert "share of this visit is paid." in done
+    assert reverse("billing_patient_receipts", args=[visit.patient_id]) in done
 
 
 def test_paying_more_than_the_visit_owes_keeps_the_rest_as_credit(booked, front_desk):

@@ -205,3 +205,11 @@ class TestTheWaivePage:
         invoice = issued_invoice(patient, location, cast["front_desk"])
         url = reverse("billing_fee_waive", args=[invoice.pk])
         assert signed_in(cast["front_desk"]).get(url).status_code == 404
+
+    def test_the_fee_invoice_offers_the_waiver_until_it_is_waived(self, cast, fee):
+        client = signed_in(cast["front_desk"])
+        invoice_url = reverse("billing_invoice", args=[fee.pk])
+        waive_url = reverse("billing_fee_waive", args=[fee.pk])
+        assert waive_url in client.get(invoice_url).content.decode()
+        client.post(waive_url, {"reason": "First missed visit in three years"})
+        assert waive_url not in client.get(invoice_url).content.decode()

@@ -36,8 +36,10 @@ from imsclinic.billing.models import (
     MONEY_DIGITS,
     ZERO,
     Allocation,
+    FeeWaiver,
     Invoice,
     InvoiceKind,
+    InvoicePurpose,
     InvoiceStatus,
     ItemKind,
 )
@@ -237,6 +239,12 @@ def render_invoice(
         figures is not None
         and figures.net_total > 0
         and request.user.has_perm("billing.issue_credit_note", invoice.patient)
+    )
+    context["can_waive"] = (
+        invoice.purpose == InvoicePurpose.FEE
+        and invoice.status == InvoiceStatus.ISSUED
+        and not FeeWaiver.objects.filter(fee_invoice=invoice).exists()
+        and request.user.has_perm("billing.waive_fee", invoice.patient)
     )
     return render(request, "billing/invoice_detail.html", context, status=status)
 
