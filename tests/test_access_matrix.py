@@ -572,6 +572,15 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "assessment_sign": (lambda w: {"assessment_id": 1}, dict.fromkeys(CAST, 405)),
     "assessment_addendum": (lambda w: {"assessment_id": 1}, dict.fromkeys(CAST, 405)),
     "charting_todo": (none, {**STAFF_ONLY, "front_desk": 403}),
+    # Billing reports: the clinic's are the owner's; a practitioner sees only their own sales.
+    "billing_reports": (none, OWNER_ONLY),
+    "billing_report_day_sheet": (none, OWNER_ONLY),
+    "billing_report_sales": (none, OWNER_ONLY),
+    "billing_report_receivables": (none, OWNER_ONLY),
+    "billing_report_utilisation": (none, OWNER_ONLY),
+    "billing_report_attendance": (none, OWNER_ONLY),
+    "billing_report_compensation": (none, OWNER_ONLY),
+    "billing_my_sales": (none, {**STAFF_ONLY, "front_desk": 403}),
 }
 
 
