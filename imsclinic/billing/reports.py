@@ -33,10 +33,8 @@ from django.db.models import (
     Count,
     DecimalField,
     F,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
 )
@@ -46,7 +44,6 @@ from django.utils.translation import gettext as _
 from imsclinic.billing import money
 from imsclinic.billing.models import (
     MONEY_DIGITS,
-    Allocation,
     Compensation,
     CompensationKind,
     Invoice,
@@ -490,7 +487,7 @@ def _sum_total(rows: list[AgeingRow], label: str) -> AgeingRow:
 
 
 def receivables(as_of: dt.date, zone: ZoneInfo) -> Receivables:
-    """Return what is owed at the end of `as_of`, by patient and by payer, aged (one query).
+    """Return what is owed at the end of `as_of`, by patient and by payer, aged (two queries).
 
     Only what had happened by then counts: invoices and credit notes issued, and payments
     allocated, before the next day began in the clinic's zone. Seen today, the figures are
@@ -498,66 +495,60 @@ def receivables(as_of: dt.date, zone: ZoneInfo) -> Receivables:
     """
     cutoff = _local_midnight(as_of + dt.timedelta(days=1), zone)
     notes = Invoice.objects.filter(
-        corrects=OuterRef("pk"),
-        kind=InvoiceKind.CREDIT_NOTE,
-        status=InvoiceStatus.ISSUED,
-        issued_at__lt=cutoff,
+        kind=InvoiceKind.CREDIT_NOTE, status=InvoiceStatus.ISSUED, issued_at__lt=cutoff
     ).order_by()
-    paid = Allocation.objects.filter(invoice=OuterRef("pk"), created_at__lt=cutoff).order_by()
-
-    def summed(rows: QuerySet[Any], group: str, amount: str) -> Coalesce:
-        return Coalesce(
-            Subquery(rows.values(group).annotate(s=Sum(amount)).values("s"), output_field=_money()),
-            _zero(),
-        )
-
+    # Credit notes are few: summed per invoice they correct, apart. Payments are joined and
+    # summed per invoice in the database, which returns only the invoices still owing (or
+    # credited: their credit is taken off below).
+    credited: dict[int, tuple[Decimal, Decimal]] = {
+        row["corrects_id"]: (row["s"], row["p"])
+        for row in notes.values("corrects_id").annotate(s=Sum("total"), p=Sum("payer_share"))
+    }
+    in_time = Q(allocations__created_at__lt=cutoff)
+    from_payer = Q(allocations__payment__payer__isnull=False)
     rows = (
         Invoice.objects.filter(
             kind=InvoiceKind.INVOICE, status=InvoiceStatus.ISSUED, issued_at__lt=cutoff
         )
         .order_by()
-        .annotate(
-            credited=summed(notes, "corrects", "total"),
-            credited_payer=summed(notes, "corrects", "payer_share"),
-            paid_patient=summed(paid.filter(payment__payer__isnull=True), "invoice", "amount"),
-            paid_payer=summed(paid.filter(payment__payer__isnull=False), "invoice", "amount"),
-        )
-        .annotate(
-            patient_due=F("total")
-            - F("payer_share")
-            - (F("credited") - F("credited_payer"))
-            - F("paid_patient"),
-            payer_due=F("payer_share") - F("credited_payer") - F("paid_payer"),
-        )
-        .filter(
-            Q(patient_due__gt=HALF_CENT)
-            | Q(patient_due__lt=-HALF_CENT)
-            | Q(payer_due__gt=HALF_CENT)
-            | Q(payer_due__lt=-HALF_CENT)
-        )
         .values(
+            "pk",
             "issued_at",
             "total",
             "payer_share",
-            "credited",
-            "credited_payer",
-            "paid_patient",
-            "paid_payer",
             "patient_id",
             "patient__given_name",
             "patient__family_name",
             "payer_id",
             "payer__name",
         )
+        .annotate(
+            paid_patient=Coalesce(
+                Sum("allocations__amount", filter=in_time & ~from_payer), _zero()
+            ),
+            paid_payer=Coalesce(Sum("allocations__amount", filter=in_time & from_payer), _zero()),
+        )
+        .annotate(
+            patient_due=F("total") - F("payer_share") - F("paid_patient"),
+            payer_due=F("payer_share") - F("paid_payer"),
+        )
+        .filter(
+            Q(patient_due__gt=HALF_CENT)
+            | Q(patient_due__lt=-HALF_CENT)
+            | Q(payer_due__gt=HALF_CENT)
+            | Q(payer_due__lt=-HALF_CENT)
+            | Q(pk__in=notes.values("corrects_id"))
+        )
     )
     patients: dict[int, AgeingRow] = {}
     payers: dict[int, AgeingRow] = {}
     for row in rows:
+        credit, credit_payer = credited.get(row["pk"], (ZERO, ZERO))
         figures = InvoiceFigures(
             total=row["total"],
             payer_share=row["payer_share"],
-            credited=money.to_cents(row["credited"]),
-            credited_payer=money.to_cents(row["credited_payer"]),
+            credited=money.to_cents(credit),
+            credited_payer=money.to_cents(credit_payer),
             paid_by_patient=money.to_cents(row["paid_patient"]),
             paid_by_payer=money.to_cents(row["paid_payer"]),
         )

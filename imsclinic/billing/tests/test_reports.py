@@ -585,7 +585,7 @@ def _busy_month(
     [
         ("billing_report_day_sheet", MARCH, 13),
         ("billing_report_sales", MARCH, 12),
-        ("billing_report_receivables", {"as_of": "2026-03-31"}, 12),
+        ("billing_report_receivables", {"as_of": "2026-03-31"}, 13),
         ("billing_report_attendance", MARCH, 11),
         ("billing_report_compensation", MARCH, 14),
         ("billing_report_utilisation", MARCH, 15),
