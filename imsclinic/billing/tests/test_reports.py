@@ -635,3 +635,15 @@ def test_the_reports_index_is_the_owners_and_links_every_report(owner, front_des
         assert f'href="{reverse(name)}"' in page
     assert signed_in(front_desk).get(reverse("billing_reports")).status_code == 403
     assert signed_in(physio).get(reverse("billing_reports")).status_code == 403
+
+
+def test_my_sales_tells_someone_without_a_practitioner_record_there_is_nothing_of_theirs(
+    owner, physio, location, front_desk, patient, ims_service
+):
+    invoiced_visit(patient, physio, location, ims_service, front_desk, on=dt.date(2026, 3, 2))
+    response = signed_in(owner).get(reverse("billing_my_sales"), MARCH)
+    assert response.status_code == 200
+    assert response.context["tables"] == []
+    html = response.content.decode()
+    assert "You have no practitioner record" in html
+    assert "95.00" not in html
