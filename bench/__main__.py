@@ -2,7 +2,8 @@
 
 Run with `make bench`. Prints figures and their ratio to the budget we hold ourselves to;
 it never fails a build. The scheduling figures (bench/scheduling.py, docs/PERFORMANCE.md)
-come as `name: value` lines; BENCH_APPOINTMENTS sets the size of the clinic's history.
+come as `name: value` lines; BENCH_APPOINTMENTS sets the size of the clinic's history, and
+BENCH_BILLING_INVOICES that of the invoices behind the billing reports (bench/billing.py).
 BENCH_DATABASE_URL points it at another database (for example an empty PostgreSQL one);
 by default it builds a temporary SQLite file and removes it. Last, when PostgreSQL answers,
 audited transactions a second with one and eight writers (bench/audit_writes.py) and
@@ -186,6 +187,10 @@ def run() -> int:
     from bench.chart import run_chart
 
     for name, value in run_chart(console):
+        print(f"{name}: {value}")
+    from bench.billing import run_billing
+
+    for name, value in run_billing(console):
         print(f"{name}: {value}")
 
     slowest = max(timings, key=lambda t: t.p95)

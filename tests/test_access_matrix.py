@@ -702,6 +702,15 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "billing_credit_apply": (lambda w: {"invoice_id": 1}, dict.fromkeys(CAST, 405)),
     # Check-out takes payment: the front desk and the owner, on any visit.
     "billing_checkout": (calendar_visit, {**OWNER_ONLY, "front_desk": 200}),
+    # Billing reports: the clinic's are the owner's; a practitioner sees only their own sales.
+    "billing_reports": (none, OWNER_ONLY),
+    "billing_report_day_sheet": (none, OWNER_ONLY),
+    "billing_report_sales": (none, OWNER_ONLY),
+    "billing_report_receivables": (none, OWNER_ONLY),
+    "billing_report_utilisation": (none, OWNER_ONLY),
+    "billing_report_attendance": (none, OWNER_ONLY),
+    "billing_report_compensation": (none, OWNER_ONLY),
+    "billing_my_sales": (none, {**STAFF_ONLY, "front_desk": 403}),
 }
 
 

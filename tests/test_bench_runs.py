@@ -25,6 +25,10 @@ NUMBERS = (
     "seed_s",
     "chart_100_sessions_ms",
     "chart_100_sessions_queries",
+    "billing_day_sheet_ms",
+    "billing_day_sheet_queries",
+    "billing_receivables_ms",
+    "billing_receivables_queries",
 )
 GOALS = (
     "availability_queries",
@@ -50,6 +54,7 @@ def test_the_benchmark_runs_end_to_end_on_a_small_clinic():
         "BENCH_APPOINTMENTS": "3000",
         "BENCH_SEARCHES": "3",
         "BENCH_BOOKINGS": "20",
+        "BENCH_BILLING_INVOICES": "400",
         "BENCH_HTTP": "0",  # the PostgreSQL parts have their own tests below
         "BENCH_AUDIT": "0",
         "DEBUG": "1",

@@ -11,6 +11,7 @@ from imsclinic.billing.views import (
     payers,
     payments,
     receipts,
+    reports,
 )
 
 # The front desk: accounts, invoices, payments, check-out.
@@ -81,4 +82,28 @@ urlpatterns += [
         receipts.billing_receipt_email,
         name="billing_receipt_email",
     ),
+]
+
+# The owner's reports, and a practitioner's own sales.
+urlpatterns += [
+    path("reports/", reports.billing_reports, name="billing_reports"),
+    path("reports/day-sheet/", reports.billing_report_day_sheet, name="billing_report_day_sheet"),
+    path("reports/sales/", reports.billing_report_sales, name="billing_report_sales"),
+    path(
+        "reports/receivables/",
+        reports.billing_report_receivables,
+        name="billing_report_receivables",
+    ),
+    path(
+        "reports/utilisation/",
+        reports.billing_report_utilisation,
+        name="billing_report_utilisation",
+    ),
+    path("reports/no-shows/", reports.billing_report_attendance, name="billing_report_attendance"),
+    path(
+        "reports/compensation/",
+        reports.billing_report_compensation,
+        name="billing_report_compensation",
+    ),
+    path("my-sales/", reports.billing_my_sales, name="billing_my_sales"),
 ]
