@@ -58,7 +58,7 @@ from imsclinic.billing.models import (
 )
 from imsclinic.billing.selectors import InvoiceFigures
 from imsclinic.clinic.models import Location
-from imsclinic.scheduling.calendar_grid import _load, _working
+from imsclinic.scheduling.calendar_grid import location_hours
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
 
 if TYPE_CHECKING:
@@ -616,15 +616,12 @@ def utilisation(period: Period) -> Utilisation:
     names: dict[int, str] = {}
     for location in Location.objects.filter(is_active=True).order_by("order", "pk"):
         zone = location.zone
-        loaded = _load(location, period.first, period.last, None)
-        for practitioner_id, practitioner in loaded.practitioners.items():
+        hours = location_hours(location, period.first, period.last)
+        for practitioner_id, practitioner in hours.practitioners.items():
             names[practitioner_id] = _person(practitioner.first_name, practitioner.last_name)
-        for day in period.days:
-            working, _labels = _working(loaded, day, zone)
-            for practitioner_id, pieces in working.items():
-                seconds = sum((end - start).total_seconds() for start, end in pieces)
-                available[practitioner_id] = available.get(practitioner_id, 0.0) + seconds
-        for visit in loaded.appointments:
+        for practitioner_id, seconds in hours.working_seconds.items():
+            available[practitioner_id] = available.get(practitioner_id, 0.0) + seconds
+        for visit in hours.visits:
             if visit.status == AppointmentStatus.CANCELLED:
                 continue
             if not period.first <= visit.start.astimezone(zone).date() <= period.last:
