@@ -33,8 +33,8 @@ from imsclinic.billing.models import (
     ItemKind,
 )
 from imsclinic.billing.services.invoices import (
-    _add_line,
-    _recompute,
+    draft_add_line,
+    draft_recompute,
     credit_note_issue,
     invoice_issue,
     price_of,
@@ -161,7 +161,7 @@ def fee_for_visit(
             created_at=now,
             created_by=actor,
         )
-        _add_line(
+        draft_add_line(
             invoice,
             item_kind=ItemKind.FEE,
             description=_fee_description(event, appointment.service, day),
@@ -169,7 +169,7 @@ def fee_for_visit(
             unit_price=amount,
             service=appointment.service,
         )
-        _recompute(invoice)
+        draft_recompute(invoice)
         audit_record(
             actor=actor,
             action=Action.CREATE,

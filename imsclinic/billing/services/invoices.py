@@ -92,8 +92,11 @@ def _require_draft(invoice: Invoice) -> None:
         )
 
 
-def _recompute(invoice: Invoice) -> None:
-    """Store the draft's totals as sums of its rounded lines; keep the payer's share in it."""
+def draft_recompute(invoice: Invoice) -> None:
+    """Store the draft's totals as sums of its rounded lines; keep the payer's share in it.
+
+    For the services of this package only, on an invoice they have locked and drafted.
+    """
     figures = money.totals(
         money.LineFigures(amount=line.amount, tax=line.tax_amount) for line in invoice.lines.all()
     )
@@ -106,7 +109,7 @@ def _recompute(invoice: Invoice) -> None:
     invoice.save(update_fields=["subtotal", "tax_total", "total", "payer_share"])
 
 
-def _add_line(
+def draft_add_line(
     invoice: Invoice,
     *,
     item_kind: str,
@@ -194,7 +197,7 @@ def invoice_for_visit(
             created_at=now,
             created_by=actor,
         )
-        _add_line(
+        draft_add_line(
             invoice,
             item_kind=ItemKind.SERVICE,
             description=appointment.service.name,
@@ -202,7 +205,7 @@ def invoice_for_visit(
             unit_price=price_of(appointment.service, location),
             service=appointment.service,
         )
-        _recompute(invoice)
+        draft_recompute(invoice)
         audit_record(
             actor=actor,
             action=Action.CREATE,
@@ -274,7 +277,7 @@ def invoice_add_line(
         locked = _locked_invoice(invoice.pk)
         _require_draft(locked)
         if entry.product is not None:
-            line = _add_line(
+            line = draft_add_line(
                 locked,
                 item_kind=ItemKind.PRODUCT,
                 description=entry.description or entry.product.name,
@@ -285,7 +288,7 @@ def invoice_add_line(
                 product=entry.product,
             )
         elif entry.service is not None:
-            line = _add_line(
+            line = draft_add_line(
                 locked,
                 item_kind=ItemKind.SERVICE,
                 description=entry.description or entry.service.name,
@@ -300,14 +303,14 @@ def invoice_add_line(
         else:
             if entry.unit_price is None:
                 raise BillingRefused(_("Give the line's price."), field="unit_price")
-            line = _add_line(
+            line = draft_add_line(
                 locked,
                 item_kind=entry.item_kind,
                 description=entry.description,
                 quantity=entry.quantity,
                 unit_price=entry.unit_price,
             )
-        _recompute(locked)
+        draft_recompute(locked)
         audit_record(
             actor=actor,
             action=Action.UPDATE,
@@ -330,7 +333,7 @@ def invoice_remove_line(
         _require_draft(locked)
         line_id = line.pk
         InvoiceLine.objects.filter(pk=line_id, invoice=locked).delete()
-        _recompute(locked)
+        draft_recompute(locked)
         audit_record(
             actor=actor,
             action=Action.UPDATE,
