@@ -33,9 +33,9 @@ from imsclinic.billing.models import (
     ItemKind,
 )
 from imsclinic.billing.services.invoices import (
+    credit_note_issue,
     draft_add_line,
     draft_recompute,
-    credit_note_issue,
     invoice_issue,
     price_of,
     tax_of,
