@@ -156,9 +156,7 @@ DESK_CYCLE = (
 CORRECTION = Decimal("30.00")
 
 
-def seed_billing(
-    *, owner: User, desk: User, demo_patient: Patient | None
-) -> dict[str, int]:
+def seed_billing(*, owner: User, desk: User, demo_patient: Patient | None) -> dict[str, int]:
     """Set the clinic's billing up and write its last month of billing; idempotent."""
     made: Counter[str] = Counter()
     made += _settings(owner=owner, demo_patient=demo_patient)
@@ -263,9 +261,7 @@ def _uninvoiced(now: dt.datetime) -> list[Appointment]:
     )
 
 
-def _open_claims(
-    visits: Sequence[Appointment], demo_patient: Patient | None
-) -> Counter[str]:
+def _open_claims(visits: Sequence[Appointment], demo_patient: Patient | None) -> Counter[str]:
     """Open the auto and workers' compensation claims, for the two busiest other patients.
 
     A claim is found by its number: once opened, it stays with its patient.
@@ -324,7 +320,6 @@ def _checkout(
         actor=desk,
         allocations=[Apply(invoice=invoice, amount=paying)],
         location=visit.location,
-        reference=f"{visit.location.slug[:3].upper()}-{invoice.number:06d}",
         now=min(visit.end + CHECKOUT + dt.timedelta(minutes=2), now),
     )
 
@@ -368,11 +363,15 @@ def _month(*, desk: User, demo_patient: Patient | None, now: dt.datetime) -> Cou
         method = DESK_CYCLE[visit.pk % len(DESK_CYCLE)]
         if visit.patient_id not in ordinary:
             # The demo patient pays the plan's remainder; a claim's payer pays it all.
-            made["payments"] += _checkout(
-                visit, invoice, desk=desk, method=method, amount=None, now=now
-            ) is not None
+            made["payments"] += (
+                _checkout(visit, invoice, desk=desk, method=method, amount=None, now=now)
+                is not None
+            )
             continue
-        role = ordinary.index(visit.patient_id) % 4
+        # The first ordinary patient's visit is corrected; after that, every third patient
+        # part-pays their last visit and every third leaves it unpaid.
+        index = ordinary.index(visit.patient_id)
+        role = 0 if index == 0 else 1 + (index - 1) % 3
         last = last_visit[visit.patient_id] == visit.pk
         if role == 0 and not corrected:
             # Paid, then corrected: the visit was cut short, so part of its fee comes back as
@@ -393,7 +392,9 @@ def _month(*, desk: User, demo_patient: Patient | None, now: dt.datetime) -> Cou
                     payment=payment,
                     amount=min(CORRECTION, payment.amount),
                     reason="The credit for the shortened visit, back to the card it came from.",
-                    refunded_on=_local_day(min(checkout + dt.timedelta(hours=1), now), visit.location),
+                    refunded_on=_local_day(
+                        min(checkout + dt.timedelta(hours=1), now), visit.location
+                    ),
                     actor=desk,
                     now=min(checkout + dt.timedelta(hours=1, minutes=5), now),
                 )
@@ -406,20 +407,23 @@ def _month(*, desk: User, demo_patient: Patient | None, now: dt.datetime) -> Cou
             made["credit used"] += 1
         if role == 1 and last:
             # Part-paid: the patient paid what they had on them.
-            made["payments"] += _checkout(
-                visit,
-                invoice,
-                desk=desk,
-                method=PaymentMethod.CASH,
-                amount=money.to_cents(invoice.total * Decimal("0.4")),
-                now=now,
-            ) is not None
+            made["payments"] += (
+                _checkout(
+                    visit,
+                    invoice,
+                    desk=desk,
+                    method=PaymentMethod.CASH,
+                    amount=money.to_cents(invoice.total * Decimal("0.4")),
+                    now=now,
+                )
+                is not None
+            )
             continue
-        if role == 3 and last:
+        if role == 2 and last:
             continue  # unpaid: the card was at home; the patient pays next visit
-        made["payments"] += _checkout(
-            visit, invoice, desk=desk, method=method, amount=None, now=now
-        ) is not None
+        made["payments"] += (
+            _checkout(visit, invoice, desk=desk, method=method, amount=None, now=now) is not None
+        )
     made += _payers_pay(desk=desk, now=now)
     made += _sale(desk=desk, demo_patient=demo_patient, now=now)
     return made
