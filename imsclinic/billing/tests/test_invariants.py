@@ -18,7 +18,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from imsclinic.accounts.models import User
 from imsclinic.billing.errors import BillingRefused
@@ -62,7 +68,13 @@ ZERO = Decimal("0.00")
 CENTS = st.integers(min_value=1, max_value=30_000).map(lambda c: Decimal(c) / 100)
 # An index into whatever list of rows a rule picks from (taken modulo its length).
 PICK = st.integers(min_value=0, max_value=50)
-PICKS = st.lists(st.tuples(PICK, CENTS), max_size=3)
+# Which invoices a payment goes to, and how much of what each owes: all of it, half, a cent
+# too much (refused), or any amount (mostly refused).
+HOW = st.sampled_from(["all", "all", "all", "half", "half", "over", "any"])
+PICKS = st.lists(st.tuples(PICK, HOW, CENTS), min_size=1, max_size=3)
+# How a payment's amount compares with what it is put towards: the same, more (the rest is
+# credit) or less (refused).
+AMOUNT = st.tuples(st.sampled_from(["same", "same", "more", "less"]), CENTS)
 
 
 def binary_exact(price: Decimal) -> Decimal:
@@ -165,6 +177,36 @@ class Books(RuleBasedStateMachine):
     def pick(rows: list, index: int) -> object | None:
         return rows[index % len(rows)] if rows else None
 
+    def applies(
+        self, invoices: list[Invoice], picks: list[tuple[int, str, Decimal]], *, by_payer: bool
+    ) -> list[Apply]:
+        """Put amounts towards picked invoices, sized from what each still owes."""
+        if not invoices:
+            return []
+        figures = figures_for(invoices)
+        result = []
+        for index, how, amount in picks:
+            invoice = invoices[index % len(invoices)]
+            due = figures[invoice.pk].payer_due if by_payer else figures[invoice.pk].patient_due
+            wanted = {
+                "all": due,
+                "half": cents(due / 2),
+                "over": due + Decimal("0.01"),
+                "any": amount,
+            }[how]
+            result.append(Apply(invoice=invoice, amount=wanted))
+        return result
+
+    @staticmethod
+    def amount(applies: list[Apply], how: tuple[str, Decimal]) -> Decimal:
+        towards = sum((apply.amount for apply in applies), ZERO)
+        kind, extra = how
+        if kind == "more" or towards <= 0:
+            return towards + extra
+        if kind == "less":
+            return max(Decimal("0.01"), towards - extra)
+        return towards
+
     def issued(self) -> list[Invoice]:
         return list(
             Invoice.objects.filter(kind=InvoiceKind.INVOICE, status=InvoiceStatus.ISSUED).order_by(
@@ -173,6 +215,17 @@ class Books(RuleBasedStateMachine):
         )
 
     # -- rules -----------------------------------------------------------------------------
+
+    @initialize(prices=st.lists(CENTS, min_size=6, max_size=6))
+    def each_patient_has_two_invoices_one_split_with_the_payer(self, prices: list[Decimal]) -> None:
+        for n, price in enumerate(prices):
+            self.issue_an_invoice(
+                who=n // 2,
+                prices=[price],
+                products=n % 3 == 0,
+                product_prices=[price, price],
+                split=Decimal("80") if n % 2 else None,
+            )
 
     @rule(
         who=PICK,
@@ -221,15 +274,21 @@ class Books(RuleBasedStateMachine):
         invoice = invoice_issue(invoice=invoice, actor=self.desk)
         self.expected[patient.pk] += invoice.total
 
-    @rule(who=PICK, amount=CENTS, picks=PICKS, method=st.sampled_from(["cash", "debit"]))
+    @rule(who=PICK, how=AMOUNT, picks=PICKS, method=st.sampled_from(["cash", "debit"]))
     def the_patient_pays(
-        self, who: int, amount: Decimal, picks: list[tuple[int, Decimal]], method: str
+        self,
+        who: int,
+        how: tuple[str, Decimal],
+        picks: list[tuple[int, str, Decimal]],
+        method: str,
     ) -> None:
         patient = self.pick(self.patients, who)
         assert isinstance(patient, Patient)
         # Mostly their own invoices; now and then someone else's, which is refused.
-        invoices = self.issued()
-        applies = [Apply(invoice=self.pick(invoices, i), amount=a) for i, a in picks if invoices]  # type: ignore[arg-type]
+        own = [i for i in self.issued() if i.patient_id == patient.pk]
+        invoices = self.issued() if who % 5 == 0 else own
+        applies = self.applies(invoices, picks, by_payer=False)
+        amount = self.amount(applies, how)
         payment = self.attempt(
             lambda: payment_record(
                 patient=patient,
@@ -243,10 +302,15 @@ class Books(RuleBasedStateMachine):
         if payment is not None:
             self.expected[patient.pk] -= cents(amount)
 
-    @rule(amount=CENTS, picks=PICKS)
-    def the_payer_pays(self, amount: Decimal, picks: list[tuple[int, Decimal]]) -> None:
-        invoices = [i for i in self.issued() if i.payer_id == self.payer.pk] or self.issued()
-        applies = [Apply(invoice=self.pick(invoices, i), amount=a) for i, a in picks if invoices]  # type: ignore[arg-type]
+    @rule(who=PICK, how=AMOUNT, picks=PICKS)
+    def the_payer_pays(
+        self, who: int, how: tuple[str, Decimal], picks: list[tuple[int, str, Decimal]]
+    ) -> None:
+        billed = [i for i in self.issued() if i.payer_id == self.payer.pk]
+        # Now and then an invoice not billed to the payer, which is refused.
+        invoices = self.issued() if who % 5 == 0 else billed
+        applies = self.applies(invoices, picks, by_payer=True)
+        amount = self.amount(applies, how)
         payment = self.attempt(
             lambda: payment_record(
                 payer=self.payer,
@@ -263,13 +327,18 @@ class Books(RuleBasedStateMachine):
 
     @rule(which=PICK, picks=PICKS)
     def money_left_on_a_payment_is_put_towards_invoices(
-        self, which: int, picks: list[tuple[int, Decimal]]
+        self, which: int, picks: list[tuple[int, str, Decimal]]
     ) -> None:
         payment = self.pick(list(Payment.objects.order_by("pk")), which)
-        invoices = self.issued()
-        if not isinstance(payment, Payment) or not invoices:
+        if not isinstance(payment, Payment):
             return
-        applies = [Apply(invoice=self.pick(invoices, i), amount=a) for i, a in picks]  # type: ignore[arg-type]
+        invoices = [
+            i
+            for i in self.issued()
+            if (payment.payer_id is None and i.patient_id == payment.patient_id)
+            or (payment.payer_id is not None and i.payer_id == payment.payer_id)
+        ]
+        applies = self.applies(invoices, picks, by_payer=payment.payer_id is not None)
         done = self.attempt(
             lambda: payment_allocate(payment=payment, allocations=applies, actor=self.desk)
         )
