@@ -325,6 +325,11 @@ def _checkout(
 
 
 def _month(*, desk: User, demo_patient: Patient | None, now: dt.datetime) -> Counter[str]:
+    """Invoice each visit of the month not yet invoiced, and check it out as its patient would.
+
+    Which patient does what is decided when their visits are invoiced, from who came this
+    month; a reload finds every visit invoiced and decides nothing again.
+    """
     made: Counter[str] = Counter()
     visits = _uninvoiced(now)
     made += _open_claims(visits, demo_patient)
