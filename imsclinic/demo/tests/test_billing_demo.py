@@ -155,3 +155,39 @@ def test_the_billing_demo_loads_today_adds_up_and_reloads_idle() -> None:
         .filter(~Q(appointment=None), n__gt=1)
     )
     assert not drafts_per_visit.exists(), "one invoice per visit"
+
+
+AWKWARD = [
+    # The night the clocks go back, a year's first minute in Toronto, a leap day.
+    dt.datetime.fromisoformat("2026-11-01T09:30:00+00:00"),
+    dt.datetime.fromisoformat("2027-01-01T00:01:00-05:00"),
+    dt.datetime.fromisoformat("2028-02-29T09:00:00-08:00"),
+]
+
+
+@pytest.mark.parametrize("moment", AWKWARD, ids=lambda moment: moment.isoformat())
+def test_on_an_awkward_day_every_visit_of_the_month_is_billed_and_nothing_ahead(
+    moment: dt.datetime,
+) -> None:
+    with time_machine.travel(moment, tick=True):
+        load_demo()
+        now = timezone.now()
+        seen = set(
+            Appointment.objects.filter(
+                status=AppointmentStatus.COMPLETED,
+                start__gte=now - dt.timedelta(days=31),
+                end__lte=now,
+            ).values_list("pk", flat=True)
+        )
+        billed = set(
+            Invoice.objects.filter(
+                purpose=InvoicePurpose.VISIT, status=InvoiceStatus.ISSUED
+            ).values_list("appointment_id", flat=True)
+        )
+        assert seen and seen == billed
+        assert not Invoice.objects.filter(issued_at__gt=now).exists()
+        assert not Payment.objects.filter(recorded_at__gt=now).exists()
+        for payment in Payment.objects.select_related("location"):
+            zone = (payment.location or Location.objects.order_by("pk")[0]).zone
+            assert payment.received_on <= now.astimezone(zone).date()
+        assert_the_books_add_up()
