@@ -355,6 +355,7 @@ class Command(BaseCommand):
         self.seed_charting(users, patients, tally)
         self.seed_calendar(patients, services, desk, tally)
         self.seed_visits(patients, services, desk, tally)
+        self.seed_billing(users, patients, tally)
         self.print_logins(console, clinic, users)
         if faq_note:
             console.print(faq_note)
@@ -788,6 +789,17 @@ class Command(BaseCommand):
         from imsclinic.demo.physio import seed_physio_note
 
         made = seed_physio_note(patient=demo_patient, physio=physio, desk=desk)
+        for kind, count in made.items():
+            tally.created[kind] += count
+
+    def seed_billing(self, staff: list[User], patients: list[Patient], tally: Tally) -> None:
+        """Set billing up and invoice the last month's completed visits, paid in every way."""
+        from imsclinic.demo.billing import seed_billing
+
+        owner = next(user for user in staff if user.role == Role.OWNER)
+        desk = next(user for user in staff if user.role == Role.FRONT_DESK)
+        demo_patient = next((p for p in patients if p.email == DEMO_PATIENT_EMAIL), None)
+        made = seed_billing(owner=owner, desk=desk, demo_patient=demo_patient)
         for kind, count in made.items():
             tally.created[kind] += count
 
