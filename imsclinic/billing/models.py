@@ -19,6 +19,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -404,8 +406,13 @@ class Invoice(models.Model):
                 | Q(kind="credit_note", corrects__isnull=False),
                 name="billing_credit_note_corrects_an_invoice",
             ),
+            # In whole cents: SQLite keeps these amounts as binary floats, in which 29.90 +
+            # 3.59 is not 33.49.
             models.CheckConstraint(
-                condition=Q(total=F("subtotal") + F("tax_total")), name="billing_total_adds_up"
+                condition=Exact(
+                    Round(F("total") * 100), Round((F("subtotal") + F("tax_total")) * 100)
+                ),
+                name="billing_total_adds_up",
             ),
             models.CheckConstraint(condition=Q(total__gte=0), name="billing_total_not_negative"),
             models.CheckConstraint(

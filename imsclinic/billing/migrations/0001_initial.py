@@ -3,6 +3,8 @@
 import django.core.validators
 import django.db.models.deletion
 import django.db.models.expressions
+import django.db.models.functions.math
+import django.db.models.lookups
 import django.utils.timezone
 from decimal import Decimal
 from django.conf import settings
@@ -342,7 +344,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('total', django.db.models.expressions.CombinedExpression(models.F('subtotal'), '+', models.F('tax_total')))), name='billing_total_adds_up'),
+            constraint=models.CheckConstraint(condition=django.db.models.lookups.Exact(django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(models.F('total'), '*', models.Value(100))), django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('subtotal'), '+', models.F('tax_total')), '*', models.Value(100)))), name='billing_total_adds_up'),
         ),
         migrations.AddConstraint(
             model_name='invoice',

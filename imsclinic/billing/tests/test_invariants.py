@@ -14,7 +14,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -75,18 +75,6 @@ PICKS = st.lists(st.tuples(PICK, HOW, CENTS), min_size=1, max_size=3)
 # How a payment's amount compares with what it is put towards: the same, more (the rest is
 # credit) or less (refused).
 AMOUNT = st.tuples(st.sampled_from(["same", "same", "same", "more", "more", "less"]), CENTS)
-
-
-def binary_exact(price: Decimal) -> Decimal:
-    """On SQLite, a price whose taxed figures add up exactly in binary floating point.
-
-    SQLite stores these amounts as floats and its total-adds-up check compares them as
-    floats, so 29.90 + 3.59 is refused there (see the expected failure below); PostgreSQL
-    compares exact numerics and gets any price.
-    """
-    if connection.vendor != "sqlite":
-        return price
-    return max(Decimal("12.50"), (price // Decimal("12.50")) * Decimal("12.50"))
 
 
 def cents(value: Decimal) -> Decimal:
@@ -250,9 +238,6 @@ class Books(RuleBasedStateMachine):
             patient=patient, location=self.location, actor=self.desk, service_date=DAY
         )
         for price in prices:
-            if products and connection.vendor == "sqlite":
-                # Beside taxed lines, whole quarters keep SQLite's float sums exact.
-                price = max(Decimal("0.25"), (price * 4 // 1) / 4)
             invoice_add_line(
                 invoice=invoice,
                 entry=LineEntry(description="Treatment", unit_price=price, item_kind="service"),
@@ -261,9 +246,7 @@ class Books(RuleBasedStateMachine):
         for price in product_prices[:products]:
             invoice_add_line(
                 invoice=invoice,
-                entry=LineEntry(
-                    description="Tape", unit_price=binary_exact(price), item_kind="product"
-                ),
+                entry=LineEntry(description="Tape", unit_price=price, item_kind="product"),
                 actor=self.desk,
             )
         if split is not None:
@@ -359,7 +342,7 @@ class Books(RuleBasedStateMachine):
         note = self.attempt(
             lambda: credit_note_issue(
                 invoice=invoice,
-                amounts=None if whole else {line.pk: binary_exact(amount)},
+                amounts=None if whole else {line.pk: amount},
                 reason="Corrected",
                 actor=self.desk,
             )
@@ -451,12 +434,6 @@ def test_no_sequence_of_billing_operations_lets_the_books_disagree(world: dict) 
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    condition=connection.vendor == "sqlite",
-    raises=IntegrityError,
-    strict=True,
-    reason="SQLite compares the invoice's total-adds-up check in floating point",
-)
 def test_a_taxed_line_whose_figures_are_not_binary_fractions_can_be_invoiced(
     location: Location, front_desk: User, patient: Patient
 ) -> None:
