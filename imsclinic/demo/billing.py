@@ -48,6 +48,8 @@ from imsclinic.billing.models import (
     TaxRate,
 )
 from imsclinic.billing.selectors import figures_for, invoice_figures, patient_account
+from imsclinic.billing.services.cover import ClaimDetails, PolicyDetails, claim_open, policy_add
+from imsclinic.billing.services.fees import fee_waive
 from imsclinic.billing.services.invoices import (
     LineEntry,
     credit_note_issue,
@@ -64,8 +66,11 @@ from imsclinic.billing.services.payments import (
     refund_issue,
 )
 from imsclinic.clinic.models import Clinic, Location, Service
+from imsclinic.core.errors import Refused
+from imsclinic.demo.scheduling import days_back_from, demo_book_near
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
+from imsclinic.scheduling.services.booking import appointment_cancel, appointment_set_status
 
 MONTH = dt.timedelta(days=31)
 # Checkout at the desk, this long after the visit ends.
@@ -159,16 +164,17 @@ CORRECTION = Decimal("30.00")
 def seed_billing(*, owner: User, desk: User, demo_patient: Patient | None) -> dict[str, int]:
     """Set the clinic's billing up and write its last month of billing; idempotent."""
     made: Counter[str] = Counter()
-    made += _settings(owner=owner, demo_patient=demo_patient)
+    made += _settings(owner=owner, desk=desk, demo_patient=demo_patient)
     now = timezone.now()
     made += _month(desk=desk, demo_patient=demo_patient, now=now)
+    made += _fees(desk=desk, demo_patient=demo_patient, now=now)
     return {kind: count for kind, count in made.items() if count}
 
 
 # -- the owner's settings ------------------------------------------------------------------
 
 
-def _settings(*, owner: User, demo_patient: Patient | None) -> Counter[str]:
+def _settings(*, owner: User, desk: User, demo_patient: Patient | None) -> Counter[str]:
     made: Counter[str] = Counter()
     clinic = Clinic.current()
     if clinic is not None and not clinic.legal_name:
@@ -223,17 +229,18 @@ def _settings(*, owner: User, demo_patient: Patient | None) -> Counter[str]:
             },
         )
         made["payers"] += created
-    if demo_patient is not None:
-        _, created = Policy.objects.get_or_create(
+    if demo_patient is not None and not Policy.objects.filter(patient=demo_patient).exists():
+        policy_add(
             patient=demo_patient,
-            payer=Payer.objects.get(name=EXTENDED_HEALTH.name),
-            defaults={
-                "plan_name": "Group 20931 (demo employer plan)",
-                "member_number": MEMBER_NUMBER,
-                "coverage_notes": "80% of physiotherapy and IMS, up to $1,500 a year.",
-            },
+            details=PolicyDetails(
+                payer=Payer.objects.get(name=EXTENDED_HEALTH.name),
+                plan_name="Group 20931 (demo employer plan)",
+                member_number=MEMBER_NUMBER,
+                coverage_notes="80% of physiotherapy and IMS, up to $1,500 a year.",
+            ),
+            actor=desk,
         )
-        made["insurance policies"] += created
+        made["insurance policies"] += 1
     return made
 
 
@@ -261,7 +268,9 @@ def _uninvoiced(now: dt.datetime) -> list[Appointment]:
     )
 
 
-def _open_claims(visits: Sequence[Appointment], demo_patient: Patient | None) -> Counter[str]:
+def _open_claims(
+    visits: Sequence[Appointment], demo_patient: Patient | None, desk: User
+) -> Counter[str]:
     """Open the auto and workers' compensation claims, for the two busiest other patients.
 
     A claim is found by its number: once opened, it stays with its patient.
@@ -285,14 +294,17 @@ def _open_claims(visits: Sequence[Appointment], demo_patient: Patient | None) ->
             continue
         first = by_patient[busiest.pop(0)][0]
         start = _local_day(first.start, first.location)
-        Claim.objects.create(
+        claim_open(
             patient=first.patient,
-            payer=payer,
-            claim_number=number,
-            authorised_visits=visits_authorised,
-            authorised_from=start,
-            authorised_until=start + dt.timedelta(weeks=12),
-            notes=injury,
+            details=ClaimDetails(
+                payer=payer,
+                claim_number=number,
+                authorised_visits=visits_authorised,
+                authorised_from=start,
+                authorised_until=start + dt.timedelta(weeks=12),
+                notes=injury,
+            ),
+            actor=desk,
         )
         made["claims"] += 1
     return made
@@ -332,7 +344,7 @@ def _month(*, desk: User, demo_patient: Patient | None, now: dt.datetime) -> Cou
     """
     made: Counter[str] = Counter()
     visits = _uninvoiced(now)
-    made += _open_claims(visits, demo_patient)
+    made += _open_claims(visits, demo_patient, desk)
     policy = (
         Policy.objects.filter(patient=demo_patient, is_active=True).select_related("payer").first()
         if demo_patient is not None
@@ -546,4 +558,85 @@ def _sale(*, desk: User, demo_patient: Patient | None, now: dt.datetime) -> Coun
         now=returned,
     )
     made.update({"product sales": 1, "credit notes": 1, "payments": 1, "refunds": 1})
+    return made
+
+
+# -- late cancellations and no-shows -------------------------------------------------------
+
+
+def _fees(*, desk: User, demo_patient: Patient | None, now: dt.datetime) -> Counter[str]:
+    """A missed visit and a late cancellation this month, each charged its fee; one waived.
+
+    Both visits are booked, missed and cancelled through scheduling's services, which charge
+    the fees (`billing.receivers`); the front desk waives the no-show fee with its reason.
+    """
+    made: Counter[str] = Counter()
+    if Invoice.objects.filter(purpose=InvoicePurpose.FEE).exists():
+        return made
+    regulars = [
+        visit
+        for visit in Appointment.objects.filter(
+            status=AppointmentStatus.COMPLETED,
+            start__gte=now - MONTH,
+            service__cancellation_fees__isnull=False,
+        )
+        .exclude(patient=demo_patient)
+        .select_related("patient", "practitioner", "service", "location")
+        .order_by("-start")
+        .distinct()
+    ]
+    seen: set[int] = set()
+    chosen: list[Appointment] = []
+    for visit in regulars:
+        if visit.patient_id not in seen:
+            seen.add(visit.patient_id)
+            chosen.append(visit)
+    events = [(12, FeeEvent.NO_SHOW), (6, FeeEvent.LATE_CANCEL)]
+    for template in chosen:
+        if not events:
+            break
+        days_ago, event = events[0]
+        today = _local_day(now, template.location)
+        try:
+            lost = demo_book_near(
+                days=days_back_from(today - dt.timedelta(days=days_ago)),
+                patient=template.patient,
+                practitioner=template.practitioner,
+                service=template.service,
+                location=template.location,
+                actor=desk,
+                ends_by=now - dt.timedelta(hours=1),
+            )
+        except Refused:
+            continue  # e.g. that day would come before the patient's assessment
+        if lost is None:
+            continue
+        events.pop(0)
+        if event == FeeEvent.NO_SHOW:
+            appointment_set_status(
+                appointment=lost,
+                status=AppointmentStatus.NO_SHOW,
+                actor=desk,
+                now=lost.start + dt.timedelta(minutes=20),
+            )
+        else:
+            appointment_cancel(
+                appointment=lost,
+                actor=desk,
+                reason="Phoned three hours before: childcare fell through.",
+                now=lost.start - dt.timedelta(hours=3),
+                notify=False,
+            )
+        fee = Invoice.objects.filter(appointment=lost, purpose=InvoicePurpose.FEE).first()
+        if fee is None:
+            continue
+        made["fee invoices"] += 1
+        if event == FeeEvent.NO_SHOW:
+            fee_waive(
+                fee_invoice=fee,
+                reason="First missed visit in two years; the patient's car broke down.",
+                actor=desk,
+                now=min(lost.start + dt.timedelta(days=1), now),
+            )
+            made["waived fees"] += 1
     return made

@@ -28,7 +28,7 @@ from imsclinic.billing.models import (
     ServiceFee,
     TaxRate,
 )
-from imsclinic.billing.selectors import balances_for, figures_for, patient_account
+from imsclinic.billing.selectors import balances_for, figures_for, invoice_figures, patient_account
 from imsclinic.clinic.models import Clinic, Location
 from imsclinic.demo.logins import DEMO_PATIENT_EMAIL
 from imsclinic.patients.models import Patient
@@ -125,6 +125,14 @@ def test_a_friday_shows_a_month_of_billing_in_every_state() -> None:
         assert sale.credit_notes.get().total == Decimal("14.00")
         assert Refund.objects.filter(payment__allocations__invoice=sale).exists()
         assert Allocation.objects.filter(amount__lt=0).exists()
+        # A no-show charged and then waived with a reason; a late cancellation charged, owed.
+        fees = Invoice.objects.filter(purpose=InvoicePurpose.FEE, status="issued")
+        waived = fees.get(fee_event="no_show")
+        assert waived.appointment.status == "no_show"
+        assert waived.waiver.reason and waived.waiver.credit_note.total == waived.total
+        owed = fees.get(fee_event="late_cancel")
+        assert owed.appointment.cancelled_late
+        assert invoice_figures(owed).patient_due == owed.total > 0
         assert_the_books_add_up()
         # Nothing is billed ahead of its day.
         assert not Invoice.objects.filter(issued_at__gt=now).exists()
