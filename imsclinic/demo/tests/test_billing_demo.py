@@ -127,11 +127,13 @@ def test_a_friday_shows_a_month_of_billing_in_every_state() -> None:
         assert Allocation.objects.filter(amount__lt=0).exists()
         # A no-show charged and then waived with a reason; a late cancellation charged, owed.
         fees = Invoice.objects.filter(purpose=InvoicePurpose.FEE, status="issued")
-        waived = fees.get(fee_event="no_show")
-        assert waived.appointment.status == "no_show"
-        assert waived.waiver.reason and waived.waiver.credit_note.total == waived.total
-        owed = fees.get(fee_event="late_cancel")
-        assert owed.appointment.cancelled_late
+        waived = fees.select_related("appointment", "waiver__credit_note").get(fee_event="no_show")
+        assert waived.appointment is not None and waived.appointment.status == "no_show"
+        credit_note = waived.waiver.credit_note
+        assert waived.waiver.reason and credit_note is not None
+        assert credit_note.total == waived.total
+        owed = fees.select_related("appointment").get(fee_event="late_cancel")
+        assert owed.appointment is not None and owed.appointment.cancelled_late
         assert invoice_figures(owed).patient_due == owed.total > 0
         assert_the_books_add_up()
         # Nothing is billed ahead of its day.
