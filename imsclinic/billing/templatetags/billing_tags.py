@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+import rules
 from django import template
 
 from imsclinic.billing.money import to_cents
@@ -85,3 +86,25 @@ def cents(value: Any) -> str:
     if value is None or value == "":
         return ""
     return f"{to_cents(Decimal(value)):.2f}"
+
+
+@register.inclusion_tag("billing/_nav.html", takes_context=True)
+def billing_nav(context: Mapping[str, Any]) -> dict[str, Any]:
+    """Link billing in the staff navigation: the accounts for the desk, a practitioner's sales.
+
+    Asks the permission rules themselves (`rules.has_perm`), not `user.has_perm`: a refusal
+    there would go on to Django's model backend, which reads the user's permission tables
+    on every page of a practitioner.
+    """
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    here = getattr(getattr(request, "resolver_match", None), "url_name", "") or ""
+    owner = bool(user is not None and getattr(user, "is_owner", False))
+    return {
+        "accounts": user is not None and rules.has_perm("billing.view_account", user),
+        "own_sales": user is not None
+        and not owner
+        and rules.has_perm("billing.view_own_sales", user),
+        "in_billing": here.startswith("billing_") and not here.startswith("billing_report"),
+        "here": here,
+    }

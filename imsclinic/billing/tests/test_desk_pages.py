@@ -582,3 +582,16 @@ def test_the_staff_navigation_offers_billing_to_the_desk_and_owner_only(front_de
     assert link in signed_in(front_desk).get(reverse("patient_list")).content.decode()
     assert link in signed_in(owner).get(reverse("patient_list")).content.decode()
     assert link not in signed_in(physio).get(reverse("patient_list")).content.decode()
+
+
+def test_a_practitioner_is_offered_their_own_sales_and_the_owner_the_reports(
+    front_desk, owner, physio
+):
+    own_sales = f'href="{reverse("billing_my_sales")}"'
+    reports = f'href="{reverse("billing_reports")}"'
+    physio_page = signed_in(physio).get(reverse("patient_list")).content.decode()
+    owner_page = signed_in(owner).get(reverse("patient_list")).content.decode()
+    desk_page = signed_in(front_desk).get(reverse("patient_list")).content.decode()
+    assert own_sales in physio_page and reports not in physio_page
+    assert reports in owner_page
+    assert own_sales not in desk_page and reports not in desk_page
