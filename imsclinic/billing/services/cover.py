@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from imsclinic.billing.access import require_actor
 from imsclinic.billing.errors import BillingRefused
 from imsclinic.billing.models import DESCRIPTION_MAX, NOTE_MAX, REFERENCE_MAX, Claim, Payer, Policy
 from imsclinic.core.audit import audit_record
@@ -113,6 +114,7 @@ def policy_add(
     request: HttpRequest | None = None,
 ) -> Policy:
     """Record a patient's cover with a payer."""
+    require_actor(actor, "billing.edit_cover", patient)
     details = _checked_policy(details)
     _payer_in_use(details.payer)
     with transaction.atomic():
@@ -152,6 +154,7 @@ def policy_update(
     request: HttpRequest | None = None,
 ) -> Policy:
     """Correct a policy in force (a new member number, a change of plan)."""
+    require_actor(actor, "billing.edit_cover", policy.patient)
     details = _checked_policy(details)
     with transaction.atomic():
         locked = _locked_policy(policy)
@@ -188,6 +191,7 @@ def policy_update(
 
 def policy_end(*, policy: Policy, actor: User | None, request: HttpRequest | None = None) -> Policy:
     """Mark a policy as no longer in force; it stays on record."""
+    require_actor(actor, "billing.edit_cover", policy.patient)
     with transaction.atomic():
         locked = _locked_policy(policy)
         if not locked.is_active:
@@ -307,6 +311,7 @@ def claim_open(
     request: HttpRequest | None = None,
 ) -> Claim:
     """Open a third-party claim: visits on the days it covers bill its share to the payer."""
+    require_actor(actor, "billing.edit_cover", patient)
     details = _checked_claim(patient.pk, details)
     _payer_in_use(details.payer)
     with transaction.atomic():
@@ -347,6 +352,7 @@ def claim_update(
 
     Invoices already drafted or issued under it keep the share they were given.
     """
+    require_actor(actor, "billing.edit_cover", claim.patient)
     details = _checked_claim(claim.patient_id, details)
     with transaction.atomic():
         locked = _locked_claim(claim)
@@ -384,6 +390,7 @@ def claim_update(
 
 def claim_close(*, claim: Claim, actor: User | None, request: HttpRequest | None = None) -> Claim:
     """Close a claim: later visits are no longer billed to its payer; it stays on record."""
+    require_actor(actor, "billing.edit_cover", claim.patient)
     with transaction.atomic():
         locked = _locked_claim(claim)
         if not locked.is_open:

@@ -20,6 +20,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from imsclinic.billing import fees, money
+from imsclinic.billing.access import require_actor
 from imsclinic.billing.errors import BillingRefused
 from imsclinic.billing.models import (
     REASON_MAX,
@@ -196,6 +197,7 @@ def fee_waive(
     What the patient already paid on the fee goes back to their account credit
     (`credit_note_issue` releases it).
     """
+    require_actor(actor, "billing.waive_fee", fee_invoice.patient)
     now = now or timezone.now()
     reason = reason.strip()
     if not reason:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imsclinic.billing import money
+from imsclinic.billing.access import require_actor
 from imsclinic.billing.errors import BillingRefused, InvoiceLocked
 from imsclinic.billing.models import (
     DESCRIPTION_MAX,
@@ -229,6 +230,7 @@ def invoice_create(
     now: dt.datetime | None = None,
 ) -> Invoice:
     """Start a draft invoice by hand (products, packages), to which lines are then added."""
+    require_actor(actor, "billing.edit_invoice", patient)
     now = now or timezone.now()
     with transaction.atomic():
         invoice = Invoice.objects.create(
@@ -273,6 +275,7 @@ def invoice_add_line(
     request: HttpRequest | None = None,
 ) -> InvoiceLine:
     """Add a line to a draft: a product at its price, a service at this location's price."""
+    require_actor(actor, "billing.edit_invoice", invoice.patient)
     with transaction.atomic():
         locked = _locked_invoice(invoice.pk)
         _require_draft(locked)
@@ -328,6 +331,7 @@ def invoice_remove_line(
     *, line: InvoiceLine, actor: User | None, request: HttpRequest | None = None
 ) -> None:
     """Take a line off a draft (a draft is not yet a financial record)."""
+    require_actor(actor, "billing.edit_invoice", line.invoice.patient)
     with transaction.atomic():
         locked = _locked_invoice(line.invoice_id)
         _require_draft(locked)
@@ -355,6 +359,7 @@ def invoice_bill_payer(
     request: HttpRequest | None = None,
 ) -> Invoice:
     """Split a draft between a payer (their share) and the patient (the rest); None: patient."""
+    require_actor(actor, "billing.edit_invoice", invoice.patient)
     with transaction.atomic():
         locked = _locked_invoice(invoice.pk)
         _require_draft(locked)
@@ -394,6 +399,7 @@ def invoice_issue(
     now: dt.datetime | None = None,
 ) -> Invoice:
     """Issue a draft: it takes the next invoice number and never changes again."""
+    require_actor(actor, "billing.edit_invoice", invoice.patient)
     now = now or timezone.now()
     with transaction.atomic():
         locked = _locked_invoice(invoice.pk)
@@ -426,6 +432,7 @@ def invoice_discard(
     request: HttpRequest | None = None,
 ) -> Invoice:
     """Set a draft aside for good (it keeps no number); an issued invoice needs a credit note."""
+    require_actor(actor, "billing.edit_invoice", invoice.patient)
     reason = reason.strip()
     if not reason:
         raise BillingRefused(_("Say why the draft is discarded."), field="reason")
@@ -484,6 +491,7 @@ def credit_note_issue(
     """
     from imsclinic.billing.services.payments import release_overpaid
 
+    require_actor(actor, "billing.issue_credit_note", invoice.patient)
     now = now or timezone.now()
     reason = reason.strip()
     if not reason:

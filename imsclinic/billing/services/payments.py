@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imsclinic.billing import money
+from imsclinic.billing.access import require_actor
 from imsclinic.billing.errors import BillingRefused, OverAllocated
 from imsclinic.billing.models import (
     REASON_MAX,
@@ -162,6 +163,11 @@ def payment_record(
     now: dt.datetime | None = None,
 ) -> Payment:
     """Record money received and put it towards invoices; the rest is account credit."""
+    if method in ONLINE_METHODS and patient is not None:
+        # Confirmed by the card provider on the patient's own return (`billing.online`).
+        require_actor(actor, "billing.view_own_account", patient)
+    else:
+        require_actor(actor, "billing.take_payment", patient)
     now = now or timezone.now()
     if (patient is None) == (payer is None):
         raise BillingRefused(_("A payment comes from a patient or from a payer."))
@@ -269,6 +275,7 @@ def credit_apply(
 
     `amount` None: as much as the credit covers of what the patient still owes on it.
     """
+    require_actor(actor, "billing.take_payment", invoice.patient)
     now = now or timezone.now()
     with transaction.atomic():
         lock_rows(Patient, invoice.patient_id)
@@ -322,6 +329,7 @@ def payment_allocate(
     now: dt.datetime | None = None,
 ) -> list[Allocation]:
     """Put what is left of an earlier payment towards invoices (a payer's cheque, say)."""
+    require_actor(actor, "billing.take_payment", payment.patient)
     now = now or timezone.now()
     with transaction.atomic():
         if payment.patient_id is not None:
@@ -365,6 +373,7 @@ def refund_issue(
     now: dt.datetime | None = None,
 ) -> Refund:
     """Give back part of a payment's unallocated money, to the payment's own method."""
+    require_actor(actor, "billing.refund", payment.patient)
     now = now or timezone.now()
     reason = _check_text(reason, REASON_MAX, "reason")
     if not reason:

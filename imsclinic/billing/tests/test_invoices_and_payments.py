@@ -257,3 +257,27 @@ def test_a_refund_cannot_take_back_money_already_paid_towards_an_invoice(
         refund_issue(
             payment=payment, amount=Decimal("10"), reason="x", refunded_on=DAY, actor=front_desk
         )
+
+
+def test_the_services_refuse_a_practitioner_or_a_patient_whatever_calls_them(
+    patient, patient_user, location, front_desk, physio
+):
+    from django.core.exceptions import PermissionDenied
+
+    invoice = issued_invoice(patient, location, front_desk, prices=("95.00",))
+    for someone in (physio, patient_user):
+        with pytest.raises(PermissionDenied):
+            payment_record(
+                patient=patient,
+                method=PaymentMethod.CASH,
+                amount=Decimal("95"),
+                received_on=DAY,
+                actor=someone,
+                allocations=[Apply(invoice, Decimal("95"))],
+            )
+        with pytest.raises(PermissionDenied):
+            credit_note_issue(invoice=invoice, amounts=None, reason="Mine", actor=someone)
+        with pytest.raises(PermissionDenied):
+            invoice_create(patient=patient, location=location, actor=someone, service_date=DAY)
+    assert not Payment.objects.exists()
+    assert invoice_figures(invoice).outstanding == Decimal("95.00")
