@@ -180,6 +180,28 @@ def _render(
     )
 
 
+def _period_report(
+    request: SignedInRequest,
+    *,
+    name: str,
+    title: str,
+    intro: str,
+    tables: Callable[[reports.Period], tuple[list[Table], Sequence[int]]],
+) -> HttpResponse:
+    """Show (or export) the owner's report of a period: its tables and the patients named."""
+    require_perm(request, "billing.view_reports", object_type=ObjectType.BILLING_REPORT)
+    form, period = _period(request)
+    return _render(
+        request,
+        name=name,
+        title=title,
+        intro=intro,
+        form=form,
+        build=(lambda: tables(period)) if period is not None else None,
+        detail=_period_detail(period) if period is not None else {},
+    )
+
+
 def _period_detail(period: reports.Period) -> dict[str, Any]:
     return {"from": period.first.isoformat(), "to": period.last.isoformat()}
 
@@ -275,19 +297,16 @@ def day_sheet_tables(sheet: reports.DaySheet) -> list[Table]:
     return [methods, entries]
 
 
+def _day_sheet(period: reports.Period) -> tuple[list[Table], list[int]]:
+    sheet = reports.day_sheet(period)
+    return day_sheet_tables(sheet), sheet.patient_ids
+
+
 @login_required
 @require_GET
 def billing_report_day_sheet(request: SignedInRequest) -> HttpResponse:
     """The payments received and refunds given, by method, for closing the till."""
-    require_perm(request, "billing.view_reports", object_type=ObjectType.BILLING_REPORT)
-    form, period = _period(request)
-
-    def build() -> tuple[list[Table], list[int]]:
-        assert period is not None
-        sheet = reports.day_sheet(period)
-        return day_sheet_tables(sheet), sheet.patient_ids
-
-    return _render(
+    return _period_report(
         request,
         name="day_sheet",
         title=_("Day sheet"),
@@ -295,9 +314,7 @@ def billing_report_day_sheet(request: SignedInRequest) -> HttpResponse:
             "Payments by the day they were received and refunds by the day they were given, "
             "by method: the net of each method is what the till or the terminal should show."
         ),
-        form=form,
-        build=build if period is not None else None,
-        detail=_period_detail(period) if period is not None else {},
+        tables=_day_sheet,
     )
 
 
@@ -360,14 +377,7 @@ def sales_tables(sold: reports.Sales, *, by_practitioner: bool = True) -> list[T
 @require_GET
 def billing_report_sales(request: SignedInRequest) -> HttpResponse:
     """Net sales (issued less credited) by practitioner and by service."""
-    require_perm(request, "billing.view_reports", object_type=ObjectType.BILLING_REPORT)
-    form, period = _period(request)
-
-    def build() -> tuple[list[Table], list[int]]:
-        assert period is not None
-        return sales_tables(reports.sales(period)), []
-
-    return _render(
+    return _period_report(
         request,
         name="sales",
         title=_("Sales by practitioner and by service"),
@@ -375,9 +385,7 @@ def billing_report_sales(request: SignedInRequest) -> HttpResponse:
             "Invoices by the day they were issued, less credit notes by the day they were "
             "issued. Visits counts the visit invoices issued."
         ),
-        form=form,
-        build=build if period is not None else None,
-        detail=_period_detail(period) if period is not None else {},
+        tables=lambda period: (sales_tables(reports.sales(period)), []),
     )
 
 
@@ -476,14 +484,7 @@ def utilisation_tables(used: reports.Utilisation) -> list[Table]:
 @require_GET
 def billing_report_utilisation(request: SignedInRequest) -> HttpResponse:
     """Booked hours against working hours, per practitioner."""
-    require_perm(request, "billing.view_reports", object_type=ObjectType.BILLING_REPORT)
-    form, period = _period(request)
-
-    def build() -> tuple[list[Table], list[int]]:
-        assert period is not None
-        return utilisation_tables(reports.utilisation(period)), []
-
-    return _render(
+    return _period_report(
         request,
         name="utilisation",
         title=_("Utilisation"),
@@ -491,9 +492,7 @@ def billing_report_utilisation(request: SignedInRequest) -> HttpResponse:
             "Hours working are the shifts on the calendar less breaks, time off and "
             "closures; hours booked are the visits that were not cancelled (no-shows count)."
         ),
-        form=form,
-        build=build if period is not None else None,
-        detail=_period_detail(period) if period is not None else {},
+        tables=lambda period: (utilisation_tables(reports.utilisation(period)), []),
     )
 
 
@@ -534,14 +533,7 @@ def attendance_tables(kept: reports.Attendance) -> list[Table]:
 @require_GET
 def billing_report_attendance(request: SignedInRequest) -> HttpResponse:
     """No-show and late-cancellation rates, per practitioner and overall."""
-    require_perm(request, "billing.view_reports", object_type=ObjectType.BILLING_REPORT)
-    form, period = _period(request)
-
-    def build() -> tuple[list[Table], list[int]]:
-        assert period is not None
-        return attendance_tables(reports.attendance(period)), []
-
-    return _render(
+    return _period_report(
         request,
         name="attendance",
         title=_("No-shows and late cancellations"),
@@ -549,9 +541,7 @@ def billing_report_attendance(request: SignedInRequest) -> HttpResponse:
             "Visits booked to start in the period, except those cancelled in good time; a "
             "visit moved inside the late-cancellation window counts as a late cancellation."
         ),
-        form=form,
-        build=build if period is not None else None,
-        detail=_period_detail(period) if period is not None else {},
+        tables=lambda period: (attendance_tables(reports.attendance(period)), []),
     )
 
 
@@ -590,14 +580,7 @@ def compensation_tables(paid: reports.CompensationReport) -> list[Table]:
 @require_GET
 def billing_report_compensation(request: SignedInRequest) -> HttpResponse:
     """What each practitioner earned: a share of net sales or an amount per visit."""
-    require_perm(request, "billing.view_reports", object_type=ObjectType.BILLING_REPORT)
-    form, period = _period(request)
-
-    def build() -> tuple[list[Table], list[int]]:
-        assert period is not None
-        return compensation_tables(reports.compensation(period)), []
-
-    return _render(
+    return _period_report(
         request,
         name="compensation",
         title=_("Practitioner compensation"),
@@ -606,9 +589,7 @@ def billing_report_compensation(request: SignedInRequest) -> HttpResponse:
             "the period less credit notes); a fixed amount is per visit of theirs completed "
             "in the period."
         ),
-        form=form,
-        build=build if period is not None else None,
-        detail=_period_detail(period) if period is not None else {},
+        tables=lambda period: (compensation_tables(reports.compensation(period)), []),
     )
 
 
