@@ -692,6 +692,15 @@ def test_staff_sign_in_with_an_authenticator_code_and_open_a_staff_page(
     found = server.page(staff, f"/staff/patients/?q={PATIENT['last_name']}")
     assert PATIENT["last_name"] in found.text
     assert server.page(staff, "/manage/").status_code == 200
+    # The clinic's money, with collected static files and DEBUG off: the desk's invoice
+    # list and the owner's reports, whose day sheet and receivables read every payment.
+    for billing_page in (
+        "/staff/billing/invoices/",
+        "/staff/billing/reports/",
+        "/staff/billing/reports/day-sheet/",
+        "/staff/billing/reports/receivables/",
+    ):
+        assert server.page(staff, billing_page).status_code == 200, billing_page
 
 
 def test_a_patient_signs_up_then_signs_in_with_a_password_and_opens_their_portal(
@@ -707,6 +716,7 @@ def test_a_patient_signs_up_then_signs_in_with_a_password_and_opens_their_portal
     assert path_of(patient.follow(signed_in)) == "/portal/"
     portal = server.page(patient, "/portal/")
     assert PATIENT["first_name"] in portal.text
+    assert "You owe nothing" in server.page(patient, "/portal/billing/").text
 
 
 @pytest.fixture(scope="module")
