@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from django import template
 
-from imsclinic.billing.services.fees import fee_policy_sentence
+from imsclinic.billing.models import FeeEvent
+from imsclinic.billing.services.fees import fee_of, fee_policies, fee_policy_sentence
 from imsclinic.clinic.models import Location, Service
 
 register = template.Library()
@@ -24,3 +25,20 @@ def fee_policy(service: Service | None, location: Location | None = None) -> str
     return fee_policy_sentence(
         service=service, location=location if isinstance(location, Location) else None
     )
+
+
+@register.simple_tag
+def late_cancel_fee(appointment: object) -> str:
+    """Return the late-cancellation fee this visit would be charged, before tax; "" if none.
+
+    For the staff's cancel page: `{% late_cancel_fee appointment as fee %}`.
+    """
+    service = getattr(appointment, "service", None)
+    location = getattr(appointment, "location", None)
+    if not isinstance(service, Service) or not isinstance(location, Location):
+        return ""
+    policy = fee_policies(service).get(FeeEvent.LATE_CANCEL)
+    if policy is None:
+        return ""
+    amount = fee_of(policy, service, location)
+    return f"{amount:.2f}" if amount > 0 else ""

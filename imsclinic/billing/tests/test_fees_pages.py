@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from imsclinic.billing.models import (
+    CancellationFeePolicy,
     FeeEvent,
     FeeWaiver,
     Invoice,
@@ -213,3 +214,31 @@ class TestTheWaivePage:
         assert waive_url in client.get(invoice_url).content.decode()
         client.post(waive_url, {"reason": "First missed visit in three years"})
         assert waive_url not in client.get(invoice_url).content.decode()
+
+
+class TestTheStaffCancelPage:
+    def test_inside_the_window_it_names_the_fee_the_patient_will_be_charged(
+        self, patient, physio, front_desk, location, assessment
+    ):
+        fee_policy(assessment, FeeEvent.LATE_CANCEL, amount="40")
+        visit = visit_in(patient, physio, location, assessment, dt.timedelta(hours=3))
+        page = text_of(
+            signed_in(front_desk).get(reverse("appointment_cancel_staff", args=[visit.pk]))
+        )
+        assert "charged the late-cancellation fee of 40.00" in page
+
+    def test_outside_the_window_or_without_a_policy_it_names_no_fee(
+        self, patient, physio, front_desk, location, assessment
+    ):
+        early = visit_in(patient, physio, location, assessment, dt.timedelta(days=3))
+        fee_policy(assessment, FeeEvent.LATE_CANCEL, amount="40")
+        page = text_of(
+            signed_in(front_desk).get(reverse("appointment_cancel_staff", args=[early.pk]))
+        )
+        assert "late-cancellation fee" not in page
+        CancellationFeePolicy.objects.all().delete()
+        late = visit_in(patient, physio, location, assessment, dt.timedelta(hours=3))
+        page = text_of(
+            signed_in(front_desk).get(reverse("appointment_cancel_staff", args=[late.pk]))
+        )
+        assert "late-cancellation fee" not in page
