@@ -13,8 +13,10 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from django.dispatch import receiver
+from django.utils.translation import gettext
 
-from imsclinic.billing.models import FeeEvent
+from imsclinic.billing.fees import money_label
+from imsclinic.billing.models import FeeEvent, Invoice, InvoicePurpose, InvoiceStatus
 from imsclinic.billing.services.fees import fee_for_visit, fee_policy_sentence
 from imsclinic.billing.services.invoices import invoice_for_visit
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, NoticeKind
@@ -61,9 +63,30 @@ def fee_on_lost_visit(
 def fee_policy_in_notice(
     sender: Any, *, appointment: Appointment, kind: str, **kwargs: Any
 ) -> dict[str, str]:
-    """Return the service's fee policy for an email about a visit still to come."""
+    """Return the fee policy for an email about a visit to come; the fee charged, if cancelled."""
     if kind == NoticeKind.CANCELLATION:
-        return {}
+        fee = (
+            Invoice.objects.filter(
+                appointment=appointment, purpose=InvoicePurpose.FEE, status=InvoiceStatus.ISSUED
+            )
+            .select_related("location__clinic")
+            .first()
+        )
+        if fee is None:
+            return {}
+        return {
+            "fee_charged": gettext(
+                "As the visit was cancelled less than %(hours)d hours before, a "
+                "late-cancellation fee of %(amount)s is charged (invoice %(number)s, under "
+                '"Bills and receipts" in your portal). If something kept you away that you '
+                "could not help, call us."
+            )
+            % {
+                "hours": fee.location.clinic.late_cancellation_hours,
+                "amount": money_label(fee.total, fee.location.clinic.currency),
+                "number": fee.display_number,
+            }
+        }
     return {
         "fee_policy": fee_policy_sentence(
             service=appointment.service, location=appointment.location

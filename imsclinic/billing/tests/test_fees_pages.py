@@ -83,6 +83,23 @@ class TestThePolicyIsStated:
         assert FORTY in reminder.body
         assert "costs" not in cancellation.body
 
+    def test_the_cancellation_of_a_late_cancelled_visit_names_the_fee_charged(
+        self, patient, physio, front_desk, location, assessment, same_fee_for_both
+    ):
+        visit = visit_in(patient, physio, location, assessment, dt.timedelta(hours=3))
+        appointment_cancel(
+            appointment=visit, actor=front_desk, reason="Phoned in sick", notify=False
+        )
+        fee = Invoice.objects.get(appointment=visit, purpose=InvoicePurpose.FEE)
+        send_notice_email(appointment=visit, kind=NoticeKind.CANCELLATION)
+        (message,) = mail.outbox
+        assert f"late-cancellation fee of $40 is charged (invoice {fee.display_number}" in (
+            message.body
+        )
+        html_part = message.alternatives[0][0]
+        assert isinstance(html_part, str)
+        assert fee.display_number in html_part
+
     def test_an_email_for_a_service_without_a_fee_says_nothing_of_one(
         self, patient, physio, location, assessment
     ):
