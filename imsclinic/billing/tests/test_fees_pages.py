@@ -96,6 +96,7 @@ class TestThePolicyIsStated:
         assert f"late-cancellation fee of $40 is charged (invoice {fee.display_number}" in (
             message.body
         )
+        assert isinstance(message, mail.EmailMultiAlternatives)
         html_part = message.alternatives[0][0]
         assert isinstance(html_part, str)
         assert fee.display_number in html_part
