@@ -353,12 +353,16 @@ def invoice_bill_payer(
     *,
     invoice: Invoice,
     payer: Payer | None,
-    payer_share: Decimal,
+    payer_share: Decimal | None,
     actor: User | None,
     claim: Claim | None = None,
     request: HttpRequest | None = None,
 ) -> Invoice:
-    """Split a draft between a payer (their share) and the patient (the rest); None: patient."""
+    """Split a draft between a payer (their share) and the patient (the rest); None: patient.
+
+    Billed to a claim, the payer is the claim's, and a share left out is the claim's own
+    percentage of the total.
+    """
     require_actor(actor, "billing.edit_invoice", invoice.patient)
     with transaction.atomic():
         locked = _locked_invoice(invoice.pk)
@@ -367,7 +371,13 @@ def invoice_bill_payer(
             if claim.patient_id != locked.patient_id:
                 raise BillingRefused(_("That claim is another patient's."), field="claim")
             payer = claim.payer
-        payer_share = money.to_cents(payer_share) if payer is not None else money.ZERO
+            if payer_share is None:
+                payer_share = money.share_of(locked.total, claim.payer_share_percent)
+        if payer is not None and payer_share is None:
+            raise BillingRefused(_("Give the payer's share."), field="payer_share")
+        payer_share = money.to_cents(payer_share) if payer_share is not None else money.ZERO
+        if payer is None:
+            payer_share = money.ZERO
         if payer_share < 0 or payer_share > locked.total:
             raise BillingRefused(
                 _("The payer's share must be between 0.00 and the invoice's total, %(total)s.")

@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from imsclinic.billing import money
 from imsclinic.billing.errors import BillingRefused
 from imsclinic.billing.forms import (
     BillPayerForm,
@@ -178,26 +177,20 @@ def apply_draft_change(
 
 def _bill_payer(request: SignedInRequest, invoice: Invoice, form: forms.Form) -> str | None:
     claim = form.cleaned_data["claim"]
-    payer = form.cleaned_data["payer"]
-    share = form.cleaned_data["payer_share"]
-    if claim is not None:
-        payer = claim.payer
-        if share is None:
-            share = money.share_of(invoice.total, claim.payer_share_percent)
-    elif payer is not None and share is None:
-        form.add_error("payer_share", _("Give the payer's share."))
-        return None
     invoice_bill_payer(
         invoice=invoice,
-        payer=payer,
-        payer_share=share if share is not None else ZERO,
+        payer=form.cleaned_data["payer"],
+        payer_share=form.cleaned_data["payer_share"],
         claim=claim,
         actor=request.user,
         request=request,
     )
-    if payer is None:
+    if invoice.payer is None:
         return _("The patient pays the whole invoice.")
-    return _("%(share)s is billed to %(payer)s.") % {"share": invoice.payer_share, "payer": payer}
+    return _("%(share)s is billed to %(payer)s.") % {
+        "share": invoice.payer_share,
+        "payer": invoice.payer,
+    }
 
 
 def invoice_parts(invoice: Invoice) -> dict[str, Any]:
