@@ -469,18 +469,24 @@ def invoice_discard(
     return invoice
 
 
-def credited_by_line(invoice: Invoice) -> dict[int, Decimal]:
-    """Return how much of each of the invoice's lines issued credit notes already took back."""
-    taken: dict[int, Decimal] = {}
+def credited_lines(invoice: Invoice) -> dict[int, money.LineFigures]:
+    """Return what issued credit notes already took back of each line: amount and tax."""
+    taken: dict[int, money.LineFigures] = {}
     notes = InvoiceLine.objects.filter(
         invoice__corrects=invoice,
         invoice__status=InvoiceStatus.ISSUED,
         invoice__kind=InvoiceKind.CREDIT_NOTE,
-    ).values_list("credited_line_id", "amount")
-    for line_id, amount in notes:
-        if line_id is not None:
-            taken[line_id] = taken.get(line_id, money.ZERO) + amount
+        credited_line__isnull=False,
+    ).values_list("credited_line_id", "amount", "tax_amount")
+    for line_id, amount, tax in notes:
+        before = taken.get(line_id, money.LineFigures(amount=money.ZERO, tax=money.ZERO))
+        taken[line_id] = money.LineFigures(amount=before.amount + amount, tax=before.tax + tax)
     return taken
+
+
+def credited_by_line(invoice: Invoice) -> dict[int, Decimal]:
+    """Return how much of each of the invoice's lines issued credit notes already took back."""
+    return {line_id: figures.amount for line_id, figures in credited_lines(invoice).items()}
 
 
 def credit_note_issue(
@@ -514,7 +520,8 @@ def credit_note_issue(
         original = _locked_invoice(invoice.pk)
         if original.status != InvoiceStatus.ISSUED or original.kind != InvoiceKind.INVOICE:
             raise BillingRefused(_("Only an issued invoice can be corrected by a credit note."))
-        taken = credited_by_line(original)
+        credited = credited_lines(original)
+        taken = {line_id: figures.amount for line_id, figures in credited.items()}
         lines = list(original.lines.all())
         wanted: list[tuple[InvoiceLine, Decimal]] = []
         for line in lines:
@@ -558,11 +565,7 @@ def credit_note_issue(
                 amount=amount,
                 tax_name=line.tax_name,
                 tax_rate_percent=line.tax_rate_percent,
-                tax_amount=(
-                    line.tax_amount - _tax_taken(line, taken)
-                    if amount == line.amount - taken.get(line.pk, money.ZERO)
-                    else money.share_of(amount, line.tax_rate_percent)
-                ),
+                tax_amount=_tax_back(line, amount, credited.get(line.pk)),
             )
         figures = money.totals(
             money.LineFigures(amount=line.amount, tax=line.tax_amount) for line in note.lines.all()
@@ -600,21 +603,16 @@ def credit_note_issue(
     return note
 
 
-def _tax_taken(line: InvoiceLine, taken: dict[int, Decimal]) -> Decimal:
-    """Return the tax earlier credit notes took back on this line (the rest comes back whole)."""
-    if not taken.get(line.pk):
-        return money.ZERO
-    return sum(
-        (
-            other.tax_amount
-            for other in InvoiceLine.objects.filter(
-                credited_line=line,
-                invoice__status=InvoiceStatus.ISSUED,
-                invoice__kind=InvoiceKind.CREDIT_NOTE,
-            )
-        ),
-        money.ZERO,
-    )
+def _tax_back(line: InvoiceLine, amount: Decimal, earlier: money.LineFigures | None) -> Decimal:
+    """Return the tax a credit of `amount` on this line gives back, rounded once.
+
+    The last of a line brings back all of its tax that earlier credits left, so the tax
+    credited never differs from the tax charged by a rounding.
+    """
+    left = line.amount - (earlier.amount if earlier else money.ZERO)
+    if amount == left:
+        return line.tax_amount - (earlier.tax if earlier else money.ZERO)
+    return money.share_of(amount, line.tax_rate_percent)
 
 
 def _payer_part(original: Invoice, credit_total: Decimal) -> Decimal:
