@@ -175,7 +175,16 @@ def policy_update(
         locked.holder_name = details.holder_name
         locked.holder_relationship = details.holder_relationship
         locked.coverage_notes = details.coverage_notes
-        locked.save()
+        locked.save(
+            update_fields=[
+                "payer",
+                "member_number",
+                "plan_name",
+                "holder_name",
+                "holder_relationship",
+                "coverage_notes",
+            ]
+        )
         audit_record(
             actor=actor,
             action=Action.UPDATE,
@@ -374,7 +383,18 @@ def claim_update(
         locked.authorised_until = details.authorised_until
         locked.payer_share_percent = details.payer_share_percent
         locked.notes = details.notes
-        locked.save()
+        locked.save(
+            update_fields=[
+                "payer",
+                "policy",
+                "claim_number",
+                "authorised_visits",
+                "authorised_from",
+                "authorised_until",
+                "payer_share_percent",
+                "notes",
+            ]
+        )
         audit_record(
             actor=actor,
             action=Action.UPDATE,
