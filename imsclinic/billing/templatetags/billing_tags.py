@@ -18,10 +18,18 @@ from imsclinic.patients.models import Patient
 register = template.Library()
 
 
-def _keeps_accounts(context: template.Context) -> bool:
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    return bool(user is not None and user.has_perm("billing.view_account"))
+def _may(context: Any, perm: str) -> bool:
+    """Ask the permission rules themselves (`rules.has_perm`), not `user.has_perm`.
+
+    A refusal from `user.has_perm` goes on to Django's model backend, which reads the user's
+    permission tables: two more queries on every page of a practitioner.
+    """
+    user = getattr(context.get("request"), "user", None)
+    return user is not None and rules.has_perm(perm, user)
+
+
+def _keeps_accounts(context: Any) -> bool:
+    return _may(context, "billing.view_account")
 
 
 @register.inclusion_tag("billing/_staff_card.html", takes_context=True)
@@ -90,21 +98,13 @@ def cents(value: Any) -> str:
 
 @register.inclusion_tag("billing/_nav.html", takes_context=True)
 def billing_nav(context: Mapping[str, Any]) -> dict[str, Any]:
-    """Link billing in the staff navigation: the accounts for the desk, a practitioner's sales.
-
-    Asks the permission rules themselves (`rules.has_perm`), not `user.has_perm`: a refusal
-    there would go on to Django's model backend, which reads the user's permission tables
-    on every page of a practitioner.
-    """
+    """Link billing in the staff navigation: the accounts for the desk, a practitioner's sales."""
     request = context.get("request")
-    user = getattr(request, "user", None)
     here = getattr(getattr(request, "resolver_match", None), "url_name", "") or ""
-    owner = bool(user is not None and getattr(user, "is_owner", False))
+    owner = bool(getattr(getattr(request, "user", None), "is_owner", False))
     return {
-        "accounts": user is not None and rules.has_perm("billing.view_account", user),
-        "own_sales": user is not None
-        and not owner
-        and rules.has_perm("billing.view_own_sales", user),
+        "accounts": _keeps_accounts(context),
+        "own_sales": not owner and _may(context, "billing.view_own_sales"),
         "in_billing": here.startswith("billing_") and not here.startswith("billing_report"),
         "here": here,
     }
