@@ -8,7 +8,7 @@ are sums of rounded lines, never a rounding of the sum.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -78,3 +78,23 @@ def ageing_bucket(issued_on: dt.date, as_of: dt.date) -> str:
         if days >= low and (high is None or days <= high):
             return name
     return AGEING_BUCKETS[-1][0]
+
+
+def spread_oldest_first[K: Hashable](
+    amount: Decimal, owed: Sequence[tuple[K, Decimal]]
+) -> dict[K, Decimal]:
+    """Put `amount` towards what is owed, in the order given (oldest first), never beyond it.
+
+    Returns only the parts that receive something; what does not fit stays unspread (the
+    payer's account credit).
+    """
+    spread: dict[K, Decimal] = {}
+    rest = amount
+    for key, due in owed:
+        if rest <= 0:
+            break
+        take = min(rest, due)
+        if take > 0:
+            spread[key] = take
+            rest -= take
+    return spread

@@ -301,13 +301,8 @@ def credit_apply(
         if not applies:
             raise BillingRefused(_("Nothing is owed on this invoice."))
         written: list[Allocation] = []
-        rest = applies[0].amount
-        for payment, left in sources:
-            if rest <= 0:
-                break
-            take = min(left, rest)
+        for payment, take in money.spread_oldest_first(applies[0].amount, sources).items():
             written += _write(payment, [Apply(invoice=locked, amount=take)], actor=actor, now=now)
-            rest -= take
         audit_record(
             actor=actor,
             action=Action.CREATE,

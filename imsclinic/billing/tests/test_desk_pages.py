@@ -17,10 +17,10 @@ from imsclinic.billing.models import (
     Payment,
     Refund,
 )
+from imsclinic.billing.money import spread_oldest_first
 from imsclinic.billing.selectors import invoice_figures, patient_account
 from imsclinic.billing.services.invoices import invoice_create
 from imsclinic.billing.services.payments import Apply, payment_record, refund_issue
-from imsclinic.billing.views.payments import spread_oldest_first
 from imsclinic.core.models import AuditEvent
 from tests.factories.billing import DAY, issued_invoice, payer, product
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from decimal import Decimal
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -13,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from imsclinic.billing import money
 from imsclinic.billing.errors import BillingRefused
 from imsclinic.billing.forms import CreditApplyForm, PaymentForm, RefundForm
 from imsclinic.billing.models import ZERO, Invoice, InvoiceKind, InvoiceStatus, Payment
@@ -26,26 +24,6 @@ from imsclinic.core.form_errors import error_summary, refusal_to_form
 from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import ObjectType
 from imsclinic.patients.selectors import patient_for_user
-
-
-def spread_oldest_first[K: Hashable](
-    amount: Decimal, owed: Sequence[tuple[K, Decimal]]
-) -> dict[K, Decimal]:
-    """Put `amount` towards what is owed, in the order given (oldest first), never beyond it.
-
-    Returns only the parts that receive something; what does not fit stays unspread (the
-    payer's account credit).
-    """
-    spread: dict[K, Decimal] = {}
-    rest = amount
-    for key, due in owed:
-        if rest <= 0:
-            break
-        take = min(rest, due)
-        if take > 0:
-            spread[key] = take
-            rest -= take
-    return spread
 
 
 def _desk_location() -> Location | None:
@@ -79,7 +57,7 @@ def payment_new(request: SignedInRequest, patient_id: int) -> HttpResponse:
             if any(typed.values()):
                 spread = {pk: value for pk, value in typed.items() if value}
             else:
-                spread = spread_oldest_first(amount, [(i.pk, due) for i, due in owed])
+                spread = money.spread_oldest_first(amount, [(i.pk, due) for i, due in owed])
             left = amount - sum(spread.values(), ZERO)
             if left > 0 and form.cleaned_data["credit_shown"] != str(left):
                 # Say what becomes credit before saving; the boxes show where the rest goes.
