@@ -282,10 +282,9 @@ def credit_apply(
         invoices = _lock_invoices([Apply(invoice=invoice, amount=money.ZERO)])
         locked = invoices[invoice.pk]
         patient = locked.patient
+        # Read under the patient's lock: every service that spends a patient's payments
+        # (allocating, paying from credit, refunding) takes that lock first.
         sources = payments_with_money_left(patient=patient)
-        if sources:
-            lock_rows(Payment, *sorted(p.pk for p, _left in sources))
-            sources = payments_with_money_left(patient=patient)
         available = sum((left for _p, left in sources), money.ZERO)
         if available <= 0:
             raise BillingRefused(_("This patient has no account credit."))
