@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -36,6 +35,7 @@ from imsclinic.billing.models import (
     Payment,
     Receipt,
 )
+from imsclinic.billing.selectors import money_sum
 from imsclinic.clinic.models import Clinic, Location
 from imsclinic.clinic.selectors import clinic_zone
 
@@ -131,7 +131,7 @@ def covered_invoices(
         allocations = allocations.filter(payment=payment)
     paid = dict(
         allocations.values("invoice_id")
-        .annotate(net=Coalesce(Sum("amount"), ZERO))
+        .annotate(net=money_sum("amount"))
         .values_list("invoice_id", "net")
     )
     if period is None:
@@ -158,7 +158,7 @@ def _credited(invoice_ids: list[int], as_of: dt.datetime) -> dict[int, Decimal]:
             issued_at__lte=as_of,
         )
         .values("corrects_id")
-        .annotate(s=Coalesce(Sum("total"), ZERO))
+        .annotate(s=money_sum("total"))
         .values_list("corrects_id", "s")
     )
 
@@ -169,7 +169,7 @@ def _paid_by_insurers(invoice_ids: list[int], as_of: dt.datetime) -> dict[int, D
             invoice_id__in=invoice_ids, payment__payer__isnull=False, created_at__lte=as_of
         )
         .values("invoice_id")
-        .annotate(s=Coalesce(Sum("amount"), ZERO))
+        .annotate(s=money_sum("amount"))
         .values_list("invoice_id", "s")
     )
 
@@ -184,7 +184,7 @@ def _payments(receipt: Receipt, invoice_ids: list[int]) -> tuple[ReceiptPayment,
         rows = rows.filter(payment_id=receipt.payment_id)
     sums = (
         rows.values("payment_id")
-        .annotate(s=Coalesce(Sum("amount"), ZERO))
+        .annotate(s=money_sum("amount"))
         .filter(~Q(s=0))
         .values_list("payment_id", "s")
     )

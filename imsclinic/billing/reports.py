@@ -26,24 +26,20 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
     Count,
-    DecimalField,
     F,
     Q,
     QuerySet,
     Sum,
-    Value,
 )
-from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from imsclinic.billing import money
 from imsclinic.billing.models import (
-    MONEY_DIGITS,
     Compensation,
     CompensationKind,
     Invoice,
@@ -56,7 +52,7 @@ from imsclinic.billing.models import (
     PaymentMethod,
     Refund,
 )
-from imsclinic.billing.selectors import InvoiceFigures
+from imsclinic.billing.selectors import InvoiceFigures, money_sum
 from imsclinic.clinic.models import Location
 from imsclinic.scheduling.calendar_grid import location_hours
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
@@ -70,14 +66,6 @@ ZERO = money.ZERO
 HALF_CENT = Decimal("0.005")
 BUCKETS = tuple(name for name, _low, _high in money.AGEING_BUCKETS)
 HOUR = Decimal(3600)
-
-
-def _money() -> DecimalField[Any, Any]:
-    return DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
-
-
-def _zero() -> Value:
-    return Value(ZERO, output_field=_money())
 
 
 def _local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
@@ -350,12 +338,10 @@ def _sales_by_practitioner(period: Period, practitioner: Practitioner | None) ->
         invoices.order_by()
         .values("practitioner_id", "practitioner__first_name", "practitioner__last_name")
         .annotate(
-            sub_sold=Coalesce(Sum("subtotal", filter=Q(kind=InvoiceKind.INVOICE)), _zero()),
-            sub_credited=Coalesce(Sum("subtotal", filter=Q(kind=InvoiceKind.CREDIT_NOTE)), _zero()),
-            tax_sold=Coalesce(Sum("tax_total", filter=Q(kind=InvoiceKind.INVOICE)), _zero()),
-            tax_credited=Coalesce(
-                Sum("tax_total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)), _zero()
-            ),
+            sub_sold=money_sum("subtotal", filter=Q(kind=InvoiceKind.INVOICE)),
+            sub_credited=money_sum("subtotal", filter=Q(kind=InvoiceKind.CREDIT_NOTE)),
+            tax_sold=money_sum("tax_total", filter=Q(kind=InvoiceKind.INVOICE)),
+            tax_credited=money_sum("tax_total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)),
             invoices=Count("pk", filter=Q(kind=InvoiceKind.INVOICE)),
             notes=Count("pk", filter=Q(kind=InvoiceKind.CREDIT_NOTE)),
             visits=Count("pk", filter=Q(kind=InvoiceKind.INVOICE, purpose=InvoicePurpose.VISIT)),
@@ -389,14 +375,10 @@ def _sales_by_service(period: Period, practitioner: Practitioner | None) -> list
         lines.order_by()
         .values("item_kind", "service_id", "service__name", "product_id", "product__name")
         .annotate(
-            sub_sold=Coalesce(Sum("amount", filter=Q(**{kind: InvoiceKind.INVOICE})), _zero()),
-            sub_credited=Coalesce(
-                Sum("amount", filter=Q(**{kind: InvoiceKind.CREDIT_NOTE})), _zero()
-            ),
-            tax_sold=Coalesce(Sum("tax_amount", filter=Q(**{kind: InvoiceKind.INVOICE})), _zero()),
-            tax_credited=Coalesce(
-                Sum("tax_amount", filter=Q(**{kind: InvoiceKind.CREDIT_NOTE})), _zero()
-            ),
+            sub_sold=money_sum("amount", filter=Q(**{kind: InvoiceKind.INVOICE})),
+            sub_credited=money_sum("amount", filter=Q(**{kind: InvoiceKind.CREDIT_NOTE})),
+            tax_sold=money_sum("tax_amount", filter=Q(**{kind: InvoiceKind.INVOICE})),
+            tax_credited=money_sum("tax_amount", filter=Q(**{kind: InvoiceKind.CREDIT_NOTE})),
             invoices=Count("invoice", distinct=True, filter=Q(**{kind: InvoiceKind.INVOICE})),
             notes=Count("invoice", distinct=True, filter=Q(**{kind: InvoiceKind.CREDIT_NOTE})),
             visits=Count(
@@ -523,10 +505,8 @@ def receivables(as_of: dt.date, zone: ZoneInfo) -> Receivables:
             "payer__name",
         )
         .annotate(
-            paid_patient=Coalesce(
-                Sum("allocations__amount", filter=in_time & ~from_payer), _zero()
-            ),
-            paid_payer=Coalesce(Sum("allocations__amount", filter=in_time & from_payer), _zero()),
+            paid_patient=money_sum("allocations__amount", filter=in_time & ~from_payer),
+            paid_payer=money_sum("allocations__amount", filter=in_time & from_payer),
         )
         .annotate(
             patient_due=F("total") - F("payer_share") - F("paid_patient"),

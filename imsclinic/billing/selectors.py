@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import DecimalField, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Round
 
 from imsclinic.billing.models import (
+    MONEY_DIGITS,
     ZERO,
     Allocation,
     Invoice,
@@ -31,7 +32,22 @@ from imsclinic.billing.models import (
 if TYPE_CHECKING:
     from imsclinic.patients.models import Patient
 
-_ZERO = Coalesce(Sum("amount"), ZERO)
+
+def money_sum(field: str, *, filter: Q | None = None) -> Round:
+    """Sum an amount column, rounded to the cent in the database; zero when there is none.
+
+    SQLite keeps amounts as binary floats: unrounded, a sum of 176.33s comes back a few
+    1e-14 off its cents, and a balance made of such sums is off by as much.
+    """
+    money = DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
+    return Round(
+        Coalesce(Sum(field, filter=filter), ZERO, output_field=money),
+        2,
+        output_field=money,
+    )
+
+
+_ZERO = money_sum("amount")
 
 
 @dataclass(frozen=True)
@@ -82,15 +98,15 @@ def figures_for(invoices: Iterable[Invoice]) -> dict[int, InvoiceFigures]:
             corrects_id__in=rows, kind=InvoiceKind.CREDIT_NOTE, status=InvoiceStatus.ISSUED
         )
         .values("corrects_id")
-        .annotate(total=Coalesce(Sum("total"), ZERO), payer=Coalesce(Sum("payer_share"), ZERO))
+        .annotate(total=money_sum("total"), payer=money_sum("payer_share"))
     }
     paid: dict[int, tuple[Decimal, Decimal]] = {
         row["invoice_id"]: (row["patient"], row["payer"])
         for row in Allocation.objects.filter(invoice_id__in=rows)
         .values("invoice_id")
         .annotate(
-            patient=Coalesce(Sum("amount", filter=Q(payment__payer__isnull=True)), ZERO),
-            payer=Coalesce(Sum("amount", filter=Q(payment__payer__isnull=False)), ZERO),
+            patient=money_sum("amount", filter=Q(payment__payer__isnull=True)),
+            payer=money_sum("amount", filter=Q(payment__payer__isnull=False)),
         )
     }
     return {
@@ -130,7 +146,7 @@ def payments_with_money_left(
     else:
         return []
     annotated = payments.annotate(
-        allocated=Coalesce(Sum("allocations__amount", distinct=False), ZERO),
+        allocated=money_sum("allocations__amount"),
     ).order_by("received_on", "pk")
     refunded = dict(
         Refund.objects.filter(payment__in=[p.pk for p in annotated])
@@ -169,13 +185,13 @@ def patient_account(patient: Patient) -> Account:
     """Return a patient's balance, what they and their payers owe, and their credit."""
     issued = Invoice.objects.filter(patient=patient, status=InvoiceStatus.ISSUED)
     sums = issued.aggregate(
-        invoiced=Coalesce(Sum("total", filter=Q(kind=InvoiceKind.INVOICE)), ZERO),
-        credited=Coalesce(Sum("total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)), ZERO),
+        invoiced=money_sum("total", filter=Q(kind=InvoiceKind.INVOICE)),
+        credited=money_sum("total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)),
     )
     paid = Payment.objects.filter(patient=patient).aggregate(s=_ZERO)["s"]
     allocations = Allocation.objects.filter(invoice__patient=patient).aggregate(
-        patient=Coalesce(Sum("amount", filter=Q(payment__payer__isnull=True)), ZERO),
-        payers=Coalesce(Sum("amount", filter=Q(payment__payer__isnull=False)), ZERO),
+        patient=money_sum("amount", filter=Q(payment__payer__isnull=True)),
+        payers=money_sum("amount", filter=Q(payment__payer__isnull=False)),
     )
     refunded = Refund.objects.filter(payment__patient=patient).aggregate(s=_ZERO)["s"]
     figures = figures_for(issued.filter(kind=InvoiceKind.INVOICE))
@@ -201,8 +217,8 @@ def balances_for(patient_ids: Iterable[int]) -> dict[int, Decimal]:
         Invoice.objects.filter(patient_id__in=ids, status=InvoiceStatus.ISSUED)
         .values("patient_id")
         .annotate(
-            invoiced=Coalesce(Sum("total", filter=Q(kind=InvoiceKind.INVOICE)), ZERO),
-            credited=Coalesce(Sum("total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)), ZERO),
+            invoiced=money_sum("total", filter=Q(kind=InvoiceKind.INVOICE)),
+            credited=money_sum("total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)),
         )
     ):
         result[row["patient_id"]] += row["invoiced"] - row["credited"]

@@ -16,7 +16,7 @@ from imsclinic.billing.models import (
     PaymentMethod,
     TaxRate,
 )
-from imsclinic.billing.selectors import invoice_figures, patient_account
+from imsclinic.billing.selectors import balances_for, invoice_figures, patient_account
 from imsclinic.billing.services.invoices import (
     LineEntry,
     credit_note_issue,
@@ -281,3 +281,26 @@ def test_the_services_refuse_a_practitioner_or_a_patient_whatever_calls_them(
             invoice_create(patient=patient, location=location, actor=someone, service_date=DAY)
     assert not Payment.objects.exists()
     assert invoice_figures(invoice).outstanding == Decimal("95.00")
+
+
+def test_a_balance_adds_up_to_the_cent_however_the_database_stores_amounts(
+    patient, location, front_desk
+):
+    invoice = issued_invoice(patient, location, front_desk, prices=("0.30",))
+    for part in ("0.10", "0.20"):
+        payment_record(
+            patient=patient,
+            method=PaymentMethod.CASH,
+            amount=Decimal(part),
+            received_on=DAY,
+            actor=front_desk,
+            allocations=[Apply(invoice, Decimal(part))],
+        )
+    credit_note_issue(invoice=invoice, amounts=None, reason="Wrong patient", actor=front_desk)
+    # The invoice's allocations now add up to 0.10 + 0.20 - 0.20 - 0.10, which SQLite's
+    # binary floats make 2.8e-17 unless the sum is rounded to the cent.
+    figures = invoice_figures(invoice)
+    account = patient_account(patient)
+    assert (figures.paid_by_patient, figures.outstanding) == (0, 0)
+    assert (account.credit, account.balance) == (Decimal("0.30"), Decimal("-0.30"))
+    assert balances_for([patient.pk])[patient.pk] == Decimal("-0.30")
