@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import DecimalField, Q, QuerySet, Sum
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, Round
 
 from imsclinic.billing.models import (
@@ -120,6 +120,35 @@ def figures_for(invoices: Iterable[Invoice]) -> dict[int, InvoiceFigures]:
         )
         for pk, invoice in rows.items()
     }
+
+
+def owing() -> Round:
+    """What an issued invoice still waits for, as a query expression (to filter lists by).
+
+    Its total less its credit notes and every payment on it: `InvoiceFigures.outstanding`.
+    """
+    money = DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
+    credited = (
+        Invoice.objects.filter(
+            corrects=OuterRef("pk"), kind=InvoiceKind.CREDIT_NOTE, status=InvoiceStatus.ISSUED
+        )
+        .values("corrects")
+        .annotate(s=Sum("total"))
+        .values("s")
+    )
+    paid = (
+        Allocation.objects.filter(invoice=OuterRef("pk"))
+        .values("invoice")
+        .annotate(s=Sum("amount"))
+        .values("s")
+    )
+    return Round(
+        F("total")
+        - Coalesce(Subquery(credited, output_field=money), ZERO, output_field=money)
+        - Coalesce(Subquery(paid, output_field=money), ZERO, output_field=money),
+        2,
+        output_field=money,
+    )
 
 
 def invoice_figures(invoice: Invoice) -> InvoiceFigures:

@@ -10,8 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -32,7 +31,6 @@ from imsclinic.billing.forms import (
     ServiceLineForm,
 )
 from imsclinic.billing.models import (
-    MONEY_DIGITS,
     ZERO,
     Allocation,
     FeeWaiver,
@@ -42,7 +40,7 @@ from imsclinic.billing.models import (
     InvoiceStatus,
     ItemKind,
 )
-from imsclinic.billing.selectors import figures_for, patient_account
+from imsclinic.billing.selectors import figures_for, owing, patient_account
 from imsclinic.billing.services.invoices import (
     LineEntry,
     credit_note_issue,
@@ -361,31 +359,6 @@ def credit_note_new(request: SignedInRequest, invoice_id: int) -> HttpResponse:
     )
 
 
-def _owing() -> Any:
-    """The money an issued invoice still waits for: its total less credit notes and payments."""
-    amount = DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
-    credited = (
-        Invoice.objects.filter(
-            corrects=OuterRef("pk"), kind=InvoiceKind.CREDIT_NOTE, status=InvoiceStatus.ISSUED
-        )
-        .values("corrects")
-        .annotate(s=Sum("total"))
-        .values("s")
-    )
-    paid = (
-        Allocation.objects.filter(invoice=OuterRef("pk"))
-        .values("invoice")
-        .annotate(s=Sum("amount"))
-        .values("s")
-    )
-    zero = Value(ZERO, output_field=amount)
-    return (
-        F("total")
-        - Coalesce(Subquery(credited, output_field=amount), zero)
-        - Coalesce(Subquery(paid, output_field=amount), zero)
-    )
-
-
 def filtered_invoices(data: dict[str, Any]) -> QuerySet[Invoice]:
     """Return the desk list's invoices for the filter's cleaned data, newest first."""
     invoices = Invoice.objects.filter(kind=InvoiceKind.INVOICE).select_related(
@@ -395,7 +368,7 @@ def filtered_invoices(data: dict[str, Any]) -> QuerySet[Invoice]:
     if show == "drafts":
         invoices = invoices.filter(status=InvoiceStatus.DRAFT)
     elif show == "outstanding":
-        invoices = invoices.filter(status=InvoiceStatus.ISSUED).alias(owing=_owing())
+        invoices = invoices.filter(status=InvoiceStatus.ISSUED).alias(owing=owing())
         invoices = invoices.filter(owing__gt=0)
     if data.get("issued_from"):
         invoices = invoices.filter(issued_at__date__gte=data["issued_from"])
