@@ -6,8 +6,6 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from imsclinic.accounts.models import User
@@ -15,13 +13,9 @@ from imsclinic.charting.models import NeedlingRow, NeedlingSession
 from imsclinic.clinic.models import NeedleLot, Service
 from imsclinic.patients.models import Patient
 from tests.factories.charting import ensure_catalogue, ims_visit, muscle, needle_lot
+from tests.factories.migrations import migrate_to, migrate_to_latest
 
 BEFORE = [("charting", "0011_physio_note_locked"), ("clinic", "0011_practitioner_licences")]
-
-
-def leaves() -> list[tuple[str, str]]:
-    graph = MigrationExecutor(connection).loader.graph
-    return [node for node in graph.leaf_nodes() if node[0] in ("charting", "clinic")]
 
 
 @pytest.fixture
@@ -55,17 +49,17 @@ def rows_written_before_counting(
             NeedlingSession.objects.filter(pk=session.pk).update(
                 status="signed", signed_at=timezone.now(), signed_by=physio
             )
-    MigrationExecutor(connection).migrate(BEFORE)
+    migrate_to(BEFORE)
     try:
         yield {"used": used, "overdrawn": overdrawn, "untouched": untouched}
     finally:
-        MigrationExecutor(connection).migrate(leaves())
+        migrate_to_latest()
 
 
 def test_each_lot_starts_with_what_it_received_less_one_needle_per_existing_row(
     rows_written_before_counting: dict[str, NeedleLot],
 ) -> None:
-    MigrationExecutor(connection).migrate(leaves())
+    migrate_to_latest()
     lots = rows_written_before_counting
     on_hand = dict(NeedleLot.objects.values_list("lot_number", "quantity_on_hand"))
     assert on_hand == {"LOT-USED": 100 - 3, "LOT-OVER": 0, "LOT-NEW": 50}

@@ -11,30 +11,19 @@ from django.utils import timezone
 
 from imsclinic.core.audit import ChainBreak, audit_record, seal_pending, verify_chain
 from imsclinic.core.models import GENESIS_HASH, Action, AuditEvent, AuditSeal, SealScheme
+from tests.factories.migrations import migrate_to, migrate_to_latest
 
 BEFORE_SEALING = ("core", "0002_audit_append_only_trigger")
-
-
-def migrate(target: tuple[str, str]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.migrate([target])
-    return executor
-
-
-def latest() -> tuple[str, str]:
-    executor = MigrationExecutor(connection)
-    (leaf,) = [node for node in executor.loader.graph.leaf_nodes() if node[0] == "core"]
-    return leaf
 
 
 @pytest.fixture
 def log_before_sealing(transactional_db: None) -> Iterator[MigrationExecutor]:
     """The database as it was before sealing, put forward again afterwards."""
-    executor = migrate(BEFORE_SEALING)
+    executor = migrate_to([BEFORE_SEALING])
     try:
         yield executor
     finally:
-        migrate(latest())
+        migrate_to_latest()
 
 
 def write_as_before(apps: object, count: int) -> list[tuple[int, str]]:
@@ -68,7 +57,7 @@ def test_rows_chained_before_sealing_verify_and_the_chain_goes_on_from_them(
 ) -> None:
     old_apps = log_before_sealing.loader.project_state([BEFORE_SEALING]).apps
     old = write_as_before(old_apps, 4)
-    migrate(latest())
+    migrate_to_latest()
 
     seals = list(AuditSeal.objects.order_by("seq"))
     assert [(seal.event_id, seal.hash) for seal in seals] == old
@@ -95,7 +84,7 @@ def test_a_row_changed_before_the_migration_is_still_found_after_it(
         cursor.execute("UPDATE core_auditevent SET role = 'owner' WHERE id = %s", [old[1][0]])
         if postgres:
             cursor.execute("ALTER TABLE core_auditevent ENABLE TRIGGER USER")
-    migrate(latest())
+    migrate_to_latest()
 
     walked = list(verify_chain())
     assert walked[0] == old[0][0]
@@ -107,7 +96,7 @@ def test_a_row_changed_before_the_migration_is_still_found_after_it(
 def test_the_triggers_are_back_after_migrating_down_and_up_again(
     log_before_sealing: MigrationExecutor,
 ) -> None:
-    migrate(latest())
+    migrate_to_latest()
     audit_record(actor=None, action=Action.VIEW, object_type="patient")
     seal_pending()
     for sql in ("UPDATE core_auditseal SET hash = 'x'", "DELETE FROM core_auditevent"):
