@@ -73,8 +73,20 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+class TakenMeanwhile(Exception):
+    """A row this transaction meant to take went to another one that has committed since.
+
+    Raised where a database guard refused a write that the transaction's own check, made
+    under its locks, had let through (a bed booked by another practitioner in between). The
+    transaction cannot go on, but run again from the start it sees the other commit and
+    chooses differently: `retry_transient` does that, as for a deadlock.
+    """
+
+
 def transient_kind(error: BaseException) -> str | None:
     """Name the transient failure behind this database error, or None if it is not one."""
+    if isinstance(error, TakenMeanwhile):
+        return "taken meanwhile"
     if not isinstance(error, OperationalError):
         return None
     return TRANSIENT_SQLSTATES.get(str(getattr(error.__cause__, "sqlstate", None) or ""))
@@ -118,7 +130,7 @@ def retry_transient(
             while True:
                 try:
                     return func(*args, **kwargs)
-                except OperationalError as error:
+                except (OperationalError, TakenMeanwhile) as error:
                     kind = transient_kind(error)
                     if kind is None:
                         raise

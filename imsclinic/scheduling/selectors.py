@@ -440,7 +440,7 @@ def _time(value: str) -> dt.time:
     return dt.time.fromisoformat(value)
 
 
-# The re-check's rows. Its single statement is a UNION of eight reads with one column layout:
+# The re-check's rows. Its single statement is a UNION of nine reads with one column layout:
 # kind, two ids, two numbers, six texts (`booking_check_query` shows which read fills which
 # column). Each kind of row is read into its own named tuple by `_check_row`, so the code
 # that uses them reads names, not positions.
@@ -455,6 +455,7 @@ class _CheckKind(IntEnum):
     BUSY = 5  # a visit of the practitioner's, or in one of the location's beds
     OWN_VISIT = 6  # a visit of the patient's own
     LICENCES = 7  # the practitioner's other licences and the location's province
+    PATIENT = 8  # the patient's IMS history before the start, and their care team
 
 
 class _ShiftRow(NamedTuple):
@@ -496,6 +497,11 @@ class _ClosureRow(NamedTuple):
     last_day: str
 
 
+class _PatientRow(NamedTuple):
+    had_ims_visit: int  # 1: an IMS visit booked or behind them that starts before this one
+    on_care_team: int  # 1: the practitioner is already on the patient's care team
+
+
 class _BusyRow(NamedTuple):
     """Time off, a busy visit or one of the patient's own: whose, which bed, when."""
 
@@ -505,7 +511,7 @@ class _BusyRow(NamedTuple):
     ends: Any
 
 
-_CheckRow = _ShiftRow | _PlaceRow | _LicenceRow | _BedRow | _ClosureRow | _BusyRow
+_CheckRow = _ShiftRow | _PlaceRow | _LicenceRow | _BedRow | _ClosureRow | _BusyRow | _PatientRow
 
 # For each kind, its named tuple and the columns (0 is the kind) that fill it, in order.
 _CHECK_COLUMNS: dict[_CheckKind, tuple[type[_CheckRow], tuple[int, ...]]] = {
@@ -517,6 +523,7 @@ _CHECK_COLUMNS: dict[_CheckKind, tuple[type[_CheckRow], tuple[int, ...]]] = {
     _CheckKind.BUSY: (_BusyRow, (1, 2, 3, 4)),
     _CheckKind.OWN_VISIT: (_BusyRow, (1, 2, 3, 4)),
     _CheckKind.LICENCES: (_LicenceRow, (3, 5, 6, 7, 8, 9)),
+    _CheckKind.PATIENT: (_PatientRow, (1, 2)),
 }
 
 
@@ -525,6 +532,18 @@ def _check_row(row: Sequence[Any]) -> tuple[_CheckKind, _CheckRow]:
     kind = _CheckKind(row[0])
     row_type, columns = _CHECK_COLUMNS[kind]
     return kind, row_type._make(row[column] for column in columns)
+
+
+class BookingCheck(NamedTuple):
+    """What a booking re-checks under its locks, read in one statement (`booking_check`).
+
+    `had_ims_visit` and `on_care_team` are None when the statement was not run (a day the
+    clinic does not book): ask `has_had_ims_visit` and the care team then.
+    """
+
+    query: AvailabilityQuery
+    had_ims_visit: bool | None  # an IMS visit booked or behind the patient, before `start`
+    on_care_team: bool | None  # the practitioner is on the patient's care team already
 
 
 def booking_check_query(
@@ -536,6 +555,27 @@ def booking_check_query(
     now: dt.datetime | None = None,
     patient: Patient | None = None,
 ) -> AvailabilityQuery:
+    """Load what the engine needs to re-check one start (`booking_check`, without the patient's
+    history and care team)."""
+    return booking_check(
+        service=service,
+        practitioner=practitioner,
+        location=location,
+        start=start,
+        now=now,
+        patient=patient,
+    ).query
+
+
+def booking_check(
+    *,
+    service: Service,
+    practitioner: Practitioner,
+    location: Location,
+    start: dt.datetime,
+    now: dt.datetime | None = None,
+    patient: Patient | None = None,
+) -> BookingCheck:
     """Load what the engine needs to re-check one start, for one practitioner and one
     location on that local day (and the patient's own visits then), in a single statement.
 
@@ -543,19 +583,25 @@ def booking_check_query(
     of that weekday with their breaks, the credential, the zone and slot step, the beds,
     closures, time off and busy times), so `slot_is_offered` applies exactly the same rules;
     only narrower, and in one round trip instead of five, because a booking runs it under the
-    practitioner's lock.
+    practitioner's lock. The same statement says whether the patient has had an IMS visit
+    before `start` (the first-visit rule) and whether the practitioner is on their care team,
+    which the booking would otherwise ask in two more round trips.
     """
     now = now or timezone.now()
     day, days = _searchable(start.astimezone(location.zone).date(), 1)
     if days == 0:
-        return AvailabilityQuery(
-            service=service_info(service),
-            start_date=day,
-            days=0,
-            now=now,
-            practitioners=(),
-            locations=(),
-            shifts=(),
+        return BookingCheck(
+            AvailabilityQuery(
+                service=service_info(service),
+                start_date=day,
+                days=0,
+                now=now,
+                practitioners=(),
+                locations=(),
+                shifts=(),
+            ),
+            had_ims_visit=None,
+            on_care_team=None,
         )
     window_start, window_end = _window(day, 1)
     ops = connection.ops
@@ -615,8 +661,19 @@ def booking_check_query(
         f" {text_none}, {text_none}, {text_none} FROM {_table(Appointment)} a"
         f" WHERE a.patient_id = %s AND a.start < %s AND a.{ops.quote_name('end')} > %s"
         f" AND a.status IN ({_marks(statuses)})"
+        f" UNION ALL SELECT {kinds['PATIENT']},"
+        f" CAST(CASE WHEN EXISTS (SELECT 1 FROM {_table(Appointment)} h"
+        f" INNER JOIN {_table(Service)} v ON v.id = h.service_id"
+        f" WHERE h.patient_id = %s AND v.requires_ims_credential AND h.start < %s"
+        f" AND h.status IN ({_marks(statuses)})) THEN 1 ELSE 0 END AS BIGINT),"
+        f" CAST(CASE WHEN EXISTS (SELECT 1 FROM {_table(Patient.care_team.through)} m"
+        " WHERE m.patient_id = %s AND m.practitioner_id = %s) THEN 1 ELSE 0 END AS BIGINT),"
+        f" {none}, {none}, {text_none}, {text_none}, {text_none}, {text_none}, {text_none},"
+        f" {text_none}"
     )
     no_room = service.room_kind == Service.RoomKind.NONE
+    # No patient: an id no row has, so the patient's parts read nothing.
+    patient_id = patient.pk if patient is not None and patient.pk is not None else 0
     # A service that needs no bed matches no bed's kind: none is read.
     kind = "" if no_room else service.room_kind
     params: list[Any] = [
@@ -631,11 +688,15 @@ def booking_check_query(
         *window_params,
         *(practitioner.pk, location.pk, kind),
         *statuses,
-        # No patient: an id no row has, so the last part reads nothing.
-        patient.pk if patient is not None and patient.pk is not None else 0,
+        patient_id,
         ops.adapt_datetimefield_value(window_end),
         ops.adapt_datetimefield_value(window_start),
         *statuses,
+        patient_id,
+        ops.adapt_datetimefield_value(start),
+        *statuses,
+        patient_id,
+        practitioner.pk,
     ]
     units = _epoch_units()
     shifts: dict[int, _ShiftRow] = {}
@@ -648,6 +709,7 @@ def booking_check_query(
     person_busy: list[BusyTime] = []
     bed_busy: dict[int, list[BusyTime]] = {}
     own_visits: list[BusyTime] = []
+    facts = _PatientRow(had_ims_visit=0, on_care_team=0)
     for raw in _fetch(sql, params):
         match _check_row(raw):
             case _CheckKind.SHIFT, _ShiftRow() as shift:
@@ -673,24 +735,31 @@ def booking_check_query(
                 time_off.append(_busy_time(busy.begins, busy.ends, units))
             case _CheckKind.OWN_VISIT, _BusyRow() as busy:
                 own_visits.append(_busy_time(busy.begins, busy.ends, units))
+            case _CheckKind.PATIENT, _PatientRow() as row:
+                facts = row
             case _CheckKind.BUSY, _BusyRow() as busy:
                 interval = _busy_time(busy.begins, busy.ends, units)
                 if busy.owner_id == practitioner.pk:
                     person_busy.append(interval)
                 if busy.room_id is not None:
                     bed_busy.setdefault(busy.room_id, []).append(interval)
+    had_ims_visit, on_care_team = bool(facts.had_ims_visit), bool(facts.on_care_team)
     if place is None or licences is None or not shifts:
-        return AvailabilityQuery(
-            service=service_info(service),
-            start_date=day,
-            days=1,
-            now=now,
-            practitioners=(),
-            locations=(),
-            shifts=(),
+        return BookingCheck(
+            AvailabilityQuery(
+                service=service_info(service),
+                start_date=day,
+                days=1,
+                now=now,
+                practitioners=(),
+                locations=(),
+                shifts=(),
+            ),
+            had_ims_visit=had_ims_visit,
+            on_care_team=on_care_team,
         )
     room_ids = tuple(bed.room_id for bed in sorted(beds, key=lambda bed: bed.place))
-    return AvailabilityQuery(
+    query = AvailabilityQuery(
         service=service_info(service),
         start_date=day,
         days=1,
@@ -739,6 +808,7 @@ def booking_check_query(
         step_minutes=place.step_minutes,
         patient_busy=tuple(own_visits),
     )
+    return BookingCheck(query, had_ims_visit=had_ims_visit, on_care_team=on_care_team)
 
 
 def service_info(service: Service) -> ServiceInfo:

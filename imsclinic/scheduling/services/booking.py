@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
@@ -20,7 +20,7 @@ from imsclinic.clinic.models import Location, Practitioner, Room, Service
 from imsclinic.core.access import record_refusal
 from imsclinic.core.audit import audit_record
 from imsclinic.core.errors import BookingError
-from imsclinic.core.locking import lock_rows, retry_transient
+from imsclinic.core.locking import TakenMeanwhile, lock_rows, retry_transient
 from imsclinic.core.models import Action, ObjectType
 from imsclinic.core.permissions import is_clinic_staff, is_owner
 from imsclinic.patients.models import Patient
@@ -37,7 +37,7 @@ from imsclinic.scheduling.models import (
     Course,
     NoticeKind,
 )
-from imsclinic.scheduling.selectors import booking_check_query, visit_booked_at
+from imsclinic.scheduling.selectors import BookingCheck, booking_check, visit_booked_at
 from imsclinic.scheduling.signals import visit_status_changed
 
 if TYPE_CHECKING:
@@ -48,8 +48,6 @@ if TYPE_CHECKING:
 OVERLAP_GUARDS = ("appointment_practitioner_no_overlap", "appointment_room_no_overlap")
 ROOM_GUARD = "appointment_room_no_overlap"
 PATIENT_GUARD = "appointment_patient_no_overlap"
-# How often to look for another free bed when a rival booking took ours at the last moment.
-BED_RETRIES = 3
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
 
 
@@ -63,6 +61,14 @@ class SlotTaken(SlotUnavailable):
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or _("That time was just taken. Please choose another."))
+
+
+class BedTakenMeanwhile(SlotTaken, TakenMeanwhile):
+    """Another practitioner's booking took the bed between our check and our insert.
+
+    The outermost booking transaction runs again (`retry_transient`) and finds another bed;
+    inside a caller's own transaction it is simply the time taken.
+    """
 
 
 class PatientBusy(SlotUnavailable):
@@ -213,9 +219,20 @@ def has_initial_assessment(patient: Patient, service: Service) -> bool:
     return has_had_ims_visit(patient)
 
 
-def check_first_visit(patient: Patient, service: Service, start: dt.datetime) -> None:
-    """Refuse an IMS follow-up for a patient who has not had an IMS visit before it."""
-    if needs_assessment_first(patient, service, start):
+def check_first_visit(
+    patient: Patient, service: Service, start: dt.datetime, *, had_ims_visit: bool | None = None
+) -> None:
+    """Refuse an IMS follow-up for a patient who has not had an IMS visit before it.
+
+    `had_ims_visit` is that history when the caller has read it already (`booking_check`).
+    """
+    if had_ims_visit is None:
+        refused = needs_assessment_first(patient, service, start)
+    else:
+        refused = (
+            service.requires_ims_credential and not service.for_new_patients and not had_ims_visit
+        )
+    if refused:
         assessment = (
             Service.objects.filter(
                 requires_ims_credential=True, for_new_patients=True, is_active=True
@@ -325,7 +342,7 @@ def _require_licences(visit: Appointment) -> None:
         )
 
 
-def _query_for_day(
+def _check_for_day(
     *,
     service: Service,
     practitioner: Practitioner,
@@ -333,9 +350,9 @@ def _query_for_day(
     start: dt.datetime,
     now: dt.datetime | None,
     patient: Patient | None = None,
-) -> AvailabilityQuery:
+) -> BookingCheck:
     """Load the rows that decide whether `start` is offered, in one statement (see there)."""
-    return booking_check_query(
+    return booking_check(
         service=service,
         practitioner=practitioner,
         location=location,
@@ -356,62 +373,46 @@ def create_checked(
     request: HttpRequest | None,
     course: Course | None = None,
     rescheduled_from: Appointment | None = None,
-    now: dt.datetime | None = None,
+    on_care_team: bool | None = None,
 ) -> Appointment:
     """Insert a visit for a slot just checked under the practitioner's lock, and audit it.
 
     Run inside `overlap_refused_as_taken()` and a transaction: the database's guards still
-    refuse an overlap the check missed (another practitioner's visit in the same bed). The
-    caller checks the first-visit rule.
+    refuse an overlap the check missed. When the bed's guard refuses the insert, another
+    practitioner's booking took the bed between our check and our insert (the practitioner
+    lock does not cover beds) and has committed by now: `BedTakenMeanwhile` sends the whole
+    transaction round again (`retry_transient`), and its fresh check finds another free bed if
+    there is one. No savepoint is needed for that, and none is paid for on every booking.
+    `on_care_team` is what the caller's check read (None: ask). The caller checks the
+    first-visit rule.
     """
     # Elapsed time, not wall time: on a DST change day the two differ.
     start = slot.start.astimezone(dt.UTC)
     end = start + dt.timedelta(minutes=service.duration_minutes)
-    room_id = slot.room_id
-    for attempt in range(BED_RETRIES + 1):
-        try:
-            with transaction.atomic():
-                # In the savepoint: a bed found taken is released with it.
-                lock_beds(room_id)
-                appointment = Appointment.objects.create(
-                    patient=patient,
-                    practitioner=practitioner,
-                    location=location,
-                    room_id=room_id,
-                    service=service,
-                    start=start,
-                    end=end,
-                    busy_until=end + dt.timedelta(minutes=service.buffer_minutes),
-                    status=AppointmentStatus.BOOKED,
-                    created_by=actor if getattr(actor, "is_authenticated", False) else None,
-                    course=course,
-                    rescheduled_from=rescheduled_from,
-                )
-            break
-        except (IntegrityError, OperationalError) as error:
-            # Another practitioner's booking took this bed between our check and our insert
-            # (the practitioner lock does not cover beds). Its transaction has committed by
-            # now, so a fresh look finds another free bed, if there is one.
-            bed_taken = isinstance(error, IntegrityError) and ROOM_GUARD in str(error)
-            if not (bed_taken or is_deadlock(error)) or attempt == BED_RETRIES:
-                raise
-            fresh = slot_is_offered(
-                _query_for_day(
-                    service=service,
-                    practitioner=practitioner,
-                    location=location,
-                    start=slot.start,
-                    now=now,
-                    patient=patient,
-                ),
-                practitioner.pk,
-                location.pk,
-                slot.start,
-            )
-            if fresh is None:
-                raise SlotTaken() from error
-            room_id = fresh.room_id
-    patient_care_team_add(patient=patient, practitioner=practitioner, actor=actor, request=request)
+    lock_beds(slot.room_id)
+    try:
+        appointment = Appointment.objects.create(
+            patient=patient,
+            practitioner=practitioner,
+            location=location,
+            room_id=slot.room_id,
+            service=service,
+            start=start,
+            end=end,
+            busy_until=end + dt.timedelta(minutes=service.buffer_minutes),
+            status=AppointmentStatus.BOOKED,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            course=course,
+            rescheduled_from=rescheduled_from,
+        )
+    except IntegrityError as error:
+        if ROOM_GUARD in str(error):
+            raise BedTakenMeanwhile() from error
+        raise
+    if not on_care_team:
+        patient_care_team_add(
+            patient=patient, practitioner=practitioner, actor=actor, request=request
+        )
     detail: dict[str, Any] = {
         "service": service.slug,
         "practitioner": practitioner.pk,
@@ -459,8 +460,7 @@ def appointment_book(
         # booking committed before ours.
         lock_practitioners(practitioner.pk)
         lock_patient(patient)
-        check_first_visit(patient, service, start)
-        query = _query_for_day(
+        check = _check_for_day(
             service=service,
             practitioner=practitioner,
             location=location,
@@ -468,6 +468,8 @@ def appointment_book(
             now=now,
             patient=patient,
         )
+        check_first_visit(patient, service, start, had_ims_visit=check.had_ims_visit)
+        query = check.query
         slot = slot_is_offered(query, practitioner.pk, location.pk, start)
         if slot is None:
             _check_patient_free(query, patient, start)
@@ -481,7 +483,7 @@ def appointment_book(
             slot=slot,
             actor=actor,
             request=request,
-            now=now,
+            on_care_team=check.on_care_team,
         )
         if notify:
             notify_patient(appointment, NoticeKind.CONFIRMATION)
@@ -681,7 +683,7 @@ def appointment_reschedule(
         old.save(update_fields=["status", "cancelled_at", "cancellation_reason", "cancelled_late"])
 
         # Read after the cancellation: the old visit no longer blocks its own time.
-        query = _query_for_day(
+        check = _check_for_day(
             service=service,
             practitioner=new_practitioner,
             location=new_location,
@@ -689,12 +691,13 @@ def appointment_reschedule(
             now=now,
             patient=old.patient,
         )
+        query = check.query
         slot = slot_is_offered(query, new_practitioner.pk, new_location.pk, start)
         if slot is None:
             _check_patient_free(query, old.patient, start)
             _check_licences(query, new_practitioner, new_location.pk, start, staff=staff)
             raise SlotUnavailable()
-        check_first_visit(old.patient, service, slot.start)
+        check_first_visit(old.patient, service, slot.start, had_ims_visit=check.had_ims_visit)
         new = create_checked(
             patient=old.patient,
             practitioner=new_practitioner,
@@ -705,7 +708,7 @@ def appointment_reschedule(
             request=request,
             course=old.course,
             rescheduled_from=old,
-            now=now,
+            on_care_team=check.on_care_team,
         )
         audit_record(
             actor=actor,

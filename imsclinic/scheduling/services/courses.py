@@ -274,7 +274,6 @@ def course_book(
                     actor=actor,
                     request=request,
                     course=course,
-                    now=now,
                 )
             )
         audit_record(
