@@ -33,7 +33,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from imsclinic.clinic.models import Clinic
-from imsclinic.core.queueing import queue_with_change
+from imsclinic.core.queueing import TaskCall, enqueue_together, queue_with_change
 from imsclinic.scheduling.ics import Method, appointment_ics, portal_url
 from imsclinic.scheduling.models import Appointment, NoticeKind
 from imsclinic.scheduling.signals import notice_composing, reminder_composing
@@ -60,7 +60,8 @@ def appointment_changed(*, appointment: Appointment, kind: NoticeKind) -> None:
     def queue() -> None:
         from imsclinic.scheduling.tasks import SENT, send_appointment_notice
 
-        send_appointment_notice.enqueue(appointment_id, kind.value, SENT)
+        # The email and the reminder it announces go in as one INSERT (core.queueing).
+        calls: list[TaskCall] = [(send_appointment_notice, (appointment_id, kind.value, SENT))]
         if kind in (NoticeKind.CONFIRMATION, NoticeKind.CHANGE):
             reminder_hours = (
                 known_hours
@@ -69,9 +70,12 @@ def appointment_changed(*, appointment: Appointment, kind: NoticeKind) -> None:
                     "reminder_hours", flat=True
                 )[0]
             )
-            reminder_schedule(
+            reminder = reminder_call(
                 appointment_id=appointment_id, start=start, reminder_hours=reminder_hours
             )
+            if reminder is not None:
+                calls.append(reminder)
+        enqueue_together(calls)
         if kind in (NoticeKind.CANCELLATION, NoticeKind.CHANGE) and freed is not None:
             freed_time_offer(freed)
 
@@ -98,14 +102,31 @@ def reminder_schedule(
     now: dt.datetime | None = None,
 ) -> dt.datetime | None:
     """Queue the reminder for its due time; return it, or None when it is already past."""
+    reminder = reminder_call(
+        appointment_id=appointment_id, start=start, reminder_hours=reminder_hours, now=now
+    )
+    if reminder is None:
+        return None
+    task, args = reminder
+    task.enqueue(*args)
+    return task.run_after
+
+
+def reminder_call(
+    *,
+    appointment_id: int,
+    start: dt.datetime,
+    reminder_hours: int,
+    now: dt.datetime | None = None,
+) -> TaskCall | None:
+    """Return the reminder task, due at its time, and its arguments; None when already past."""
     from imsclinic.scheduling.tasks import send_reminder
 
     if not gets_reminder(start, reminder_hours, now):
         return None
     due = reminder_due(start, reminder_hours)
     start_iso = start.astimezone(dt.UTC).isoformat()
-    send_reminder.using(run_after=due).enqueue(appointment_id, start_iso)
-    return due
+    return send_reminder.using(run_after=due), (appointment_id, start_iso)
 
 
 def freed_time_offer(appointment: Appointment) -> None:
