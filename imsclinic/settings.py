@@ -105,19 +105,21 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # The Page* middleware are Django's own (and django-htmx's), passed by an API request
+    # that carries a bearer token: its token says who is asking (core.middleware).
+    "imsclinic.core.middleware.PageSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "imsclinic.core.middleware.PageCommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "imsclinic.core.middleware.PageAuthenticationMiddleware",
+    "imsclinic.core.middleware.PageMessageMiddleware",
     # After messages: whoever timed out is told why they were signed out.
     "imsclinic.accounts.middleware.SessionTimeoutMiddleware",
     "imsclinic.accounts.middleware.StaffMFARequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "imsclinic.core.middleware.PageHtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "imsclinic.core.middleware.NoStoreForHealthInformationMiddleware",
     # Last: the first to see a view's exception (a deadlock or lock timeout answers 503).
