@@ -137,7 +137,8 @@ def people(clinic: Any, kinds: dict[str, int], now: dt.datetime) -> dict[str, An
     )
 
     version = publish_consent(owner, now - dt.timedelta(days=400))
-    lot, containers = stock(physios[0], clinic, now - dt.timedelta(days=400))
+    # The notes find the sharps container open at their visit's location.
+    lot = stock(physios[0], clinic, now - dt.timedelta(days=400))
 
     # The simulated patients: returning patients of the history who made an account.
     patients = []
@@ -151,8 +152,7 @@ def people(clinic: Any, kinds: dict[str, int], now: dt.datetime) -> dict[str, An
     charts = []
     for share, physio in zip(CHART_SHARES, physios, strict=False):
         sessions = max(2, round(CHART_SESSIONS * share))
-        charts.append(long_chart(clinic, physio, sessions, version, lot, owner, desk, now))
-    del containers  # the notes find the open container of their visit's location
+        charts.append(long_chart(clinic, physio, sessions, version, lot, desk, now))
     invoiced = bill(clinic, desk, now)
 
     practitioner_of = {p.user_id: p.pk for p in clinic.practitioners if p.user_id}
@@ -230,7 +230,7 @@ def publish_consent(owner: Any, at: dt.datetime) -> Any:
     return consent_publish(draft=draft, actor=owner, now=at)
 
 
-def stock(physio: Any, clinic: Any, at: dt.datetime) -> tuple[Any, list[Any]]:
+def stock(physio: Any, clinic: Any, at: dt.datetime) -> Any:
     """Receive a lot of needles and open a sharps container at each location, at `at`."""
     from imsclinic.clinic.services import needle_lot_add, sharps_container_open
 
@@ -245,11 +245,10 @@ def stock(physio: Any, clinic: Any, at: dt.datetime) -> tuple[Any, list[Any]]:
         actor=physio,
         now=at,
     )
-    containers = [
+    locations = {location.pk: location for location in clinic.locations.values()}
+    for n, location in enumerate(locations.values()):
         sharps_container_open(label=f"LOAD-{n}", location=location, actor=physio, now=at)
-        for n, location in enumerate({loc.pk: loc for loc in clinic.locations.values()}.values())
-    ]
-    return lot, containers
+    return lot
 
 
 def screen(patient: Any, user: Any, physio: Any, owner: Any, version: Any, at: dt.datetime) -> None:
@@ -289,21 +288,26 @@ def long_chart(
     sessions: int,
     version: Any,
     lot: Any,
-    owner: Any,
     desk: Any,
     now: dt.datetime,
 ) -> dict[str, Any]:
     """A new patient's course with one practitioner: `sessions` visits, each charted and signed.
 
-    Booked through the booking rules twice a week going back from last week (the demo's
+    Booked through the booking rules three times a week up to last week (the demo's
     helpers), the first visit with a signed Gunn assessment, every visit with a signed
     needling note written through the charting services.
     """
     from imsclinic.charting.models import Muscle
     from imsclinic.charting.services import RowInput
+    from imsclinic.consent.models import Channel, Signer
+    from imsclinic.consent.services import consent_sign
     from imsclinic.demo.charting import demo_assessment, demo_needling_note
+    from imsclinic.demo.safety import HEALTHY
     from imsclinic.demo.scheduling import demo_attended, demo_book_near
+    from imsclinic.intake.services import intake_enter_from_paper
     from imsclinic.patients.services import patient_care_team_add, patient_create
+    from imsclinic.safety.models import Decision
+    from imsclinic.safety.services import clearance_record
     from imsclinic.scheduling.models import AppointmentStatus
 
     practitioner = physio.practitioner
@@ -321,18 +325,11 @@ def long_chart(
     )
     patient_care_team_add(patient=patient, practitioner=practitioner, actor=desk)
     today = now.astimezone(location.zone).date()
-    first_day = today - dt.timedelta(days=7 + 4 * sessions)
-    from imsclinic.intake.services import intake_enter_from_paper
-
+    # Three visits a week, so the whole course lies within the intake's months of validity.
+    first_day = today - dt.timedelta(days=7 + 7 * (sessions // 3 + 1))
+    first_day -= dt.timedelta(days=first_day.weekday())  # a Monday
     screened = dt.datetime.combine(first_day - dt.timedelta(days=7), dt.time(9), tzinfo=dt.UTC)
-    from imsclinic.demo.safety import HEALTHY
-
     intake = intake_enter_from_paper(patient=patient, answers=HEALTHY, actor=desk, now=screened)
-    from imsclinic.consent.models import Channel, Signer
-    from imsclinic.consent.services import consent_sign
-    from imsclinic.safety.models import Decision
-    from imsclinic.safety.services import clearance_record
-
     clearance_record(
         patient=patient,
         intake=intake,
@@ -358,14 +355,14 @@ def long_chart(
     day = first_day
     while len(notes) < sessions and day < today:
         visit = demo_book_near(
-            days=[day + dt.timedelta(days=n) for n in range(3)],
+            days=[day, day + dt.timedelta(days=1)],
             patient=patient,
             practitioner=practitioner,
             service=clinic.service if notes else assessment_service,
             location=location,
             actor=desk,
         )
-        day += dt.timedelta(days=3 if day.weekday() < 3 else 4)
+        day += dt.timedelta(days=3 if day.weekday() == 4 else 2)  # Mon, Wed, Fri
         if visit is None:
             continue
         demo_attended(
@@ -400,7 +397,6 @@ def long_chart(
         )
         notes.append(note.pk)
         visits.append(visit.pk)
-    del owner
     return {
         "physio": physio.email,
         "patient": patient.pk,
