@@ -85,6 +85,7 @@ def start_server(
     settings: str = "bench.http_settings",
     extra_env: dict[str, str] | None = None,
     log: IO[bytes] | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """Start gunicorn (gthread, WORKERS x THREADS) with DEBUG off on the given database.
 
@@ -118,6 +119,7 @@ def start_server(
             str(THREADS),
             "--timeout",
             "120",
+            *extra_args,
         ],
         cwd=ROOT,
         env=env,

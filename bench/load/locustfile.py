@@ -51,6 +51,7 @@ class Figures:
         self.millis: dict[str, list[float]] = defaultdict(list)
         self.failures: dict[str, int] = defaultdict(int)
         self.server_errors = 0
+        self.reasons: dict[str, int] = defaultdict(int)
         self.statuses: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         self.ready = 0
         self.started: float | None = None
@@ -94,6 +95,7 @@ def record(
     FIGURES.statuses[name][status] += 1
     if exception is not None:
         FIGURES.failures[name] += 1
+        FIGURES.reasons[f"{name}: {exception!r}"[:300]] += 1
     if status >= 500:
         FIGURES.server_errors += 1
 
@@ -115,6 +117,7 @@ def write_results(**_kwargs: Any) -> None:
                 "failures": FIGURES.failures,
                 "statuses": {k: dict(v) for k, v in FIGURES.statuses.items()},
                 "server_errors": FIGURES.server_errors,
+                "reasons": FIGURES.reasons,
                 "started": FIGURES.started,
                 "stopped": FIGURES.stopped,
                 "ready": FIGURES.ready,
