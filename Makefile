@@ -8,7 +8,7 @@ MANAGE := DEBUG=1 $(PY) manage.py
 STAMP := $(VENV)/.installed-$(shell cat uv.lock pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
 UV_VERSION := 0.13.8
 
-.PHONY: help install run test lint bench demo-codes
+.PHONY: help install run test lint bench load demo-codes
 
 help:
 	@echo "make run         set up everything and serve the demo clinic at http://127.0.0.1:8000"
@@ -16,6 +16,7 @@ help:
 	@echo "make test        set up everything and run the whole test suite"
 	@echo "make lint        ruff, mypy and the import layers"
 	@echo "make bench       run the benchmarks in bench/ and print figures"
+	@echo "make load        load-test the whole app on PostgreSQL with locust (50 people, 180 s)"
 	@echo "make demo-codes  print the current two-factor codes of the demo staff logins"
 
 # The virtualenv is rebuilt only when pyproject.toml or uv.lock change.
@@ -48,6 +49,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@DEBUG=1 $(PY) -m bench
+
+# LOAD_USERS, LOAD_SECONDS, LOAD_APPOINTMENTS, LOAD_DATABASE_URL: see docs/PERFORMANCE.md.
+load: $(STAMP)
+	@$(PY) -m bench.load
 
 demo-codes: $(STAMP)
 	@$(MANAGE) seed_demo --codes

@@ -26,7 +26,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from bench.postgres import admin_connect, database_url, recreate_database
@@ -78,11 +78,23 @@ def free_port() -> int:
         return port
 
 
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str,
+    port: int,
+    *,
+    settings: str = "bench.http_settings",
+    extra_env: dict[str, str] | None = None,
+    log: IO[bytes] | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> subprocess.Popen[bytes]:
+    """Start gunicorn (gthread, WORKERS x THREADS) with DEBUG off on the given database.
+
+    Its output is read back by stop_server, or goes to `log` (a long run fills a pipe).
+    """
     env = {
         **os.environ,
         "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "bench.http_settings",
+        "DJANGO_SETTINGS_MODULE": settings,
         "DEBUG": "0",
         "SECRET_KEY": "booking-http-bench-only-" + "x" * 40,
         "ALLOWED_HOSTS": "127.0.0.1",
@@ -91,6 +103,7 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
         "SECURE_HSTS_SECONDS": "0",
         "DATABASE_CONN_MAX_AGE": CONN_MAX_AGE,
         "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     return subprocess.Popen(
         [
@@ -106,10 +119,11 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
             str(THREADS),
             "--timeout",
             "120",
+            *extra_args,
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log or subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
 
