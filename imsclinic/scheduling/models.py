@@ -107,6 +107,10 @@ class Appointment(models.Model):
             # a moment, not their whole history (SQLite's overlap triggers, the search).
             models.Index(fields=("practitioner", "busy_until"), name="appt_practitioner_busy"),
             models.Index(fields=("room", "busy_until"), name="appt_room_busy"),
+            # A location's visits over some days: the calendars' day and week.
+            models.Index(fields=("location", "start"), name="appt_location_start"),
+            # Visits from a moment on, whoever they are for: the screening queue's next visits.
+            models.Index(fields=("start",), name="appt_start"),
         ]
         constraints = [
             models.CheckConstraint(
