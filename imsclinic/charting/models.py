@@ -59,6 +59,11 @@ class View(models.TextChoices):
     BOTH = "both", _("Front and back")
 
 
+def _choice_label(choices: type[models.TextChoices], value: str) -> str:
+    """Return a stored choice in words, or the stored value if it is not one of them."""
+    return str(choices(value).label) if value in choices.values else str(value)
+
+
 def _rank(field: str, places: dict[str, int]) -> Case:
     """Return a field's place in an order given as {value: place}; other values come last."""
     return Case(
@@ -646,6 +651,17 @@ class NeedlingRow(_PartOfNote):
     note = models.CharField(_("note"), max_length=ROW_NOTE_MAX_LENGTH, blank=True)
 
     history = HistoricalRecords()
+
+    # Each choice in words by one lookup of its label. Django's own get_FOO_display hashes
+    # every choice's lazy label on each call, which a chart of hundreds of rows felt.
+    def get_side_display(self) -> str:
+        return _choice_label(NeedleSide, self.side)
+
+    def get_grasp_display(self) -> str:
+        return _choice_label(Grasp, self.grasp)
+
+    def get_tolerance_display(self) -> str:
+        return _choice_label(Tolerance, self.tolerance)
 
     class Meta:
         ordering = ("session", "position", "pk")
