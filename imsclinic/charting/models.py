@@ -652,17 +652,6 @@ class NeedlingRow(_PartOfNote):
 
     history = HistoricalRecords()
 
-    # Each choice in words by one lookup of its label. Django's own get_FOO_display hashes
-    # every choice's lazy label on each call, which a chart of hundreds of rows felt.
-    def get_side_display(self) -> str:
-        return _choice_label(NeedleSide, self.side)
-
-    def get_grasp_display(self) -> str:
-        return _choice_label(Grasp, self.grasp)
-
-    def get_tolerance_display(self) -> str:
-        return _choice_label(Tolerance, self.tolerance)
-
     class Meta:
         ordering = ("session", "position", "pk")
         verbose_name = _("needling row")
@@ -684,6 +673,18 @@ class NeedlingRow(_PartOfNote):
 
     def __str__(self) -> str:
         return f"{self.muscle} {self.side} x{self.insertions}"
+
+    # Each choice in words by one lookup of its label. Django's own get_FOO_display hashes
+    # every choice's lazy label on each call, which a chart of hundreds of rows felt; Django
+    # keeps a model's own method of that name (the stubs declare the generated one).
+    def get_side_display(self) -> str:  # type: ignore[no-redef]
+        return _choice_label(NeedleSide, self.side)
+
+    def get_grasp_display(self) -> str:  # type: ignore[no-redef]
+        return _choice_label(Grasp, self.grasp)
+
+    def get_tolerance_display(self) -> str:  # type: ignore[no-redef]
+        return _choice_label(Tolerance, self.tolerance)
 
     def _parent(self) -> _LockedWhenSigned:
         return self.session
