@@ -59,6 +59,11 @@ class View(models.TextChoices):
     BOTH = "both", _("Front and back")
 
 
+def _choice_label(choices: type[models.TextChoices], value: str) -> str:
+    """Return a stored choice in words, or the stored value if it is not one of them."""
+    return str(choices(value).label) if value in choices.values else str(value)
+
+
 def _rank(field: str, places: dict[str, int]) -> Case:
     """Return a field's place in an order given as {value: place}; other values come last."""
     return Case(
@@ -668,6 +673,18 @@ class NeedlingRow(_PartOfNote):
 
     def __str__(self) -> str:
         return f"{self.muscle} {self.side} x{self.insertions}"
+
+    # Each choice in words by one lookup of its label. Django's own get_FOO_display hashes
+    # every choice's lazy label on each call, which a chart of hundreds of rows felt; Django
+    # keeps a model's own method of that name (the stubs declare the generated one).
+    def get_side_display(self) -> str:  # type: ignore[no-redef]
+        return _choice_label(NeedleSide, self.side)
+
+    def get_grasp_display(self) -> str:  # type: ignore[no-redef]
+        return _choice_label(Grasp, self.grasp)
+
+    def get_tolerance_display(self) -> str:  # type: ignore[no-redef]
+        return _choice_label(Tolerance, self.tolerance)
 
     def _parent(self) -> _LockedWhenSigned:
         return self.session

@@ -16,6 +16,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -125,11 +126,11 @@ class Visit:
     def pk(self) -> int:
         return self.appointment.pk
 
-    @property
+    @cached_property
     def time_label(self) -> str:
         return time_range_label(self.appointment.start, self.appointment.end, self.zone)
 
-    @property
+    @cached_property
     def start_label(self) -> str:
         local = self.appointment.start.astimezone(self.zone)
         return f"{local:%H:%M} {local.tzname()}"
@@ -219,8 +220,20 @@ def _shown(appointment: Appointment, zone: ZoneInfo) -> Visit:
     return Visit(appointment, zone, shows_patient=shows_patient)
 
 
-def _load(location: Location, first_day: dt.date, last_day: dt.date, viewer: Any) -> _Loaded:
-    """Load a location's shifts, visits, time off and closures for a range of days (5 queries)."""
+def _load(
+    location: Location,
+    first_day: dt.date,
+    last_day: dt.date,
+    viewer: Any,
+    *,
+    starting_within: bool = False,
+) -> _Loaded:
+    """Load a location's shifts, visits, time off and closures for a range of days (5 queries).
+
+    The visits are those overlapping the days, or with `starting_within` only those that start
+    on them: what the calendars show, read through the index on (location, start) without
+    reaching back into the location's history.
+    """
     zone = location.zone
     window_start = day_bounds(first_day, zone)[0]
     window_end = day_bounds(last_day, zone)[1]
@@ -237,8 +250,8 @@ def _load(location: Location, first_day: dt.date, last_day: dt.date, viewer: Any
     )
     appointments = list(
         with_patient_shown(
-            Appointment.objects.filter(
-                location=location, start__lt=window_end, end__gt=window_start
+            Appointment.objects.filter(location=location, start__lt=window_end).filter(
+                Q(start__gte=window_start) if starting_within else Q(end__gt=window_start)
             ),
             viewer,
         )
@@ -362,7 +375,9 @@ def day_grid(
     """
     zone = location.zone
     step = dt.timedelta(minutes=max(step_minutes, 5))
-    loaded = _load(location, day, day, viewer)
+    # Only visits that start on the day have a place on it (one running past midnight is
+    # shown on its first day).
+    loaded = _load(location, day, day, viewer, starting_within=True)
     day_start, day_end = day_bounds(day, zone)
     working, labels = _working(loaded, day, zone)
     appointments = [a for a in loaded.appointments if day_start <= a.start < day_end]
@@ -471,7 +486,8 @@ def week_grid(*, location: Location, first_day: dt.date, viewer: Any = None) -> 
     """Return seven days from `first_day` as practitioner rows by day columns."""
     zone = location.zone
     days = [first_day + dt.timedelta(days=n) for n in range(7)]
-    loaded = _load(location, days[0], days[-1], viewer)
+    # Each visit is shown on the day it starts.
+    loaded = _load(location, days[0], days[-1], viewer, starting_within=True)
     per_day: dict[dt.date, tuple[dict[int, list[Interval]], dict[int, list[str]]]] = {
         day: _working(loaded, day, zone) for day in days
     }

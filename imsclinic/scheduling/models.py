@@ -107,6 +107,10 @@ class Appointment(models.Model):
             # a moment, not their whole history (SQLite's overlap triggers, the search).
             models.Index(fields=("practitioner", "busy_until"), name="appt_practitioner_busy"),
             models.Index(fields=("room", "busy_until"), name="appt_room_busy"),
+            # A location's visits over some days: the calendars' day and week.
+            models.Index(fields=("location", "start"), name="appt_location_start"),
+            # Visits from a moment on, whoever they are for: the screening queue's next visits.
+            models.Index(fields=("start",), name="appt_start"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -150,7 +154,11 @@ class Appointment(models.Model):
         """Return the status in words; a moved visit says when it moved to, not "Cancelled"."""
         moved = self.moved_to
         if moved is None:
-            return str(self.get_status_display())
+            # The label itself: get_status_display() hashes every choice's lazy label on each
+            # call, which a calendar of hundreds of visits felt.
+            if self.status in AppointmentStatus.values:
+                return str(AppointmentStatus(self.status).label)
+            return str(self.status)
         local = moved.start.astimezone(ZoneInfo(moved.location.time_zone))
         when = f"{dateformat.format(local, 'D j M Y, g:i A')} {local.tzname()}"
         return gettext("Moved to %(when)s") % {"when": when}

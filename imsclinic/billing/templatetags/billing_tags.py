@@ -9,6 +9,7 @@ from typing import Any
 
 import rules
 from django import template
+from django.template.loader import get_template
 
 from imsclinic.billing.money import to_cents
 from imsclinic.billing.selectors import balances_for, patient_account
@@ -68,19 +69,24 @@ def billing_balances(context: template.Context, shown: Any) -> dict[int, Decimal
     return balances_for(ids)
 
 
-@register.inclusion_tag("billing/_visit_money.html")
-def billing_visit_money(visit: Any, balances: Any) -> dict[str, Any]:
-    """Show a visit's patient's balance when not zero, and a check-out link when due."""
+@register.simple_tag
+def billing_visit_money(visit: Any, balances: Any) -> str:
+    """Show a visit's patient's balance when not zero, and a check-out link when due.
+
+    Most visits on a calendar have neither, and a calendar shows hundreds: those render
+    nothing rather than an empty template each.
+    """
     # A page that did not ask for balances passes nothing (an empty string, to a template).
     if not isinstance(balances, Mapping) or not getattr(visit, "shows_patient", False):
-        return {"shown": False}
+        return ""
     appointment = visit.appointment
-    return {
-        "shown": True,
-        "visit": visit,
-        "balance": balances.get(appointment.patient_id) or None,
-        "check_out": appointment.status in CHECKOUT_STATUSES,
-    }
+    balance = balances.get(appointment.patient_id) or None
+    check_out = appointment.status in CHECKOUT_STATUSES
+    if balance is None and not check_out:
+        return ""
+    return get_template("billing/_visit_money.html").render(
+        {"shown": True, "visit": visit, "balance": balance, "check_out": check_out}
+    )
 
 
 @register.filter

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -209,6 +211,40 @@ class TestQueuePage:
         with django_assert_max_num_queries(20):
             response = client.get(reverse("screening_queue"))
         assert len(response.context["queue"].decisions) == 5
+
+    def test_the_page_takes_the_same_queries_for_10_patients_as_for_100(self, physio, ims_service):
+        published_consent()
+        client = signed_in(physio)
+        client.get(reverse("screening_queue"))
+
+        def waiting(first: int, count: int) -> None:
+            for n in range(first, first + count):
+                person = new_patient(n, physio)
+                submitted_intake(
+                    person, SEVERE_PHOBIA if n % 2 else {}, at=NOW - dt.timedelta(days=170)
+                )
+                ims_visit(
+                    person,
+                    physio,
+                    ims_service,
+                    start=NOW + dt.timedelta(days=1 + n % 10, minutes=45 * (n // 10)),
+                    status=AppointmentStatus.BOOKED,
+                )
+
+        def queries() -> int:
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(reverse("screening_queue"))
+            assert response.status_code == 200
+            return len(captured)
+
+        waiting(0, 10)
+        ten = queries()
+        waiting(10, 90)
+        hundred = queries()
+        # The signed-in staff page's own, the queue's six and the audit row's statement.
+        assert ten == hundred == 16
+        queue = client.get(reverse("screening_queue")).context["queue"]
+        assert (len(queue.decisions), len(queue.expiring), len(queue.consents)) == (100, 100, 100)
 
 
 class TestMarks:
