@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -15,6 +16,7 @@ from pydantic import Field, StrictInt
 from imsclinic.accounts.models import User
 from imsclinic.api.auth import token_holder
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
+from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, ObjectType
 from imsclinic.outcomes import scoring
@@ -140,7 +142,9 @@ def _patient(request: HttpRequest, user: User, patient_id: int, *, perm: str) ->
         ) from error
 
 
-def result_out(result: OutcomeResult, signed: list[SignedSession]) -> dict[str, Any]:
+def result_out(
+    result: OutcomeResult, signed: list[SignedSession], zone: zoneinfo.ZoneInfo
+) -> dict[str, Any]:
     """Return one result as the API sends it, numbered like the progress pages."""
     numbering = number_result(
         signed=signed,
@@ -149,7 +153,7 @@ def result_out(result: OutcomeResult, signed: list[SignedSession]) -> dict[str, 
         session_id=result.session_id,
         appointment_id=result.appointment_id,
         visit_start=result.appointment.start if result.appointment is not None else None,
-        day_start=paper_day_start(result.source, result.appointment_id, result.taken_at),
+        day_start=paper_day_start(result.source, result.appointment_id, result.taken_at, zone),
     )
     return {
         "id": result.pk,
@@ -237,8 +241,9 @@ def get_outcomes(
     signed = signed_sessions([patient.pk]).get(patient.pk, [])
     plan = current_plan(patient)
     grouped: dict[str, list[dict[str, Any]]] = {}
+    zone = clinic_zone()
     for result in results:
-        grouped.setdefault(result.instrument, []).append(result_out(result, signed))
+        grouped.setdefault(result.instrument, []).append(result_out(result, signed, zone))
     wanted = set(grouped) | set(plan.instruments if plan is not None else [])
     audit_record(
         actor=user,
@@ -336,4 +341,4 @@ def post_outcome(
     except OutcomeRefused as error:
         return Status(422, {"detail": _refusal(error)})
     signed = signed_sessions([patient.pk]).get(patient.pk, [])
-    return Status(201, result_out(result, signed))
+    return Status(201, result_out(result, signed, clinic_zone()))

@@ -1,0 +1,58 @@
+"""The clinic outcomes report reads the same number of queries however many patients it sums."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from imsclinic.accounts.models import User
+from imsclinic.clinic.tests.needling import make_lot, needling_session
+from imsclinic.outcomes.models import ResultSource
+from imsclinic.outcomes.services import result_record
+from imsclinic.patients.models import Patient
+from tests.factories.clients import signed_in
+from tests.factories.outcomes import ODI
+
+pytestmark = pytest.mark.django_db
+
+
+def courses_of_many_patients(count: int, physio: User, owner: User) -> None:
+    """Give each of `count` patients two signed sessions and an ODI before and after them."""
+    lot = make_lot("OUT-1")
+    now = timezone.now()
+    patients = Patient.objects.bulk_create(
+        Patient(given_name=f"Given{n}", family_name="Measured", date_of_birth=dt.date(1970, 1, 1))
+        for n in range(count)
+    )
+    for n, patient in enumerate(patients):
+        first = now - dt.timedelta(days=30, hours=n)
+        for week in range(2):
+            needling_session(patient, physio, lots=[lot], start=first + dt.timedelta(weeks=week))
+        for week, number in ((0, 1), (4, 6)):
+            taken = first + dt.timedelta(weeks=week, minutes=10)
+            result_record(
+                patient=patient,
+                instrument="ODI",
+                answers=ODI[number],
+                actor=owner,
+                source=ResultSource.PAPER,
+                taken_at=taken,
+                now=taken,
+            )
+
+
+# Session, user, MFA, the clinic for the header, the role check, the signed sessions and the
+# results, the follow-up figures, the adverse event counts, the audit row, and the clinic's
+# zone once for each of them. Each paper result used to read the zone twice of its own.
+@pytest.mark.parametrize("count", [10, 100])
+def test_the_outcomes_report_reads_the_same_number_of_queries_for_10_patients_as_for_100(
+    count: int, physio: User, owner: User, django_assert_num_queries
+) -> None:
+    courses_of_many_patients(count, physio, owner)
+    client = signed_in(owner)
+    with django_assert_num_queries(23):
+        response = client.get(reverse("outcomes_report"))
+    assert response.status_code == 200
