@@ -82,7 +82,7 @@ def test_the_visit_list_makes_the_same_number_of_queries_for_10_visits_as_for_10
     with django_assert_num_queries(3):
         response = client.get("/api/v1/appointments")
     assert response.status_code == 200
-    assert len(response.json()["items"]) == count
+    assert len(response.json()["items"]) == min(count, 50)  # the list stops at fifty
 
 
 # Token, the patient, the invoices with their lines, credit notes and payments, the audit row.

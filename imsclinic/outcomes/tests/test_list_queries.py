@@ -56,3 +56,30 @@ def test_the_outcomes_report_reads_the_same_number_of_queries_for_10_patients_as
     with django_assert_num_queries(23):
         response = client.get(reverse("outcomes_report"))
     assert response.status_code == 200
+
+
+# Session, user, MFA, the clinic for the header, the patient and the permission's care
+# team, the signed sessions, the results, the clinic's zone, the audit row.
+@pytest.mark.parametrize("count", [10, 100])
+def test_a_patients_progress_reads_the_same_number_of_queries_for_10_results_as_for_100(
+    count: int, patient: Patient, physio: User, django_assert_num_queries
+) -> None:
+    Patient.objects.filter(pk=patient.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=count + 1)
+    )
+    patient.refresh_from_db()
+    for n in range(count):
+        taken = timezone.now() - dt.timedelta(days=n)
+        result_record(
+            patient=patient,
+            instrument="ODI",
+            answers=ODI[1],
+            actor=physio,
+            source=ResultSource.PAPER,
+            taken_at=taken,
+            now=taken,
+        )
+    client = signed_in(physio)
+    with django_assert_num_queries(21):
+        response = client.get(reverse("patient_progress", args=[patient.pk]))
+    assert response.status_code == 200

@@ -13,6 +13,7 @@ from imsclinic.clinic.tests.needling import make_lot, needling_session
 from imsclinic.patients.models import Patient
 from imsclinic.safety.services import adverse_event_record, adverse_event_update_add
 from tests.factories.clients import signed_in
+from tests.factories.safety import clearance, submitted_intake
 
 pytestmark = pytest.mark.django_db
 
@@ -77,3 +78,22 @@ def test_the_screening_rules_page_reads_a_fixed_number_of_queries(
     with django_assert_num_queries(8):
         response = client.get(reverse("screening_rules"))
     assert response.status_code == 200
+
+
+# Session, user, MFA, the clinic for the header, the patient and the permission's care
+# team, the screening's reads, the decisions with who made them, readiness, the audit row.
+@pytest.mark.parametrize("count", SIZES)
+def test_a_patients_screening_reads_the_same_number_of_queries_for_10_decisions_as_for_100(
+    count: int, patient: Patient, physio: User, other_physio: User, django_assert_num_queries
+) -> None:
+    now = timezone.now()
+    intake = submitted_intake(patient, at=now - dt.timedelta(days=count + 1))
+    for n in range(count):
+        clearance(
+            patient, intake, by=physio if n % 2 else other_physio, at=now - dt.timedelta(days=n)
+        )
+    client = signed_in(physio)
+    with django_assert_num_queries(28):
+        response = client.get(reverse("patient_screening", args=[patient.pk]))
+    assert response.status_code == 200
+    assert len(response.context["history"]) == count
