@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -16,7 +17,6 @@ from pydantic import Field, StrictInt
 from imsclinic.accounts.models import User
 from imsclinic.api.auth import token_holder
 from imsclinic.api.schemas import ErrorOut, ValidationErrorOut
-from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.audit import audit_record
 from imsclinic.core.models import Action, ObjectType
 from imsclinic.outcomes import scoring
@@ -31,7 +31,13 @@ from imsclinic.outcomes.models import (
     Timing,
 )
 from imsclinic.outcomes.progress import SignedSession, number_result
-from imsclinic.outcomes.selectors import current_plan, paper_day_start, results_for, signed_sessions
+from imsclinic.outcomes.selectors import (
+    clinic_zone_once,
+    current_plan,
+    paper_day_start,
+    results_for,
+    signed_sessions,
+)
 from imsclinic.outcomes.services import result_record
 from imsclinic.patients.access import own_patient
 from imsclinic.patients.models import Patient
@@ -143,7 +149,7 @@ def _patient(request: HttpRequest, user: User, patient_id: int, *, perm: str) ->
 
 
 def result_out(
-    result: OutcomeResult, signed: list[SignedSession], zone: zoneinfo.ZoneInfo
+    result: OutcomeResult, signed: list[SignedSession], zone: Callable[[], zoneinfo.ZoneInfo]
 ) -> dict[str, Any]:
     """Return one result as the API sends it, numbered like the progress pages."""
     numbering = number_result(
@@ -241,7 +247,7 @@ def get_outcomes(
     signed = signed_sessions([patient.pk]).get(patient.pk, [])
     plan = current_plan(patient)
     grouped: dict[str, list[dict[str, Any]]] = {}
-    zone = clinic_zone()
+    zone = clinic_zone_once()
     for result in results:
         grouped.setdefault(result.instrument, []).append(result_out(result, signed, zone))
     wanted = set(grouped) | set(plan.instruments if plan is not None else [])
@@ -341,4 +347,4 @@ def post_outcome(
     except OutcomeRefused as error:
         return Status(422, {"detail": _refusal(error)})
     signed = signed_sessions([patient.pk]).get(patient.pk, [])
-    return Status(201, result_out(result, signed, clinic_zone()))
+    return Status(201, result_out(result, signed, clinic_zone_once()))

@@ -6,8 +6,10 @@ The progress pages and the clinic outcomes report read theirs in a fixed number 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -160,7 +162,7 @@ def _point(
     signed: list[SignedSession],
     result_id: int | None,
     source: str,
-    zone: zoneinfo.ZoneInfo,
+    zone: Callable[[], zoneinfo.ZoneInfo],
 ) -> ResultPoint:
     """Turn a stored result into a point numbered by the sessions done when it was measured."""
     numbering = number_result(
@@ -198,17 +200,30 @@ _FIELDS = (
 )
 
 
-def paper_day_start(
-    source: str, appointment_id: int | None, taken_at: dt.datetime, zone: zoneinfo.ZoneInfo
-) -> dt.datetime | None:
-    """Return the start of a paper form's date in `zone` (the clinic's) when it names no visit.
+def clinic_zone_once() -> Callable[[], zoneinfo.ZoneInfo]:
+    """Return a getter of the clinic's zone that reads it on first use only, for one request.
 
-    The caller reads the clinic's zone once (`clinic_zone()`) for all the results it numbers.
+    Numbering many results needs the zone for each paper form without a visit, and none
+    for the others: read once when needed, never once per result.
+    """
+    return functools.cache(clinic_zone)
+
+
+def paper_day_start(
+    source: str,
+    appointment_id: int | None,
+    taken_at: dt.datetime,
+    zone: Callable[[], zoneinfo.ZoneInfo],
+) -> dt.datetime | None:
+    """Return the start of a paper form's date (clinic time) when it names no visit.
+
+    `zone` gives the clinic's zone: a `clinic_zone_once()` shared by all the results numbered.
     """
     if source != ResultSource.PAPER or appointment_id is not None:
         return None
-    day = taken_at.astimezone(zone).date()
-    return dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+    local = zone()
+    day = taken_at.astimezone(local).date()
+    return dt.datetime.combine(day, dt.time(0), tzinfo=local)
 
 
 def _struck_by(first: str | None, last: str | None, email: str | None) -> str:
@@ -235,7 +250,7 @@ def progress_points(patient: Patient) -> tuple[list[ResultPoint], int, list[Stru
     )
     points: list[ResultPoint] = []
     struck: list[StruckOut] = []
-    zone = clinic_zone()
+    zone = clinic_zone_once()
     for row in rows:
         _pid, code, at, score, session_id, visit_id, start, timing, source = row[:9]
         answers, labels, pk, voided_at, reason, first, last, email = row[9:]
@@ -280,9 +295,9 @@ def course_progress(patient: Patient) -> Progress:
 
 
 def clinic_courses() -> list[PatientCourse]:
-    """Return every patient's points and signed session count (three queries)."""
+    """Return every patient's points and signed session count (two queries, and the zone)."""
     sessions = signed_sessions(None)
-    zone = clinic_zone()
+    zone = clinic_zone_once()
     rows = (
         OutcomeResult.objects.filter(voided_at__isnull=True)
         .order_by("patient_id", "taken_at", "pk")
