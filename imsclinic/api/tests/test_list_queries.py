@@ -22,6 +22,7 @@ from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment
 from tests.factories.billing import issued_invoice, patient_pays
 from tests.factories.outcomes import ODI
+from tests.factories.people import many_patients
 
 pytestmark = pytest.mark.django_db
 
@@ -40,10 +41,7 @@ def warmed(api_client: Maker, user: User) -> Client:
 def test_the_patient_search_makes_the_same_number_of_queries_for_10_patients_as_for_100(
     count: int, front_desk: User, api_client: Maker, django_assert_num_queries
 ) -> None:
-    Patient.objects.bulk_create(
-        Patient(given_name=f"Given{n}", family_name="Listed", date_of_birth=dt.date(1970, 1, 1))
-        for n in range(count)
-    )
+    many_patients(count, "Listed")
     client = warmed(api_client, front_desk)
     with django_assert_num_queries(4):
         response = client.get("/api/v1/patients", {"search": "listed"})
@@ -61,10 +59,7 @@ def test_the_visit_list_makes_the_same_number_of_queries_for_10_visits_as_for_10
     api_client: Maker,
     django_assert_num_queries,
 ) -> None:
-    patients = Patient.objects.bulk_create(
-        Patient(given_name=f"Given{n}", family_name="Booked", date_of_birth=dt.date(1970, 1, 1))
-        for n in range(count)
-    )
+    patients = many_patients(count, "Booked")
     first = timezone.now() + dt.timedelta(days=1)
     Appointment.objects.bulk_create(
         Appointment(

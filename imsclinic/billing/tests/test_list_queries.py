@@ -5,8 +5,6 @@ The owner's reports are pinned in test_reports.py.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.urls import reverse
 
@@ -16,17 +14,11 @@ from imsclinic.clinic.models import Location
 from imsclinic.patients.models import Patient
 from tests.factories.billing import DAY, claim, issued_invoice, patient_pays, payer, policy
 from tests.factories.clients import signed_in
+from tests.factories.people import many_patients
 
 pytestmark = pytest.mark.django_db
 
 SIZES = [10, 100]
-
-
-def many_patients(count: int) -> list[Patient]:
-    return Patient.objects.bulk_create(
-        Patient(given_name=f"Given{n}", family_name="Billed", date_of_birth=dt.date(1970, 1, 1))
-        for n in range(count)
-    )
 
 
 # Session, user, MFA, the clinic for the header, the role check, the locations for the
@@ -36,7 +28,7 @@ def many_patients(count: int) -> list[Patient]:
 def test_the_invoice_list_reads_the_same_number_of_queries_for_10_invoices_as_for_100(
     count: int, location: Location, front_desk: User, django_assert_num_queries
 ) -> None:
-    for patient in many_patients(count):
+    for patient in many_patients(count, "Billed"):
         issued_invoice(patient, location, front_desk)
     client = signed_in(front_desk)
     with django_assert_num_queries(14):
@@ -69,7 +61,7 @@ def test_a_payer_statement_reads_the_same_number_of_queries_for_10_invoices_as_f
     count: int, location: Location, front_desk: User, owner: User, django_assert_num_queries
 ) -> None:
     insurer = payer()
-    for patient in many_patients(count):
+    for patient in many_patients(count, "Billed"):
         issued_invoice(patient, location, front_desk, billed_to=insurer, payer_share="60")
     client = signed_in(owner)
     period = {"start": DAY.isoformat(), "end": DAY.isoformat()}

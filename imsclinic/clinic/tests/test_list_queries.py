@@ -12,8 +12,8 @@ from django.utils import timezone
 from imsclinic.accounts.models import User
 from imsclinic.clinic.models import Location, NeedleLot, SharpsContainer
 from imsclinic.clinic.tests.needling import make_lot, needling_session
-from imsclinic.patients.models import Patient
 from tests.factories.clients import signed_in
+from tests.factories.people import many_patients
 
 pytestmark = pytest.mark.django_db
 
@@ -93,10 +93,7 @@ def test_the_sharps_log_reads_the_same_number_of_queries_for_10_containers_as_fo
 
 def patients_needled_with(count: int, physio: User) -> NeedleLot:
     lot = make_lot("TRACE-1")
-    for patient in Patient.objects.bulk_create(
-        Patient(given_name=f"Given{n}", family_name="Traced", date_of_birth=dt.date(1970, 1, 1))
-        for n in range(count)
-    ):
+    for patient in many_patients(count, "Traced"):
         needling_session(patient, physio, lots=[lot], signed=bool(patient.pk % 2))
     return lot
 

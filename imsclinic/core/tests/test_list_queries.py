@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.urls import reverse
 
 from imsclinic.accounts.models import User
 from imsclinic.core.audit import audit_record_per_patient
 from imsclinic.core.models import Action, ObjectType
-from imsclinic.patients.models import Patient
 from tests.factories.clients import signed_in
+from tests.factories.people import many_patients
 
 pytestmark = pytest.mark.django_db
 
@@ -20,10 +18,7 @@ SIZES = [10, 100]
 
 def rows_about_many_patients(count: int, actor: User) -> None:
     """One row about each of `count` patients, the last of whom is no longer on file."""
-    patients = Patient.objects.bulk_create(
-        Patient(given_name=f"Given{n}", family_name="Logged", date_of_birth=dt.date(1970, 1, 1))
-        for n in range(count - 1)
-    )
+    patients = many_patients(count - 1, "Logged")
     shown = {patient.pk: {"page": "summary"} for patient in patients}
     shown[patients[-1].pk + 1000] = {"page": "summary"}
     audit_record_per_patient(

@@ -13,8 +13,8 @@ from imsclinic.accounts.models import User
 from imsclinic.clinic.tests.needling import make_lot, needling_session
 from imsclinic.core.models import AuditEvent
 from imsclinic.followup.models import CheckIn, CheckInStatus, RedFlagAlert
-from imsclinic.patients.models import Patient
 from tests.factories.clients import signed_in
+from tests.factories.people import many_patients
 
 pytestmark = pytest.mark.django_db
 
@@ -29,15 +29,7 @@ def checkins_of_many_patients(count: int, physio: User) -> None:
     """
     now = timezone.now()
     lot = make_lot("FU-1")
-    patients = Patient.objects.bulk_create(
-        Patient(
-            given_name=f"Given{n}",
-            family_name="Followed",
-            date_of_birth=dt.date(1970, 1, 1),
-            phone=f"604-555-{n:04d}",
-        )
-        for n in range(count)
-    )
+    patients = many_patients(count, "Followed")
     for n, patient in enumerate(patients):
         patient.care_team.add(physio.practitioner)  # type: ignore[attr-defined]
         session = needling_session(

@@ -15,6 +15,7 @@ from imsclinic.outcomes.services import result_record
 from imsclinic.patients.models import Patient
 from tests.factories.clients import signed_in
 from tests.factories.outcomes import ODI
+from tests.factories.people import many_patients
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +24,7 @@ def courses_of_many_patients(count: int, physio: User, owner: User) -> None:
     """Give each of `count` patients two signed sessions and an ODI before and after them."""
     lot = make_lot("OUT-1")
     now = timezone.now()
-    patients = Patient.objects.bulk_create(
-        Patient(given_name=f"Given{n}", family_name="Measured", date_of_birth=dt.date(1970, 1, 1))
-        for n in range(count)
-    )
+    patients = many_patients(count, "Measured")
     for n, patient in enumerate(patients):
         first = now - dt.timedelta(days=30, hours=n)
         for week in range(2):

@@ -13,22 +13,11 @@ from imsclinic.clinic.models import Service
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment
 from tests.factories.clients import signed_in
+from tests.factories.people import many_patients
 
 pytestmark = pytest.mark.django_db
 
 SIZES = [10, 100]
-
-
-def many_patients(count: int) -> None:
-    Patient.objects.bulk_create(
-        Patient(
-            given_name=f"Given{n}",
-            family_name="Many",
-            date_of_birth=dt.date(1970, 1, 1) + dt.timedelta(days=n),
-            phone=f"604-555-{n:04d}",
-        )
-        for n in range(count)
-    )
 
 
 # Session, user, MFA, the clinic for the header, the permission's role check, one page of
@@ -37,7 +26,7 @@ def many_patients(count: int) -> None:
 def test_the_patient_list_reads_the_same_number_of_queries_for_10_patients_as_for_100(
     count: int, front_desk: User, django_assert_num_queries
 ) -> None:
-    many_patients(count)
+    many_patients(count, "Many")
     client = signed_in(front_desk)
     with django_assert_num_queries(12):
         response = client.get(reverse("patient_list"))
@@ -49,7 +38,7 @@ def test_the_patient_list_reads_the_same_number_of_queries_for_10_patients_as_fo
 def test_a_patient_search_reads_the_same_number_of_queries_for_10_matches_as_for_100(
     count: int, front_desk: User, django_assert_num_queries
 ) -> None:
-    many_patients(count)
+    many_patients(count, "Many")
     client = signed_in(front_desk)
     with django_assert_num_queries(12):
         response = client.get(reverse("patient_list"), {"q": "many giv"})
