@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -29,7 +31,13 @@ from imsclinic.outcomes.models import (
     Timing,
 )
 from imsclinic.outcomes.progress import SignedSession, number_result
-from imsclinic.outcomes.selectors import current_plan, paper_day_start, results_for, signed_sessions
+from imsclinic.outcomes.selectors import (
+    clinic_zone_once,
+    current_plan,
+    paper_day_start,
+    results_for,
+    signed_sessions,
+)
 from imsclinic.outcomes.services import result_record
 from imsclinic.patients.access import own_patient
 from imsclinic.patients.models import Patient
@@ -140,7 +148,9 @@ def _patient(request: HttpRequest, user: User, patient_id: int, *, perm: str) ->
         ) from error
 
 
-def result_out(result: OutcomeResult, signed: list[SignedSession]) -> dict[str, Any]:
+def result_out(
+    result: OutcomeResult, signed: list[SignedSession], zone: Callable[[], zoneinfo.ZoneInfo]
+) -> dict[str, Any]:
     """Return one result as the API sends it, numbered like the progress pages."""
     numbering = number_result(
         signed=signed,
@@ -149,7 +159,7 @@ def result_out(result: OutcomeResult, signed: list[SignedSession]) -> dict[str, 
         session_id=result.session_id,
         appointment_id=result.appointment_id,
         visit_start=result.appointment.start if result.appointment is not None else None,
-        day_start=paper_day_start(result.source, result.appointment_id, result.taken_at),
+        day_start=paper_day_start(result.source, result.appointment_id, result.taken_at, zone),
     )
     return {
         "id": result.pk,
@@ -237,8 +247,9 @@ def get_outcomes(
     signed = signed_sessions([patient.pk]).get(patient.pk, [])
     plan = current_plan(patient)
     grouped: dict[str, list[dict[str, Any]]] = {}
+    zone = clinic_zone_once()
     for result in results:
-        grouped.setdefault(result.instrument, []).append(result_out(result, signed))
+        grouped.setdefault(result.instrument, []).append(result_out(result, signed, zone))
     wanted = set(grouped) | set(plan.instruments if plan is not None else [])
     audit_record(
         actor=user,
@@ -336,4 +347,4 @@ def post_outcome(
     except OutcomeRefused as error:
         return Status(422, {"detail": _refusal(error)})
     signed = signed_sessions([patient.pk]).get(patient.pk, [])
-    return Status(201, result_out(result, signed))
+    return Status(201, result_out(result, signed, clinic_zone_once()))

@@ -6,7 +6,10 @@ The progress pages and the clinic outcomes report read theirs in a fixed number 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import zoneinfo
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -157,8 +160,9 @@ def _point(
     answers: list[int | None],
     labels: list[str],
     signed: list[SignedSession],
-    result_id: int | None = None,
-    source: str = "",
+    result_id: int | None,
+    source: str,
+    zone: Callable[[], zoneinfo.ZoneInfo],
 ) -> ResultPoint:
     """Turn a stored result into a point numbered by the sessions done when it was measured."""
     numbering = number_result(
@@ -168,7 +172,7 @@ def _point(
         session_id=session_id,
         appointment_id=appointment_id,
         visit_start=visit_start,
-        day_start=paper_day_start(source, appointment_id, taken_at),
+        day_start=paper_day_start(source, appointment_id, taken_at, zone),
     )
     return ResultPoint(
         instrument=instrument,
@@ -196,14 +200,30 @@ _FIELDS = (
 )
 
 
+def clinic_zone_once() -> Callable[[], zoneinfo.ZoneInfo]:
+    """Return a getter of the clinic's zone that reads it on first use only, for one request.
+
+    Numbering many results needs the zone for each paper form without a visit, and none
+    for the others: read once when needed, never once per result.
+    """
+    return functools.cache(clinic_zone)
+
+
 def paper_day_start(
-    source: str, appointment_id: int | None, taken_at: dt.datetime
+    source: str,
+    appointment_id: int | None,
+    taken_at: dt.datetime,
+    zone: Callable[[], zoneinfo.ZoneInfo],
 ) -> dt.datetime | None:
-    """Return the start of a paper form's date (clinic time) when it names no visit."""
+    """Return the start of a paper form's date (clinic time) when it names no visit.
+
+    `zone` gives the clinic's zone: a `clinic_zone_once()` shared by all the results numbered.
+    """
     if source != ResultSource.PAPER or appointment_id is not None:
         return None
-    day = taken_at.astimezone(clinic_zone()).date()
-    return dt.datetime.combine(day, dt.time(0), tzinfo=clinic_zone())
+    local = zone()
+    day = taken_at.astimezone(local).date()
+    return dt.datetime.combine(day, dt.time(0), tzinfo=local)
 
 
 def _struck_by(first: str | None, last: str | None, email: str | None) -> str:
@@ -230,6 +250,7 @@ def progress_points(patient: Patient) -> tuple[list[ResultPoint], int, list[Stru
     )
     points: list[ResultPoint] = []
     struck: list[StruckOut] = []
+    zone = clinic_zone_once()
     for row in rows:
         _pid, code, at, score, session_id, visit_id, start, timing, source = row[:9]
         answers, labels, pk, voided_at, reason, first, last, email = row[9:]
@@ -259,6 +280,7 @@ def progress_points(patient: Patient) -> tuple[list[ResultPoint], int, list[Stru
                 sessions,
                 pk,
                 source,
+                zone,
             )
         )
     return points, len(sessions), struck
@@ -273,8 +295,9 @@ def course_progress(patient: Patient) -> Progress:
 
 
 def clinic_courses() -> list[PatientCourse]:
-    """Return every patient's points and signed session count (two queries)."""
+    """Return every patient's points and signed session count (two queries, and the zone)."""
     sessions = signed_sessions(None)
+    zone = clinic_zone_once()
     rows = (
         OutcomeResult.objects.filter(voided_at__isnull=True)
         .order_by("patient_id", "taken_at", "pk")
@@ -285,7 +308,19 @@ def clinic_courses() -> list[PatientCourse]:
         signed = sessions.get(patient_id, [])
         points[patient_id].append(
             _point(
-                code, at, score, session_id, visit_id, start, timing, [], [], signed, None, source
+                code,
+                at,
+                score,
+                session_id,
+                visit_id,
+                start,
+                timing,
+                [],
+                [],
+                signed,
+                None,
+                source,
+                zone,
             )
         )
     return [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -44,6 +45,22 @@ def _payers(current: Payer | None = None) -> Any:
     return Payer.objects.filter(Q(is_active=True) | Q(pk=current.pk if current else None))
 
 
+def _offer(field: forms.Field, rows: Sequence[Any]) -> None:
+    """Show these rows, already read, as the choices of a model choice field.
+
+    The page reads the payers and the patient's policies once for all its forms; without this
+    each form's field would read them again when drawn. What a posted form accepts is still
+    checked against the field's queryset.
+    """
+    assert isinstance(field, forms.ModelChoiceField)
+    empty = [] if field.empty_label is None else [("", field.empty_label)]
+    field.choices = [*empty, *((row.pk, field.label_from_instance(row)) for row in rows)]
+
+
+def _offered_payers(payers: Sequence[Payer], current: Payer | None) -> list[Payer]:
+    return [p for p in payers if p.is_active or (current is not None and p.pk == current.pk)]
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -75,9 +92,17 @@ class PolicyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(self, *args: Any, current: Payer | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        current: Payer | None = None,
+        payers: Sequence[Payer] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["payer"].queryset = _payers(current)  # type: ignore[attr-defined]
+        if payers is not None:
+            _offer(self.fields["payer"], _offered_payers(payers, current))
 
     def details(self) -> PolicyDetails:
         data = self.cleaned_data
@@ -132,13 +157,21 @@ class ClaimForm(forms.Form):
     )
 
     def __init__(
-        self, *args: Any, patient: Patient, current: Payer | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        patient: Patient,
+        current: Payer | None = None,
+        payers: Sequence[Payer] | None = None,
+        policies: Sequence[Policy] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["payer"].queryset = _payers(current)  # type: ignore[attr-defined]
-        self.fields["policy"].queryset = Policy.objects.filter(  # type: ignore[attr-defined]
-            patient=patient
-        ).select_related("payer")
+        self.fields["policy"].queryset = _patient_policies(patient)  # type: ignore[attr-defined]
+        if payers is not None:
+            _offer(self.fields["payer"], _offered_payers(payers, current))
+        if policies is not None:
+            _offer(self.fields["policy"], policies)
 
     def details(self) -> ClaimDetails:
         data = self.cleaned_data
@@ -152,6 +185,10 @@ class ClaimForm(forms.Form):
             payer_share_percent=data["payer_share_percent"],
             notes=data["notes"],
         )
+
+
+def _patient_policies(patient: Patient) -> Any:
+    return Policy.objects.filter(patient=patient).select_related("payer")
 
 
 def _policy_initial(policy: Policy) -> dict[str, Any]:
@@ -196,22 +233,32 @@ def billing_patient_cover(request: SignedInRequest, patient_id: int) -> HttpResp
         perm="billing.edit_cover",
         asked_for=ObjectType.CLAIM,
     )
-    policies = list(Policy.objects.filter(patient=patient).select_related("payer"))
+    policies = list(_patient_policies(patient))
     claims = list(Claim.objects.filter(patient=patient).select_related("payer", "policy"))
+    # Every form offers the same payers and policies: read once for the page, not per form.
+    named = {p.payer_id for p in policies} | {c.payer_id for c in claims}
+    payers = list(Payer.objects.filter(Q(is_active=True) | Q(pk__in=named)))
     policy_forms = {
-        p.pk: PolicyForm(initial=_policy_initial(p), prefix=f"policy-{p.pk}", current=p.payer)
+        p.pk: PolicyForm(
+            initial=_policy_initial(p), prefix=f"policy-{p.pk}", current=p.payer, payers=payers
+        )
         for p in policies
         if p.is_active
     }
     claim_forms = {
         c.pk: ClaimForm(
-            initial=_claim_initial(c), prefix=f"claim-{c.pk}", patient=patient, current=c.payer
+            initial=_claim_initial(c),
+            prefix=f"claim-{c.pk}",
+            patient=patient,
+            current=c.payer,
+            payers=payers,
+            policies=policies,
         )
         for c in claims
         if c.is_open
     }
-    new_policy = PolicyForm(prefix="policy")
-    new_claim = ClaimForm(prefix="claim", patient=patient)
+    new_policy = PolicyForm(prefix="policy", payers=payers)
+    new_claim = ClaimForm(prefix="claim", patient=patient, payers=payers, policies=policies)
     failed: forms.Form | None = None
     refusal_message = ""
     if request.method == "POST":
