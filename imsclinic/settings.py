@@ -261,6 +261,11 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_HTTPONLY = True
 if envbool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Every visit reaches gunicorn from the proxy's own address; the proxy (deploy/Caddyfile)
+    # names the visitor's in X-Forwarded-For. Trusting that one hop keeps allauth's
+    # per-address sign-in limits per visitor rather than one for the whole clinic, and gives
+    # the audit log the visitor's address (core.audit.client_ip).
+    ALLAUTH_TRUSTED_PROXY_COUNT = 1
 
 # Email: the console in development, SMTP from the environment in production.
 _mailer: dict[str, object]

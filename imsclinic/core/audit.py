@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection, models, transaction
 from django.db.models import Max
@@ -53,10 +54,19 @@ SEAL_BATCH = 500
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """Return the client address Django saw (the proxy sets REMOTE_ADDR in production)."""
+    """Return the visitor's address: behind the clinic's proxy the one it names, else the peer's.
+
+    With `ALLAUTH_TRUSTED_PROXY_COUNT` hops trusted (BEHIND_TLS_PROXY), the address is that
+    many entries from the end of X-Forwarded-For, as allauth's sign-in limits read it;
+    otherwise the header is the visitor's own say and is ignored.
+    """
     if request is None:
         return None
     raw = str(request.META.get("REMOTE_ADDR") or "")
+    hops = getattr(settings, "ALLAUTH_TRUSTED_PROXY_COUNT", 0)
+    forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",")]
+    if hops > 0 and len(forwarded) >= hops and forwarded[-hops]:
+        raw = forwarded[-hops]
     try:
         # A zone suffix (fe80::1%eth0) means nothing off this host, and inet refuses it.
         address = ipaddress.ip_address(raw.split("%", 1)[0])

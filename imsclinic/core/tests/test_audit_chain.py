@@ -230,6 +230,22 @@ class TestTheChain:
         assert client_ip(rf.get("/", REMOTE_ADDR="not an address")) is None
         assert client_ip(rf.get("/", REMOTE_ADDR="")) is None
 
+    def test_behind_the_clinics_proxy_the_visitors_own_address_is_kept(
+        self, rf: RequestFactory, settings
+    ):
+        settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+        through_proxy = rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
+        assert client_ip(through_proxy) == "203.0.113.9"
+        # Whatever a visitor writes in the header themselves comes before the proxy's entry.
+        spoofed = rf.get(
+            "/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.0.0.1, 198.51.100.4"
+        )
+        assert client_ip(spoofed) == "198.51.100.4"
+
+    def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(self, rf: RequestFactory):
+        spoofed = rf.get("/", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="10.0.0.1")
+        assert client_ip(spoofed) == "203.0.113.9"
+
     def test_a_changed_field_is_found_and_the_row_named(self):
         rows = sealed_rows(10)
         bad = rows[4]
