@@ -174,17 +174,33 @@ def audit_record_per_patient(
     them the same way; a calendar naming a hundred patients costs one statement, not a
     hundred.
     """
+    if not shown:
+        return
+    # Who, when, from where and what are the same on every row: worked out once (one `at`
+    # for the one page view), then only the patient and the detail change row to row.
+    first = _event(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id="",
+        patient_id=None,
+        outcome=Outcome.ALLOWED,
+        request=request,
+        detail=None,
+    )
+    shared = {
+        "at": first.at,
+        "actor": first.actor,
+        "actor_email": first.actor_email,
+        "role": first.role,
+        "action": first.action,
+        "object_type": first.object_type,
+        "object_id": first.object_id,
+        "ip": first.ip,
+        "outcome": first.outcome,
+    }
     events = [
-        _event(
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id="",
-            patient_id=patient_id,
-            outcome=Outcome.ALLOWED,
-            request=request,
-            detail=detail,
-        )
+        AuditEvent(**shared, patient_id=patient_id, detail=canonical_detail(detail or {}))
         for patient_id, detail in shown.items()
     ]
     # The model's queryset refuses bulk_create so that nothing else writes rows; this is the
