@@ -203,6 +203,29 @@ def _busy_window_sql(window_start: dt.datetime, window_end: dt.datetime) -> tupl
     )
 
 
+def _own_visits_window_sql(
+    window_start: dt.datetime, window_end: dt.datetime
+) -> tuple[str, list[Any]]:
+    """Return SQL (and parameters) for "one of the patient's visits overlapping the window".
+
+    Like `_busy_window_sql`, it reads the window's rows only, never the patient's years of
+    visits before it (a returning patient may have hundreds).
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    end = "a." + connection.ops.quote_name("end")
+    if connection.vendor == "postgresql":
+        # The range of the patient overlap guard's GiST index (patient, [start, end)).
+        return (
+            f"a.patient_id = %s AND TSTZRANGE(a.start, {end}, '[)') && TSTZRANGE(%s, %s, '[)')",
+            [adapt(window_start), adapt(window_end)],
+        )
+    # The index on (patient, start), with the same lower bound on start as the busy rows'.
+    return (
+        f"a.patient_id = %s AND a.start > %s AND a.start < %s AND {end} > %s",
+        [adapt(_earliest_overlapping_start(window_start)), adapt(window_end), adapt(window_start)],
+    )
+
+
 # The first and last days of the calendar have local times whose UTC instants datetime cannot
 # hold in some zones; nothing is ever offered there, so searches skip them.
 FIRST_SEARCHABLE_DAY = dt.date.min + dt.timedelta(days=1)
@@ -607,6 +630,7 @@ def booking_check(
     ops = connection.ops
     on_day = ops.adapt_datefield_value(day)
     window_sql, window_params = _busy_window_sql(window_start, window_end)
+    own_sql, own_params = _own_visits_window_sql(window_start, window_end)
     statuses = [str(status) for status in ACTIVE_STATUSES]
     end = "t." + ops.quote_name("end")
     none = "CAST(NULL AS BIGINT)"
@@ -659,8 +683,7 @@ def booking_check(
         f" UNION ALL SELECT {kinds['OWN_VISIT']}, a.patient_id, {none}, {_epoch_sql('a.start')},"
         f" {_epoch_sql('a.' + ops.quote_name('end'))}, {text_none}, {text_none}, {text_none},"
         f" {text_none}, {text_none}, {text_none} FROM {_table(Appointment)} a"
-        f" WHERE a.patient_id = %s AND a.start < %s AND a.{ops.quote_name('end')} > %s"
-        f" AND a.status IN ({_marks(statuses)})"
+        f" WHERE {own_sql} AND a.status IN ({_marks(statuses)})"
         f" UNION ALL SELECT {kinds['PATIENT']},"
         f" CAST(CASE WHEN EXISTS (SELECT 1 FROM {_table(Appointment)} h"
         f" INNER JOIN {_table(Service)} v ON v.id = h.service_id"
@@ -689,8 +712,7 @@ def booking_check(
         *(practitioner.pk, location.pk, kind),
         *statuses,
         patient_id,
-        ops.adapt_datetimefield_value(window_end),
-        ops.adapt_datetimefield_value(window_start),
+        *own_params,
         *statuses,
         patient_id,
         ops.adapt_datetimefield_value(start),
