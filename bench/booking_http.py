@@ -47,7 +47,7 @@ STRIDE = 40  # > the 20 practitioners' slots that can share one start (see sprea
 WARM_UP = 2 * CLIENTS  # requests per run before the clock starts, not counted
 READY_WITHIN_S = 60.0
 DATABASE = "imsclinic_httpbench"
-BOOKING_GOAL = 0.5
+BOOKING_GOAL = 0.4
 
 
 @dataclass
