@@ -298,15 +298,7 @@ def availability_query(
         if row[12] is not None:
             breaks.setdefault(row[0], []).append((row[12], row[13]))
     if not shift_rows:
-        return AvailabilityQuery(
-            service=service_info(service),
-            start_date=start_date,
-            days=days,
-            now=now,
-            practitioners=(),
-            locations=(),
-            shifts=(),
-        )
+        return _nothing_offered(service, start_date, days, now)
 
     practitioners = {
         row[1]: PractitionerInfo(
@@ -614,17 +606,7 @@ def booking_check(
     day, days = _searchable(start.astimezone(location.zone).date(), 1)
     if days == 0:
         return BookingCheck(
-            AvailabilityQuery(
-                service=service_info(service),
-                start_date=day,
-                days=0,
-                now=now,
-                practitioners=(),
-                locations=(),
-                shifts=(),
-            ),
-            had_ims_visit=None,
-            on_care_team=None,
+            _nothing_offered(service, day, 0, now), had_ims_visit=None, on_care_team=None
         )
     window_start, window_end = _window(day, 1)
     ops = connection.ops
@@ -768,15 +750,7 @@ def booking_check(
     had_ims_visit, on_care_team = bool(facts.had_ims_visit), bool(facts.on_care_team)
     if place is None or licences is None or not shifts:
         return BookingCheck(
-            AvailabilityQuery(
-                service=service_info(service),
-                start_date=day,
-                days=1,
-                now=now,
-                practitioners=(),
-                locations=(),
-                shifts=(),
-            ),
+            _nothing_offered(service, day, 1, now),
             had_ims_visit=had_ims_visit,
             on_care_team=on_care_team,
         )
@@ -831,6 +805,21 @@ def booking_check(
         patient_busy=tuple(own_visits),
     )
     return BookingCheck(query, had_ims_visit=had_ims_visit, on_care_team=on_care_team)
+
+
+def _nothing_offered(
+    service: Service, day: dt.date, days: int, now: dt.datetime
+) -> AvailabilityQuery:
+    """A query with no practitioner, place or shift in it: the engine offers nothing."""
+    return AvailabilityQuery(
+        service=service_info(service),
+        start_date=day,
+        days=days,
+        now=now,
+        practitioners=(),
+        locations=(),
+        shifts=(),
+    )
 
 
 def service_info(service: Service) -> ServiceInfo:

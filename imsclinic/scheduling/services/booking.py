@@ -37,7 +37,7 @@ from imsclinic.scheduling.models import (
     Course,
     NoticeKind,
 )
-from imsclinic.scheduling.selectors import BookingCheck, booking_check, visit_booked_at
+from imsclinic.scheduling.selectors import booking_check, visit_booked_at
 from imsclinic.scheduling.signals import visit_status_changed
 
 if TYPE_CHECKING:
@@ -200,12 +200,21 @@ def has_had_ims_visit(patient: Patient, before: dt.datetime | None = None) -> bo
 
 
 def needs_assessment_first(
-    patient: Patient, service: Service, before: dt.datetime | None = None
+    patient: Patient,
+    service: Service,
+    before: dt.datetime | None = None,
+    *,
+    had_ims_visit: bool | None = None,
 ) -> bool:
-    """Say whether this IMS follow-up would be refused for want of an earlier IMS visit."""
+    """Say whether this IMS follow-up would be refused for want of an earlier IMS visit.
+
+    `had_ims_visit` is that history when the caller has read it already (`booking_check`).
+    """
     if not service.requires_ims_credential or service.for_new_patients:
         return False
-    return not has_had_ims_visit(patient, before)
+    if had_ims_visit is None:
+        had_ims_visit = has_had_ims_visit(patient, before)
+    return not had_ims_visit
 
 
 def has_initial_assessment(patient: Patient, service: Service) -> bool:
@@ -222,17 +231,8 @@ def has_initial_assessment(patient: Patient, service: Service) -> bool:
 def check_first_visit(
     patient: Patient, service: Service, start: dt.datetime, *, had_ims_visit: bool | None = None
 ) -> None:
-    """Refuse an IMS follow-up for a patient who has not had an IMS visit before it.
-
-    `had_ims_visit` is that history when the caller has read it already (`booking_check`).
-    """
-    if had_ims_visit is None:
-        refused = needs_assessment_first(patient, service, start)
-    else:
-        refused = (
-            service.requires_ims_credential and not service.for_new_patients and not had_ims_visit
-        )
-    if refused:
+    """Refuse an IMS follow-up for a patient who has not had an IMS visit before it."""
+    if needs_assessment_first(patient, service, start, had_ims_visit=had_ims_visit):
         assessment = (
             Service.objects.filter(
                 requires_ims_credential=True, for_new_patients=True, is_active=True
@@ -342,26 +342,6 @@ def _require_licences(visit: Appointment) -> None:
         )
 
 
-def _check_for_day(
-    *,
-    service: Service,
-    practitioner: Practitioner,
-    location: Location,
-    start: dt.datetime,
-    now: dt.datetime | None,
-    patient: Patient | None = None,
-) -> BookingCheck:
-    """Load the rows that decide whether `start` is offered, in one statement (see there)."""
-    return booking_check(
-        service=service,
-        practitioner=practitioner,
-        location=location,
-        start=start,
-        now=now,
-        patient=patient,
-    )
-
-
 def create_checked(
     *,
     patient: Patient,
@@ -460,7 +440,7 @@ def appointment_book(
         # booking committed before ours.
         lock_practitioners(practitioner.pk)
         lock_patient(patient)
-        check = _check_for_day(
+        check = booking_check(
             service=service,
             practitioner=practitioner,
             location=location,
@@ -683,7 +663,7 @@ def appointment_reschedule(
         old.save(update_fields=["status", "cancelled_at", "cancellation_reason", "cancelled_late"])
 
         # Read after the cancellation: the old visit no longer blocks its own time.
-        check = _check_for_day(
+        check = booking_check(
             service=service,
             practitioner=new_practitioner,
             location=new_location,
