@@ -253,15 +253,39 @@ def stock(physio: Any, clinic: Any, at: dt.datetime) -> Any:
 
 def screen(patient: Any, user: Any, physio: Any, owner: Any, version: Any, at: dt.datetime) -> None:
     """The patient answers the health questions, is cleared and signs the consent to IMS."""
-    from imsclinic.consent.models import Channel, Signer
-    from imsclinic.consent.services import consent_sign
+    from imsclinic.consent.models import Channel
     from imsclinic.demo.safety import HEALTHY
     from imsclinic.intake.services import intake_submit
-    from imsclinic.safety.models import Decision
-    from imsclinic.safety.services import clearance_record
 
     intake = intake_submit(patient=patient, actor=user, answers=HEALTHY, now=at)
     decider = physio if patient.care_team.filter(user=physio).exists() else owner
+    clear_and_consent(
+        patient,
+        intake,
+        decider=decider,
+        signed_by=user,
+        channel=Channel.PORTAL,
+        version=version,
+        at=at,
+    )
+
+
+def clear_and_consent(
+    patient: Any,
+    intake: Any,
+    *,
+    decider: Any,
+    signed_by: Any,
+    channel: Any,
+    version: Any,
+    at: dt.datetime,
+) -> None:
+    """A practitioner clears the intake an hour after `at`; the patient signs an hour later."""
+    from imsclinic.consent.models import Signer
+    from imsclinic.consent.services import consent_sign
+    from imsclinic.safety.models import Decision
+    from imsclinic.safety.services import clearance_record
+
     clearance_record(
         patient=patient,
         intake=intake,
@@ -276,8 +300,8 @@ def screen(patient: Any, user: Any, physio: Any, owner: Any, version: Any, at: d
         agreed=True,
         signer_name=patient.full_name,
         signer=Signer.SELF,
-        channel=Channel.PORTAL,
-        actor=user,
+        channel=channel,
+        actor=signed_by,
         now=at + dt.timedelta(hours=2),
     )
 
@@ -299,15 +323,12 @@ def long_chart(
     """
     from imsclinic.charting.models import Muscle
     from imsclinic.charting.services import RowInput
-    from imsclinic.consent.models import Channel, Signer
-    from imsclinic.consent.services import consent_sign
+    from imsclinic.consent.models import Channel
     from imsclinic.demo.charting import demo_assessment, demo_needling_note
     from imsclinic.demo.safety import HEALTHY
     from imsclinic.demo.scheduling import demo_attended, demo_book_near
     from imsclinic.intake.services import intake_enter_from_paper
     from imsclinic.patients.services import patient_care_team_add, patient_create
-    from imsclinic.safety.models import Decision
-    from imsclinic.safety.services import clearance_record
     from imsclinic.scheduling.models import AppointmentStatus
 
     practitioner = physio.practitioner
@@ -330,23 +351,14 @@ def long_chart(
     first_day -= dt.timedelta(days=first_day.weekday())  # a Monday
     screened = dt.datetime.combine(first_day - dt.timedelta(days=7), dt.time(9), tzinfo=dt.UTC)
     intake = intake_enter_from_paper(patient=patient, answers=HEALTHY, actor=desk, now=screened)
-    clearance_record(
-        patient=patient,
-        intake=intake,
-        decision=Decision.CLEARED,
-        reason="History reviewed with the patient; nothing against IMS.",
-        actor=physio,
-        now=screened + dt.timedelta(hours=1),
-    )
-    consent_sign(
-        patient=patient,
-        version=version,
-        agreed=True,
-        signer_name=patient.full_name,
-        signer=Signer.SELF,
+    clear_and_consent(
+        patient,
+        intake,
+        decider=physio,
+        signed_by=desk,
         channel=Channel.TABLET,
-        actor=desk,
-        now=screened + dt.timedelta(hours=2),
+        version=version,
+        at=screened,
     )
     muscles = {m.code: m for m in Muscle.objects.filter(code__in=CHART_MUSCLES)}
     assessment_service = initial_assessment(clinic.service)
