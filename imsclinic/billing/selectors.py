@@ -236,40 +236,70 @@ def patient_account(patient: Patient) -> Account:
     )
 
 
-def balances_for(patient_ids: Iterable[int]) -> dict[int, Decimal]:
-    """Return each patient's balance (positive: owed to the clinic), in four queries."""
+@dataclass(frozen=True)
+class Dues:
+    """A patient's balance, and how much of it their insurers and third parties owe."""
+
+    balance: Decimal
+    payers_owe: Decimal
+
+    @property
+    def patient_owes(self) -> Decimal:
+        """What the patient is asked for at the desk: the balance less their payers' shares.
+
+        Negative when the clinic holds more of their money than they owe (account credit).
+        """
+        return self.balance - self.payers_owe
+
+
+def dues_for(patient_ids: Iterable[int]) -> dict[int, Dues]:
+    """Return each patient's balance and their payers' part of it, in four queries.
+
+    The same figures as `patient_account` (a test holds them equal), for many patients.
+    """
     ids = list(set(patient_ids))
     if not ids:
         return {}
-    result = dict.fromkeys(ids, ZERO)
+    balance = dict.fromkeys(ids, ZERO)
+    payers = dict.fromkeys(ids, ZERO)
     for row in (
         Invoice.objects.filter(patient_id__in=ids, status=InvoiceStatus.ISSUED)
         .values("patient_id")
         .annotate(
             invoiced=money_sum("total", filter=Q(kind=InvoiceKind.INVOICE)),
             credited=money_sum("total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)),
+            payer_billed=money_sum("payer_share", filter=Q(kind=InvoiceKind.INVOICE)),
+            payer_credited=money_sum("payer_share", filter=Q(kind=InvoiceKind.CREDIT_NOTE)),
         )
     ):
-        result[row["patient_id"]] += row["invoiced"] - row["credited"]
+        patient_id = row["patient_id"]
+        balance[patient_id] += row["invoiced"] - row["credited"]
+        payers[patient_id] += row["payer_billed"] - row["payer_credited"]
     for patient_id, paid in (
         Payment.objects.filter(patient_id__in=ids)
         .values("patient_id")
         .annotate(s=_ZERO)
         .values_list("patient_id", "s")
     ):
-        result[patient_id] -= paid
+        balance[patient_id] -= paid
     for patient_id, paid in (
         Allocation.objects.filter(invoice__patient_id__in=ids, payment__payer__isnull=False)
         .values("invoice__patient_id")
         .annotate(s=_ZERO)
         .values_list("invoice__patient_id", "s")
     ):
-        result[patient_id] -= paid
+        balance[patient_id] -= paid
+        payers[patient_id] -= paid
     for patient_id, refunded in (
         Refund.objects.filter(payment__patient_id__in=ids)
         .values("payment__patient_id")
         .annotate(s=_ZERO)
         .values_list("payment__patient_id", "s")
     ):
-        result[patient_id] += refunded
-    return result
+        balance[patient_id] += refunded
+    return {pk: Dues(balance=balance[pk], payers_owe=payers[pk]) for pk in ids}
+
+
+def balances_for(patient_ids: Iterable[int]) -> dict[int, Decimal]:
+    """Return each patient's balance (positive: owed to the clinic), in four queries."""
+    return {pk: dues.balance for pk, dues in dues_for(patient_ids).items()}

@@ -12,7 +12,7 @@ from django import template
 from django.template.loader import get_template
 
 from imsclinic.billing.money import to_cents
-from imsclinic.billing.selectors import balances_for, patient_account
+from imsclinic.billing.selectors import dues_for, patient_account
 from imsclinic.billing.views.checkout import CHECKOUT_STATUSES
 from imsclinic.patients.models import Patient
 
@@ -55,9 +55,11 @@ def _visits_in(shown: Any) -> Iterable[Any]:
 
 @register.simple_tag(takes_context=True)
 def billing_balances(context: template.Context, shown: Any) -> dict[int, Decimal] | None:
-    """Return the balance of every patient named on a calendar page, in one set of queries.
+    """Return what every patient named on a calendar page owes the clinic themselves.
 
-    None for those who do not keep accounts: the calendar then shows no money at all.
+    That is their balance less what their insurers and third parties owe: the desk asks the
+    patient for this, never for a payer's share. One set of queries for the whole page; None
+    for those who do not keep accounts (the calendar then shows no money at all).
     """
     if not _keeps_accounts(context):
         return None
@@ -66,12 +68,12 @@ def billing_balances(context: template.Context, shown: Any) -> dict[int, Decimal
         for visit in _visits_in(shown)
         if getattr(visit, "shows_patient", False)
     }
-    return balances_for(ids)
+    return {pk: dues.patient_owes for pk, dues in dues_for(ids).items()}
 
 
 @register.simple_tag
 def billing_visit_money(visit: Any, balances: Any) -> str:
-    """Show a visit's patient's balance when not zero, and a check-out link when due.
+    """Show what a visit's patient owes (or holds in credit) when not zero, and check-out.
 
     Most visits on a calendar have neither, and a calendar shows hundreds: those render
     nothing rather than an empty template each.

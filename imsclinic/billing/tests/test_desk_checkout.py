@@ -15,7 +15,7 @@ from imsclinic.billing.selectors import invoice_figures, patient_account
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.services.booking import appointment_set_status
-from tests.factories.billing import issued_invoice
+from tests.factories.billing import issued_invoice, payer
 from tests.factories.scheduling import MONDAY, at, book, weekday_shifts
 
 pytestmark = pytest.mark.django_db
@@ -167,6 +167,32 @@ def test_the_calendar_shows_the_desk_balances_and_check_out_links(
     treating = signed_in(physio).get(day_url(location)).content.decode()
     assert "Owes 40.00" not in treating
     assert checkout not in treating
+
+
+def test_the_calendar_asks_the_patient_only_for_their_own_share_never_the_insurers(
+    booked, patient, location, front_desk
+):
+    arrived(booked, front_desk)
+    insurer = payer("WorkSafe Demo Board", kind="workers_comp")
+    issued_invoice(
+        patient, location, front_desk, prices=("95.00",), billed_to=insurer, payer_share="95.00"
+    )
+    page = signed_in(front_desk).get(day_url(location)).content.decode()
+    assert "Owes" not in page
+
+    issued_invoice(
+        patient, location, front_desk, prices=("100.00",), billed_to=insurer, payer_share="80.00"
+    )
+    page = signed_in(front_desk).get(day_url(location)).content.decode()
+    assert "Owes 20.00" in page
+    assert "Owes 195.00" not in page
+
+    patient_page = (
+        signed_in(front_desk).get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    )
+    assert "Owes 195.00" in patient_page  # the balance, payers' shares included
+    assert "Owed by the patient" in patient_page and "20.00" in patient_page
+    assert "Owed by insurers and third parties" in patient_page and "175.00" in patient_page
 
 
 def test_a_booked_visit_has_no_check_out_link_and_a_settled_patient_no_balance(

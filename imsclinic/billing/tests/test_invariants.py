@@ -43,7 +43,7 @@ from imsclinic.billing.models import (
     TaxRate,
 )
 from imsclinic.billing.money import share_of
-from imsclinic.billing.selectors import balances_for, figures_for, patient_account
+from imsclinic.billing.selectors import balances_for, dues_for, figures_for, patient_account
 from imsclinic.billing.services.invoices import (
     LineEntry,
     credit_note_issue,
@@ -380,11 +380,17 @@ class Books(RuleBasedStateMachine):
     @invariant()
     def every_balance_adds_up_the_same_four_ways(self) -> None:
         listed = balances_for([p.pk for p in self.patients])
+        dues = dues_for([p.pk for p in self.patients])
         for patient in self.patients:
             from_rows = balance_from_rows(patient)
+            account = patient_account(patient)
             assert from_rows == self.expected[patient.pk]
-            assert patient_account(patient).balance == from_rows
+            assert account.balance == from_rows
             assert listed[patient.pk] == from_rows
+            # The calendar's "what the patient owes" is the account's, net of their credit.
+            assert dues[patient.pk].balance == from_rows
+            assert dues[patient.pk].payers_owe == account.payers_owe
+            assert dues[patient.pk].patient_owes == account.patient_owes - account.credit
 
     @invariant()
     def no_payment_gives_out_more_than_it_has(self) -> None:
