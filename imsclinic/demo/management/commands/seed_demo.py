@@ -41,7 +41,7 @@ from imsclinic.demo.scheduling import demo_attended, demo_book, demo_book_near, 
 from imsclinic.patients.models import Patient
 from imsclinic.patients.services import patient_care_team_add, patient_create
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, ShiftBreak
-from imsclinic.scheduling.services.booking import needs_assessment_first
+from imsclinic.scheduling.services.booking import has_had_ims_visit, needs_assessment_first
 from imsclinic.web.models import FaqEntry
 
 FAKER_SEED = 2718
@@ -692,8 +692,13 @@ class Command(BaseCommand):
                 if (patient.pk, day) in comes:
                     continue
                 start = dt.datetime.combine(day, earliest.time(), tzinfo=location.zone)
-                if needs_assessment_first(patient, service, start):
-                    service = services["ims-initial-assessment"]
+                if service.requires_ims_credential:
+                    # The initial assessment only for a patient with no IMS visit before it.
+                    had_ims_visit = has_had_ims_visit(patient, start)
+                    if service.for_new_patients and had_ims_visit:
+                        service = services["ims-follow-up"]
+                    elif needs_assessment_first(patient, service, had_ims_visit=had_ims_visit):
+                        service = services["ims-initial-assessment"]
                 visit = demo_book(
                     patient=patient,
                     practitioner=practitioner,
