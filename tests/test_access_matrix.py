@@ -675,6 +675,7 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     ),
     "portal_billing": (none, PORTAL),
     "portal_receipt_pdf": (billing_receipt, OWN_VISIT),
+    "portal_invoice_pdf": (billing_invoice, OWN_VISIT),
     "portal_receipt_year": (none, dict.fromkeys(CAST, 405)),
     "portal_receipt_email": (lambda w: {"receipt_id": 1}, dict.fromkeys(CAST, 405)),
     "portal_card_pay": (lambda w: {"invoice_id": 1}, dict.fromkeys(CAST, 405)),
@@ -689,6 +690,7 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
         {**BOOK_FOR_PATIENT, "physio": 403},
     ),
     "billing_invoice": (billing_invoice, {**BOOK_FOR_PATIENT, "physio": 403}),
+    "billing_invoice_pdf": (billing_invoice, {**BOOK_FOR_PATIENT, "physio": 403}),
     "billing_credit_note": (billing_invoice, {**BOOK_FOR_PATIENT, "physio": 403}),
     "billing_payment_new": (
         lambda w: {"patient_id": w["patient_record"].pk},

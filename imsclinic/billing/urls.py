@@ -18,6 +18,7 @@ from imsclinic.billing.views import (
 urlpatterns: list[URLPattern] = [
     path("invoices/", invoices.invoice_list, name="billing_invoices"),
     path("invoices/<int:invoice_id>/", invoices.invoice_detail, name="billing_invoice"),
+    path("invoices/<int:invoice_id>/pdf/", invoices.invoice_document, name="billing_invoice_pdf"),
     path(
         "invoices/<int:invoice_id>/credit-note/",
         invoices.credit_note_new,

@@ -38,6 +38,11 @@ urlpatterns += [
 # Bills, payments and receipts for insurers.
 urlpatterns += [
     path("billing/", billing.portal_billing, name="portal_billing"),
+    path(
+        "billing/invoices/<int:invoice_id>/pdf/",
+        billing.portal_invoice_pdf,
+        name="portal_invoice_pdf",
+    ),
     path("billing/receipts/year/", billing.portal_receipt_year, name="portal_receipt_year"),
     path(
         "billing/receipts/<int:receipt_id>/pdf/",

@@ -11,12 +11,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from imsclinic.billing.documents import invoice_pdf_response
 from imsclinic.billing.errors import BillingRefused
 from imsclinic.billing.forms import (
     BillPayerForm,
@@ -238,6 +239,23 @@ def render_invoice(
         and request.user.has_perm("billing.waive_fee", invoice.patient)
     )
     return render(request, "billing/invoice_detail.html", context, status=status)
+
+
+@require_GET
+@login_required
+def invoice_document(request: SignedInRequest, invoice_id: int) -> HttpResponse:
+    """Download an issued invoice or credit note as a PDF, to print or send."""
+    invoice = invoice_for_user(request, invoice_id)
+    if invoice.status != InvoiceStatus.ISSUED:
+        raise Http404("A draft or discarded invoice is not given out.")
+    audit_view(
+        request,
+        ObjectType.INVOICE,
+        patient=invoice.patient,
+        object_id=invoice.pk,
+        detail={"document": "pdf"},
+    )
+    return invoice_pdf_response(invoice)
 
 
 @login_required

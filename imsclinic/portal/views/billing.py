@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from imsclinic.billing.documents import invoice_pdf_response
 from imsclinic.billing.errors import BillingRefused
 from imsclinic.billing.models import (
     ZERO,
@@ -84,6 +85,30 @@ def portal_billing(request: SignedInRequest, patient: Patient) -> HttpResponse:
         "year": timezone.localdate(timezone=clinic_zone()).year,
     }
     return render(request, "portal/billing.html", context)
+
+
+@require_GET
+@patient_page
+def portal_invoice_pdf(request: SignedInRequest, patient: Patient, invoice_id: int) -> HttpResponse:
+    """Download one of the patient's own issued invoices or credit notes."""
+    _allowed(request, patient, ObjectType.INVOICE)
+    invoice = patients_own(
+        request,
+        patient,
+        Invoice.objects.filter(status=InvoiceStatus.ISSUED).select_related(
+            "location", "payer", "claim", "practitioner", "corrects", "patient"
+        ),
+        invoice_id,
+        object_type=ObjectType.INVOICE,
+    )
+    audit_view(
+        request,
+        ObjectType.INVOICE,
+        patient=patient,
+        object_id=invoice.pk,
+        detail={"document": "pdf"},
+    )
+    return invoice_pdf_response(invoice)
 
 
 @require_GET
