@@ -321,10 +321,20 @@ def invoice_add_line(
             object_id=locked.pk,
             patient=locked.patient,
             request=request,
-            detail={"line_added": line.pk, "amount": str(line.total)},
+            detail={"line_added": line.pk, **_line_detail(line)},
         )
     invoice.refresh_from_db()
     return line
+
+
+def _line_detail(line: InvoiceLine) -> dict[str, str]:
+    """What an invoice line charges, for the audit log."""
+    return {
+        "description": line.description,
+        "quantity": str(line.quantity),
+        "unit_price": str(line.unit_price),
+        "amount": str(line.total),
+    }
 
 
 def invoice_remove_line(
@@ -335,8 +345,10 @@ def invoice_remove_line(
     with transaction.atomic():
         locked = _locked_invoice(line.invoice_id)
         _require_draft(locked)
-        line_id = line.pk
-        InvoiceLine.objects.filter(pk=line_id, invoice=locked).delete()
+        removed = InvoiceLine.objects.filter(pk=line.pk, invoice=locked).first()
+        if removed is None:
+            return  # already taken off (a second click): nothing changes
+        removed.delete()
         draft_recompute(locked)
         audit_record(
             actor=actor,
@@ -345,7 +357,8 @@ def invoice_remove_line(
             object_id=locked.pk,
             patient=locked.patient,
             request=request,
-            detail={"line_removed": line_id},
+            # What the line was, since the line itself is gone.
+            detail={"line_removed": line.pk, **_line_detail(removed)},
         )
 
 

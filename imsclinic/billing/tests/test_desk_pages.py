@@ -194,6 +194,10 @@ def test_a_drafts_lines_are_added_and_removed(patient, location, front_desk, ims
     assert invoice.total == Decimal("120.00")
     page = client.get(url).content.decode()
     assert "Remove Kinesiology tape" in page
+    # The line is gone from the draft, but the audit log still says what it charged.
+    removal = AuditEvent.objects.get(detail__line_removed=booklet.pk)
+    assert removal.detail["description"] == "Home exercise booklet"
+    assert removal.detail["amount"] == "8.00"
 
 
 def test_a_line_without_a_price_is_refused_beside_the_field_and_nothing_changes(
