@@ -629,13 +629,22 @@ def _tax_back(line: InvoiceLine, amount: Decimal, earlier: money.LineFigures | N
 
 
 def _payer_part(original: Invoice, credit_total: Decimal) -> Decimal:
-    """Return the payer's part of a credit, in the invoice's proportion, within what is left."""
+    """Return the payer's part of a credit, in the invoice's proportion, within what is left.
+
+    The proportion is taken of everything credited so far, this credit included, less what
+    earlier credit notes gave the payer: rounding each note on its own could leave the two
+    shares a cent apart once the whole invoice is taken back. Neither share is ever taken
+    back beyond what is left of it.
+    """
     if original.payer_share == 0 or original.total == 0:
         return money.ZERO
-    earlier = sum(
-        (note.payer_share for note in original.credit_notes.filter(status=InvoiceStatus.ISSUED)),
-        money.ZERO,
-    )
-    left = original.payer_share - earlier
-    part = money.to_cents(credit_total * original.payer_share / original.total)
-    return max(money.ZERO, min(part, left, credit_total))
+    earlier_total = money.ZERO
+    earlier_payer = money.ZERO
+    for note in original.credit_notes.filter(status=InvoiceStatus.ISSUED):
+        earlier_total += note.total
+        earlier_payer += note.payer_share
+    payer_left = original.payer_share - earlier_payer
+    patient_left = (original.total - original.payer_share) - (earlier_total - earlier_payer)
+    so_far = money.to_cents((earlier_total + credit_total) * original.payer_share / original.total)
+    part = max(so_far - earlier_payer, credit_total - patient_left)
+    return max(money.ZERO, min(part, payer_left, credit_total))

@@ -43,7 +43,13 @@ from imsclinic.billing.models import (
     TaxRate,
 )
 from imsclinic.billing.money import share_of
-from imsclinic.billing.selectors import balances_for, dues_for, figures_for, patient_account
+from imsclinic.billing.selectors import (
+    balances_for,
+    dues_for,
+    figures_for,
+    patient_account,
+    payment_left,
+)
 from imsclinic.billing.services.invoices import (
     LineEntry,
     credit_note_issue,
@@ -351,6 +357,57 @@ class Books(RuleBasedStateMachine):
             self.expected[invoice.patient_id] -= note.total
             # What the payer had paid beyond what it now owes goes back to the payer's credit.
             self.expected[invoice.patient_id] += payer_paid - payer_paid_on(invoice)
+
+    @rule(which=PICK)
+    def a_paid_invoice_is_taken_back_whole(self, which: int) -> None:
+        """Both shares paid in full, then a credit note for everything: the money goes back.
+
+        The patient's payment becomes their account credit and the payer's becomes the
+        payer's, so the patient's balance is minus what they paid. What is expected is
+        reckoned from the amounts paid here, not read back from the rows.
+        """
+        invoice = self.pick([i for i in self.issued() if not i.credit_notes.exists()], which)
+        if not isinstance(invoice, Invoice):
+            return
+        patient = invoice.patient
+        owed = figures_for([invoice])[invoice.pk]
+        paid_by_patient, paid_by_payer = owed.patient_due, owed.payer_due
+        credit_before = patient_account(patient).credit
+        if paid_by_patient > 0:
+            payment_record(
+                patient=patient,
+                method="debit",
+                amount=paid_by_patient,
+                received_on=DAY,
+                actor=self.desk,
+                allocations=[Apply(invoice=invoice, amount=paid_by_patient)],
+            )
+            self.expected[patient.pk] -= paid_by_patient
+        payer_payment = None
+        if paid_by_payer > 0:
+            payer_payment = payment_record(
+                payer=self.payer,
+                method=PaymentMethod.INSURER,
+                amount=paid_by_payer,
+                received_on=DAY,
+                actor=self.desk,
+                allocations=[Apply(invoice=invoice, amount=paid_by_payer)],
+            )
+            self.expected[patient.pk] -= paid_by_payer
+        note = credit_note_issue(
+            invoice=invoice, amounts=None, reason="Wrong patient", actor=self.desk
+        )
+        assert note.total == invoice.total
+        # The invoice is gone; the payer's money is the payer's again, not the patient's.
+        self.expected[patient.pk] += paid_by_payer - note.total
+        after = figures_for([invoice])[invoice.pk]
+        assert (after.patient_due, after.payer_due, after.paid) == (ZERO, ZERO, ZERO)
+        # Everything the patient had paid on it, earlier and now, is their credit again.
+        assert patient_account(patient).credit == (
+            credit_before + owed.paid_by_patient + paid_by_patient
+        )
+        if payer_payment is not None:
+            assert payment_left(payer_payment) == paid_by_payer
 
     @rule(which=PICK, amount=st.one_of(st.none(), CENTS))
     def account_credit_pays_an_invoice(self, which: int, amount: Decimal | None) -> None:

@@ -227,6 +227,28 @@ def test_nothing_more_than_is_left_can_be_credited(patient, location, front_desk
         credit_note_issue(invoice=invoice, amounts=None, reason="Again", actor=front_desk)
 
 
+def test_credit_notes_in_small_steps_take_back_each_share_exactly_to_the_cent(
+    patient, location, front_desk
+):
+    # 182.09 split 80% with an insurer: 145.67 theirs, 36.42 the patient's. Two credits of
+    # 0.03 and then the rest, each rounded on its own, would give the insurer back 145.66.
+    insurer = payer()
+    invoice = issued_invoice(
+        patient, location, front_desk, prices=("182.09",), billed_to=insurer, payer_share="145.67"
+    )
+    line = invoice.lines.get()
+    for _ in range(2):
+        credit_note_issue(
+            invoice=invoice, amounts={line.pk: Decimal("0.03")}, reason="Part", actor=front_desk
+        )
+    credit_note_issue(invoice=invoice, amounts=None, reason="The rest", actor=front_desk)
+
+    figures = invoice_figures(invoice)
+    assert figures.credited == Decimal("182.09")
+    assert figures.credited_payer == Decimal("145.67")
+    assert (figures.patient_due, figures.payer_due) == (Decimal("0.00"), Decimal("0.00"))
+
+
 def test_account_credit_pays_a_later_invoice(patient, location, front_desk):
     payment_record(
         patient=patient,
