@@ -2,13 +2,17 @@
 
 A receipt is what a patient sends their extended-health insurer: the clinic's legal name,
 address and business number; the patient's name; for each visit (an invoice) its date of
-service, the practitioner's full name, profession and college registration, the services,
-what was charged and what the patient paid; the dates and methods of the patient's
-payments; the receipt's number, the day it was issued and the currency. An insurer's own
-payment on a visit is not the patient's expense: it is shown apart and never counted as paid.
+service, the location where it was given, the practitioner's full name, profession and
+college registration, the services, what was charged and what the patient paid; the dates
+and methods of the patient's payments; the receipt's number, the day it was issued and the
+currency. An insurer's own payment on a visit is not the patient's expense: it is shown
+apart and never counted as paid. Missed-visit fees are not treatment and are left out.
 
-The content is read as it stood when the receipt was issued (allocations and credit notes
-recorded up to `issued_at`), so a copy printed next year says what the original said.
+Each dollar the patient paid is on one receipt only, so a visit cannot be claimed twice: a
+receipt covers what its payment or period held less what the patient's earlier receipts
+covered, per (invoice, payment) (`ReceiptLedger`). The content is read as it stood when the
+receipt was issued (allocations and credit notes recorded up to `issued_at`, receipts
+numbered before it), so a copy printed next year says what the original said.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -31,6 +34,7 @@ from imsclinic.billing.models import (
     Allocation,
     Invoice,
     InvoiceKind,
+    InvoicePurpose,
     InvoiceStatus,
     Payment,
     Receipt,
@@ -52,6 +56,8 @@ class ReceiptRow:
 
     invoice_number: str
     service_date: dt.date
+    location_name: str
+    location_address: str
     practitioner_name: str
     profession: str
     registration_number: str
@@ -60,6 +66,8 @@ class ReceiptRow:
     charged: Decimal
     paid: Decimal
     paid_by_insurer: Decimal
+    paid_earlier: Decimal
+    paid_earlier_on: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,19 @@ class ReceiptContent:
     def total_paid_by_insurer(self) -> Decimal:
         return sum((row.paid_by_insurer for row in self.rows), ZERO)
 
+    @property
+    def service_locations(self) -> tuple[tuple[str, str], ...]:
+        """Return the (name, address) of each location where these services were given."""
+        return tuple(dict.fromkeys((row.location_name, row.location_address) for row in self.rows))
+
+    @property
+    def location_apart(self) -> tuple[str, str] | None:
+        """Return the one location of every service when the issuer's address is another."""
+        locations = self.service_locations
+        if len(locations) == 1 and locations[0][1] not in self.clinic_address:
+            return locations[0]
+        return None
+
 
 def _address_of(location: Location) -> str:
     street = location.address_line1
@@ -106,47 +127,169 @@ def _address_of(location: Location) -> str:
     return f"{street}, {location.city} {location.region} {location.postal_code}"
 
 
-def covered_invoices(
-    *,
-    patient_id: int,
-    payment: Payment | None,
-    period: tuple[dt.date, dt.date] | None,
-    as_of: dt.datetime | None = None,
-) -> dict[int, Decimal]:
-    """Return the invoices a receipt covers and what the patient paid on each (net).
+Pair = tuple[int, int]
+"""An (invoice id, payment id): how much of one payment went towards one visit."""
 
-    A payment's receipt: the invoices that payment paid, net of allocations taken back. A
-    period's receipt: the patient's issued invoices with a date of service in the period, and
-    all the patient's own payments on them. `as_of`: only allocations recorded by then.
+
+@dataclass(frozen=True)
+class _Paid:
+    invoice_id: int
+    payment_id: int
+    amount: Decimal
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ReceiptCover:
+    """What a receipt covers: what it receipts for the first time, and what earlier ones did.
+
+    `paid` is, per (invoice, payment), what no earlier receipt of the patient covered;
+    `invoices` its rows: each invoice with what it newly receipts (a period's unpaid visits
+    with 0.00); `paid_earlier` and `earlier_on`, per invoice, what earlier receipts already
+    covered of it and their numbers; `earlier` those receipts, in issue order.
     """
-    allocations = Allocation.objects.filter(
-        invoice__patient_id=patient_id,
-        invoice__kind=InvoiceKind.INVOICE,
-        invoice__status=InvoiceStatus.ISSUED,
-        payment__patient_id=patient_id,
-    )
-    if as_of is not None:
-        allocations = allocations.filter(created_at__lte=as_of)
-    if payment is not None:
-        allocations = allocations.filter(payment=payment)
-    paid = dict(
-        allocations.values("invoice_id")
-        .annotate(net=money_sum("amount"))
-        .values_list("invoice_id", "net")
-    )
-    if period is None:
-        return {pk: amount for pk, amount in paid.items() if amount > 0}
-    start, end = period
-    in_period = Invoice.objects.filter(
-        patient_id=patient_id,
-        kind=InvoiceKind.INVOICE,
-        status=InvoiceStatus.ISSUED,
-        service_date__gte=start,
-        service_date__lte=end,
-    )
-    if as_of is not None:
-        in_period = in_period.filter(issued_at__lte=as_of)
-    return {pk: max(paid.get(pk, ZERO), ZERO) for pk in in_period.values_list("pk", flat=True)}
+
+    paid: dict[Pair, Decimal]
+    invoices: dict[int, Decimal]
+    paid_earlier: dict[int, Decimal]
+    earlier_on: dict[int, tuple[str, ...]]
+    earlier: tuple[Receipt, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.paid.values(), ZERO)
+
+
+class ReceiptLedger:
+    """A patient's own payments towards their visits, read once, and what receipts covered.
+
+    Each dollar is receipted as an original once: walking the patient's receipts in issue
+    order (their numbers), each one covers what its payment or period held when it was
+    issued, less what the receipts before it covered, per (invoice, payment). `before`: only
+    the receipts numbered below it count (reading an existing receipt as it was issued);
+    `as_of`: only the payments and invoices recorded by then.
+    """
+
+    def __init__(self, *, patient_id: int, as_of: dt.datetime, before: int | None = None) -> None:
+        self.as_of = as_of
+        invoices = Invoice.objects.filter(
+            patient_id=patient_id,
+            kind=InvoiceKind.INVOICE,
+            status=InvoiceStatus.ISSUED,
+            issued_at__lte=as_of,
+        ).exclude(purpose=InvoicePurpose.FEE)  # a missed visit's fee is not treatment
+        self._invoices: dict[int, tuple[dt.date, dt.datetime | None]] = {
+            pk: (service_date, issued_at)
+            for pk, service_date, issued_at in invoices.values_list(
+                "pk", "service_date", "issued_at"
+            )
+        }
+        self._paid = [
+            _Paid(invoice_id, payment_id, amount, created_at)
+            for invoice_id, payment_id, amount, created_at in Allocation.objects.filter(
+                invoice_id__in=invoices.values("pk"),
+                payment__patient_id=patient_id,
+                created_at__lte=as_of,
+            )
+            .order_by("created_at", "pk")
+            .values_list("invoice_id", "payment_id", "amount", "created_at")
+        ]
+        earlier = Receipt.objects.filter(patient_id=patient_id).order_by("number")
+        if before is not None:
+            earlier = earlier.filter(number__lt=before)
+        # What receipts covered so far per pair, and which receipts: with each receipt
+        # covering its amount less what came before, the running total is the largest
+        # amount any one of them held.
+        self._covered: dict[Pair, Decimal] = {}
+        self._covered_on: dict[Pair, list[Receipt]] = {}
+        for receipt in earlier:
+            held = self._held(
+                payment_id=receipt.payment_id,
+                period=(
+                    (receipt.period_start, receipt.period_end)
+                    if receipt.period_start is not None and receipt.period_end is not None
+                    else None
+                ),
+                as_of=receipt.issued_at,
+            )
+            for pair, amount in held.items():
+                if amount > self._covered.get(pair, ZERO):
+                    self._covered[pair] = amount
+                    self._covered_on.setdefault(pair, []).append(receipt)
+
+    def _in_period(
+        self, invoice_id: int, period: tuple[dt.date, dt.date] | None, as_of: dt.datetime
+    ) -> bool:
+        if period is None:
+            return True
+        service_date, issued_at = self._invoices[invoice_id]
+        return (
+            period[0] <= service_date <= period[1] and issued_at is not None and issued_at <= as_of
+        )
+
+    def _held(
+        self,
+        *,
+        payment_id: int | None,
+        period: tuple[dt.date, dt.date] | None,
+        as_of: dt.datetime,
+    ) -> dict[Pair, Decimal]:
+        """Return what the payment (or the period's visits) held per pair, net, at `as_of`."""
+        held: dict[Pair, Decimal] = {}
+        for paid in self._paid:
+            if paid.created_at > as_of:
+                continue
+            if payment_id is not None and paid.payment_id != payment_id:
+                continue
+            if not self._in_period(paid.invoice_id, period, as_of):
+                continue
+            pair = (paid.invoice_id, paid.payment_id)
+            held[pair] = held.get(pair, ZERO) + paid.amount
+        return held
+
+    def cover(
+        self,
+        *,
+        payment_id: int | None = None,
+        period: tuple[dt.date, dt.date] | None = None,
+    ) -> ReceiptCover:
+        """Return what a receipt for this payment or period covers at the ledger's `as_of`."""
+        held = self._held(payment_id=payment_id, period=period, as_of=self.as_of)
+        paid: dict[Pair, Decimal] = {}
+        invoices: dict[int, Decimal] = {}
+        paid_earlier: dict[int, Decimal] = {}
+        earlier_on: dict[int, list[str]] = {}
+        earlier: dict[int, Receipt] = {}
+        for pair, amount in held.items():
+            if amount <= 0:
+                continue
+            before = min(self._covered.get(pair, ZERO), amount)
+            invoice_id = pair[0]
+            if before > 0:
+                paid_earlier[invoice_id] = paid_earlier.get(invoice_id, ZERO) + before
+                for receipt in self._covered_on[pair]:
+                    earlier[receipt.number] = receipt
+                    if receipt.display_number not in earlier_on.setdefault(invoice_id, []):
+                        earlier_on[invoice_id].append(receipt.display_number)
+            if amount > before:
+                paid[pair] = amount - before
+                invoices[invoice_id] = invoices.get(invoice_id, ZERO) + amount - before
+        if period is not None:
+            # A visit of the period nothing was paid for is listed with what it charged.
+            for invoice_id in self._invoices:
+                if (
+                    invoice_id not in invoices
+                    and invoice_id not in paid_earlier
+                    and self._in_period(invoice_id, period, self.as_of)
+                ):
+                    invoices[invoice_id] = ZERO
+        return ReceiptCover(
+            paid=paid,
+            invoices=invoices,
+            paid_earlier=paid_earlier,
+            earlier_on={pk: tuple(numbers) for pk, numbers in earlier_on.items()},
+            earlier=tuple(earlier[number] for number in sorted(earlier)),
+        )
 
 
 def _credited(invoice_ids: list[int], as_of: dt.datetime) -> dict[int, Decimal]:
@@ -174,21 +317,11 @@ def _paid_by_insurers(invoice_ids: list[int], as_of: dt.datetime) -> dict[int, D
     )
 
 
-def _payments(receipt: Receipt, invoice_ids: list[int]) -> tuple[ReceiptPayment, ...]:
-    rows: QuerySet[Allocation] = Allocation.objects.filter(
-        invoice_id__in=invoice_ids,
-        payment__patient_id=receipt.patient_id,
-        created_at__lte=receipt.issued_at,
-    )
-    if receipt.payment_id is not None:
-        rows = rows.filter(payment_id=receipt.payment_id)
-    sums = (
-        rows.values("payment_id")
-        .annotate(s=money_sum("amount"))
-        .filter(~Q(s=0))
-        .values_list("payment_id", "s")
-    )
-    amounts = dict(sums)
+def _payments(paid: dict[Pair, Decimal], invoice_ids: set[int]) -> tuple[ReceiptPayment, ...]:
+    amounts: dict[int, Decimal] = {}
+    for (invoice_id, payment_id), amount in paid.items():
+        if invoice_id in invoice_ids:
+            amounts[payment_id] = amounts.get(payment_id, ZERO) + amount
     payments = Payment.objects.filter(pk__in=amounts).order_by("received_on", "pk")
     return tuple(
         ReceiptPayment(
@@ -202,21 +335,25 @@ def _payments(receipt: Receipt, invoice_ids: list[int]) -> tuple[ReceiptPayment,
     )
 
 
+def receipt_period(receipt: Receipt) -> tuple[dt.date, dt.date] | None:
+    if receipt.period_start is not None and receipt.period_end is not None:
+        return (receipt.period_start, receipt.period_end)
+    return None
+
+
 def receipt_content(receipt: Receipt) -> ReceiptContent:
-    """Read what the receipt says, as it stood when it was issued."""
-    covered = covered_invoices(
-        patient_id=receipt.patient_id,
-        payment=receipt.payment,
-        period=(
-            (receipt.period_start, receipt.period_end)
-            if receipt.period_start is not None and receipt.period_end is not None
-            else None
-        ),
-        as_of=receipt.issued_at,
-    )
+    """Read what the receipt says, as it stood when it was issued.
+
+    It depends only on rows recorded by `issued_at` and on the receipts numbered before it,
+    so nothing issued later changes it.
+    """
+    cover = ReceiptLedger(
+        patient_id=receipt.patient_id, as_of=receipt.issued_at, before=receipt.number
+    ).cover(payment_id=receipt.payment_id, period=receipt_period(receipt))
+    covered = cover.invoices
     invoices = list(
         Invoice.objects.filter(pk__in=covered)
-        .select_related("practitioner", "location__clinic")
+        .select_related("practitioner", "location")
         .prefetch_related("lines")
         .order_by("service_date", "number")
     )
@@ -234,6 +371,8 @@ def receipt_content(receipt: Receipt) -> ReceiptContent:
             ReceiptRow(
                 invoice_number=invoice.display_number,
                 service_date=invoice.service_date,
+                location_name=invoice.location.name,
+                location_address=_address_of(invoice.location),
                 practitioner_name=(
                     f"{practitioner.first_name} {practitioner.last_name}" if practitioner else ""
                 ),
@@ -244,6 +383,8 @@ def receipt_content(receipt: Receipt) -> ReceiptContent:
                 charged=charged,
                 paid=covered[invoice.pk],
                 paid_by_insurer=insurers.get(invoice.pk, ZERO),
+                paid_earlier=cover.paid_earlier.get(invoice.pk, ZERO),
+                paid_earlier_on=cover.earlier_on.get(invoice.pk, ()),
             )
         )
     clinic = Clinic.current()
@@ -252,8 +393,8 @@ def receipt_content(receipt: Receipt) -> ReceiptContent:
             line.strip() for line in clinic.legal_address.splitlines() if line.strip()
         )
     else:
-        locations = {invoice.location_id: invoice.location for invoice in invoices}
-        address = tuple(_address_of(location) for location in locations.values())
+        # Without a legal address, the clinic is where it gave these services.
+        address = tuple(dict.fromkeys(row.location_address for row in rows))
     patient = receipt.patient
     zone = clinic_zone()
     return ReceiptContent(
@@ -267,7 +408,7 @@ def receipt_content(receipt: Receipt) -> ReceiptContent:
         period_start=receipt.period_start,
         period_end=receipt.period_end,
         rows=tuple(rows),
-        payments=_payments(receipt, ids),
+        payments=_payments(cover.paid, set(ids)),
     )
 
 

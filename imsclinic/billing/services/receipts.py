@@ -1,8 +1,10 @@
 """Official receipts: issued with the next receipt number, delivered (downloaded or emailed).
 
 A receipt covers one of the patient's own payments (the invoices it paid), or the services
-the patient was invoiced for in a period and what they paid on them. It takes its number
-from the receipt series under the counter's lock, so numbers are never shared or skipped.
+the patient was invoiced for in a period and what they paid on them, less what the patient's
+earlier receipts already covered: each dollar paid is on one original receipt only. It
+takes its number from the receipt series under the counter's lock, so numbers are never
+shared or skipped.
 The first delivery of a receipt is the original; every later one is marked as a copy.
 
 Locks: the patient, then the payment, then the number counter last (as invoices do); a
@@ -18,15 +20,16 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from imsclinic.billing.errors import BillingRefused
+from imsclinic.billing.errors import AlreadyReceipted, BillingRefused
 from imsclinic.billing.models import (
     DocumentSeries,
     Payment,
     Receipt,
     ReceiptDelivery,
 )
-from imsclinic.billing.receipts import covered_invoices
+from imsclinic.billing.receipts import ReceiptLedger
 from imsclinic.billing.services.invoices import next_number
 from imsclinic.core.audit import audit_record
 from imsclinic.core.locking import lock_rows
@@ -40,6 +43,23 @@ if TYPE_CHECKING:
     from imsclinic.accounts.models import User
 
 logger = logging.getLogger(__name__)
+
+
+def _already_message(receipts: tuple[Receipt, ...], *, payment: bool) -> str:
+    numbers = ", ".join(receipt.display_number for receipt in receipts)
+    if payment:
+        return ngettext(
+            "Everything this payment paid is on receipt %(numbers)s already; print a copy of it.",
+            "Everything this payment paid is on receipts %(numbers)s already; "
+            "print a copy of them.",
+            len(receipts),
+        ) % {"numbers": numbers}
+    return ngettext(
+        "Everything paid for these visits is on receipt %(numbers)s already; print a copy of it.",
+        "Everything paid for these visits is on receipts %(numbers)s already; "
+        "print a copy of them.",
+        len(receipts),
+    ) % {"numbers": numbers}
 
 
 def _check_period(period: tuple[dt.date, dt.date]) -> None:
@@ -61,11 +81,12 @@ def receipt_issue(
 ) -> Receipt:
     """Issue an official receipt for one of the patient's payments, or for a period.
 
-    Refused when it would show nothing the patient paid, when the payment is not the
-    patient's own (an insurer's payment is not their expense), or when the payment already
-    has its receipt (a reprint is a copy of that one).
+    It covers only what the patient's earlier receipts did not, so each dollar is on one
+    original. Refused when it would show nothing the patient paid, or only what earlier
+    receipts hold (AlreadyReceipted names them: a reprint is a copy of those), when the
+    payment is not the patient's own (an insurer's payment is not their expense), or when
+    the payment already has its receipt.
     """
-    now = now or timezone.now()
     if (payment is None) == (period is None):
         raise BillingRefused(_("A receipt is for one payment or for a period."))
     if period is not None:
@@ -86,15 +107,26 @@ def receipt_issue(
                     % {"number": existing.display_number},
                     field="payment",
                 )
-        covered = covered_invoices(patient_id=patient.pk, payment=payment, period=period)
-        if sum(covered.values()) <= 0:
+        # Taken under the patient's lock: one patient's receipts are issued in number order.
+        now = now or timezone.now()
+        cover = ReceiptLedger(patient_id=patient.pk, as_of=now).cover(
+            payment_id=payment.pk if payment is not None else None, period=period
+        )
+        field = "payment" if period is None else "start"
+        if cover.total <= 0 and cover.earlier:
+            raise AlreadyReceipted(
+                _already_message(cover.earlier, payment=payment is not None),
+                receipts=cover.earlier,
+                field=field,
+            )
+        if cover.total <= 0:
             raise BillingRefused(
                 _("None of this payment went towards an invoice, so there is nothing to receipt.")
                 if period is None
                 else _(
                     "Nothing was paid for services in this period, so there is nothing to receipt."
                 ),
-                field="payment" if period is None else "start",
+                field=field,
             )
         receipt = Receipt.objects.create(
             number=next_number(DocumentSeries.RECEIPT),

@@ -83,7 +83,7 @@ def test_a_payment_receipt_shows_everything_an_extended_health_insurer_asks_for(
     )
 
 
-def test_the_clinics_legal_address_replaces_the_locations_when_set(
+def test_the_clinics_legal_address_is_the_issuer_and_the_visits_location_is_printed_too(
     clinic, patient, location, front_desk, treating
 ):
     clinic.legal_address = "Cedar IMS Physiotherapy Inc.\n200 Legal Street\nVancouver BC V6B 0A1"
@@ -92,7 +92,8 @@ def test_the_clinics_legal_address_replaces_the_locations_when_set(
     payment = patient_pays(patient, front_desk, (invoice, "95.00"))
     receipt = receipt_issue(patient=patient, payment=payment, actor=front_desk)
     html = receipt_html(receipt_content(receipt), is_copy=False)
-    assert "200 Legal Street" in html and "100 Example Ave" not in html
+    assert "200 Legal Street" in html
+    assert "Services given at: Kitsilano, 100 Example Ave, Vancouver BC V6K 1A1" in html
 
 
 def test_receipts_take_consecutive_numbers_and_are_audited(patient, location, front_desk, treating):

@@ -18,7 +18,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from imsclinic.billing.errors import BillingRefused
 from imsclinic.billing.models import Payment, Receipt, ReceiptDelivery
-from imsclinic.billing.receipts import pdf_filename, receipt_content, receipt_pdf
+from imsclinic.billing.receipts import (
+    ReceiptLedger,
+    pdf_filename,
+    receipt_content,
+    receipt_pdf,
+)
 from imsclinic.billing.services.receipts import receipt_deliver, receipt_email, receipt_issue
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import refuse
@@ -98,12 +103,23 @@ def _page(
         .prefetch_related("deliveries")
         .order_by("-number")
     )
+    ledger = ReceiptLedger(patient_id=patient.pk, as_of=timezone.now())
+    rows = []
+    for payment in payments:
+        receipt = next(iter(payment.receipts.all()), None)
+        # A payment whose every dollar is on period receipts already has nothing left to receipt.
+        earlier = ledger.cover(payment_id=payment.pk) if receipt is None else None
+        rows.append(
+            {
+                "payment": payment,
+                "receipt": receipt,
+                "on": earlier.earlier if earlier is not None and earlier.total <= 0 else (),
+            }
+        )
     audit_view(request, ObjectType.RECEIPT, patient=patient, detail={"page": "receipts"})
     context: dict[str, Any] = {
         "patient": patient,
-        "payments": [
-            {"payment": p, "receipt": next(iter(p.receipts.all()), None)} for p in payments
-        ],
+        "payments": rows,
         "receipts": receipts,
         "form": form or ReceiptPeriodForm(initial=_this_year()),
         "has_email": bool(patient.contact_email),

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
+from pypdf import PdfReader
 
 from imsclinic.billing.models import Receipt
 from imsclinic.billing.online import card_provider
@@ -26,6 +29,11 @@ pytestmark = pytest.mark.django_db
 def clinic_today() -> dt.date:
     """Today where the clinic is: "this year" on the portal is the clinic's year."""
     return timezone.localdate(timezone=clinic_zone())
+
+
+def pdf_text(content: bytes) -> str:
+    reader = PdfReader(io.BytesIO(content))
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
 
 
 @pytest.fixture
@@ -190,3 +198,71 @@ def test_the_credit_note_is_listed_with_the_invoice_it_corrects(
     assert note.display_number in page.text
     assert f"Takes back part or all of {invoice.display_number}." in page.text
     assert "You owe $75.00." in page.text
+
+
+JANUARY = dt.datetime(2032, 1, 12, 18, 0, tzinfo=dt.UTC)
+
+
+def test_in_january_the_patient_gets_last_years_receipt(
+    patient, patient_user, location, front_desk, physio
+):
+    invoice = treatment_invoice(
+        patient, location, front_desk, physio.practitioner, day=dt.date(2031, 11, 4)
+    )
+    patient_pays(patient, front_desk, (invoice, "95.00"), day=dt.date(2031, 11, 4))
+    with time_machine.travel(JANUARY, tick=True):
+        client = signed_in(patient_user)
+        page = client.get(reverse("portal_billing"))
+        assert "Get a receipt for 2031" in page.text
+        assert "Get a receipt for 2032" not in page.text
+
+        made = client.post(reverse("portal_receipt_year"), {"year": "2031"}, follow=True)
+
+        receipt = Receipt.objects.get()
+        assert (receipt.period_start, receipt.period_end) == (
+            dt.date(2031, 1, 1),
+            dt.date(2031, 12, 31),
+        )
+        assert f"Your receipt {receipt.display_number} is ready" in made.text
+        assert "Get a receipt for 2031" not in made.text
+        assert "Everything you paid for visits in 2031 is on a receipt already" in made.text
+        assert client.post(reverse("portal_receipt_year"), {"year": "2030"}).status_code == 302
+        assert Receipt.objects.count() == 1
+
+
+def test_a_patient_with_nothing_to_receipt_this_year_or_last_is_told_so(patient, patient_user):
+    page = signed_in(patient_user).get(reverse("portal_billing"))
+    assert "You have paid nothing for visits this year or last year" in page.text
+    assert "Get a receipt for" not in page.text
+
+
+def test_a_new_receipt_from_the_portal_leaves_out_what_the_front_desk_receipted(
+    patient, patient_user, location, front_desk, physio
+):
+    today = clinic_today()
+    earlier = treatment_invoice(patient, location, front_desk, physio.practitioner, day=today)
+    at_the_desk = receipt_issue(
+        patient=patient,
+        payment=patient_pays(patient, front_desk, (earlier, "95.00"), day=today),
+        actor=front_desk,
+    )
+    client = signed_in(patient_user)
+    page = client.get(reverse("portal_billing"))
+    assert f"Get a receipt for {today.year}" not in page.text
+    assert "one receipt only" in page.text
+
+    refused = client.post(reverse("portal_receipt_year"), {"year": today.year}, follow=True)
+    assert (
+        f"Everything you paid for visits in {today.year} is on receipt "
+        f"{at_the_desk.display_number} already" in refused.text
+    )
+    assert Receipt.objects.count() == 1
+
+    later = treatment_invoice(patient, location, front_desk, physio.practitioner, day=today)
+    patient_pays(patient, front_desk, (later, "80.00"), day=today)
+    client.post(reverse("portal_receipt_year"), {"year": today.year})
+    mine = Receipt.objects.exclude(pk=at_the_desk.pk).get()
+    download = client.get(reverse("portal_receipt_pdf", args=[mine.pk]))
+    text = pdf_text(download.content)
+    assert later.display_number in text and earlier.display_number not in text
+    assert "Received with thanks: 80.00 CAD." in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -10,10 +11,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from imsclinic.billing.documents import invoice_pdf_response
-from imsclinic.billing.errors import BillingRefused
+from imsclinic.billing.errors import AlreadyReceipted, BillingRefused
 from imsclinic.billing.models import (
     ZERO,
     Invoice,
@@ -24,7 +26,12 @@ from imsclinic.billing.models import (
     ReceiptDelivery,
 )
 from imsclinic.billing.online import card_payment_record, card_payment_start, card_provider
-from imsclinic.billing.receipts import pdf_filename, receipt_content, receipt_pdf
+from imsclinic.billing.receipts import (
+    ReceiptLedger,
+    pdf_filename,
+    receipt_content,
+    receipt_pdf,
+)
 from imsclinic.billing.selectors import figures_for, patient_account
 from imsclinic.billing.services.receipts import receipt_deliver, receipt_email, receipt_issue
 from imsclinic.clinic.models import Clinic
@@ -82,7 +89,7 @@ def portal_billing(request: SignedInRequest, patient: Patient) -> HttpResponse:
         "clinic": Clinic.current(),
         "card_payments": provider is not None,
         "has_email": bool(patient.contact_email),
-        "year": timezone.localdate(timezone=clinic_zone()).year,
+        "receipt_years": _receipt_years(patient, timezone.localdate(timezone=clinic_zone())),
     }
     return render(request, "portal/billing.html", context)
 
@@ -135,26 +142,83 @@ def portal_receipt_pdf(request: SignedInRequest, patient: Patient, receipt_id: i
     return response
 
 
+def _year_period(year: int, today: dt.date) -> tuple[dt.date, dt.date]:
+    """This year's visits up to today, or all of an earlier year's."""
+    end = today if year == today.year else dt.date(year, 12, 31)
+    return (dt.date(year, 1, 1), end)
+
+
+def _receipt_years(patient: Patient, today: dt.date) -> list[dict[str, Any]]:
+    """Say, for this year and last, whether a receipt would hold anything new, or which do."""
+    ledger = ReceiptLedger(patient_id=patient.pk, as_of=timezone.now())
+    years = []
+    for year in (today.year, today.year - 1):
+        cover = ledger.cover(period=_year_period(year, today))
+        if cover.total > 0 or cover.earlier:
+            years.append(
+                {
+                    "year": year,
+                    "this_year": year == today.year,
+                    "ready": cover.total > 0,
+                    "earlier": cover.earlier,
+                }
+            )
+    return years
+
+
 @require_POST
 @patient_page
 def portal_receipt_year(request: SignedInRequest, patient: Patient) -> HttpResponse:
-    """Issue a receipt for this year's services so far (once a day: again gives the same one)."""
+    """Issue a receipt for this year's services so far, or last year's (what no receipt has).
+
+    Asking again for the same days gives the same receipt.
+    """
     _allowed(request, patient, ObjectType.RECEIPT)
     today = timezone.localdate(timezone=clinic_zone())
-    start = today.replace(month=1, day=1)
-    receipt = Receipt.objects.filter(patient=patient, period_start=start, period_end=today).first()
+    try:
+        year = int(request.POST.get("year") or today.year)
+    except ValueError:
+        year = today.year
+    if year not in (today.year, today.year - 1):
+        messages.info(request, _("Ask the front desk for a receipt for an earlier year."))
+        return redirect("portal_billing")
+    start, end = _year_period(year, today)
+    receipt = Receipt.objects.filter(patient=patient, period_start=start, period_end=end).first()
     if receipt is None:
         try:
             receipt = receipt_issue(
-                patient=patient, period=(start, today), actor=request.user, request=request
+                patient=patient, period=(start, end), actor=request.user, request=request
             )
+        except AlreadyReceipted as refusal:
+            earlier = refusal.receipts
+            messages.info(
+                request,
+                ngettext(
+                    "Everything you paid for visits in %(year)s is on receipt %(numbers)s "
+                    "already: download it below.",
+                    "Everything you paid for visits in %(year)s is on receipts %(numbers)s "
+                    "already: download them below.",
+                    len(earlier),
+                )
+                % {
+                    "year": year,
+                    "numbers": ", ".join(r.display_number for r in earlier),
+                },
+            )
+            return redirect(reverse("portal_billing") + f"#receipt-{earlier[-1].pk}")
         except BillingRefused:
             messages.info(
                 request,
                 _(
                     "You have paid nothing for visits this year yet, so there is no receipt to "
                     "make. Receipts for earlier years are in the list below, or ask the front desk."
-                ),
+                )
+                if year == today.year
+                else _(
+                    "You paid nothing for visits in %(year)s, so there is no receipt to make. "
+                    "Your receipts are in the list below, or ask the front desk."
+                )
+                % {"year": year},
             )
             return redirect("portal_billing")
     messages.success(
