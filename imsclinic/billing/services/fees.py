@@ -67,16 +67,34 @@ def fee_of(policy: CancellationFeePolicy, service: Service, location: Location) 
     return fees.fee_amount(amount=policy.amount, share_percent=policy.share_percent, price=price)
 
 
-def fee_policy_sentence(*, service: Service, location: Location | None = None) -> str:
+def fee_policies_by_service(services: list[Service]) -> dict[int, dict[str, CancellationFeePolicy]]:
+    """Return each service's fee policies by event, for a list of services, in one query."""
+    found: dict[int, dict[str, CancellationFeePolicy]] = {service.pk: {} for service in services}
+    for policy in CancellationFeePolicy.objects.filter(service__in=services):
+        found[policy.service_id][policy.event] = policy
+    return found
+
+
+def fee_policy_sentence(
+    *,
+    service: Service,
+    location: Location | None = None,
+    policies: dict[str, CancellationFeePolicy] | None = None,
+    clinic: Clinic | None = None,
+) -> str:
     """Return the service's policy as patients read it ("" when it has none).
 
     At a location the amounts are priced there; without one (the public list of services)
-    a share is stated as a share of the visit's fee.
+    a share is stated as a share of the visit's fee. A list passes `policies` (from
+    `fee_policies_by_service`) and `clinic` to read them once.
     """
-    policies = fee_policies(service)
+    policies = fee_policies(service) if policies is None else policies
     if not policies:
         return ""
-    clinic = location.clinic if location is not None else Clinic.current()
+    if location is not None:
+        clinic = location.clinic
+    elif clinic is None:
+        clinic = Clinic.current()
     if clinic is None:
         return ""
 

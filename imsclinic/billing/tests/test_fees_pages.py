@@ -13,6 +13,7 @@ from django.template import Context, Template
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from imsclinic.billing.models import (
     CancellationFeePolicy,
@@ -29,6 +30,7 @@ from imsclinic.billing.selectors import patient_account
 from imsclinic.scheduling.models import Appointment, NoticeKind
 from imsclinic.scheduling.notifications import send_notice_email
 from imsclinic.scheduling.services.booking import appointment_cancel
+from imsclinic.scheduling.tasks import send_appointment_notice
 from tests.factories.billing import fee_policy, issued_invoice
 from tests.factories.clients import signed_in
 from tests.factories.scheduling import weekday_shifts
@@ -88,7 +90,11 @@ class TestThePolicyIsStated:
     ):
         visit = visit_in(patient, physio, location, assessment, dt.timedelta(hours=3))
         appointment_cancel(
-            appointment=visit, actor=front_desk, reason="Phoned in sick", notify=False
+            appointment=visit,
+            actor=front_desk,
+            reason="Phoned in sick",
+            cancelled_by="patient",
+            notify=False,
         )
         fee = Invoice.objects.get(appointment=visit, purpose=InvoicePurpose.FEE)
         send_notice_email(appointment=visit, kind=NoticeKind.CANCELLATION)
@@ -166,7 +172,9 @@ class TestTheWaivePage:
     def fee(self, patient, physio, front_desk, location, assessment) -> Invoice:
         fee_policy(assessment, FeeEvent.LATE_CANCEL, amount="40")
         visit = visit_in(patient, physio, location, assessment, dt.timedelta(hours=3))
-        appointment_cancel(appointment=visit, actor=front_desk, reason="Phoned in sick")
+        appointment_cancel(
+            appointment=visit, actor=front_desk, reason="Phoned in sick", cancelled_by="patient"
+        )
         return Invoice.objects.get(appointment=visit, purpose=InvoicePurpose.FEE)
 
     def test_only_the_front_desk_and_the_owner_may_open_it(self, cast, fee):
@@ -260,3 +268,97 @@ class TestTheStaffCancelPage:
             signed_in(front_desk).get(reverse("appointment_cancel_staff", args=[late.pk]))
         )
         assert "late-cancellation fee" not in page
+
+
+class TestWhoCancelled:
+    """The desk says who called a late visit off: the patient pays its fee, the clinic not."""
+
+    @pytest.fixture
+    def late_visit(self, patient, physio, location, assessment) -> Appointment:
+        fee_policy(assessment, FeeEvent.LATE_CANCEL, amount="40")
+        return visit_in(patient, physio, location, assessment, dt.timedelta(hours=3))
+
+    @staticmethod
+    def cancel_on_the_page(front_desk, visit, **choice: str):
+        return signed_in(front_desk).post(
+            reverse("appointment_cancel_staff", args=[visit.pk]),
+            {"reason": "Practitioner ill", **choice},
+        )
+
+    @staticmethod
+    def cancellation_email() -> mail.EmailMultiAlternatives:
+        (row,) = DBTaskResult.objects.filter(task_path=send_appointment_notice.module_path)
+        result = row.task_result
+        row.task.call(*result.args, **result.kwargs)
+        (message,) = mail.outbox
+        assert isinstance(message, mail.EmailMultiAlternatives)
+        return message
+
+    def test_inside_the_window_nothing_is_chosen_and_the_desk_must_choose(
+        self, front_desk, late_visit
+    ):
+        url = reverse("appointment_cancel_staff", args=[late_visit.pk])
+        page = signed_in(front_desk).get(url).content.decode()
+        assert 'name="cancelled_by" value="patient"' in page
+        assert 'name="cancelled_by" value="clinic"' in page
+        assert "checked" not in page
+        response = self.cancel_on_the_page(front_desk, late_visit)
+        assert response.status_code == 200
+        assert response.context["form"].errors["cancelled_by"] == [
+            "Say whether the patient or the clinic cancelled."
+        ]
+        late_visit.refresh_from_db()
+        assert late_visit.status == "booked"
+        assert not Invoice.objects.filter(appointment=late_visit).exists()
+
+    def test_a_cancellation_by_the_clinic_charges_nothing_and_the_email_apologises(
+        self, front_desk, late_visit
+    ):
+        response = self.cancel_on_the_page(front_desk, late_visit, cancelled_by="clinic")
+        assert response.status_code == 302
+        late_visit.refresh_from_db()
+        assert (late_visit.status, late_visit.cancelled_late, late_visit.cancelled_by) == (
+            "cancelled",
+            True,
+            "clinic",
+        )
+        assert not Invoice.objects.filter(appointment=late_visit).exists()
+        message = self.cancellation_email()
+        html_part = str(message.alternatives[0][0])
+        for part in (str(message.body), html_part):
+            text = re.sub(r"\s+", " ", part)
+            assert "We are sorry: we have had to cancel your visit." in text
+            assert "The clinic cancelled this visit, not you, so there is nothing to pay" in text
+            assert "We apologise" in text
+            assert "find you another time" in text
+            assert "late-cancellation fee" not in text
+        assert "Practitioner ill" not in message.body
+
+    def test_a_late_cancellation_by_the_patient_is_charged_and_the_email_names_the_fee(
+        self, front_desk, late_visit
+    ):
+        response = self.cancel_on_the_page(front_desk, late_visit, cancelled_by="patient")
+        assert response.status_code == 302
+        late_visit.refresh_from_db()
+        assert late_visit.cancelled_by == "patient"
+        fee = Invoice.objects.get(appointment=late_visit, purpose=InvoicePurpose.FEE)
+        assert fee.total == Decimal("40.00")
+        message = self.cancellation_email()
+        assert f"a late-cancellation fee of $40 is charged (invoice {fee.display_number}" in (
+            re.sub(r"\s+", " ", str(message.body))
+        )
+        assert "We apologise" not in message.body
+
+    def test_outside_the_window_the_desk_need_not_say_and_nothing_is_charged(
+        self, patient, physio, location, assessment, front_desk
+    ):
+        fee_policy(assessment, FeeEvent.LATE_CANCEL, amount="40")
+        visit = visit_in(patient, physio, location, assessment, dt.timedelta(days=3))
+        response = signed_in(front_desk).post(
+            reverse("appointment_cancel_staff", args=[visit.pk]), {"reason": ""}
+        )
+        assert response.status_code == 302
+        visit.refresh_from_db()
+        assert (visit.status, visit.cancelled_late, visit.cancelled_by) == ("cancelled", False, "")
+        assert not Invoice.objects.filter(appointment=visit).exists()
+
