@@ -27,6 +27,7 @@ from imsclinic.billing.models import (
     TaxRate,
 )
 from imsclinic.billing.selectors import patient_account
+from imsclinic.billing.tasks import send_fee_email
 from imsclinic.scheduling.models import Appointment, NoticeKind
 from imsclinic.scheduling.notifications import send_notice_email
 from imsclinic.scheduling.services.booking import appointment_cancel
@@ -362,3 +363,69 @@ class TestWhoCancelled:
         assert (visit.status, visit.cancelled_late, visit.cancelled_by) == ("cancelled", False, "")
         assert not Invoice.objects.filter(appointment=visit).exists()
 
+
+def emails_about_fees() -> list[mail.EmailMultiAlternatives]:
+    """Run the queued fee emails as the worker would; return what went out."""
+    for row in DBTaskResult.objects.filter(task_path=send_fee_email.module_path):
+        result = row.task_result
+        row.task.call(*result.args, **result.kwargs)
+    messages = [m for m in mail.outbox if isinstance(m, mail.EmailMultiAlternatives)]
+    assert len(messages) == len(mail.outbox)
+    return messages
+
+
+def flat(text: object) -> str:
+    return re.sub(r"\s+", " ", str(text))
+
+
+class TestThePatientIsToldOfFees:
+    def test_a_no_show_fee_is_emailed_with_its_amount_the_policy_and_how_to_pay(
+        self, patient, physio, front_desk, location, assessment, same_fee_for_both
+    ):
+        visit = visit_in(patient, physio, location, assessment, -dt.timedelta(minutes=30))
+        response = signed_in(front_desk).post(
+            reverse("appointment_status", args=[visit.pk]), {"status": "no_show"}
+        )
+        assert response.status_code == 302
+        fee = Invoice.objects.get(appointment=visit, purpose=InvoicePurpose.FEE)
+        (message,) = emails_about_fees()
+        assert message.to == [patient.contact_email]
+        assert message.subject.startswith("No-show fee: IMS initial assessment on ")
+        for part in (flat(message.body), flat(message.alternatives[0][0])):
+            assert "It is recorded as a no-show." in part
+            assert f"a no-show fee of $40 is charged (invoice {fee.display_number})" in part
+            assert FORTY in part
+            assert "You can pay it at the clinic or by e-transfer." in part
+            assert "or you have a question about this fee, call us at" in part
+
+    def test_a_late_cancellation_fee_gets_no_second_email(
+        self, patient, physio, front_desk, location, assessment, same_fee_for_both
+    ):
+        visit = visit_in(patient, physio, location, assessment, dt.timedelta(hours=3))
+        appointment_cancel(
+            appointment=visit, actor=front_desk, reason="Phoned", cancelled_by="patient"
+        )
+        assert Invoice.objects.filter(appointment=visit, purpose=InvoicePurpose.FEE).exists()
+        assert emails_about_fees() == []
+
+    def test_waiving_a_fee_tells_the_patient_there_is_nothing_to_pay(
+        self, patient, physio, front_desk, location, assessment, same_fee_for_both
+    ):
+        visit = visit_in(patient, physio, location, assessment, dt.timedelta(hours=3))
+        appointment_cancel(
+            appointment=visit, actor=front_desk, reason="Phoned", cancelled_by="patient"
+        )
+        fee = Invoice.objects.get(appointment=visit, purpose=InvoicePurpose.FEE)
+        response = signed_in(front_desk).post(
+            reverse("billing_fee_waive", args=[fee.pk]), {"reason": "Patient was in hospital"}
+        )
+        assert response.status_code == 302
+        credit_note = FeeWaiver.objects.get(fee_invoice=fee).credit_note
+        assert credit_note is not None
+        (message,) = emails_about_fees()
+        assert message.subject.startswith("Fee waived: IMS initial assessment on ")
+        for part in (flat(message.body), flat(message.alternatives[0][0])):
+            assert "The late-cancellation fee of $40 for your visit on" in part
+            assert f"(invoice {fee.display_number}) has been waived." in part
+            assert f"credit note {credit_note.display_number}: you do not need to pay it" in part
+            assert "hospital" not in part
