@@ -140,6 +140,14 @@ def test_a_friday_shows_a_month_of_billing_in_every_state() -> None:
         )
         assert owed.appointment is not None and owed.appointment.cancelled_late
         assert invoice_figures(owed).patient_due == owed.total > 0
+        # The calendar's no-shows this week were marked through the desk's service too, so
+        # each one whose service has a no-show fee is charged it, as it would be for real.
+        missed = Appointment.objects.filter(
+            status=AppointmentStatus.NO_SHOW,
+            service__cancellation_fees__event=FeeEvent.NO_SHOW,
+        ).distinct()
+        assert missed.count() >= 2, "the billing month's no-show and the calendar's"
+        assert list(missed.exclude(invoices__fee_event=FeeEvent.NO_SHOW)) == []
         assert_the_books_add_up()
         # Nothing is billed ahead of its day.
         assert not Invoice.objects.filter(issued_at__gt=now).exists()
