@@ -196,6 +196,7 @@ def late_fee(w: dict[str, Any]) -> dict[str, Any]:
         appointment=visit,
         actor=w["front_desk"],
         reason="Phoned in sick",
+        cancelled_by="patient",
         now=visit.start - dt.timedelta(hours=2),
     )
     fee = Invoice.objects.get(appointment=visit, purpose=InvoicePurpose.FEE)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
@@ -17,6 +17,7 @@ from pydantic import ValidationError as PydanticValidationError
 from imsclinic.accounts.models import User
 from imsclinic.api.auth import token_holder
 from imsclinic.api.schemas import ErrorOut, SingleLine, ValidationErrorOut
+from imsclinic.billing.services.fees import fee_policies_by_service, fee_policy_sentence
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
 from imsclinic.core.access import record_refusal
 from imsclinic.core.models import Action, ObjectType
@@ -30,6 +31,7 @@ from imsclinic.scheduling.selectors import (
 )
 from imsclinic.scheduling.services.audit import visits_shown_record
 from imsclinic.scheduling.services.booking import (
+    CancelledByUnstated,
     FirstVisitMustBeAssessment,
     NotCancellable,
     PatientBusy,
@@ -75,6 +77,18 @@ class ServiceOut(Schema):
     requires_ims_credential: bool
     bookable_online: bool = Field(description="Patients may book it themselves.")
     for_new_patients: bool
+    late_cancellation_hours: int = Field(
+        description=(
+            "Hours before the start inside which a cancellation is late: patients must then "
+            "call, and a late cancellation by the patient is charged the service's fee."
+        )
+    )
+    cancellation_policy: str = Field(
+        description=(
+            "The service's late-cancellation and no-show fees in one sentence, as patients "
+            'read it where they book ("" when the service has no fee).'
+        )
+    )
 
 
 class PractitionerOut(Schema):
@@ -142,6 +156,15 @@ class TakenOut(Schema):
 
 class CancelIn(Schema):
     reason: str = Field(default="", max_length=1000)
+    cancelled_by: Literal["", "patient", "clinic"] = Field(
+        default="",
+        description=(
+            "Staff only: who called the visit off. Required inside the late-cancellation "
+            'window: "patient" records a late cancellation and charges its fee, "clinic" '
+            "(a practitioner ill, the clinic closed) charges nothing and the patient's email "
+            "apologises. A patient's own cancellation is always theirs."
+        ),
+    )
 
 
 class CancelledOut(Schema):
@@ -184,6 +207,8 @@ def _appointment_out(visit: Appointment) -> dict[str, Any]:
 def list_services(request: HttpRequest) -> list[dict[str, Any]]:
     clinic = Clinic.current()
     currency = clinic.currency if clinic is not None else ""
+    services = list(_services_for(token_holder(request)).order_by("order", "pk"))
+    policies = fee_policies_by_service(services)
     return [
         {
             "slug": s.slug,
@@ -194,8 +219,12 @@ def list_services(request: HttpRequest) -> list[dict[str, Any]]:
             "requires_ims_credential": s.requires_ims_credential,
             "bookable_online": s.bookable_online,
             "for_new_patients": s.for_new_patients,
+            "late_cancellation_hours": clinic.late_cancellation_hours if clinic else 0,
+            "cancellation_policy": fee_policy_sentence(
+                service=s, policies=policies[s.pk], clinic=clinic
+            ),
         }
-        for s in _services_for(token_holder(request)).order_by("order", "pk")
+        for s in services
     ]
 
 
@@ -452,17 +481,24 @@ def list_appointments(request: HttpRequest) -> dict[str, Any]:
     summary="Cancel a visit",
     description=(
         "Patients may cancel up to the clinic's late-cancellation window, then must call. "
+        "Staff cancelling inside the window give a reason and say who cancelled "
+        '(`cancelled_by`): "patient" charges the service\'s late-cancellation fee, '
+        '"clinic" charges nothing. '
         "A visit the caller may not see answers 404, like one that does not exist."
     ),
 )
-def cancel(request: HttpRequest, appointment_id: PathEx[int, P(ge=1, le=MAX_ID)]) -> dict[str, Any]:
+def cancel(
+    request: HttpRequest, appointment_id: PathEx[int, P(ge=1, le=MAX_ID)]
+) -> dict[str, Any] | Status[dict[str, Any]]:
     user = token_holder(request)
     # The body is optional, which ninja's JSON parser does not allow, so it is read here.
     try:
         body = request.body if request.content_type == "application/json" else b""
         payload = CancelIn.model_validate_json(body.strip() or b"{}")
     except PydanticValidationError as error:
-        raise HttpError(422, _('Send {} or {"reason": "..."} as JSON.')) from error
+        raise HttpError(
+            422, _('Send {} or {"reason": "...", "cancelled_by": "patient"} as JSON.')
+        ) from error
     visit = _appointments_for(user).filter(pk=appointment_id).first()
     if visit is None:
         record_refusal(
@@ -481,8 +517,15 @@ def cancel(request: HttpRequest, appointment_id: PathEx[int, P(ge=1, le=MAX_ID)]
             appointment=visit,
             actor=user,
             reason=payload.reason,
+            cancelled_by=payload.cancelled_by,
             request=request,
         )
+    except CancelledByUnstated as refusal:
+        problems = [
+            {"loc": ["body", "payload", name], "msg": message, "type": "cancel"}
+            for name, message in refusal.errors.items()
+        ]
+        return Status(422, {"detail": problems})
     except TooLateToCancel as error:
         clinic = Clinic.current()
         phone = clinic.phone if clinic is not None else ""

@@ -2,8 +2,9 @@
 
 - A visit marked completed (`scheduling.signals.visit_status_changed`) gets its draft
   invoice, in the same transaction, for the front desk to check out.
-- A visit cancelled late or marked a no-show (the same signal) is charged its fee, issued in
-  that transaction, when the owner set one for the service (`services.fees`).
+- A visit the patient cancelled late, or marked a no-show (the same signal), is charged its
+  fee, issued in that transaction, when the owner set one for the service (`services.fees`);
+  a visit the clinic cancelled is never charged.
 - A visit's email (`scheduling.signals.notice_composing`) states the service's fee policy.
 """
 
@@ -19,7 +20,7 @@ from imsclinic.billing.fees import money_label
 from imsclinic.billing.models import FeeEvent, Invoice, InvoicePurpose, InvoiceStatus
 from imsclinic.billing.services.fees import fee_for_visit, fee_policy_sentence
 from imsclinic.billing.services.invoices import invoice_for_visit
-from imsclinic.scheduling.models import Appointment, AppointmentStatus, NoticeKind
+from imsclinic.scheduling.models import Appointment, AppointmentStatus, CancelledBy, NoticeKind
 from imsclinic.scheduling.signals import notice_composing, visit_status_changed
 
 if TYPE_CHECKING:
@@ -52,8 +53,12 @@ def fee_on_lost_visit(
     now: dt.datetime,
     **kwargs: Any,
 ) -> None:
-    """Charge the fee of a late cancellation or a no-show (reschedules send no signal)."""
-    if target == AppointmentStatus.CANCELLED and late:
+    """Charge the fee of a patient's late cancellation or a no-show (moves send no signal)."""
+    if (
+        target == AppointmentStatus.CANCELLED
+        and late
+        and appointment.cancelled_by != CancelledBy.CLINIC
+    ):
         fee_for_visit(appointment=appointment, event=FeeEvent.LATE_CANCEL, actor=actor, now=now)
     elif target == AppointmentStatus.NO_SHOW:
         fee_for_visit(appointment=appointment, event=FeeEvent.NO_SHOW, actor=actor, now=now)

@@ -55,7 +55,7 @@ from imsclinic.billing.models import (
 from imsclinic.billing.selectors import InvoiceFigures, money_sum
 from imsclinic.clinic.models import Location
 from imsclinic.scheduling.calendar_grid import location_hours
-from imsclinic.scheduling.models import Appointment, AppointmentStatus
+from imsclinic.scheduling.models import Appointment, AppointmentStatus, CancelledBy
 
 if TYPE_CHECKING:
     from imsclinic.clinic.models import Practitioner
@@ -659,11 +659,14 @@ def attendance(period: Period) -> Attendance:
     """Return no-show and late-cancellation rates per practitioner (one query).
 
     The visits counted are those booked to start in the period and kept on the books: every
-    visit but those cancelled in good time (a visit moved to another time counts as a
-    cancellation of the old one, late if it was moved inside the window).
+    visit but those cancelled in good time and those the clinic cancelled, which are not the
+    patient's doing (a visit moved to another time counts as a cancellation of the old one,
+    late if it was moved inside the window).
     """
-    kept = Appointment.objects.filter(start__gte=period.start, start__lt=period.end).exclude(
-        status=AppointmentStatus.CANCELLED, cancelled_late=False
+    kept = (
+        Appointment.objects.filter(start__gte=period.start, start__lt=period.end)
+        .exclude(status=AppointmentStatus.CANCELLED, cancelled_late=False)
+        .exclude(status=AppointmentStatus.CANCELLED, cancelled_by=CancelledBy.CLINIC)
     )
     rows = [
         AttendanceRow(

@@ -33,6 +33,7 @@ from imsclinic.billing.models import (
     CancellationFeePolicy,
     Claim,
     FeeEvent,
+    FeeWaiver,
     Invoice,
     InvoiceKind,
     InvoicePurpose,
@@ -69,7 +70,7 @@ from imsclinic.clinic.models import Clinic, Location, Service
 from imsclinic.core.errors import Refused
 from imsclinic.demo.scheduling import days_back_from, demo_book_near
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling.models import Appointment, AppointmentStatus
+from imsclinic.scheduling.models import Appointment, AppointmentStatus, CancelledBy
 from imsclinic.scheduling.services.booking import appointment_cancel, appointment_set_status
 
 MONTH = dt.timedelta(days=31)
@@ -159,6 +160,7 @@ DESK_CYCLE = (
     PaymentMethod.CHEQUE,
 )
 CORRECTION = Decimal("30.00")
+LATE_CANCEL_REASON = "Phoned three hours before: childcare fell through."
 
 
 def seed_billing(*, owner: User, desk: User, demo_patient: Patient | None) -> dict[str, int]:
@@ -172,6 +174,25 @@ def seed_billing(*, owner: User, desk: User, demo_patient: Patient | None) -> di
 
 
 # -- the owner's settings ------------------------------------------------------------------
+
+
+def seed_fee_policies() -> int:
+    """Set the IMS services' late-cancellation and no-show fees; return how many were new."""
+    services = {service.slug: service for service in Service.objects.all()}
+    made = 0
+    for slug, event, amount, share in FEE_POLICIES:
+        if slug not in services:
+            continue
+        _, created = CancellationFeePolicy.objects.get_or_create(
+            service=services[slug],
+            event=event,
+            defaults={
+                "amount": Decimal(amount) if amount else None,
+                "share_percent": Decimal(share) if share else None,
+            },
+        )
+        made += created
+    return made
 
 
 def _settings(*, owner: User, desk: User, demo_patient: Patient | None) -> Counter[str]:
@@ -201,18 +222,7 @@ def _settings(*, owner: User, desk: User, demo_patient: Patient | None) -> Count
                 defaults={"price": Decimal(prices.get(slug, service.price))},
             )
             made["prices at locations"] += created
-    for slug, event, amount, share in FEE_POLICIES:
-        if slug not in services:
-            continue
-        _, created = CancellationFeePolicy.objects.get_or_create(
-            service=services[slug],
-            event=event,
-            defaults={
-                "amount": Decimal(amount) if amount else None,
-                "share_percent": Decimal(share) if share else None,
-            },
-        )
-        made["cancellation fees"] += created
+    made["cancellation fees"] += seed_fee_policies()
     for code, name, price in PRODUCTS:
         _, created = Product.objects.get_or_create(
             code=code, defaults={"name": name, "price": Decimal(price)}
@@ -571,7 +581,18 @@ def _fees(*, desk: User, demo_patient: Patient | None, now: dt.datetime) -> Coun
     the fees (`billing.receivers`); the front desk waives the no-show fee with its reason.
     """
     made: Counter[str] = Counter()
-    if Invoice.objects.filter(purpose=InvoicePurpose.FEE).exists():
+    # The calendar's own no-shows and late cancellations are charged too: each of these two
+    # is looked for by what marks it (the waiver, the reason), so a rerun adds neither again.
+    events = [
+        (days_ago, event)
+        for days_ago, event in ((12, FeeEvent.NO_SHOW), (6, FeeEvent.LATE_CANCEL))
+        if not (
+            FeeWaiver.objects.exists()
+            if event == FeeEvent.NO_SHOW
+            else Appointment.objects.filter(cancellation_reason=LATE_CANCEL_REASON).exists()
+        )
+    ]
+    if not events:
         return made
     regulars = [
         visit
@@ -591,7 +612,6 @@ def _fees(*, desk: User, demo_patient: Patient | None, now: dt.datetime) -> Coun
         if visit.patient_id not in seen:
             seen.add(visit.patient_id)
             chosen.append(visit)
-    events = [(12, FeeEvent.NO_SHOW), (6, FeeEvent.LATE_CANCEL)]
     for template in chosen:
         if not events:
             break
@@ -623,7 +643,8 @@ def _fees(*, desk: User, demo_patient: Patient | None, now: dt.datetime) -> Coun
             appointment_cancel(
                 appointment=lost,
                 actor=desk,
-                reason="Phoned three hours before: childcare fell through.",
+                reason=LATE_CANCEL_REASON,
+                cancelled_by=CancelledBy.PATIENT,
                 now=lost.start - dt.timedelta(hours=3),
                 notify=False,
             )

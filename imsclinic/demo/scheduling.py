@@ -17,12 +17,18 @@ from django.utils import timezone
 
 from imsclinic.clinic.models import Location, Practitioner, Service
 from imsclinic.patients.models import Patient
-from imsclinic.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
+from imsclinic.scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    CancelledBy,
+)
 from imsclinic.scheduling.selectors import available_slots
 from imsclinic.scheduling.services.booking import (
     SlotUnavailable,
     appointment_book,
     appointment_cancel,
+    appointment_set_status,
 )
 
 if TYPE_CHECKING:
@@ -118,13 +124,32 @@ def days_back_from(day: dt.date, count: int = 5) -> list[dt.date]:
 
 
 def demo_cancel(visit: Appointment, *, actor: User | None, now: dt.datetime) -> None:
-    """Cancel a demo visit the day before it (or now, if that is sooner), by phone."""
+    """Cancel a demo visit the day before it (or now, if that is sooner), by phone.
+
+    The patient called, as the desk's page records it: inside the late window that is a late
+    cancellation, charged its fee when the service has one.
+    """
     appointment_cancel(
         appointment=visit,
         actor=actor,
         reason="Patient called to cancel (demo).",
+        cancelled_by=CancelledBy.PATIENT,
         now=min(now, visit.start - dt.timedelta(days=1)),
         notify=False,
+    )
+    visit.refresh_from_db()
+
+
+def demo_no_show(visit: Appointment, *, actor: User, now: dt.datetime) -> None:
+    """Mark a past demo visit a no-show as the desk does, twenty minutes in (or now).
+
+    Through the desk's own service, so the no-show fee is charged when the service has one.
+    """
+    appointment_set_status(
+        appointment=visit,
+        status=AppointmentStatus.NO_SHOW,
+        actor=actor,
+        now=max(visit.start, min(now, visit.start + dt.timedelta(minutes=20))),
     )
     visit.refresh_from_db()
 

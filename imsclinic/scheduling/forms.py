@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from imsclinic.clinic.models import Location, Practitioner, Service
+from imsclinic.scheduling.models import CancelledBy
 from imsclinic.scheduling.picker import parse_start
 
 # The first and last day the calendar pages show.
@@ -127,9 +128,30 @@ class CalendarForm(forms.Form):
 
 
 class CancelForm(forms.Form):
+    """The staff's cancellation: why, and who called the visit off (required when late)."""
+
     reason = forms.CharField(
         label=gettext_lazy("Reason for cancelling"),
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    cancelled_by = forms.ChoiceField(
+        label=gettext_lazy("Who cancelled?"),
+        choices=CancelledBy.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": gettext_lazy("Say whether the patient or the clinic cancelled."),
+        },
+    )
+
+    def __init__(self, *args: Any, late: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Inside the late window both are needed, and who cancelled decides the fee: nothing
+        # is chosen for the desk.
+        self.fields["reason"].required = late
+        self.fields["reason"].error_messages["required"] = _(
+            "Give a reason to cancel inside the late-cancellation window."
+        )
+        self.fields["cancelled_by"].required = late

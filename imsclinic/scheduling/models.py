@@ -27,6 +27,13 @@ class AppointmentStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class CancelledBy(models.TextChoices):
+    """Who called a cancelled visit off: a late cancellation counts against the patient only."""
+
+    PATIENT = "patient", _("The patient")
+    CLINIC = "clinic", _("The clinic")
+
+
 ACTIVE_STATUSES = (
     AppointmentStatus.BOOKED,
     AppointmentStatus.ARRIVED,
@@ -76,6 +83,16 @@ class Appointment(models.Model):
     cancellation_reason = models.TextField(_("reason for cancelling"), blank=True)
     cancelled_late = models.BooleanField(
         _("cancelled inside the late-cancellation window"), default=False
+    )
+    cancelled_by = models.CharField(
+        _("cancelled by"),
+        max_length=10,
+        choices=CancelledBy.choices,
+        blank=True,
+        help_text=_(
+            "The patient, or the clinic (a practitioner ill, the clinic closed); blank when "
+            "the visit was not cancelled, was moved, or nobody said."
+        ),
     )
     arrived_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
     course = models.ForeignKey(

@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from imsclinic.clinic.models import Clinic
 from imsclinic.core.queueing import TaskCall, enqueue_together, queue_with_change
 from imsclinic.scheduling.ics import Method, appointment_ics, portal_url
-from imsclinic.scheduling.models import Appointment, NoticeKind
+from imsclinic.scheduling.models import Appointment, CancelledBy, NoticeKind
 from imsclinic.scheduling.signals import notice_composing, reminder_composing
 
 logger = logging.getLogger(__name__)
@@ -216,9 +216,17 @@ def send_notice_email(*, appointment: Appointment, kind: NoticeKind) -> bool:
         when = local_time_label(appointment.start, zone)
         previous = appointment.rescheduled_from if kind == NoticeKind.CHANGE else None
         patient = appointment.patient
+        by_clinic = (
+            kind == NoticeKind.CANCELLATION and appointment.cancelled_by == CancelledBy.CLINIC
+        )
         context: dict[str, Any] = {
             "kind": str(kind),
-            "headline": _headline(kind),
+            "headline": (
+                _("We are sorry: we have had to cancel your visit.")
+                if by_clinic
+                else _headline(kind)
+            ),
+            "by_clinic": by_clinic,
             "name": patient.preferred_name or patient.given_name,
             "service": appointment.service.name,
             "when": when,

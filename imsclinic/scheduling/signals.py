@@ -12,9 +12,10 @@ returns `fee_policy`, the late-cancellation and no-show fee sentence), or an emp
 
 `visit_status_changed` is sent inside the transaction that changed a visit's status, with
 `appointment=` (the locked visit, already saved), `source=` and `target=` (status values),
-`late=` (a cancellation inside the late window), `actor=` and `now=`. A receiver's writes
+`late=` (a cancellation inside the late window), `actor=` and `now=`; a cancelled visit's
+`cancelled_by` says whether the patient or the clinic called it off. A receiver's writes
 share that transaction: billing drafts the visit's invoice when it is completed and charges
-the late-cancellation or no-show fee.
+the late-cancellation fee (of the patient's cancellations only) or the no-show fee.
 """
 
 from django.dispatch import Signal

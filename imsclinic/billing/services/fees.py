@@ -4,7 +4,9 @@ A fee is an invoice of its own (purpose FEE) for the visit, issued at once in th
 that cancelled the visit late or marked it a no-show (`billing.receivers`), so the visit
 never changes without its fee nor the fee without the visit. One fee per visit: the visit is
 locked by scheduling's service, and a unique constraint stands behind the check. Waiving
-never deletes: a credit note takes the whole fee back and a `FeeWaiver` says why.
+never deletes: a credit note takes the whole fee back and a `FeeWaiver` says why. The
+patient is emailed when a no-show fee is charged and when any fee is waived
+(`notifications`); a late cancellation's fee is named in the cancellation's own email.
 """
 
 from __future__ import annotations
@@ -41,10 +43,12 @@ from imsclinic.billing.services.invoices import (
     price_of,
     tax_of,
 )
+from imsclinic.billing.tasks import send_fee_email
 from imsclinic.clinic.models import Clinic
 from imsclinic.core.audit import audit_record
 from imsclinic.core.locking import lock_rows
 from imsclinic.core.models import Action, ObjectType
+from imsclinic.core.queueing import queue_with_change
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -67,16 +71,34 @@ def fee_of(policy: CancellationFeePolicy, service: Service, location: Location) 
     return fees.fee_amount(amount=policy.amount, share_percent=policy.share_percent, price=price)
 
 
-def fee_policy_sentence(*, service: Service, location: Location | None = None) -> str:
+def fee_policies_by_service(services: list[Service]) -> dict[int, dict[str, CancellationFeePolicy]]:
+    """Return each service's fee policies by event, for a list of services, in one query."""
+    found: dict[int, dict[str, CancellationFeePolicy]] = {service.pk: {} for service in services}
+    for policy in CancellationFeePolicy.objects.filter(service__in=services):
+        found[policy.service_id][policy.event] = policy
+    return found
+
+
+def fee_policy_sentence(
+    *,
+    service: Service,
+    location: Location | None = None,
+    policies: dict[str, CancellationFeePolicy] | None = None,
+    clinic: Clinic | None = None,
+) -> str:
     """Return the service's policy as patients read it ("" when it has none).
 
     At a location the amounts are priced there; without one (the public list of services)
-    a share is stated as a share of the visit's fee.
+    a share is stated as a share of the visit's fee. A list passes `policies` (from
+    `fee_policies_by_service`) and `clinic` to read them once.
     """
-    policies = fee_policies(service)
+    policies = fee_policies(service) if policies is None else policies
     if not policies:
         return ""
-    clinic = location.clinic if location is not None else Clinic.current()
+    if location is not None:
+        clinic = location.clinic
+    elif clinic is None:
+        clinic = Clinic.current()
     if clinic is None:
         return ""
 
@@ -181,7 +203,16 @@ def fee_for_visit(
             detail={"purpose": "fee", "event": str(event), "appointment": appointment.pk},
         )
         invoice_issue(invoice=invoice, actor=actor, request=request, now=now)
+        if event == FeeEvent.NO_SHOW:
+            # A late cancellation's fee is named in the cancellation's email.
+            _tell_the_patient(invoice, "charged")
     return invoice
+
+
+def _tell_the_patient(fee: Invoice, kind: str) -> None:
+    """Queue the patient's email about this fee, to go if and only if the change commits."""
+    fee_id = fee.pk
+    queue_with_change(lambda: send_fee_email.enqueue(fee_id, kind))
 
 
 def fee_waive(
@@ -235,4 +266,5 @@ def fee_waive(
             request=request,
             detail={"fee": fee.number, "credit_note": note.number, "total": str(note.total)},
         )
+        _tell_the_patient(fee, "waived")
     return waiver

@@ -51,7 +51,11 @@ def fees_of(visit) -> list[Invoice]:
 
 def cancel_late(visit, front_desk):
     return appointment_cancel(
-        appointment=visit, actor=front_desk, reason="Phoned in sick", now=TWO_HOURS_BEFORE
+        appointment=visit,
+        actor=front_desk,
+        reason="Phoned in sick",
+        cancelled_by="patient",
+        now=TWO_HOURS_BEFORE,
     )
 
 

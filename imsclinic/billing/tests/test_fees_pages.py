@@ -13,6 +13,7 @@ from django.template import Context, Template
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from imsclinic.billing.models import (
     CancellationFeePolicy,
@@ -26,9 +27,11 @@ from imsclinic.billing.models import (
     TaxRate,
 )
 from imsclinic.billing.selectors import patient_account
+from imsclinic.billing.tasks import send_fee_email
 from imsclinic.scheduling.models import Appointment, NoticeKind
 from imsclinic.scheduling.notifications import send_notice_email
 from imsclinic.scheduling.services.booking import appointment_cancel
+from imsclinic.scheduling.tasks import send_appointment_notice
 from tests.factories.billing import fee_policy, issued_invoice
 from tests.factories.clients import signed_in
 from tests.factories.scheduling import weekday_shifts
@@ -88,7 +91,11 @@ class TestThePolicyIsStated:
     ):
         visit = visit_in(patient, physio, location, assessment, dt.timedelta(hours=3))
         appointment_cancel(
-            appointment=visit, actor=front_desk, reason="Phoned in sick", notify=False
+            appointment=visit,
+            actor=front_desk,
+            reason="Phoned in sick",
+            cancelled_by="patient",
+            notify=False,
         )
         fee = Invoice.objects.get(appointment=visit, purpose=InvoicePurpose.FEE)
         send_notice_email(appointment=visit, kind=NoticeKind.CANCELLATION)
@@ -166,7 +173,9 @@ class TestTheWaivePage:
     def fee(self, patient, physio, front_desk, location, assessment) -> Invoice:
         fee_policy(assessment, FeeEvent.LATE_CANCEL, amount="40")
         visit = visit_in(patient, physio, location, assessment, dt.timedelta(hours=3))
-        appointment_cancel(appointment=visit, actor=front_desk, reason="Phoned in sick")
+        appointment_cancel(
+            appointment=visit, actor=front_desk, reason="Phoned in sick", cancelled_by="patient"
+        )
         return Invoice.objects.get(appointment=visit, purpose=InvoicePurpose.FEE)
 
     def test_only_the_front_desk_and_the_owner_may_open_it(self, cast, fee):
@@ -260,3 +269,163 @@ class TestTheStaffCancelPage:
             signed_in(front_desk).get(reverse("appointment_cancel_staff", args=[late.pk]))
         )
         assert "late-cancellation fee" not in page
+
+
+class TestWhoCancelled:
+    """The desk says who called a late visit off: the patient pays its fee, the clinic not."""
+
+    @pytest.fixture
+    def late_visit(self, patient, physio, location, assessment) -> Appointment:
+        fee_policy(assessment, FeeEvent.LATE_CANCEL, amount="40")
+        return visit_in(patient, physio, location, assessment, dt.timedelta(hours=3))
+
+    @staticmethod
+    def cancel_on_the_page(front_desk, visit, **choice: str):
+        return signed_in(front_desk).post(
+            reverse("appointment_cancel_staff", args=[visit.pk]),
+            {"reason": "Practitioner ill", **choice},
+        )
+
+    @staticmethod
+    def cancellation_email() -> mail.EmailMultiAlternatives:
+        (row,) = DBTaskResult.objects.filter(task_path=send_appointment_notice.module_path)
+        result = row.task_result
+        row.task.call(*result.args, **result.kwargs)
+        (message,) = mail.outbox
+        assert isinstance(message, mail.EmailMultiAlternatives)
+        return message
+
+    def test_inside_the_window_nothing_is_chosen_and_the_desk_must_choose(
+        self, front_desk, late_visit
+    ):
+        url = reverse("appointment_cancel_staff", args=[late_visit.pk])
+        page = signed_in(front_desk).get(url).content.decode()
+        assert 'name="cancelled_by" value="patient"' in page
+        assert 'name="cancelled_by" value="clinic"' in page
+        assert "checked" not in page
+        response = self.cancel_on_the_page(front_desk, late_visit)
+        assert response.status_code == 200
+        assert response.context["form"].errors["cancelled_by"] == [
+            "Say whether the patient or the clinic cancelled."
+        ]
+        late_visit.refresh_from_db()
+        assert late_visit.status == "booked"
+        assert not Invoice.objects.filter(appointment=late_visit).exists()
+
+    def test_a_cancellation_by_the_clinic_charges_nothing_and_the_email_apologises(
+        self, front_desk, late_visit
+    ):
+        response = self.cancel_on_the_page(front_desk, late_visit, cancelled_by="clinic")
+        assert response.status_code == 302
+        late_visit.refresh_from_db()
+        assert (late_visit.status, late_visit.cancelled_late, late_visit.cancelled_by) == (
+            "cancelled",
+            True,
+            "clinic",
+        )
+        assert not Invoice.objects.filter(appointment=late_visit).exists()
+        message = self.cancellation_email()
+        html_part = str(message.alternatives[0][0])
+        for part in (str(message.body), html_part):
+            text = re.sub(r"\s+", " ", part)
+            assert "We are sorry: we have had to cancel your visit." in text
+            assert "The clinic cancelled this visit, not you, so there is nothing to pay" in text
+            assert "We apologise" in text
+            assert "find you another time" in text
+            assert "late-cancellation fee" not in text
+        assert "Practitioner ill" not in message.body
+
+    def test_a_late_cancellation_by_the_patient_is_charged_and_the_email_names_the_fee(
+        self, front_desk, late_visit
+    ):
+        response = self.cancel_on_the_page(front_desk, late_visit, cancelled_by="patient")
+        assert response.status_code == 302
+        late_visit.refresh_from_db()
+        assert late_visit.cancelled_by == "patient"
+        fee = Invoice.objects.get(appointment=late_visit, purpose=InvoicePurpose.FEE)
+        assert fee.total == Decimal("40.00")
+        message = self.cancellation_email()
+        assert f"a late-cancellation fee of $40 is charged (invoice {fee.display_number}" in (
+            re.sub(r"\s+", " ", str(message.body))
+        )
+        assert "We apologise" not in message.body
+
+    def test_outside_the_window_the_desk_need_not_say_and_nothing_is_charged(
+        self, patient, physio, location, assessment, front_desk
+    ):
+        fee_policy(assessment, FeeEvent.LATE_CANCEL, amount="40")
+        visit = visit_in(patient, physio, location, assessment, dt.timedelta(days=3))
+        response = signed_in(front_desk).post(
+            reverse("appointment_cancel_staff", args=[visit.pk]), {"reason": ""}
+        )
+        assert response.status_code == 302
+        visit.refresh_from_db()
+        assert (visit.status, visit.cancelled_late, visit.cancelled_by) == ("cancelled", False, "")
+        assert not Invoice.objects.filter(appointment=visit).exists()
+
+
+def emails_about_fees() -> list[mail.EmailMultiAlternatives]:
+    """Run the queued fee emails as the worker would; return what went out."""
+    for row in DBTaskResult.objects.filter(task_path=send_fee_email.module_path):
+        result = row.task_result
+        row.task.call(*result.args, **result.kwargs)
+    messages = [m for m in mail.outbox if isinstance(m, mail.EmailMultiAlternatives)]
+    assert len(messages) == len(mail.outbox)
+    return messages
+
+
+def flat(text: object) -> str:
+    return re.sub(r"\s+", " ", str(text))
+
+
+class TestThePatientIsToldOfFees:
+    def test_a_no_show_fee_is_emailed_with_its_amount_the_policy_and_how_to_pay(
+        self, patient, physio, front_desk, location, assessment, same_fee_for_both
+    ):
+        visit = visit_in(patient, physio, location, assessment, -dt.timedelta(minutes=30))
+        response = signed_in(front_desk).post(
+            reverse("appointment_status", args=[visit.pk]), {"status": "no_show"}
+        )
+        assert response.status_code == 302
+        fee = Invoice.objects.get(appointment=visit, purpose=InvoicePurpose.FEE)
+        (message,) = emails_about_fees()
+        assert message.to == [patient.contact_email]
+        assert message.subject.startswith("No-show fee: IMS initial assessment on ")
+        for part in (flat(message.body), flat(message.alternatives[0][0])):
+            assert "It is recorded as a no-show." in part
+            assert f"a no-show fee of $40 is charged (invoice {fee.display_number})" in part
+            assert FORTY in part
+            assert "You can pay it at the clinic or by e-transfer." in part
+            assert "or you have a question about this fee, call us at" in part
+
+    def test_a_late_cancellation_fee_gets_no_second_email(
+        self, patient, physio, front_desk, location, assessment, same_fee_for_both
+    ):
+        visit = visit_in(patient, physio, location, assessment, dt.timedelta(hours=3))
+        appointment_cancel(
+            appointment=visit, actor=front_desk, reason="Phoned", cancelled_by="patient"
+        )
+        assert Invoice.objects.filter(appointment=visit, purpose=InvoicePurpose.FEE).exists()
+        assert emails_about_fees() == []
+
+    def test_waiving_a_fee_tells_the_patient_there_is_nothing_to_pay(
+        self, patient, physio, front_desk, location, assessment, same_fee_for_both
+    ):
+        visit = visit_in(patient, physio, location, assessment, dt.timedelta(hours=3))
+        appointment_cancel(
+            appointment=visit, actor=front_desk, reason="Phoned", cancelled_by="patient"
+        )
+        fee = Invoice.objects.get(appointment=visit, purpose=InvoicePurpose.FEE)
+        response = signed_in(front_desk).post(
+            reverse("billing_fee_waive", args=[fee.pk]), {"reason": "Patient was in hospital"}
+        )
+        assert response.status_code == 302
+        credit_note = FeeWaiver.objects.get(fee_invoice=fee).credit_note
+        assert credit_note is not None
+        (message,) = emails_about_fees()
+        assert message.subject.startswith("Fee waived: IMS initial assessment on ")
+        for part in (flat(message.body), flat(message.alternatives[0][0])):
+            assert "The late-cancellation fee of $40 for your visit on" in part
+            assert f"(invoice {fee.display_number}) has been waived." in part
+            assert f"credit note {credit_note.display_number}: you do not need to pay it" in part
+            assert "hospital" not in part

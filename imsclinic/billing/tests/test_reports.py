@@ -435,6 +435,39 @@ def test_no_show_and_late_cancel_rates_count_visits_kept_on_the_books(
     assert rows["All practitioners"] == ["7", "1", "14.3%", "1", "14.3%"]
 
 
+def test_late_cancellations_by_the_clinic_are_not_counted_against_the_patients(
+    patient, location, physio, owner, ims_service
+):
+    day = dt.date(2026, 3, 9)
+    visit(patient, physio, location, ims_service, on=day, hour=9)
+    visit(
+        patient,
+        physio,
+        location,
+        ims_service,
+        on=day,
+        hour=10,
+        status=AppointmentStatus.CANCELLED,
+        cancelled_late=True,
+        cancelled_by="patient",
+    )
+    visit(
+        patient,
+        physio,
+        location,
+        ims_service,
+        on=day,
+        hour=11,
+        status=AppointmentStatus.CANCELLED,
+        cancelled_late=True,
+        cancelled_by="clinic",
+    )
+    response = signed_in(owner).get(reverse("billing_report_attendance"), MARCH)
+    rows = body(tables(response)["practitioners"])
+    # Two visits kept (the clinic's cancellation is not the patient's), one cancelled late.
+    assert rows["Tara Treating"] == ["2", "0", "0.0%", "1", "50.0%"]
+
+
 def test_compensation_is_a_share_of_net_sales_or_an_amount_per_completed_visit(
     patient, location, physio, other_physio, owner, front_desk, ims_service
 ):

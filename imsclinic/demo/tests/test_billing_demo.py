@@ -30,6 +30,7 @@ from imsclinic.billing.models import (
 )
 from imsclinic.billing.selectors import balances_for, figures_for, invoice_figures, patient_account
 from imsclinic.clinic.models import Clinic, Location
+from imsclinic.demo.billing import LATE_CANCEL_REASON
 from imsclinic.demo.logins import DEMO_PATIENT_EMAIL
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus
@@ -127,14 +128,26 @@ def test_a_friday_shows_a_month_of_billing_in_every_state() -> None:
         assert Allocation.objects.filter(amount__lt=0).exists()
         # A no-show charged and then waived with a reason; a late cancellation charged, owed.
         fees = Invoice.objects.filter(purpose=InvoicePurpose.FEE, status="issued")
-        waived = fees.select_related("appointment", "waiver__credit_note").get(fee_event="no_show")
+        waived = fees.select_related("appointment", "waiver__credit_note").get(
+            fee_event="no_show", waiver__isnull=False
+        )
         assert waived.appointment is not None and waived.appointment.status == "no_show"
         credit_note = waived.waiver.credit_note
         assert waived.waiver.reason and credit_note is not None
         assert credit_note.total == waived.total
-        owed = fees.select_related("appointment").get(fee_event="late_cancel")
+        owed = fees.select_related("appointment").get(
+            fee_event="late_cancel", appointment__cancellation_reason=LATE_CANCEL_REASON
+        )
         assert owed.appointment is not None and owed.appointment.cancelled_late
         assert invoice_figures(owed).patient_due == owed.total > 0
+        # The calendar's no-shows this week were marked through the desk's service too, so
+        # each one whose service has a no-show fee is charged it, as it would be for real.
+        missed = Appointment.objects.filter(
+            status=AppointmentStatus.NO_SHOW,
+            service__cancellation_fees__event=FeeEvent.NO_SHOW,
+        ).distinct()
+        assert missed.count() >= 2, "the billing month's no-show and the calendar's"
+        assert list(missed.exclude(invoices__fee_event=FeeEvent.NO_SHOW)) == []
         assert_the_books_add_up()
         # Nothing is billed ahead of its day.
         assert not Invoice.objects.filter(issued_at__gt=now).exists()

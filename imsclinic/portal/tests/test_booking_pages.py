@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from imsclinic.billing.models import FeeEvent
 from imsclinic.clinic.models import Service
 from imsclinic.scheduling.availability import Slot
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Course, Shift, TimeOff
@@ -23,6 +24,7 @@ from imsclinic.scheduling.services.booking import (
 )
 from imsclinic.scheduling.views.picker import picker_context
 from tests.factories import VANCOUVER
+from tests.factories.billing import fee_policy
 from tests.factories.clients import signed_in
 from tests.factories.scheduling import weekday_shifts
 
@@ -501,6 +503,27 @@ class TestRescheduling:
 
 
 class TestCourse:
+    def test_the_course_plan_states_the_fee_policy_before_it_is_booked(
+        self, cast, physio, location, ims_service, had_assessment, schedule
+    ):
+        fee_policy(ims_service, FeeEvent.LATE_CANCEL, amount="40")
+        fee_policy(ims_service, FeeEvent.NO_SHOW, amount="40")
+        first = free_slots(ims_service, physio.practitioner, location, from_days=7)[0]
+        client = signed_in(cast["patient"])
+        picker = client.get(
+            reverse("portal_book"),
+            {
+                "course": "1",
+                "service": ims_service.slug,
+                "practitioner": physio.practitioner.pk,
+                "sessions": "3",
+                "week": first.start.date().isoformat(),
+            },
+        )
+        plan = text_of(client.get(hrefs(picker, "slot")[0]))
+        assert "Book all 3 visits" in plan
+        assert "Cancelling less than 24 hours before, or missing the visit, costs $40." in plan
+
     def test_a_course_with_a_week_off_lists_the_failed_date_and_books_the_rest(
         self, cast, patient, physio, location, ims_service, had_assessment, schedule
     ):

@@ -6,11 +6,13 @@ import datetime as dt
 import time
 
 import pytest
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from imsclinic.accounts.models import User
+from imsclinic.billing.models import FeeEvent
 from imsclinic.clinic.models import Location, Service
 from imsclinic.core.roles import Role
 from imsclinic.patients.models import Patient
@@ -28,11 +30,14 @@ from imsclinic.scheduling.services.waitlist import (
     waitlist_offer_freed_time,
 )
 from tests.factories import VANCOUVER
+from tests.factories.billing import fee_policy
 from tests.factories.clients import signed_in
 from tests.factories.people import make_user
 from tests.factories.scheduling import weekday_shifts
 
 pytestmark = pytest.mark.django_db
+
+FORTY = "Cancelling less than 24 hours before, or missing the visit, costs $40."
 
 
 def a_weekday_soon() -> dt.date:
@@ -314,6 +319,21 @@ class TestListAndWithdraw:
 
 
 class TestClaimPage:
+    def test_the_offer_email_and_the_claim_page_state_the_fee_policy(
+        self, request, patient, assessment, django_capture_on_commit_callbacks
+    ):
+        fee_policy(assessment, FeeEvent.LATE_CANCEL, amount="40")
+        fee_policy(assessment, FeeEvent.NO_SHOW, amount="40")
+        with django_capture_on_commit_callbacks(execute=True):
+            offers = request.getfixturevalue("offers")
+        assert len(mail.outbox) == 2
+        for message in mail.outbox:
+            assert isinstance(message, mail.EmailMultiAlternatives)
+            assert FORTY in message.body
+            assert FORTY in str(message.alternatives[0][0])
+        page = Client().get(claim_path(offers[patient])).content.decode()
+        assert FORTY in page
+
     def test_opening_the_link_shows_the_time_and_books_nothing(self, offers, patient, ten):
         response = Client().get(claim_path(offers[patient]))
         assert response.status_code == 200

@@ -34,6 +34,7 @@ from imsclinic.scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,
     AppointmentStatus,
+    CancelledBy,
     Course,
     NoticeKind,
 )
@@ -111,6 +112,10 @@ class TooLateToCancel(BookingError):
 
 class NotCancellable(BookingError):
     pass
+
+
+class CancelledByUnstated(BookingError):
+    """A cancellation that does not say, or may not say, who called the visit off."""
 
 
 class StatusChangeNotAllowed(BookingError):
@@ -547,14 +552,32 @@ def appointment_cancel(
     appointment: Appointment,
     actor: User | None,
     reason: str = "",
+    cancelled_by: str = "",
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
     notify: bool = True,
 ) -> Appointment:
-    """Cancel a visit; patients only outside the late window, staff at any time with a reason."""
+    """Cancel a visit; patients only outside the late window, staff at any time with a reason.
+
+    `cancelled_by` says who called the visit off (`CancelledBy`). A patient's own
+    cancellation is always theirs. Staff say it inside the late window, where it decides the
+    fee: the patient's late cancellation is charged (`billing.receivers`), the clinic's is
+    not, and its email apologises. Outside the window staff may leave it unsaid.
+    """
     now = now or timezone.now()
     reason = reason.strip()
     staff = _is_staff(actor)
+    if cancelled_by and cancelled_by not in CancelledBy.values:
+        raise CancelledByUnstated(
+            _("Say whether the patient or the clinic cancelled."), field="cancelled_by"
+        )
+    if not staff:
+        if cancelled_by == CancelledBy.CLINIC:
+            raise CancelledByUnstated(
+                _("Only the clinic can record a cancellation as the clinic's."),
+                field="cancelled_by",
+            )
+        cancelled_by = CancelledBy.PATIENT
     with transaction.atomic():
         locked = _locked_visit(appointment.pk, "location__clinic", "patient", "practitioner")
         if not staff and (actor is None or locked.patient.user_id != actor.pk):
@@ -565,13 +588,28 @@ def appointment_cancel(
         if locked.start <= now:
             raise NotCancellable(_("This visit has already started."))
         late = _late_window_check(locked, now=now, staff=staff, reason=reason, moving=False)
+        if late and not cancelled_by:
+            raise CancelledByUnstated(
+                _(
+                    "Say who cancelled: a late cancellation by the patient is charged its "
+                    "fee, one by the clinic is not."
+                ),
+                field="cancelled_by",
+            )
         locked.status = AppointmentStatus.CANCELLED
         locked.cancelled_at = now
         locked.cancellation_reason = reason
         locked.cancelled_late = late
+        locked.cancelled_by = cancelled_by
         locked._change_reason = "cancelled"  # type: ignore[attr-defined]
         locked.save(
-            update_fields=["status", "cancelled_at", "cancellation_reason", "cancelled_late"]
+            update_fields=[
+                "status",
+                "cancelled_at",
+                "cancellation_reason",
+                "cancelled_late",
+                "cancelled_by",
+            ]
         )
         audit_record(
             actor=actor,
@@ -580,7 +618,12 @@ def appointment_cancel(
             object_id=locked.pk,
             patient=locked.patient,
             request=request,
-            detail={"status": "cancelled", "late": late, "staff_override": late and staff},
+            detail={
+                "status": "cancelled",
+                "late": late,
+                "staff_override": late and staff,
+                "cancelled_by": cancelled_by,
+            },
         )
         visit_status_changed.send(
             sender=Appointment,

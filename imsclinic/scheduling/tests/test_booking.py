@@ -20,6 +20,7 @@ from imsclinic.scheduling.models import (
 from imsclinic.scheduling.selectors import availability_query
 from imsclinic.scheduling.services import booking as booking_services
 from imsclinic.scheduling.services.booking import (
+    CancelledByUnstated,
     FirstVisitMustBeAssessment,
     NotCancellable,
     SlotTaken,
@@ -243,6 +244,7 @@ class TestCancelling:
             appointment=visit,
             actor=front_desk,
             reason="Patient phoned in sick",
+            cancelled_by="patient",
             now=at(9) - dt.timedelta(hours=2),
         )
         assert cancelled.status == AppointmentStatus.CANCELLED
@@ -250,6 +252,22 @@ class TestCancelling:
         event = AuditEvent.objects.filter(object_type="appointment", action="update").get()
         assert event.actor == front_desk
         assert event.detail["staff_override"] is True
+        assert event.detail["cancelled_by"] == "patient"
+
+    def test_staff_must_say_who_cancelled_late(
+        self, patient, patient_user, front_desk, physio, assessment, shifts
+    ):
+        visit = book(patient, physio, assessment, at(9), patient_user)
+        with pytest.raises(CancelledByUnstated) as refusal:
+            appointment_cancel(
+                appointment=visit,
+                actor=front_desk,
+                reason="Practitioner ill",
+                now=at(9) - dt.timedelta(hours=2),
+            )
+        assert refusal.value.field == "cancelled_by"
+        visit.refresh_from_db()
+        assert visit.status == AppointmentStatus.BOOKED
 
     def test_staff_must_give_a_reason_to_cancel_late(
         self, patient, patient_user, front_desk, physio, assessment, shifts

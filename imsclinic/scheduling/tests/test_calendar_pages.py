@@ -505,6 +505,7 @@ class TestCancelFromTheCalendar:
         response = client.post(url, {"reason": "  "})
         assert response.status_code == 200
         assert response.context["form"].errors["reason"]
+        assert response.context["form"].errors["cancelled_by"]
         soon.refresh_from_db()
         assert soon.status == AppointmentStatus.BOOKED
 
@@ -514,7 +515,11 @@ class TestCancelFromTheCalendar:
         soon = visit(patient, physio, ims_service, timezone.now() + dt.timedelta(hours=3))
         response = signed_in(front_desk).post(
             reverse("appointment_cancel_staff", args=[soon.pk]),
-            {"reason": "Patient phoned: unwell", "next": day_url(location)},
+            {
+                "reason": "Patient phoned: unwell",
+                "cancelled_by": "patient",
+                "next": day_url(location),
+            },
         )
         assert response.status_code == 302
         assert response["Location"] == day_url(location)

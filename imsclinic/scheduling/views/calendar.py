@@ -352,13 +352,14 @@ def appointment_cancel_staff(request: SignedInRequest, appointment_id: int) -> H
     back = _safe_next(request, _back_to_calendar(appointment))
     now = timezone.now()
     late = inside_late_window(appointment, now)
-    form = CancelForm(request.POST or None)
+    form = CancelForm(request.POST or None, late=late)
     if request.method == "POST" and form.is_valid():
         try:
             appointment_cancel(
                 appointment=appointment,
                 actor=request.user,
                 reason=form.cleaned_data["reason"],
+                cancelled_by=form.cleaned_data["cancelled_by"],
                 request=request,
             )
         except BookingError as refusal:

@@ -37,7 +37,13 @@ from imsclinic.demo.logins import (
     DEMO_TOTP_SECRET,
     current_code,
 )
-from imsclinic.demo.scheduling import demo_attended, demo_book, demo_book_near, demo_cancel
+from imsclinic.demo.scheduling import (
+    demo_attended,
+    demo_book,
+    demo_book_near,
+    demo_cancel,
+    demo_no_show,
+)
 from imsclinic.patients.models import Patient
 from imsclinic.patients.services import patient_care_team_add, patient_create
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, ShiftBreak
@@ -353,6 +359,9 @@ class Command(BaseCommand):
         # The past courses first, then the calendar around them, then what lies ahead:
         # each is booked by the rules, so each sees the visits placed before it.
         self.seed_charting(users, patients, tally)
+        # The owner's fee policies first: the calendar's no-shows and late cancellations are
+        # charged through the desk's services as they would be for real.
+        self.seed_fee_policies(tally)
         self.seed_calendar(patients, services, desk, tally)
         self.seed_visits(patients, services, desk, tally)
         self.seed_billing(users, patients, tally)
@@ -720,7 +729,7 @@ class Command(BaseCommand):
         """Give a demo visit the status the clock says it would have by now."""
         if visit.end <= now:
             if key % 9 == 0:
-                demo_attended(visit, AppointmentStatus.NO_SHOW, arrived=visit.start)
+                demo_no_show(visit, actor=desk, now=now)
             elif key % 11 == 0:
                 demo_cancel(visit, actor=desk, now=now)
             else:
@@ -796,6 +805,12 @@ class Command(BaseCommand):
         made = seed_physio_note(patient=demo_patient, physio=physio, desk=desk)
         for kind, count in made.items():
             tally.created[kind] += count
+
+    def seed_fee_policies(self, tally: Tally) -> None:
+        """Set the owner's late-cancellation and no-show fees for the IMS services."""
+        from imsclinic.demo.billing import seed_fee_policies
+
+        tally.created["cancellation fees"] += seed_fee_policies()
 
     def seed_billing(self, staff: list[User], patients: list[Patient], tally: Tally) -> None:
         """Set billing up and invoice the last month's completed visits, paid in every way."""
