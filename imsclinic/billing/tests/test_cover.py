@@ -186,6 +186,81 @@ def test_a_visit_after_the_claim_is_closed_is_billed_to_the_patient_alone(
     assert (invoice.claim, invoice.payer_share) == (None, Decimal("0.00"))
 
 
+def test_a_visit_beyond_the_authorised_visits_is_billed_to_the_patient_alone(
+    patient, front_desk, physio, treatment
+):
+    case = claim(patient, payer(name="WorkSafe", kind="workers_comp"), front_desk, visits=2)
+    days = [timezone.now() - dt.timedelta(days=n) for n in (3, 2, 1)]
+    first, second, third = (
+        invoice_for_visit(
+            appointment=visit(patient, physio, treatment, day, AppointmentStatus.COMPLETED),
+            actor=front_desk,
+        )
+        for day in days
+    )
+
+    assert [(i.claim, i.payer_share) for i in (first, second)] == [(case, Decimal("120.00"))] * 2
+    assert (third.claim, third.payer, third.payer_share) == (None, None, Decimal("0.00"))
+    assert claim_usages(patient, claims=[case])[0].invoiced_visits == 2
+
+
+def test_a_visit_wholly_credited_back_gives_its_authorised_visit_to_the_next(
+    patient, front_desk, physio, treatment
+):
+    from imsclinic.billing.services.invoices import credit_note_issue
+
+    case = claim(patient, payer(name="WorkSafe", kind="workers_comp"), front_desk, visits=1)
+    billed_in_error = invoice_issue(
+        invoice=invoice_for_visit(
+            appointment=visit(
+                patient,
+                physio,
+                treatment,
+                timezone.now() - dt.timedelta(days=2),
+                AppointmentStatus.COMPLETED,
+            ),
+            actor=front_desk,
+        ),
+        actor=front_desk,
+    )
+    credit_note_issue(invoice=billed_in_error, amounts=None, reason="Not given", actor=front_desk)
+    later = visit(
+        patient, physio, treatment, timezone.now() - dt.timedelta(days=1), AppointmentStatus.COMPLETED
+    )
+
+    invoice = invoice_for_visit(appointment=later, actor=front_desk)
+
+    assert (invoice.claim, invoice.payer_share) == (case, Decimal("120.00"))
+
+
+def test_more_visits_authorised_bill_the_next_visit_to_the_payer_again(
+    patient, front_desk, physio, treatment
+):
+    auto = payer(name="Provincial Auto", kind="auto")
+    case = claim(patient, auto, front_desk, visits=1)
+    for n in (3, 2):
+        invoice_for_visit(
+            appointment=visit(
+                patient,
+                physio,
+                treatment,
+                timezone.now() - dt.timedelta(days=n),
+                AppointmentStatus.COMPLETED,
+            ),
+            actor=front_desk,
+        )
+    claim_update(
+        claim=case,
+        details=ClaimDetails(payer=auto, claim_number=case.claim_number, authorised_visits=3),
+        actor=front_desk,
+    )
+    later = visit(
+        patient, physio, treatment, timezone.now() - dt.timedelta(days=1), AppointmentStatus.COMPLETED
+    )
+
+    assert invoice_for_visit(appointment=later, actor=front_desk).claim == case
+
+
 # The page
 
 
