@@ -225,7 +225,11 @@ def test_a_visit_wholly_credited_back_gives_its_authorised_visit_to_the_next(
     )
     credit_note_issue(invoice=billed_in_error, amounts=None, reason="Not given", actor=front_desk)
     later = visit(
-        patient, physio, treatment, timezone.now() - dt.timedelta(days=1), AppointmentStatus.COMPLETED
+        patient,
+        physio,
+        treatment,
+        timezone.now() - dt.timedelta(days=1),
+        AppointmentStatus.COMPLETED,
     )
 
     invoice = invoice_for_visit(appointment=later, actor=front_desk)
@@ -255,7 +259,11 @@ def test_more_visits_authorised_bill_the_next_visit_to_the_payer_again(
         actor=front_desk,
     )
     later = visit(
-        patient, physio, treatment, timezone.now() - dt.timedelta(days=1), AppointmentStatus.COMPLETED
+        patient,
+        physio,
+        treatment,
+        timezone.now() - dt.timedelta(days=1),
+        AppointmentStatus.COMPLETED,
     )
 
     assert invoice_for_visit(appointment=later, actor=front_desk).claim == case

@@ -14,10 +14,10 @@ from django.urls import reverse
 
 from imsclinic.billing.models import Invoice, Payment, Product
 from imsclinic.billing.selectors import invoice_figures, patient_account
+from imsclinic.billing.services.invoices import invoice_for_visit
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.services.booking import appointment_set_status
-from imsclinic.billing.services.invoices import invoice_for_visit
 from tests.factories.billing import claim, issued_invoice, payer
 from tests.factories.scheduling import MONDAY, at, book, weekday_shifts
 
