@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from imsclinic.billing.claims import claim_usages
 from imsclinic.billing.errors import BillingRefused
-from imsclinic.billing.models import Claim, PaymentMethod, Policy
+from imsclinic.billing.models import Claim, Invoice, PaymentMethod, Policy
 from imsclinic.billing.services.cover import (
     ClaimDetails,
     PolicyDetails,
@@ -480,3 +482,51 @@ def test_the_owner_lists_the_payers_on_the_clinic_settings_site(cast):
     assert "WorkSafe BC" in listed
     refused = signed_in(cast["front_desk"]).get(reverse("owner_admin:billing_payer_changelist"))
     assert refused.status_code in (302, 403)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_visits_checked_out_at_once_bill_the_payer_no_more_than_the_authorised_visits(
+    patient, front_desk, physio
+):
+    service = Service.objects.create(
+        name="Physiotherapy treatment",
+        slug="physio-treatment",
+        duration_minutes=30,
+        price=Decimal("120.00"),
+        room_kind=Service.RoomKind.NONE,
+    )
+    case = claim(patient, payer(name="WorkSafe", kind="workers_comp"), front_desk, visits=3)
+    visits = [
+        visit(
+            patient,
+            physio,
+            service,
+            timezone.now() - dt.timedelta(days=n),
+            AppointmentStatus.COMPLETED,
+        )
+        for n in range(1, 7)
+    ]
+    barrier = threading.Barrier(len(visits))
+    errors: list[BaseException] = []
+
+    def check_out(one: Appointment) -> None:
+        try:
+            barrier.wait(timeout=30)
+            invoice_for_visit(appointment=one, actor=front_desk)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    desks = [threading.Thread(target=check_out, args=(one,)) for one in visits]
+    for desk in desks:
+        desk.start()
+    for desk in desks:
+        desk.join()
+
+    assert errors == []
+    invoices = Invoice.objects.filter(patient=patient, purpose="visit")
+    assert invoices.count() == 6
+    assert invoices.filter(claim=case).count() == 3
+    assert invoices.filter(claim__isnull=True, payer_share=0).count() == 3
