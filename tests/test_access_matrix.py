@@ -648,7 +648,9 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
         lambda w: {"patient_id": w["patient_record"].pk},
         {**BOOK_FOR_PATIENT, "physio": 403},
     ),
-    # A payer's statement and payments: the front desk and the owner.
+    # The payers with what each owes, a payer's statement and payments: the front desk and
+    # the owner.
+    "billing_payers": (none, FRONT_DESK_AND_OWNER),
     "billing_payer_statement": (billing_payer, FRONT_DESK_AND_OWNER),
     "billing_payer_payment": (billing_payer, FRONT_DESK_AND_OWNER),
     # Billing: the front desk and the owner see a patient's account and receipts; their

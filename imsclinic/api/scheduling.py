@@ -17,6 +17,7 @@ from pydantic import ValidationError as PydanticValidationError
 from imsclinic.accounts.models import User
 from imsclinic.api.auth import token_holder
 from imsclinic.api.schemas import ErrorOut, SingleLine, ValidationErrorOut
+from imsclinic.billing.claims import booking_warnings
 from imsclinic.billing.services.fees import fee_policies_by_service, fee_policy_sentence
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
 from imsclinic.core.access import record_refusal
@@ -134,6 +135,16 @@ class AppointmentOut(Schema):
     status: str
     start: dt.datetime = Field(description="ISO 8601 with the offset of the location's zone.")
     end: dt.datetime
+
+
+class BookedOut(AppointmentOut):
+    warnings: list[str] = Field(
+        description=(
+            "For the front desk and the owner: why the visit needs a look at the patient's "
+            "claim (beyond its authorised visits or dates, or its last ones). Empty otherwise, "
+            "and always for patients and practitioners."
+        )
+    )
 
 
 class AppointmentListItemOut(AppointmentOut):
@@ -348,7 +359,7 @@ def _patient_for_booking(user: User, patient_id: int | None) -> Patient:
 @router.post(
     "/appointments",
     response={
-        201: AppointmentOut,
+        201: BookedOut,
         400: ErrorOut,
         403: ErrorOut,
         404: ErrorOut,
@@ -361,7 +372,9 @@ def _patient_for_booking(user: User, patient_id: int | None) -> Patient:
         "patient. 409 when the time has gone, with the next free times; 422 for bad input, "
         "including a first IMS visit that is not the initial assessment. 403 when a patient "
         "books IMS but their health answers mean a physiotherapist must speak with them "
-        "first (the message says so and gives the clinic's phone number)."
+        "first (the message says so and gives the clinic's phone number). For the front desk "
+        "and the owner, `warnings` says when the visit goes beyond what the patient's open "
+        "claim authorises, or uses its last visits; the visit is booked all the same."
     ),
 )
 def book(request: HttpRequest, payload: BookIn) -> Status[dict[str, Any]]:
@@ -381,6 +394,8 @@ def book(request: HttpRequest, payload: BookIn) -> Status[dict[str, Any]]:
     else:
         raise HttpError(422, _('This practitioner works at several locations: give "location".'))
     patient = _patient_for_booking(user, payload.patient)
+    # Read before booking: the claim's visits used so far, without this one.
+    warnings = _claim_warnings(user, patient, payload.start.astimezone(location.zone).date())
     try:
         visit = appointment_book(
             patient=patient,
@@ -412,7 +427,14 @@ def book(request: HttpRequest, payload: BookIn) -> Status[dict[str, Any]]:
         raise HttpError(422, str(error)) from error
     except OnlineImsBookingStopped as error:
         raise HttpError(403, str(error)) from error
-    return Status(201, _appointment_out(visit))
+    return Status(201, {**_appointment_out(visit), "warnings": warnings})
+
+
+def _claim_warnings(user: User, patient: Patient, day: dt.date) -> list[str]:
+    """The booking page's warnings about the patient's claims, for those who keep cover."""
+    if not user.is_clinic_staff or not user.has_perm("billing.edit_cover", patient):
+        return []
+    return [warning.message for warning in booking_warnings(patient, days=[day])]
 
 
 def _busy_or_taken(refusal: SlotUnavailable, user: User) -> str:

@@ -1,9 +1,12 @@
 """Reads about third-party claims: visits used and left, what the payer was billed and paid.
 
 A claim's used visits are the visits invoiced against it (drafts and issued invoices, not
-discarded drafts) and the patient's booked visits still to come on the days it covers and
-not yet invoiced. A booked visit counts against the claim that `invoice_for_visit` would bill
-it to: the newest open claim whose authorisation covers its day. Nothing here writes.
+discarded drafts nor invoices wholly taken back by credit notes) and the patient's booked
+visits still to come on the days it covers and not yet invoiced. A booked visit counts
+against the claim that `invoice_for_visit` would bill it to: the newest open claim whose
+authorisation covers its day. A visit invoiced once the claim's authorised visits are all
+invoiced is billed to the patient (`billed_visits`, `why_patient_billed`). Nothing here
+writes.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import DecimalField, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -122,6 +127,35 @@ def _upcoming_by_claim(
     return counts
 
 
+def _taken_back(invoice: Invoice, credited: Decimal) -> bool:
+    """Whether credit notes took back the whole invoice: the visit no longer counts."""
+    return credited > 0 and to_cents(credited) >= invoice.total
+
+
+def billed_visits(claim: Claim) -> int:
+    """Count the visits invoiced to this claim: drafts and issued, not discarded or taken back.
+
+    `invoice_for_visit` bills a visit to the claim only while this is below its authorised
+    visits; the visit after them is billed to the patient.
+    """
+    money = DecimalField(max_digits=12, decimal_places=2)
+    credited = (
+        Invoice.objects.filter(
+            corrects=OuterRef("pk"), kind=InvoiceKind.CREDIT_NOTE, status=InvoiceStatus.ISSUED
+        )
+        .values("corrects")
+        .annotate(s=Sum("total"))
+        .values("s")
+    )
+    visits = (
+        Invoice.objects.filter(claim=claim, kind=InvoiceKind.INVOICE, purpose=InvoicePurpose.VISIT)
+        .exclude(status=InvoiceStatus.DISCARDED)
+        .annotate(credited=Coalesce(Subquery(credited, output_field=money), ZERO))
+        .only("pk", "total")
+    )
+    return sum(1 for visit in visits if not _taken_back(visit, visit.credited))
+
+
 def claim_usages(
     patient: Patient, *, claims: Iterable[Claim] | None = None, today: dt.date | None = None
 ) -> list[ClaimUsage]:
@@ -135,32 +169,121 @@ def claim_usages(
     if not rows:
         return []
     ids = [claim.pk for claim in rows]
+    billed = list(
+        Invoice.objects.filter(claim_id__in=ids, kind=InvoiceKind.INVOICE).exclude(
+            status=InvoiceStatus.DISCARDED
+        )
+    )
+    figures = figures_for(invoice for invoice in billed if invoice.status == InvoiceStatus.ISSUED)
     invoiced: dict[int, set[int]] = {}
     issued: dict[int, list[Invoice]] = {}
-    for invoice in Invoice.objects.filter(claim_id__in=ids, kind=InvoiceKind.INVOICE).exclude(
-        status=InvoiceStatus.DISCARDED
-    ):
+    for invoice in billed:
         assert invoice.claim_id is not None
-        if invoice.purpose == InvoicePurpose.VISIT and invoice.appointment_id is not None:
+        mine = figures.get(invoice.pk)
+        if (
+            invoice.purpose == InvoicePurpose.VISIT
+            and invoice.appointment_id is not None
+            and not (mine is not None and _taken_back(invoice, mine.credited))
+        ):
             invoiced.setdefault(invoice.claim_id, set()).add(invoice.appointment_id)
-        if invoice.status == InvoiceStatus.ISSUED:
+        if mine is not None:
             issued.setdefault(invoice.claim_id, []).append(invoice)
-    figures = figures_for(invoice for group in issued.values() for invoice in group)
     upcoming = _upcoming_by_claim(patient, _open_claims(patient), today=today)
     result = []
     for claim in rows:
-        mine = [figures[invoice.pk] for invoice in issued.get(claim.pk, [])]
+        mine_figures = [figures[invoice.pk] for invoice in issued.get(claim.pk, [])]
         result.append(
             ClaimUsage(
                 claim=claim,
                 invoiced_visits=len(invoiced.get(claim.pk, ())),
                 booked_visits=upcoming.get(claim.pk, 0) if claim.is_open else 0,
-                billed=to_cents(sum((f.payer_share for f in mine), ZERO)),
-                credited=to_cents(sum((f.credited_payer for f in mine), ZERO)),
-                paid=to_cents(sum((f.paid_by_payer for f in mine), ZERO)),
+                billed=to_cents(sum((f.payer_share for f in mine_figures), ZERO)),
+                credited=to_cents(sum((f.credited_payer for f in mine_figures), ZERO)),
+                paid=to_cents(sum((f.paid_by_payer for f in mine_figures), ZERO)),
             )
         )
     return result
+
+
+def why_patient_billed(invoice: Invoice) -> str:
+    """Say why a visit's invoice bills the patient although an open claim of theirs exists.
+
+    Its claim had no authorised visit left when it was drafted, or the visit's day is outside
+    the claim's authorised dates. Empty when neither: no open claim, or the desk chose so.
+    """
+    if (
+        invoice.kind != InvoiceKind.INVOICE
+        or invoice.purpose != InvoicePurpose.VISIT
+        or invoice.claim_id is not None
+        or invoice.status == InvoiceStatus.DISCARDED
+    ):
+        return ""
+    open_claims = _open_claims(invoice.patient)
+    if not open_claims:
+        return ""
+    day = invoice.service_date
+    draft = invoice.status == InvoiceStatus.DRAFT
+    claim = covering_claim(open_claims, day)
+    if claim is None:
+        claim = open_claims[0]
+        names: dict[str, object] = {
+            "number": claim.claim_number,
+            "payer": claim.payer.name,
+            "day": day.isoformat(),
+        }
+        if claim.authorised_until is not None and day > claim.authorised_until:
+            names["date"] = claim.authorised_until.isoformat()
+            message = _(
+                "This visit on %(day)s is after claim %(number)s (%(payer)s) stopped being "
+                "authorised on %(date)s: billed to the patient."
+            )
+        else:
+            names["date"] = claim.authorised_from.isoformat() if claim.authorised_from else ""
+            message = _(
+                "This visit on %(day)s is before claim %(number)s (%(payer)s) is authorised "
+                "from %(date)s: billed to the patient."
+            )
+        remedy = (
+            _(
+                "Ask the payer to authorise this day, then change the claim's dates on the "
+                "patient's cover page and choose the claim under “Bill a payer” on the "
+                "invoice's page."
+            )
+            if draft
+            else _(
+                "The invoice is issued: ask the payer to extend the authorisation before the "
+                "patient's next visit, and change the claim's dates on the patient's cover page."
+            )
+        )
+        return f"{message % names} {remedy}"
+    if claim.authorised_visits is None:
+        return ""
+    used = billed_visits(claim)
+    if used < claim.authorised_visits:
+        return ""
+    names = {
+        "visit": used + 1,
+        "authorised": claim.authorised_visits,
+        "number": claim.claim_number,
+        "payer": claim.payer.name,
+    }
+    message = _(
+        "Visit %(visit)d of %(authorised)d authorised on claim %(number)s (%(payer)s): "
+        "billed to the patient."
+    )
+    remedy = (
+        _(
+            "Ask the payer for more visits, then raise the claim's authorised visits on the "
+            "patient's cover page and choose the claim under “Bill a payer” on the invoice's "
+            "page; or issue it for the patient to pay."
+        )
+        if draft
+        else _(
+            "The invoice is issued: ask the payer for more visits before the patient's next "
+            "visit, and raise the claim's authorised visits on the patient's cover page."
+        )
+    )
+    return f"{message % names} {remedy}"
 
 
 @dataclass(frozen=True)
@@ -172,8 +295,8 @@ class ClaimWarning:
     beyond: bool  # True: outside what the claim authorises; False: close to its limit
 
 
-def _date_warnings(claim: Claim, days: Sequence[dt.date]) -> list[ClaimWarning]:
-    """Warn about the days outside this claim's authorised dates."""
+def _date_warnings(claim: Claim, days: Sequence[dt.date], booking: int) -> list[ClaimWarning]:
+    """Warn about the days outside this claim's authorised dates, of `booking` being booked."""
     warnings = []
     names: dict[str, object] = {"number": claim.claim_number, "payer": claim.payer.name}
     until, since = claim.authorised_until, claim.authorised_from
@@ -182,7 +305,7 @@ def _date_warnings(claim: Claim, days: Sequence[dt.date]) -> list[ClaimWarning]:
     if after:
         assert until is not None
         names.update(date=until.isoformat(), count=len(after))
-        if len(days) == 1:
+        if booking == 1:
             message = _(
                 "This visit is after claim %(number)s (%(payer)s) stopped being authorised on "
                 "%(date)s; the payer will not be billed for it."
@@ -199,7 +322,7 @@ def _date_warnings(claim: Claim, days: Sequence[dt.date]) -> list[ClaimWarning]:
     if before:
         assert since is not None
         names.update(date=since.isoformat(), count=len(before))
-        if len(days) == 1:
+        if booking == 1:
             message = _(
                 "This visit is before claim %(number)s (%(payer)s) is authorised from "
                 "%(date)s; the payer will not be billed for it."
@@ -222,12 +345,14 @@ def _count_warning(usage: ClaimUsage, booking: int) -> ClaimWarning | None:
     if claim.authorised_visits is None:
         return None
     left_after = claim.authorised_visits - usage.used_visits - booking
+    # Of the visits being booked; those booked before were warned about then.
+    over = min(-left_after, booking)
     names = {
         "number": claim.claim_number,
         "payer": claim.payer.name,
         "authorised": claim.authorised_visits,
         "used": usage.used_visits,
-        "over": -left_after,
+        "over": over,
     }
     if left_after < 0:
         if booking == 1:
@@ -244,9 +369,14 @@ def _count_warning(usage: ClaimUsage, booking: int) -> ClaimWarning | None:
                 "(%(payer)s): %(authorised)d authorised, %(used)d already invoiced or booked.",
                 "%(over)d of these visits are beyond those authorised on claim %(number)s "
                 "(%(payer)s): %(authorised)d authorised, %(used)d already invoiced or booked.",
-                -left_after,
+                over,
             )
-        return ClaimWarning(claim=claim, message=message % names, beyond=True)
+        then = ngettext(
+            "Unless the payer authorises more visits, the patient is billed for it.",
+            "Unless the payer authorises more visits, the patient is billed for them.",
+            over,
+        )
+        return ClaimWarning(claim=claim, message=f"{message % names} {then}", beyond=True)
     if left_after == 0:
         if booking == 1:
             message = _(
@@ -296,7 +426,7 @@ def booking_warnings(
     warnings: list[ClaimWarning] = []
     if uncovered:
         for claim in open_claims:
-            warnings += _date_warnings(claim, uncovered)
+            warnings += _date_warnings(claim, uncovered, len(days))
     limited = [claim for claim in open_claims if claim.pk in covered and claim.authorised_visits]
     for usage in claim_usages(patient, claims=limited, today=today) if limited else []:
         warning = _count_warning(usage, len(covered[usage.claim.pk]))

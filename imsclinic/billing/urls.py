@@ -41,6 +41,7 @@ urlpatterns += [
         cover.billing_patient_cover,
         name="billing_patient_cover",
     ),
+    path("payers/", payers.billing_payers, name="billing_payers"),
     path(
         "payers/<int:payer_id>/statement/",
         payers.billing_payer_statement,

@@ -11,7 +11,8 @@ need but never going back up the list:
    order), then the appointment and the rows that hang off it or off the patient: its
    waitlist entry and offer, intake drafts, notes, check-ins, results, signatures, adverse
    events and red-flag alerts;
-4. billing's rows (`billing.services`): a payer's row where a payer pays, the invoices in
+4. billing's rows (`billing.services`): a payer's row where a payer pays (or the claim a
+   visit's invoice takes one of its authorised visits from), the invoices in
    primary-key order, the payments whose money moves, and last the number counter of a
    series (an invoice, a credit note or a receipt taking its number);
 5. the audit log, which takes no lock at all: `core.audit.audit_record` is one plain INSERT in

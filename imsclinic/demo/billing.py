@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from imsclinic.accounts.models import User
 from imsclinic.billing import money
+from imsclinic.billing.claims import UPCOMING_STATUSES
 from imsclinic.billing.models import (
     CancellationFeePolicy,
     Claim,
@@ -278,12 +279,24 @@ def _uninvoiced(now: dt.datetime) -> list[Appointment]:
     )
 
 
+def _booked_until(patient: Patient, until: dt.date, now: dt.datetime) -> int:
+    """Count the patient's visits still to come, from today to `until` (local days)."""
+    ahead = Appointment.objects.filter(
+        patient=patient, status__in=UPCOMING_STATUSES, start__gte=now - dt.timedelta(days=1)
+    ).select_related("location")
+    today = timezone.localdate(now)
+    return sum(1 for visit in ahead if today <= _local_day(visit.start, visit.location) <= until)
+
+
 def _open_claims(
-    visits: Sequence[Appointment], demo_patient: Patient | None, desk: User
+    visits: Sequence[Appointment], demo_patient: Patient | None, desk: User, now: dt.datetime
 ) -> Counter[str]:
     """Open the auto and workers' compensation claims, for the two busiest other patients.
 
-    A claim is found by its number: once opened, it stays with its patient.
+    Each authorises the visits its patient had this month and has booked within its dates,
+    and a few more: the auto claim four, the workers' compensation claim one, so the front
+    desk booking that patient is told the claim's last visit is near. A claim is found by its
+    number: once opened, it stays with its patient.
     """
     made: Counter[str] = Counter()
     by_patient: dict[int, list[Appointment]] = defaultdict(list)
@@ -295,23 +308,25 @@ def _open_claims(
         (pk for pk, rows in by_patient.items() if len(rows) >= 2 and pk not in taken),
         key=lambda pk: (-len(by_patient[pk]), pk),
     )
-    for spec, number, visits_authorised, injury in (
-        (AUTO, AUTO_CLAIM, 12, "Low-back pain after a rear-end collision."),
-        (WORKERS_COMP, WORKERS_CLAIM, 8, "Neck and shoulder strain lifting stock at work."),
+    for spec, number, spare, injury in (
+        (AUTO, AUTO_CLAIM, 4, "Low-back pain after a rear-end collision."),
+        (WORKERS_COMP, WORKERS_CLAIM, 1, "Neck and shoulder strain lifting stock at work."),
     ):
         payer = Payer.objects.get(name=spec.name)
         if Claim.objects.filter(payer=payer, claim_number=number).exists() or not busiest:
             continue
-        first = by_patient[busiest.pop(0)][0]
+        had = by_patient[busiest.pop(0)]
+        first = had[0]
         start = _local_day(first.start, first.location)
+        until = start + dt.timedelta(weeks=12)
         claim_open(
             patient=first.patient,
             details=ClaimDetails(
                 payer=payer,
                 claim_number=number,
-                authorised_visits=visits_authorised,
+                authorised_visits=len(had) + _booked_until(first.patient, until, now) + spare,
                 authorised_from=start,
-                authorised_until=start + dt.timedelta(weeks=12),
+                authorised_until=until,
                 notes=injury,
             ),
             actor=desk,
@@ -354,7 +369,7 @@ def _month(*, desk: User, demo_patient: Patient | None, now: dt.datetime) -> Cou
     """
     made: Counter[str] = Counter()
     visits = _uninvoiced(now)
-    made += _open_claims(visits, demo_patient, desk)
+    made += _open_claims(visits, demo_patient, desk, now)
     policy = (
         Policy.objects.filter(patient=demo_patient, is_active=True).select_related("payer").first()
         if demo_patient is not None

@@ -249,6 +249,80 @@ def test_front_desk_books_for_a_named_patient(
     assert Appointment.objects.get().patient == other_patient
 
 
+def visit_booked_ahead(patient: Patient, user: User, service: Service, day: dt.date) -> None:
+    Appointment.objects.create(
+        patient=patient,
+        practitioner=user.practitioner,
+        location=user.practitioner.locations.get(),
+        service=service,
+        start=at_ten(day),
+        end=at_ten(day) + dt.timedelta(minutes=service.duration_minutes),
+    )
+
+
+def test_the_front_desk_booking_beyond_a_claims_authorised_visits_is_warned(
+    api_client, cast, patient, physio, other_physio, assessment, shifts
+):
+    from tests.factories.billing import claim, payer
+
+    claim(
+        patient,
+        payer(name="WorkSafe", kind="workers_comp"),
+        cast["front_desk"],
+        number="WC-2031-9",
+        visits=1,
+    )
+    visit_booked_ahead(patient, other_physio, assessment, weekday_ahead(15))
+    body = {"service": assessment.slug, "practitioner": physio.practitioner.pk}
+
+    response = book(
+        api_client(cast["front_desk"]),
+        **body,
+        start=at_ten(weekday_ahead()).isoformat(),
+        patient=patient.pk,
+    )
+
+    assert response.status_code == 201
+    assert response.json()["warnings"] == [
+        "This visit is beyond the 1 visit authorised on claim WC-2031-9 (WorkSafe): 1 already "
+        "invoiced or booked. Unless the payer authorises more visits, the patient is billed "
+        "for it."
+    ]
+    assert Appointment.objects.filter(patient=patient).count() == 2
+    own = book(api_client(patient.user), **body, start=at_ten(weekday_ahead(8)).isoformat())
+    assert (own.status_code, own.json()["warnings"]) == (201, [])
+
+
+def test_the_front_desk_booking_after_a_claims_authorisation_ended_is_warned(
+    api_client, cast, patient, physio, assessment, shifts
+):
+    from tests.factories.billing import claim, payer
+
+    day = weekday_ahead()
+    until = day - dt.timedelta(days=1)
+    claim(
+        patient,
+        payer(name="Provincial Auto", kind="auto"),
+        cast["front_desk"],
+        number="AUTO-31-2",
+        until=until,
+    )
+    body = {"service": assessment.slug, "practitioner": physio.practitioner.pk}
+
+    by_desk = book(
+        api_client(cast["front_desk"]), **body, start=at_ten(day).isoformat(), patient=patient.pk
+    )
+    by_physio = book(
+        api_client(physio), **body, start=at_ten(weekday_ahead(8)).isoformat(), patient=patient.pk
+    )
+
+    assert by_desk.json()["warnings"] == [
+        f"This visit is after claim AUTO-31-2 (Provincial Auto) stopped being authorised on "
+        f"{until.isoformat()}; the payer will not be billed for it."
+    ]
+    assert (by_physio.status_code, by_physio.json()["warnings"]) == (201, [])
+
+
 def test_booking_asks_for_the_location_when_the_practitioner_works_at_several(
     api_client, patient, physio, assessment, shifts, location
 ):

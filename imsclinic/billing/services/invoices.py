@@ -1,7 +1,8 @@
 """Invoices and credit notes: draft, price, split, issue with the next number, correct.
 
-Locks, after the visit chain of `core.locking`: the invoice (and, for a credit note, the
-invoice it corrects) in primary-key order, then the payments whose allocations move, then
+Locks, after the visit chain of `core.locking`: the claim a visit is billed to (when it has
+a number of authorised visits), the invoice (and, for a credit note, the invoice it
+corrects) in primary-key order, then the payments whose allocations move, then
 the number counter last of all, so that the counter row is held for as short a time as
 possible and two issues queue on it rather than on each other's invoices.
 """
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from imsclinic.billing import money
 from imsclinic.billing.access import require_actor
+from imsclinic.billing.claims import billed_visits, covering_claim
 from imsclinic.billing.errors import BillingRefused, InvoiceLocked
 from imsclinic.billing.models import (
     DESCRIPTION_MAX,
@@ -152,14 +154,22 @@ def draft_add_line(
 
 
 def _covering_claim(patient: Patient, day: dt.date) -> Claim | None:
-    """Return the patient's open claim whose authorisation covers this day, if any."""
-    for claim in Claim.objects.filter(patient=patient, is_open=True).select_related("payer"):
-        if claim.authorised_from and day < claim.authorised_from:
-            continue
-        if claim.authorised_until and day > claim.authorised_until:
-            continue
+    """Return the patient's open claim that bills a visit on this day, if any.
+
+    The newest open claim whose authorisation covers the day, while it has authorised visits
+    left (`claims.billed_visits`); its row is locked so that two visits drafted at once do
+    not both take its last visit.
+    """
+    claim = covering_claim(
+        list(Claim.objects.filter(patient=patient, is_open=True).select_related("payer")), day
+    )
+    if claim is None or claim.authorised_visits is None:
         return claim
-    return None
+    lock_rows(Claim, claim.pk)
+    claim.refresh_from_db(fields=["authorised_visits"])
+    if claim.authorised_visits is not None and billed_visits(claim) >= claim.authorised_visits:
+        return None
+    return claim
 
 
 def invoice_for_visit(
@@ -171,7 +181,8 @@ def invoice_for_visit(
 ) -> Invoice:
     """Return the visit's invoice, drafting it (the service at this location's price) if none.
 
-    An open claim whose authorisation covers the visit's day bills its share to the payer.
+    An open claim whose authorisation covers the visit's day bills its share to the payer,
+    unless its authorised visits are all invoiced already: then the patient is billed.
     """
     now = now or timezone.now()
     with transaction.atomic():

@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from imsclinic.billing.claims import claim_usages
 from imsclinic.billing.errors import BillingRefused
-from imsclinic.billing.models import Claim, PaymentMethod, Policy
+from imsclinic.billing.models import Claim, Invoice, PaymentMethod, Policy
 from imsclinic.billing.services.cover import (
     ClaimDetails,
     PolicyDetails,
@@ -184,6 +186,89 @@ def test_a_visit_after_the_claim_is_closed_is_billed_to_the_patient_alone(
     )
     invoice = invoice_for_visit(appointment=later, actor=front_desk)
     assert (invoice.claim, invoice.payer_share) == (None, Decimal("0.00"))
+
+
+def test_a_visit_beyond_the_authorised_visits_is_billed_to_the_patient_alone(
+    patient, front_desk, physio, treatment
+):
+    case = claim(patient, payer(name="WorkSafe", kind="workers_comp"), front_desk, visits=2)
+    days = [timezone.now() - dt.timedelta(days=n) for n in (3, 2, 1)]
+    first, second, third = (
+        invoice_for_visit(
+            appointment=visit(patient, physio, treatment, day, AppointmentStatus.COMPLETED),
+            actor=front_desk,
+        )
+        for day in days
+    )
+
+    assert [(i.claim, i.payer_share) for i in (first, second)] == [(case, Decimal("120.00"))] * 2
+    assert (third.claim, third.payer, third.payer_share) == (None, None, Decimal("0.00"))
+    assert claim_usages(patient, claims=[case])[0].invoiced_visits == 2
+
+
+def test_a_visit_wholly_credited_back_gives_its_authorised_visit_to_the_next(
+    patient, front_desk, physio, treatment
+):
+    from imsclinic.billing.services.invoices import credit_note_issue
+
+    case = claim(patient, payer(name="WorkSafe", kind="workers_comp"), front_desk, visits=1)
+    billed_in_error = invoice_issue(
+        invoice=invoice_for_visit(
+            appointment=visit(
+                patient,
+                physio,
+                treatment,
+                timezone.now() - dt.timedelta(days=2),
+                AppointmentStatus.COMPLETED,
+            ),
+            actor=front_desk,
+        ),
+        actor=front_desk,
+    )
+    credit_note_issue(invoice=billed_in_error, amounts=None, reason="Not given", actor=front_desk)
+    later = visit(
+        patient,
+        physio,
+        treatment,
+        timezone.now() - dt.timedelta(days=1),
+        AppointmentStatus.COMPLETED,
+    )
+
+    invoice = invoice_for_visit(appointment=later, actor=front_desk)
+
+    assert (invoice.claim, invoice.payer_share) == (case, Decimal("120.00"))
+
+
+def test_more_visits_authorised_bill_the_next_visit_to_the_payer_again(
+    patient, front_desk, physio, treatment
+):
+    auto = payer(name="Provincial Auto", kind="auto")
+    case = claim(patient, auto, front_desk, visits=1)
+    for n in (3, 2):
+        invoice_for_visit(
+            appointment=visit(
+                patient,
+                physio,
+                treatment,
+                timezone.now() - dt.timedelta(days=n),
+                AppointmentStatus.COMPLETED,
+            ),
+            actor=front_desk,
+        )
+    claim_update(
+        claim=case,
+        details=ClaimDetails(payer=auto, claim_number=case.claim_number, authorised_visits=3),
+        actor=front_desk,
+    )
+    later = visit(
+        patient,
+        physio,
+        treatment,
+        timezone.now() - dt.timedelta(days=1),
+        AppointmentStatus.COMPLETED,
+    )
+
+    assert invoice_for_visit(appointment=later, actor=front_desk).claim == case
 
 
 # The page
@@ -397,3 +482,51 @@ def test_the_owner_lists_the_payers_on_the_clinic_settings_site(cast):
     assert "WorkSafe BC" in listed
     refused = signed_in(cast["front_desk"]).get(reverse("owner_admin:billing_payer_changelist"))
     assert refused.status_code in (302, 403)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_visits_checked_out_at_once_bill_the_payer_no_more_than_the_authorised_visits(
+    patient, front_desk, physio
+):
+    service = Service.objects.create(
+        name="Physiotherapy treatment",
+        slug="physio-treatment",
+        duration_minutes=30,
+        price=Decimal("120.00"),
+        room_kind=Service.RoomKind.NONE,
+    )
+    case = claim(patient, payer(name="WorkSafe", kind="workers_comp"), front_desk, visits=3)
+    visits = [
+        visit(
+            patient,
+            physio,
+            service,
+            timezone.now() - dt.timedelta(days=n),
+            AppointmentStatus.COMPLETED,
+        )
+        for n in range(1, 7)
+    ]
+    barrier = threading.Barrier(len(visits))
+    errors: list[BaseException] = []
+
+    def check_out(one: Appointment) -> None:
+        try:
+            barrier.wait(timeout=30)
+            invoice_for_visit(appointment=one, actor=front_desk)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    desks = [threading.Thread(target=check_out, args=(one,)) for one in visits]
+    for desk in desks:
+        desk.start()
+    for desk in desks:
+        desk.join()
+
+    assert errors == []
+    invoices = Invoice.objects.filter(patient=patient, purpose="visit")
+    assert invoices.count() == 6
+    assert invoices.filter(claim=case).count() == 3
+    assert invoices.filter(claim__isnull=True, payer_share=0).count() == 3

@@ -211,3 +211,82 @@ def test_a_course_going_beyond_the_authorised_visits_warns_and_still_books(
     )
     assert client.post(url, {**data, "book": "all"}).status_code == 302
     assert Appointment.objects.filter(patient=patient).count() == 4
+
+
+def course_plan_page(client, patient, physio, location, treatment, sessions: int = 4):
+    """The staff course page for weekly visits from the first free time a week ahead."""
+    from imsclinic.scheduling.selectors import available_slots
+
+    first = available_slots(
+        service=treatment,
+        start_date=timezone.localdate() + dt.timedelta(days=7),
+        days=7,
+        practitioner=physio.practitioner,
+        location=location,
+    )[0]
+    data = {
+        "service": treatment.slug,
+        "practitioner": str(physio.practitioner.pk),
+        "location": str(location.pk),
+        "start": first.start.astimezone(dt.UTC).isoformat(),
+        "sessions": str(sessions),
+    }
+    url = reverse("staff_course_plan", args=[patient.pk])
+    return first, text_of(client.get(url, data))
+
+
+def test_a_course_counts_only_its_own_visits_beyond_the_authorised_ones(
+    cast, patient, physio, other_physio, location, treatment, schedule, auto
+):
+    claim(patient, auto, cast["front_desk"], number="WCB-31-5", visits=5)
+    booked_ahead(patient, other_physio, treatment, days=3)
+    booked_ahead(patient, other_physio, treatment, days=4)
+    client = signed_in(cast["front_desk"])
+
+    _first, plan = course_plan_page(client, patient, physio, location, treatment)
+
+    assert (
+        "1 of these visits is beyond those authorised on claim WCB-31-5 (Provincial Auto): "
+        "5 authorised, 2 already invoiced or booked. Unless the payer authorises more visits, "
+        "the patient is billed for it." in plan
+    )
+
+
+def test_a_course_on_a_claim_already_used_up_says_all_its_visits_are_beyond(
+    cast, patient, physio, other_physio, location, treatment, schedule, auto
+):
+    claim(patient, auto, cast["front_desk"], number="WCB-31-6", visits=1)
+    for days in (2, 3, 4, 5):
+        booked_ahead(patient, other_physio, treatment, days=days)
+    client = signed_in(cast["front_desk"])
+
+    _first, plan = course_plan_page(client, patient, physio, location, treatment)
+
+    assert "4 of these visits are beyond those authorised on claim WCB-31-6" in plan
+    assert "7 of these visits" not in plan
+
+
+def test_a_course_with_one_visit_after_the_authorisation_ends_says_so_of_the_course(
+    cast, patient, physio, location, treatment, schedule, auto
+):
+    from imsclinic.scheduling.selectors import available_slots
+
+    first = available_slots(
+        service=treatment,
+        start_date=timezone.localdate() + dt.timedelta(days=7),
+        days=7,
+        practitioner=physio.practitioner,
+        location=location,
+    )[0]
+    # The fourth weekly visit falls after the last authorised day.
+    until = first.start.astimezone(location.zone).date() + dt.timedelta(days=15)
+    claim(patient, auto, cast["front_desk"], number="WCB-31-7", until=until)
+    client = signed_in(cast["front_desk"])
+
+    _first, plan = course_plan_page(client, patient, physio, location, treatment)
+
+    assert (
+        f"1 of these visits is after claim WCB-31-7 (Provincial Auto) stopped being authorised "
+        f"on {until.isoformat()}; the payer will not be billed for it." in plan
+    )
+    assert "This visit is after" not in plan

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 from decimal import Decimal
 
 import pytest
@@ -12,10 +14,11 @@ from django.urls import reverse
 
 from imsclinic.billing.models import Invoice, Payment, Product
 from imsclinic.billing.selectors import invoice_figures, patient_account
+from imsclinic.billing.services.invoices import invoice_for_visit
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment
 from imsclinic.scheduling.services.booking import appointment_set_status
-from tests.factories.billing import issued_invoice, payer
+from tests.factories.billing import claim, issued_invoice, payer
 from tests.factories.scheduling import MONDAY, at, book, weekday_shifts
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +91,87 @@ def test_a_visit_is_checked_out_paid_and_offered_its_receipt(booked, front_desk)
     done = client.get(url).content.decode()
     assert "share of this visit is paid." in done
     assert reverse("billing_patient_receipts", args=[visit.patient_id]) in done
+
+
+def earlier_visits_billed(patient, physio, service, actor, count: int) -> None:
+    """Visits the patient had the week before, each drafted on its claim."""
+    for n in range(count):
+        start = at(10, day=MONDAY - dt.timedelta(days=7 - n))
+        earlier = Appointment.objects.create(
+            patient=patient,
+            practitioner=physio.practitioner,
+            location=physio.practitioner.locations.get(),
+            service=service,
+            start=start,
+            end=start + dt.timedelta(minutes=service.duration_minutes),
+            status="completed",
+        )
+        invoice_for_visit(appointment=earlier, actor=actor)
+
+
+def page_text(response) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode())))
+
+
+def test_check_out_beyond_the_claims_authorised_visits_bills_the_patient_and_says_why(
+    booked, patient, physio, assessment, front_desk
+):
+    worksafe = payer(name="WorkSafe", kind="workers_comp")
+    claim(patient, worksafe, front_desk, number="WC-2031-88", visits=2)
+    earlier_visits_billed(patient, physio, assessment, front_desk, 2)
+    visit = arrived(booked, front_desk)
+    client = signed_in(front_desk)
+    url = reverse("billing_checkout", args=[visit.pk])
+
+    client.post(url, {"action": "start"})
+    draft = page_text(client.get(url))
+
+    invoice = Invoice.objects.get(appointment=visit)
+    assert (invoice.payer, invoice.payer_share) == (None, Decimal("0.00"))
+    assert (
+        "Visit 3 of 2 authorised on claim WC-2031-88 (WorkSafe): billed to the patient. "
+        "Ask the payer for more visits, then raise the claim's authorised visits on the "
+        "patient's cover page" in draft
+    )
+    client.post(url, {"action": "issue"})
+    issued = client.get(url)
+    assert issued.context["pay_form"]["amount"].value() == Decimal("150.00")
+    assert "ask the payer for more visits before the patient's next visit" in page_text(issued)
+
+
+def test_check_out_within_the_claims_authorised_visits_bills_the_payer_without_a_warning(
+    booked, patient, physio, assessment, front_desk
+):
+    claim(patient, payer(name="WorkSafe", kind="workers_comp"), front_desk, visits=3)
+    earlier_visits_billed(patient, physio, assessment, front_desk, 2)
+    visit = arrived(booked, front_desk)
+    client = signed_in(front_desk)
+    url = reverse("billing_checkout", args=[visit.pk])
+
+    client.post(url, {"action": "start"})
+
+    assert Invoice.objects.get(appointment=visit).payer_share == Decimal("150.00")
+    assert "billed to the patient" not in page_text(client.get(url))
+
+
+def test_check_out_of_a_visit_billed_wholly_to_a_payer_offers_no_receipt(
+    booked, patient, front_desk
+):
+    claim(patient, payer(name="WorkSafe", kind="workers_comp"), front_desk, visits=8)
+    visit = arrived(booked, front_desk)
+    client = signed_in(front_desk)
+    url = reverse("billing_checkout", args=[visit.pk])
+    client.post(url, {"action": "start"})
+    client.post(url, {"action": "issue"})
+
+    done = client.get(url)
+    text = page_text(done)
+
+    assert "The whole visit is billed to WorkSafe: nothing is due from the patient." in text
+    assert "share of this visit is paid" not in text
+    assert "Print or email the receipt" not in text
+    assert reverse("billing_patient_receipts", args=[visit.patient_id]) not in done.content.decode()
+    assert "pay_form" not in done.context
 
 
 def test_paying_more_than_the_visit_owes_keeps_the_rest_as_credit(booked, front_desk):

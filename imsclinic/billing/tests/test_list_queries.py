@@ -5,6 +5,8 @@ The owner's reports are pinned in test_reports.py.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
@@ -69,6 +71,23 @@ def test_a_payer_statement_reads_the_same_number_of_queries_for_10_invoices_as_f
         response = client.get(reverse("billing_payer_statement", args=[insurer.pk]), period)
     assert response.status_code == 200
     assert len(response.context["rows"]) == count
+
+
+# Session, user, MFA, the payers with their sums, the clinic for the header, the model
+# permissions asked for the payment link (two), the session saved (three).
+@pytest.mark.parametrize("count", SIZES)
+def test_the_payers_page_reads_the_same_number_of_queries_for_10_payers_as_for_100(
+    count: int, patient: Patient, location: Location, front_desk: User, django_assert_num_queries
+) -> None:
+    for n in range(count):
+        insurer = payer(name=f"Insurer {n:03d}")
+        issued_invoice(patient, location, front_desk, billed_to=insurer, payer_share="60")
+    client = signed_in(front_desk)
+    with django_assert_num_queries(10):
+        response = client.get(reverse("billing_payers"))
+    assert response.status_code == 200
+    assert len(response.context["rows"]) == count
+    assert {row.owed for row in response.context["rows"]} == {Decimal("60.00")}
 
 
 # Session, user, MFA, the clinic for the header, the patient, the payments with their

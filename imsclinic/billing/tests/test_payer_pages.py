@@ -289,10 +289,44 @@ def test_a_patient_method_is_not_offered_to_a_payer(cast, auto):
     assert not Payment.objects.exists()
 
 
+def test_the_payers_page_shows_what_each_payer_owes_and_links_to_its_statement_and_payment(
+    cast, billed, auto, patient
+):
+    from imsclinic.billing.models import Payer
+
+    maple = Payer.objects.get(name="Maple Life Extended Health")
+    # An insurer with a policy and nothing billed yet, and one out of use that owes nothing.
+    sun = payer(name="Sun Extended Health")
+    policy(patient, sun, cast["front_desk"], member_number="SUN-1")
+    Payer.objects.create(name="Old Mutual Benefits", kind="extended_health", is_active=False)
+    client = signed_in(cast["front_desk"])
+    invoices = client.get(reverse("billing_invoices")).content.decode()
+    assert reverse("billing_payers") in invoices
+
+    page = client.get(reverse("billing_payers"))
+    text = text_of(page)
+    body = page.content.decode()
+
+    # Auto: billed 80 + 95 + 60 + 95 in April = 330.00, credited 95.00, paid 30.00.
+    assert "Provincial Auto Auto insurance 330.00 95.00 30.00 205.00" in text
+    assert "Maple Life Extended Health Extended health insurer 95.00 0.00 0.00 95.00" in text
+    assert "Sun Extended Health Extended health insurer 0.00 0.00 0.00 0.00" in text
+    assert "Old Mutual" not in text
+    assert "Owed by all payers 300.00" in text
+    for each in (auto, maple, sun):
+        assert statement_url(each) in body
+        assert payment_url(each) in body
+    link = re.search(rf'href="({re.escape(statement_url(auto))}[^"]*)"', body)
+    assert link is not None
+    statement = client.get(html.unescape(link.group(1)))
+    assert "Total 330.00 95.00 30.00 205.00" in text_of(statement)
+
+
 @pytest.mark.parametrize("who", ["physio", "patient"])
 def test_practitioners_and_patients_are_refused_the_payer_pages(cast, auto, who):
     client = signed_in(cast[who])
     assert client.get(statement_url(auto), PERIOD).status_code == 403
+    assert client.get(reverse("billing_payers")).status_code == 403
     assert client.post(payment_url(auto), {"source": "new"}).status_code == 403
     assert not Payment.objects.exists()
 

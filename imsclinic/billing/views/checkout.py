@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from imsclinic.billing.claims import why_patient_billed
 from imsclinic.billing.errors import BillingRefused
 from imsclinic.billing.forms import CheckoutPaymentForm, ProductLineForm
 from imsclinic.billing.models import Invoice, InvoicePurpose, InvoiceStatus
@@ -121,6 +122,11 @@ def checkout(request: SignedInRequest, appointment_id: int) -> HttpResponse:
                 prefix="pay", initial={"amount": figures.patient_due}
             )
         context["paid_up"] = figures is not None and figures.patient_due <= 0
+        # Billed wholly to a payer, the patient paid nothing: there is no receipt to give.
+        context["payer_pays_all"] = (
+            invoice.payer is not None and invoice.total > 0 and invoice.payer_share >= invoice.total
+        )
+        context["patient_billed_because"] = why_patient_billed(invoice)
     else:
         audit_view(request, ObjectType.APPOINTMENT, patient=visit.patient, object_id=visit.pk)
     return render(request, "billing/checkout.html", context)

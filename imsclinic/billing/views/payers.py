@@ -1,4 +1,4 @@
-"""An insurer's or third party's statement, and their payment against many invoices at once."""
+"""Insurers and third parties: what each owes, its statement, its payment against many invoices."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import DecimalField, Max, Min, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,8 +22,10 @@ from django.utils.translation import gettext_lazy
 from imsclinic.billing import money
 from imsclinic.billing.errors import BillingRefused
 from imsclinic.billing.models import (
+    MONEY_DIGITS,
     REFERENCE_MAX,
     ZERO,
+    Allocation,
     Invoice,
     InvoiceKind,
     InvoiceStatus,
@@ -52,6 +56,94 @@ def _payer(payer_id: int) -> Payer:
     if payer is None:
         raise Http404("No such payer.")
     return payer
+
+
+@dataclass(frozen=True)
+class PayerRow:
+    """One payer with what it was billed, credited and paid on issued invoices, and owes now."""
+
+    payer: Payer
+    billed: Decimal
+    credited: Decimal
+    paid: Decimal
+    first_service: dt.date | None
+    last_service: dt.date | None
+
+    @property
+    def owed(self) -> Decimal:
+        return money.to_cents(self.billed - self.credited - self.paid)
+
+
+def _payer_sum(rows: Any, group: str, field: str) -> Coalesce:
+    amount = DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
+    summed = rows.values(group).annotate(s=Sum(field)).values("s")
+    return Coalesce(Subquery(summed, output_field=amount), ZERO, output_field=amount)
+
+
+def payer_rows() -> list[PayerRow]:
+    """Every payer in use, and any out of use still owing, with its sums: one query.
+
+    The sums are those of the payer's statement over all time: payer shares of issued
+    invoices, less what credit notes took back from them and what payers paid on them.
+    """
+    issued = {"kind": InvoiceKind.INVOICE, "status": InvoiceStatus.ISSUED}
+    billed = _payer_sum(
+        Invoice.objects.filter(payer=OuterRef("pk"), **issued), "payer", "payer_share"
+    )
+    credited = _payer_sum(
+        Invoice.objects.filter(
+            corrects__payer=OuterRef("pk"),
+            corrects__kind=InvoiceKind.INVOICE,
+            corrects__status=InvoiceStatus.ISSUED,
+            kind=InvoiceKind.CREDIT_NOTE,
+            status=InvoiceStatus.ISSUED,
+        ),
+        "corrects__payer",
+        "payer_share",
+    )
+    paid = _payer_sum(
+        Allocation.objects.filter(
+            invoice__payer=OuterRef("pk"),
+            invoice__kind=InvoiceKind.INVOICE,
+            invoice__status=InvoiceStatus.ISSUED,
+            payment__payer__isnull=False,
+        ),
+        "invoice__payer",
+        "amount",
+    )
+    dates = Invoice.objects.filter(payer=OuterRef("pk"), **issued).values("payer")
+    payers = Payer.objects.annotate(
+        billed=billed,
+        credited=credited,
+        paid=paid,
+        first_service=Subquery(dates.annotate(day=Min("service_date")).values("day")),
+        last_service=Subquery(dates.annotate(day=Max("service_date")).values("day")),
+    ).order_by("name")
+    rows = [
+        PayerRow(
+            payer=payer,
+            billed=money.to_cents(payer.billed),
+            credited=money.to_cents(payer.credited),
+            paid=money.to_cents(payer.paid),
+            first_service=payer.first_service,
+            last_service=payer.last_service,
+        )
+        for payer in payers.filter(Q(is_active=True) | ~Q(billed=0))
+    ]
+    return [row for row in rows if row.payer.is_active or row.owed]
+
+
+@login_required
+def billing_payers(request: SignedInRequest) -> HttpResponse:
+    """Every insurer and third party with what it owes now, linking to its statement."""
+    require_perm(request, "billing.view_payer_statement", object_type=ObjectType.PAYER)
+    rows = payer_rows()
+    context = {
+        "rows": rows,
+        "total_owed": sum((row.owed for row in rows), ZERO),
+        "can_take_payment": request.user.has_perm("billing.take_payment"),
+    }
+    return render(request, "billing/payers.html", context)
 
 
 class DateInput(forms.DateInput):

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from imsclinic.billing.claims import claim_usages
 from imsclinic.billing.models import (
     Allocation,
     CancellationFeePolicy,
@@ -66,6 +67,23 @@ def assert_the_books_add_up() -> None:
         assert allocated + refunded <= payment.amount
 
 
+def assert_the_claims_cover_what_is_booked() -> None:
+    """Both claims authorise every visit their patient had and booked; one has one left."""
+    left = {}
+    for claim in Claim.objects.select_related("payer", "patient"):
+        usage = claim_usages(claim.patient, claims=[claim])[0]
+        assert usage.visits_over == 0, f"{claim.claim_number}: {usage.visits_over} beyond"
+        left[claim.payer.kind] = usage.visits_left
+        # Every visit of the claim's patient seen within its dates is billed to it.
+        assert not Invoice.objects.filter(
+            patient=claim.patient,
+            purpose=InvoicePurpose.VISIT,
+            claim__isnull=True,
+            service_date__gte=claim.authorised_from,
+        ).exists()
+    assert left == {PayerKind.AUTO: 4, PayerKind.WORKERS_COMP: 1}
+
+
 def test_a_friday_shows_a_month_of_billing_in_every_state() -> None:
     with time_machine.travel(friday(), tick=True):
         load_demo()
@@ -116,6 +134,7 @@ def test_a_friday_shows_a_month_of_billing_in_every_state() -> None:
             assert claim.authorised_visits
             billed = list(invoiced.filter(claim=claim))
             assert billed and all(i.payer_share == i.total for i in billed)
+        assert_the_claims_cover_what_is_booked()
         # A correction, its credit used or given back; a sale of tape, taxed, one roll returned.
         assert Invoice.objects.filter(
             kind=InvoiceKind.CREDIT_NOTE, corrects__purpose=InvoicePurpose.VISIT
@@ -208,6 +227,7 @@ def test_on_an_awkward_day_every_visit_of_the_month_is_billed_and_nothing_ahead(
             ).values_list("appointment_id", flat=True)
         )
         assert seen and seen == billed
+        assert_the_claims_cover_what_is_booked()
         assert not Invoice.objects.filter(issued_at__gt=now).exists()
         assert not Payment.objects.filter(recorded_at__gt=now).exists()
         for payment in Payment.objects.select_related("location"):
