@@ -398,8 +398,9 @@ class Books(RuleBasedStateMachine):
             invoice=invoice, amounts=None, reason="Wrong patient", actor=self.desk
         )
         assert note.total == invoice.total
-        # The invoice is gone; the payer's money is the payer's again, not the patient's.
-        self.expected[patient.pk] += paid_by_payer - note.total
+        # The invoice is gone; whatever the payer paid on it, earlier and now, is the payer's
+        # again, not the patient's.
+        self.expected[patient.pk] += owed.paid_by_payer + paid_by_payer - note.total
         after = figures_for([invoice])[invoice.pk]
         assert (after.patient_due, after.payer_due, after.paid) == (ZERO, ZERO, ZERO)
         # Everything the patient had paid on it, earlier and now, is their credit again.
