@@ -12,7 +12,7 @@ from django import template
 from django.template.loader import get_template
 
 from imsclinic.billing.money import to_cents
-from imsclinic.billing.selectors import balances_for, patient_account
+from imsclinic.billing.selectors import balances_for, patient_account, visits_paid
 from imsclinic.billing.views.checkout import CHECKOUT_STATUSES
 from imsclinic.patients.models import Patient
 
@@ -53,20 +53,27 @@ def _visits_in(shown: Any) -> Iterable[Any]:
             yield item
 
 
+class Balances(dict[int, Decimal]):
+    """Patients' balances by id, and the visits on the page whose invoice is issued and paid."""
+
+    settled: frozenset[int] = frozenset()
+
+
 @register.simple_tag(takes_context=True)
 def billing_balances(context: template.Context, shown: Any) -> dict[int, Decimal] | None:
     """Return the balance of every patient named on a calendar page, in one set of queries.
 
-    None for those who do not keep accounts: the calendar then shows no money at all.
+    None for those who do not keep accounts: the calendar then shows no money at all. Where
+    visits are due a check-out, one more query finds those already issued and paid.
     """
     if not _keeps_accounts(context):
         return None
-    ids = {
-        visit.appointment.patient_id
-        for visit in _visits_in(shown)
-        if getattr(visit, "shows_patient", False)
-    }
-    return balances_for(ids)
+    visits = [visit for visit in _visits_in(shown) if getattr(visit, "shows_patient", False)]
+    balances = Balances(balances_for({visit.appointment.patient_id for visit in visits}))
+    due = [v.appointment.pk for v in visits if v.appointment.status in CHECKOUT_STATUSES]
+    if due:
+        balances.settled = visits_paid(due)
+    return balances
 
 
 @register.simple_tag
@@ -82,10 +89,17 @@ def billing_visit_money(visit: Any, balances: Any) -> str:
     appointment = visit.appointment
     balance = balances.get(appointment.patient_id) or None
     check_out = appointment.status in CHECKOUT_STATUSES
+    paid = check_out and appointment.pk in getattr(balances, "settled", ())
     if balance is None and not check_out:
         return ""
     return get_template("billing/_visit_money.html").render(
-        {"shown": True, "visit": visit, "balance": balance, "check_out": check_out}
+        {
+            "shown": True,
+            "visit": visit,
+            "balance": balance,
+            "check_out": check_out and not paid,
+            "paid": paid,
+        }
     )
 
 
