@@ -25,6 +25,9 @@ SQLITE_GUARD = """CREATE TRIGGER IF NOT EXISTS billing_payment_append_only_updat
 def fill(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
+        # The foreign keys are checked at once, so that no check is left pending on the
+        # table when its guard is put back.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         schema_editor.execute(
             "ALTER TABLE billing_payment DISABLE TRIGGER billing_payment_append_only"
         )
@@ -32,6 +35,7 @@ def fill(apps, schema_editor):
         schema_editor.execute(
             "ALTER TABLE billing_payment ENABLE TRIGGER billing_payment_append_only"
         )
+        schema_editor.execute("SET CONSTRAINTS ALL DEFERRED")
     elif vendor == "sqlite":
         schema_editor.execute("DROP TRIGGER IF EXISTS billing_payment_append_only_update")
         schema_editor.execute(FILL)
