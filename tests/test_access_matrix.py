@@ -708,8 +708,9 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     # Check-out takes payment: the front desk and the owner, on any visit.
     "billing_checkout": (calendar_visit, {**OWNER_ONLY, "front_desk": 200}),
     # Billing reports: the clinic's are the owner's; a practitioner sees only their own sales.
+    # The front desk reads the day sheet alone, to close its till.
     "billing_reports": (none, OWNER_ONLY),
-    "billing_report_day_sheet": (none, OWNER_ONLY),
+    "billing_report_day_sheet": (none, FRONT_DESK_AND_OWNER),
     "billing_report_sales": (none, OWNER_ONLY),
     "billing_report_receivables": (none, OWNER_ONLY),
     "billing_report_utilisation": (none, OWNER_ONLY),

@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal, get_args
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import P, PathEx, Router, Schema, Status
 from ninja.errors import HttpError
@@ -37,7 +36,7 @@ from imsclinic.billing.models import (
     Payment,
     PaymentMethod,
 )
-from imsclinic.billing.selectors import InvoiceFigures, figures_for, patient_account
+from imsclinic.billing.selectors import InvoiceFigures, figures_for, local_today, patient_account
 from imsclinic.billing.services.invoices import invoice_issue
 from imsclinic.billing.services.payments import DESK_METHODS, Apply, payment_record
 from imsclinic.clinic.models import Clinic, Location
@@ -669,7 +668,7 @@ def post_payment(
         payment = payment_record(
             method=PaymentMethod(payload.method),
             amount=payload.amount,
-            received_on=payload.received_on or timezone.localdate(),
+            received_on=payload.received_on or local_today(location),
             patient=patient,
             allocations=[
                 Apply(invoice=invoices[row.invoice], amount=row.amount)

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from imsclinic.billing.models import (
@@ -199,7 +198,7 @@ class PaymentForm(forms.Form):
             )
             field.widget.attrs["data-owed"] = str(due)
             field.help_text = _("Issued %(day)s; the patient still owes %(due)s.") % {
-                "day": timezone.localdate(invoice.issued_at).isoformat()
+                "day": invoice.issued_at.astimezone(invoice.location.zone).date().isoformat()
                 if invoice.issued_at
                 else "",
                 "due": due,

@@ -30,18 +30,23 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
+    Case,
     Count,
     F,
     Q,
     QuerySet,
     Sum,
+    When,
 )
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imsclinic.billing import money
 from imsclinic.billing.models import (
+    Allocation,
     Compensation,
     CompensationKind,
+    FeeEvent,
     Invoice,
     InvoiceKind,
     InvoiceLine,
@@ -169,26 +174,31 @@ class DaySheet:
         return sorted({e.patient_id for e in self.entries if e.patient_id is not None})
 
 
-def day_sheet(period: Period) -> DaySheet:
-    """Return the payments received and refunds given in the period, by method (two queries)."""
+def day_sheet(period: Period, *, location: Location | None = None) -> DaySheet:
+    """Return the payments received and refunds given in the period, by method (two queries).
+
+    With a location, only the money taken at its till (a payment's location) and given back
+    from it (a refund of such a payment).
+    """
     entries: list[MoneyEntry] = []
-    for row in (
-        Payment.objects.filter(received_on__gte=period.first, received_on__lte=period.last)
-        .order_by()
-        .values(
-            "received_on",
-            "recorded_at",
-            "patient_id",
-            "patient__given_name",
-            "patient__family_name",
-            "payer__name",
-            "method",
-            "reference",
-            "amount",
-            "recorded_by__first_name",
-            "recorded_by__last_name",
-            "recorded_by__email",
-        )
+    payments = Payment.objects.filter(received_on__gte=period.first, received_on__lte=period.last)
+    refunds = Refund.objects.filter(refunded_on__gte=period.first, refunded_on__lte=period.last)
+    if location is not None:
+        payments = payments.filter(location=location)
+        refunds = refunds.filter(payment__location=location)
+    for row in payments.order_by().values(
+        "received_on",
+        "recorded_at",
+        "patient_id",
+        "patient__given_name",
+        "patient__family_name",
+        "payer__name",
+        "method",
+        "reference",
+        "amount",
+        "recorded_by__first_name",
+        "recorded_by__last_name",
+        "recorded_by__email",
     ):
         entries.append(
             MoneyEntry(
@@ -208,23 +218,19 @@ def day_sheet(period: Period) -> DaySheet:
                 ),
             )
         )
-    for back in (
-        Refund.objects.filter(refunded_on__gte=period.first, refunded_on__lte=period.last)
-        .order_by()
-        .values(
-            "refunded_on",
-            "recorded_at",
-            "payment__patient_id",
-            "payment__patient__given_name",
-            "payment__patient__family_name",
-            "payment__payer__name",
-            "method",
-            "reference",
-            "amount",
-            "recorded_by__first_name",
-            "recorded_by__last_name",
-            "recorded_by__email",
-        )
+    for back in refunds.order_by().values(
+        "refunded_on",
+        "recorded_at",
+        "payment__patient_id",
+        "payment__patient__given_name",
+        "payment__patient__family_name",
+        "payment__payer__name",
+        "method",
+        "reference",
+        "amount",
+        "recorded_by__first_name",
+        "recorded_by__last_name",
+        "recorded_by__email",
     ):
         entries.append(
             MoneyEntry(
@@ -365,6 +371,14 @@ def _sales_by_practitioner(period: Period, practitioner: Practitioner | None) ->
     return sorted(rows, key=lambda r: (r.key is None, r.label))
 
 
+def _fee_label(event: str | None) -> str:
+    if event == FeeEvent.LATE_CANCEL:
+        return _("Late-cancellation fee: %(service)s")
+    if event == FeeEvent.NO_SHOW:
+        return _("No-show fee: %(service)s")
+    return _("Fee: %(service)s")
+
+
 def _sales_by_service(period: Period, practitioner: Practitioner | None) -> list[SalesRow]:
     lines: QuerySet[InvoiceLine] = InvoiceLine.objects.filter(_issued_in(period, "invoice__"))
     if practitioner is not None:
@@ -373,7 +387,18 @@ def _sales_by_service(period: Period, practitioner: Practitioner | None) -> list
     rows = []
     for row in (
         lines.order_by()
-        .values("item_kind", "service_id", "service__name", "product_id", "product__name")
+        .values(
+            "item_kind",
+            "service_id",
+            "service__name",
+            "product_id",
+            "product__name",
+            # A fee's credit note (a waiver) is grouped under the fee it takes back.
+            fee_for=Case(
+                When(invoice__kind=InvoiceKind.CREDIT_NOTE, then=F("invoice__corrects__fee_event")),
+                default=F("invoice__fee_event"),
+            ),
+        )
         .annotate(
             sub_sold=money_sum("amount", filter=Q(**{kind: InvoiceKind.INVOICE})),
             sub_credited=money_sum("amount", filter=Q(**{kind: InvoiceKind.CREDIT_NOTE})),
@@ -388,7 +413,10 @@ def _sales_by_service(period: Period, practitioner: Practitioner | None) -> list
             ),
         )
     ):
-        if row["service_id"] is not None:
+        if row["item_kind"] == ItemKind.FEE and row["service_id"] is not None:
+            label = _fee_label(row["fee_for"]) % {"service": row["service__name"]}
+            key: tuple[object, ...] = ("fee", row["service_id"], row["fee_for"] or "")
+        elif row["service_id"] is not None:
             label, key = row["service__name"], ("service", row["service_id"])
         elif row["product_id"] is not None:
             label, key = row["product__name"], ("product", row["product_id"])
@@ -447,20 +475,40 @@ class AgeingRow:
 
 
 @dataclass(frozen=True)
+class CreditRow:
+    """A patient's account credit: money received and not put towards an invoice or refunded."""
+
+    label: str
+    key: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class Receivables:
     as_of: dt.date
     by_patient: list[AgeingRow]
     by_payer: list[AgeingRow]
     patient_total: AgeingRow
     payer_total: AgeingRow
+    credits: list[CreditRow] = field(default_factory=list)
 
     @property
     def total(self) -> Decimal:
         return self.patient_total.total + self.payer_total.total
 
     @property
+    def credit_total(self) -> Decimal:
+        return sum((row.amount for row in self.credits), ZERO)
+
+    @property
+    def net(self) -> Decimal:
+        """What is owed less the patients' credit: the sum of every patient's balance."""
+        return self.total - self.credit_total
+
+    @property
     def patient_ids(self) -> list[int]:
-        return [row.key for row in self.by_patient if row.key is not None]
+        owing = [row.key for row in self.by_patient if row.key is not None]
+        return sorted({*owing, *(row.key for row in self.credits)})
 
 
 def _sum_total(rows: list[AgeingRow], label: str) -> AgeingRow:
@@ -554,7 +602,49 @@ def receivables(as_of: dt.date, zone: ZoneInfo) -> Receivables:
         by_payer=by_payer,
         patient_total=_sum_total(by_patient, _("Patients")),
         payer_total=_sum_total(by_payer, _("Payers")),
+        credits=_account_credits(cutoff),
     )
+
+
+def _account_credits(cutoff: dt.datetime) -> list[CreditRow]:
+    """Return each patient's account credit as recorded before `cutoff` (three queries)."""
+    names: dict[int, str] = {}
+    left: dict[int, Decimal] = {}
+    for row in (
+        Payment.objects.filter(patient__isnull=False, recorded_at__lt=cutoff)
+        .order_by()
+        .values("patient_id", "patient__given_name", "patient__family_name")
+        .annotate(s=money_sum("amount"))
+    ):
+        names[row["patient_id"]] = _person(row["patient__given_name"], row["patient__family_name"])
+        left[row["patient_id"]] = row["s"]
+    spent = (
+        Allocation.objects.filter(
+            payment__patient__isnull=False, payment__recorded_at__lt=cutoff, created_at__lt=cutoff
+        )
+        .order_by()
+        .values("payment__patient_id")
+        .annotate(s=money_sum("amount"))
+        .values_list("payment__patient_id", "s")
+    )
+    given_back = (
+        Refund.objects.filter(
+            payment__patient__isnull=False, payment__recorded_at__lt=cutoff, recorded_at__lt=cutoff
+        )
+        .order_by()
+        .values("payment__patient_id")
+        .annotate(s=money_sum("amount"))
+        .values_list("payment__patient_id", "s")
+    )
+    for rows in (spent, given_back):
+        for patient_id, amount in rows:
+            left[patient_id] = left.get(patient_id, ZERO) - amount
+    credits = [
+        CreditRow(label=names[pid], key=pid, amount=money.to_cents(amount))
+        for pid, amount in left.items()
+        if amount > HALF_CENT
+    ]
+    return sorted(credits, key=lambda r: (r.label, r.key))
 
 
 # --- 4. Utilisation ----------------------------------------------------------------------
@@ -655,16 +745,21 @@ class Attendance:
     total: AttendanceRow
 
 
-def attendance(period: Period) -> Attendance:
+def attendance(period: Period, *, now: dt.datetime | None = None) -> Attendance:
     """Return no-show and late-cancellation rates per practitioner (one query).
 
     The visits counted are those booked to start in the period and kept on the books: every
     visit but those cancelled in good time and those the clinic cancelled, which are not the
     patient's doing (a visit moved to another time counts as a cancellation of the old one,
-    late if it was moved inside the window).
+    late if it was moved inside the window). A visit still ahead at `now` counts only once
+    it is closed (completed, a no-show or cancelled late): one still booked could yet be
+    kept or missed.
     """
+    now = now or timezone.now()
+    closed = (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW, AppointmentStatus.CANCELLED)
     kept = (
         Appointment.objects.filter(start__gte=period.start, start__lt=period.end)
+        .filter(Q(start__lte=now) | Q(status__in=closed))
         .exclude(status=AppointmentStatus.CANCELLED, cancelled_late=False)
         .exclude(status=AppointmentStatus.CANCELLED, cancelled_by=CancelledBy.CLINIC)
     )

@@ -10,6 +10,7 @@ negative, the clinic holds their money.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, Round
+from django.utils import timezone
 
 from imsclinic.billing.models import (
     MONEY_DIGITS,
@@ -24,12 +26,15 @@ from imsclinic.billing.models import (
     Allocation,
     Invoice,
     InvoiceKind,
+    InvoicePurpose,
     InvoiceStatus,
     Payment,
     Refund,
 )
+from imsclinic.clinic.selectors import clinic_zone
 
 if TYPE_CHECKING:
+    from imsclinic.clinic.models import Location
     from imsclinic.patients.models import Patient
 
 
@@ -303,3 +308,43 @@ def dues_for(patient_ids: Iterable[int]) -> dict[int, Dues]:
 def balances_for(patient_ids: Iterable[int]) -> dict[int, Decimal]:
     """Return each patient's balance (positive: owed to the clinic), in four queries."""
     return {pk: dues.balance for pk, dues in dues_for(patient_ids).items()}
+
+
+def visits_paid(appointment_ids: Iterable[int]) -> frozenset[int]:
+    """Return the visits among these whose invoice is issued and owes nothing (one query)."""
+    credited = (
+        Invoice.objects.filter(
+            corrects=OuterRef("pk"), kind=InvoiceKind.CREDIT_NOTE, status=InvoiceStatus.ISSUED
+        )
+        .order_by()
+        .values("corrects")
+        .annotate(s=Sum("total"))
+        .values("s")
+    )
+    rows = (
+        Invoice.objects.filter(
+            appointment_id__in=list(appointment_ids),
+            kind=InvoiceKind.INVOICE,
+            purpose=InvoicePurpose.VISIT,
+            status=InvoiceStatus.ISSUED,
+        )
+        .order_by()
+        .values("pk", "appointment_id", "total")
+        .annotate(
+            paid=money_sum("allocations__amount"),
+            credited=Coalesce(
+                Subquery(credited), ZERO, output_field=DecimalField(max_digits=MONEY_DIGITS)
+            ),
+        )
+    )
+    return frozenset(
+        row["appointment_id"]
+        for row in rows
+        if row["total"] - row["credited"] - row["paid"] < Decimal("0.005")
+    )
+
+
+def local_today(location: Location | None = None, *, now: dt.datetime | None = None) -> dt.date:
+    """Return today in the location's zone (none given: the clinic's), not the server's UTC."""
+    zone = location.zone if location is not None else clinic_zone()
+    return (now or timezone.now()).astimezone(zone).date()

@@ -157,7 +157,8 @@ rules.add_perm("accounts.use_api_tokens", is_clinic_staff)
 # Billing holds no clinical information, but it is private: the front desk and the owner
 # keep every patient's account (invoices, payments, receipts, policies and claims); the
 # patient sees their own. Practitioners see no account, only their own sales
-# (`billing.view_own_sales`); the clinic's reports and the list of payers are the owner's.
+# (`billing.view_own_sales`); the clinic's reports and the list of payers are the owner's,
+# except the day sheet, which the front desk reads to close its till.
 rules.add_perm("billing.view_account", sees_every_patient)
 rules.add_perm("billing.view_own_account", is_the_patient)
 rules.add_perm("billing.take_payment", sees_every_patient)
@@ -168,5 +169,6 @@ rules.add_perm("billing.waive_fee", sees_every_patient)
 rules.add_perm("billing.edit_cover", sees_every_patient)
 rules.add_perm("billing.view_payer_statement", sees_every_patient)
 rules.add_perm("billing.view_reports", is_owner)
+rules.add_perm("billing.view_day_sheet", sees_every_patient)
 rules.add_perm("billing.view_own_sales", is_practitioner | is_owner)
 rules.add_perm("billing.manage_payers", is_owner)

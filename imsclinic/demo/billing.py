@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.forms import modelform_factory
 from django.utils import timezone
 
 from imsclinic.accounts.models import User
@@ -33,6 +34,8 @@ from imsclinic.billing.claims import UPCOMING_STATUSES
 from imsclinic.billing.models import (
     CancellationFeePolicy,
     Claim,
+    Compensation,
+    CompensationKind,
     FeeEvent,
     FeeWaiver,
     Invoice,
@@ -67,7 +70,7 @@ from imsclinic.billing.services.payments import (
     payment_record,
     refund_issue,
 )
-from imsclinic.clinic.models import Clinic, Location, Service
+from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
 from imsclinic.core.errors import Refused
 from imsclinic.demo.scheduling import days_back_from, demo_book_near
 from imsclinic.patients.models import Patient
@@ -75,6 +78,11 @@ from imsclinic.scheduling.models import Appointment, AppointmentStatus, Cancelle
 from imsclinic.scheduling.services.booking import appointment_cancel, appointment_set_status
 
 MONTH = dt.timedelta(days=31)
+# How the demo practitioners are paid, in turn: a share of net sales, or an amount a visit.
+COMPENSATION = (
+    (CompensationKind.SHARE, "45", ""),
+    (CompensationKind.PER_VISIT, "", "60.00"),
+)
 # Checkout at the desk, this long after the visit ends.
 CHECKOUT = dt.timedelta(minutes=8)
 LEGAL_NAME = "Cedar IMS Physiotherapy Ltd."
@@ -162,6 +170,14 @@ DESK_CYCLE = (
 )
 CORRECTION = Decimal("30.00")
 LATE_CANCEL_REASON = "Phoned three hours before: childcare fell through."
+# A refund goes back the way the money came: what the desk says for each method.
+_REFUND_REASON: dict[str, str] = {
+    PaymentMethod.CASH: "The credit for the shortened visit, given back in cash.",
+    PaymentMethod.DEBIT: "The credit for the shortened visit, back to the debit card it came from.",
+    PaymentMethod.CREDIT_CARD: "The credit for the shortened visit, back to the card it came from.",
+    PaymentMethod.E_TRANSFER: "The credit for the shortened visit, sent back by e-transfer.",
+    PaymentMethod.CHEQUE: "The credit for the shortened visit, given back by cheque.",
+}
 
 
 def seed_billing(*, owner: User, desk: User, demo_patient: Patient | None) -> dict[str, int]:
@@ -252,6 +268,35 @@ def _settings(*, owner: User, desk: User, demo_patient: Patient | None) -> Count
             actor=desk,
         )
         made["insurance policies"] += 1
+    made["compensation plans"] += _compensation_plans()
+    return made
+
+
+def _compensation_plans() -> int:
+    """Set how each practitioner without a plan is paid, through the owner's own form.
+
+    The owner's site (`billing.admin.CompensationAdmin`) saves a model form of these fields,
+    which checks the share is 0-100% and that the plan has its figure; so does this.
+    """
+    plan_form = modelform_factory(
+        Compensation, fields=("practitioner", "kind", "share_percent", "per_visit")
+    )
+    made = 0
+    unplanned = Practitioner.objects.filter(compensation__isnull=True).order_by("pk")
+    for index, practitioner in enumerate(unplanned):
+        kind, share, per_visit = COMPENSATION[index % len(COMPENSATION)]
+        form = plan_form(
+            {
+                "practitioner": practitioner.pk,
+                "kind": kind,
+                "share_percent": share,
+                "per_visit": per_visit,
+            }
+        )
+        if not form.is_valid():
+            raise ValueError(f"The demo compensation plan is refused: {form.errors.as_text()}")
+        form.save()
+        made += 1
     return made
 
 
@@ -433,7 +478,10 @@ def _month(*, desk: User, demo_patient: Patient | None, now: dt.datetime) -> Cou
                 refund_issue(
                     payment=payment,
                     amount=min(CORRECTION, payment.amount),
-                    reason="The credit for the shortened visit, back to the card it came from.",
+                    reason=_REFUND_REASON.get(
+                        payment.method,
+                        "The credit for the shortened visit, given back the way it was paid.",
+                    ),
                     refunded_on=_local_day(
                         min(checkout + dt.timedelta(hours=1), now), visit.location
                     ),

@@ -178,6 +178,26 @@ class AdverseEventUpdateForm(forms.Form):
             del self.fields["severity"]
 
 
+# The days a report may cover: a period or a day outside these is refused with a message.
+REPORT_FIRST_DAY = dt.date(2000, 1, 1)
+REPORT_LAST_DAY = dt.date(2100, 12, 31)
+REPORT_YEARS_MAX = 10
+
+
+def report_day_message() -> str:
+    return str(
+        _("Choose a day from %(first)s to %(last)s.")
+        % {"first": REPORT_FIRST_DAY.isoformat(), "last": REPORT_LAST_DAY.isoformat()}
+    )
+
+
+def _years_after(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
 class ReportPeriodForm(forms.Form):
     since = forms.DateField(
         label=_("From"),
@@ -194,7 +214,17 @@ class ReportPeriodForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        for name in ("since", "until"):
+            day = data.get(name)
+            if day is not None and not REPORT_FIRST_DAY <= day <= REPORT_LAST_DAY:
+                self.add_error(name, report_day_message())
+                data[name] = None
         since, until = data.get("since"), data.get("until")
         if since and until and until < since:
             self.add_error("until", _("The end of the period must be on or after its start."))
+        elif since and until and until >= _years_after(since, REPORT_YEARS_MAX):
+            self.add_error(
+                "until",
+                _("Choose a period of at most %(years)d years.") % {"years": REPORT_YEARS_MAX},
+            )
         return data

@@ -38,7 +38,12 @@ from imsclinic.billing.models import (
     PaymentMethod,
     Refund,
 )
-from imsclinic.billing.selectors import figures_for, payment_left, payments_with_money_left
+from imsclinic.billing.selectors import (
+    figures_for,
+    local_today,
+    payment_left,
+    payments_with_money_left,
+)
 from imsclinic.core.audit import audit_record
 from imsclinic.core.locking import lock_rows
 from imsclinic.core.models import Action, ObjectType
@@ -180,6 +185,11 @@ def payment_record(
         raise BillingRefused(_("That amount is too large."), field="amount")
     reference = _check_text(reference, REFERENCE_MAX, "reference")
     note = _check_text(note, REASON_MAX, "note")
+    if location is None and allocations:
+        # Taken where the first invoice it pays was billed (the API, a payer, a card online).
+        location = allocations[0].invoice.location
+    if received_on > local_today(location, now=now):
+        raise BillingRefused(_("A payment cannot be dated after today."), field="received_on")
     with transaction.atomic():
         if patient is not None:
             lock_rows(Patient, patient.pk)
@@ -376,6 +386,14 @@ def refund_issue(
     amount = money.to_cents(amount)
     if amount <= 0:
         raise BillingRefused(_("A refund must be more than zero."), field="amount")
+    if refunded_on > local_today(payment.location, now=now):
+        raise BillingRefused(_("A refund cannot be dated after today."), field="refunded_on")
+    if refunded_on < payment.received_on:
+        raise BillingRefused(
+            _("A refund cannot be dated before the payment it gives back (%(day)s).")
+            % {"day": payment.received_on.isoformat()},
+            field="refunded_on",
+        )
     with transaction.atomic():
         if payment.patient_id is not None:
             lock_rows(Patient, payment.patient_id)

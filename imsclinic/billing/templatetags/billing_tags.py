@@ -12,7 +12,7 @@ from django import template
 from django.template.loader import get_template
 
 from imsclinic.billing.money import to_cents
-from imsclinic.billing.selectors import dues_for, patient_account
+from imsclinic.billing.selectors import dues_for, patient_account, visits_paid
 from imsclinic.billing.views.checkout import CHECKOUT_STATUSES
 from imsclinic.patients.models import Patient
 
@@ -53,22 +53,30 @@ def _visits_in(shown: Any) -> Iterable[Any]:
             yield item
 
 
+class Balances(dict[int, Decimal]):
+    """What each patient owes themselves, by id, and the visits on the page issued and paid."""
+
+    settled: frozenset[int] = frozenset()
+
+
 @register.simple_tag(takes_context=True)
 def billing_balances(context: template.Context, shown: Any) -> dict[int, Decimal] | None:
     """Return what every patient named on a calendar page owes the clinic themselves.
 
     That is their balance less what their insurers and third parties owe: the desk asks the
     patient for this, never for a payer's share. One set of queries for the whole page; None
-    for those who do not keep accounts (the calendar then shows no money at all).
+    for those who do not keep accounts (the calendar then shows no money at all). Where
+    visits are due a check-out, one more query finds those already issued and paid.
     """
     if not _keeps_accounts(context):
         return None
-    ids = {
-        visit.appointment.patient_id
-        for visit in _visits_in(shown)
-        if getattr(visit, "shows_patient", False)
-    }
-    return {pk: dues.patient_owes for pk, dues in dues_for(ids).items()}
+    visits = [visit for visit in _visits_in(shown) if getattr(visit, "shows_patient", False)]
+    dues = dues_for({visit.appointment.patient_id for visit in visits})
+    balances = Balances({pk: owed.patient_owes for pk, owed in dues.items()})
+    due = [v.appointment.pk for v in visits if v.appointment.status in CHECKOUT_STATUSES]
+    if due:
+        balances.settled = visits_paid(due)
+    return balances
 
 
 @register.simple_tag
@@ -84,10 +92,17 @@ def billing_visit_money(visit: Any, balances: Any) -> str:
     appointment = visit.appointment
     balance = balances.get(appointment.patient_id) or None
     check_out = appointment.status in CHECKOUT_STATUSES
+    paid = check_out and appointment.pk in getattr(balances, "settled", ())
     if balance is None and not check_out:
         return ""
     return get_template("billing/_visit_money.html").render(
-        {"shown": True, "visit": visit, "balance": balance, "check_out": check_out}
+        {
+            "shown": True,
+            "visit": visit,
+            "balance": balance,
+            "check_out": check_out and not paid,
+            "paid": paid,
+        }
     )
 
 

@@ -237,6 +237,7 @@ class TestWaiving:
             received_on=MONDAY,
             actor=front_desk,
             allocations=[Apply(fee, Decimal("40"))],
+            now=at(12),  # paid on the Monday itself: money is never dated ahead of its day
         )
         assert patient_account(patient).credit == Decimal("0.00")
         fee_waive(fee_invoice=fee, reason="Goodwill", actor=front_desk)

@@ -60,7 +60,7 @@ def test_a_payment_receipt_shows_everything_an_extended_health_insurer_asks_for(
         "100 Example Ave, Vancouver BC V6K 1A1",  # the location's address (no legal address)
         "123456789 RT0001",  # the business number
         "Pat Ient",  # the patient
-        "2031-03-03",  # the date of service and of payment
+        "2025-03-03",  # the date of service and of payment
         "Tara Treating",  # the practitioner's full name
         "Physiotherapist",  # their profession
         "PT-1001",  # their college registration number
@@ -164,11 +164,11 @@ def test_a_period_receipt_sums_the_periods_services_net_of_credit_notes(
         location,
         front_desk,
         treating,
-        day=dt.date(2031, 4, 10),
+        day=dt.date(2025, 4, 10),
         billed_to=insurer,
         payer_share="45.00",
     )
-    outside = treatment_invoice(patient, location, front_desk, treating, day=dt.date(2031, 6, 1))
+    outside = treatment_invoice(patient, location, front_desk, treating, day=dt.date(2025, 6, 1))
     # One payment across two visits; the March visit is then corrected by 50.00, which
     # gives 50.00 of what was paid back to the patient's credit.
     patient_pays(patient, front_desk, (march, "150.00"), (april, "50.00"))
@@ -182,7 +182,7 @@ def test_a_period_receipt_sums_the_periods_services_net_of_credit_notes(
     )
 
     receipt = receipt_issue(
-        patient=patient, period=(dt.date(2031, 3, 1), dt.date(2031, 4, 30)), actor=front_desk
+        patient=patient, period=(dt.date(2025, 3, 1), dt.date(2025, 4, 30)), actor=front_desk
     )
     content = receipt_content(receipt)
 
@@ -204,12 +204,12 @@ def test_a_period_with_nothing_paid_by_the_patient_gets_no_receipt(
     treatment_invoice(patient, location, front_desk, treating)
     with pytest.raises(BillingRefused) as refused:
         receipt_issue(
-            patient=patient, period=(dt.date(2031, 1, 1), dt.date(2031, 12, 31)), actor=front_desk
+            patient=patient, period=(dt.date(2025, 1, 1), dt.date(2025, 12, 31)), actor=front_desk
         )
     assert refused.value.field == "start"
     with pytest.raises(BillingRefused) as backwards:
         receipt_issue(
-            patient=patient, period=(dt.date(2031, 12, 31), dt.date(2031, 1, 1)), actor=front_desk
+            patient=patient, period=(dt.date(2025, 12, 31), dt.date(2025, 1, 1)), actor=front_desk
         )
     assert backwards.value.field == "end"
 
@@ -218,7 +218,7 @@ def test_a_copy_printed_later_says_what_the_original_said(patient, location, fro
     invoice = treatment_invoice(patient, location, front_desk, treating, price="100.00")
     patient_pays(patient, front_desk, (invoice, "60.00"))
     receipt = receipt_issue(
-        patient=patient, period=(dt.date(2031, 3, 1), dt.date(2031, 3, 31)), actor=front_desk
+        patient=patient, period=(dt.date(2025, 3, 1), dt.date(2025, 3, 31)), actor=front_desk
     )
     patient_pays(patient, front_desk, (invoice, "40.00"), day=LATER)
     assert receipt_content(receipt).total_paid == Decimal("60.00")
@@ -285,11 +285,11 @@ def test_the_period_form_keeps_what_was_typed_and_says_why_nothing_was_issued(
     treatment_invoice(patient, location, front_desk, treating)
     response = signed_in(front_desk).post(
         reverse("billing_receipt_period", args=[patient.pk]),
-        {"start": "2031-03-01", "end": "2031-03-31"},
+        {"start": "2025-03-01", "end": "2025-03-31"},
     )
     assert response.status_code == 200
     assert "Nothing was paid for services in this period" in response.text
-    assert 'value="2031-03-31"' in response.text
+    assert 'value="2025-03-31"' in response.text
     assert not Receipt.objects.exists()
 
 

@@ -538,7 +538,7 @@ def test_a_practitioner_sees_only_their_own_sales_and_compensation(
 REPORTS = (
     ("billing_report_day_sheet", ("methods", "payments")),
     ("billing_report_sales", ("practitioners", "services")),
-    ("billing_report_receivables", ("patients", "payers")),
+    ("billing_report_receivables", ("patients", "payers", "credit", "net")),
     ("billing_report_utilisation", ("practitioners",)),
     ("billing_report_attendance", ("practitioners",)),
     ("billing_report_compensation", ("compensation",)),
@@ -563,6 +563,14 @@ def test_each_csv_holds_exactly_the_rows_the_page_shows(
         actor=front_desk,
         allocations=[Apply(invoice=invoice, amount=Decimal("45.00"))],
         now=at(dt.date(2026, 3, 2), 11),
+    )
+    payment_record(  # kept on account: the receivables' credit
+        patient=patient,
+        method=PaymentMethod.CASH,
+        amount=Decimal("10.00"),
+        received_on=dt.date(2026, 3, 2),
+        actor=front_desk,
+        now=at(dt.date(2026, 3, 2), 12),
     )
     split = invoice_create(
         patient=patient,
@@ -612,13 +620,14 @@ def _busy_month(
 
 # The page's own queries: signing in, the clinic for the header and the audit rows come to
 # ten; each report adds its reads (the day sheet and the receivables one more for the
-# per-patient audit rows; utilisation five per open location).
+# per-patient audit rows, the day sheet one for its locations to choose from, the
+# receivables three for the account credit; utilisation five per open location).
 @pytest.mark.parametrize(
     ("url_name", "params", "queries"),
     [
-        ("billing_report_day_sheet", MARCH, 13),
+        ("billing_report_day_sheet", MARCH, 14),
         ("billing_report_sales", MARCH, 12),
-        ("billing_report_receivables", {"as_of": "2026-03-31"}, 13),
+        ("billing_report_receivables", {"as_of": "2026-03-31"}, 16),
         ("billing_report_attendance", MARCH, 11),
         ("billing_report_compensation", MARCH, 14),
         ("billing_report_utilisation", MARCH, 15),

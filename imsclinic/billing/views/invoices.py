@@ -426,7 +426,13 @@ def invoice_list(request: SignedInRequest) -> HttpResponse:
     return render(
         request,
         "billing/invoice_list.html",
-        {"form": form, "page": page, "rows": rows, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "owed_total": sum((f.outstanding for f in figures.values()), ZERO),
+            "query": query.urlencode(),
+        },
     )
 
 

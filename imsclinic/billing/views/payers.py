@@ -15,7 +15,6 @@ from django.db.models import DecimalField, Max, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -34,7 +33,12 @@ from imsclinic.billing.models import (
     PaymentMethod,
     Policy,
 )
-from imsclinic.billing.selectors import InvoiceFigures, figures_for, payments_with_money_left
+from imsclinic.billing.selectors import (
+    InvoiceFigures,
+    figures_for,
+    local_today,
+    payments_with_money_left,
+)
 from imsclinic.billing.services.payments import (
     PAYER_METHODS,
     Apply,
@@ -305,8 +309,11 @@ def billing_payer_statement(request: SignedInRequest, payer_id: int) -> HttpResp
     """What was billed to a payer for a period, what they were credited, paid and still owe."""
     require_perm(request, "billing.view_payer_statement", object_type=ObjectType.PAYER_STATEMENT)
     payer = _payer(payer_id)
-    today = timezone.localdate()
-    form = PeriodForm(request.GET or {"start": today.replace(month=1, day=1), "end": today})
+    if request.GET:
+        form = PeriodForm(request.GET)
+    else:
+        today = local_today()
+        form = PeriodForm({"start": today.replace(month=1, day=1), "end": today})
     if not form.is_valid():
         context = {"payer": payer, "form": form, "errors": error_summary(form), "rows": None}
         return render(request, "billing/payer_statement.html", context, status=400)
@@ -497,7 +504,7 @@ def billing_payer_payment(request: SignedInRequest, payer_id: int) -> HttpRespon
         status = 400
     else:
         form = PayerPaymentForm(
-            initial={"source": NEW, "received_on": timezone.localdate()}, leftovers=leftovers
+            initial={"source": NEW, "received_on": local_today()}, leftovers=leftovers
         )
     _audit_shown(
         request, payer, [row.invoice for row in rows], action=Action.VIEW, page="payer_payment"
@@ -506,6 +513,7 @@ def billing_payer_payment(request: SignedInRequest, payer_id: int) -> HttpRespon
         "payer": payer,
         "form": form,
         "rows": rows,
+        "owed_total": money.to_cents(sum((row.owed for row in rows), ZERO)),
         "row_errors": any(row.error for row in rows),
         "errors": error_summary(form) if form.is_bound else [],
         "method_insurer": PaymentMethod.INSURER,

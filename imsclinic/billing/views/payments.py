@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -14,7 +13,7 @@ from imsclinic.billing import money
 from imsclinic.billing.errors import BillingRefused
 from imsclinic.billing.forms import CreditApplyForm, PaymentForm, RefundForm
 from imsclinic.billing.models import ZERO, Invoice, InvoiceKind, InvoiceStatus, Payment
-from imsclinic.billing.selectors import payment_left
+from imsclinic.billing.selectors import local_today, payment_left
 from imsclinic.billing.services.payments import Apply, credit_apply, payment_record, refund_issue
 from imsclinic.billing.views.invoices import invoice_for_user, owed_by_patient, render_invoice
 from imsclinic.clinic.models import Location
@@ -41,11 +40,11 @@ def payment_new(request: SignedInRequest, patient_id: int) -> HttpResponse:
         asked_for=ObjectType.PAYMENT,
     )
     location = _desk_location()
-    today = timezone.now().astimezone(location.zone).date() if location else timezone.localdate()
+    today = local_today(location)
     issued = list(
         Invoice.objects.filter(
             patient=patient, kind=InvoiceKind.INVOICE, status=InvoiceStatus.ISSUED
-        )
+        ).select_related("location")
     )
     owed = owed_by_patient(issued)
     credit_note = ""
@@ -84,7 +83,8 @@ def payment_new(request: SignedInRequest, patient_id: int) -> HttpResponse:
                         allocations=[
                             Apply(invoice=by_pk[pk], amount=value) for pk, value in spread.items()
                         ],
-                        location=location,
+                        # Money towards invoices was taken where the first was billed.
+                        location=None if spread else location,
                         actor=request.user,
                         request=request,
                     )
@@ -165,7 +165,7 @@ def refund_new(request: SignedInRequest, payment_id: int) -> HttpResponse:
         asked_id=payment_id,
     )
     left = payment_left(payment)
-    today = timezone.localdate()
+    today = local_today(payment.location)
     if request.method == "POST":
         form = RefundForm(request.POST)
         if form.is_valid():

@@ -26,13 +26,18 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from imsclinic.billing import money, reports
-from imsclinic.clinic.models import Practitioner
+from imsclinic.clinic.models import Location, Practitioner
 from imsclinic.clinic.selectors import clinic_zone
 from imsclinic.core.access import require_perm
 from imsclinic.core.audit import audit_record, audit_record_per_patient
 from imsclinic.core.http import SignedInRequest
 from imsclinic.core.models import Action, ObjectType
-from imsclinic.safety.forms import ReportPeriodForm
+from imsclinic.safety.forms import (
+    REPORT_FIRST_DAY,
+    REPORT_LAST_DAY,
+    ReportPeriodForm,
+    report_day_message,
+)
 
 NOTHING = "—"
 
@@ -45,6 +50,23 @@ class AsOfForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"invalid": gettext_lazy("Enter a date, e.g. 2026-12-31.")},
+    )
+
+    def clean_as_of(self) -> dt.date | None:
+        day: dt.date | None = self.cleaned_data.get("as_of")
+        if day is not None and not REPORT_FIRST_DAY <= day <= REPORT_LAST_DAY:
+            raise forms.ValidationError(report_day_message())
+        return day
+
+
+class DaySheetForm(ReportPeriodForm):
+    """The day sheet's period and the till it is for (every location's, or one's)."""
+
+    location = forms.ModelChoiceField(
+        label=gettext_lazy("Location"),
+        queryset=Location.objects.order_by("order", "pk"),
+        required=False,
+        empty_label=gettext_lazy("All locations"),
     )
 
 
@@ -61,8 +83,8 @@ class Table:
 
     @property
     def csv_rows(self) -> list[list[str]]:
-        """The rows the page shows, totals last, under the headers."""
-        return [self.headers, *self.rows, *([self.totals] if self.totals else [])]
+        """The rows the page shows, totals last, under the headers (an empty table has none)."""
+        return [self.headers, *self.rows, *([self.totals] if self.totals and self.rows else [])]
 
 
 def _amount(value: Decimal) -> str:
@@ -101,13 +123,15 @@ def _this_month(zone: ZoneInfo) -> reports.Period:
     return reports.Period.month_of(timezone.now().astimezone(zone).date(), zone)
 
 
-def _period(request: SignedInRequest) -> tuple[ReportPeriodForm, reports.Period | None]:
+def _period(
+    request: SignedInRequest, form_class: type[ReportPeriodForm] = ReportPeriodForm
+) -> tuple[ReportPeriodForm, reports.Period | None]:
     """Read the period asked for; blank means this month in the clinic's zone."""
     zone = clinic_zone()
-    form = ReportPeriodForm(request.GET or None)
+    form = form_class(request.GET or None)
     if not form.is_bound:
         period = _this_month(zone)
-        return ReportPeriodForm(initial={"since": period.first, "until": period.last}), period
+        return form_class(initial={"since": period.first, "until": period.last}), period
     if not form.is_valid():
         return form, None
     since, until = form.cleaned_data["since"], form.cleaned_data["until"]
@@ -297,24 +321,34 @@ def day_sheet_tables(sheet: reports.DaySheet) -> list[Table]:
     return [methods, entries]
 
 
-def _day_sheet(period: reports.Period) -> tuple[list[Table], list[int]]:
-    sheet = reports.day_sheet(period)
-    return day_sheet_tables(sheet), sheet.patient_ids
-
-
 @login_required
 @require_GET
 def billing_report_day_sheet(request: SignedInRequest) -> HttpResponse:
-    """The payments received and refunds given, by method, for closing the till."""
-    return _period_report(
+    """The payments received and refunds given, by method, for closing a location's till."""
+    require_perm(request, "billing.view_day_sheet", object_type=ObjectType.BILLING_REPORT)
+    form, period = _period(request, DaySheetForm)
+    location = form.cleaned_data.get("location") if period is not None and form.is_bound else None
+
+    def build() -> tuple[list[Table], list[int]]:
+        assert period is not None
+        sheet = reports.day_sheet(period, location=location)
+        return day_sheet_tables(sheet), sheet.patient_ids
+
+    detail = _period_detail(period) if period is not None else {}
+    if location is not None:
+        detail["location"] = location.pk
+    return _render(
         request,
         name="day_sheet",
         title=_("Day sheet"),
         intro=_(
             "Payments by the day they were received and refunds by the day they were given, "
-            "by method: the net of each method is what the till or the terminal should show."
+            "by method, at every location or at one: the net of each method is what that "
+            "till or terminal should show."
         ),
-        tables=_day_sheet,
+        form=form,
+        build=build if period is not None else None,
+        detail=detail,
     )
 
 
@@ -424,6 +458,25 @@ def receivables_tables(owed: reports.Receivables) -> list[Table]:
             "patients", _("Owed by patients (their share)"), _("Patient"), owed.by_patient
         ),
         _ageing_table("payers", _("Owed by payers (their share)"), _("Payer"), owed.by_payer),
+        Table(
+            key="credit",
+            title=_("Account credit held for patients"),
+            headers=[_("Patient"), _("Credit")],
+            rows=[[row.label, _amount(row.amount)] for row in owed.credits],
+            totals=[_("Total"), _amount(owed.credit_total)],
+            empty=_("No patient has account credit."),
+        ),
+        Table(
+            key="net",
+            title=_("Net owed"),
+            headers=[_("What"), _("Amount")],
+            rows=[
+                [_("Owed by patients"), _amount(owed.patient_total.total)],
+                [_("Owed by payers"), _amount(owed.payer_total.total)],
+                [_("Less account credit held for patients"), _amount(-owed.credit_total)],
+            ],
+            totals=[_("Net owed (the sum of every patient's balance)"), _amount(owed.net)],
+        ),
     ]
 
 
@@ -453,7 +506,8 @@ def billing_report_receivables(request: SignedInRequest) -> HttpResponse:
             "What was still owed at the end of the day, in the patient's share and the "
             "payer's, aged from the day each invoice was issued (0 to 30, 31 to 60, 61 to 90 "
             "and over 90 days). Credit notes and payments count from the day they were "
-            "recorded."
+            "recorded. Account credit is money received and not yet put towards an invoice "
+            "or given back; the net owed takes it off."
         ),
         form=form,
         build=build if as_of is not None else None,
