@@ -408,3 +408,38 @@ def test_a_claim_visit_is_split_and_each_share_is_paid_end_to_end(
     cover = text_of(client.get(reverse("billing_patient_cover", args=[patient.pk])))
     assert "Visits used 1 (1 invoiced, 0 booked)" in cover
     assert "Billed to the payer 96.00" in cover and "Payer still owes 0.00" in cover
+
+
+def test_a_payers_overpayment_is_given_back_the_way_it_came_by_the_desk_only(cast, auto):
+    cheque = payment_record(
+        payer=auto,
+        method=PaymentMethod.CHEQUE,
+        amount=Decimal("150.00"),
+        received_on=DAY,
+        reference="CHQ 4471",
+        actor=cast["front_desk"],
+    )
+    refund_url = reverse("billing_refund", args=[cheque.pk])
+    desk = signed_in(cast["front_desk"])
+    page = text_of(desk.get(payment_url(auto)))
+    assert "Provincial Auto's credit" in page and "150.00 not put towards an invoice" in page
+    assert refund_url in desk.get(payment_url(auto)).content.decode()
+
+    for someone in ("physio", "patient", "other_patient"):
+        refused = signed_in(cast[someone]).post(
+            refund_url, {"amount": "150.00", "reason": "Paid twice", "refunded_on": DAY}
+        )
+        assert refused.status_code in (403, 404), someone
+    assert payment_left(cheque) == Decimal("150.00")
+
+    response = desk.post(
+        refund_url,
+        {"amount": "150.00", "reason": "Paid twice", "refunded_on": DAY, "reference": "CHQ 90"},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == payment_url(auto)
+    refund = cheque.refunds.get()
+    assert (refund.amount, refund.method) == (Decimal("150.00"), PaymentMethod.CHEQUE)
+    assert payment_left(cheque) == Decimal("0.00")
+    assert "Provincial Auto's credit" not in text_of(desk.get(payment_url(auto)))

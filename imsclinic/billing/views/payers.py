@@ -517,6 +517,8 @@ def billing_payer_payment(request: SignedInRequest, payer_id: int) -> HttpRespon
         "row_errors": any(row.error for row in rows),
         "errors": error_summary(form) if form.is_bound else [],
         "method_insurer": PaymentMethod.INSURER,
+        "leftovers": leftovers,
+        "can_refund": request.user.has_perm("billing.refund"),
     }
     return render(request, "billing/payer_payment.html", context, status=status)
 

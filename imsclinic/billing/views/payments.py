@@ -17,7 +17,7 @@ from imsclinic.billing.selectors import local_today, payment_left
 from imsclinic.billing.services.payments import Apply, credit_apply, payment_record, refund_issue
 from imsclinic.billing.views.invoices import invoice_for_user, owed_by_patient, render_invoice
 from imsclinic.clinic.models import Location
-from imsclinic.core.access import refuse
+from imsclinic.core.access import refuse, require_perm
 from imsclinic.core.audit import audit_view
 from imsclinic.core.form_errors import error_summary, refusal_to_form
 from imsclinic.core.http import SignedInRequest
@@ -150,20 +150,30 @@ def credit_use(request: SignedInRequest, invoice_id: int) -> HttpResponse:
 
 @login_required
 def refund_new(request: SignedInRequest, payment_id: int) -> HttpResponse:
+    """Give back money of a payment not put towards an invoice, the way it came.
+
+    A patient's payment is reached through the patient (whoever may not open them learns
+    nothing); an insurer's or third party's overpayment by whoever keeps the accounts.
+    """
     payment = Payment.objects.select_related("patient", "payer").filter(pk=payment_id).first()
-    if payment is None or payment.patient is None:
-        # Payers' money is given back from the payer's pages, not the desk's.
+    if payment is None:
         raise refuse(
             request, object_type=ObjectType.REFUND, object_id=payment_id, reason="no such payment"
         )
-    patient = patient_for_user(
-        request,
-        user=request.user,
-        patient_id=payment.patient.pk,
-        perm="billing.refund",
-        asked_for=ObjectType.REFUND,
-        asked_id=payment_id,
-    )
+    patient = None
+    if payment.patient is not None:
+        patient = patient_for_user(
+            request,
+            user=request.user,
+            patient_id=payment.patient.pk,
+            perm="billing.refund",
+            asked_for=ObjectType.REFUND,
+            asked_id=payment_id,
+        )
+        back = redirect("billing_account", patient_id=patient.pk)
+    else:
+        require_perm(request, "billing.refund", object_type=ObjectType.REFUND)
+        back = redirect("billing_payer_payment", payer_id=payment.payer_id)
     left = payment_left(payment)
     today = local_today(payment.location)
     if request.method == "POST":
@@ -187,7 +197,7 @@ def refund_new(request: SignedInRequest, payment_id: int) -> HttpResponse:
                     _("Gave back %(amount)s by %(method)s.")
                     % {"amount": refund.amount, "method": refund.get_method_display()},
                 )
-                return redirect("billing_account", patient_id=patient.pk)
+                return back
     else:
         form = RefundForm(initial={"refunded_on": today, "amount": left if left > 0 else None})
     audit_view(request, ObjectType.PAYMENT, patient=patient, object_id=payment.pk)
@@ -196,6 +206,7 @@ def refund_new(request: SignedInRequest, payment_id: int) -> HttpResponse:
         "billing/refund_form.html",
         {
             "patient": patient,
+            "payer": payment.payer,
             "payment": payment,
             "left": left,
             "form": form,
