@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Any
 
 from django import forms
@@ -84,8 +85,8 @@ def _receipt(request: SignedInRequest, patient: Patient, receipt_id: int) -> Rec
     return receipt
 
 
-def _this_year() -> dict[str, dt.date]:
-    today = timezone.localdate(timezone=clinic_zone())
+def _this_year(zone: zoneinfo.ZoneInfo) -> dict[str, dt.date]:
+    today = timezone.localdate(timezone=zone)
     return {"start": today.replace(month=1, day=1), "end": today}
 
 
@@ -117,12 +118,14 @@ def _page(
             }
         )
     audit_view(request, ObjectType.RECEIPT, patient=patient, detail={"page": "receipts"})
+    zone = clinic_zone()
     context: dict[str, Any] = {
         "patient": patient,
         "payments": rows,
         "receipts": receipts,
-        "form": form or ReceiptPeriodForm(initial=_this_year()),
+        "form": form or ReceiptPeriodForm(initial=_this_year(zone)),
         "has_email": bool(patient.contact_email),
+        "zone": zone,
     }
     return render(request, "billing/receipts.html", context)
 

@@ -200,33 +200,33 @@ def test_the_credit_note_is_listed_with_the_invoice_it_corrects(
     assert "You owe $75.00." in page.text
 
 
-JANUARY = dt.datetime(2032, 1, 12, 18, 0, tzinfo=dt.UTC)
+JANUARY = dt.datetime(2026, 1, 12, 18, 0, tzinfo=dt.UTC)
 
 
 def test_in_january_the_patient_gets_last_years_receipt(
     patient, patient_user, location, front_desk, physio
 ):
-    invoice = treatment_invoice(
-        patient, location, front_desk, physio.practitioner, day=dt.date(2031, 11, 4)
-    )
-    patient_pays(patient, front_desk, (invoice, "95.00"), day=dt.date(2031, 11, 4))
     with time_machine.travel(JANUARY, tick=True):
+        invoice = treatment_invoice(
+            patient, location, front_desk, physio.practitioner, day=dt.date(2025, 11, 4)
+        )
+        patient_pays(patient, front_desk, (invoice, "95.00"), day=dt.date(2025, 11, 4))
         client = signed_in(patient_user)
         page = client.get(reverse("portal_billing"))
-        assert "Get a receipt for 2031" in page.text
-        assert "Get a receipt for 2032" not in page.text
+        assert "Get a receipt for 2025" in page.text
+        assert "Get a receipt for 2026" not in page.text
 
-        made = client.post(reverse("portal_receipt_year"), {"year": "2031"}, follow=True)
+        made = client.post(reverse("portal_receipt_year"), {"year": "2025"}, follow=True)
 
         receipt = Receipt.objects.get()
         assert (receipt.period_start, receipt.period_end) == (
-            dt.date(2031, 1, 1),
-            dt.date(2031, 12, 31),
+            dt.date(2025, 1, 1),
+            dt.date(2025, 12, 31),
         )
         assert f"Your receipt {receipt.display_number} is ready" in made.text
-        assert "Get a receipt for 2031" not in made.text
-        assert "Everything you paid for visits in 2031 is on a receipt already" in made.text
-        assert client.post(reverse("portal_receipt_year"), {"year": "2030"}).status_code == 302
+        assert "Get a receipt for 2025" not in made.text
+        assert "Everything you paid for visits in 2025 is on a receipt already" in made.text
+        assert client.post(reverse("portal_receipt_year"), {"year": "2024"}).status_code == 302
         assert Receipt.objects.count() == 1
 
 

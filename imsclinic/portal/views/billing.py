@@ -72,6 +72,7 @@ def portal_billing(request: SignedInRequest, patient: Patient) -> HttpResponse:
     account = patient_account(patient)
     invoices = _invoices(patient)
     provider = card_provider()
+    zone = clinic_zone()
     audit_view(request, ObjectType.ACCOUNT, patient=patient, object_id=patient.pk)
     context: dict[str, Any] = {
         "patient": patient,
@@ -86,10 +87,11 @@ def portal_billing(request: SignedInRequest, patient: Patient) -> HttpResponse:
             .order_by("-received_on", "-pk")
         ),
         "receipts": list(Receipt.objects.filter(patient=patient).order_by("-number")),
+        "zone": zone,
         "clinic": Clinic.current(),
         "card_payments": provider is not None,
         "has_email": bool(patient.contact_email),
-        "receipt_years": _receipt_years(patient, timezone.localdate(timezone=clinic_zone())),
+        "receipt_years": _receipt_years(patient, timezone.localdate(timezone=zone)),
     }
     return render(request, "portal/billing.html", context)
 
