@@ -47,7 +47,9 @@ def _visit(patient, physio, location, service, start, status=AppointmentStatus.B
 def waived_fee(patient, physio, front_desk, location, assessment) -> Invoice:
     fee_policy(assessment, FeeEvent.LATE_CANCEL, amount="40")
     visit = _visit(patient, physio, location, assessment, timezone.now() + dt.timedelta(hours=3))
-    appointment_cancel(appointment=visit, actor=front_desk, reason="Phoned in sick")
+    appointment_cancel(
+        appointment=visit, actor=front_desk, reason="Phoned in sick", cancelled_by="patient"
+    )
     fee = Invoice.objects.get(appointment=visit, purpose=InvoicePurpose.FEE)
     fee_waive(fee_invoice=fee, reason="In hospital", actor=front_desk)
     return fee
