@@ -57,6 +57,9 @@ HASHED_STATIC = re.compile(r"\.[0-9a-f]{12}\.(css|js|svg|map)$")
 NOT_COPIED = (".git", ".venv", "var", "__pycache__", ".pytest_cache", ".mypy_cache")
 NOT_COPIED += (".ruff_cache", ".hypothesis", "test-results", "node_modules")
 
+# What allauth's confirmation email says in its subject (account/email/).
+CONFIRM_SUBJECT = "Please confirm your email address"
+
 # The owner sets these up at /manage/ (Django's admin saving the same models); the test
 # enters them through the ORM in one command, as a quicker stand-in for those forms.
 CLINIC_SETUP = f"""
@@ -570,7 +573,8 @@ def owner_secret(server: Server) -> str:
         "/accounts/login/", {"login": OWNER_EMAIL, "password": server.state["owner_password"]}
     )
     assert signed_in.status_code == 302, signed_in.text[:2000]
-    text = server.mail.wait_for(OWNER_EMAIL)
+    # Other mail may reach the owner first (the worker's own reminders): wait for this one.
+    text = server.mail.wait_for(OWNER_EMAIL, subject_has=CONFIRM_SUBJECT)
     (confirm,) = set(links_in(text, "/accounts/confirm-email/"))
     confirm_path = site_path(confirm)
     confirmed = owner.post(confirm_path, {}, form_page=server.page(owner, confirm_path))
@@ -611,7 +615,7 @@ def patient_signed_up(server: Server) -> Visitor:
         form_page=form,
     )
     assert signed_up.status_code == 302, signed_up.text[:3000]
-    text = server.mail.wait_for(PATIENT["email"])
+    text = server.mail.wait_for(PATIENT["email"], subject_has=CONFIRM_SUBJECT)
     (confirm,) = set(links_in(text, "/accounts/confirm-email/"))
     server.state["confirm_key"] = confirm.rstrip("/").rsplit("/", 1)[-1]
     confirm_path = site_path(confirm)
