@@ -29,6 +29,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from imsclinic.billing.documents import location_address
 from imsclinic.billing.models import (
     ZERO,
     Allocation,
@@ -40,7 +41,7 @@ from imsclinic.billing.models import (
     Receipt,
 )
 from imsclinic.billing.selectors import money_sum
-from imsclinic.clinic.models import Clinic, Location
+from imsclinic.clinic.models import Clinic
 from imsclinic.clinic.selectors import clinic_zone
 
 if TYPE_CHECKING:
@@ -118,13 +119,6 @@ class ReceiptContent:
         if len(locations) == 1 and locations[0][1] not in self.clinic_address:
             return locations[0]
         return None
-
-
-def _address_of(location: Location) -> str:
-    street = location.address_line1
-    if location.address_line2:
-        street = f"{street}, {location.address_line2}"
-    return f"{street}, {location.city} {location.region} {location.postal_code}"
 
 
 Pair = tuple[int, int]
@@ -372,7 +366,7 @@ def receipt_content(receipt: Receipt) -> ReceiptContent:
                 invoice_number=invoice.display_number,
                 service_date=invoice.service_date,
                 location_name=invoice.location.name,
-                location_address=_address_of(invoice.location),
+                location_address=location_address(invoice.location),
                 practitioner_name=(
                     f"{practitioner.first_name} {practitioner.last_name}" if practitioner else ""
                 ),
