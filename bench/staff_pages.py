@@ -11,7 +11,9 @@ the template, `BENCH_PAGES_REQUESTS` times (default 15) after a warm-up. For eac
 median wall time, the part of it spent waiting on SQL (timed around every statement), the
 rest (Python: views, templates, middleware), the CPU time of this process (the Python part
 without the waits, steadier than wall time on a busy machine) and the number of queries.
-`BENCH_PAGES_PROFILE=1` also prints the top of a cProfile of one request per page to stderr.
+`BENCH_PAGES_PROFILE=1` also prints the top of a cProfile of one request per page to stderr,
+by cumulative time (`BENCH_PAGES_PROFILE=tottime`: by each function's own time, 60 lines);
+`BENCH_PAGES_ONLY=calendar_week,chart_60` times only those pages.
 """
 
 from __future__ import annotations
@@ -189,13 +191,16 @@ def time_page(client: Any, url: str) -> tuple[float, float, float, int, int]:
     return median(walls), median(sqls), median(cpus), max(counts), len(response.content)
 
 
-def profile(client: Any, url: str) -> str:
+def profile(client: Any, url: str, order: str) -> str:
     profiler = cProfile.Profile()
     profiler.enable()
     client.get(url)
     profiler.disable()
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
+    by_own_time = order == "tottime"
+    pstats.Stats(profiler, stream=out).sort_stats(
+        "tottime" if by_own_time else "cumulative"
+    ).print_stats(60 if by_own_time else 30)
     return out.getvalue()
 
 
@@ -220,15 +225,19 @@ def main() -> int:
         or not User.objects.filter(email=MARKER).exists()
     ):
         seed()
+    only = {name for name in os.environ.get("BENCH_PAGES_ONLY", "").split(",") if name}
+    order = os.environ.get("BENCH_PAGES_PROFILE", "")
     for name, email, page in pages():
+        if only and name not in only:
+            continue
         client = client_for(email)
         wall, sql, cpu, queries, size = time_page(client, page)
         print(
             f"{name}: wall_ms={wall:.1f} sql_ms={sql:.1f} python_ms={wall - sql:.1f} "
             f"cpu_ms={cpu:.1f} queries={queries} bytes={size}"
         )
-        if os.environ.get("BENCH_PAGES_PROFILE") == "1":
-            print(f"--- {name}\n{profile(client, page)}", file=sys.stderr)
+        if order:
+            print(f"--- {name}\n{profile(client, page, order)}", file=sys.stderr)
     return 0
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench.load.page_cpu import summary as page_cpu_summary
 from bench.postgres import admin_connect, database_url, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -137,8 +138,11 @@ class CpuMeter:
 # ---- the run ---------------------------------------------------------------------------------
 
 
-def server_env(static_root: Path) -> dict[str, str]:
-    return {"LOAD_STATIC_ROOT": str(static_root), "SECRET_KEY": SECRET_KEY}
+def server_env(static_root: Path, page_cpu: Path | None = None) -> dict[str, str]:
+    env = {"LOAD_STATIC_ROOT": str(static_root), "SECRET_KEY": SECRET_KEY}
+    if page_cpu is not None:
+        env["LOAD_PAGE_CPU"] = str(page_cpu)
+    return env
 
 
 def collect_static(url: str, static_root: Path) -> None:
@@ -200,6 +204,9 @@ def run_locust(port: int, folder: Path, plan_path: Path, meter: CpuMeter) -> dic
             if not started and "start" in text:
                 meter.start()
                 started = True
+                # The pages' own CPU counts from here too, as the meter's does.
+                for path in (folder / "page-cpu").glob("cpu-*.tsv"):
+                    path.unlink()
                 # Everyone is in: measure SECONDS from here, whatever the ramp took.
                 deadline = time.monotonic() + SECONDS
             if started and time.monotonic() >= deadline and not stopped_early:
@@ -287,6 +294,21 @@ def report(figures: dict[str, Any], console: Any) -> list[tuple[str, str]]:
     # Every request that answered 5xx is among the failures: no page or call accepts one.
     errors = sum(failures.values())
     sign_in = millis.get(f"{SIGN_IN}: password", [])
+    cpu_table = Table(title="The server's Python CPU per page over the measured period")
+    for column in ("request", "count", "CPU ms each", "wall ms each", "CPU s in all", "share"):
+        cpu_table.add_column(column, justify="left" if column == "request" else "right")
+    python_s = sum(row[4] for row in figures["page_cpu"]) or 1.0
+    for name, count, cpu_each, wall_each, cpu_all in figures["page_cpu"][:30]:
+        cpu_table.add_row(
+            name,
+            str(count),
+            f"{cpu_each:.1f}",
+            f"{wall_each:.1f}",
+            f"{cpu_all:.1f}",
+            f"{100 * cpu_all / python_s:.0f}%",
+        )
+    console.print(cpu_table)
+    console.print(f"Python CPU in the server's request threads: {python_s:.1f} s.")
     console.print(f"Slowest page at p95: {slowest or 'none'}; server CPU {figures['cpu_s']:.1f} s.")
     for reason, count in sorted(figures["reasons"].items(), key=lambda item: -item[1])[:20]:
         console.print(f"failed {count} x: {reason}")
@@ -348,12 +370,14 @@ def main() -> int:
         static_root = folder / "static"
         with console.status("Collecting static files…"):
             collect_static(url, static_root)
+        page_cpu = folder / "page-cpu"
+        page_cpu.mkdir()
         port = free_port()
         server = start_server(
             url,
             port,
             settings="bench.load.settings",
-            extra_env=server_env(static_root),
+            extra_env=server_env(static_root, page_cpu),
             log=server_log,
             # As deploy/gunicorn.conf.py: connections stay open between a person's pages
             # (gunicorn's 2 s default would close them during the 1-3 s of thought).
@@ -365,6 +389,7 @@ def main() -> int:
             figures = run_locust(port, folder, plan_path, meter)
         stop_server(server)
         server = None
+        figures["page_cpu"] = page_cpu_summary(page_cpu)
         with console.status("Checking for overlaps and verifying the audit chain…"):
             overlaps, chain = check_database()
         connection.close()

@@ -22,3 +22,6 @@ from imsclinic.settings import *  # noqa: F403
 STATIC_ROOT = Path(os.environ["LOAD_STATIC_ROOT"])
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 ALLAUTH_TRUSTED_PROXY_COUNT = 1
+
+if os.environ.get("LOAD_PAGE_CPU"):
+    MIDDLEWARE = ["bench.load.page_cpu.PageCpuMiddleware", *MIDDLEWARE]  # noqa: F405
