@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 import schemathesis
@@ -124,6 +126,41 @@ def test_availability_gives_times_with_the_locations_offset(
     expected = f"{offset[:3]}:{offset[3:]}"  # -08:00 in winter, -07:00 in summer
     assert all(slot["start"].endswith(expected) for slot in slots)
     assert f"{day}T09:00:00{expected}" in {slot["start"] for slot in slots}
+
+
+def test_availability_answers_exactly_what_its_documented_schema_would_write(
+    api_client, patient, assessment, shifts
+):
+    from ninja.responses import NinjaJSONEncoder
+
+    from imsclinic.api.scheduling import SlotsOut
+
+    response = api_client(patient.user).get(
+        f"/api/v1/availability?service={assessment.slug}&start={weekday_ahead()}&days=3"
+    )
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    answer = response.json()
+    assert answer["slots"]
+    through_the_schema = SlotsOut.model_validate(answer).model_dump()
+    assert json.loads(json.dumps(through_the_schema, cls=NinjaJSONEncoder)) == answer
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        dt.datetime(2030, 1, 7, 9, 0, tzinfo=ZoneInfo("America/Vancouver")),
+        dt.datetime(2030, 7, 8, 9, 30, 15, 123456, tzinfo=ZoneInfo("America/Vancouver")),
+        dt.datetime(2030, 1, 7, 17, 0, tzinfo=dt.UTC),
+        dt.datetime(2030, 1, 7, 17, 0, 0, 999, tzinfo=ZoneInfo("UTC")),
+        dt.datetime(2030, 1, 7, 22, 45, tzinfo=ZoneInfo("Asia/Kolkata")),
+    ],
+)
+def test_slot_times_are_written_as_the_apis_encoder_writes_them(when):
+    from ninja.responses import NinjaJSONEncoder
+
+    from imsclinic.api.scheduling import _json_time
+
+    assert _json_time(when) == json.loads(json.dumps(when, cls=NinjaJSONEncoder))
 
 
 def test_availability_refuses_more_than_a_month_of_days(api_client, patient, assessment):
