@@ -325,13 +325,14 @@ def billing_payment(w: dict[str, Any]) -> dict[str, Any]:
     """The patient's cash payment, all of it account credit (the desk's refund page)."""
     from decimal import Decimal
 
+    from imsclinic.billing.selectors import local_today
     from imsclinic.billing.services.payments import payment_record
 
     payment = payment_record(
         patient=w["patient_record"],
         method="cash",
         amount=Decimal("20.00"),
-        received_on=timezone.localdate(),
+        received_on=local_today(),
         actor=w["front_desk"],
     )
     return {"payment_id": payment.pk}

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from imsclinic.billing.errors import BillingRefused
 from imsclinic.billing.models import Invoice, InvoiceKind, InvoiceStatus, Payment, PaymentMethod
-from imsclinic.billing.selectors import invoice_figures
+from imsclinic.billing.selectors import invoice_figures, local_today
 from imsclinic.billing.services.payments import Apply, payment_record
 from imsclinic.core.locking import lock_rows
 from imsclinic.patients.models import Patient
@@ -42,6 +42,8 @@ class CardCharge:
     invoice_id: int
     amount: Decimal
     reference: str
+    # The provider's date for it, which may be in the provider's zone (often UTC), a day
+    # ahead of the clinic's evening: recorded as the clinic's today then.
     paid_on: dt.date
 
 
@@ -116,7 +118,8 @@ def card_payment_record(
         return payment_record(
             method=PaymentMethod.ONLINE_CARD,
             amount=charge.amount,
-            received_on=charge.paid_on,
+            # The money is taken: a date ahead of the clinic's today is its zone, not an error.
+            received_on=min(charge.paid_on, local_today(invoice.location)),
             actor=actor,
             patient=patient,
             # Paid beyond what is owed (a second tab, a correction meanwhile): it is credit.

@@ -16,6 +16,7 @@ from django.utils import timezone
 from imsclinic.billing.claims import claim_usages
 from imsclinic.billing.errors import BillingRefused
 from imsclinic.billing.models import Claim, Invoice, PaymentMethod, Policy
+from imsclinic.billing.selectors import local_today
 from imsclinic.billing.services.cover import (
     ClaimDetails,
     PolicyDetails,
@@ -318,7 +319,7 @@ def test_the_cover_page_shows_visits_used_and_left_and_what_the_payer_was_billed
         payer=auto,
         method=PaymentMethod.CHEQUE,
         amount=Decimal("50.00"),
-        received_on=timezone.localdate(),
+        received_on=local_today(invoice.location),
         allocations=[Apply(invoice=invoice, amount=Decimal("50.00"))],
         actor=front_desk,
     )

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from imsclinic.billing.models import Allocation, Invoice, Payment, PaymentMethod
-from imsclinic.billing.selectors import invoice_figures, payment_left
+from imsclinic.billing.selectors import invoice_figures, local_today, payment_left
 from imsclinic.billing.services.invoices import credit_note_issue, invoice_issue
 from imsclinic.billing.services.payments import Apply, payment_record
 from imsclinic.clinic.models import Service
@@ -382,7 +382,7 @@ def test_a_claim_visit_is_split_and_each_share_is_paid_end_to_end(
         patient=patient,
         method=PaymentMethod.DEBIT,
         amount=Decimal("24.00"),
-        received_on=timezone.localdate(),
+        received_on=local_today(invoice.location),
         allocations=[Apply(invoice=invoice, amount=Decimal("24.00"))],
         actor=front_desk,
     )
@@ -392,7 +392,7 @@ def test_a_claim_visit_is_split_and_each_share_is_paid_end_to_end(
             "source": "new",
             "method": PaymentMethod.INSURER,
             "amount": "96.00",
-            "received_on": timezone.localdate().isoformat(),
+            "received_on": local_today(invoice.location).isoformat(),
             "reference": "EFT 88120",
             f"invoice-{invoice.pk}": "96.00",
         },

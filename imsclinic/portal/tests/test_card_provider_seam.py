@@ -6,6 +6,7 @@ none, and with none configured the portal offers no card payment (test_billing_p
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
@@ -16,7 +17,7 @@ from django.urls import reverse
 
 from imsclinic.billing.models import Invoice, Payment, PaymentMethod
 from imsclinic.billing.online import CardCharge
-from imsclinic.billing.selectors import invoice_figures
+from imsclinic.billing.selectors import invoice_figures, local_today
 from tests.factories.billing import treatment_invoice
 from tests.factories.clients import signed_in
 
@@ -72,6 +73,25 @@ def test_a_patient_pays_what_they_owe_by_card_and_a_second_callback_records_noth
         Decimal("95.00"),
         reference,
     )
+    assert invoice_figures(invoice).patient_due == 0
+
+
+def test_a_charge_the_provider_dates_tomorrow_in_its_own_zone_is_recorded_as_paid_today(
+    with_provider, clinic, patient, patient_user, location, front_desk, physio
+):
+    # An evening in Vancouver is already tomorrow in UTC, where providers often date charges.
+    invoice = treatment_invoice(patient, location, front_desk, physio.practitioner)
+    client = signed_in(patient_user)
+    client.post(reverse("portal_card_pay", kwargs={"invoice_id": invoice.pk}))
+    (reference,) = LEDGER
+    charge = LEDGER[reference]
+    today = local_today(location)
+    LEDGER[reference] = dataclasses.replace(charge, paid_on=today + dt.timedelta(days=1))
+
+    back = client.get(reverse("portal_card_return"), {"ref": reference}, follow=True)
+
+    assert "your card payment of 95.00 is recorded" in back.text
+    assert Payment.objects.get().received_on == today
     assert invoice_figures(invoice).patient_due == 0
 
 
