@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import logging
 import math
 import time
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
@@ -168,7 +169,7 @@ def audit_record_per_patient(
     shown: Mapping[int, dict[str, Any]],
     request: HttpRequest | None = None,
 ) -> None:
-    """Append one row per patient a page showed (patient id -> the row's detail), in one INSERT.
+    """Append one row per patient a page showed (patient id -> the row's detail), at once.
 
     The rows are exactly those `audit_record` would write one by one, so the sealer chains
     them the same way; a calendar naming a hundred patients costs one statement, not a
@@ -188,24 +189,74 @@ def audit_record_per_patient(
         request=request,
         detail=None,
     )
-    shared = {
-        "at": first.at,
-        "actor": first.actor,
-        "actor_email": first.actor_email,
-        "role": first.role,
-        "action": first.action,
-        "object_type": first.object_type,
-        "object_id": first.object_id,
-        "ip": first.ip,
-        "outcome": first.outcome,
-    }
-    events = [
-        AuditEvent(**shared, patient_id=patient_id, detail=canonical_detail(detail or {}))
-        for patient_id, detail in shown.items()
+    _insert_per_patient(
+        first,
+        [
+            (patient_id, json.dumps(canonical_detail(detail or {})))
+            for patient_id, detail in shown.items()
+        ],
+    )
+
+
+# What every row of one page's look shares, in the order `_insert_per_patient` writes it.
+_SHARED_FIELDS = (
+    "at",
+    "actor",
+    "actor_email",
+    "role",
+    "action",
+    "object_type",
+    "object_id",
+    "ip",
+    "outcome",
+)
+
+
+def _insert_per_patient(shared: AuditEvent, rows: list[tuple[int, str]]) -> None:
+    """Insert one row per (patient id, detail as JSON text), the rest as `shared`, at once.
+
+    Raw SQL rather than `bulk_create`: building and preparing a model instance per row cost
+    a calendar of 400 patients more than the rest of its page. The values go through the
+    fields' own database preparation, once; the writing transaction's id is left to the
+    column's default, as for any other row. One statement whatever the number of rows: on
+    PostgreSQL the patients and details come as two arrays, on SQLite as one JSON array.
+    """
+    meta = AuditEvent._meta
+    fields = [meta.get_field(name) for name in _SHARED_FIELDS]
+    values = [
+        field.get_db_prep_save(getattr(shared, field.attname), connection) for field in fields
     ]
-    # The model's queryset refuses bulk_create so that nothing else writes rows; this is the
-    # audit module's own way in, building each row as audit_record does.
-    models.QuerySet.bulk_create(AuditEvent.objects.all(), events)
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        quote(column)
+        for column in [
+            *(field.column for field in fields),
+            meta.get_field("patient").column,
+            meta.get_field("detail").column,
+        ]
+    )
+    table = quote(meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Each shared value cast to its column's type: an untyped NULL would read as text.
+            typed = ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
+            cursor.execute(
+                # Names from the model and casts from its fields; every value is a parameter.
+                f"INSERT INTO {table} ({columns}) "  # noqa: S608
+                f"SELECT {typed}, shown.patient, shown.detail::jsonb "
+                "FROM unnest(%s::bigint[], %s::text[]) WITH ORDINALITY "
+                "AS shown(patient, detail, n) ORDER BY shown.n",
+                [*values, [row[0] for row in rows], [row[1] for row in rows]],
+            )
+        else:
+            # SQLite: the rows as one JSON array of [patient, detail] pairs.
+            shared_values = ", ".join(["%s"] * len(fields))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) "  # noqa: S608
+                f"SELECT {shared_values}, json_extract(shown.value, '$[0]'), "
+                "json_extract(shown.value, '$[1]') FROM json_each(%s) AS shown ORDER BY shown.key",
+                [*values, json.dumps(rows)],
+            )
 
 
 def _patient_pk(value: object) -> int | None:
