@@ -27,6 +27,10 @@ class AppointmentStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+# Each status's (lazy) label by its value, read once: `Appointment.status_text`.
+_STATUS_LABELS = {status.value: status.label for status in AppointmentStatus}
+
+
 class CancelledBy(models.TextChoices):
     """Who called a cancelled visit off: a late cancellation counts against the patient only."""
 
@@ -172,10 +176,9 @@ class Appointment(models.Model):
         moved = self.moved_to
         if moved is None:
             # The label itself: get_status_display() hashes every choice's lazy label on each
-            # call, which a calendar of hundreds of visits felt.
-            if self.status in AppointmentStatus.values:
-                return str(AppointmentStatus(self.status).label)
-            return str(self.status)
+            # call, and the enum's own lookups rebuild its lists, which a calendar of hundreds
+            # of visits felt.
+            return str(_STATUS_LABELS.get(self.status, self.status))
         local = moved.start.astimezone(ZoneInfo(moved.location.time_zone))
         when = f"{dateformat.format(local, 'D j M Y, g:i A')} {local.tzname()}"
         return gettext("Moved to %(when)s") % {"when": when}

@@ -72,6 +72,26 @@ def visit_summary(visit: Any) -> SafeString:
     )
 
 
+@register.simple_tag
+def week_visit(visit: Any) -> SafeString:
+    """Show a visit in the week: its start, whose it is (or busy time and where), its badges."""
+    appointment = visit.appointment
+    cancelled = visit.is_cancelled
+    if visit.shows_patient:
+        who = appointment.patient.display_name
+        shown = format_html("<del>{}</del>", who) if cancelled else format_html("{}", who)
+    else:
+        busy = gettext("Busy")
+        room = appointment.room
+        shown = format_html(
+            "{}: {}{}",
+            format_html("<del>{}</del>", busy) if cancelled else busy,
+            appointment.service.name,
+            format_html(" · {}", room.name) if room else "",
+        )
+    return format_html("{} {} {}", visit.start_label, shown, visit_badges(visit))
+
+
 def _csrf_input(context: template.Context) -> SafeString:
     """Return the hidden CSRF field, as `{% csrf_token %}` writes it."""
     token = context.get("csrf_token")
