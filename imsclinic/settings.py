@@ -173,10 +173,10 @@ CACHES = {
 }
 
 AUTH_USER_MODEL = "accounts.User"
+# Permissions are the rules of core.permissions; signing in is allauth's (accounts.backends).
 AUTHENTICATION_BACKENDS = [
     "rules.permissions.ObjectPermissionBackend",
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "imsclinic.accounts.backends.AccountBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

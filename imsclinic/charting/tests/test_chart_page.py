@@ -52,7 +52,7 @@ def _catalogue(db: None) -> None:
 # the flags, the current intake, how long it stays current, the decision on it, the
 # published consent version and the patient's signatures (two fewer with no intake).
 # +1: the physiotherapy notes (their addenda are one more query when there are any).
-CHART_PAGE_QUERIES = 31
+CHART_PAGE_QUERIES = 28
 
 
 def chart_page_queries() -> int:

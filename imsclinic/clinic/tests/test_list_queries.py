@@ -48,7 +48,7 @@ def test_the_stock_list_reads_the_same_number_of_queries_for_10_lots_as_for_100(
 ) -> None:
     many_lots(count)
     client = signed_in(physio)
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(9):
         response = client.get(reverse("stock_lots"))
     assert response.status_code == 200
     assert response.content.decode().count("BULK-") >= count
@@ -60,7 +60,7 @@ def test_the_stock_levels_page_reads_the_same_number_of_queries_for_10_lots_as_f
 ) -> None:
     many_lots(count)
     client = signed_in(owner)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(7):
         response = client.get(reverse("stock_levels"))
     assert response.status_code == 200
     assert "0.34 x 30 mm" in response.content.decode()
@@ -85,7 +85,7 @@ def test_the_sharps_log_reads_the_same_number_of_queries_for_10_containers_as_fo
         for n in range(count)
     )
     client = signed_in(owner)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(9):
         response = client.get(reverse("sharps_log"))
     assert response.status_code == 200
     assert response.content.decode().count('<th scope="row">S-') == count
@@ -106,7 +106,7 @@ def test_a_lots_patients_read_the_same_number_of_queries_for_10_patients_as_for_
 ) -> None:
     lot = patients_needled_with(count, physio)
     client = signed_in(owner)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(9):
         response = client.get(reverse("stock_lot_patients", args=[lot.pk]))
     assert response.status_code == 200
     assert response.content.decode().count("Traced</a>") == count
@@ -118,7 +118,7 @@ def test_a_lots_patients_as_csv_read_the_same_number_of_queries_for_10_patients_
 ) -> None:
     lot = patients_needled_with(count, physio)
     client = signed_in(owner)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(7):
         response = client.get(reverse("stock_lot_patients_csv", args=[lot.pk]))
     assert response.status_code == 200
     assert response.content.decode().count("Traced") == count

@@ -69,7 +69,7 @@ def test_the_front_desks_call_list_reads_the_same_number_of_queries_for_10_as_fo
 ) -> None:
     checkins_of_many_patients(count, physio)
     client = signed_in(front_desk)
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(9):
         response = client.get(reverse("followup_list"))
     assert response.status_code == 200
     unanswered = count - len(range(0, count, 3))
@@ -86,7 +86,7 @@ def test_a_practitioners_follow_up_list_reads_the_same_number_of_queries_for_10_
 ) -> None:
     checkins_of_many_patients(count, physio)
     client = signed_in(physio)
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(12):
         response = client.get(reverse("followup_list"))
     assert response.status_code == 200
     assert AuditEvent.objects.filter(object_type="followup_list", actor=physio).count() == count

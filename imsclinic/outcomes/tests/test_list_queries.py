@@ -51,7 +51,7 @@ def test_the_outcomes_report_reads_the_same_number_of_queries_for_10_patients_as
 ) -> None:
     courses_of_many_patients(count, physio, owner)
     client = signed_in(owner)
-    with django_assert_num_queries(23):
+    with django_assert_num_queries(20):
         response = client.get(reverse("outcomes_report"))
     assert response.status_code == 200
 
@@ -78,6 +78,6 @@ def test_a_patients_progress_reads_the_same_number_of_queries_for_10_results_as_
             now=taken,
         )
     client = signed_in(physio)
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(18):
         response = client.get(reverse("patient_progress", args=[patient.pk]))
     assert response.status_code == 200

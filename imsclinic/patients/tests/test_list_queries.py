@@ -28,7 +28,7 @@ def test_the_patient_list_reads_the_same_number_of_queries_for_10_patients_as_fo
 ) -> None:
     many_patients(count, "Many")
     client = signed_in(front_desk)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(7):
         response = client.get(reverse("patient_list"))
     assert response.status_code == 200
     assert response.content.decode().count("Many, Given") == min(count, 25)
@@ -40,7 +40,7 @@ def test_a_patient_search_reads_the_same_number_of_queries_for_10_matches_as_for
 ) -> None:
     many_patients(count, "Many")
     client = signed_in(front_desk)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(7):
         response = client.get(reverse("patient_list"), {"q": "many giv"})
     assert response.status_code == 200
     assert response.content.decode().count("Many, Given") == min(count, 25)
@@ -66,7 +66,7 @@ def test_a_patients_page_reads_the_same_number_of_queries_for_10_booked_visits_a
         for n in range(count)
     )
     client = signed_in(physio)
-    with django_assert_num_queries(27):
+    with django_assert_num_queries(24):
         response = client.get(reverse("patient_detail", args=[patient.pk]))
     assert response.status_code == 200
     assert response.content.decode().count("Needling note") == 10  # the next ten visits

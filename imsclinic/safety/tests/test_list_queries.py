@@ -49,7 +49,7 @@ def test_the_adverse_event_report_reads_the_same_number_of_queries_for_10_events
 ) -> None:
     events_after_sessions(count, patient, physio)
     client = signed_in(owner)
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(12):
         response = client.get(reverse("adverse_event_report"))
     assert response.status_code == 200
     assert response.context["report"].sessions == count
@@ -63,7 +63,7 @@ def test_a_patients_adverse_events_read_the_same_number_of_queries_for_10_as_for
 ) -> None:
     events_after_sessions(count, patient, physio)
     client = signed_in(physio)
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(17):
         response = client.get(reverse("patient_adverse_events", args=[patient.pk]))
     assert response.status_code == 200
     assert response.content.decode().count("Settled by the next day.") == count
@@ -75,7 +75,7 @@ def test_the_screening_rules_page_reads_a_fixed_number_of_queries(
     physio: User, django_assert_num_queries
 ) -> None:
     client = signed_in(physio)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(5):
         response = client.get(reverse("screening_rules"))
     assert response.status_code == 200
 
@@ -93,7 +93,7 @@ def test_a_patients_screening_reads_the_same_number_of_queries_for_10_decisions_
             patient, intake, by=physio if n % 2 else other_physio, at=now - dt.timedelta(days=n)
         )
     client = signed_in(physio)
-    with django_assert_num_queries(28):
+    with django_assert_num_queries(25):
         response = client.get(reverse("patient_screening", args=[patient.pk]))
     assert response.status_code == 200
     assert len(response.context["history"]) == count
