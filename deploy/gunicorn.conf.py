@@ -28,6 +28,18 @@ threads = 2
 # release restarts the service, so new code is always loaded by a new master.
 preload_app = True
 
+
+def when_ready(server: Any) -> None:
+    """Compile the templates once in the master, so no worker compiles them on its requests.
+
+    Called after the app is loaded and before the first worker starts; the workers that
+    replace others after `max_requests` inherit the compiled templates too.
+    """
+    from imsclinic.core.warmup import warm_up
+
+    server.log.info("compiled %d templates before starting the workers", warm_up())
+
+
 # A request may take a minute (a PDF); a restart lets requests under way finish for 30 s.
 timeout = 60
 graceful_timeout = 30
