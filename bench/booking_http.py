@@ -86,10 +86,13 @@ def start_server(
     extra_env: dict[str, str] | None = None,
     log: IO[bytes] | None = None,
     extra_args: tuple[str, ...] = (),
+    config: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start gunicorn (gthread, WORKERS x THREADS) with DEBUG off on the given database.
 
-    Its output is read back by stop_server, or goes to `log` (a long run fills a pipe).
+    With `config` (a gunicorn configuration file, as deployed) its workers and threads are
+    the file's instead. Its output is read back by stop_server, or goes to `log` (a long run
+    fills a pipe).
     """
     env = {
         **os.environ,
@@ -105,12 +108,10 @@ def start_server(
         "LOG_LEVEL": "WARNING",
         **(extra_env or {}),
     }
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "imsclinic.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
+    workers = (
+        ("--config", str(config))
+        if config is not None
+        else (
             "--worker-class",
             "gthread",
             "--workers",
@@ -119,6 +120,15 @@ def start_server(
             str(THREADS),
             "--timeout",
             "120",
+        )
+    )
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "imsclinic.wsgi:application",
+            *workers,
+            "--bind",
+            f"127.0.0.1:{port}",
             *extra_args,
         ],
         cwd=ROOT,

@@ -5,9 +5,10 @@
    earlier one of that name, and fills it (bench/load/seed.py): the scheduling bench's clinic
    with LOAD_APPOINTMENTS visits of history, and the people of the mix made through the app's
    services. Then ANALYZE.
-2. Collects the static files into a temporary folder and starts gunicorn (gthread, 2 workers
-   x 4 threads, as bench/booking_http.py) with DEBUG off and the production settings
-   (bench/load/settings.py), connections kept 60 s. Tasks go to the database backend as in
+2. Collects the static files into a temporary folder and starts gunicorn with the deployed
+   configuration (deploy/gunicorn.conf.py: gthread, 2 x cores + 1 workers of 2 threads, the
+   access log written) with DEBUG off and the production settings (bench/load/settings.py),
+   database connections kept 60 s. Tasks go to the database backend as in
    production; no task worker runs, so they wait in their table (what a request costs is
    queueing them, not sending the mail).
 3. Runs locust headless in a process of its own (bench/load/locustfile.py): LOAD_USERS people
@@ -379,9 +380,9 @@ def main() -> int:
             settings="bench.load.settings",
             extra_env=server_env(static_root, page_cpu),
             log=server_log,
-            # As deploy/gunicorn.conf.py: connections stay open between a person's pages
-            # (gunicorn's 2 s default would close them during the 1-3 s of thought).
-            extra_args=("--keep-alive", "75"),
+            # The deployed configuration: its workers and threads for this machine's cores,
+            # connections kept open between a person's pages, the access log written.
+            config=ROOT / "deploy" / "gunicorn.conf.py",
         )
         wait_until_ready(port, server)
         meter = CpuMeter(server.pid, url)
