@@ -172,6 +172,11 @@ def slot_choices(
     """Turn slots into links to the next step; for "anyone", one entry per time and place."""
     seen: set[tuple[dt.datetime, int]] = set()
     choices = []
+    # A week shows hundreds of times on a handful of days at a few dozen clock times: each
+    # label is formatted once (by the local wall time and the zone's name at that instant,
+    # so the two 1:30 AMs of a DST change day still read apart).
+    days: dict[dt.date, str] = {}
+    clock: dict[tuple[int, int, str], str] = {}
     for slot in slots:
         key = (slot.start.astimezone(dt.UTC), slot.location_id)
         if picked.practitioner is None and key in seen:
@@ -191,11 +196,19 @@ def slot_choices(
             params["any"] = "1"
         if flow.course_mode:
             params["sessions"] = str(picked.sessions)
+        local = slot.start.astimezone(zone)
+        name = local.tzname() or zone.key
+        label = clock.get((local.hour, local.minute, name))
+        if label is None:
+            label = clock[(local.hour, local.minute, name)] = time_label(local, zone)
+        day = days.get(local.date())
+        if day is None:
+            day = days[local.date()] = day_label(local.date())
         choices.append(
             SlotChoice(
                 start=slot.start,
-                label=time_label(slot.start, zone),
-                day_label=day_label(slot.start, zone),
+                label=label,
+                day_label=day,
                 practitioner=people.get(slot.practitioner_id),
                 location=location,
                 url=link(flow.next_url, params),
