@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
@@ -212,6 +212,12 @@ _SHARED_FIELDS = (
 )
 
 
+def _concrete(name: str) -> models.Field[Any, Any]:
+    field = AuditEvent._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field
+
+
 def _insert_per_patient(shared: AuditEvent, rows: list[tuple[int, str]]) -> None:
     """Insert one row per (patient id, detail as JSON text), the rest as `shared`, at once.
 
@@ -222,18 +228,14 @@ def _insert_per_patient(shared: AuditEvent, rows: list[tuple[int, str]]) -> None
     PostgreSQL the patients and details come as two arrays, on SQLite as one JSON array.
     """
     meta = AuditEvent._meta
-    fields = [meta.get_field(name) for name in _SHARED_FIELDS]
+    fields = [_concrete(name) for name in _SHARED_FIELDS]
     values = [
         field.get_db_prep_save(getattr(shared, field.attname), connection) for field in fields
     ]
     quote = connection.ops.quote_name
     columns = ", ".join(
-        quote(column)
-        for column in [
-            *(field.column for field in fields),
-            meta.get_field("patient").column,
-            meta.get_field("detail").column,
-        ]
+        quote(field.get_attname_column()[1] or field.name)
+        for field in [*fields, _concrete("patient"), _concrete("detail")]
     )
     table = quote(meta.db_table)
     with connection.cursor() as cursor:

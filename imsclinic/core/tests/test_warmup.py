@@ -17,7 +17,7 @@ def test_every_template_the_pages_use_compiles_in_the_warm_up():
 
 def test_after_the_warm_up_a_template_comes_from_the_loaders_cache():
     warm_up()
-    loader = engines["django"].engine.template_loaders[0]
+    loader = engines["django"].engine.template_loaders[0]  # type: ignore[attr-defined]
 
     assert type(loader).__name__ == "Loader" and loader.__module__.endswith(".cached")
     cached = {key.split("-")[0] for key in loader.get_template_cache}
