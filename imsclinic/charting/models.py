@@ -10,6 +10,7 @@ which are never changed either. Drafts keep their history (django-simple-history
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from django.conf import settings
@@ -59,9 +60,15 @@ class View(models.TextChoices):
     BOTH = "both", _("Front and back")
 
 
+@functools.cache
+def _labels(choices: type[models.TextChoices]) -> dict[str, Any]:
+    """Each choice's (lazy) label by its value, read once per choices class."""
+    return {choice.value: choice.label for choice in choices}
+
+
 def _choice_label(choices: type[models.TextChoices], value: str) -> str:
     """Return a stored choice in words, or the stored value if it is not one of them."""
-    return str(choices(value).label) if value in choices.values else str(value)
+    return str(_labels(choices).get(value, value))
 
 
 def _rank(field: str, places: dict[str, int]) -> Case:
