@@ -205,11 +205,12 @@ def patients_needing_review(patient_ids: Iterable[int], *, at: dt.datetime) -> s
     ids = set(patient_ids)
     if not ids:
         return set()
+    # Only intakes still waiting for a decision are read (and their answers parsed): in a
+    # running clinic that is few of the patients a calendar names.
     return {
         intake.patient_id
-        for intake in _latest_intakes(ids)
-        if not intake.decided  # type: ignore[attr-defined]
-        and intake_flags(intake, patient=intake.patient, at=at)
+        for intake in _latest_intakes(ids).filter(decided=False)
+        if intake_flags(intake, patient=intake.patient, at=at)
     }
 
 
