@@ -209,7 +209,9 @@ def patients_needing_review(patient_ids: Iterable[int], *, at: dt.datetime) -> s
     # running clinic that is few of the patients a calendar names.
     return {
         intake.patient_id
-        for intake in _latest_intakes(ids).filter(decided=False)
+        for intake in _latest_intakes(ids).filter(
+            ~Exists(Clearance.objects.filter(intake=OuterRef("pk")))
+        )
         if intake_flags(intake, patient=intake.patient, at=at)
     }
 
