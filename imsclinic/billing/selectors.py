@@ -32,6 +32,7 @@ from imsclinic.billing.models import (
     Refund,
 )
 from imsclinic.clinic.selectors import clinic_zone
+from imsclinic.core.sql import among_ids
 
 if TYPE_CHECKING:
     from imsclinic.clinic.models import Location
@@ -268,7 +269,7 @@ def dues_for(patient_ids: Iterable[int]) -> dict[int, Dues]:
     balance = dict.fromkeys(ids, ZERO)
     payers = dict.fromkeys(ids, ZERO)
     for row in (
-        Invoice.objects.filter(patient_id__in=ids, status=InvoiceStatus.ISSUED)
+        Invoice.objects.filter(among_ids("patient_id", ids), status=InvoiceStatus.ISSUED)
         .values("patient_id")
         .annotate(
             invoiced=money_sum("total", filter=Q(kind=InvoiceKind.INVOICE)),
@@ -281,14 +282,16 @@ def dues_for(patient_ids: Iterable[int]) -> dict[int, Dues]:
         balance[patient_id] += row["invoiced"] - row["credited"]
         payers[patient_id] += row["payer_billed"] - row["payer_credited"]
     for patient_id, paid in (
-        Payment.objects.filter(patient_id__in=ids)
+        Payment.objects.filter(among_ids("patient_id", ids))
         .values("patient_id")
         .annotate(s=_ZERO)
         .values_list("patient_id", "s")
     ):
         balance[patient_id] -= paid
     for patient_id, paid in (
-        Allocation.objects.filter(invoice__patient_id__in=ids, payment__payer__isnull=False)
+        Allocation.objects.filter(
+            among_ids("invoice__patient_id", ids), payment__payer__isnull=False
+        )
         .values("invoice__patient_id")
         .annotate(s=_ZERO)
         .values_list("invoice__patient_id", "s")
@@ -296,7 +299,7 @@ def dues_for(patient_ids: Iterable[int]) -> dict[int, Dues]:
         balance[patient_id] -= paid
         payers[patient_id] -= paid
     for patient_id, refunded in (
-        Refund.objects.filter(payment__patient_id__in=ids)
+        Refund.objects.filter(among_ids("payment__patient_id", ids))
         .values("payment__patient_id")
         .annotate(s=_ZERO)
         .values_list("payment__patient_id", "s")
