@@ -190,15 +190,6 @@ def _services_for(user: User) -> Any:
     return services
 
 
-def _slot_out(slot: Any) -> dict[str, Any]:
-    return {
-        "practitioner": slot.practitioner_id,
-        "location": slot.location_id,
-        "start": slot.start,
-        "end": slot.end,
-    }
-
-
 def _json_time(value: dt.datetime) -> str:
     """Write a time as ninja's encoder (Django's) does: milliseconds at most, UTC as Z."""
     text = value.isoformat()
@@ -210,7 +201,7 @@ def _json_time(value: dt.datetime) -> str:
 
 
 def _slots_out(slots: list[Any]) -> list[dict[str, Any]]:
-    """Return slots as `_slot_out` does, their times already written as JSON text.
+    """Return slots in the API's shape, their times already written as JSON text.
 
     A week holds thousands of slots: handing ninja the datetimes would send each through the
     encoder's Python fallback, which cost more than finding the slots.
@@ -447,7 +438,7 @@ def book(request: HttpRequest, payload: BookIn) -> Status[dict[str, Any]]:
             409,
             {
                 "detail": _busy_or_taken(refusal, user),
-                "alternatives": [_slot_out(slot) for slot in nearest],
+                "alternatives": _slots_out(nearest),
             },
         )
     except FirstVisitMustBeAssessment as error:
