@@ -214,9 +214,13 @@ def _own_visits_window_sql(
     adapt = connection.ops.adapt_datetimefield_value
     end = "a." + connection.ops.quote_name("end")
     if connection.vendor == "postgresql":
-        # The range of the patient overlap guard's GiST index (patient, [start, end)).
+        # The patient overlap guard's GiST index (patient, [start, end)) answers both halves,
+        # but only for a BIGINT id: its operator class has no bigint = integer, and an id
+        # sent as a plain number would leave the index only the range (every patient's
+        # visits that overlap the window).
         return (
-            f"a.patient_id = %s AND TSTZRANGE(a.start, {end}, '[)') && TSTZRANGE(%s, %s, '[)')",
+            "a.patient_id = CAST(%s AS BIGINT)"
+            f" AND TSTZRANGE(a.start, {end}, '[)') && TSTZRANGE(%s, %s, '[)')",
             [adapt(window_start), adapt(window_end)],
         )
     # The index on (patient, start), with the same lower bound on start as the busy rows'.
