@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
+from django.db.models import Model
 from simple_history.manager import HistoryDescriptor
 
 
@@ -26,12 +27,14 @@ class HistoryDescriptorBuiltOnce(HistoryDescriptor):
         return self.built(self.model, instance)
 
 
-def build_history_managers_once() -> list[type]:
+def build_history_managers_once() -> list[type[Model]]:
     """Give every history-tracked model the built-once descriptor; return those models."""
     swapped = []
     for model in apps.get_models():
-        name = getattr(model._meta, "simple_history_manager_attribute", None)
-        descriptor = model.__dict__.get(name) if name else None
+        name: str | None = getattr(model._meta, "simple_history_manager_attribute", None)
+        if name is None:
+            continue
+        descriptor = model.__dict__.get(name)
         if type(descriptor) is HistoryDescriptor:
             setattr(model, name, HistoryDescriptorBuiltOnce(descriptor))
             swapped.append(model)

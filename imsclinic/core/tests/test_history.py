@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -21,7 +22,7 @@ def new_patient(given_name: str, phone: str) -> Patient:
     )
 
 
-def history_tracked_models() -> list[type]:
+def history_tracked_models() -> list[Any]:
     return [
         model
         for model in apps.get_models()
