@@ -13,6 +13,8 @@ from django.utils.json import normalize_json
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
+from imsclinic.core.sql import insert_rows
+
 # A task to queue and the positional arguments to queue it with.
 TaskCall = tuple[Task[Any, Any], tuple[Any, ...]]
 
@@ -74,6 +76,9 @@ def enqueue_together(calls: Sequence[TaskCall]) -> None:
         # at once its "run after" value: send it as a save would.
         pre_save.send(sender=DBTaskResult, instance=row, raw=False, using=using, update_fields=None)
         rows.append(row)
-    DBTaskResult.objects.using(using).bulk_create(rows)
+    if using == connection.alias:
+        insert_rows(rows)
+    else:
+        DBTaskResult.objects.using(using).bulk_create(rows)
     for row in rows:
         task_enqueued.send(type(backend), task_result=row.task_result)
