@@ -20,6 +20,7 @@ from imsclinic.api.schemas import ErrorOut, SingleLine, ValidationErrorOut, json
 from imsclinic.billing.claims import booking_warnings
 from imsclinic.billing.services.fees import fee_policies_by_service, fee_policy_sentence
 from imsclinic.clinic.models import Clinic, Location, Practitioner, Service
+from imsclinic.clinic.selectors import bookable_service, practitioner_places
 from imsclinic.core.access import record_refusal
 from imsclinic.core.models import Action, ObjectType
 from imsclinic.patients.models import Patient
@@ -284,7 +285,8 @@ def list_practitioners(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 def _service(user: User, slug: str) -> Service:
-    service = _services_for(user).filter(slug=slug).first()
+    # The same service `_services_for(user)` would find, read without the ORM's query cost.
+    service = bookable_service(slug, online_only=not user.is_clinic_staff)
     if service is None:
         raise Http404
     return service
@@ -335,21 +337,12 @@ def availability(
 def _practitioner_with_places(practitioner_id: int) -> tuple[Practitioner, list[Location]]:
     """Return an active practitioner and the active locations they work at, or 404.
 
-    One query in the usual case: the practitioner's links to active locations, each with the
-    practitioner and the location's clinic joined in (the booking's reminder reads the
-    clinic's settings, and would otherwise ask again). A second only when there are none.
+    One read in the usual case (`practitioner_places`, each location with its clinic: the
+    booking's reminder reads the clinic's settings). A second only when there are none.
     """
-    links = list(
-        Practitioner.locations.through.objects.filter(
-            practitioner_id=practitioner_id,
-            practitioner__is_active=True,
-            location__is_active=True,
-        )
-        .select_related("practitioner", "location__clinic")
-        .order_by("location_id")
-    )
-    if links:
-        return links[0].practitioner, [link.location for link in links]
+    practitioner, places = practitioner_places(practitioner_id)
+    if practitioner is not None:
+        return practitioner, places
     practitioner = Practitioner.objects.filter(pk=practitioner_id, is_active=True).first()
     if practitioner is None:
         raise Http404

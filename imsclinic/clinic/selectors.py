@@ -6,18 +6,91 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, F, ForeignKey, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import formats
 
-from imsclinic.clinic.models import Location, NeedleLot, NeedleStockLevel, SharpsContainer
+from imsclinic.clinic.models import (
+    Clinic,
+    Location,
+    NeedleLot,
+    NeedleStockLevel,
+    Practitioner,
+    Service,
+    SharpsContainer,
+)
 from imsclinic.core.permissions import is_owner
+from imsclinic.core.sql import ModelColumns
 from imsclinic.patients.access import patients_visible_to
 
 if TYPE_CHECKING:
     from imsclinic.accounts.models import User
+
+
+_PRACTITIONER = ModelColumns(Practitioner, "p")
+_LOCATION = ModelColumns(Location, "l")
+_CLINIC = ModelColumns(Clinic, "c")
+_SERVICE = ModelColumns(Service, "s")
+
+
+def _column(model: type[Any], name: str) -> str:
+    return str(connection.ops.quote_name(model._meta.get_field(name).column))
+
+
+def _table(model: type[Any]) -> str:
+    return str(connection.ops.quote_name(model._meta.db_table))
+
+
+def practitioner_places(practitioner_id: int) -> tuple[Practitioner | None, list[Location]]:
+    """Return an active practitioner and the active locations they work at, in one read.
+
+    Each location comes with its clinic (a booking's reminder reads the clinic's settings).
+    (None, []) when the practitioner is inactive, unknown or works at no active location.
+    Written out in SQL (`core.sql.ModelColumns`): the same read through the ORM's joins cost a
+    booking about 1.5 ms of building and compiling, eight times the read itself.
+    """
+    links = Practitioner.locations.through
+    sql = (
+        f"SELECT {_PRACTITIONER.select()}, {_LOCATION.select()}, {_CLINIC.select()}"  # noqa: S608
+        f" FROM {_table(links)} pl"
+        f" INNER JOIN {_table(Practitioner)} p ON p.id = pl.{_column(links, 'practitioner')}"
+        f" INNER JOIN {_table(Location)} l ON l.id = pl.{_column(links, 'location')}"
+        f" INNER JOIN {_table(Clinic)} c ON c.id = l.{_column(Location, 'clinic')}"
+        f" WHERE pl.{_column(links, 'practitioner')} = %s AND p.is_active AND l.is_active"
+        " ORDER BY l.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [practitioner_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return None, []
+    practitioner = _PRACTITIONER.read(rows[0])
+    clinic_field = Location._meta.get_field("clinic")
+    assert isinstance(clinic_field, ForeignKey)
+    places = []
+    for row in rows:
+        place = _LOCATION.read(row, _PRACTITIONER.width)
+        clinic_field.set_cached_value(
+            place, _CLINIC.read(row, _PRACTITIONER.width + _LOCATION.width)
+        )
+        places.append(place)
+    return practitioner, places
+
+
+def bookable_service(slug: str, *, online_only: bool) -> Service | None:
+    """Return the active service with this slug (only one patients may book online, if asked)."""
+    online = " AND s.bookable_online" if online_only else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_SERVICE.select()} FROM {_table(Service)} s"  # noqa: S608
+            f" WHERE s.slug = %s AND s.is_active{online} ORDER BY s.id LIMIT 1",
+            [slug],
+        )
+        row = cursor.fetchone()
+    return None if row is None else _SERVICE.read(row)
 
 
 def clinic_zone() -> zoneinfo.ZoneInfo:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Collection, Sequence
+from typing import Any
 
 from django.db import connection
 from django.db.models import Model, Q
@@ -61,3 +63,58 @@ def insert_rows(rows: Sequence[Model]) -> None:
     for row in rows:
         row._state.adding = False
         row._state.db = connection.alias
+
+
+class ModelColumns:
+    """Every column of one model in a hand-written SELECT, read back into a whole instance.
+
+    For the few reads a hot path makes on every request, where building and compiling the
+    ORM's query cost more than running it (a booking's token, practitioner and service
+    reads did). `select` lists the model's columns under a table alias; `read` turns that
+    slice of a result row into the instance the ORM would have built: every field loaded
+    (none deferred), each value through the same converters Django's compiler applies
+    (the backend's, then the field's), and the instance marked as read from the database.
+    """
+
+    def __init__(self, model: type[Model], alias: str) -> None:
+        self.model = model
+        self.alias = alias
+        self.fields = list(model._meta.concrete_fields)
+        self.attnames = [field.attname for field in self.fields]
+        self.width = len(self.fields)
+        self.pk_at = self.fields.index(model._meta.pk)  # type: ignore[arg-type]
+        self._converters: weakref.WeakKeyDictionary[Any, list[tuple[int, list[Any], Any]]]
+        self._converters = weakref.WeakKeyDictionary()
+
+    def select(self) -> str:
+        quote = connection.ops.quote_name
+        return ", ".join(
+            f"{self.alias}.{quote(field.get_attname_column()[1] or field.name)}"
+            for field in self.fields
+        )
+
+    def _converters_here(self) -> list[tuple[int, list[Any], Any]]:
+        """The converters of this thread's connection (SQLite's are bound to it), kept."""
+        ops = connection.ops
+        found = self._converters.get(ops)
+        if found is None:
+            found = []
+            for at, field in enumerate(self.fields):
+                column = field.get_col(self.alias)
+                converters = ops.get_db_converters(column) + column.get_db_converters(connection)
+                if converters:
+                    found.append((at, converters, column))
+            self._converters[ops] = found
+        return found
+
+    def read(self, row: Sequence[Any], start: int = 0) -> Any:
+        """Return the instance in `row[start:]`, or None where an outer join found none."""
+        values = list(row[start : start + self.width])
+        if values[self.pk_at] is None:
+            return None
+        for at, converters, column in self._converters_here():
+            value = values[at]
+            for converter in converters:
+                value = converter(value, column, connection)
+            values[at] = value
+        return self.model.from_db(connection.alias, self.attnames, values)

@@ -295,3 +295,28 @@ def test_no_one_can_revoke_someone_elses_token(cast):
     response = signed_in(cast["front_desk"]).post(reverse("api_token_revoke", args=[token.pk]))
     assert response.status_code == 404
     assert api_token_authenticate(raw) == cast["owner"]
+
+
+def test_the_holder_comes_with_their_patient_record_and_nothing_left_to_read(
+    cast, patient, django_assert_num_queries
+):
+    _token, raw = api_token_issue(user=patient.user, name="booking app", actor=None)
+    api_token_authenticate(raw)  # stamps the first use
+    with django_assert_num_queries(1):
+        holder = api_token_authenticate(raw)
+        assert holder is not None
+        assert holder.patient == patient
+        assert holder.patient.user is holder
+        assert holder.patient.given_name == "Pat"
+        assert holder.email == patient.user.email
+        assert not holder.get_deferred_fields()
+
+
+def test_a_staff_holder_has_no_patient_record_without_asking_again(cast, django_assert_num_queries):
+    _token, raw = api_token_issue(user=cast["physio"], name="phone app", actor=None)
+    api_token_authenticate(raw)
+    with django_assert_num_queries(1):
+        holder = api_token_authenticate(raw)
+        assert holder is not None
+        assert getattr(holder, "patient", None) is None
+        assert holder.role == Role.PRACTITIONER
