@@ -39,6 +39,19 @@ def test_the_latest_submitted_intake_is_the_current_one(patient: Patient) -> Non
     assert current_intake(patient) == newer
 
 
+def test_of_two_sent_at_the_same_moment_the_later_is_current_and_answers_read_whole(
+    patient: Patient, other_patient: Patient
+) -> None:
+    moment = dt.datetime(2025, 9, 5, 8, 30, tzinfo=UTC)
+    submitted(patient, moment, reason="first")
+    later = submitted(patient, moment, reason="second", pain=[3, 7])
+    submitted(other_patient, moment + dt.timedelta(days=1), reason="someone else")
+    current = current_intake(patient)
+    assert current == later
+    assert current is not None and current.answers == {"reason": "second", "pain": [3, 7]}
+    assert current.submitted_at == moment
+
+
 def test_an_intake_stays_current_for_the_clinics_months(clinic: Clinic, patient: Patient) -> None:
     intake = submitted(patient, dt.datetime(2025, 8, 31, 15, tzinfo=UTC))
     assert intake_valid_until(intake) == dt.datetime(2026, 2, 28, 15, tzinfo=UTC)
