@@ -40,6 +40,7 @@ from imsclinic.core.models import (
     canonical_detail,
     clean_text,
 )
+from imsclinic.core.sql import insert_rows
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +135,9 @@ def audit_record(
         request=request,
         detail=detail,
     )
-    event.save()
+    # The row `event.save()` would write, without building the ORM's insert for it: every
+    # audited page and change writes one (`AuditEvent.save` only refuses rewrites).
+    insert_rows([event])
     return event
 
 
