@@ -791,6 +791,17 @@ def test_the_access_log_names_routes_without_search_terms_or_link_tokens(
     assert "/accounts/confirm-email/<key>/" in log
 
 
+def test_the_master_compiles_the_templates_and_freezes_what_it_holds_before_forking(
+    server: Server,
+) -> None:
+    log = server.web.output()
+    compiled = re.search(r"compiled (\d+) templates before starting the workers", log)
+    frozen = re.search(r"froze (\d+) objects before starting the workers", log)
+    assert compiled and int(compiled.group(1)) > 200, log[-3000:]
+    assert frozen and int(frozen.group(1)) > 100_000, log[-3000:]
+    assert log.index(frozen.group(0)) < log.index("Booting worker"), log[-3000:]
+
+
 def test_the_web_server_and_the_worker_keep_running_with_no_errors_in_their_logs(
     server: Server,
 ) -> None:
