@@ -321,8 +321,9 @@ def availability(
     where = Location.objects.filter(pk=location, is_active=True).first() if location else None
     if (practitioner and who is None) or (location and where is None):
         return json_as_documented({"slots": []})
-    # A patient is shown only times they are not already booked for.
-    own = None if caller.is_clinic_staff else Patient.objects.filter(user=caller).first()
+    # A patient is shown only times they are not already booked for. The token's read
+    # brought their record along (accounts.tokens).
+    own: Patient | None = None if caller.is_clinic_staff else getattr(caller, "patient", None)
     slots = available_slots(
         service=chosen,
         start_date=start,

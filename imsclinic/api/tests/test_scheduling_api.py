@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from imsclinic.accounts.models import User
-from imsclinic.clinic.models import Location, Service
+from imsclinic.clinic.models import Location, Room, Service
 from imsclinic.core.models import Action, AuditEvent
 from imsclinic.patients.models import Patient
 from imsclinic.scheduling.models import Appointment, AppointmentStatus, Shift, WaitlistEntry
@@ -161,6 +161,37 @@ def test_slot_times_are_written_as_the_apis_encoder_writes_them(when):
     from imsclinic.api.scheduling import _json_time
 
     assert _json_time(when) == json.loads(json.dumps(when, cls=NinjaJSONEncoder))
+
+
+def test_a_patient_is_not_offered_other_practitioners_times_that_overlap_their_own_visit(
+    api_client, patient, physio, other_physio, front_desk, assessment, shifts, location
+):
+    Room.objects.create(location=location, name="Bed 2")  # both physios can treat at once
+    day = weekday_ahead()
+    booked = book(
+        api_client(patient.user),
+        service=assessment.slug,
+        practitioner=physio.practitioner.pk,
+        start=at_ten(day).isoformat(),
+    )
+    assert booked.status_code == 201, booked.content
+    url = (
+        f"/api/v1/availability?service={assessment.slug}&start={day}&days=1"
+        f"&practitioner={other_physio.practitioner.pk}"
+    )
+
+    def starts(user: User) -> set[dt.datetime]:
+        answer = api_client(user).get(url)
+        assert answer.status_code == 200
+        return {dt.datetime.fromisoformat(slot["start"]) for slot in answer.json()["slots"]}
+
+    visit_begins, visit_ends = at_ten(day), at_ten(day) + dt.timedelta(hours=1)
+    length = dt.timedelta(minutes=assessment.duration_minutes)
+    desk = starts(front_desk)
+    assert visit_begins + dt.timedelta(minutes=30) in desk  # the other physio is free then
+    assert starts(patient.user) == {
+        start for start in desk if not (start < visit_ends and visit_begins < start + length)
+    }
 
 
 def test_availability_refuses_more_than_a_month_of_days(api_client, patient, assessment):
