@@ -1,4 +1,4 @@
-"""SQL the ORM writes at a cost the hot paths notice: long id lists, and plain inserts."""
+"""SQL the ORM writes at a cost hot paths notice: id lists, plain inserts, whole-row reads."""
 
 from __future__ import annotations
 
