@@ -147,16 +147,17 @@ def _live_token(token_hash: str) -> ApiToken | None:
     ORM's joins cost more to build than to run (`core.sql.ModelColumns`).
     """
     patients = _patient_columns()
-    quote = connection.ops.quote_name
     to_patient = User._meta.get_field("patient")
     assert isinstance(to_patient, OneToOneRel)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {_TOKEN.select()}, {_HOLDER.select()}, {patients.select()}"  # noqa: S608
-            f" FROM {quote(ApiToken._meta.db_table)} t"
-            f" INNER JOIN {quote(User._meta.db_table)} u ON u.id = t.user_id"
-            f" LEFT OUTER JOIN {quote(patients.model._meta.db_table)} q ON q.user_id = u.id"
-            " WHERE t.token_hash = %s AND t.revoked_at IS NULL LIMIT 1",
+            f" FROM {_TOKEN.table()}"
+            f" INNER JOIN {_HOLDER.table()} ON {_HOLDER.column('id')} = {_TOKEN.column('user')}"
+            f" LEFT OUTER JOIN {patients.table()}"
+            f" ON {patients.column('user')} = {_HOLDER.column('id')}"
+            f" WHERE {_TOKEN.column('token_hash')} = %s AND {_TOKEN.column('revoked_at')} IS NULL"
+            " LIMIT 1",
             [token_hash],
         )
         row = cursor.fetchone()

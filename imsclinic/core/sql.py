@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model, Q
+from django.db.models import Field, Model, Q
 from django.db.models.expressions import DatabaseDefault, RawSQL
 
 
@@ -116,6 +116,17 @@ class ModelColumns:
         self.pk_at = self.fields.index(model._meta.pk)  # type: ignore[arg-type]
         self._converters: weakref.WeakKeyDictionary[Any, list[tuple[int, list[Any], Any]]]
         self._converters = weakref.WeakKeyDictionary()
+
+    def table(self) -> str:
+        """The model's table under this alias, for FROM and JOIN: `"clinic_service" s`."""
+        return f"{connection.ops.quote_name(self.model._meta.db_table)} {self.alias}"
+
+    def column(self, name: str) -> str:
+        """One field's column under this alias: `pl."practitioner_id"` for "practitioner"."""
+        field = self.model._meta.get_field(name)
+        assert isinstance(field, Field), f"{name} is not a column of {self.model.__name__}"
+        column = field.get_attname_column()[1] or field.name
+        return f"{self.alias}.{connection.ops.quote_name(column)}"
 
     def select(self) -> str:
         quote = connection.ops.quote_name

@@ -35,10 +35,9 @@ def current_intake(patient: Patient) -> Intake | None:
     ORM cost it more to build the query than to run it. A submitted intake always has its
     time (the `intake_submitted_has_time` constraint), so the order needs no rule for NULL.
     """
-    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {_INTAKE.select()} FROM {quote(Intake._meta.db_table)} i"  # noqa: S608
+            f"SELECT {_INTAKE.select()} FROM {_INTAKE.table()}"  # noqa: S608
             " WHERE i.patient_id = %s AND i.status = %s"
             " ORDER BY i.submitted_at DESC, i.id DESC LIMIT 1",
             [patient.pk, Intake.Status.SUBMITTED.value],
